@@ -1,0 +1,42 @@
+import Koa from 'koa';
+import { Router } from '@koa/router';
+import type { DomainServices, Knex, Logger } from '@sightline/domain';
+import { errorHandler, requestContext, routingErrors } from '@sightline/jsonapi';
+import type { ApiState } from './context.js';
+import { authenticate } from './middleware/authenticate.js';
+import { registerApiKeyRoutes } from './routes/api-keys/api-key.router.js';
+import { registerHealthRoute } from './routes/health.router.js';
+
+export interface ApiAppDeps {
+  db: Knex;
+  logger: Logger;
+  services: DomainServices;
+  /** Largest accepted request body in bytes. */
+  maxBodyBytes: number;
+}
+
+/**
+ * The API server (JSON:API, `Authorization: Api <secret>`). Never listens and never reads the
+ * environment: `main.ts` and tests build it from explicit dependencies.
+ */
+export function createApiApp(deps: ApiAppDeps): Koa<ApiState> {
+  const app = new Koa<ApiState>();
+  app.proxy = true;
+  app.silent = true;
+
+  const open = new Router<ApiState>();
+  registerHealthRoute(open, deps.db, 'api-server');
+
+  const router = new Router<ApiState>();
+  router.use(authenticate(deps.services.apiKeys));
+  registerApiKeyRoutes(router, { apiKeys: deps.services.apiKeys, maxBodyBytes: deps.maxBodyBytes });
+
+  app.use(requestContext(deps.logger));
+  app.use(errorHandler());
+  app.use(routingErrors());
+  app.use(open.routes());
+  app.use(open.allowedMethods());
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}

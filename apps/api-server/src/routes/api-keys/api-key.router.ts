@@ -1,0 +1,62 @@
+import type { ApiKeyService, PermissionGrant } from '@sightline/domain';
+import { checkQueryParameters, parseResourceDocument, readJsonBody, sendJsonApi, sendNoContent, serialize, validate } from '@sightline/jsonapi';
+import type { ApiContext, ApiRouter } from '../../context.js';
+import { apiKeyResource, presentApiKey } from '../../resources/api-key.resource.js';
+import { createApiKeyAttributes, updateApiKeyAttributes, type PermissionInput } from './api-key.schema.js';
+
+const HIDE_SECRET = { omitAttributes: ['secret'] };
+
+const toGrants = (list: PermissionInput[]): PermissionGrant[] => list.map((p) => ({ permission: p.name, datasourceIds: p.datasource_ids }));
+
+export interface ApiKeyRouteDeps {
+  apiKeys: ApiKeyService;
+  maxBodyBytes: number;
+}
+
+/** `/api_keys`: list, create, get, update, delete (permission "Manage API Keys"). */
+export function registerApiKeyRoutes(router: ApiRouter, deps: ApiKeyRouteDeps): void {
+  const body = (ctx: ApiContext) => readJsonBody(ctx, { limit: deps.maxBodyBytes, mediaType: 'jsonapi', required: true });
+
+  router.get('/api_keys', async (ctx) => {
+    checkQueryParameters(ctx.query, []);
+    ctx.state.principal.requireAny('Manage API Keys');
+    const keys = await deps.apiKeys.list(ctx.state.principal.organizationId);
+    sendJsonApi(ctx, 200, serialize(apiKeyResource, keys.map(presentApiKey), HIDE_SECRET));
+  });
+
+  router.post('/api_keys', async (ctx) => {
+    checkQueryParameters(ctx.query, []);
+    ctx.state.principal.requireAny('Manage API Keys');
+    const doc = parseResourceDocument(await body(ctx), apiKeyResource);
+    const input = validate(createApiKeyAttributes, doc.attributes);
+    const key = await deps.apiKeys.create(ctx.state.principal.organizationId, { name: input.name, enabled: input.enabled, permissions: toGrants(input.permissions) });
+    sendJsonApi(ctx, 201, serialize(apiKeyResource, presentApiKey(key)));
+  });
+
+  router.get('/api_keys/:id', async (ctx) => {
+    checkQueryParameters(ctx.query, []);
+    ctx.state.principal.requireAny('Manage API Keys');
+    const key = await deps.apiKeys.get(ctx.state.principal.organizationId, ctx.params.id!);
+    sendJsonApi(ctx, 200, serialize(apiKeyResource, presentApiKey(key), HIDE_SECRET));
+  });
+
+  router.patch('/api_keys/:id', async (ctx) => {
+    checkQueryParameters(ctx.query, []);
+    ctx.state.principal.requireAny('Manage API Keys');
+    const doc = parseResourceDocument(await body(ctx), apiKeyResource, ctx.params.id);
+    const input = validate(updateApiKeyAttributes, doc.attributes);
+    const key = await deps.apiKeys.update(ctx.state.principal.organizationId, ctx.params.id!, {
+      name: input.name,
+      enabled: input.enabled,
+      permissions: input.permissions && toGrants(input.permissions),
+    });
+    sendJsonApi(ctx, 200, serialize(apiKeyResource, presentApiKey(key), HIDE_SECRET));
+  });
+
+  router.delete('/api_keys/:id', async (ctx) => {
+    checkQueryParameters(ctx.query, []);
+    ctx.state.principal.requireAny('Manage API Keys');
+    await deps.apiKeys.delete(ctx.state.principal.organizationId, ctx.params.id!);
+    sendNoContent(ctx);
+  });
+}

@@ -1,0 +1,134 @@
+import type { Knex } from 'knex';
+import { hashSecret, newApiKeySecret } from '../crypto/secrets.js';
+import { withTransaction } from '../db/db.js';
+import { UnauthenticatedError, ValidationError } from '../errors.js';
+import { newId } from '../ids.js';
+import { ApiKeyRepository } from './api-key.repository.js';
+import type { ApiKey, ApiKeyWithSecret, CreateApiKeyInput, UpdateApiKeyInput } from './api-key.types.js';
+import { PERMISSIONS, Principal, type PermissionGrant } from './permissions.js';
+
+/** Every permission, unscoped: what an organization's first (admin) key holds. */
+export const ALL_PERMISSIONS: PermissionGrant[] = PERMISSIONS.map((permission) => ({ permission, datasourceIds: null }));
+
+const AUTH_SCHEME = /^Api[ ]+([\x21-\x7e]{1,512})$/;
+
+export interface ApiKeyServiceDeps {
+  db: Knex;
+  /** Checks that datasource ids exist in the organization; returns the unknown ones. */
+  findUnknownDatasourceIds?: (db: Knex, organizationId: string, ids: string[]) => Promise<string[]>;
+}
+
+/** API keys: authentication of requests and management of keys. */
+export class ApiKeyService {
+  constructor(private readonly deps: ApiKeyServiceDeps) {}
+
+  /**
+   * Resolves an `Authorization` header to the calling key.
+   * @throws UnauthenticatedError for a missing or malformed header, an unknown secret, or a disabled key
+   */
+  async authenticate(authorization: string | undefined): Promise<Principal> {
+    if (!authorization) throw new UnauthenticatedError('Missing Authorization header; send "Authorization: Api <secret>"', { source: { header: 'Authorization' } });
+    const match = AUTH_SCHEME.exec(authorization.trim());
+    if (!match) throw new UnauthenticatedError('Malformed Authorization header; expected "Api <secret>"', { source: { header: 'Authorization' } });
+    const repo = new ApiKeyRepository(this.deps.db);
+    const key = await repo.findBySecretHash(hashSecret(match[1]!));
+    if (!key) throw new UnauthenticatedError('Unknown API key', { source: { header: 'Authorization' } });
+    if (!key.enabled) throw new UnauthenticatedError('The API key is disabled', { source: { header: 'Authorization' } });
+    repo.touch(key.id).catch(() => {});
+    return new Principal(key.organizationId, key.id, key.permissions);
+  }
+
+  private async checkDatasourceIds(db: Knex, organizationId: string, permissions: PermissionGrant[]): Promise<void> {
+    const ids = [...new Set(permissions.flatMap((g) => g.datasourceIds ?? []))];
+    if (!ids.length) return;
+    const unknown = this.deps.findUnknownDatasourceIds ? await this.deps.findUnknownDatasourceIds(db, organizationId, ids) : ids;
+    if (unknown.length) {
+      throw new ValidationError(`Unknown datasource ids in permissions: ${unknown.join(', ')}`, { source: { pointer: '/data/attributes/permissions' } });
+    }
+  }
+
+  /** Creates a key; the secret is in the result and nowhere else, ever. */
+  async create(organizationId: string, input: CreateApiKeyInput): Promise<ApiKeyWithSecret> {
+    const secret = input.secret ?? newApiKeySecret();
+    return withTransaction(this.deps.db, async (trx) => {
+      await this.checkDatasourceIds(trx, organizationId, input.permissions);
+      const key = await new ApiKeyRepository(trx).insert(
+        { id: newId(), organization_id: organizationId, name: input.name, enabled: input.enabled ?? true, secret_hash: hashSecret(secret), secret_hint: secret.slice(-4) },
+        input.permissions,
+      );
+      return { ...key, secret };
+    });
+  }
+
+  list(organizationId: string): Promise<ApiKey[]> {
+    return new ApiKeyRepository(this.deps.db).list(organizationId);
+  }
+
+  /** @throws NotFoundError */
+  get(organizationId: string, id: string): Promise<ApiKey> {
+    return new ApiKeyRepository(this.deps.db).get(organizationId, id);
+  }
+
+  /**
+   * Updates name, enabled flag and permissions.
+   * @throws NotFoundError; ValidationError when the change would leave the organization without an
+   *   enabled key that can manage keys
+   */
+  async update(organizationId: string, id: string, input: UpdateApiKeyInput): Promise<ApiKey> {
+    return withTransaction(this.deps.db, async (trx) => {
+      const repo = new ApiKeyRepository(trx);
+      const current = await repo.get(organizationId, id);
+      // Serialise concurrent changes to one organization's keys (lock-out check below).
+      await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`api_keys:${organizationId}`]);
+      const losesManage =
+        (input.enabled === false || (input.permissions && !input.permissions.some((g) => g.permission === 'Manage API Keys'))) &&
+        current.permissions.some((g) => g.permission === 'Manage API Keys') && current.enabled;
+      if (losesManage && (await repo.countWithPermission(organizationId, 'Manage API Keys', id)) === 0) {
+        throw new ValidationError('This is the last enabled key with "Manage API Keys"; keep it or create another first', { code: 'last_admin_key' });
+      }
+      if (input.permissions) {
+        await this.checkDatasourceIds(trx, organizationId, input.permissions);
+        await repo.replacePermissions(id, input.permissions);
+      }
+      await repo.update(organizationId, id, { name: input.name, enabled: input.enabled });
+      return repo.get(organizationId, id);
+    });
+  }
+
+  /**
+   * Deletes a key.
+   * @throws NotFoundError; ValidationError for the last enabled key that can manage keys
+   */
+  async delete(organizationId: string, id: string): Promise<void> {
+    await withTransaction(this.deps.db, async (trx) => {
+      const repo = new ApiKeyRepository(trx);
+      const current = await repo.get(organizationId, id);
+      await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`api_keys:${organizationId}`]);
+      if (current.enabled && current.permissions.some((g) => g.permission === 'Manage API Keys') && (await repo.countWithPermission(organizationId, 'Manage API Keys', id)) === 0) {
+        throw new ValidationError('This is the last enabled key with "Manage API Keys"; create another first', { code: 'last_admin_key' });
+      }
+      await repo.delete(organizationId, id);
+    });
+  }
+
+  /**
+   * Makes sure a key with `secret` exists: when none does, the oldest key named "Admin" of the
+   * organization takes this secret (or a new admin key is created).
+   * @returns true when something changed
+   */
+  async ensureSecret(organizationId: string, secret: string): Promise<boolean> {
+    const repo = new ApiKeyRepository(this.deps.db);
+    const existing = await repo.findBySecretHash(hashSecret(secret));
+    if (existing) {
+      if (existing.organizationId !== organizationId) throw new ValidationError('SIGHTLINE_ADMIN_API_KEY is already the secret of another organization\'s key');
+      return false;
+    }
+    const admin = (await repo.list(organizationId)).find((k) => k.name === 'Admin');
+    if (admin) {
+      await repo.update(organizationId, admin.id, { secret_hash: hashSecret(secret), secret_hint: secret.slice(-4), enabled: true });
+    } else {
+      await this.create(organizationId, { name: 'Admin', permissions: ALL_PERMISSIONS, secret });
+    }
+    return true;
+  }
+}

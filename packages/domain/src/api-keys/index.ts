@@ -1,0 +1,4 @@
+export * from './permissions.js';
+export * from './api-key.types.js';
+export * from './api-key.repository.js';
+export * from './api-key.service.js';

@@ -1,0 +1,2 @@
+export * from './db.js';
+export * from './pg-errors.js';

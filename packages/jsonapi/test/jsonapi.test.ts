@@ -1,0 +1,122 @@
+import { describe, expect, it } from '@jest/globals';
+import { AppErrors, ConflictError, ForbiddenError, BadRequestError, ValidationError } from '@sightline/domain';
+import { z } from 'zod';
+import { checkQueryParameters, defineResource, errorDocument, parseInclude, parseResourceDocument, serialize, validate } from '../src/index.js';
+import { expectValidJsonApi } from '../../../test/support/jsonapi-schema.js';
+
+const reports = defineResource({
+  type: 'reports',
+  attributes: ['name', 'chart_configuration', 'created_at'],
+  relationships: { dashboard: { type: 'dashboards', many: false }, tags: { type: 'tags', many: true } },
+});
+const dashboards = defineResource({ type: 'dashboards', attributes: ['name'], relationships: {} });
+
+describe('serialize', () => {
+  it('emits exactly the allowlisted attributes, nulls for missing ones, and linkage', () => {
+    const doc = serialize(reports, { id: 'r1', attributes: { name: 'A', secret: 'x', chart_configuration: { xAxis: { camelCase: 1 } } }, relationships: { dashboard: 'd1', tags: ['t1'] } });
+    expect(doc).toEqual({
+      data: {
+        type: 'reports', id: 'r1',
+        attributes: { name: 'A', chart_configuration: { xAxis: { camelCase: 1 } }, created_at: null },
+        relationships: { dashboard: { data: { type: 'dashboards', id: 'd1' } }, tags: { data: [{ type: 'tags', id: 't1' }] } },
+      },
+    });
+    expectValidJsonApi(doc);
+  });
+
+  it('serializes lists, empty linkage and de-duplicated includes', () => {
+    const doc = serialize(
+      reports,
+      [
+        { id: 'r1', attributes: { name: 'A' }, relationships: { dashboard: 'd1' } },
+        { id: 'r2', attributes: { name: 'B' }, relationships: { dashboard: null } },
+      ],
+      { included: [{ definition: dashboards, records: [{ id: 'd1', attributes: { name: 'D' } }, { id: 'd1', attributes: { name: 'D' } }] }] },
+    );
+    expect((doc.data as unknown[]).length).toBe(2);
+    expect(doc.included).toEqual([{ type: 'dashboards', id: 'd1', attributes: { name: 'D' } }]);
+    expect((doc.data as Array<{ relationships: unknown }>)[1]!.relationships).toEqual({ dashboard: { data: null }, tags: { data: [] } });
+    expectValidJsonApi(doc);
+    expectValidJsonApi(serialize(reports, []));
+  });
+
+  it('omits hidden attributes and relationships', () => {
+    const doc = serialize(reports, { id: 'r1', attributes: { name: 'A' } }, { omitAttributes: ['chart_configuration'], omitRelationships: ['tags'] }) as { data: { attributes: object; relationships: object } };
+    expect(Object.keys(doc.data.attributes)).toEqual(['name', 'created_at']);
+    expect(Object.keys(doc.data.relationships)).toEqual(['dashboard']);
+  });
+});
+
+describe('errorDocument', () => {
+  it('uses the status as string code and keeps pointers', () => {
+    const doc = errorDocument(new AppErrors([new ValidationError('bad name', { source: { pointer: '/data/attributes/name' } }), new ValidationError('bad x')]));
+    expect(doc.errors).toHaveLength(2);
+    expect(doc.errors![0]).toMatchObject({ code: '422', status: '422', detail: 'bad name', source: { pointer: '/data/attributes/name' } });
+    expectValidJsonApi(doc);
+  });
+});
+
+describe('parseResourceDocument', () => {
+  it('accepts bodies without type and id, as the Cluvio samples send them', () => {
+    expect(parseResourceDocument({ data: { attributes: { name: 'x' } } }, reports)).toEqual({ attributes: { name: 'x' }, relationships: {} });
+  });
+
+  it('parses to-one and to-many linkage', () => {
+    const doc = parseResourceDocument(
+      { data: { type: 'reports', attributes: {}, relationships: { dashboard: { data: { type: 'dashboards', id: 'd1' } }, tags: { data: [{ type: 'tags', id: 'a' }, { type: 'tags', id: 'a' }] } } } },
+      reports,
+    );
+    expect(doc.relationships).toEqual({ dashboard: 'd1', tags: ['a'] });
+    expect(parseResourceDocument({ data: { relationships: { dashboard: { data: null } } } }, reports).relationships).toEqual({ dashboard: null });
+  });
+
+  it('rejects type and id mismatches with 409, client ids on create with 403', () => {
+    expect(() => parseResourceDocument({ data: { type: 'dashboards' } }, reports)).toThrow(ConflictError);
+    expect(() => parseResourceDocument({ data: { id: 'x' } }, reports, 'y')).toThrow(ConflictError);
+    expect(() => parseResourceDocument({ data: { id: 'x' } }, reports)).toThrow(ForbiddenError);
+    expect(parseResourceDocument({ data: { id: 'y', attributes: {} } }, reports, 'y').attributes).toEqual({});
+  });
+
+  it('rejects malformed documents with 400 and bad relationships with 422', () => {
+    for (const bad of [null, [], 'x', {}, { data: [] }, { data: { attributes: [] } }, { data: {}, extra: 1 }, { data: { weird: 1 } }]) {
+      expect(() => parseResourceDocument(bad, reports)).toThrow(BadRequestError);
+    }
+    for (const bad of [
+      { unknown: { data: null } },
+      { dashboard: { data: { type: 'users', id: '1' } } },
+      { dashboard: { data: [] } },
+      { tags: { data: { type: 'tags', id: '1' } } },
+      { dashboard: 'd1' },
+      { dashboard: { data: { type: 'dashboards', id: 5 } } },
+    ]) {
+      expect(() => parseResourceDocument({ data: { relationships: bad } }, reports)).toThrow(AppErrors);
+    }
+  });
+});
+
+describe('validate, parseInclude, checkQueryParameters', () => {
+  it('maps zod issues to 422 pointers, unknown attributes included', () => {
+    const schema = z.object({ name: z.string(), size: z.number().int() }).strict();
+    try {
+      validate(schema, { name: 5, size: 1.5, extra: true });
+      throw new Error('no error');
+    } catch (e) {
+      const errs = (e as AppErrors).errors;
+      expect(errs.map((x) => x.status)).toEqual([422, 422, 422]);
+      expect(errs.map((x) => x.source?.pointer).sort()).toEqual(['/data/attributes/extra', '/data/attributes/name', '/data/attributes/size']);
+    }
+  });
+
+  it('parses include lists against an allowlist', () => {
+    expect(parseInclude(undefined, ['a'])).toEqual(new Set());
+    expect(parseInclude('a, b', ['a', 'b'])).toEqual(new Set(['a', 'b']));
+    expect(() => parseInclude('a,c', ['a', 'b'])).toThrow(/c/);
+    expect(() => parseInclude(['a', 'b'], ['a', 'b'])).toThrow(BadRequestError);
+    expect(() => parseInclude('a', [])).toThrow(/no "include"/);
+  });
+
+  it('rejects unknown query parameters', () => {
+    expect(() => checkQueryParameters({ include: 'x' }, ['include'])).not.toThrow();
+    expect(() => checkQueryParameters({ sort: 'x' }, ['include'])).toThrow(/sort/);
+  });
+});
