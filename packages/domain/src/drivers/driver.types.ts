@@ -1,0 +1,198 @@
+import type { SqlDialect } from '../query/query.types.js';
+
+/** Every `database_type` of the API contract (§3.1). */
+export type DatabaseType =
+  | 'postgres'
+  | 'redshift'
+  | 'mysql'
+  | 'mariadb'
+  | 'oracle'
+  | 'mssql'
+  | 'bigquery'
+  | 'athena'
+  | 'presto'
+  | 'trino'
+  | 'snowflake'
+  | 'vertica'
+  | 'mongodb'
+  | 'databricks';
+
+/** All database types the API accepts, in contract order. */
+export const DATABASE_TYPES: readonly DatabaseType[] = Object.freeze([
+  'postgres',
+  'redshift',
+  'mysql',
+  'mariadb',
+  'oracle',
+  'mssql',
+  'bigquery',
+  'athena',
+  'presto',
+  'trino',
+  'snowflake',
+  'vertica',
+  'mongodb',
+  'databricks',
+] as const);
+
+/** The database types this build has a driver for (`createDriver` throws for the others). */
+export const SUPPORTED_DATABASE_TYPES: readonly DatabaseType[] = Object.freeze(['postgres', 'redshift', 'mysql', 'mariadb'] as const);
+
+/** True when `value` is one of `DATABASE_TYPES`. */
+export function isDatabaseType(value: unknown): value is DatabaseType {
+  return typeof value === 'string' && (DATABASE_TYPES as readonly string[]).includes(value);
+}
+
+/** True when this build can connect to `type`. */
+export function isSupportedDatabaseType(type: DatabaseType): boolean {
+  return SUPPORTED_DATABASE_TYPES.includes(type);
+}
+
+/** The SQL dialect a database type speaks (only for supported types). */
+export function dialectOf(type: DatabaseType): SqlDialect | undefined {
+  if (type === 'postgres' || type === 'redshift') return 'postgres';
+  if (type === 'mysql' || type === 'mariadb') return 'mysql';
+  return undefined;
+}
+
+/** Column data type of results and schemas (the contract's `DataType`). */
+export type DataType =
+  | 'Boolean'
+  | 'Integer'
+  | 'BigInt'
+  | 'Float'
+  | 'String'
+  | 'JSON'
+  | 'DateTime'
+  | 'Date'
+  | 'Time'
+  | 'Binary'
+  | 'Internal'
+  | 'Other'
+  | 'Record'
+  | 'BooleanArray'
+  | 'BinaryArray'
+  | 'FloatArray'
+  | 'IntegerArray'
+  | 'BigIntArray'
+  | 'RecordArray'
+  | 'StringArray'
+  | 'DateArray'
+  | 'TimeArray'
+  | 'DateTimeArray'
+  | 'JSONArray'
+  | 'OtherArray';
+
+/** How to reach a datasource. Credentials stay in memory only; they never appear in error messages. */
+export interface ConnectionSettings {
+  databaseType: DatabaseType;
+  host: string | null;
+  port: number | null;
+  username: string | null;
+  password: string | null;
+  database: string | null;
+  requireSsl: boolean;
+  verifySsl: boolean;
+  /** IANA zone name; the session time zone of every query (e.g. `Europe/Berlin`). */
+  dataTimeZone: string;
+  /** Upper bound for opening a session, in milliseconds (default 10000). */
+  connectTimeoutMs?: number;
+}
+
+/** One column of a result set. */
+export interface ResultColumn {
+  name: string;
+  /** The database's own type name (e.g. `int4`, `timestamptz`, `VARCHAR`). */
+  dbType: string;
+  dataType: DataType;
+}
+
+export interface QueryOptions {
+  /** Wall-clock limit of the whole query (from `query()` until the last row), in milliseconds. */
+  timeoutMs: number;
+  /** Rows per batch yielded by `rows()` (default 1000). */
+  batchSize?: number;
+}
+
+/** A query running on its own database session. */
+export interface RunningQuery {
+  /** Session/backend id in the database (pg backend pid, mysql connection/thread id). */
+  backendId: number;
+  /** Resolves once the row description arrives (empty for statements without a result set). */
+  columns(): Promise<ResultColumn[]>;
+  /**
+   * Batches of positional rows, streamed (never the whole result in memory); values are JSON-safe.
+   * Can be iterated once. @throws QueryError
+   */
+  rows(): AsyncIterable<unknown[][]>;
+  /** Stops the query in the database within a second; a running or later iteration throws kind `cancelled`. */
+  cancel(): Promise<void>;
+  /** Releases the session (idempotent); stops the query if it still runs. */
+  close(): Promise<void>;
+}
+
+/** A column of a table in `SchemaInfo`. */
+export interface SchemaColumnInfo {
+  name: string;
+  db_type: string;
+  data_type: DataType;
+}
+
+/** A table or view in `SchemaInfo`. */
+export interface SchemaTableInfo {
+  name: string;
+  type: 'table' | 'view';
+  /** Estimated (pg: planner statistics; mysql: information_schema) row count, null when unknown. */
+  row_count: number | null;
+  columns: SchemaColumnInfo[];
+}
+
+/** The structure of a datasource as the schema browser shows it (snake_case: it is stored as-is). */
+export interface SchemaInfo {
+  schemas: Array<{ name: string; tables: SchemaTableInfo[] }>;
+  default_schema_name: string | null;
+  server_version: string;
+}
+
+/** A connection to one datasource. Each `query` opens a dedicated session. */
+export interface Driver {
+  readonly dialect: SqlDialect;
+  /**
+   * Opens a session, asks for the server version and closes it. Bounded by the connect timeout even
+   * for unreachable hosts. @throws QueryError (kind `connection_error` or `query_error`)
+   */
+  testConnection(): Promise<{ serverVersion: string }>;
+  /**
+   * Opens a dedicated session, sets the data time zone and statement timeout, and starts `sql`
+   * with bound `values` (`$1` placeholders for postgres, `?` for mysql).
+   * @throws QueryError when the session cannot be opened or set up
+   */
+  query(sql: string, values: unknown[], options: QueryOptions): Promise<RunningQuery>;
+  /** Reads schemas, tables (with estimated row counts) and columns. @throws QueryError */
+  introspect(options: { timeoutMs: number }): Promise<SchemaInfo>;
+  /** Stops every query still running on this driver and releases its sessions. */
+  close(): Promise<void>;
+}
+
+export type QueryErrorKind = 'query_error' | 'timed_out' | 'cancelled' | 'connection_error';
+
+/**
+ * A failure reported by a datasource. `message` is the database's own message (credentials
+ * removed); `code` is its SQLSTATE (pg) or error code name (mysql) when there is one.
+ */
+export class QueryError extends Error {
+  readonly code?: string;
+  readonly kind: QueryErrorKind;
+
+  constructor(kind: QueryErrorKind, message: string, options: { code?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'QueryError';
+    this.kind = kind;
+    if (options.code !== undefined) this.code = options.code;
+  }
+}
+
+/** True for a `QueryError`. */
+export function isQueryError(err: unknown): err is QueryError {
+  return err instanceof QueryError;
+}

@@ -1,0 +1,2 @@
+export * from './driver.types.js';
+export { createDriver } from './create-driver.js';

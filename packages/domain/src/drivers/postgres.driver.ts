@@ -1,0 +1,312 @@
+// PostgreSQL and Redshift datasources (node-postgres + pg-cursor).
+import pg from 'pg';
+import Cursor from 'pg-cursor';
+import type { SqlDialect } from '../query/query.types.js';
+import {
+  QueryError,
+  type ConnectionSettings,
+  type DataType,
+  type Driver,
+  type QueryOptions,
+  type ResultColumn,
+  type RunningQuery,
+  type SchemaInfo,
+  type SchemaTableInfo,
+} from './driver.types.js';
+import { arrayDataTypeOf, pgDataTypeOf, pgTypeNameOf, postgresClientTypes } from './postgres-types.js';
+import { StreamingQuery } from './streaming-query.js';
+import { redactSecret } from './values.js';
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const DEFAULT_BATCH_SIZE = 1_000;
+const types = postgresClientTypes as unknown as pg.CustomTypesConfig;
+
+interface PgErrorLike {
+  code?: string;
+  message?: string;
+}
+
+/** Connection-level SQLSTATE classes (08: connection exception, 28: auth, 3D: no such database, 57P0x: shutdown). */
+function isConnectionSqlState(code: string | undefined): boolean {
+  if (!code) return false;
+  return code.startsWith('08') || code.startsWith('28') || code === '3D000' || code.startsWith('57P') || code === '53300';
+}
+
+/**
+ * Ends a session without waiting for a busy backend: `end()` sends Terminate, but the server reads
+ * it only after its statement; the socket is destroyed if it has not closed shortly after.
+ */
+async function endClient(client: pg.Client): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const forced = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+      resolve();
+    }, 250);
+  });
+  await Promise.race([client.end().catch(() => {}), forced]);
+  clearTimeout(timer);
+}
+
+/** Driver for `postgres` and `redshift`. */
+export class PostgresDriver implements Driver {
+  readonly dialect: SqlDialect = 'postgres';
+  private readonly running = new Set<RunningQuery>();
+  private readonly isRedshift: boolean;
+
+  constructor(private readonly settings: ConnectionSettings) {
+    this.isRedshift = settings.databaseType === 'redshift';
+  }
+
+  private get connectTimeoutMs(): number {
+    return this.settings.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  }
+
+  private clientConfig(): pg.ClientConfig {
+    const s = this.settings;
+    return {
+      host: s.host ?? undefined,
+      port: s.port ?? undefined,
+      user: s.username ?? undefined,
+      password: s.password ?? undefined,
+      database: s.database ?? undefined,
+      ssl: s.requireSsl ? { rejectUnauthorized: s.verifySsl } : false,
+      connectionTimeoutMillis: this.connectTimeoutMs,
+      application_name: 'sightline',
+      types,
+    };
+  }
+
+  private redact(message: string): string {
+    return redactSecret(message, this.settings.password);
+  }
+
+  /** A driver error as a `QueryError` (database message kept, credentials removed). */
+  toQueryError(err: unknown, fallbackKind: 'query_error' | 'connection_error' = 'query_error'): QueryError {
+    if (err instanceof QueryError) return err;
+    const e = (err ?? {}) as PgErrorLike;
+    const message = this.redact(e.message ?? String(err));
+    if (e.code === '57014') return new QueryError('timed_out', message, { code: e.code, cause: err });
+    if (isConnectionSqlState(e.code)) return new QueryError('connection_error', message, { code: e.code, cause: err });
+    // Socket-level failures carry no SQLSTATE (or a Node code such as ECONNREFUSED).
+    if (!e.code || !/^[0-9A-Z]{5}$/.test(e.code)) {
+      return new QueryError(fallbackKind, message, e.code ? { code: e.code, cause: err } : { cause: err });
+    }
+    return new QueryError('query_error', message, { code: e.code, cause: err });
+  }
+
+  private connectError(err: unknown): QueryError {
+    const e = (err ?? {}) as PgErrorLike;
+    const where = `${this.settings.host ?? 'localhost'}:${this.settings.port ?? 5432}`;
+    const reason = this.redact(e.message ?? String(err));
+    const message = /timeout/i.test(reason) ? `Could not connect to ${where} within ${this.connectTimeoutMs} ms` : `Could not connect to ${where}: ${reason}`;
+    return new QueryError('connection_error', message, e.code ? { code: e.code, cause: err } : { cause: err });
+  }
+
+  /** Opens a session; bounded by the connect timeout. @throws QueryError kind connection_error */
+  async openSession(): Promise<pg.Client> {
+    const client = new pg.Client(this.clientConfig());
+    // Errors of an idle client (server restart) surface through the next query; never crash the process.
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      return client;
+    } catch (err) {
+      void endClient(client);
+      throw this.connectError(err);
+    }
+  }
+
+  /** Session settings of every query: data time zone, statement timeout, stable output formats. */
+  private async setUpSession(client: pg.Client, timeoutMs: number): Promise<{ pid: number; serverVersion: string }> {
+    const timeout = String(Math.max(1, Math.ceil(timeoutMs)));
+    const sql = this.isRedshift
+      ? `SELECT set_config('timezone', $1, false), set_config('statement_timeout', $2, false), set_config('datestyle', 'ISO, MDY', false),
+                pg_backend_pid() AS pid, version() AS server_version`
+      : `SELECT set_config('TimeZone', $1, false), set_config('statement_timeout', $2, false), set_config('DateStyle', 'ISO, MDY', false),
+                set_config('IntervalStyle', 'postgres', false), set_config('bytea_output', 'hex', false),
+                pg_backend_pid() AS pid, current_setting('server_version') AS server_version`;
+    const result = await client.query<{ pid: number; server_version: string }>(sql, [this.settings.dataTimeZone, timeout]);
+    const row = result.rows[0];
+    if (!row) throw new QueryError('query_error', 'Session set-up returned no row');
+    return { pid: Number(row.pid), serverVersion: row.server_version };
+  }
+
+  async testConnection(): Promise<{ serverVersion: string }> {
+    const client = await this.openSession();
+    try {
+      const { serverVersion } = await this.setUpSession(client, this.connectTimeoutMs);
+      return { serverVersion };
+    } catch (err) {
+      throw this.toQueryError(err);
+    } finally {
+      await endClient(client);
+    }
+  }
+
+  async query(sql: string, values: unknown[], options: QueryOptions): Promise<RunningQuery> {
+    const client = await this.openSession();
+    let pid: number;
+    try {
+      ({ pid } = await this.setUpSession(client, options.timeoutMs));
+    } catch (err) {
+      await endClient(client);
+      throw this.toQueryError(err);
+    }
+    const running = new PostgresRunningQuery(this, client, pid, sql, values, options, () => this.running.delete(running));
+    this.running.add(running);
+    return running;
+  }
+
+  /** `pg_cancel_backend(pid)` over a separate, short-lived session. */
+  async cancelBackend(pid: number): Promise<void> {
+    const client = await this.openSession();
+    try {
+      await client.query('SELECT pg_cancel_backend($1)', [pid]);
+    } finally {
+      await endClient(client);
+    }
+  }
+
+  async introspect(options: { timeoutMs: number }): Promise<SchemaInfo> {
+    const client = await this.openSession();
+    try {
+      const { serverVersion } = await this.setUpSession(client, options.timeoutMs);
+      const defaultSchema = await client.query<{ schema: string | null }>('SELECT current_schema() AS schema');
+      const partitionFilter = this.isRedshift ? '' : 'AND NOT c.relispartition';
+      // Domains resolve to their base type; enums and other text-like categories read as strings.
+      const result = await client.query<{
+        schema_name: string;
+        table_name: string;
+        relkind: string;
+        row_count: string | number | null;
+        column_name: string | null;
+        db_type: string | null;
+        type_oid: number | null;
+        type_category: string | null;
+        elem_oid: number | null;
+      }>(
+        `SELECT n.nspname AS schema_name, c.relname AS table_name, c.relkind::text AS relkind,
+                CASE WHEN c.relkind IN ('r', 'p', 'm', 'f') AND c.reltuples >= 0 THEN c.reltuples::bigint END AS row_count,
+                a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS db_type,
+                bt.oid::int AS type_oid, bt.typcategory::text AS type_category, bt.typelem::int AS elem_oid
+           FROM pg_catalog.pg_class c
+           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+           LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+           LEFT JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+           LEFT JOIN pg_catalog.pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+          WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') ${partitionFilter}
+            AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+            AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+            AND has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(c.oid, 'SELECT')
+          ORDER BY n.nspname, c.relname, a.attnum`,
+      );
+      const schemas = new Map<string, Map<string, SchemaTableInfo>>();
+      for (const row of result.rows) {
+        let tables = schemas.get(row.schema_name);
+        if (!tables) schemas.set(row.schema_name, (tables = new Map()));
+        let table = tables.get(row.table_name);
+        if (!table) {
+          table = {
+            name: row.table_name,
+            type: row.relkind === 'v' || row.relkind === 'm' ? 'view' : 'table',
+            row_count: row.row_count === null ? null : Number(row.row_count),
+            columns: [],
+          };
+          tables.set(row.table_name, table);
+        }
+        if (row.column_name !== null) {
+          table.columns.push({ name: row.column_name, db_type: row.db_type ?? 'unknown', data_type: catalogDataType(row.type_oid, row.type_category, row.elem_oid) });
+        }
+      }
+      return {
+        schemas: [...schemas].map(([name, tables]) => ({ name, tables: [...tables.values()] })),
+        default_schema_name: defaultSchema.rows[0]?.schema ?? null,
+        server_version: serverVersion,
+      };
+    } catch (err) {
+      throw this.toQueryError(err);
+    } finally {
+      await endClient(client);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.running].map((q) => q.close()));
+  }
+}
+
+/** DataType of a catalog type: known OIDs first, then the type category (enum/string → String). */
+function catalogDataType(oid: number | null, category: string | null, elemOid: number | null): DataType {
+  if (oid === null) return 'Other';
+  const known = pgDataTypeOf(oid);
+  if (known !== 'Other' || pgTypeNameOf(oid) !== `oid:${oid}`) return known;
+  if (category === 'A' && elemOid) return arrayDataTypeOf(catalogDataType(elemOid, null, null));
+  if (category === 'E' || category === 'S') return 'String';
+  return 'Other';
+}
+
+/** A statement streamed through a named portal, `batchSize` rows per round trip. */
+class PostgresRunningQuery extends StreamingQuery {
+  readonly backendId: number;
+  private readonly cursor: Cursor<unknown[]>;
+  private fields: ResultColumn[] | null = null;
+  private firstBatch: Promise<unknown[][]> | null;
+
+  constructor(
+    private readonly driver: PostgresDriver,
+    private readonly client: pg.Client,
+    pid: number,
+    sql: string,
+    values: unknown[],
+    options: QueryOptions,
+    private readonly onRelease: () => void,
+  ) {
+    super(options.timeoutMs, options.batchSize ?? DEFAULT_BATCH_SIZE);
+    this.backendId = pid;
+    this.cursor = client.query(new Cursor<unknown[]>(sql, values, { rowMode: 'array', types }));
+    // Start the first round trip right away: it brings the row description and the first rows.
+    this.firstBatch = this.read();
+    this.firstBatch.catch(() => {});
+  }
+
+  private read(): Promise<unknown[][]> {
+    return new Promise((resolve, reject) => {
+      this.cursor.read(this.batchSize, (err, rows, result) => {
+        if (err) return reject(err);
+        if (this.fields === null) {
+          this.fields = (result?.fields ?? []).map((f) => ({ name: f.name, dbType: pgTypeNameOf(f.dataTypeID), dataType: pgDataTypeOf(f.dataTypeID) }));
+        }
+        resolve(rows);
+      });
+    });
+  }
+
+  protected async fetchColumns(): Promise<ResultColumn[]> {
+    if (this.fields) return this.fields;
+    if (this.firstBatch) await this.firstBatch;
+    return this.fields ?? [];
+  }
+
+  protected fetchBatch(): Promise<unknown[][]> {
+    const first = this.firstBatch;
+    if (first) {
+      this.firstBatch = null;
+      return first;
+    }
+    return this.read();
+  }
+
+  protected cancelInDatabase(): Promise<void> {
+    return this.driver.cancelBackend(this.backendId);
+  }
+
+  protected async releaseSession(): Promise<void> {
+    this.onRelease();
+    await endClient(this.client);
+  }
+
+  protected toQueryError(err: unknown): QueryError {
+    return this.driver.toQueryError(err);
+  }
+}

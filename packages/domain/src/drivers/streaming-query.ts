@@ -1,0 +1,145 @@
+import { QueryError, type ResultColumn, type RunningQuery } from './driver.types.js';
+
+type StopReason = 'cancelled' | 'timed_out';
+
+/** How long a database-side cancel may take before the session is dropped regardless. */
+export const CANCEL_DEADLINE_MS = 2_000;
+
+/** Resolves `promise`, or rejects with `onTimeout()` after `ms`. */
+export function withDeadline<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The life cycle shared by the drivers' running queries: a wall-clock limit, cancel that reaches
+ * the database, single iteration, idempotent close, and error kinds decided in one place.
+ * Subclasses supply the protocol: fetching a batch, the database-side cancel, releasing the session.
+ */
+export abstract class StreamingQuery implements RunningQuery {
+  abstract readonly backendId: number;
+  private stopReason: StopReason | null = null;
+  private finished = false;
+  private closed = false;
+  private iterated = false;
+  private stopping: Promise<void> | null = null;
+  private readonly timer: NodeJS.Timeout;
+  private rejectStopped: (err: QueryError) => void = () => {};
+  /** Rejects as soon as the query is stopped, so no read waits on a dropped session. */
+  private readonly stopped: Promise<never>;
+
+  protected constructor(
+    protected readonly timeoutMs: number,
+    protected readonly batchSize: number,
+  ) {
+    this.stopped = new Promise<never>((_, reject) => {
+      this.rejectStopped = reject;
+    });
+    this.stopped.catch(() => {});
+    this.timer = setTimeout(() => void this.stop('timed_out'), timeoutMs);
+    this.timer.unref();
+  }
+
+  /** The next batch (at most `batchSize` rows); an empty array at the end. */
+  protected abstract fetchBatch(): Promise<unknown[][]>;
+  /** Column descriptions (waits for the row description). */
+  protected abstract fetchColumns(): Promise<ResultColumn[]>;
+  /** Asks the database, over another session, to stop the running statement. */
+  protected abstract cancelInDatabase(): Promise<void>;
+  /** Ends the session (must not throw, must not wait for the running statement). */
+  protected abstract releaseSession(): Promise<void>;
+  /** Maps a driver error that was not caused by our own cancel/timeout. */
+  protected abstract toQueryError(err: unknown): QueryError;
+
+  /** The error a stopped query reports, whatever the driver said. */
+  private stopError(cause?: unknown): QueryError {
+    if (this.stopReason === 'timed_out') {
+      return new QueryError('timed_out', `The query exceeded its time limit of ${this.timeoutMs} ms and was stopped`, { cause });
+    }
+    return new QueryError('cancelled', 'The query was cancelled', { cause });
+  }
+
+  private mapError(err: unknown): QueryError {
+    if (this.stopReason) return this.stopError(err);
+    if (err instanceof QueryError) return err;
+    return this.toQueryError(err);
+  }
+
+  private guarded<T>(promise: Promise<T>): Promise<T> {
+    return Promise.race([promise, this.stopped]);
+  }
+
+  async columns(): Promise<ResultColumn[]> {
+    if (this.stopReason) throw this.stopError();
+    try {
+      return await this.guarded(this.fetchColumns());
+    } catch (err) {
+      throw this.mapError(err);
+    }
+  }
+
+  rows(): AsyncIterable<unknown[][]> {
+    if (this.iterated) throw new Error('RunningQuery.rows() can be iterated only once');
+    this.iterated = true;
+    const iterate = async function* (this: StreamingQuery): AsyncGenerator<unknown[][]> {
+      try {
+        for (;;) {
+          if (this.stopReason) throw this.stopError();
+          const batch = await this.guarded(this.fetchBatch());
+          if (batch.length === 0) break;
+          yield batch;
+        }
+        this.finished = true;
+      } catch (err) {
+        const mapped = this.mapError(err);
+        // A failed statement has nothing left to cancel: close() only releases the session.
+        if (!this.stopReason) this.finished = true;
+        throw mapped;
+      } finally {
+        await this.close();
+      }
+    };
+    return iterate.call(this);
+  }
+
+  cancel(): Promise<void> {
+    return this.stop('cancelled');
+  }
+
+  /** Marks the query as done by the subclass (e.g. a statement without a result set completed). */
+  protected markFinished(): void {
+    this.finished = true;
+  }
+
+  private stop(reason: StopReason): Promise<void> {
+    if (this.finished || this.closed) return Promise.resolve();
+    if (this.stopping) return this.stopping;
+    this.stopReason = reason;
+    clearTimeout(this.timer);
+    this.stopping = (async () => {
+      try {
+        await withDeadline(this.cancelInDatabase(), CANCEL_DEADLINE_MS, () => new Error('cancel deadline'));
+      } catch {
+        // Dropping the session below still ends the statement (the server notices the closed socket).
+      }
+      this.rejectStopped(this.stopError());
+      await this.close();
+    })();
+    return this.stopping;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (!this.finished && !this.stopReason) {
+      await this.stop('cancelled');
+      return;
+    }
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.rejectStopped(this.stopError());
+    await this.releaseSession();
+  }
+}

@@ -1,0 +1,138 @@
+// Value conversion shared by the drivers: every value a driver yields is JSON-safe and exact.
+
+/** Strips a decimal string to a canonical form (`-0012.500` → `-12.5`) to compare values textually. */
+function canonicalDecimal(text: string): string {
+  let s = text.trim();
+  let sign = '';
+  if (s.startsWith('-') || s.startsWith('+')) {
+    sign = s.startsWith('-') ? '-' : '';
+    s = s.slice(1);
+  }
+  let [intPart = '', fracPart = ''] = s.split('.');
+  intPart = intPart.replace(/^0+/, '') || '0';
+  fracPart = fracPart.replace(/0+$/, '');
+  const body = fracPart ? `${intPart}.${fracPart}` : intPart;
+  return body === '0' ? '0' : sign + body;
+}
+
+/**
+ * A decimal/bigint text as a number when the number represents it exactly (and is a safe integer
+ * for whole numbers), else the text itself, so no digit is ever lost. `NaN`/`Infinity` stay text.
+ */
+export function decimalToJson(text: string): number | string {
+  const n = Number(text);
+  if (!Number.isFinite(n)) return text;
+  if (Number.isInteger(n) && !Number.isSafeInteger(n)) return text;
+  if (Math.abs(n) > Number.MAX_SAFE_INTEGER) return text;
+  const printed = String(n);
+  if (printed.includes('e')) return text;
+  return canonicalDecimal(printed) === canonicalDecimal(text) ? n : text;
+}
+
+/** An integer text (int8, BIGINT, unsigned) as a number when safe, else the text. */
+export function bigIntToJson(text: string): number | string {
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : text;
+}
+
+/** A float text as a number; `NaN`, `Infinity` and `-Infinity` (not JSON) stay text. */
+export function floatToJson(text: string): number | string {
+  const n = Number(text);
+  return Number.isFinite(n) ? n : text;
+}
+
+/** A naive `YYYY-MM-DD HH:MM:SS[.ffffff]` (database text form) as ISO-8601 without zone. */
+export function naiveTimestampToIso(text: string): string {
+  return text.replace(' ', 'T');
+}
+
+const TIMESTAMPTZ = /^(\d{4,})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d+)?([+-])(\d{2})(?::?(\d{2}))?(?::?(\d{2}))?( BC)?$/;
+
+/**
+ * A PostgreSQL `timestamptz` text (`2024-03-01 12:00:00.123456+01`, in the session zone) as UTC
+ * ISO-8601 with `Z`, keeping the fractional digits exactly. `infinity` and BC values stay as given.
+ */
+export function timestamptzToIso(text: string): string {
+  const m = TIMESTAMPTZ.exec(text);
+  if (!m || m[12]) return text;
+  const [, y, mo, d, h, mi, s, frac, sign, oh, om, os] = m;
+  const offsetSeconds = (sign === '-' ? -1 : 1) * (Number(oh) * 3600 + Number(om ?? 0) * 60 + Number(os ?? 0));
+  const date = new Date(0);
+  date.setUTCFullYear(Number(y), Number(mo) - 1, Number(d));
+  date.setUTCHours(Number(h), Number(mi), Number(s) - offsetSeconds, 0);
+  const year = date.getUTCFullYear();
+  const yearText = year > 9999 ? String(year) : String(year).padStart(4, '0');
+  const p2 = (v: number) => String(v).padStart(2, '0');
+  return `${yearText}-${p2(date.getUTCMonth() + 1)}-${p2(date.getUTCDate())}T${p2(date.getUTCHours())}:${p2(date.getUTCMinutes())}:${p2(date.getUTCSeconds())}${frac ?? ''}Z`;
+}
+
+/** Binary data as base64 text. */
+export function binaryToJson(buffer: Buffer): string {
+  return buffer.toString('base64');
+}
+
+/** Parses JSON text; text that is not valid JSON is returned as-is. */
+export function jsonToValue(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * Parses a PostgreSQL array literal (`{1,2,NULL,"a,b",{3,4}}`, optionally `[0:1]={…}`) and converts
+ * each non-null element with `convert`. Nested arrays become nested arrays.
+ */
+export function parsePgArray(text: string, convert: (element: string) => unknown, delimiter = ','): unknown[] {
+  let pos = 0;
+  if (text.startsWith('[')) {
+    const eq = text.indexOf('=');
+    pos = eq + 1;
+  }
+  function parseArray(): unknown[] {
+    if (text[pos] !== '{') throw new Error(`Malformed array literal: ${text.slice(0, 40)}`);
+    pos++;
+    const out: unknown[] = [];
+    if (text[pos] === '}') {
+      pos++;
+      return out;
+    }
+    for (;;) {
+      const ch = text[pos];
+      if (ch === '{') {
+        out.push(parseArray());
+      } else if (ch === '"') {
+        pos++;
+        let value = '';
+        while (pos < text.length && text[pos] !== '"') {
+          if (text[pos] === '\\') pos++;
+          value += text[pos];
+          pos++;
+        }
+        pos++;
+        out.push(convert(value));
+      } else {
+        let end = pos;
+        while (end < text.length && text[end] !== delimiter && text[end] !== '}') end++;
+        const raw = text.slice(pos, end).trim();
+        pos = end;
+        out.push(raw.toUpperCase() === 'NULL' ? null : convert(raw));
+      }
+      const sep = text[pos];
+      pos++;
+      if (sep === '}') return out;
+      if (sep !== delimiter) throw new Error(`Malformed array literal: ${text.slice(0, 40)}`);
+    }
+  }
+  return parseArray();
+}
+
+/** Removes a password (and its URL-encoded form) from a message. */
+export function redactSecret(message: string, secret: string | null | undefined): string {
+  if (!secret) return message;
+  let out = message.split(secret).join('***');
+  const encoded = encodeURIComponent(secret);
+  if (encoded !== secret) out = out.split(encoded).join('***');
+  return out;
+}
