@@ -20,3 +20,4 @@ export * from './mail/index.js';
 export * from './results/index.js';
 export * from './tokens/data-token.js';
 export * from './drivers/index.js';
+export * from './query/index.js';
