@@ -27,18 +27,13 @@ export abstract class StreamingQuery implements RunningQuery {
   private iterated = false;
   private stopping: Promise<void> | null = null;
   private readonly timer: NodeJS.Timeout;
-  private rejectStopped: (err: QueryError) => void = () => {};
-  /** Rejects as soon as the query is stopped, so no read waits on a dropped session. */
-  private readonly stopped: Promise<never>;
+  /** Pending reads, failed as soon as the query is stopped so no read waits on a dropped session. */
+  private readonly waiters = new Set<(err: QueryError) => void>();
 
   protected constructor(
     protected readonly timeoutMs: number,
     protected readonly batchSize: number,
   ) {
-    this.stopped = new Promise<never>((_, reject) => {
-      this.rejectStopped = reject;
-    });
-    this.stopped.catch(() => {});
     this.timer = setTimeout(() => void this.stop('timed_out'), timeoutMs);
     this.timer.unref();
   }
@@ -68,8 +63,33 @@ export abstract class StreamingQuery implements RunningQuery {
     return this.toQueryError(err);
   }
 
+  /**
+   * `promise`, or the stop error as soon as the query is stopped. (Not `Promise.race` against one
+   * long-lived promise: each race would leave a reaction on it that keeps its batch alive.)
+   */
   private guarded<T>(promise: Promise<T>): Promise<T> {
-    return Promise.race([promise, this.stopped]);
+    if (this.stopReason) return Promise.reject(this.stopError());
+    if (this.closed) return promise;
+    return new Promise<T>((resolve, reject) => {
+      const onStop = (err: QueryError) => reject(err);
+      this.waiters.add(onStop);
+      promise.then(
+        (value) => {
+          this.waiters.delete(onStop);
+          resolve(value);
+        },
+        (err: unknown) => {
+          this.waiters.delete(onStop);
+          reject(err);
+        },
+      );
+    });
+  }
+
+  private failWaiters(): void {
+    const err = this.stopError();
+    for (const waiter of this.waiters) waiter(err);
+    this.waiters.clear();
   }
 
   async columns(): Promise<ResultColumn[]> {
@@ -125,7 +145,7 @@ export abstract class StreamingQuery implements RunningQuery {
       } catch {
         // Dropping the session below still ends the statement (the server notices the closed socket).
       }
-      this.rejectStopped(this.stopError());
+      this.failWaiters();
       await this.close();
     })();
     return this.stopping;
@@ -139,7 +159,7 @@ export abstract class StreamingQuery implements RunningQuery {
     }
     this.closed = true;
     clearTimeout(this.timer);
-    this.rejectStopped(this.stopError());
+    this.failWaiters();
     await this.releaseSession();
   }
 }
