@@ -20,12 +20,31 @@ export const MIN_EPOCH = -62135596800;
 export const MAX_EPOCH = 253402300799;
 
 let zoneSet: Set<string> | undefined;
+const ZONE_NAME = /^[A-Z][A-Za-z0-9_+-]*(?:\/[A-Z0-9][A-Za-z0-9_+-]*){0,2}$/;
+const aliasCache = new Map<string, boolean>();
 
-/** True if `name` is `UTC` or one of `Intl.supportedValuesOf('timeZone')`. */
+/**
+ * True if `name` is `UTC`, one of `Intl.supportedValuesOf('timeZone')`, or an IANA alias that ICU
+ * resolves (e.g. `Asia/Kolkata`, `Europe/Kyiv`, `Etc/UTC`: Node lists only ICU's canonical spelling).
+ * Aliases must look like IANA names (`Area/Location`, segments starting upper-case, only
+ * `[A-Za-z0-9_+-]`), so nothing else can ever be emitted as a zone literal.
+ */
 export function isValidTimeZone(name: unknown): name is string {
   if (typeof name !== 'string') return false;
   zoneSet ??= new Set([...Intl.supportedValuesOf('timeZone'), 'UTC']);
-  return zoneSet.has(name);
+  if (zoneSet.has(name)) return true;
+  if (name.length > 64 || !ZONE_NAME.test(name)) return false;
+  let ok = aliasCache.get(name);
+  if (ok === undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: name });
+      ok = true;
+    } catch {
+      ok = false;
+    }
+    if (aliasCache.size < 1000) aliasCache.set(name, ok);
+  }
+  return ok;
 }
 
 /**
