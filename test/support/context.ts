@@ -1,6 +1,6 @@
 import supertest from 'supertest';
 import { createApiApp } from '@sightline/api-server';
-import { createDomainServices, createLogger, type DomainServices, type Organization } from '@sightline/domain';
+import { createDomainServices, createLogger, type DomainDeps, type DomainServices, type Organization } from '@sightline/domain';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 /** An API app on a fresh database with one organization and its admin key. */
@@ -15,9 +15,13 @@ export interface ApiTestContext {
   close(): Promise<void>;
 }
 
-export async function createApiTestContext(options: { maxBodyBytes?: number } = {}): Promise<ApiTestContext> {
+/** Extra domain dependencies built on the test database (e.g. a started pg-boss queue) and how to release them. */
+export type ExtraDomainDeps = (database: TestDatabase) => Promise<{ deps: Partial<DomainDeps>; close?: () => Promise<void> }>;
+
+export async function createApiTestContext(options: { maxBodyBytes?: number; extraDeps?: ExtraDomainDeps } = {}): Promise<ApiTestContext> {
   const database = await createTestDatabase();
-  const services = createDomainServices({ db: database.db });
+  const extra = options.extraDeps ? await options.extraDeps(database) : undefined;
+  const services = createDomainServices({ db: database.db, ...extra?.deps });
   const { organization, adminKey } = await services.organizations.create('Test Organization');
   const app = createApiApp({ db: database.db, logger: createLogger('silent', 'test'), services, maxBodyBytes: options.maxBodyBytes ?? 64 * 1024 });
   return {
@@ -26,7 +30,10 @@ export async function createApiTestContext(options: { maxBodyBytes?: number } = 
     organization,
     adminSecret: adminKey.secret,
     api: supertest(app.callback()),
-    close: () => database.drop(),
+    close: async () => {
+      await extra?.close?.();
+      await database.drop();
+    },
   };
 }
 

@@ -6,6 +6,9 @@ import type { ApiState } from './context.js';
 import { authenticate } from './middleware/authenticate.js';
 import { registerApiKeyRoutes } from './routes/api-keys/api-key.router.js';
 import { registerHealthRoute } from './routes/health.router.js';
+import { registerUserRoutes } from './routes/users/user.router.js';
+import { registerUserGroupRoutes } from './routes/user-groups/user-group.router.js';
+import { registerInvitationRoutes } from './routes/invitations/invitation.router.js';
 
 export interface ApiAppDeps {
   db: Knex;
@@ -26,10 +29,13 @@ export function createApiApp(deps: ApiAppDeps): Koa<ApiState> {
 
   const open = new Router<ApiState>();
   registerHealthRoute(open, deps.db, 'api-server');
+  registerInvitationRoutes(open, { users: deps.services.users, maxBodyBytes: deps.maxBodyBytes });
 
   const router = new Router<ApiState>();
   router.use(authenticate(deps.services.apiKeys));
   registerApiKeyRoutes(router, { apiKeys: deps.services.apiKeys, maxBodyBytes: deps.maxBodyBytes });
+  registerUserRoutes(router, { users: deps.services.users, userGroups: deps.services.userGroups, maxBodyBytes: deps.maxBodyBytes });
+  registerUserGroupRoutes(router, { userGroups: deps.services.userGroups, users: deps.services.users, maxBodyBytes: deps.maxBodyBytes });
 
   app.use(requestContext(deps.logger));
   app.use(errorHandler());

@@ -1,4 +1,6 @@
-import type { DomainServices, Knex, Logger, PgBoss } from '@sightline/domain';
+import path from 'node:path';
+import { MAIL_SEND_QUEUE, createMailer, type DomainServices, type Knex, type Logger, type Mailer, type PgBoss } from '@sightline/domain';
+import { startMailConsumer, type MailConsumerOptions } from './jobs/send-mail.job.js';
 
 export interface WorkerDeps {
   db: Knex;
@@ -7,6 +9,11 @@ export interface WorkerDeps {
   services: DomainServices;
   /** Jobs run at once in this process. */
   concurrency: number;
+  /**
+   * Outgoing mail: SMTP when `smtpUrl` (SMTP_URL) is set, else `.eml` files in `<dataDir>/outbox`
+   * (default data dir `./.sightline`); `mailer` replaces the transport (tests).
+   */
+  mail?: { smtpUrl?: string; from?: string; dataDir?: string; mailer?: Mailer; queue?: MailConsumerOptions };
 }
 
 /** A running worker: the pg-boss consumers of this process. */
@@ -16,10 +23,19 @@ export interface Worker {
 
 /** Registers every job consumer of Sightline on `boss`. */
 export async function startWorker(deps: WorkerDeps): Promise<Worker> {
-  deps.logger.info({ concurrency: deps.concurrency }, 'worker started');
+  const mailer = deps.mail?.mailer ?? createMailer({
+    smtpUrl: deps.mail?.smtpUrl,
+    from: deps.mail?.from ?? 'Sightline <sightline@localhost>',
+    outboxDir: path.join(deps.mail?.dataDir ?? './.sightline', 'outbox'),
+    logger: deps.logger,
+  });
+  await startMailConsumer(deps.boss, mailer, deps.logger, deps.mail?.queue);
+  deps.logger.info({ concurrency: deps.concurrency, mail: mailer.destination }, 'worker started');
   return {
     stop: async () => {
       deps.logger.info('worker stopping');
+      await deps.boss.offWork(MAIL_SEND_QUEUE);
+      if (!deps.mail?.mailer) mailer.close();
     },
   };
 }

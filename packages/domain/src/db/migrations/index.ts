@@ -1,6 +1,10 @@
 import type { Knex } from 'knex';
 import * as m001 from './20261123000001_create_organizations.js';
 import * as m002 from './20261123000002_create_api_keys.js';
+import * as m040 from './20261123040000_create_users.js';
+import * as m041 from './20261123040100_create_user_groups.js';
+import * as m042 from './20261123040200_create_invitations.js';
+import * as m043 from './20261123040300_add_built_in_user_groups.js';
 
 interface Migration { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> }
 
@@ -11,6 +15,10 @@ interface Migration { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<v
 const MIGRATIONS: Array<[string, Migration]> = [
   ['20261123000001_create_organizations', m001],
   ['20261123000002_create_api_keys', m002],
+  ['20261123040000_create_users', m040],
+  ['20261123040100_create_user_groups', m041],
+  ['20261123040200_create_invitations', m042],
+  ['20261123040300_add_built_in_user_groups', m043],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

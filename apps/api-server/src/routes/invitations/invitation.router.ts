@@ -1,0 +1,24 @@
+import type { UserService } from '@sightline/domain';
+import { checkQueryParameters, readJsonBody, sendJsonApi, serialize, validate } from '@sightline/jsonapi';
+import type { ApiRouter } from '../../context.js';
+import { MANAGE_USERS_ONLY_ATTRIBUTES, presentUser, userResource } from '../../resources/user.resource.js';
+import { acceptInvitationBody } from './invitation.schema.js';
+
+export interface InvitationRouteDeps {
+  users: UserService;
+  maxBodyBytes: number;
+}
+
+/**
+ * `POST /invitations/{token}/accept` with `{firstname, lastname, password}`: completes an invitation
+ * without a UI (the token is the credential; no API key). Answers the now active user (200).
+ * Unknown token → 404; used, replaced (resend) or expired token → 410 Gone.
+ */
+export function registerInvitationRoutes(router: ApiRouter, deps: InvitationRouteDeps): void {
+  router.post('/invitations/:token/accept', async (ctx) => {
+    checkQueryParameters(ctx.query, []);
+    const input = validate(acceptInvitationBody, await readJsonBody(ctx, { limit: deps.maxBodyBytes, mediaType: 'json', required: true }), '');
+    const user = await deps.users.acceptInvitation(ctx.params.token!, input);
+    sendJsonApi(ctx, 200, serialize(userResource, presentUser(user), { omitAttributes: MANAGE_USERS_ONLY_ATTRIBUTES }));
+  });
+}

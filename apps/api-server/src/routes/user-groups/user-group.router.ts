@@ -1,0 +1,82 @@
+import type { UserGroup, UserGroupService, UserService } from '@sightline/domain';
+import {
+  checkQueryParameters, defineResource, parseInclude, parseResourceDocument, readJsonBody, sendJsonApi, sendNoContent, serialize, validate,
+  type IncludedSet, type ParsedResourceDocument,
+} from '@sightline/jsonapi';
+import type { ApiContext, ApiRouter } from '../../context.js';
+import { presentUser, userResource } from '../../resources/user.resource.js';
+import { presentUserGroup, userGroupResource } from '../../resources/user-group.resource.js';
+import { userAttributeFilter } from '../users/user.router.js';
+import { createUserGroupAttributes, updateUserGroupAttributes } from './user-group.schema.js';
+
+// Dashboards shared with groups are not stored yet: `include=dashboards` is accepted and adds nothing.
+const dashboardStub = defineResource({ type: 'dashboards', attributes: [], relationships: {} });
+
+export interface UserGroupRouteDeps {
+  userGroups: UserGroupService;
+  users: UserService;
+  maxBodyBytes: number;
+}
+
+function linkage(doc: ParsedResourceDocument, name: 'users' | 'dashboards'): string[] | undefined {
+  return doc.relationships[name] as string[] | undefined;
+}
+
+/** `/user_groups` (contract rows 83-87). Reads need "View Users", writes "Manage Users". */
+export function registerUserGroupRoutes(router: ApiRouter, deps: UserGroupRouteDeps): void {
+  const { userGroups, users } = deps;
+  const body = (ctx: ApiContext) => readJsonBody(ctx, { limit: deps.maxBodyBytes, mediaType: 'jsonapi', required: true });
+
+  const respond = async (ctx: ApiContext, status: number, group: UserGroup, include: Set<string> = new Set()) => {
+    const principal = ctx.state.principal;
+    const included: IncludedSet[] = [];
+    if (include.has('users')) {
+      included.push({ definition: userResource, records: (await users.listByIds(principal.organizationId, group.userIds)).map(presentUser), ...userAttributeFilter(principal) });
+    }
+    if (include.has('dashboards')) included.push({ definition: dashboardStub, records: [] });
+    sendJsonApi(ctx, status, serialize(userGroupResource, presentUserGroup(group), { included }));
+  };
+
+  router.get('/user_groups', async (ctx) => {
+    checkQueryParameters(ctx.query, []);
+    ctx.state.principal.requireAny('View Users');
+    const groups = await userGroups.list(ctx.state.principal.organizationId);
+    sendJsonApi(ctx, 200, serialize(userGroupResource, groups.map(presentUserGroup)));
+  });
+
+  router.post('/user_groups', async (ctx) => {
+    checkQueryParameters(ctx.query, []);
+    ctx.state.principal.requireAny('Manage Users');
+    const doc = parseResourceDocument(await body(ctx), userGroupResource);
+    const input = validate(createUserGroupAttributes, doc.attributes);
+    const group = await userGroups.create(ctx.state.principal.organizationId, {
+      name: input.name, description: input.description, userIds: linkage(doc, 'users'), dashboardIds: linkage(doc, 'dashboards'),
+    });
+    await respond(ctx, 201, group);
+  });
+
+  router.get('/user_groups/:id', async (ctx) => {
+    checkQueryParameters(ctx.query, ['include']);
+    const include = parseInclude(ctx.query.include, ['users', 'dashboards']);
+    ctx.state.principal.requireAny('View Users');
+    await respond(ctx, 200, await userGroups.get(ctx.state.principal.organizationId, ctx.params.id!), include);
+  });
+
+  router.patch('/user_groups/:id', async (ctx) => {
+    checkQueryParameters(ctx.query, []);
+    ctx.state.principal.requireAny('Manage Users');
+    const doc = parseResourceDocument(await body(ctx), userGroupResource, ctx.params.id);
+    const input = validate(updateUserGroupAttributes, doc.attributes);
+    const group = await userGroups.update(ctx.state.principal.organizationId, ctx.params.id!, {
+      name: input.name, description: input.description, userIds: linkage(doc, 'users'), dashboardIds: linkage(doc, 'dashboards'),
+    });
+    await respond(ctx, 200, group);
+  });
+
+  router.delete('/user_groups/:id', async (ctx) => {
+    checkQueryParameters(ctx.query, []);
+    ctx.state.principal.requireAny('Manage Users');
+    await userGroups.delete(ctx.state.principal.organizationId, ctx.params.id!);
+    sendNoContent(ctx);
+  });
+}

@@ -1,0 +1,4 @@
+export * from './mail.types.js';
+export * from './mailer.js';
+export * from './mail.queue.js';
+export * from './mail.service.js';

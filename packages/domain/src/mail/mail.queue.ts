@@ -1,0 +1,45 @@
+import { fromKnex, type PgBoss } from 'pg-boss';
+import type { MailQueue, MailQueueOptions } from './mail.types.js';
+import { MAIL_DEAD_LETTER_QUEUE, MAIL_SEND_QUEUE } from './mail.types.js';
+
+/**
+ * Creates (or updates the retry policy of) the mail queue and its dead-letter queue. pg-boss needs a
+ * queue to exist before `send` and `work`; both the API side and the worker call this at start.
+ */
+export async function ensureMailQueues(boss: PgBoss, options: MailQueueOptions = {}): Promise<void> {
+  const policy = {
+    retryLimit: options.retryLimit ?? 8,
+    retryDelay: options.retryDelaySeconds ?? 30,
+    retryBackoff: true,
+    retryDelayMax: options.retryDelayMaxSeconds ?? 3600,
+    expireInSeconds: 300,
+    // Keep failed messages for 30 days in the dead-letter queue.
+    deleteAfterSeconds: 30 * 86_400,
+    deadLetter: MAIL_DEAD_LETTER_QUEUE,
+  };
+  const ensure = async (name: string, opts: Record<string, unknown>) => {
+    if (await boss.getQueue(name)) {
+      if (Object.keys(opts).length) await boss.updateQueue(name, opts);
+      return;
+    }
+    try {
+      await boss.createQueue(name, opts);
+    } catch (err) {
+      // Another process created it between our check and our create.
+      if (!(await boss.getQueue(name))) throw err;
+      if (Object.keys(opts).length) await boss.updateQueue(name, opts);
+    }
+  };
+  await ensure(MAIL_DEAD_LETTER_QUEUE, { retentionSeconds: 30 * 86_400, deleteAfterSeconds: 30 * 86_400 });
+  await ensure(MAIL_SEND_QUEUE, policy);
+}
+
+/**
+ * A `MailQueue` on pg-boss: jobs are inserted through the caller's knex transaction (pg-boss `db`
+ * option), so they commit or roll back together with the caller's rows.
+ */
+export function createMailQueue(boss: PgBoss): MailQueue {
+  return {
+    send: (name, data, { db }) => boss.send(name, data, { db: fromKnex(db as never) }),
+  };
+}

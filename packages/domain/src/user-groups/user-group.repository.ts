@@ -1,0 +1,111 @@
+import type { Knex } from 'knex';
+import { NotFoundError } from '../errors.js';
+import type { UserGroupRow } from './user-group.types.js';
+
+/** SQL for `user_groups` and `user_group_members`. Every method is scoped to one organization. */
+export class UserGroupRepository {
+  constructor(private readonly db: Knex) {}
+
+  /** Built-in groups first, then by name. */
+  async list(organizationId: string): Promise<UserGroupRow[]> {
+    return this.db<UserGroupRow>('user_groups')
+      .where({ organization_id: organizationId })
+      .orderByRaw('built_in_behavior IS NULL, lower(name), id');
+  }
+
+  async listByIds(organizationId: string, ids: readonly string[]): Promise<UserGroupRow[]> {
+    if (!ids.length) return [];
+    return this.db<UserGroupRow>('user_groups').where({ organization_id: organizationId }).whereIn('id', [...ids]).orderByRaw('built_in_behavior IS NULL, lower(name), id');
+  }
+
+  async find(organizationId: string, id: string): Promise<UserGroupRow | undefined> {
+    return this.db<UserGroupRow>('user_groups').where({ organization_id: organizationId, id }).first();
+  }
+
+  /** @throws NotFoundError */
+  async get(organizationId: string, id: string): Promise<UserGroupRow> {
+    const row = await this.find(organizationId, id);
+    if (!row) throw new NotFoundError(`User group ${id} not found`, { code: 'user_group_not_found' });
+    return row;
+  }
+
+  async listBuiltIn(organizationId: string): Promise<UserGroupRow[]> {
+    return this.db<UserGroupRow>('user_groups').where({ organization_id: organizationId }).whereNotNull('built_in_behavior');
+  }
+
+  async insert(row: Pick<UserGroupRow, 'id' | 'organization_id' | 'name' | 'description' | 'built_in_behavior'>): Promise<UserGroupRow> {
+    const [inserted] = await this.db<UserGroupRow>('user_groups').insert(row).returning('*');
+    return inserted as UserGroupRow;
+  }
+
+  /** Inserts the built-in group of `behavior` unless the organization has it. */
+  async insertBuiltInIfMissing(row: Pick<UserGroupRow, 'id' | 'organization_id' | 'name' | 'description' | 'built_in_behavior'>): Promise<void> {
+    await this.db('user_groups')
+      .insert(row)
+      .onConflict(this.db.raw('(organization_id, built_in_behavior) WHERE built_in_behavior IS NOT NULL'))
+      .ignore();
+  }
+
+  async update(organizationId: string, id: string, patch: Partial<Pick<UserGroupRow, 'name' | 'description'>>): Promise<UserGroupRow> {
+    const [row] = await this.db('user_groups')
+      .where({ organization_id: organizationId, id })
+      .update({ ...patch, updated_at: this.db.fn.now() })
+      .returning('*');
+    if (!row) throw new NotFoundError(`User group ${id} not found`, { code: 'user_group_not_found' });
+    return row as UserGroupRow;
+  }
+
+  async delete(organizationId: string, id: string): Promise<boolean> {
+    return (await this.db('user_groups').where({ organization_id: organizationId, id }).delete()) > 0;
+  }
+
+  /** Stored members of custom groups, by group id. */
+  async memberIdsByGroup(organizationId: string, groupIds: readonly string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    if (!groupIds.length) return out;
+    const rows = await this.db('user_group_members as m')
+      .join('users as u', 'u.id', 'm.user_id')
+      .where('m.organization_id', organizationId)
+      .whereIn('m.user_group_id', [...groupIds])
+      .orderBy(['u.created_at', 'u.id'])
+      .select<{ user_group_id: string; user_id: string }[]>('m.user_group_id', 'm.user_id');
+    for (const r of rows) {
+      const list = out.get(r.user_group_id) ?? [];
+      list.push(r.user_id);
+      out.set(r.user_group_id, list);
+    }
+    return out;
+  }
+
+  /** Stored custom-group memberships, by user id. */
+  async groupIdsByUser(organizationId: string, userIds: readonly string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    if (!userIds.length) return out;
+    const rows = await this.db('user_group_members as m')
+      .join('user_groups as g', 'g.id', 'm.user_group_id')
+      .where('m.organization_id', organizationId)
+      .whereIn('m.user_id', [...userIds])
+      .orderByRaw('lower(g.name), g.id')
+      .select<{ user_group_id: string; user_id: string }[]>('m.user_group_id', 'm.user_id');
+    for (const r of rows) {
+      const list = out.get(r.user_id) ?? [];
+      list.push(r.user_group_id);
+      out.set(r.user_id, list);
+    }
+    return out;
+  }
+
+  async replaceMembersOfGroup(organizationId: string, groupId: string, userIds: readonly string[]): Promise<void> {
+    await this.db('user_group_members').where({ organization_id: organizationId, user_group_id: groupId }).delete();
+    if (userIds.length) {
+      await this.db('user_group_members').insert([...new Set(userIds)].map((userId) => ({ organization_id: organizationId, user_group_id: groupId, user_id: userId })));
+    }
+  }
+
+  async replaceGroupsOfUser(organizationId: string, userId: string, groupIds: readonly string[]): Promise<void> {
+    await this.db('user_group_members').where({ organization_id: organizationId, user_id: userId }).delete();
+    if (groupIds.length) {
+      await this.db('user_group_members').insert([...new Set(groupIds)].map((groupId) => ({ organization_id: organizationId, user_group_id: groupId, user_id: userId })));
+    }
+  }
+}

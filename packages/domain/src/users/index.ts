@@ -1,0 +1,5 @@
+export * from './user.types.js';
+export * from './password.js';
+export * from './user.repository.js';
+export * from './invitation.mail.js';
+export * from './user.service.js';
