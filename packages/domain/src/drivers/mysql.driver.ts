@@ -281,8 +281,9 @@ class MysqlRunningQuery extends StreamingQuery {
       this.resolveFields = resolve;
     });
     const query = conn.query({ sql, rowsAsArray: true });
-    query.on('fields', (fields: MysqlFieldInfo[]) => {
-      if (this.fields) return;
+    query.on('fields', (fields: MysqlFieldInfo[] | undefined) => {
+      // Statements without a result set report `undefined` fields.
+      if (this.fields || !Array.isArray(fields)) return;
       this.converters = fields.map(mysqlConverter);
       this.fields = fields.map((f) => ({ name: f.name, ...mysqlColumnType(f) }));
       this.resolveFields();
@@ -290,7 +291,14 @@ class MysqlRunningQuery extends StreamingQuery {
     query.on('result', (row: unknown) => {
       // Statements without a result set report an OK packet instead of rows.
       if (!Array.isArray(row)) return;
-      this.current.push(convertRow(row, this.converters));
+      try {
+        this.current.push(convertRow(row, this.converters));
+      } catch (err) {
+        // mysql2 swallows exceptions thrown by listeners: report them as the query's failure.
+        this.failure = err;
+        this.notify();
+        return;
+      }
       if (this.current.length >= this.batchSize) {
         this.ready.push(this.current);
         this.current = [];
