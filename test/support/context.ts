@@ -3,6 +3,9 @@ import { createApiApp } from '@sightline/api-server';
 import { createDomainServices, createLogger, type DomainDeps, type DomainServices, type Organization } from '@sightline/domain';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
+/** The credentials key of test deployments. */
+export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 7);
+
 /** An API app on a fresh database with one organization and its admin key. */
 export interface ApiTestContext {
   database: TestDatabase;
@@ -21,7 +24,7 @@ export type ExtraDomainDeps = (database: TestDatabase) => Promise<{ deps: Partia
 export async function createApiTestContext(options: { maxBodyBytes?: number; extraDeps?: ExtraDomainDeps } = {}): Promise<ApiTestContext> {
   const database = await createTestDatabase();
   const extra = options.extraDeps ? await options.extraDeps(database) : undefined;
-  const services = createDomainServices({ db: database.db, ...extra?.deps });
+  const services = createDomainServices({ db: database.db, encryptionKey: TEST_ENCRYPTION_KEY, ...extra?.deps });
   const { organization, adminKey } = await services.organizations.create('Test Organization');
   const app = createApiApp({ db: database.db, logger: createLogger('silent', 'test'), services, maxBodyBytes: options.maxBodyBytes ?? 64 * 1024 });
   return {

@@ -6,6 +6,9 @@ import type { ApiState } from './context.js';
 import { authenticate } from './middleware/authenticate.js';
 import { registerApiKeyRoutes } from './routes/api-keys/api-key.router.js';
 import { registerHealthRoute } from './routes/health.router.js';
+import { registerDatasourceRoutes } from './routes/datasources/datasource.router.js';
+import { registerSqlSnippetRoutes } from './routes/sql-snippets/sql-snippet.router.js';
+import { registerExecutionRoutes } from './routes/executions/execution.router.js';
 import { registerUserRoutes } from './routes/users/user.router.js';
 import { registerUserGroupRoutes } from './routes/user-groups/user-group.router.js';
 import { registerInvitationRoutes } from './routes/invitations/invitation.router.js';
@@ -34,6 +37,9 @@ export function createApiApp(deps: ApiAppDeps): Koa<ApiState> {
   const router = new Router<ApiState>();
   router.use(authenticate(deps.services.apiKeys));
   registerApiKeyRoutes(router, { apiKeys: deps.services.apiKeys, maxBodyBytes: deps.maxBodyBytes });
+  registerDatasourceRoutes(router, { datasources: deps.services.datasources, maxBodyBytes: deps.maxBodyBytes });
+  registerSqlSnippetRoutes(router, { sqlSnippets: deps.services.sqlSnippets, datasources: deps.services.datasources, maxBodyBytes: deps.maxBodyBytes });
+  registerExecutionRoutes(router, { executions: deps.services.executions, maxBodyBytes: deps.maxBodyBytes });
   registerUserRoutes(router, { users: deps.services.users, userGroups: deps.services.userGroups, maxBodyBytes: deps.maxBodyBytes });
   registerUserGroupRoutes(router, { userGroups: deps.services.userGroups, users: deps.services.users, maxBodyBytes: deps.maxBodyBytes });
 

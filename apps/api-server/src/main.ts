@@ -1,6 +1,6 @@
 // Composition root of the API server on its own (`npm run start:api`): needs DATABASE_URL;
 // migrations run separately (`npm run db:migrate`).
-import { ConfigError, createDb, createDomainServices, createLogger, parseConfig, type ResolvedConfig } from '@sightline/domain';
+import { ConfigError, createDb, createLogger, createServicesFromConfig, ensureMailQueues, ensureQueues, parseConfig, startQueue, stopQueue, type ResolvedConfig } from '@sightline/domain';
 import { listen } from '@sightline/jsonapi';
 import { createApiApp } from './app.js';
 
@@ -10,12 +10,17 @@ async function main(): Promise<void> {
   const resolved = config as ResolvedConfig;
   const logger = createLogger(config.logLevel, 'api-server');
   const db = createDb(resolved.databaseUrl, { applicationName: 'sightline-api', poolMax: 20 });
-  const services = createDomainServices({ db });
+  // The API only enqueues: pg-boss without maintenance in this process.
+  const boss = await startQueue({ connectionString: resolved.databaseUrl, logger, applicationName: 'sightline-api-queue', supervise: false });
+  await ensureQueues(boss);
+  await ensureMailQueues(boss);
+  const services = createServicesFromConfig(db, resolved, boss);
   const server = await listen(createApiApp({ db, logger, services, maxBodyBytes: config.maxBodyBytes }), config.host, config.apiPort);
   console.log(`API server: ${config.apiBaseUrl ?? server.url}`);
   const shutdown = async () => {
     logger.info('shutting down');
     await server.close();
+    await stopQueue(boss);
     await db.destroy();
     process.exit(0);
   };

@@ -1,12 +1,17 @@
 import Koa from 'koa';
 import { Router } from '@koa/router';
-import type { Knex, Logger } from '@sightline/domain';
+import type { DataTokens, Knex, Logger, ResultStore } from '@sightline/domain';
 import { UnavailableError, pingDatabase } from '@sightline/domain';
 import { errorHandler, requestContext, routingErrors, sendJson, type RequestState } from '@sightline/jsonapi';
+import { resultRoutes } from './results/result.router.js';
 
 export interface DataAppDeps {
   db: Knex;
   logger: Logger;
+  /** Where results and schema documents are read from. */
+  resultStore: ResultStore;
+  /** Verifies `Authorization: Data <token>` (stateless: no database lookup). */
+  tokens: DataTokens;
 }
 
 /**
@@ -27,11 +32,21 @@ export function createDataApp(deps: DataAppDeps): Koa<RequestState> {
     }
     sendJson(ctx, 200, { status: 'ok', service: 'data-server' });
   });
+  const results = resultRoutes({ resultStore: deps.resultStore, tokens: deps.tokens });
 
+  // Errors after the headers went out (a failed chunk read, a client that hung up) can only end
+  // the response; they are logged here.
+  app.on('error', (err: Error & { code?: string }, ctx?: Koa.Context) => {
+    const log = (ctx?.state.log as Logger | undefined) ?? deps.logger;
+    if (err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.code === 'ECONNRESET') log.debug({ err }, 'client closed the response early');
+    else log.error({ err }, 'response stream failed');
+  });
   app.use(requestContext(deps.logger));
   app.use(errorHandler());
   app.use(routingErrors());
   app.use(router.routes());
   app.use(router.allowedMethods());
+  app.use(results.routes());
+  app.use(results.allowedMethods());
   return app;
 }

@@ -27,7 +27,7 @@ async function withServices<T>(config: Config, fn: (s: ReturnType<typeof createD
   const db = createDb(handle.config.databaseUrl, { poolMax: 2 });
   try {
     await migrateLatest(db);
-    return await fn(createDomainServices({ db }));
+    return await fn(createDomainServices({ db, encryptionKey: handle.config.encryptionKey }));
   } finally {
     await db.destroy();
     await handle.release();

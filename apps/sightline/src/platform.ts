@@ -1,6 +1,6 @@
 import {
-  createDb, createDomainServices, createLogger, migrateLatest, startQueue, stopQueue,
-  type DomainServices, type Knex, type Logger, type ResolvedConfig,
+  createDb, createServicesFromConfig, createLogger, migrateLatest, startQueue, stopQueue,
+  type DomainServices, type Knex, type Logger, type ResolvedConfig, type SampleDataConnection,
 } from '@sightline/domain';
 import { listen, type RunningServer } from '@sightline/jsonapi';
 import { createApiApp } from '@sightline/api-server';
@@ -19,15 +19,24 @@ export interface Platform {
 /**
  * Migrates the database, then starts API server, data server and worker in this process.
  */
-export async function startPlatform(config: ResolvedConfig, logger: Logger): Promise<Platform> {
+export async function startPlatform(config: ResolvedConfig, logger: Logger, sampleData?: SampleDataConnection): Promise<Platform> {
   const db = createDb(config.databaseUrl, { applicationName: 'sightline', poolMax: 20 });
   const applied = await migrateLatest(db);
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
-  const services = createDomainServices({ db });
   const boss = await startQueue({ connectionString: config.databaseUrl, logger, applicationName: 'sightline-queue', supervise: true });
-  const worker: Worker = await startWorker({ db, boss, logger: logger.child({ app: 'worker' }), services, concurrency: config.workerConcurrency });
+  const services = createServicesFromConfig(db, config, boss, { sampleData });
+  const worker: Worker = await startWorker({
+    db, boss, logger: logger.child({ app: 'worker' }), services, concurrency: config.workerConcurrency, rowLimit: config.resultRowLimit,
+    mail: { smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir },
+  });
   const api = await listen(createApiApp({ db, logger: logger.child({ app: 'api-server' }), services, maxBodyBytes: config.maxBodyBytes }), config.host, config.apiPort);
-  const data = await listen(createDataApp({ db, logger: logger.child({ app: 'data-server' }) }), config.host, config.dataPort);
+  const dataApp = createDataApp({
+    db,
+    logger: logger.child({ app: 'data-server' }),
+    resultStore: services.resultStore,
+    tokens: services.tokens,
+  });
+  const data = await listen(dataApp, config.host, config.dataPort);
   return {
     api,
     data,

@@ -1,6 +1,6 @@
 // Composition root of a worker process (`npm run start:worker`): needs DATABASE_URL. Run as many as
 // the datasources can take; they share the pg-boss queue.
-import { ConfigError, createDb, createDomainServices, createLogger, parseConfig, startQueue, stopQueue, type ResolvedConfig } from '@sightline/domain';
+import { ConfigError, createDb, createLogger, createServicesFromConfig, parseConfig, startQueue, stopQueue, type ResolvedConfig } from '@sightline/domain';
 import { startWorker } from './worker.js';
 
 async function main(): Promise<void> {
@@ -10,7 +10,10 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel, 'worker');
   const db = createDb(resolved.databaseUrl, { applicationName: 'sightline-worker', poolMax: config.workerConcurrency + 5 });
   const boss = await startQueue({ connectionString: resolved.databaseUrl, logger, applicationName: 'sightline-worker-queue', supervise: true });
-  const worker = await startWorker({ db, boss, logger, services: createDomainServices({ db }), concurrency: config.workerConcurrency });
+  const worker = await startWorker({
+    db, boss, logger, services: createServicesFromConfig(db, resolved, boss), concurrency: config.workerConcurrency, rowLimit: config.resultRowLimit,
+    mail: { smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir },
+  });
   const shutdown = async () => {
     await worker.stop();
     await stopQueue(boss);

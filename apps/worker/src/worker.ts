@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { MAIL_SEND_QUEUE, createMailer, type DomainServices, type Knex, type Logger, type Mailer, type PgBoss } from '@sightline/domain';
 import { startMailConsumer, type MailConsumerOptions } from './jobs/send-mail.job.js';
+import { startExecutionConsumers } from './jobs/run-execution.job.js';
 
 export interface WorkerDeps {
   db: Knex;
@@ -9,6 +10,8 @@ export interface WorkerDeps {
   services: DomainServices;
   /** Jobs run at once in this process. */
   concurrency: number;
+  /** Most rows stored per result (RESULT_ROW_LIMIT). */
+  rowLimit?: number;
   /**
    * Outgoing mail: SMTP when `smtpUrl` (SMTP_URL) is set, else `.eml` files in `<dataDir>/outbox`
    * (default data dir `./.sightline`); `mailer` replaces the transport (tests).
@@ -30,10 +33,14 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
     logger: deps.logger,
   });
   await startMailConsumer(deps.boss, mailer, deps.logger, deps.mail?.queue);
+  const executions = await startExecutionConsumers({
+    db: deps.db, boss: deps.boss, logger: deps.logger, services: deps.services, concurrency: deps.concurrency, rowLimit: deps.rowLimit ?? 1_000_000,
+  });
   deps.logger.info({ concurrency: deps.concurrency, mail: mailer.destination }, 'worker started');
   return {
     stop: async () => {
       deps.logger.info('worker stopping');
+      await executions.stop();
       await deps.boss.offWork(MAIL_SEND_QUEUE);
       if (!deps.mail?.mailer) mailer.close();
     },

@@ -21,3 +21,4 @@ export * from './results/index.js';
 export * from './tokens/data-token.js';
 export * from './drivers/index.js';
 export * from './query/index.js';
+export * from './executions/index.js';

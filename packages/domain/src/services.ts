@@ -1,15 +1,30 @@
 import type { Knex } from 'knex';
 import { ApiKeyService } from './api-keys/api-key.service.js';
-import { OrganizationService } from './organizations/organization.service.js';
+import { OrganizationService, type OrganizationProvisioner } from './organizations/organization.service.js';
+import { DatasourceService, type SampleDataConnection } from './datasources/datasource.service.js';
+import { SqlSnippetService } from './sql-snippets/sql-snippet.service.js';
 import { UserService } from './users/user.service.js';
 import { UserGroupService, provisionBuiltInUserGroups } from './user-groups/user-group.service.js';
 import { MailService } from './mail/mail.service.js';
 import type { MailQueue } from './mail/mail.types.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
+import { UnavailableError } from './errors.js';
+import { ExecutionService } from './executions/execution.service.js';
+import { createJobQueue, type JobQueue, type PgBoss } from './queue/queue.js';
+import type { ResolvedConfig } from './config/config.js';
+import { PgResultStore } from './results/pg-result-store.js';
+import type { ResultStore } from './results/result-store.js';
+import { DataTokens } from './tokens/data-token.js';
 
 export interface DomainDeps {
   db: Knex;
+  /** Key that seals datasource credentials (32 bytes). */
+  encryptionKey: Buffer;
+  /** Default statement timeout for datasource queries, in seconds. */
+  queryTimeoutSeconds?: number;
+  /** The deployment's sample database, when it has one (every organization gets a datasource for it). */
+  sampleData?: SampleDataConnection;
   clock?: Clock;
   /** Queue for outgoing mail (e.g. `createMailQueue(boss)` or the pg-boss `JobQueue`). Without it, invitations answer 503. */
   mailQueue?: MailQueue;
@@ -17,26 +32,82 @@ export interface DomainDeps {
   apiBaseUrl?: string;
   /** Lifetime of invitation links in hours (default 7 days). */
   invitationTtlHours?: number;
+  /** The job queue (executions). Without it, starting executions answers 503. */
+  queue?: JobQueue;
+  /** HMAC key of data access tokens. */
+  dataTokenSecret?: string;
+  /** Lifetime of data access tokens in seconds (default 300). */
+  dataTokenTtlSeconds?: number;
+  /** Where results live (default: the PostgreSQL chunk table). */
+  resultStore?: ResultStore;
 }
+
+/** Stands in for a missing queue in processes that never enqueue (the operator CLI). */
+const NO_QUEUE: JobQueue = {
+  send: async () => { throw new UnavailableError('This process has no job queue'); },
+  cancel: async () => { throw new UnavailableError('This process has no job queue'); },
+};
 
 /** The services both apps and the worker use, built once per process from explicit dependencies. */
 export interface DomainServices {
+  clock: Clock;
   organizations: OrganizationService;
   apiKeys: ApiKeyService;
+  datasources: DatasourceService;
+  sqlSnippets: SqlSnippetService;
   mail: MailService;
   users: UserService;
   userGroups: UserGroupService;
+  executions: ExecutionService;
+  resultStore: ResultStore;
+  tokens: DataTokens;
 }
 
 /** Builds the domain services (the composition roots call this once). */
 export function createDomainServices(deps: DomainDeps): DomainServices {
   const clock = deps.clock ?? systemClock;
-  const apiKeys = new ApiKeyService({ db: deps.db });
-  const organizations = new OrganizationService({ db: deps.db, provisioners: [provisionBuiltInUserGroups] });
+  const datasources = new DatasourceService({
+    db: deps.db,
+    encryptionKey: deps.encryptionKey,
+    defaultQueryTimeoutSeconds: deps.queryTimeoutSeconds ?? 300,
+    sampleData: deps.sampleData,
+  });
+  const apiKeys = new ApiKeyService({ db: deps.db, findUnknownDatasourceIds: (db, org, ids) => datasources.unknownIds(db, org, ids) });
+  const provisioners: OrganizationProvisioner[] = [
+    async (trx, organization) => {
+      await datasources.ensureSampleDatasource(trx, organization.id);
+    },
+    provisionBuiltInUserGroups,
+  ];
+  const organizations = new OrganizationService({ db: deps.db, provisioners });
+  const sqlSnippets = new SqlSnippetService({ db: deps.db, datasources });
   const mail = new MailService({ queue: deps.mailQueue });
   const users = new UserService({ db: deps.db, mail, clock, apiBaseUrl: deps.apiBaseUrl ?? 'http://localhost:8080', invitationTtlHours: deps.invitationTtlHours });
   const userGroups = new UserGroupService({ db: deps.db });
-  return { organizations, apiKeys, mail, users, userGroups };
+  const resultStore = deps.resultStore ?? new PgResultStore(deps.db);
+  const tokens = new DataTokens(deps.dataTokenSecret ?? 'unset-data-token-secret-process-cannot-issue-tokens', deps.dataTokenTtlSeconds ?? 300);
+  const executions = new ExecutionService({ db: deps.db, datasources, sqlSnippets, queue: deps.queue ?? NO_QUEUE, tokens, resultStore, clock });
+  return { clock, organizations, apiKeys, datasources, sqlSnippets, mail, users, userGroups, executions, resultStore, tokens };
+}
+
+/**
+ * The domain services of a process from its resolved configuration (the composition roots share
+ * this so the wiring exists once). `boss` is required to enqueue work.
+ */
+export function createServicesFromConfig(db: Knex, config: ResolvedConfig, boss?: PgBoss, extra: { sampleData?: SampleDataConnection; clock?: Clock } = {}): DomainServices {
+  const queue = boss ? createJobQueue(boss) : undefined;
+  return createDomainServices({
+    db,
+    encryptionKey: config.encryptionKey,
+    queryTimeoutSeconds: config.queryTimeoutSeconds,
+    sampleData: extra.sampleData,
+    clock: extra.clock,
+    queue,
+    mailQueue: queue,
+    apiBaseUrl: config.apiBaseUrl ?? `http://localhost:${config.apiPort}`,
+    dataTokenSecret: config.dataTokenSecret,
+    dataTokenTtlSeconds: config.dataTokenTtlSeconds,
+  });
 }
 
 /** Checks that the database answers (health endpoints). */

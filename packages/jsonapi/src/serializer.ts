@@ -79,7 +79,8 @@ function serializerFor(definition: ResourceDefinition, options: SerializeOptions
 
 function flatten(record: ResourceRecord, attributes: readonly string[], relationships: ReadonlyArray<[string, RelationshipDefinition]>): Record<string, unknown> {
   const flat: Record<string, unknown> = { id: record.id };
-  for (const a of attributes) flat[a] = record.attributes[a] === undefined ? null : record.attributes[a];
+  // undefined = not visible to this caller (omitted); null = no value
+  for (const a of attributes) if (record.attributes[a] !== undefined) flat[a] = record.attributes[a];
   for (const [name, rel] of relationships) {
     const linkage = record.relationships?.[name];
     if (rel.many) flat[name] = ((linkage as readonly string[] | undefined) ?? []).map((id) => ({ id }));
@@ -90,7 +91,8 @@ function flatten(record: ResourceRecord, attributes: readonly string[], relation
 
 /**
  * Builds a JSON:API document for one record or a list, with `included` de-duplicated.
- * Attributes missing from a record are emitted as `null`; unknown ones are never emitted.
+ * Attributes a record leaves `undefined` are omitted (use `null` for "no value"); attributes outside
+ * the definition are never emitted.
  */
 export function serialize(definition: ResourceDefinition, data: ResourceRecord | readonly ResourceRecord[], options: SerializeOptions = {}): JsonApiDocument {
   const { serializer, attributes, relationships } = serializerFor(definition, options);
@@ -98,7 +100,7 @@ export function serialize(definition: ResourceDefinition, data: ResourceRecord |
     ? (data as readonly ResourceRecord[]).map((r) => flatten(r, attributes, relationships))
     : flatten(data as ResourceRecord, attributes, relationships);
   const doc = serializer.serialize(flat) as unknown as JsonApiDocument;
-  if (options.included?.length) {
+  if (options.included) {
     const seen = new Set<string>();
     const included: unknown[] = [];
     const primary = Array.isArray(data) ? (data as readonly ResourceRecord[]) : [data as ResourceRecord];

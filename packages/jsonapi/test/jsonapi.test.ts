@@ -12,8 +12,8 @@ const reports = defineResource({
 const dashboards = defineResource({ type: 'dashboards', attributes: ['name'], relationships: {} });
 
 describe('serialize', () => {
-  it('emits exactly the allowlisted attributes, nulls for missing ones, and linkage', () => {
-    const doc = serialize(reports, { id: 'r1', attributes: { name: 'A', secret: 'x', chart_configuration: { xAxis: { camelCase: 1 } } }, relationships: { dashboard: 'd1', tags: ['t1'] } });
+  it('emits exactly the allowlisted attributes, nulls as null, undefined omitted, and linkage', () => {
+    const doc = serialize(reports, { id: 'r1', attributes: { name: 'A', secret: 'x', chart_configuration: { xAxis: { camelCase: 1 } }, created_at: null }, relationships: { dashboard: 'd1', tags: ['t1'] } });
     expect(doc).toEqual({
       data: {
         type: 'reports', id: 'r1',
@@ -42,7 +42,7 @@ describe('serialize', () => {
 
   it('omits hidden attributes and relationships', () => {
     const doc = serialize(reports, { id: 'r1', attributes: { name: 'A' } }, { omitAttributes: ['chart_configuration'], omitRelationships: ['tags'] }) as { data: { attributes: object; relationships: object } };
-    expect(Object.keys(doc.data.attributes)).toEqual(['name', 'created_at']);
+    expect(Object.keys(doc.data.attributes)).toEqual(['name']);
     expect(Object.keys(doc.data.relationships)).toEqual(['dashboard']);
   });
 });

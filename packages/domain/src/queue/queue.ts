@@ -1,4 +1,5 @@
-import { PgBoss } from 'pg-boss';
+import { PgBoss, fromKnex } from 'pg-boss';
+import type { Knex } from 'knex';
 import type { Logger } from '../logger.js';
 
 export type { PgBoss };
@@ -25,6 +26,7 @@ export async function startQueue(options: QueueOptions): Promise<PgBoss> {
     max: options.max ?? 5,
     supervise: options.supervise ?? false,
     schedule: options.supervise ?? false,
+    useListenNotify: true,
   });
   boss.on('error', (err: unknown) => options.logger.error({ err }, 'queue error'));
   await boss.start();
@@ -34,4 +36,48 @@ export async function startQueue(options: QueueOptions): Promise<PgBoss> {
 /** Stops pg-boss, letting running jobs finish for up to `timeoutMs`. */
 export async function stopQueue(boss: PgBoss, timeoutMs = 10_000): Promise<void> {
   await boss.stop({ graceful: true, timeout: timeoutMs, close: true });
+}
+
+/** Queue names of Sightline's jobs. */
+export const QUEUES = {
+  /** Executions someone waits for (Run Execution, dashboard polls, refreshes). */
+  executionsInteractive: 'executions.interactive',
+  /** Executions nobody waits for (schedules, prewarm, nightly schema refresh). */
+  executionsBackground: 'executions.background',
+} as const;
+
+/** What services need of the queue: enqueue (optionally inside the caller's transaction) and cancel. */
+export interface JobQueue {
+  /**
+   * Enqueues a job. With `db` (a knex transaction) the job becomes visible only when that
+   * transaction commits.
+   */
+  send(name: string, data: object, options?: { db?: Knex; startAfterSeconds?: number }): Promise<string | null>;
+  cancel(name: string, id: string): Promise<void>;
+}
+
+/** Creates Sightline's queues (idempotent). */
+export async function ensureQueues(boss: PgBoss): Promise<void> {
+  const existing = new Set((await boss.getQueues()).map((q) => q.name));
+  for (const name of [QUEUES.executionsInteractive, QUEUES.executionsBackground]) {
+    if (existing.has(name)) continue;
+    // heartbeats let pg-boss retry a job whose worker died within ~10-20 s; notify wakes idle workers at once
+    await boss.createQueue(name, { retryLimit: 1, retryDelay: 1, heartbeatSeconds: 10, expireInSeconds: 6 * 3600, notify: true, deleteAfterSeconds: 86_400 }).catch((err: unknown) => {
+      if (!/already exists/i.test(String((err as Error).message))) throw err;
+    });
+  }
+}
+
+/** The `JobQueue` backed by pg-boss. */
+export function createJobQueue(boss: PgBoss): JobQueue {
+  return {
+    send: (name, data, options = {}) =>
+      boss.send(name, data, {
+        ...(options.db ? { db: fromKnex(options.db as never) } : {}),
+        ...(options.startAfterSeconds ? { startAfter: new Date(Date.now() + options.startAfterSeconds * 1000) } : {}),
+      }),
+    cancel: async (name, id) => {
+      await boss.cancel(name, id);
+    },
+  };
 }

@@ -1,0 +1,206 @@
+import type { Knex } from 'knex';
+import type { Principal } from '../api-keys/permissions.js';
+import { withTransaction } from '../db/db.js';
+import { createDriver, type ConnectionSettings, type Driver } from '../drivers/index.js';
+import { ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
+import { newId } from '../ids.js';
+import { DatasourceRepository } from './datasource.repository.js';
+import type { ConnectionTestResult, Datasource, DatasourceInput } from './datasource.types.js';
+
+/** Permissions that make a datasource visible (contract rows 2 and 3). */
+export const DATASOURCE_VIEW_PERMISSIONS = ['View Datasources', 'Manage Datasources', 'Manage Dashboards', 'Manage Alerts'] as const;
+
+/** Types whose SSL settings the contract forces to true. */
+const ALWAYS_SSL = new Set(['athena', 'bigquery', 'databricks', 'redshift', 'snowflake']);
+const ALWAYS_VERIFY = new Set(['athena', 'bigquery', 'databricks', 'snowflake']);
+
+/** Where the shared "Sample Data" database is, when this deployment has one. */
+export interface SampleDataConnection {
+  host: string;
+  port: number;
+  database: string;
+  username: string;
+  password: string;
+}
+
+export interface DatasourceServiceDeps {
+  db: Knex;
+  encryptionKey: Buffer;
+  /** Default statement timeout (seconds) for datasources without their own. */
+  defaultQueryTimeoutSeconds: number;
+  /** Builds a driver (injectable so tests can count connections). */
+  driverFactory?: (settings: ConnectionSettings) => Driver;
+  sampleData?: SampleDataConnection;
+}
+
+/** Applies the contract's per-type SSL rules (coerced rather than rejected, contract §4.1.5). */
+function coerceSsl(input: DatasourceInput, current?: Datasource): DatasourceInput {
+  const type = input.databaseType ?? current?.databaseType;
+  const mode = input.connectionMode ?? current?.connectionMode;
+  const out = { ...input };
+  if (!current && out.requireSsl === undefined) out.requireSsl = mode === 'direct';
+  if (type && ALWAYS_SSL.has(type)) out.requireSsl = true;
+  if (type && ALWAYS_VERIFY.has(type)) out.verifySsl = true;
+  const requireSsl = out.requireSsl ?? current?.requireSsl;
+  if ((type === 'oracle' || type === 'presto') && requireSsl) out.verifySsl = true;
+  return out;
+}
+
+/** Datasources: CRUD, visibility by key scope, connection settings for drivers, connection tests. */
+export class DatasourceService {
+  constructor(private readonly deps: DatasourceServiceDeps) {}
+
+  private repo(db: Knex = this.deps.db): DatasourceRepository {
+    return new DatasourceRepository(db, this.deps.encryptionKey);
+  }
+
+  /** Datasources the key may see. */
+  list(principal: Principal): Promise<Datasource[]> {
+    principal.requireAny(...DATASOURCE_VIEW_PERMISSIONS);
+    return this.repo().list(principal.organizationId, principal.datasourceScope(...DATASOURCE_VIEW_PERMISSIONS));
+  }
+
+  /**
+   * One datasource the key may see through any of `permissions` (default: the viewing ones).
+   * @throws NotFoundError when it does not exist or is outside the key's scope
+   */
+  async getVisible(principal: Principal, id: string, permissions: readonly Parameters<Principal['has']>[0][] = DATASOURCE_VIEW_PERMISSIONS): Promise<Datasource> {
+    if (!principal.canUseDatasource(id, ...permissions)) throw new NotFoundError(`Datasource ${id} not found`, { code: 'datasource_not_found' });
+    return this.repo().get(principal.organizationId, id);
+  }
+
+  /** Internal lookup without a principal (worker). @throws NotFoundError */
+  getById(organizationId: string, id: string): Promise<Datasource> {
+    return this.repo().get(organizationId, id);
+  }
+
+  /**
+   * Creates a datasource (Manage Datasources, unlimited to specific datasources).
+   * @throws ForbiddenError, ValidationError
+   */
+  async create(principal: Principal, input: DatasourceInput): Promise<Datasource> {
+    principal.requireAny('Manage Datasources');
+    if (principal.datasourceScope('Manage Datasources') !== 'all') {
+      throw new ForbiddenError('Creating datasources needs "Manage Datasources" for all datasources, not limited to some');
+    }
+    return this.repo().insert(newId(), principal.organizationId, coerceSsl(input));
+  }
+
+  /** @throws NotFoundError, ForbiddenError, ValidationError */
+  async update(principal: Principal, id: string, input: DatasourceInput): Promise<Datasource> {
+    principal.requireAny('Manage Datasources');
+    const current = await this.getVisible(principal, id);
+    if (!principal.canUseDatasource(id, 'Manage Datasources')) throw new ForbiddenError('This API key cannot manage this datasource');
+    if (current.isSample) {
+      const allowed = new Set(['name', 'enabled', 'maxConcurrentExecutions', 'queryTimeoutSeconds', 'updateSchemaNightly', 'updateSchemaRowCounts', 'dataTimeZone']);
+      const locked = Object.keys(input).filter((k) => !allowed.has(k) && input[k as keyof DatasourceInput] !== undefined);
+      if (locked.length) throw new ValidationError(`The connection of the Sample Data datasource cannot be changed (${locked.join(', ')})`, { code: 'sample_datasource_locked' });
+    }
+    return this.repo().update(principal.organizationId, id, coerceSsl(input, current));
+  }
+
+  /**
+   * Deletes a datasource. One still used by reports, filters, snippets or alerts is refused by
+   * foreign keys (→ 422 "in use").
+   * @throws NotFoundError, ForbiddenError, ValidationError
+   */
+  async delete(principal: Principal, id: string): Promise<void> {
+    principal.requireAny('Manage Datasources');
+    await this.getVisible(principal, id);
+    if (!principal.canUseDatasource(id, 'Manage Datasources')) throw new ForbiddenError('This API key cannot manage this datasource');
+    try {
+      await this.repo().delete(principal.organizationId, id);
+    } catch (err) {
+      if ((err as { code?: string }).code === '23503') {
+        throw new ValidationError('The datasource is used by a report, filter, SQL snippet or alert; remove those first', { code: 'datasource_in_use', cause: err });
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * The driver settings of a datasource, checking that this build can connect to it.
+   * @throws ValidationError for a disabled datasource, an unsupported connection mode or type
+   */
+  connectionSettings(ds: Datasource): ConnectionSettings {
+    if (!ds.enabled) throw new ValidationError(`Datasource ${ds.id} is disabled`, { code: 'datasource_disabled' });
+    if (ds.connectionMode !== 'direct') {
+      throw new ValidationError(`Connection mode "${ds.connectionMode}" is not supported by this build yet; use "direct"`, { code: 'connection_mode_not_supported' });
+    }
+    return {
+      databaseType: ds.databaseType,
+      host: ds.host,
+      port: ds.port,
+      username: ds.username,
+      password: ds.password,
+      database: ds.database,
+      requireSsl: ds.requireSsl,
+      verifySsl: ds.verifySsl,
+      dataTimeZone: ds.dataTimeZone,
+    };
+  }
+
+  /** Effective statement timeout of a datasource in milliseconds. */
+  queryTimeoutMs(ds: Datasource): number {
+    return (ds.queryTimeoutSeconds ?? this.deps.defaultQueryTimeoutSeconds) * 1000;
+  }
+
+  /** A driver for the datasource (the caller closes it). @throws ValidationError */
+  openDriver(ds: Datasource): Driver {
+    return (this.deps.driverFactory ?? createDriver)(this.connectionSettings(ds));
+  }
+
+  /**
+   * Test Datasource Connection: connects with a bounded timeout and reports the driver's error
+   * text (without credentials). Updates `server_version` on success.
+   * @throws ValidationError when the type or mode is not supported by this build
+   */
+  async testConnection(principal: Principal, id: string): Promise<ConnectionTestResult> {
+    principal.requireAny('Manage Datasources');
+    const ds = await this.getVisible(principal, id);
+    if (!principal.canUseDatasource(id, 'Manage Datasources')) throw new ForbiddenError('This API key cannot manage this datasource');
+    const driver = (this.deps.driverFactory ?? createDriver)({ ...this.connectionSettings({ ...ds, enabled: true }), connectTimeoutMs: 10_000 });
+    try {
+      const { serverVersion } = await driver.testConnection();
+      await this.repo().setMetadata(ds.id, { server_version: serverVersion });
+      return { status: 'ok', error_message: null };
+    } catch (err) {
+      const message = (err as Error).message || String(err);
+      return { status: 'error', error_message: scrub(message, ds) };
+    } finally {
+      await driver.close().catch(() => {});
+    }
+  }
+
+  /** Gives the organization its "Sample Data" datasource when the deployment has sample data. */
+  async ensureSampleDatasource(db: Knex, organizationId: string): Promise<Datasource | undefined> {
+    const sample = this.deps.sampleData;
+    if (!sample) return undefined;
+    return withTransaction(db, async (trx) => {
+      const repo = this.repo(trx);
+      const existing = await repo.findSample(organizationId);
+      if (existing) {
+        return repo.update(organizationId, existing.id, { host: sample.host, port: sample.port, database: sample.database, username: sample.username, password: sample.password });
+      }
+      return repo.insert(newId(), organizationId, {
+        name: 'Sample Data', databaseType: 'postgres', connectionMode: 'direct', host: sample.host, port: sample.port,
+        database: sample.database, username: sample.username, password: sample.password, requireSsl: false, verifySsl: false,
+        dataTimeZone: 'UTC', maxConcurrentExecutions: 10,
+      }, { isSample: true });
+    });
+  }
+
+  /** Ids among `ids` that are not datasources of the organization (API key permission checks). */
+  unknownIds(db: Knex, organizationId: string, ids: string[]): Promise<string[]> {
+    return this.repo(db).unknownIds(organizationId, ids);
+  }
+}
+
+/** Removes the datasource's secrets from a driver message, should a driver ever echo them. */
+function scrub(message: string, ds: Datasource): string {
+  let out = message;
+  for (const secret of [ds.password, ds.bigqueryServiceKey]) {
+    if (secret && secret.length >= 3) out = out.split(secret).join('***');
+  }
+  return out;
+}

@@ -1,0 +1,3 @@
+export * from './datasource.types.js';
+export * from './datasource.repository.js';
+export * from './datasource.service.js';

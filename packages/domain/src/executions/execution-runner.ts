@@ -1,0 +1,200 @@
+import type { Knex } from 'knex';
+import type { Clock } from '../clock.js';
+import type { DatasourceService } from '../datasources/datasource.service.js';
+import type { Datasource } from '../datasources/datasource.types.js';
+import { QueryError, type RunningQuery } from '../drivers/index.js';
+import { isAppError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { QUEUES, type JobQueue } from '../queue/queue.js';
+import type { ResultStore } from '../results/result-store.js';
+import { ResultWriter, storeDocument } from '../results/result-writer.js';
+import { ExecutionRepository } from './execution.repository.js';
+import type { Execution, ExecutionJob, ExecutionStatus } from './execution.types.js';
+import { isFinished } from './execution.types.js';
+
+export interface ExecutionRunnerDeps {
+  db: Knex;
+  datasources: DatasourceService;
+  resultStore: ResultStore;
+  queue: JobQueue;
+  logger: Logger;
+  clock: Clock;
+  /** Most rows stored per result; a result that reaches it says so. */
+  rowLimit: number;
+  /** How often a running execution reports liveness and checks for cancellation (ms). */
+  heartbeatMs?: number;
+}
+
+/** A datasource concurrency slot held for the length of one query (released on commit or crash). */
+interface Slot {
+  release(): Promise<void>;
+}
+
+const WAIT_RETRY_SECONDS = 1;
+
+/**
+ * Runs one execution job on a worker: takes a datasource slot (max_concurrent_executions across
+ * all workers), streams rows from the driver into the result store, honours timeout and cancel,
+ * and settles the execution with the contract's status.
+ */
+export class ExecutionRunner {
+  constructor(private readonly deps: ExecutionRunnerDeps) {}
+
+  private repo(): ExecutionRepository {
+    return new ExecutionRepository(this.deps.db);
+  }
+
+  /**
+   * Tries to take one of the datasource's slots with a transaction-scoped advisory lock. Background
+   * executions leave the last slot free for interactive ones (when there are at least two).
+   */
+  private async acquireSlot(ds: Datasource, priority: Execution['priority']): Promise<Slot | undefined> {
+    const slots = priority === 'background' && ds.maxConcurrentExecutions > 1 ? ds.maxConcurrentExecutions - 1 : ds.maxConcurrentExecutions;
+    const trx = await this.deps.db.transaction();
+    try {
+      const { rows } = await trx.raw(
+        `SELECT s FROM generate_series(0, ? - 1) AS s WHERE pg_try_advisory_xact_lock(hashtext(?), s) LIMIT 1`,
+        [slots, `datasource-slot:${ds.id}`],
+      );
+      if (!rows.length) {
+        await trx.rollback();
+        return undefined;
+      }
+      return { release: async () => { await trx.commit().catch(() => {}); } };
+    } catch (err) {
+      await trx.rollback().catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Handles one job of `executions.*`. Throws only for infrastructure failures (pg-boss retries). */
+  async run(job: ExecutionJob): Promise<void> {
+    const repo = this.repo();
+    const execution = await repo.findById(job.executionId);
+    if (!execution || isFinished(execution.executionStatus)) return;
+    if (execution.cancelRequestedAt) {
+      await repo.transition(execution.id, 'cancelled');
+      return;
+    }
+    const log = this.deps.logger.child({ execution_id: execution.id, datasource_id: execution.datasourceId });
+    let ds: Datasource;
+    try {
+      ds = await this.deps.datasources.getById(execution.organizationId, execution.datasourceId);
+      this.deps.datasources.connectionSettings(ds);
+    } catch (err) {
+      await repo.transition(execution.id, 'query_error', { error_message: isAppError(err) ? err.detail ?? err.title : 'The datasource is not available' });
+      return;
+    }
+    const slot = await this.acquireSlot(ds, execution.priority);
+    if (!slot) {
+      // All slots busy: wait without holding a worker, then try again.
+      await repo.transition(execution.id, 'waiting', {}, ['starting', 'scheduled', 'waiting']);
+      const queueName = execution.priority === 'interactive' ? QUEUES.executionsInteractive : QUEUES.executionsBackground;
+      const jobId = await this.deps.queue.send(queueName, job, { startAfterSeconds: WAIT_RETRY_SECONDS });
+      await repo.setJobId(execution.id, jobId);
+      return;
+    }
+    try {
+      const started = await this.deps.db('executions')
+        .where({ id: execution.id })
+        .whereIn('execution_status', ['starting', 'scheduled', 'waiting', 'running'])
+        .update({ execution_status: 'running', started_at: this.deps.db.fn.now(), heartbeat_at: this.deps.db.fn.now(), updated_at: this.deps.db.fn.now(), attempts: this.deps.db.raw('attempts + 1') });
+      if (!started) return;
+      if (execution.executionType === 'almanach_query') await this.introspect(execution, ds, log);
+      else await this.query(execution, ds, log);
+    } finally {
+      await slot.release();
+    }
+  }
+
+  private async settle(execution: Execution, status: ExecutionStatus, message: string | null, log: Logger): Promise<void> {
+    const moved = await this.repo().transition(execution.id, status, { error_message: message }, ['running']);
+    log.info({ status, moved }, 'execution finished');
+  }
+
+  private async query(execution: Execution, ds: Datasource, log: Logger): Promise<void> {
+    const repo = this.repo();
+    const driver = this.deps.datasources.openDriver(ds);
+    const writer = new ResultWriter(this.deps.resultStore, execution.id);
+    let running: RunningQuery | undefined;
+    let cancelled = false;
+    let rowLimitReached = false;
+    const beat = setInterval(() => {
+      repo.heartbeat(execution.id).then(async (cancelRequested) => {
+        if (cancelRequested && !cancelled) {
+          cancelled = true;
+          await running?.cancel();
+        }
+      }).catch((err: unknown) => log.warn({ err }, 'heartbeat failed'));
+    }, this.deps.heartbeatMs ?? 250);
+    try {
+      if (execution.rQuery) {
+        // R post-processing needs an R runtime on the worker; this build ships none.
+        throw new QueryError('query_error', 'R post-processing (r_query) is not available: this worker has no R runtime');
+      }
+      await this.deps.resultStore.begin({ executionId: execution.id, organizationId: execution.organizationId, dataKey: execution.dataKey, kind: 'rows', timeZone: execution.timeZone });
+      const dataTimestamp = this.deps.clock.now();
+      running = await driver.query(execution.sqlText, execution.sqlValues, { timeoutMs: this.deps.datasources.queryTimeoutMs(ds) });
+      await repo.transition(execution.id, 'running', { backend_id: running.backendId }, ['running']);
+      if (cancelled) await running.cancel();
+      writer.setColumns(await running.columns());
+      for await (const batch of running.rows()) {
+        const room = this.deps.rowLimit - writer.rowCount;
+        if (batch.length >= room) {
+          await writer.write(batch.slice(0, room));
+          rowLimitReached = true;
+          break;
+        }
+        await writer.write(batch);
+      }
+      if (rowLimitReached) await running.cancel().catch(() => {});
+      const stored = await writer.finish({ rowLimitReached, dataTimestamp });
+      const moved = await repo.transition(execution.id, 'success', { result_columns: stored.sqlColumns, result_rows: stored.sqlRows, result_size: stored.sizeInBytes }, ['running']);
+      if (!moved) await this.deps.resultStore.discard(execution.id);
+      log.info({ rows: stored.sqlRows, bytes: stored.sizeInBytes, row_limit_reached: rowLimitReached }, 'execution succeeded');
+    } catch (err) {
+      await writer.settle();
+      await this.deps.resultStore.discard(execution.id).catch(() => {});
+      if (err instanceof QueryError) {
+        const status: ExecutionStatus = cancelled || err.kind === 'cancelled' ? 'cancelled' : err.kind === 'timed_out' ? 'timed_out' : 'query_error';
+        await this.settle(execution, status, status === 'cancelled' ? 'Cancelled' : err.message, log);
+      } else if (isAppError(err) && err.status < 500) {
+        await this.settle(execution, 'query_error', err.detail ?? err.title, log);
+      } else {
+        log.error({ err }, 'execution failed');
+        await this.settle(execution, 'internal_error', 'An internal error stopped this execution', log);
+      }
+    } finally {
+      clearInterval(beat);
+      await running?.close().catch(() => {});
+      await driver.close().catch(() => {});
+    }
+  }
+
+  private async introspect(execution: Execution, ds: Datasource, log: Logger): Promise<void> {
+    const driver = this.deps.datasources.openDriver(ds);
+    const beat = setInterval(() => void this.repo().heartbeat(execution.id).catch(() => {}), 1000);
+    try {
+      const info = await driver.introspect({ timeoutMs: this.deps.datasources.queryTimeoutMs(ds) });
+      const prefix = execution.options.schemaKeyPrefix ?? execution.dataKey;
+      const stored = await storeDocument(this.deps.resultStore, {
+        executionId: execution.id, organizationId: execution.organizationId, dataKey: prefix, timeZone: ds.dataTimeZone,
+        document: { schemas: info.schemas }, dataTimestamp: this.deps.clock.now(),
+      });
+      const totalRows = info.schemas.flatMap((s) => s.tables).reduce((sum, t) => sum + (t.row_count ?? 0), 0);
+      await this.deps.db('datasources').where({ id: ds.id }).update({
+        schema_updated_at: this.deps.db.fn.now(), server_version: info.server_version, default_schema_name: info.default_schema_name,
+        total_row_count: totalRows, total_row_count_exact: false,
+      });
+      await this.repo().transition(execution.id, 'success', { result_columns: 0, result_rows: info.schemas.length, result_size: stored.sizeInBytes }, ['running']);
+    } catch (err) {
+      await this.deps.resultStore.discard(execution.id).catch(() => {});
+      const message = err instanceof QueryError || (isAppError(err) && err.status < 500) ? (err as Error).message : 'An internal error stopped the schema refresh';
+      if (!(err instanceof QueryError)) log.error({ err }, 'schema refresh failed');
+      await this.settle(execution, err instanceof QueryError && err.kind === 'timed_out' ? 'timed_out' : 'query_error', message, log);
+    } finally {
+      clearInterval(beat);
+      await driver.close().catch(() => {});
+    }
+  }
+}

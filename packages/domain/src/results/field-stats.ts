@@ -1,0 +1,126 @@
+import type { DataType } from '../drivers/index.js';
+
+/** Contract `ResultDataField`: one column of a stored result with its statistics. */
+export interface ResultField {
+  idx: number;
+  name: string;
+  human_name: string;
+  data_type: DataType;
+  unique_count: number;
+  min_value: number | string | boolean | null;
+  max_value: number | string | boolean | null;
+  group_by: boolean;
+}
+
+const NUMERIC: ReadonlySet<DataType> = new Set(['Integer', 'BigInt', 'Float']);
+const ORDERED: ReadonlySet<DataType> = new Set(['Integer', 'BigInt', 'Float', 'String', 'DateTime', 'Date', 'Time', 'Boolean']);
+/** Exact distinct counting up to this many values per column, then a HyperLogLog estimate. */
+const EXACT_LIMIT = 10_000;
+const HLL_BITS = 12;
+const HLL_SIZE = 1 << HLL_BITS;
+
+/** FNV-1a with a murmur3 finaliser: fast, well-mixed 32-bit hash (not cryptographic). */
+function hash32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** `created_at` → `Created At`, `totalRevenue` → `Total Revenue`. */
+export function humanName(name: string): string {
+  const words = name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[_\-.]+/g, ' ').trim().split(/\s+/);
+  return words.filter(Boolean).map((w) => w[0]!.toUpperCase() + w.slice(1)).join(' ') || name;
+}
+
+function compare(a: number | string | boolean, b: number | string | boolean, numeric: boolean): number {
+  if (numeric) {
+    const x = typeof a === 'number' ? a : Number(a);
+    const y = typeof b === 'number' ? b : Number(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  const x = String(a);
+  const y = String(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/**
+ * Running statistics of one column in bounded memory: distinct count (exact up to 10,000 values,
+ * then HyperLogLog, ~1.6 % error), min and max for ordered types.
+ */
+export class ColumnStats {
+  private exact: Set<string> | undefined = new Set();
+  private registers: Uint8Array | undefined;
+  private min: number | string | boolean | null = null;
+  private max: number | string | boolean | null = null;
+  private readonly numeric: boolean;
+  private readonly ordered: boolean;
+
+  constructor(private readonly dataType: DataType) {
+    this.numeric = NUMERIC.has(dataType);
+    this.ordered = ORDERED.has(dataType);
+  }
+
+  add(value: unknown): void {
+    const key = value === null || value === undefined ? '\u0000null' : typeof value === 'object' ? JSON.stringify(value) : `${typeof value}:${String(value)}`;
+    if (this.exact) {
+      this.exact.add(key);
+      if (this.exact.size > EXACT_LIMIT) {
+        this.registers = new Uint8Array(HLL_SIZE);
+        for (const k of this.exact) this.addHll(k);
+        this.exact = undefined;
+      }
+    } else {
+      this.addHll(key);
+    }
+    if (this.ordered && value !== null && value !== undefined && typeof value !== 'object') {
+      const v = value as number | string | boolean;
+      if (this.min === null || compare(v, this.min, this.numeric) < 0) this.min = v;
+      if (this.max === null || compare(v, this.max, this.numeric) > 0) this.max = v;
+    }
+  }
+
+  private addHll(key: string): void {
+    const x = hash32(key);
+    const idx = x >>> (32 - HLL_BITS);
+    const w = (x << HLL_BITS) >>> 0;
+    const rank = w === 0 ? 32 - HLL_BITS + 1 : Math.clz32(w) + 1;
+    if (rank > this.registers![idx]!) this.registers![idx] = rank;
+  }
+
+  uniqueCount(): number {
+    if (this.exact) return this.exact.size;
+    const m = HLL_SIZE;
+    let sum = 0;
+    let zeros = 0;
+    for (const r of this.registers!) {
+      sum += 2 ** -r;
+      if (r === 0) zeros++;
+    }
+    const alpha = 0.7213 / (1 + 1.079 / m);
+    let estimate = (alpha * m * m) / sum;
+    if (estimate <= 2.5 * m && zeros > 0) estimate = m * Math.log(m / zeros);
+    return Math.round(estimate);
+  }
+
+  field(idx: number, name: string): ResultField {
+    return {
+      idx,
+      name,
+      human_name: humanName(name),
+      data_type: this.dataType,
+      unique_count: this.uniqueCount(),
+      min_value: this.min,
+      max_value: this.max,
+      // Non-numeric columns are the dimensions a chart groups by.
+      group_by: !this.numeric,
+    };
+  }
+}

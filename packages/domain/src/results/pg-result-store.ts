@@ -1,0 +1,129 @@
+import type { Knex } from 'knex';
+import type { ResultField } from './field-stats.js';
+import type { ChunkIndexEntry, ResultFinish, ResultStore, StoredChunk, StoredResult } from './result-store.js';
+
+interface ResultRow {
+  execution_id: string;
+  organization_id: string;
+  data_key: string;
+  kind: string;
+  complete: boolean;
+  fields: ResultField[];
+  sql_rows: number;
+  sql_columns: number;
+  size_in_bytes: number;
+  stored_bytes: number;
+  chunk_count: number;
+  time_zone: string;
+  row_limit_reached: boolean;
+  data_timestamp: Date;
+  completed_at: Date;
+}
+
+function toStored(row: ResultRow): StoredResult {
+  return {
+    executionId: row.execution_id,
+    organizationId: row.organization_id,
+    dataKey: row.data_key,
+    kind: row.kind === 'document' ? 'document' : 'rows',
+    fields: row.fields,
+    sqlRows: Number(row.sql_rows),
+    sqlColumns: row.sql_columns,
+    sizeInBytes: Number(row.size_in_bytes),
+    storedBytes: Number(row.stored_bytes),
+    chunkCount: row.chunk_count,
+    timeZone: row.time_zone,
+    rowLimitReached: row.row_limit_reached,
+    dataTimestamp: row.data_timestamp,
+    completedAt: row.completed_at,
+  };
+}
+
+const READ_BATCH = 8;
+
+/** The default result store: tables `results` and `result_chunks` in Sightline's PostgreSQL. */
+export class PgResultStore implements ResultStore {
+  constructor(private readonly db: Knex) {}
+
+  async begin(input: { executionId: string; organizationId: string; dataKey: string; kind: 'rows' | 'document'; timeZone: string }): Promise<void> {
+    await this.db('results')
+      .insert({ execution_id: input.executionId, organization_id: input.organizationId, data_key: input.dataKey, kind: input.kind, time_zone: input.timeZone })
+      .onConflict('execution_id')
+      .merge();
+    // a retried attempt starts over
+    await this.db('result_chunks').where({ execution_id: input.executionId }).delete();
+  }
+
+  async appendChunk(executionId: string, chunk: StoredChunk, rawBytes: number): Promise<void> {
+    await this.db('result_chunks').insert({
+      execution_id: executionId, seq: chunk.seq, first_row: chunk.firstRow, row_count: chunk.rowCount, raw_bytes: rawBytes, bytes: chunk.bytes,
+    });
+  }
+
+  async finish(executionId: string, f: ResultFinish): Promise<StoredResult> {
+    const [row] = await this.db('results')
+      .where({ execution_id: executionId })
+      .update({
+        complete: true,
+        fields: JSON.stringify(f.fields),
+        sql_rows: f.sqlRows,
+        sql_columns: f.sqlColumns,
+        size_in_bytes: f.sizeInBytes,
+        row_limit_reached: f.rowLimitReached,
+        data_timestamp: f.dataTimestamp,
+        completed_at: this.db.fn.now(),
+        chunk_count: this.db.raw('(SELECT count(*) FROM result_chunks WHERE execution_id = ?)', [executionId]),
+        stored_bytes: this.db.raw('(SELECT coalesce(sum(octet_length(bytes)), 0) FROM result_chunks WHERE execution_id = ?)', [executionId]),
+      })
+      .returning('*');
+    return toStored(row as ResultRow);
+  }
+
+  async discard(executionId: string): Promise<void> {
+    await this.db('results').where({ execution_id: executionId, complete: false }).delete();
+  }
+
+  async findLatest(organizationId: string, dataKey: string): Promise<StoredResult | undefined> {
+    const row = await this.db<ResultRow>('results')
+      .where({ data_key: dataKey, organization_id: organizationId, complete: true })
+      .orderBy('completed_at', 'desc')
+      .first();
+    return row ? toStored(row) : undefined;
+  }
+
+  async findByExecution(organizationId: string, executionId: string): Promise<StoredResult | undefined> {
+    const row = await this.db<ResultRow>('results').where({ execution_id: executionId, organization_id: organizationId, complete: true }).first();
+    return row ? toStored(row) : undefined;
+  }
+
+  async chunkIndex(executionId: string): Promise<ChunkIndexEntry[]> {
+    const rows = await this.db('result_chunks').where({ execution_id: executionId }).orderBy('seq').select('seq', 'first_row', 'row_count');
+    return rows.map((r: { seq: number; first_row: number; row_count: number }) => ({ seq: r.seq, firstRow: Number(r.first_row), rowCount: r.row_count }));
+  }
+
+  async *readChunks(executionId: string, fromSeq: number, toSeq: number): AsyncIterable<StoredChunk> {
+    for (let start = fromSeq; start <= toSeq; start += READ_BATCH) {
+      const rows = await this.db('result_chunks')
+        .where({ execution_id: executionId })
+        .whereBetween('seq', [start, Math.min(toSeq, start + READ_BATCH - 1)])
+        .orderBy('seq')
+        .select('seq', 'first_row', 'row_count', 'bytes');
+      for (const r of rows as Array<{ seq: number; first_row: number; row_count: number; bytes: Buffer }>) {
+        yield { seq: r.seq, firstRow: Number(r.first_row), rowCount: r.row_count, bytes: r.bytes };
+      }
+      if (rows.length < READ_BATCH) return;
+    }
+  }
+
+  async purge(before: Date, supersededBefore: Date): Promise<number> {
+    const old = await this.db('results').where('created_at', '<', before).delete();
+    // A newer complete result of the same key replaces older ones once downloads had time to finish.
+    const superseded = await this.db.raw(
+      `DELETE FROM results r USING results n
+        WHERE r.data_key = n.data_key AND r.complete AND n.complete AND n.completed_at > r.completed_at
+          AND n.completed_at < ?`,
+      [supersededBefore],
+    );
+    return old + (superseded.rowCount ?? 0);
+  }
+}

@@ -1,0 +1,103 @@
+import { promisify } from 'node:util';
+import { gzip as gzipCallback, constants as zlibConstants } from 'node:zlib';
+import type { ResultColumn } from '../drivers/index.js';
+import { ColumnStats } from './field-stats.js';
+import type { ResultStore, StoredResult } from './result-store.js';
+
+const gzip = promisify(gzipCallback);
+
+/** Uncompressed size at which a chunk is sealed (about 1 MiB). */
+const CHUNK_BYTES = 1 << 20;
+
+/**
+ * Encodes rows once (JSON), compresses once (gzip, one member per chunk) and writes chunks to the
+ * store as they fill: memory stays at about one chunk whatever the row count. Compression of a
+ * sealed chunk overlaps with reading the next rows.
+ */
+export class ResultWriter {
+  private parts: string[] = [];
+  private partBytes = 0;
+  private seq = 0;
+  private rowsInChunk = 0;
+  private firstRowOfChunk = 0;
+  private rows = 0;
+  private rawBytes = 0;
+  private pending: Promise<void> = Promise.resolve();
+  private stats: ColumnStats[] = [];
+  private columns: ResultColumn[] = [];
+
+  constructor(
+    private readonly store: ResultStore,
+    private readonly executionId: string,
+  ) {}
+
+  /** The result's columns (call once, before the first rows). */
+  setColumns(columns: ResultColumn[]): void {
+    this.columns = columns;
+    this.stats = columns.map((c) => new ColumnStats(c.dataType));
+  }
+
+  /** Number of rows written so far. */
+  get rowCount(): number {
+    return this.rows;
+  }
+
+  /** Adds a batch of positional rows. Resolves when the store has room for more (back-pressure). */
+  async write(batch: unknown[][]): Promise<void> {
+    const stats = this.stats;
+    for (const row of batch) {
+      for (let i = 0; i < stats.length; i++) stats[i]!.add(row[i]);
+      const text = (this.rowsInChunk === 0 ? '' : ',') + JSON.stringify(row);
+      this.parts.push(text);
+      this.partBytes += Buffer.byteLength(text);
+      this.rowsInChunk++;
+      this.rows++;
+      if (this.partBytes >= CHUNK_BYTES) await this.seal();
+    }
+  }
+
+  private async seal(): Promise<void> {
+    if (this.rowsInChunk === 0) return;
+    const text = this.parts.join('');
+    const chunk = { seq: this.seq++, firstRow: this.firstRowOfChunk, rowCount: this.rowsInChunk };
+    const raw = this.partBytes;
+    this.rawBytes += raw;
+    this.parts = [];
+    this.partBytes = 0;
+    this.firstRowOfChunk += this.rowsInChunk;
+    this.rowsInChunk = 0;
+    // Wait for the previous chunk's write before queueing this one: at most two chunks in memory.
+    await this.pending;
+    this.pending = gzip(text, { level: 4, memLevel: 9, strategy: zlibConstants.Z_DEFAULT_STRATEGY }).then((bytes) =>
+      this.store.appendChunk(this.executionId, { ...chunk, bytes }, raw),
+    );
+  }
+
+  /** Seals the last chunk and publishes the result. */
+  async finish(options: { rowLimitReached: boolean; dataTimestamp: Date }): Promise<StoredResult> {
+    await this.seal();
+    await this.pending;
+    return this.store.finish(this.executionId, {
+      fields: this.columns.map((c, i) => this.stats[i]!.field(i, c.name)),
+      sqlRows: this.rows,
+      sqlColumns: this.columns.length,
+      // the rows array text: the chunks, the commas joining them, the brackets
+      sizeInBytes: this.rawBytes + Math.max(0, this.seq - 1) + 2,
+      rowLimitReached: options.rowLimitReached,
+      dataTimestamp: options.dataTimestamp,
+    });
+  }
+
+  /** Waits for writes in flight (call before discarding after an error). */
+  async settle(): Promise<void> {
+    await this.pending.catch(() => {});
+  }
+}
+
+/** Stores one JSON document (e.g. a datasource schema) as a single-chunk `document` result. */
+export async function storeDocument(store: ResultStore, input: { executionId: string; organizationId: string; dataKey: string; timeZone: string; document: unknown; dataTimestamp: Date }): Promise<StoredResult> {
+  await store.begin({ executionId: input.executionId, organizationId: input.organizationId, dataKey: input.dataKey, kind: 'document', timeZone: input.timeZone });
+  const text = JSON.stringify(input.document);
+  await store.appendChunk(input.executionId, { seq: 0, firstRow: 0, rowCount: 0, bytes: await gzip(text) }, Buffer.byteLength(text));
+  return store.finish(input.executionId, { fields: [], sqlRows: 0, sqlColumns: 0, sizeInBytes: Buffer.byteLength(text), rowLimitReached: false, dataTimestamp: input.dataTimestamp });
+}

@@ -1,0 +1,3 @@
+export * from './sql-snippet.types.js';
+export * from './sql-snippet.repository.js';
+export * from './sql-snippet.service.js';

@@ -1,0 +1,68 @@
+import jwt from 'jsonwebtoken';
+import { ForbiddenError, UnauthenticatedError } from '../errors.js';
+
+/** CSV options the contract lets Get Report Data choose (defaults come from organization settings). */
+export interface CsvOptions {
+  columnSeparator: ',' | ';' | '\t';
+  decimalSeparator: '.' | ',' | '/';
+  quoteStyle: 'necessary' | 'always';
+}
+
+/** What a data access token grants: one data key of one organization, in one format. */
+export interface DataTokenGrant {
+  organizationId: string;
+  dataKey: string;
+  format: 'json' | 'csv';
+  csv?: CsvOptions;
+}
+
+interface Claims {
+  org: string;
+  dk: string;
+  fmt: 'json' | 'csv';
+  csv?: [string, string, string];
+}
+
+const ISSUER = 'sightline-api';
+const AUDIENCE = 'sightline-data';
+
+/**
+ * Signs and verifies data access tokens (HS256 JWTs). The data server needs no database lookup to
+ * authorize: everything it checks is in the token.
+ */
+export class DataTokens {
+  constructor(
+    private readonly secret: string,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  /** A token for `grant`, valid for the configured TTL. */
+  sign(grant: DataTokenGrant): string {
+    const claims: Claims = { org: grant.organizationId, dk: grant.dataKey, fmt: grant.format };
+    if (grant.csv) claims.csv = [grant.csv.columnSeparator, grant.csv.decimalSeparator, grant.csv.quoteStyle];
+    return jwt.sign(claims, this.secret, { algorithm: 'HS256', expiresIn: this.ttlSeconds, issuer: ISSUER, audience: AUDIENCE });
+  }
+
+  /**
+   * Checks `Authorization: Data <token>` for `dataKey`.
+   * @throws UnauthenticatedError (401) for a missing, malformed, forged or expired token;
+   *   ForbiddenError (403) for a valid token issued for another data key
+   */
+  verify(authorization: string | undefined, dataKey: string): DataTokenGrant {
+    if (!authorization) throw new UnauthenticatedError('Missing Authorization header; send "Authorization: Data <token>"', { source: { header: 'Authorization' } });
+    const match = /^Data[ ]+([A-Za-z0-9_.-]{1,4096})$/.exec(authorization.trim());
+    if (!match) throw new UnauthenticatedError('Malformed Authorization header; expected "Data <token>"', { source: { header: 'Authorization' } });
+    let claims: Claims;
+    try {
+      claims = jwt.verify(match[1]!, this.secret, { algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE }) as unknown as Claims;
+    } catch (err) {
+      const expired = (err as Error).name === 'TokenExpiredError';
+      throw new UnauthenticatedError(expired ? 'The data access token has expired; request a new one from the API server' : 'Invalid data access token', { source: { header: 'Authorization' } });
+    }
+    if (typeof claims.org !== 'string' || typeof claims.dk !== 'string') throw new UnauthenticatedError('Invalid data access token');
+    if (claims.dk !== dataKey) throw new ForbiddenError('The data access token was issued for another data key');
+    const grant: DataTokenGrant = { organizationId: claims.org, dataKey: claims.dk, format: claims.fmt === 'csv' ? 'csv' : 'json' };
+    if (claims.csv) grant.csv = { columnSeparator: claims.csv[0] as CsvOptions['columnSeparator'], decimalSeparator: claims.csv[1] as CsvOptions['decimalSeparator'], quoteStyle: claims.csv[2] as CsvOptions['quoteStyle'] };
+    return grant;
+  }
+}
