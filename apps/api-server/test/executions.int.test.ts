@@ -1,0 +1,261 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+import { createPlatformTestContext, waitForExecution, type PlatformTestContext } from '../../../test/support/platform.js';
+import { expectValidJsonApi } from '../../../test/support/jsonapi-schema.js';
+
+let t: PlatformTestContext;
+let pgDs: string;
+let mariaDs: string;
+let admin: pg.Client;
+const MARKER = `sl_exec_test_${process.pid}`;
+
+const auth = (secret: string) => `Api ${secret}`;
+const run = (datasourceId: string, body: Record<string, unknown>, secret = t.adminSecret) =>
+  t.api.post(`/datasources/${datasourceId}/executions`).set('Authorization', auth(secret)).set('Content-Type', 'application/json').send(JSON.stringify(body));
+
+async function fetchRows(secret: string, executionId: string): Promise<{ fields: Array<{ name: string; data_type: string }>; rows: unknown[][]; [k: string]: unknown }> {
+  const data = await t.api.get(`/executions/${executionId}/data`).set('Authorization', auth(secret));
+  expect(data.status).toBe(200);
+  expect(data.body).toEqual({ data_key: expect.any(String), data_access_token: expect.any(String), data_timestamp: expect.any(Number) });
+  const res = await t.data.get(`/results/${data.body.data_key}`).set('Authorization', `Data ${data.body.data_access_token}`);
+  expect(res.status).toBe(200);
+  return JSON.parse(res.text);
+}
+
+beforeAll(async () => {
+  t = await createPlatformTestContext({ env: { RESULT_ROW_LIMIT: '5000' } });
+  const mk = async (attributes: Record<string, unknown>) => {
+    const res = await t.api.post('/datasources').set('Authorization', auth(t.adminSecret)).send({ data: { attributes } });
+    expect(res.status).toBe(201);
+    return res.body.data.id as string;
+  };
+  pgDs = await mk({ name: 'PG', database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres', database: t.database.name, require_ssl: false, query_timeout_seconds: 2 });
+  mariaDs = await mk({ name: 'Maria', database_type: 'mariadb', connection_mode: 'direct', host: '127.0.0.1', port: 3306, username: 'root', database: 'test', require_ssl: false, query_timeout_seconds: 2 });
+  admin = new pg.Client({ connectionString: t.database.url });
+  await admin.connect();
+  await admin.query(`CREATE TABLE ${MARKER}_hits (at timestamptz DEFAULT now())`);
+  await admin.query(`CREATE FUNCTION ${MARKER}_hit() RETURNS int LANGUAGE sql VOLATILE AS $$ INSERT INTO ${MARKER}_hits DEFAULT VALUES RETURNING 1 $$`);
+});
+
+afterAll(async () => {
+  await admin?.end();
+  await t?.close();
+});
+
+describe('run execution → poll → data server', () => {
+  const SQL = `SELECT g AS id, 'row ' || g AS label, CASE WHEN g % 7 = 0 THEN NULL ELSE g * 1.5 END AS amount,
+    (g % 2 = 0) AS even, DATE '2024-01-01' + g AS day, 'Zürich 東京 ' || g AS city
+    FROM generate_series(1, 2500) AS g ORDER BY g`;
+
+  it('returns exactly what PostgreSQL returns', async () => {
+    const res = await run(pgDs, { sql_query: SQL });
+    expect(res.status).toBe(201);
+    expect(res.headers['content-type']).toContain('application/vnd.api+json');
+    expectValidJsonApi(res.body);
+    expect(res.body.data.type).toBe('executions');
+    expect(res.body.data.attributes).toMatchObject({ execution_id: res.body.data.id, execution_type: 'sql_query' });
+    const done = await waitForExecution(t, t.adminSecret, res.body.data.id);
+    expect(done).toMatchObject({ execution_status: 'success', result_rows: 2500, result_columns: 6 });
+    const result = await fetchRows(t.adminSecret, res.body.data.id);
+    const direct = await admin.query({ text: SQL, rowMode: 'array', types: { getTypeParser: () => (v: string) => v } });
+    expect(result.rows).toHaveLength(2500);
+    expect(result.fields.map((f) => [f.name, f.data_type])).toEqual([
+      ['id', 'Integer'], ['label', 'String'], ['amount', 'Float'], ['even', 'Boolean'], ['day', 'Date'], ['city', 'String'],
+    ]);
+    result.rows.forEach((row, i) => {
+      const d = direct.rows[i] as Array<string | null>;
+      expect(row[0]).toBe(Number(d[0]));
+      expect(row[1]).toBe(d[1]);
+      expect(row[2]).toBe(d[2] === null ? null : Number(d[2]));
+      expect(row[3]).toBe(d[3] === 't');
+      expect(row[4]).toBe(d[4]);
+      expect(row[5]).toBe(d[5]);
+    });
+    expect(result).toMatchObject({ execution_id: res.body.data.id, sql_rows: 2500, sql_columns: 6, time_zone: 'UTC' });
+    const amount = result.fields[2] as unknown as Record<string, unknown>;
+    expect(amount).toMatchObject({ idx: 2, human_name: 'Amount', min_value: 1.5, max_value: 3750, group_by: false });
+  });
+
+  it('returns exactly what MariaDB returns', async () => {
+    const sql = "SELECT seq AS id, CONCAT('r', seq) AS label, IF(seq % 5 = 0, NULL, seq / 4) AS q FROM seq_1_to_1200 ORDER BY seq";
+    const res = await run(mariaDs, { sql_query: sql });
+    expect(res.status).toBe(201);
+    expect(await waitForExecution(t, t.adminSecret, res.body.data.id)).toMatchObject({ execution_status: 'success', result_rows: 1200 });
+    const result = await fetchRows(t.adminSecret, res.body.data.id);
+    const conn = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root', database: 'test' });
+    const [direct] = await conn.query({ sql, rowsAsArray: true, decimalNumbers: false });
+    await conn.end();
+    expect(result.rows.map((r) => [r[0], r[1], r[2] === null ? null : Number(r[2])])).toEqual(
+      (direct as unknown[][]).map((r) => [Number(r[0]), r[1], r[2] === null ? null : Number(r[2])]),
+    );
+  });
+
+  it('binds parameters instead of splicing them', async () => {
+    const res = await run(pgDs, {
+      sql_query: "SELECT count(*) AS n FROM (VALUES ('a'), ('b'), ('c'), ('x''); DROP TABLE executions; --')) v(name) WHERE {name=letters}",
+      parameters: { filters: [{ variable_name: 'letters', selected_values: ['a', "x'); DROP TABLE executions; --"] }] },
+    });
+    expect(res.status).toBe(201);
+    expect(await waitForExecution(t, t.adminSecret, res.body.data.id)).toMatchObject({ execution_status: 'success' });
+    const result = await fetchRows(t.adminSecret, res.body.data.id);
+    expect(result.rows).toEqual([[2]]);
+    expect((await admin.query('SELECT count(*) FROM executions')).rows[0].count).not.toBeUndefined();
+  });
+
+  it('reports query errors with the database message and answers 204 for their data', async () => {
+    const res = await run(pgDs, { sql_query: 'SELECT * FROM no_such_table_here' });
+    const done = await waitForExecution(t, t.adminSecret, res.body.data.id);
+    expect(done.execution_status).toBe('query_error');
+    expect(done.error_message).toMatch(/no_such_table_here/);
+    const data = await t.api.get(`/executions/${res.body.data.id}/data`).set('Authorization', auth(t.adminSecret));
+    expect(data.status).toBe(204);
+  });
+
+  it('says so when the row limit cuts a result', async () => {
+    const res = await run(pgDs, { sql_query: 'SELECT g FROM generate_series(1, 20000) g' });
+    expect(await waitForExecution(t, t.adminSecret, res.body.data.id)).toMatchObject({ execution_status: 'success', result_rows: 5000 });
+    const result = await fetchRows(t.adminSecret, res.body.data.id);
+    expect(result.rows).toHaveLength(5000);
+    expect(result.row_limit_reached).toBe(true);
+  });
+});
+
+describe('timeouts and cancel reach the database', () => {
+  const activeQueries = async (needle: string) =>
+    (await admin.query("SELECT pid FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid() AND state = 'active'", [`%${needle}%`])).rowCount;
+
+  it('ends a query over the datasource timeout as timed_out, and the query is gone', async () => {
+    const res = await run(pgDs, { sql_query: 'SELECT pg_sleep(10) /* timeout-probe */' });
+    const done = await waitForExecution(t, t.adminSecret, res.body.data.id);
+    expect(done.execution_status).toBe('timed_out');
+    expect(await activeQueries('timeout-probe')).toBe(0);
+  });
+
+  it('cancels a running PostgreSQL query within a second', async () => {
+    const res = await run(pgDs, { sql_query: 'SELECT pg_sleep(1.9) /* cancel-probe */' });
+    const id = res.body.data.id;
+    for (let i = 0; i < 100 && (await activeQueries('cancel-probe')) === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await activeQueries('cancel-probe')).toBe(1);
+    const started = Date.now();
+    expect((await t.api.post(`/executions/${id}/cancel`).set('Authorization', auth(t.adminSecret))).status).toBe(204);
+    while ((await activeQueries('cancel-probe')) > 0 && Date.now() - started < 3000) await new Promise((r) => setTimeout(r, 10));
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect((await waitForExecution(t, t.adminSecret, id)).execution_status).toBe('cancelled');
+    // cancelling a finished execution has no effect
+    expect((await t.api.post(`/executions/${id}/cancel`).set('Authorization', auth(t.adminSecret))).status).toBe(204);
+    expect((await waitForExecution(t, t.adminSecret, id)).execution_status).toBe('cancelled');
+  });
+
+  it('cancels a running MariaDB query (KILL QUERY)', async () => {
+    const conn = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root' });
+    const probe = async () => ((await conn.query("SELECT id FROM information_schema.PROCESSLIST WHERE INFO LIKE '%maria-cancel-probe%' AND INFO NOT LIKE '%PROCESSLIST%'"))[0] as unknown[]).length;
+    try {
+      const res = await run(mariaDs, { sql_query: 'SELECT SLEEP(1.9) /* maria-cancel-probe */' });
+      for (let i = 0; i < 100 && (await probe()) === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(await probe()).toBe(1);
+      const started = Date.now();
+      await t.api.post(`/executions/${res.body.data.id}/cancel`).set('Authorization', auth(t.adminSecret));
+      while ((await probe()) > 0 && Date.now() - started < 3000) await new Promise((r) => setTimeout(r, 10));
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect((await waitForExecution(t, t.adminSecret, res.body.data.id)).execution_status).toBe('cancelled');
+    } finally {
+      await conn.end();
+    }
+  });
+});
+
+describe('single flight', () => {
+  it('50 concurrent identical executions reach the database once', async () => {
+    const sql = `SELECT ${MARKER}_hit() AS hit, pg_sleep(0.3)`;
+    const responses = await Promise.all(Array.from({ length: 50 }, () => run(pgDs, { sql_query: sql })));
+    expect(responses.every((r) => r.status === 201)).toBe(true);
+    const ids = new Set(responses.map((r) => r.body.data.id as string));
+    expect(ids.size).toBe(1);
+    await waitForExecution(t, t.adminSecret, [...ids][0]!);
+    expect(Number((await admin.query(`SELECT count(*) FROM ${MARKER}_hits`)).rows[0].count)).toBe(1);
+    // a fresh result is reused when the caller allows it
+    const again = await run(pgDs, { sql_query: sql, reuse_seconds: 60 });
+    expect(again.body.data.id).toBe([...ids][0]);
+    const fresh = await run(pgDs, { sql_query: sql });
+    expect(fresh.body.data.id).not.toBe([...ids][0]);
+    await waitForExecution(t, t.adminSecret, fresh.body.data.id);
+    expect(Number((await admin.query(`SELECT count(*) FROM ${MARKER}_hits`)).rows[0].count)).toBe(2);
+  });
+});
+
+describe('access rules and hostile input', () => {
+  it('rejects bad bodies with clear errors', async () => {
+    for (const [body, status] of [
+      [{}, 422], [{ sql_query: 5 }, 422], [{ sql_query: 'SELECT 1', extra: 1 }, 422],
+      [{ sql_query: 'SELECT 1', parameters: { aggregation: 'fortnight' } }, 422],
+      [{ sql_query: 'SELECT 1', parameters: { tz: "UTC'; DROP TABLE x;--" } }, 422],
+      [{ sql_query: 'SELECT {x:nope}' }, 422],
+      [{ sql_query: 'SELECT 1', parameters: { timerange: 'yesterday-ish' } }, 422],
+    ] as Array<[Record<string, unknown>, number]>) {
+      const res = await run(pgDs, body);
+      expect([res.status, body]).toEqual([status, body]);
+      expectValidJsonApi(res.body);
+    }
+    const text = await t.api.post(`/datasources/${pgDs}/executions`).set('Authorization', auth(t.adminSecret)).set('Content-Type', 'text/plain').send('SELECT 1');
+    expect(text.status).toBe(415);
+    expect((await t.api.get('/executions/not-a-uuid').set('Authorization', auth(t.adminSecret))).status).toBe(404);
+    expect((await t.api.get('/executions/00000000-0000-0000-0000-000000000000').set('Authorization', auth(t.adminSecret))).status).toBe(404);
+  });
+
+  it('keeps executions and data keys inside their organization and datasource scope', async () => {
+    const res = await run(pgDs, { sql_query: 'SELECT 42 AS answer' });
+    await waitForExecution(t, t.adminSecret, res.body.data.id);
+    const other = await t.services.organizations.create('Other');
+    const secret = other.adminKey.secret;
+    expect((await t.api.get(`/executions/${res.body.data.id}`).set('Authorization', auth(secret))).status).toBe(404);
+    expect((await t.api.get(`/executions/${res.body.data.id}/data`).set('Authorization', auth(secret))).status).toBe(404);
+    expect((await t.api.post(`/executions/${res.body.data.id}/cancel`).set('Authorization', auth(secret))).status).toBe(404);
+    expect((await run(pgDs, { sql_query: 'SELECT 1' }, secret)).status).toBe(404);
+    const scoped = await t.api.post('/api_keys').set('Authorization', auth(t.adminSecret))
+      .send({ data: { attributes: { name: 'maria only', permissions: [{ name: 'Manage Dashboards', datasource_ids: [mariaDs] }] } } });
+    const scopedSecret = scoped.body.data.attributes.secret as string;
+    expect((await run(pgDs, { sql_query: 'SELECT 1' }, scopedSecret)).status).toBe(404);
+    expect((await t.api.get(`/executions/${res.body.data.id}`).set('Authorization', auth(scopedSecret))).status).toBe(404);
+    // a token of another organization's key does not open this result
+    const data = await t.api.get(`/executions/${res.body.data.id}/data`).set('Authorization', auth(t.adminSecret));
+    const foreign = t.services.tokens.sign({ organizationId: other.organization.id, dataKey: data.body.data_key, format: 'json' });
+    expect((await t.data.get(`/results/${data.body.data_key}`).set('Authorization', `Data ${foreign}`)).status).toBe(404);
+  });
+});
+
+describe('schemas', () => {
+  it('refreshes a datasource schema and serves it through the data server', async () => {
+    await admin.query(`CREATE TABLE ${MARKER}_orders (id int PRIMARY KEY, placed_at timestamptz, note text)`);
+    const refresh = await t.api.post(`/datasources/${pgDs}/refresh`).set('Authorization', auth(t.adminSecret));
+    expect(refresh.status).toBe(200);
+    expect(await waitForExecution(t, t.adminSecret, refresh.body.execution_id)).toMatchObject({ execution_status: 'success', execution_type: 'almanach_query' });
+    const key = await t.api.get(`/datasources/${pgDs}/schema`).set('Authorization', auth(t.adminSecret));
+    expect(key.status).toBe(200);
+    const schema = await t.data.get(`/schemas/${key.body.data_key}`).set('Authorization', `Data ${key.body.data_access_token}`);
+    expect(schema.status).toBe(200);
+    const doc = JSON.parse(schema.text) as { schemas: Array<{ name: string; tables: Array<{ name: string; columns: Array<{ name: string; data_type: string }> }> }> };
+    const table = doc.schemas.find((s) => s.name === 'public')!.tables.find((tb) => tb.name === `${MARKER}_orders`)!;
+    expect(table.columns.map((c) => [c.name, c.data_type])).toEqual([['id', 'Integer'], ['placed_at', 'DateTime'], ['note', 'String']]);
+    const ds = await t.api.get(`/datasources/${pgDs}`).set('Authorization', auth(t.adminSecret));
+    expect(ds.body.data.attributes.schema_updated_at).not.toBeNull();
+    expect(ds.body.data.attributes.default_schema_name).toBe('public');
+  });
+});
+
+describe('crash safety', () => {
+  it('ends an execution whose worker stopped sending heartbeats as internal_error', async () => {
+    const res = await run(pgDs, { sql_query: 'SELECT 7' });
+    await waitForExecution(t, t.adminSecret, res.body.data.id);
+    // Simulate a worker killed mid-query: running, last heartbeat long ago.
+    await t.database.db('executions').where({ id: res.body.data.id }).update({ execution_status: 'running', heartbeat_at: t.database.db.raw("now() - interval '1 minute'"), completed_at: null });
+    const deadline = Date.now() + 15_000;
+    let status = '';
+    while (Date.now() < deadline) {
+      status = (await t.database.db('executions').where({ id: res.body.data.id }).first()).execution_status;
+      if (status !== 'running') break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(status).toBe('internal_error');
+  });
+});
