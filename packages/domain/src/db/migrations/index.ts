@@ -4,6 +4,7 @@ import * as m002 from './20261123000002_create_api_keys.js';
 import * as m010 from './20261123010000_create_datasources.js';
 import * as m011 from './20261123010100_create_sql_snippets.js';
 import * as m020 from './20261123020000_create_executions.js';
+import * as m030 from './20261123030000_create_dashboards.js';
 import * as m040 from './20261123040000_create_users.js';
 import * as m041 from './20261123040100_create_user_groups.js';
 import * as m042 from './20261123040200_create_invitations.js';
@@ -21,6 +22,7 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ['20261123010000_create_datasources', m010],
   ['20261123010100_create_sql_snippets', m011],
   ['20261123020000_create_executions', m020],
+  ['20261123030000_create_dashboards', m030],
   ['20261123040000_create_users', m040],
   ['20261123040100_create_user_groups', m041],
   ['20261123040200_create_invitations', m042],
