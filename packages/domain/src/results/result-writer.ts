@@ -1,7 +1,8 @@
 import { promisify } from 'node:util';
-import { gzip as gzipCallback, constants as zlibConstants } from 'node:zlib';
+import { gzip as gzipCallback } from 'node:zlib';
 import type { ResultColumn } from '../drivers/index.js';
 import { ColumnStats } from './field-stats.js';
+import { gzipSpliceable } from './gzip-members.js';
 import type { ResultStore, StoredResult } from './result-store.js';
 
 const gzip = promisify(gzipCallback);
@@ -68,7 +69,8 @@ export class ResultWriter {
     this.rowsInChunk = 0;
     // Wait for the previous chunk's write before queueing this one: at most two chunks in memory.
     await this.pending;
-    this.pending = gzip(text, { level: 4, memLevel: 9, strategy: zlibConstants.Z_DEFAULT_STRATEGY }).then((bytes) =>
+    // a gzip member the data server can splice into one member without decompressing it
+    this.pending = gzipSpliceable(text, 4).then((bytes) =>
       this.store.appendChunk(this.executionId, { ...chunk, bytes }, raw),
     );
   }

@@ -1,0 +1,158 @@
+import { Readable, pipeline } from 'node:stream';
+import { createGzip } from 'node:zlib';
+import type { Context } from 'koa';
+import { Router } from '@koa/router';
+import { BadRequestError, NotFoundError, type DataTokenGrant, type DataTokens, type ResultStore, type StoredResult } from '@sightline/domain';
+import { checkQueryParameters, type RequestState } from '@sightline/jsonapi';
+import { DEFAULT_CSV_OPTIONS } from './csv.js';
+import { dataKeyFromPath } from './data-key.js';
+import {
+  allChunks, csvBody, documentBody, jsonBody, jsonGzipBody, ndjsonBody, sliceChunks, type ChunkSlice, type ResultFormat, type RowRange,
+} from './result-body.js';
+
+export interface ResultRoutesDeps {
+  resultStore: ResultStore;
+  tokens: DataTokens;
+}
+
+const RESULTS_PREFIX = '/results/';
+const SCHEMAS_PREFIX = '/schemas/';
+const RESULT_PARAMETERS = ['format', 'offset', 'limit'] as const;
+const FORMATS: readonly ResultFormat[] = ['json', 'csv', 'ndjson'];
+const CONTENT_TYPES: Record<ResultFormat, string> = {
+  json: 'application/json; charset=utf-8',
+  csv: 'text/csv; charset=utf-8',
+  ndjson: 'application/x-ndjson; charset=utf-8',
+};
+/** Transcoded formats (csv, ndjson) are compressed on the fly with a cheap level. */
+const TRANSCODE_GZIP_LEVEL = 1;
+const STREAM_HIGH_WATER_MARK = 64 * 1024;
+
+interface ResultQuery {
+  format: ResultFormat | undefined;
+  range: RowRange | undefined;
+}
+
+function singleValue(ctx: Context, name: string): string | undefined {
+  const value = ctx.query[name];
+  if (Array.isArray(value)) throw new BadRequestError(`Query parameter "${name}" may be given once`, { source: { parameter: name } });
+  return value;
+}
+
+function rowNumber(ctx: Context, name: string): number | undefined {
+  const value = singleValue(ctx, name);
+  if (value === undefined) return undefined;
+  if (!/^\d{1,15}$/.test(value)) throw new BadRequestError(`Query parameter "${name}" must be a non-negative integer`, { source: { parameter: name } });
+  return Number(value);
+}
+
+/**
+ * Parses `format`, `offset` and `limit`.
+ * @throws BadRequestError (400) for an unknown parameter or a malformed value
+ */
+function parseResultQuery(ctx: Context): ResultQuery {
+  checkQueryParameters(ctx.query, RESULT_PARAMETERS);
+  const format = singleValue(ctx, 'format');
+  if (format !== undefined && !FORMATS.includes(format as ResultFormat)) {
+    throw new BadRequestError(`Query parameter "format" must be one of ${FORMATS.join(', ')}`, { source: { parameter: 'format' } });
+  }
+  const offset = rowNumber(ctx, 'offset');
+  const limit = rowNumber(ctx, 'limit');
+  const range = offset === undefined && limit === undefined ? undefined : { offset: offset ?? 0, limit };
+  return { format: format as ResultFormat | undefined, range };
+}
+
+/** Whether the client takes a gzip body (`Accept-Encoding`, honouring `q=0`). */
+function acceptsGzip(ctx: Context): boolean {
+  return ctx.acceptsEncodings('gzip', 'identity') === 'gzip';
+}
+
+function authorize(ctx: Context, deps: ResultRoutesDeps, prefix: string): { dataKey: string; grant: DataTokenGrant } {
+  const dataKey = dataKeyFromPath(ctx.path, prefix);
+  // the error handler names this scheme in `WWW-Authenticate` on a 401
+  (ctx.state as RequestState & { authScheme?: string }).authScheme = 'Data';
+  const grant = deps.tokens.verify(ctx.get('authorization') || undefined, dataKey);
+  return { dataKey, grant };
+}
+
+async function findResult(deps: ResultRoutesDeps, grant: DataTokenGrant, dataKey: string): Promise<StoredResult> {
+  const result = await deps.resultStore.findLatest(grant.organizationId, dataKey);
+  // unknown, expired and another organization's keys all read the same
+  if (!result) throw new NotFoundError('No data for this data key; it may have expired', { code: 'data_not_found' });
+  return result;
+}
+
+/** Sets the streaming body: `source` with back-pressure, optionally gzip-compressed on the way. */
+function sendStream(ctx: Context, source: AsyncIterable<Buffer>, compress: boolean): void {
+  const readable = Readable.from(source, { objectMode: false, highWaterMark: STREAM_HIGH_WATER_MARK });
+  if (!compress) {
+    ctx.body = readable;
+    return;
+  }
+  const gz = createGzip({ level: TRANSCODE_GZIP_LEVEL });
+  // an error on either side destroys both, and Koa's own pipeline then aborts the response
+  pipeline(readable, gz, () => {});
+  ctx.body = gz;
+}
+
+function commonHeaders(ctx: Context, result: StoredResult, contentType: string, gzipped: boolean): void {
+  ctx.status = 200;
+  ctx.set('Content-Type', contentType);
+  ctx.set('Cache-Control', 'private, no-store');
+  ctx.set('X-Content-Type-Options', 'nosniff');
+  ctx.set('Vary', 'Accept-Encoding');
+  ctx.set('Last-Modified', result.dataTimestamp.toUTCString());
+  if (gzipped) ctx.set('Content-Encoding', 'gzip');
+}
+
+function sendDocument(ctx: Context, deps: ResultRoutesDeps, result: StoredResult): void {
+  const gzipped = acceptsGzip(ctx);
+  commonHeaders(ctx, result, CONTENT_TYPES.json, gzipped);
+  sendStream(ctx, documentBody({ store: deps.resultStore, result, slices: allChunks(result) }, gzipped), false);
+}
+
+/**
+ * `GET /results/<dataKey>` (contract row 90) and `GET /schemas/<dataKey>` (row 91). HEAD answers
+ * the same status and headers without reading any chunk.
+ */
+export function resultRoutes(deps: ResultRoutesDeps): Router<RequestState> {
+  const router = new Router<RequestState>();
+
+  // A RegExp route: the key is read from the raw path (`ctx.path` is never URL-decoded).
+  router.get(/^\/results\/.*$/, async (ctx) => {
+    const { dataKey, grant } = authorize(ctx, deps, RESULTS_PREFIX);
+    const query = parseResultQuery(ctx);
+    const result = await findResult(deps, grant, dataKey);
+    if (result.kind === 'document') {
+      if (query.format !== undefined && query.format !== 'json') throw new BadRequestError('This data key holds a JSON document; only format=json applies', { source: { parameter: 'format' } });
+      if (query.range) throw new BadRequestError('This data key holds a JSON document, which has no rows to page', { source: { parameter: query.range.limit === undefined ? 'offset' : 'limit' } });
+      sendDocument(ctx, deps, result);
+      return;
+    }
+
+    const format: ResultFormat = query.format ?? grant.format;
+    const slices: ChunkSlice[] = query.range ? sliceChunks(await deps.resultStore.chunkIndex(result.executionId), query.range) : allChunks(result);
+    const input = { store: deps.resultStore, result, slices };
+    const gzipped = acceptsGzip(ctx);
+    commonHeaders(ctx, result, CONTENT_TYPES[format], gzipped);
+    ctx.set('X-Sql-Rows', String(result.sqlRows));
+    if (format === 'json') {
+      sendStream(ctx, gzipped ? jsonGzipBody(input, query.range) : jsonBody(input, query.range), false);
+    } else if (format === 'csv') {
+      ctx.set('Content-Disposition', `attachment; filename="result-${result.executionId}.csv"`);
+      sendStream(ctx, csvBody(input, grant.csv ?? DEFAULT_CSV_OPTIONS), gzipped);
+    } else {
+      sendStream(ctx, ndjsonBody(input), gzipped);
+    }
+  });
+
+  router.get(/^\/schemas\/.*$/, async (ctx) => {
+    const { dataKey, grant } = authorize(ctx, deps, SCHEMAS_PREFIX);
+    checkQueryParameters(ctx.query, []);
+    const result = await findResult(deps, grant, dataKey);
+    if (result.kind !== 'document') throw new NotFoundError('No schema data for this data key', { code: 'data_not_found' });
+    sendDocument(ctx, deps, result);
+  });
+
+  return router;
+}
