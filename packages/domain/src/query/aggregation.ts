@@ -1,3 +1,4 @@
+import { QueryCompileError } from './query-compile-error.js';
 import type { AggregationOption, SqlDialect } from './query.types.js';
 import { sqlZoneLiteral } from './time-zones.js';
 
@@ -88,4 +89,32 @@ export function renderTzTransform(expr: string, dialect: SqlDialect, zones: Zone
   if (zones.dashboardZone === null) return expr;
   const z = sqlZoneLiteral(zones.dashboardZone);
   return dialect === 'postgres' ? `(${expr}::timestamptz AT TIME ZONE ${z})` : `CONVERT_TZ(${expr}, ${sqlZoneLiteral(zones.dataZone)}, ${z})`;
+}
+
+/**
+ * MySQL/MariaDB `CONVERT_TZ` with named zones needs the server's time zone tables; without them it
+ * silently returns NULL. Run this probe (one column per zone) on the session before executing a query
+ * compiled with a dashboard zone, and pass the first row to `assertMysqlTimeZoneProbe`.
+ * @param zones validated zone names (data zone and dashboard zone)
+ */
+export function mysqlTimeZoneProbeSql(zones: string[]): string {
+  const cols = zones.map((z, i) => `CONVERT_TZ('2000-01-01 00:00:00', 'UTC', ${sqlZoneLiteral(z)}) AS z${i}`);
+  return `SELECT ${cols.length > 0 ? cols.join(', ') : '1 AS z0'}`;
+}
+
+/**
+ * Checks the row returned by `mysqlTimeZoneProbeSql(zones)`.
+ * @throws QueryCompileError naming the zones the server does not know (load them with
+ *   `mariadb-tzinfo-to-sql /usr/share/zoneinfo | mariadb -u root mysql`)
+ */
+export function assertMysqlTimeZoneProbe(row: Record<string, unknown> | undefined, zones: string[]): void {
+  const missing = zones.filter((_, i) => row?.[`z${i}`] === null || row?.[`z${i}`] === undefined);
+  if (missing.length > 0) {
+    throw new QueryCompileError(
+      `The MySQL/MariaDB server does not know the time zone(s) ${missing.join(', ')}: its time zone tables are not loaded ` +
+        '(load them with mariadb-tzinfo-to-sql /usr/share/zoneinfo | mariadb -u root mysql)',
+      null,
+      { zones: missing },
+    );
+  }
 }

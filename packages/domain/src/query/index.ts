@@ -4,4 +4,5 @@ export { compileQuery } from './compile-query.js';
 export { expandSnippets, parseSnippetParams, MAX_SNIPPET_DEPTH, BUILTIN_SNIPPET_NAMES } from './snippets.js';
 export { parseTimerange, parseRelativeRange, resolveRelativeRange, type InstantRange, type RelativeRange, type RangeUnit } from './ranges.js';
 export { isValidTimeZone } from './time-zones.js';
-export { FIXED_AGGREGATIONS } from './aggregation.js';
+export { FIXED_AGGREGATIONS, mysqlTimeZoneProbeSql, assertMysqlTimeZoneProbe } from './aggregation.js';
+export { isReservedVariableName } from './resolve.js';

@@ -2,6 +2,7 @@ import { QueryCompileError, type QueryErrorLocation } from './query-compile-erro
 import { normalizeValue, parseDateTime, dayNumberOfDate, type RawValue, type ValueContext } from './input-values.js';
 import type { FilterDefinition } from './query.types.js';
 import {
+  assertTimeZone,
   MAX_EPOCH,
   MIN_EPOCH,
   dayNumber,
@@ -142,6 +143,7 @@ export function parseTimerange(text: string, now: Date, zone: string, location?:
     throw new QueryCompileError(`Invalid timerange ${JSON.stringify(shown)}: ${message}`, location ?? null, { field: 'timerange' });
   };
   if (typeof text !== 'string') return fail('must be a string');
+  assertTimeZone(zone, 'time zone');
   if (text === '') return { start: null, endExclusive: null };
   const rel = parseRelativeRange(text);
   if (rel) return checkEpochRange(resolveRelativeRange(rel, Math.floor(now.getTime() / 1000), zone), fail);

@@ -22,6 +22,14 @@ import {
 /** Built-in variable names (reserved; they win over custom filters of the same name). */
 export const BUILTIN_VARIABLES = ['timerange', 'aggregation', 'tz'] as const;
 
+/**
+ * True for names a custom filter must not use as `variable_name` (the built-ins and the nine fixed
+ * aggregation words); Create/Update Filter should answer 422 for them.
+ */
+export function isReservedVariableName(name: string): boolean {
+  return (BUILTIN_VARIABLES as readonly string[]).includes(name) || isFixedAggregation(name);
+}
+
 /** A variable resolved against built-ins, filter definitions and inputs. */
 export type ResolvedVariable =
   | {

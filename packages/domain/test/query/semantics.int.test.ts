@@ -1,7 +1,7 @@
 // Executes compiled queries on the real PostgreSQL and MariaDB to prove the rendered SQL means what
 // the spec says: inclusive timerange bounds, bucket boundaries, zone day boundaries, NULL, multi-select.
 import type mysql from 'mysql2/promise';
-import { AGGREGATION_OPTIONS, type CompileInput, type CompiledQuery, type SqlDialect } from '../../src/query/index.js';
+import { AGGREGATION_OPTIONS, assertMysqlTimeZoneProbe, mysqlTimeZoneProbeSql, type CompileInput, type CompiledQuery, type SqlDialect } from '../../src/query/index.js';
 import { compile, def, sel } from './helpers.js';
 import { ensureMariadbTimeZones, openMariadb, openPgScratch, scratchName, type PgScratch } from './support/databases.js';
 
@@ -63,6 +63,13 @@ async function ids(dialect: SqlDialect, where: string, over: Partial<CompileInpu
   const sql = `SELECT id FROM ${table} WHERE ${where.replaceAll('COL', column)} ORDER BY id`;
   return (await run(dialect, compile(sql, { dialect, ...over }))).map((r) => Number(r.id));
 }
+
+it('MariaDB knows named zones (probe passes after the idempotent loader)', async () => {
+  const zones = ['UTC', 'Europe/Berlin', 'America/New_York'];
+  const [rows] = await my.query<mysql.RowDataPacket[]>(mysqlTimeZoneProbeSql(zones));
+  expect(() => assertMysqlTimeZoneProbe(rows[0], zones)).not.toThrow();
+  expect(await ensureMariadbTimeZones()).toBe(true);
+});
 
 describe.each(['postgres', 'mysql'] as const)('%s', (dialect) => {
   it('timerange bounds are inclusive at second granularity (incl. fractional seconds of the end second)', async () => {
