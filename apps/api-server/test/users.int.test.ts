@@ -245,6 +245,21 @@ describe('accept invitation (POST /invitations/{token}/accept)', () => {
     expect(again.body.errors[0]).toMatchObject({ code: '410', meta: { error_code: 'invitation_used' } });
   });
 
+  it('GET on the link describes the invitation (plain JSON) without using it', async () => {
+    const { email } = await invitedUser();
+    const token = await latestToken(email);
+    const res = await t.api.get(`/invitations/${token}/accept`);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toContain('application/json');
+    expect(res.body).toMatchObject({ email, organization: 'Test Organization', accept: { method: 'POST' } });
+    expect(Date.parse(res.body.expires_at)).toBeGreaterThan(Date.now());
+    expect((await accept(token)).status).toBe(200);
+    const used = await t.api.get(`/invitations/${token}/accept`);
+    expect(used.status).toBe(410);
+    expectValidJsonApi(used.body);
+    expect((await t.api.get(`/invitations/${'B'.repeat(43)}/accept`)).status).toBe(404);
+  });
+
   it('answers 404 for unknown or malformed tokens and 410 for expired ones', async () => {
     expect((await accept('A'.repeat(43))).status).toBe(404);
     expect((await accept('short')).status).toBe(404);

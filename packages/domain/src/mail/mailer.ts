@@ -64,7 +64,9 @@ export function createMailer(options: MailerOptions): Mailer {
       // Write then rename, so a reader never sees half a message.
       await writeFile(`${file}.tmp`, info.message as Buffer);
       await rename(`${file}.tmp`, file);
-      options.logger.info({ to: message.to, subject: message.subject, file }, 'mail written to the outbox (no SMTP_URL)');
+      // The text goes into the log too: the .eml is quoted-printable (long link lines), the log line is
+      // what a newcomer in all-in-one mode reads first. Only without SMTP, i.e. on a local setup.
+      options.logger.info({ to: message.to, subject: message.subject, file, text: message.text }, 'mail written to the outbox (no SMTP_URL)');
       return file;
     },
     close: () => transport.close(),

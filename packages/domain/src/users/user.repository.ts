@@ -104,9 +104,11 @@ export class InvitationRepository {
     return inserted as InvitationRow;
   }
 
-  /** Any organization: the token names the invitation. */
-  async findByTokenHash(tokenHash: string): Promise<InvitationRow | undefined> {
-    return this.db<InvitationRow>('invitations').where({ token_hash: tokenHash }).forUpdate().first();
+  /** Any organization: the token names the invitation. `lock` holds the row until the transaction ends. */
+  async findByTokenHash(tokenHash: string, lock = false): Promise<InvitationRow | undefined> {
+    const q = this.db<InvitationRow>('invitations').where({ token_hash: tokenHash });
+    if (lock) q.forUpdate();
+    return q.first();
   }
 
   /** Revokes every open invitation of a user (a resend replaces them). */

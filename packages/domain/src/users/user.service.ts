@@ -11,7 +11,7 @@ import { UserGroupRepository } from '../user-groups/user-group.repository.js';
 import { invitationMail } from './invitation.mail.js';
 import { hashPassword } from './password.js';
 import { InvitationRepository, UserRepository, type UserRecord } from './user.repository.js';
-import { takesAnalystSeat, type AcceptInvitationInput, type InviteUserInput, type UpdateUserInput, type User, type UserRole } from './user.types.js';
+import { takesAnalystSeat, type AcceptInvitationInput, type InvitationRow, type InviteUserInput, type UpdateUserInput, type User, type UserRole } from './user.types.js';
 
 /** Default lifetime of an invitation link: 7 days. */
 export const DEFAULT_INVITATION_TTL_HOURS = 7 * 24;
@@ -235,19 +235,36 @@ export class UserService {
    * @throws NotFoundError (404) for an unknown token; InvitationGoneError (410) for a used, replaced or
    *   expired one; ValidationError (422) when the user was deactivated meanwhile
    */
-  async acceptInvitation(token: string, input: AcceptInvitationInput): Promise<User> {
+  private async openInvitation(db: Knex, token: string, lock: boolean): Promise<InvitationRow> {
     const unknown = () => new NotFoundError('This invitation link is not valid: check that it was copied completely', { code: 'invitation_not_found' });
     if (!TOKEN_SHAPE.test(token)) throw unknown();
-    // Hash outside the transaction: scrypt takes tens of milliseconds.
+    const invitation = await new InvitationRepository(db).findByTokenHash(hashSecret(token), lock);
+    if (!invitation) throw unknown();
+    if (invitation.used_at) throw new InvitationGoneError('invitation_used', 'This invitation was already accepted; the link works only once');
+    if (invitation.revoked_at) throw new InvitationGoneError('invitation_replaced', 'A newer invitation replaced this one; use the link from the latest e-mail');
+    if (invitation.expires_at.getTime() <= this.clock.now().getTime()) throw new InvitationGoneError('invitation_expired', 'This invitation has expired; ask an administrator to resend it');
+    return invitation;
+  }
+
+  /**
+   * What an open invitation is for (shown when someone opens the link with GET).
+   * @throws NotFoundError (404) for an unknown token; InvitationGoneError (410) for a used, replaced or expired one
+   */
+  async describeInvitation(token: string): Promise<{ email: string; organizationName: string; expiresAt: Date }> {
+    const invitation = await this.openInvitation(this.deps.db, token, false);
+    const user = await new UserRepository(this.deps.db).get(invitation.organization_id, invitation.user_id);
+    const organization = await new OrganizationRepository(this.deps.db).get(invitation.organization_id);
+    return { email: user.email, organizationName: organization.name, expiresAt: invitation.expires_at };
+  }
+
+  async acceptInvitation(token: string, input: AcceptInvitationInput): Promise<User> {
+    // Reject bad tokens before spending tens of milliseconds on scrypt; hash outside the transaction.
+    await this.openInvitation(this.deps.db, token, false);
     const passwordHash = await hashPassword(input.password);
     return withTransaction(this.deps.db, async (trx) => {
       const invitations = new InvitationRepository(trx);
-      const invitation = await invitations.findByTokenHash(hashSecret(token));
-      if (!invitation) throw unknown();
+      const invitation = await this.openInvitation(trx, token, true);
       const now = this.clock.now();
-      if (invitation.used_at) throw new InvitationGoneError('invitation_used', 'This invitation was already accepted; the link works only once');
-      if (invitation.revoked_at) throw new InvitationGoneError('invitation_replaced', 'A newer invitation replaced this one; use the link from the latest e-mail');
-      if (invitation.expires_at.getTime() <= now.getTime()) throw new InvitationGoneError('invitation_expired', 'This invitation has expired; ask an administrator to resend it');
       const user = await new UserRepository(trx).getForUpdate(invitation.organization_id, invitation.user_id);
       if (user.deactivatedAt) throw new ValidationError('This user account is deactivated; ask an administrator to activate it first', { code: 'user_deactivated' });
       if (!(await invitations.markUsed(invitation.id, now))) throw new InvitationGoneError('invitation_used', 'This invitation was already accepted; the link works only once');

@@ -34,7 +34,7 @@ export function registerUserGroupRoutes(router: ApiRouter, deps: UserGroupRouteD
       included.push({ definition: userResource, records: (await users.listByIds(principal.organizationId, group.userIds)).map(presentUser), ...userAttributeFilter(principal) });
     }
     if (include.has('dashboards')) included.push({ definition: dashboardStub, records: [] });
-    sendJsonApi(ctx, status, serialize(userGroupResource, presentUserGroup(group), { included }));
+    sendJsonApi(ctx, status, serialize(userGroupResource, presentUserGroup(group), { included: include.size ? included : undefined }));
   };
 
   router.get('/user_groups', async (ctx) => {

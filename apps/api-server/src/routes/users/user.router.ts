@@ -38,7 +38,7 @@ export function registerUserRoutes(router: ApiRouter, deps: UserRouteDeps): void
     } else if (include.has('invited_by_user')) {
       included.push({ definition: userResource, records: [] });
     }
-    sendJsonApi(ctx, status, serialize(userResource, presentUser(user), { ...filter, included }));
+    sendJsonApi(ctx, status, serialize(userResource, presentUser(user), { ...filter, included: include.size ? included : undefined }));
   };
 
   router.get('/users', async (ctx) => {
@@ -52,7 +52,7 @@ export function registerUserRoutes(router: ApiRouter, deps: UserRouteDeps): void
       const ids = [...new Set(list.flatMap((u) => u.userGroupIds))];
       included.push({ definition: userGroupResource, records: (await userGroups.listByIds(principal.organizationId, ids)).map(presentUserGroup) });
     }
-    sendJsonApi(ctx, 200, serialize(userResource, list.map(presentUser), { ...userAttributeFilter(principal), included }));
+    sendJsonApi(ctx, 200, serialize(userResource, list.map(presentUser), { ...userAttributeFilter(principal), included: include.size ? included : undefined }));
   });
 
   // Before `/users/:id` routes of the same method so "invite" is never taken for an id.
