@@ -590,6 +590,16 @@ describe('permissions', () => {
     expect((await call('post', '/users/invite', { secret: null, body: { email: uniqueEmail() } })).status).toBe(401);
   });
 
+  it('lets a key with only Manage Users read as well (Manage implies View) and see OTP flags', async () => {
+    const manage = await keyWith('Manage Users');
+    const u = await invitedUser();
+    const list = await call('get', '/users?include=user_groups', { secret: manage });
+    expect(list.status).toBe(200);
+    expect(list.body.data.find((d: { id: string }) => d.id === u.id).attributes).toHaveProperty('otp_app_enabled', false);
+    expect((await call('get', '/user_groups', { secret: manage })).status).toBe(200);
+    expect((await call('post', `/users/${u.id}/deactivate`, { secret: manage })).status).toBe(204);
+  });
+
   it('gives an all-permission key of another organization 404 for every id of this one', async () => {
     const u = await invitedUser();
     const group = await customGroup(`Tenant ${counter++}`, [u.id]);
