@@ -20,5 +20,6 @@ export * from './mail/index.js';
 export * from './results/index.js';
 export * from './tokens/data-token.js';
 export * from './drivers/index.js';
+export * from './sample-data/index.js';
 export * from './query/index.js';
 export * from './executions/index.js';
