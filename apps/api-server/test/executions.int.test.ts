@@ -84,7 +84,7 @@ describe('run execution → poll → data server', () => {
     expect(await waitForExecution(t, t.adminSecret, res.body.data.id)).toMatchObject({ execution_status: 'success', result_rows: 1200 });
     const result = await fetchRows(t.adminSecret, res.body.data.id);
     const conn = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root', database: 'test' });
-    const [direct] = await conn.query({ sql, rowsAsArray: true, decimalNumbers: false });
+    const [direct] = await conn.query({ sql, rowsAsArray: true });
     await conn.end();
     expect(result.rows.map((r) => [r[0], r[1], r[2] === null ? null : Number(r[2])])).toEqual(
       (direct as unknown[][]).map((r) => [Number(r[0]), r[1], r[2] === null ? null : Number(r[2])]),
@@ -123,7 +123,7 @@ describe('run execution → poll → data server', () => {
 
 describe('timeouts and cancel reach the database', () => {
   const activeQueries = async (needle: string) =>
-    (await admin.query("SELECT pid FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid() AND state = 'active'", [`%${needle}%`])).rowCount;
+    (await admin.query("SELECT pid FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid() AND state = 'active'", [`%${needle}%`])).rowCount ?? 0;
 
   it('ends a query over the datasource timeout as timed_out, and the query is gone', async () => {
     const res = await run(pgDs, { sql_query: 'SELECT pg_sleep(10) /* timeout-probe */' });

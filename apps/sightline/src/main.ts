@@ -11,6 +11,7 @@ import {
 import { openDatabase } from './database.js';
 import { ensureFirstOrganization } from './bootstrap.js';
 import { startPlatform } from './platform.js';
+import { prepareSampleData } from './sample-data.js';
 
 const USAGE = `usage: sightline <command>
   start                                   start API server, data server and worker (all-in-one)
@@ -27,7 +28,10 @@ async function withServices<T>(config: Config, fn: (s: ReturnType<typeof createD
   const db = createDb(handle.config.databaseUrl, { poolMax: 2 });
   try {
     await migrateLatest(db);
-    return await fn(createDomainServices({ db, encryptionKey: handle.config.encryptionKey }));
+    const sampleData = await prepareSampleData(handle, config, logger);
+    const services = createDomainServices({ db, encryptionKey: handle.config.encryptionKey, sampleData });
+    for (const org of await services.organizations.list()) await services.datasources.ensureSampleDatasource(db, org.id);
+    return await fn(services);
   } finally {
     await db.destroy();
     await handle.release();
@@ -54,8 +58,10 @@ async function start(config: Config): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   try {
-    platform = await startPlatform(handle.config, logger);
+    const sampleData = await prepareSampleData(handle, config, logger);
+    platform = await startPlatform(handle.config, logger, sampleData);
     const secret = await ensureFirstOrganization(platform.services, logger, config.adminApiKey);
+    for (const org of await platform.services.organizations.list()) await platform.services.datasources.ensureSampleDatasource(platform.db, org.id);
     console.log(`API server: ${config.apiBaseUrl ?? platform.api.url}`);
     console.log(`Data server: ${config.dataBaseUrl ?? platform.data.url}`);
     if (secret) console.log(`Admin API key: ${secret}\n(shown once: keep it; create more with "npm run sightline -- api-keys create")`);

