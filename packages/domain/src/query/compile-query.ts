@@ -5,7 +5,7 @@ import type { CompileInput, CompiledQuery } from './query.types.js';
 import { renderParameter } from './render-parameter.js';
 import { buildResolveContext, isKnownVariable, resolveVariable, type ResolvedVariable } from './resolve.js';
 import { expandSnippetsWithMap, isBuiltinSnippetName, parseSnippetRef, type BuiltinSnippetName } from './snippets.js';
-import { isIdentChar, skipNonCode } from './sql-lexer.js';
+import { buildBracketIndex, isIdentChar, skipNonCode } from './sql-lexer.js';
 import { assertTimeZone } from './time-zones.js';
 
 const BUILTIN_VALUES: Record<BuiltinSnippetName, keyof NonNullable<CompileInput['builtins']>> = {
@@ -49,6 +49,7 @@ export function compileQuery(input: CompileInput): CompiledQuery {
   const expansion = expandSnippetsWithMap(input.sql, input.snippets ?? [], dialect);
   const text = expansion.sql;
   const locate = (offset: number): QueryErrorLocation => expansion.sourceMap.locate(offset);
+  const brackets = buildBracketIndex(text, dialect);
   const binder = new Binder(dialect);
   const variables: string[] = [];
   const resolved = new Map<string, ResolvedVariable>();
@@ -76,7 +77,7 @@ export function compileQuery(input: CompileInput): CompiledQuery {
       }
       const ch = text[i];
       if (ch === '{') {
-        const p = parseParameterAt(text, i, dialect, (n) => isKnownVariable(ctx, n), locate);
+        const p = parseParameterAt(text, i, dialect, (n) => isKnownVariable(ctx, n), locate, brackets);
         if (p && p.end <= to) {
           out += text.slice(copyFrom, i) + renderOne(p);
           i = p.end;
@@ -84,7 +85,7 @@ export function compileQuery(input: CompileInput): CompiledQuery {
           continue;
         }
       } else if (ch === '[') {
-        const ref = parseSnippetRef(text, i, () => false, dialect);
+        const ref = parseSnippetRef(text, i, () => false, dialect, brackets);
         if (ref && ref.end <= to && isBuiltinSnippetName(ref.name)) {
           if (ref.args) throw new QueryCompileError(`Built-in snippet [${ref.name}] takes no arguments`, locate(i));
           const value = input.builtins?.[BUILTIN_VALUES[ref.name]] ?? null;

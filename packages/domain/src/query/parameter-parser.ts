@@ -1,6 +1,6 @@
 import { QueryCompileError, type QueryErrorLocation } from './query-compile-error.js';
 import type { SqlDialect } from './query.types.js';
-import { findClosingBracket } from './sql-lexer.js';
+import { findClosingBracket, type BracketIndex } from './sql-lexer.js';
 
 /** A `{…}` query parameter found in the SQL text. */
 export interface ParsedParameter {
@@ -26,6 +26,7 @@ const TRANSFORM_RE = new RegExp(`^(\\s*)(${SIMPLE_REF})\\s*:\\s*(${VAR})\\s*$`);
 const VALUE_RE = new RegExp(`^\\s*(${VAR})\\.(${SEL})\\s*$`);
 const BARE_RE = new RegExp(`^\\s*(${VAR})\\s*$`);
 const LOOSE_RE = new RegExp(`^\\s*([^{}]+?)\\s*([=:])\\s*(${VAR})(?:\\.(${SEL}))?\\s*$`);
+const MAX_SIMPLE_PARAMETER_LENGTH = 2000;
 const BRACKET_TAIL_RE = new RegExp(`\\s*([=:])\\s*(${VAR})(?:\\.(${SEL}))?\\s*\\}`, 'y');
 
 /**
@@ -34,6 +35,7 @@ const BRACKET_TAIL_RE = new RegExp(`\\s*([=:])\\s*(${VAR})(?:\\.(${SEL}))?\\s*\\
  * as a parameter of a *known* variable but has an invalid left-hand side (e.g. `{x::date:aggregation}`).
  * @param isKnownVariable true for built-ins, fixed aggregations and defined filters
  * @param locate maps an offset in `text` to a location for error messages
+ * @param brackets the text's bracket index (optional, for speed)
  * @throws QueryCompileError
  */
 export function parseParameterAt(
@@ -42,11 +44,12 @@ export function parseParameterAt(
   dialect: SqlDialect,
   isKnownVariable: (name: string) => boolean,
   locate: (offset: number) => QueryErrorLocation,
+  brackets?: BracketIndex,
 ): ParsedParameter | null {
   let j = i + 1;
   while (j < text.length && /\s/.test(text[j]!)) j++;
   if (text[j] === '[') {
-    const close = findClosingBracket(text, j, dialect);
+    const close = findClosingBracket(text, j, dialect, brackets);
     if (close < 0) return null;
     BRACKET_TAIL_RE.lastIndex = close + 1;
     const m = BRACKET_TAIL_RE.exec(text);
@@ -64,8 +67,9 @@ export function parseParameterAt(
       source: text.slice(i, end),
     };
   }
+  // A bracket-less parameter is short (names of ≤ 64 characters); do not scan the whole text.
   const close = text.indexOf('}', i + 1);
-  if (close < 0) return null;
+  if (close < 0 || close - i > MAX_SIMPLE_PARAMETER_LENGTH) return null;
   const content = text.slice(i + 1, close);
   if (content.includes('{')) return null;
   const end = close + 1;

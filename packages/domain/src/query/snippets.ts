@@ -1,9 +1,12 @@
 import { QueryCompileError, positionAt, type QueryErrorLocation } from './query-compile-error.js';
 import type { SnippetDefinition, SqlDialect } from './query.types.js';
-import { skipNonCode, splitTopLevel, findClosingBracket } from './sql-lexer.js';
+import { buildBracketIndex, findClosingBracket, skipNonCode, splitTopLevel, type BracketIndex } from './sql-lexer.js';
 
 /** Maximum snippet nesting depth (a top-level reference is depth 1). */
 export const MAX_SNIPPET_DEPTH = 10;
+
+/** Maximum length of the SQL after snippet expansion (guards against exponential expansion). */
+export const MAX_EXPANDED_SQL_LENGTH = 2_000_000;
 
 /** Built-in snippet names; they are not expanded textually but compiled to bind parameters. */
 export const BUILTIN_SNIPPET_NAMES = [
@@ -43,6 +46,7 @@ export function parseSnippetRef(
   i: number,
   known: (name: string) => boolean,
   dialect: SqlDialect,
+  brackets?: BracketIndex,
 ): SnippetRef | null {
   SNIPPET_REF_HEAD.lastIndex = i;
   const m = SNIPPET_REF_HEAD.exec(text);
@@ -51,7 +55,7 @@ export function parseSnippetRef(
   if (!known(name) && !isBuiltinSnippetName(name)) return null;
   if (m[2] === ']') return { name, end: i + m[0].length };
   const open = i + m[0].length - 1;
-  const close = findClosingBracket(text, open, dialect);
+  const close = findClosingBracket(text, open, dialect, brackets);
   if (close < 0) return null;
   const rest = /\s*\]/y;
   rest.lastIndex = close + 1;
@@ -91,17 +95,30 @@ export interface SnippetExpansion {
 export function expandSnippetsWithMap(sql: string, snippets: SnippetDefinition[], dialect: SqlDialect): SnippetExpansion {
   const byName = new Map<string, SnippetDefinition>();
   for (const s of snippets) byName.set(s.name, s);
-  const used: string[] = [];
   const spans: Span[] = [];
   const locateSrc = (offset: number, snippet?: string): QueryErrorLocation => ({
     position: positionAt(sql, offset),
     ...(snippet ? { snippet } : {}),
   });
 
-  const expand = (text: string, depth: number, stack: string[], root: { offset: number; name: string } | null): string => {
+  // Expansion of one snippet body, memoised: the same reference (same name and arguments) expands
+  // to the same text, so shared sub-snippets are expanded once (keeps diamonds linear).
+  interface Expanded {
+    text: string;
+    /** Deepest nesting below this body (0 = no references). */
+    height: number;
+    /** Snippets referenced below this body, first use first. */
+    names: string[];
+  }
+  const memo = new Map<string, Expanded>();
+
+  const expand = (text: string, depth: number, stack: string[], root: { offset: number; name: string } | null): Expanded => {
     let out = '';
+    let height = 0;
+    const names: string[] = [];
     let i = 0;
     let copyFrom = 0;
+    let brackets: BracketIndex | undefined;
     while (i < text.length) {
       const skipped = skipNonCode(text, i, dialect);
       if (skipped !== i) {
@@ -112,7 +129,8 @@ export function expandSnippetsWithMap(sql: string, snippets: SnippetDefinition[]
         i++;
         continue;
       }
-      const ref = parseSnippetRef(text, i, (n) => byName.has(n), dialect);
+      brackets ??= buildBracketIndex(text, dialect);
+      const ref = parseSnippetRef(text, i, (n) => byName.has(n), dialect, brackets);
       if (!ref || isBuiltinSnippetName(ref.name)) {
         i++;
         continue;
@@ -129,21 +147,34 @@ export function expandSnippetsWithMap(sql: string, snippets: SnippetDefinition[]
         );
       }
       const def = byName.get(ref.name)!;
-      if (!used.includes(def.name)) used.push(def.name);
       const body = applySnippetArguments(def, ref.args, where);
-      const expanded = expand(body, depth + 1, [...stack, def.name], root ?? { offset: i, name: def.name });
-      out += text.slice(copyFrom, i);
-      if (depth === 0) {
-        spans.push({ outStart: out.length, outEnd: out.length + expanded.length, srcStart: i, srcEnd: ref.end, snippet: def.name });
+      const key = `${def.name}\u0000${body}`;
+      let sub = memo.get(key);
+      // A memoised result is only valid here if it cannot hit the depth limit or a cycle from this stack.
+      if (!sub || depth + 1 + sub.height > MAX_SNIPPET_DEPTH || sub.names.some((n) => stack.includes(n))) {
+        sub = expand(body, depth + 1, [...stack, def.name], root ?? { offset: i, name: def.name });
+        memo.set(key, sub);
       }
-      out += expanded;
+      for (const n of [def.name, ...sub.names]) if (!names.includes(n)) names.push(n);
+      height = Math.max(height, sub.height + 1);
+      out += text.slice(copyFrom, i);
+      if (out.length + sub.text.length > MAX_EXPANDED_SQL_LENGTH) {
+        throw new QueryCompileError(`The SQL is longer than ${MAX_EXPANDED_SQL_LENGTH} characters after snippet expansion`, where);
+      }
+      if (depth === 0) {
+        spans.push({ outStart: out.length, outEnd: out.length + sub.text.length, srcStart: i, srcEnd: ref.end, snippet: def.name });
+      }
+      out += sub.text;
       i = ref.end;
       copyFrom = i;
     }
-    return out + text.slice(copyFrom);
+    return { text: out + text.slice(copyFrom), height, names };
   };
 
-  const expandedSql = expand(sql, 0, [], null);
+  if (sql.length > MAX_EXPANDED_SQL_LENGTH) throw new QueryCompileError(`The SQL is longer than ${MAX_EXPANDED_SQL_LENGTH} characters`);
+  const top = expand(sql, 0, [], null);
+  const expandedSql = top.text;
+  const used = top.names;
   const sourceMap: SourceMap = {
     locate(offset) {
       let delta = 0;

@@ -109,10 +109,48 @@ function skipQuoted(text: string, i: number, quote: string, backslashes: boolean
 }
 
 /**
+ * Matching closing bracket for every `[` / `(` at a code position of `text`, computed in one pass
+ * (so scanning many `{[` is linear, not quadratic). Unbalanced openers map to -1.
+ */
+export type BracketIndex = Map<number, number>;
+
+/** Builds the `BracketIndex` of `text` (one lexing pass). */
+export function buildBracketIndex(text: string, dialect: SqlDialect): BracketIndex {
+  const index: BracketIndex = new Map();
+  const stack: Array<{ at: number; close: string }> = [];
+  let j = 0;
+  while (j < text.length) {
+    const skipped = skipNonCode(text, j, dialect);
+    if (skipped !== j) {
+      j = skipped;
+      continue;
+    }
+    const c = text[j];
+    if (c === '[' || c === '(') stack.push({ at: j, close: c === '[' ? ']' : ')' });
+    else if (c === ']' || c === ')') {
+      const top = stack.pop();
+      if (top && top.close === c) index.set(top.at, j);
+      else {
+        // A mismatched closer ends every open group (each of them would meet it at its top).
+        if (top) index.set(top.at, -1);
+        for (const open of stack) index.set(open.at, -1);
+        stack.length = 0;
+      }
+    }
+    j++;
+  }
+  for (const open of stack) index.set(open.at, -1);
+  return index;
+}
+
+/**
  * Reads a balanced group starting at the opening bracket `text[i]` (`[` or `(`): nested `[]`/`()` and
  * non-code regions are respected. Returns the index of the matching closing bracket, or -1.
+ * @param index the text's `BracketIndex`, if already built (answers in O(1))
  */
-export function findClosingBracket(text: string, i: number, dialect: SqlDialect): number {
+export function findClosingBracket(text: string, i: number, dialect: SqlDialect, index?: BracketIndex): number {
+  const known = index?.get(i);
+  if (known !== undefined) return known;
   const stack: string[] = [];
   let j = i;
   while (j < text.length) {

@@ -83,3 +83,16 @@ describe('snippets inside compileQuery', () => {
     expect(compile('[me]', { snippets: [{ name: 'me', text: 'owner = [CLUVIO_USER_EMAIL]' }], builtins })).toMatchObject({ sql: 'owner = $1::text', snippetNames: ['me'] });
   });
 });
+
+describe('limits', () => {
+  it('exponential snippet expansion is stopped with a clear error', () => {
+    const snippets = Array.from({ length: 10 }, (_, i) => ({ name: `s${i}`, text: i < 9 ? Array(10).fill(`[s${i + 1}]`).join(' ') : 'x' }));
+    expect(compileError(() => expandSnippets('SELECT [s0]', snippets)).detail).toMatch(/longer than 2000000 characters after snippet expansion/);
+  });
+  it('many unmatched braces and brackets compile quickly', () => {
+    const sql = `SELECT 1 ${'{[a '.repeat(20_000)}`;
+    const started = Date.now();
+    expect(compile(sql).sql).toBe(sql);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
