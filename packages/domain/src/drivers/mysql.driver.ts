@@ -97,8 +97,9 @@ export class MysqlDriver implements Driver {
   }
 
   /** Opens a session; bounded by the connect timeout. @throws QueryError kind connection_error */
-  openSession(): Promise<mysql.Connection> {
+  async openSession(): Promise<mysql.Connection> {
     const s = this.settings;
+    if (!s.host) throw new QueryError('connection_error', 'The datasource has no host');
     const where = `${s.host ?? 'localhost'}:${s.port ?? 3306}`;
     const opening = new Promise<mysql.Connection>((resolve, reject) => {
       const conn = mysql.createConnection({

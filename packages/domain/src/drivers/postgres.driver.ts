@@ -62,14 +62,22 @@ export class PostgresDriver implements Driver {
     return this.settings.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   }
 
+  /**
+   * Every connection parameter is explicit: node-postgres would otherwise fill gaps from the
+   * process's own PGHOST/PGUSER/PGPASSWORD or ~/.pgpass, i.e. Sightline's credentials.
+   */
   private clientConfig(): pg.ClientConfig {
     const s = this.settings;
+    if (!s.host) throw new QueryError('connection_error', 'The datasource has no host');
+    if (!s.username) throw new QueryError('connection_error', 'The datasource has no username');
+    const password = s.password ?? '';
     return {
-      host: s.host ?? undefined,
-      port: s.port ?? undefined,
-      user: s.username ?? undefined,
-      password: s.password ?? undefined,
-      database: s.database ?? undefined,
+      host: s.host,
+      port: s.port ?? 5432,
+      user: s.username,
+      // A function is never replaced by the environment or ~/.pgpass (an empty string would be).
+      password: () => password,
+      database: s.database || s.username,
       ssl: s.requireSsl ? { rejectUnauthorized: s.verifySsl } : false,
       connectionTimeoutMillis: this.connectTimeoutMs,
       application_name: 'sightline',
@@ -106,6 +114,8 @@ export class PostgresDriver implements Driver {
   /** Opens a session; bounded by the connect timeout. @throws QueryError kind connection_error */
   async openSession(): Promise<pg.Client> {
     const client = new pg.Client(this.clientConfig());
+    // node-postgres reads PGOPTIONS when `options` is unset; a datasource session must not inherit it.
+    (client as unknown as { connectionParameters: { options?: string } }).connectionParameters.options = undefined;
     // Errors of an idle client (server restart) surface through the next query; never crash the process.
     client.on('error', () => {});
     try {

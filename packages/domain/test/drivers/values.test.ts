@@ -32,6 +32,25 @@ describe('createDriver', () => {
   });
 });
 
+describe('connection parameters', () => {
+  it('never falls back to the process environment (PGHOST, PGUSER, PGPASSWORD, ~/.pgpass)', async () => {
+    const saved = { ...process.env };
+    process.env.PGPASSWORD = 'sightline-own-secret';
+    process.env.PGHOST = '127.0.0.1';
+    try {
+      const driver = createDriver({ ...settings, databaseType: 'postgres', password: null, database: null });
+      const config = (driver as unknown as { clientConfig(): { password: () => string; database: string } }).clientConfig();
+      expect(config.password()).toBe('');
+      expect(config.database).toBe('u');
+      await expect(createDriver({ ...settings, databaseType: 'postgres', host: null }).testConnection()).rejects.toMatchObject({ kind: 'connection_error', message: 'The datasource has no host' });
+      await expect(createDriver({ ...settings, databaseType: 'postgres', username: null }).testConnection()).rejects.toMatchObject({ kind: 'connection_error' });
+      await expect(createDriver({ ...settings, databaseType: 'mysql', host: null }).testConnection()).rejects.toMatchObject({ kind: 'connection_error' });
+    } finally {
+      process.env = saved;
+    }
+  });
+});
+
 describe('value conversion', () => {
   it('keeps decimals as numbers only when exact', () => {
     expect(decimalToJson('12.50')).toBe(12.5);
