@@ -97,7 +97,10 @@ export abstract class StreamingQuery implements RunningQuery {
     try {
       return await this.guarded(this.fetchColumns());
     } catch (err) {
-      throw this.mapError(err);
+      const mapped = this.mapError(err);
+      // The statement itself failed: nothing is left to cancel.
+      if (!this.stopReason) this.finished = true;
+      throw mapped;
     }
   }
 
