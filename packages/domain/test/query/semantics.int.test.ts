@@ -163,6 +163,49 @@ describe.each(['postgres', 'mysql'] as const)('%s', (dialect) => {
     expect(await ids(dialect, '{name=names}', long)).toEqual([5]);
   });
 
+  it('value selectors and built-in snippets execute with their declared types', async () => {
+    const q = compile(
+      'SELECT {one.value} AS v, {nums.min} AS mn, {nums.max} AS mx, {nums.count} AS c, {timerange.start} AS s, {timerange.end} AS e, ' +
+        '[CLUVIO_USER_EMAIL] IS NULL AS anon, {none.value} IS NULL AS nv, {aggregation.value} AS agg, {tr.start} AS ts, {dr.end} AS de',
+      {
+        dialect,
+        filters: [def('one', 'input'), def('nums', 'input_multi', 'NUMBER'), def('none', 'input'), def('tr', 'time_range', 'TIME'), def('dr', 'date_range', 'DATE')],
+        parameters: {
+          timerange: '1678924800~1679529599',
+          aggregation: 'week',
+          filters: [sel('one', "it's"), sel('nums', 10, '9.5', -1), sel('tr', '13:00~14:00'), sel('dr', '2024-02-01~2024-02-29')],
+        },
+      },
+    );
+    const [row] = await run(dialect, q);
+    const norm = (v: unknown) => String(v).replace('T', ' ').replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '');
+    expect({
+      v: row!.v,
+      mn: norm(row!.mn),
+      mx: norm(row!.mx),
+      c: Number(row!.c),
+      s: norm(row!.s),
+      e: norm(row!.e),
+      anon: String(row!.anon),
+      nv: String(row!.nv),
+      agg: row!.agg,
+      ts: norm(row!.ts),
+      de: norm(row!.de),
+    }).toEqual({
+      v: "it's",
+      mn: '-1',
+      mx: '10',
+      c: 3,
+      s: '2023-03-16 00:00:00',
+      e: '2023-03-22 23:59:59',
+      anon: dialect === 'postgres' ? 't' : '1',
+      nv: dialect === 'postgres' ? 't' : '1',
+      agg: 'week',
+      ts: '13:00:00',
+      de: '2024-02-29',
+    });
+  });
+
   it('checkbox, Yes/No/All, date range and time range (wrap rules)', async () => {
     const filters = [def('cb', 'checkbox', 'BOOLEAN'), def('yn', 'checkbox_two_way', 'BOOLEAN'), def('dr', 'date_range', 'DATE'), def('tr', 'time_range', 'TIME')];
     const p = (name: string, ...v: Array<string | boolean | null>) => ({ filters, parameters: { filters: [sel(name, ...v)] } });
