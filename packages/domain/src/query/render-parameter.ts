@@ -84,7 +84,6 @@ function renderRangeCondition(
   selector: 'next' | 'previous' | undefined,
   rc: RenderContext,
 ): string {
-  const dialect = rc.binder.dialect;
   const dataZone = rc.zones.dataZone;
   if (v.kind === 'time_range') {
     let r: TimeOfDayRange | null = v.range;
@@ -106,7 +105,6 @@ function renderRangeCondition(
   const parts: string[] = [];
   if (range.start !== null) parts.push(`${e} >= ${bound(range.start)}`);
   if (range.endExclusive !== null) parts.push(`${e} < ${bound(range.endExclusive)}`);
-  void dialect;
   return `(${parts.join(' AND ')})`;
 }
 

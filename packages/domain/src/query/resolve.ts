@@ -62,6 +62,9 @@ const LIST_CONTROLS = new Set([
   'dropdown_multi_manual',
 ]);
 
+/** Most distinct values one filter may select (MySQL prepared statements take ≤ 65,535 placeholders). */
+export const MAX_SELECTED_VALUES = 10_000;
+
 /** Resolution context shared by all variables of one compilation. */
 export interface ResolveContext {
   input: CompileInput;
@@ -230,6 +233,7 @@ function resolveList(
     seen.add(key);
     values.push(v);
   }
+  if (values.length > MAX_SELECTED_VALUES) fail(`at most ${MAX_SELECTED_VALUES} distinct values can be selected, got ${values.length}`);
   if (!multi && values.length + (hasNull ? 1 : 0) > 1) fail(`this ${control} filter accepts one value, got ${values.length + (hasNull ? 1 : 0)}`);
   if (def?.required && values.length === 0 && !hasNull) fail('a value is required');
   if (def?.validValues) {

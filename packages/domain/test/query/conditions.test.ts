@@ -205,3 +205,11 @@ describe('parameter syntax', () => {
     expect(compileError(() => compile('{x=f}', { parameters: { filters: [sel('f', 'a'), sel('f', 'b')] } })).detail).toMatch(/more than once/);
   });
 });
+
+describe('limits', () => {
+  it('at most 10,000 distinct values per filter', () => {
+    const many = Array.from({ length: 10_001 }, (_, i) => i);
+    expect(compileError(() => compile('{x=f}', { parameters: { filters: [sel('f', ...many)] } })).detail).toMatch(/at most 10000 distinct values/);
+    expect(compile('{x=f}', { parameters: { filters: [sel('f', ...many.slice(1), 1, 1)] } }).values[0]).toHaveLength(10_000);
+  });
+});
