@@ -23,3 +23,7 @@ export * from './drivers/index.js';
 export * from './sample-data/index.js';
 export * from './query/index.js';
 export * from './executions/index.js';
+export * from './dashboards/index.js';
+export * from './dashboard-groups/index.js';
+export * from './reports/index.js';
+export * from './filters/index.js';

@@ -11,6 +11,10 @@ import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import { UnavailableError } from './errors.js';
 import { ExecutionService } from './executions/execution.service.js';
+import { DashboardService } from './dashboards/dashboard.service.js';
+import { DashboardGroupService } from './dashboard-groups/dashboard-group.service.js';
+import { ReportService } from './reports/report.service.js';
+import { FilterService } from './filters/filter.service.js';
 import { createJobQueue, type JobQueue, type PgBoss } from './queue/queue.js';
 import type { ResolvedConfig } from './config/config.js';
 import { PgResultStore } from './results/pg-result-store.js';
@@ -59,6 +63,13 @@ export interface DomainServices {
   users: UserService;
   userGroups: UserGroupService;
   executions: ExecutionService;
+  /** Dashboards: CRUD, lock, layout, duplicate, backup; `getById`/`relations` for the read path. */
+  dashboards: DashboardService;
+  dashboardGroups: DashboardGroupService;
+  /** Reports: CRUD, duplicate; `getById`/`listByDashboard` for the read path. */
+  reports: ReportService;
+  /** Filters: CRUD; `listAll` (compiler definitions), `listByDashboard` (derived) for the read path. */
+  filters: FilterService;
   resultStore: ResultStore;
   tokens: DataTokens;
 }
@@ -86,8 +97,12 @@ export function createDomainServices(deps: DomainDeps): DomainServices {
   const userGroups = new UserGroupService({ db: deps.db });
   const resultStore = deps.resultStore ?? new PgResultStore(deps.db);
   const tokens = new DataTokens(deps.dataTokenSecret ?? 'unset-data-token-secret-process-cannot-issue-tokens', deps.dataTokenTtlSeconds ?? 300);
-  const executions = new ExecutionService({ db: deps.db, datasources, sqlSnippets, queue: deps.queue ?? NO_QUEUE, tokens, resultStore, clock });
-  return { clock, organizations, apiKeys, datasources, sqlSnippets, mail, users, userGroups, executions, resultStore, tokens };
+  const filters = new FilterService({ db: deps.db, datasources });
+  const executions = new ExecutionService({ db: deps.db, datasources, sqlSnippets, queue: deps.queue ?? NO_QUEUE, tokens, resultStore, clock, filterDefinitions: (organizationId) => filters.listAll(organizationId) });
+  const dashboards = new DashboardService({ db: deps.db, clock });
+  const dashboardGroups = new DashboardGroupService({ db: deps.db });
+  const reports = new ReportService({ db: deps.db, datasources });
+  return { clock, organizations, apiKeys, datasources, sqlSnippets, mail, users, userGroups, executions, resultStore, tokens, dashboards, dashboardGroups, reports, filters };
 }
 
 /**

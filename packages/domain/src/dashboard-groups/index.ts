@@ -1,0 +1,3 @@
+export * from './dashboard-group.types.js';
+export * from './dashboard-group.repository.js';
+export * from './dashboard-group.service.js';

@@ -1,0 +1,329 @@
+import type { Knex } from 'knex';
+import type { Principal } from '../api-keys/permissions.js';
+import type { Clock } from '../clock.js';
+import { withTransaction } from '../db/db.js';
+import { translatePgError } from '../db/pg-errors.js';
+import { AppErrors, ForbiddenError, ValidationError, type AppError } from '../errors.js';
+import { FilterRepository } from '../filters/filter.repository.js';
+import { newId } from '../ids.js';
+import { parseTimerange } from '../query/ranges.js';
+import { isValidTimeZone } from '../query/time-zones.js';
+import type { InputParameters } from '../query/query.types.js';
+import { collectDashboardReferences } from '../reports/dashboard-references.js';
+import { ReportRepository, datasourceSummaries } from '../reports/report.repository.js';
+import { SqlSnippetRepository } from '../sql-snippets/sql-snippet.repository.js';
+import { dashboardLockedError, reportColumns } from '../reports/report.service.js';
+import type { Report } from '../reports/report.types.js';
+import { DashboardRepository, dashboardColumns } from './dashboard.repository.js';
+import { DASHBOARD_MANAGE_PERMISSION, DASHBOARD_VIEW_PERMISSIONS } from './dashboard.permissions.js';
+import { DASHBOARD_BACKUP_FORMAT_VERSION, type Dashboard, type DashboardInput, type DashboardLayoutInput, type TimeZoneConfig } from './dashboard.types.js';
+import { validateLayout } from './layout.js';
+
+export interface DashboardServiceDeps {
+  db: Knex;
+  clock: Clock;
+}
+
+/** Ids of what a dashboard relates to, as the key may see them (contract §3.4 relationships). */
+export interface DashboardRelations {
+  /** Reports on datasources the key can use, in grid order. */
+  reportIds: string[];
+  /** Filters derived from the reports' SQL. */
+  filterIds: string[];
+  /** Snippets the reports' SQL uses (transitive closure). */
+  sqlSnippetIds: string[];
+  dashboardGroupIds: string[];
+  userGroupIds: string[];
+  userId: string | null;
+}
+
+/** The Create Dashboard Backup document (format version 1): everything needed to rebuild the dashboard. */
+export interface DashboardBackup {
+  format_version: number;
+  created_at: string;
+  dashboard: Record<string, unknown>;
+  reports: Array<Record<string, unknown>>;
+  filters: Array<Record<string, unknown>>;
+  sql_snippets: Array<Record<string, unknown>>;
+  datasources: Array<{ id: string; name: string; database_type: string }>;
+}
+
+const attrPointer = (name: string) => ({ pointer: `/data/attributes/${name}` });
+
+/** Checks a time zone configuration (contract §4.4 rule 31). @throws AppErrors (422) */
+export function checkTimeZoneConfig(tz: TimeZoneConfig): void {
+  const errors: AppError[] = [];
+  const p = (m: string) => ({ pointer: `/data/attributes/time_zone_config/${m}` });
+  if (tz.type === 'fixed') {
+    if (!tz.fixedTimeZone || !isValidTimeZone(tz.fixedTimeZone)) errors.push(new ValidationError('time_zone_config type fixed needs a valid IANA fixed_time_zone', { source: p('fixed_time_zone') }));
+  } else if (tz.fixedTimeZone !== undefined) {
+    errors.push(new ValidationError('fixed_time_zone is only for time_zone_config type fixed', { source: p('fixed_time_zone') }));
+  }
+  if (tz.allowedTimeZones !== undefined) {
+    if (tz.type !== 'input') errors.push(new ValidationError('allowed_time_zones is only for time_zone_config type input', { source: p('allowed_time_zones') }));
+    tz.allowedTimeZones.forEach((z, i) => {
+      if (!isValidTimeZone(z)) errors.push(new ValidationError(`allowed_time_zones[${i}] is not a known IANA time zone`, { source: p(`allowed_time_zones/${i}`) }));
+    });
+  }
+  if (errors.length) throw new AppErrors(errors);
+}
+
+/** Checks default input parameters beyond their shape: a parseable timerange and a known `tz`. @throws ValidationError */
+export function checkDefaultParameters(parameters: InputParameters, now: Date): void {
+  if (parameters.tz !== undefined && !isValidTimeZone(parameters.tz)) {
+    throw new ValidationError(`default_parameters.tz "${parameters.tz}" is not a known IANA time zone`, { source: attrPointer('default_parameters/tz') });
+  }
+  if (parameters.timerange !== undefined) {
+    try {
+      parseTimerange(parameters.timerange, now, 'UTC');
+    } catch (err) {
+      throw new ValidationError(`default_parameters: ${(err as Error).message}`, { source: attrPointer('default_parameters/timerange') });
+    }
+  }
+  const names = (parameters.filters ?? []).map((f) => f.variable_name);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup !== undefined) throw new ValidationError(`default_parameters.filters names "${dup}" twice`, { source: attrPointer('default_parameters/filters') });
+}
+
+/**
+ * Dashboards (contract rows 18–22, 25, 26, 30–32; §4.4). Reads need View or Manage Dashboards, writes
+ * Manage Dashboards. A locked dashboard refuses changes (422) except unlocking.
+ */
+export class DashboardService {
+  constructor(private readonly deps: DashboardServiceDeps) {}
+
+  /** List Dashboards: every dashboard of the organization by name. */
+  list(principal: Principal): Promise<Dashboard[]> {
+    principal.requireAny(...DASHBOARD_VIEW_PERMISSIONS);
+    return new DashboardRepository(this.deps.db).list(principal.organizationId);
+  }
+
+  /** Get Dashboard. @throws NotFoundError (`dashboard_not_found`) */
+  get(principal: Principal, id: string): Promise<Dashboard> {
+    principal.requireAny(...DASHBOARD_VIEW_PERMISSIONS);
+    return new DashboardRepository(this.deps.db).get(principal.organizationId, id);
+  }
+
+  /** Dashboards by ids (includes); unknown ids are skipped. */
+  listByIds(organizationId: string, ids: readonly string[]): Promise<Dashboard[]> {
+    return new DashboardRepository(this.deps.db).listByIds(organizationId, ids);
+  }
+
+  /** Internal (read path): a dashboard by id without permission checks. @throws NotFoundError */
+  getById(organizationId: string, id: string, db: Knex = this.deps.db): Promise<Dashboard> {
+    return new DashboardRepository(db).get(organizationId, id);
+  }
+
+  /** Internal: a dashboard by id, or undefined. */
+  findById(organizationId: string, id: string, db: Knex = this.deps.db): Promise<Dashboard | undefined> {
+    return new DashboardRepository(db).find(organizationId, id);
+  }
+
+  /** Ids among `ids` that are no dashboards of the organization (relationship checks). */
+  unknownIds(organizationId: string, ids: readonly string[], db: Knex = this.deps.db): Promise<string[]> {
+    return new DashboardRepository(db).unknownIds(organizationId, ids);
+  }
+
+  /** The relationship linkage of a dashboard for this key (reports filtered by datasource scope). */
+  async relations(principal: Principal, dashboard: Dashboard): Promise<DashboardRelations> {
+    const reports = await new ReportRepository(this.deps.db).listByDashboard(principal.organizationId, dashboard.id);
+    const visible = reports.filter((r) => principal.canUseDatasource(r.datasourceId, ...DASHBOARD_VIEW_PERMISSIONS));
+    const refs = await collectDashboardReferences(this.deps.db, principal.organizationId, visible);
+    return {
+      reportIds: visible.map((r) => r.id),
+      filterIds: refs.filters.filter((f) => f.datasourceId === null || principal.canUseDatasource(f.datasourceId, ...DASHBOARD_VIEW_PERMISSIONS)).map((f) => f.id),
+      sqlSnippetIds: refs.sqlSnippets.filter((s) => principal.canUseDatasource(s.datasourceId, ...DASHBOARD_VIEW_PERMISSIONS, 'Manage Datasources')).map((s) => s.id),
+      dashboardGroupIds: dashboard.dashboardGroupIds,
+      userGroupIds: dashboard.userGroupIds,
+      userId: dashboard.userId,
+    };
+  }
+
+  private check(input: DashboardInput): void {
+    if (input.timeZoneConfig) checkTimeZoneConfig(input.timeZoneConfig);
+    if (input.defaultParameters) checkDefaultParameters(input.defaultParameters, this.deps.clock.now());
+  }
+
+  /**
+   * Create Dashboard. `default_parameters` cannot be set on create (contract §4.4 rule 30).
+   * @throws ForbiddenError, ValidationError
+   */
+  async create(principal: Principal, input: DashboardInput & { name: string }): Promise<Dashboard> {
+    principal.requireAny(DASHBOARD_MANAGE_PERMISSION);
+    if (input.defaultParameters !== undefined) {
+      throw new ValidationError('default_parameters can only be set on existing dashboards (use Update Dashboard)', { source: attrPointer('default_parameters') });
+    }
+    this.check(input);
+    const id = newId();
+    return withTransaction(this.deps.db, async (trx) => {
+      const repo = new DashboardRepository(trx);
+      await repo.insert(id, principal.organizationId, dashboardColumns(input)).catch((err: unknown) => { throw translatePgError(err); });
+      return repo.get(principal.organizationId, id);
+    });
+  }
+
+  /**
+   * Update Dashboard. While locked, only a request that unlocks (`is_locked: false`) is accepted; it
+   * may change other attributes at the same time.
+   * @throws NotFoundError, ForbiddenError, ValidationError (locked, invalid values)
+   */
+  async update(principal: Principal, id: string, input: DashboardInput): Promise<Dashboard> {
+    principal.requireAny(DASHBOARD_MANAGE_PERMISSION);
+    this.check(input);
+    return withTransaction(this.deps.db, async (trx) => {
+      const repo = new DashboardRepository(trx);
+      await repo.lockRow(principal.organizationId, id);
+      const current = await repo.get(principal.organizationId, id);
+      if (current.isLocked && input.isLocked !== false) throw dashboardLockedError(id);
+      const columns = dashboardColumns(input);
+      if (Object.keys(columns).length) await repo.update(principal.organizationId, id, columns).catch((err: unknown) => { throw translatePgError(err); });
+      return repo.get(principal.organizationId, id);
+    });
+  }
+
+  /** Delete Dashboard (and its reports). @throws NotFoundError, ForbiddenError, ValidationError (locked) */
+  async delete(principal: Principal, id: string): Promise<void> {
+    principal.requireAny(DASHBOARD_MANAGE_PERMISSION);
+    await withTransaction(this.deps.db, async (trx) => {
+      const repo = new DashboardRepository(trx);
+      await repo.lockRow(principal.organizationId, id);
+      if ((await repo.get(principal.organizationId, id)).isLocked) throw dashboardLockedError(id);
+      await repo.delete(principal.organizationId, id);
+    });
+  }
+
+  /** Lock (`true`) or Unlock (`false`) Dashboard; idempotent. @throws NotFoundError, ForbiddenError */
+  async setLocked(principal: Principal, id: string, locked: boolean): Promise<void> {
+    principal.requireAny(DASHBOARD_MANAGE_PERMISSION);
+    await new DashboardRepository(this.deps.db).update(principal.organizationId, id, { is_locked: locked });
+  }
+
+  /**
+   * Update Dashboard Layout: replaces the position of every report (contract row 31, §4.4 rule 27).
+   * @throws NotFoundError, ForbiddenError, ValidationError (locked; layout errors point at `/layout/<i>`)
+   */
+  async updateLayout(principal: Principal, id: string, input: DashboardLayoutInput): Promise<void> {
+    principal.requireAny(DASHBOARD_MANAGE_PERMISSION);
+    await withTransaction(this.deps.db, async (trx) => {
+      const repo = new DashboardRepository(trx);
+      await repo.lockRow(principal.organizationId, id);
+      if ((await repo.get(principal.organizationId, id)).isLocked) throw dashboardLockedError(id);
+      const reports = new ReportRepository(trx);
+      const current = await reports.listByDashboard(principal.organizationId, id);
+      validateLayout(current.map((r) => r.id), input.layout);
+      for (const item of input.layout) {
+        await reports.setPosition(principal.organizationId, item.id, { row: item.row, column: item.column, width: item.width, height: item.height });
+      }
+      await repo.update(principal.organizationId, id, input.floatingEnabled === undefined ? {} : { floating_enabled: input.floatingEnabled });
+    });
+  }
+
+  private requireReportsUsable(principal: Principal, reports: readonly Report[]): void {
+    const blocked = reports.find((r) => !principal.canUseDatasource(r.datasourceId, DASHBOARD_MANAGE_PERMISSION));
+    if (blocked) throw new ForbiddenError(`This API key cannot use datasource ${blocked.datasourceId} of report ${blocked.id}`);
+  }
+
+  /**
+   * Duplicate Dashboard: a new, unlocked, unshared dashboard named "<name> (copy)" with every
+   * attribute, copies of all reports at the same positions, and the same dashboard-group memberships.
+   * Filters and snippets are organization-wide and referenced by name, so the copy uses the same ones.
+   * @throws NotFoundError, ForbiddenError (a report's datasource is outside the key's scope)
+   */
+  async duplicate(principal: Principal, id: string): Promise<Dashboard> {
+    principal.requireAny(DASHBOARD_MANAGE_PERMISSION);
+    return withTransaction(this.deps.db, async (trx) => {
+      const repo = new DashboardRepository(trx);
+      const source = await repo.get(principal.organizationId, id);
+      const reports = await new ReportRepository(trx).listByDashboard(principal.organizationId, id);
+      this.requireReportsUsable(principal, reports);
+      const copyId = newId();
+      const { id: _id, organizationId: _org, createdAt: _c, updatedAt: _u, userGroupIds: _g, dashboardGroupIds, ...attributes } = source;
+      await repo.insert(copyId, principal.organizationId, dashboardColumns({ ...attributes, name: `${source.name} (copy)`, isLocked: false, shareMode: 'none', thumbnailImageUrl: null, thumbnailCreatedAt: null }));
+      const reportRepo = new ReportRepository(trx);
+      for (const r of reports) {
+        await reportRepo.insert({ ...reportColumns(r), id: newId(), organization_id: principal.organizationId, dashboard_id: copyId });
+      }
+      await repo.addToGroups(principal.organizationId, copyId, dashboardGroupIds);
+      return repo.get(principal.organizationId, copyId);
+    });
+  }
+
+  /**
+   * Create Dashboard Backup (contract row 32): a self-contained JSON document (`format_version` 1)
+   * with the dashboard's attributes, its reports (with layout and chart configuration), the filters
+   * it uses (including manual drop-down options, which a restore needs), the snippets its reports and
+   * filters use, and the datasources they point at (id, name, type: no credentials).
+   * @throws NotFoundError, ForbiddenError
+   */
+  async backup(principal: Principal, id: string): Promise<DashboardBackup> {
+    principal.requireAny(DASHBOARD_MANAGE_PERMISSION);
+    const db = this.deps.db;
+    const dashboard = await new DashboardRepository(db).get(principal.organizationId, id);
+    const reports = await new ReportRepository(db).listByDashboard(principal.organizationId, id);
+    this.requireReportsUsable(principal, reports);
+    const refs = await collectDashboardReferences(db, principal.organizationId, reports);
+    // snippets used by the filters' own SQL as well
+    const snippetIds = new Set(refs.sqlSnippets.map((s) => s.id));
+    for (const f of refs.filters) f.sqlSnippetIds.forEach((s) => snippetIds.add(s));
+    const snippets = await new SqlSnippetRepository(db).listByIds(principal.organizationId, [...snippetIds]);
+    const datasourceIds = [...new Set([...reports.map((r) => r.datasourceId), ...refs.filters.map((f) => f.datasourceId).filter((d): d is string => d !== null), ...snippets.map((s) => s.datasourceId)])];
+    const datasources = await datasourceSummaries(db, principal.organizationId, datasourceIds);
+    const parents = await new FilterRepository(db).listByIds(principal.organizationId, refs.filters.map((f) => f.parentFilterId).filter((p): p is string => p !== null && !refs.filters.some((f) => f.id === p)));
+    const tz = dashboard.timeZoneConfig;
+    const fc = dashboard.filtersConfiguration;
+    return {
+      format_version: DASHBOARD_BACKUP_FORMAT_VERSION,
+      created_at: this.deps.clock.now().toISOString(),
+      dashboard: {
+        id: dashboard.id,
+        name: dashboard.name,
+        description: dashboard.description,
+        time_zone_config: { type: tz.type, ...(tz.fixedTimeZone !== undefined ? { fixed_time_zone: tz.fixedTimeZone } : {}), ...(tz.allowedTimeZones !== undefined ? { allowed_time_zones: tz.allowedTimeZones } : {}) },
+        automatic_update_enabled: dashboard.automaticUpdateEnabled,
+        thumbnail_enabled: dashboard.thumbnailEnabled,
+        prewarm: dashboard.prewarm,
+        data_refresh_rate: dashboard.dataRefreshRate,
+        data_refresh_anchor_time: dashboard.dataRefreshAnchorTime,
+        is_locked: dashboard.isLocked,
+        default_parameters: dashboard.defaultParameters,
+        default_page_width: dashboard.defaultPageWidth,
+        floating_enabled: dashboard.floatingEnabled,
+        color_scheme: dashboard.colorScheme,
+        filters_configuration: {
+          ...(fc.applyImmediately !== undefined ? { apply_immediately: fc.applyImmediately } : {}),
+          ...(fc.aggregationOptions !== undefined ? { aggregation_options: fc.aggregationOptions } : {}),
+          ...(fc.filterSorting !== undefined ? { filter_sorting: fc.filterSorting } : {}),
+          ...(fc.hiddenParameters !== undefined ? { hidden_parameters: fc.hiddenParameters } : {}),
+        },
+        share_mode: dashboard.shareMode,
+        user_group_ids: dashboard.userGroupIds,
+        dashboard_group_ids: dashboard.dashboardGroupIds,
+      },
+      reports: reports.map((r) => ({ id: r.id, ...reportColumns(r), chart_configuration: r.chartConfiguration })),
+      filters: [...refs.filters, ...parents].map((f) => ({
+        id: f.id,
+        display_name: f.displayName,
+        variable_name: f.variableName,
+        control_type: f.controlType,
+        value_type: f.valueType,
+        values: f.values,
+        value_names: f.valueNames,
+        sql_query: f.sqlQuery,
+        datasource_id: f.datasourceId,
+        parent_filter_id: f.parentFilterId,
+        data_refresh_rate: f.dataRefreshRate,
+        default_values: f.defaultValues,
+        required: f.required,
+        dropdown_validate: f.dropdownValidate,
+        relative_range_enabled: f.relativeRangeEnabled,
+        before_range_enabled: f.beforeRangeEnabled,
+        after_range_enabled: f.afterRangeEnabled,
+        from_to_range_enabled: f.fromToRangeEnabled,
+        allowed_aggregations: f.allowedAggregations,
+        sql_snippet_ids: f.sqlSnippetIds,
+      })),
+      sql_snippets: snippets.map((s) => ({ id: s.id, name: s.name, description: s.description, text: s.text, params: s.params, datasource_id: s.datasourceId, sql_snippet_ids: s.sqlSnippetIds })),
+      datasources,
+    };
+  }
+}

@@ -1,0 +1,5 @@
+export * from './dashboard.types.js';
+export * from './dashboard.permissions.js';
+export * from './dashboard.repository.js';
+export * from './dashboard.service.js';
+export * from './layout.js';

@@ -1,0 +1,130 @@
+import type { Knex } from 'knex';
+import { NotFoundError } from '../errors.js';
+import type { Filter, FilterRow } from './filter.types.js';
+
+function toFilter(row: FilterRow, sqlSnippetIds: string[]): Filter {
+  return {
+    id: row.id,
+    organizationId: row.organization_id,
+    displayName: row.display_name,
+    variableName: row.variable_name,
+    controlType: row.control_type,
+    valueType: row.value_type,
+    values: row.values,
+    valueNames: row.value_names,
+    sqlQuery: row.sql_query,
+    datasourceId: row.datasource_id,
+    parentFilterId: row.parent_filter_id,
+    dataRefreshRate: row.data_refresh_rate,
+    defaultValues: row.default_values,
+    required: row.required,
+    dropdownValidate: row.dropdown_validate,
+    relativeRangeEnabled: row.relative_range_enabled,
+    beforeRangeEnabled: row.before_range_enabled,
+    afterRangeEnabled: row.after_range_enabled,
+    fromToRangeEnabled: row.from_to_range_enabled,
+    allowedAggregations: row.allowed_aggregations,
+    lastQuerySuccess: row.last_query_success,
+    lastQueryErrorMessage: row.last_query_error_message,
+    sqlSnippetIds,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
+
+/** Column values of a filter (jsonb columns serialised). */
+export function filterColumns(f: Omit<Filter, 'id' | 'organizationId' | 'createdAt' | 'updatedAt' | 'lastQuerySuccess' | 'lastQueryErrorMessage' | 'sqlSnippetIds'>): Record<string, unknown> {
+  return {
+    display_name: f.displayName,
+    variable_name: f.variableName,
+    control_type: f.controlType,
+    value_type: f.valueType,
+    values: json(f.values),
+    value_names: json(f.valueNames),
+    sql_query: f.sqlQuery,
+    datasource_id: f.datasourceId,
+    parent_filter_id: f.parentFilterId,
+    data_refresh_rate: f.dataRefreshRate,
+    default_values: json(f.defaultValues),
+    required: f.required,
+    dropdown_validate: f.dropdownValidate,
+    relative_range_enabled: f.relativeRangeEnabled,
+    before_range_enabled: f.beforeRangeEnabled,
+    after_range_enabled: f.afterRangeEnabled,
+    from_to_range_enabled: f.fromToRangeEnabled,
+    allowed_aggregations: json(f.allowedAggregations),
+  };
+}
+
+/** SQL for `filters` and `filter_sql_snippets`. Every query is scoped by organization. */
+export class FilterRepository {
+  constructor(private readonly db: Knex) {}
+
+  private async hydrate(rows: FilterRow[]): Promise<Filter[]> {
+    if (!rows.length) return [];
+    const links = await this.db('filter_sql_snippets').whereIn('filter_id', rows.map((r) => r.id)).orderBy(['filter_id', 'sql_snippet_id'])
+      .select<{ filter_id: string; sql_snippet_id: string }[]>('filter_id', 'sql_snippet_id');
+    const byId = new Map<string, string[]>();
+    for (const l of links) byId.set(l.filter_id, [...(byId.get(l.filter_id) ?? []), l.sql_snippet_id]);
+    return rows.map((r) => toFilter(r, byId.get(r.id) ?? []));
+  }
+
+  /** Every filter of the organization by variable name. */
+  async list(organizationId: string): Promise<Filter[]> {
+    return this.hydrate(await this.db<FilterRow>('filters').where({ organization_id: organizationId }).orderBy(['variable_name', 'id']));
+  }
+
+  async listByIds(organizationId: string, ids: readonly string[]): Promise<Filter[]> {
+    if (!ids.length) return [];
+    return this.hydrate(await this.db<FilterRow>('filters').where({ organization_id: organizationId }).whereIn('id', [...ids]).orderBy(['variable_name', 'id']));
+  }
+
+  async listByVariableNames(organizationId: string, names: readonly string[]): Promise<Filter[]> {
+    if (!names.length) return [];
+    return this.hydrate(await this.db<FilterRow>('filters').where({ organization_id: organizationId }).whereIn('variable_name', [...names]).orderBy(['variable_name', 'id']));
+  }
+
+  async find(organizationId: string, id: string): Promise<Filter | undefined> {
+    const row = await this.db<FilterRow>('filters').where({ organization_id: organizationId, id }).first();
+    return row ? (await this.hydrate([row]))[0] : undefined;
+  }
+
+  async findByVariableName(organizationId: string, variableName: string): Promise<Filter | undefined> {
+    const row = await this.db<FilterRow>('filters').where({ organization_id: organizationId, variable_name: variableName }).first();
+    return row ? (await this.hydrate([row]))[0] : undefined;
+  }
+
+  /** @throws NotFoundError (`filter_not_found`) */
+  async get(organizationId: string, id: string): Promise<Filter> {
+    const f = await this.find(organizationId, id);
+    if (!f) throw new NotFoundError(`Filter ${id} not found`, { code: 'filter_not_found' });
+    return f;
+  }
+
+  async insert(id: string, organizationId: string, columns: Record<string, unknown>): Promise<void> {
+    await this.db('filters').insert({ ...columns, id, organization_id: organizationId });
+  }
+
+  async update(organizationId: string, id: string, columns: Record<string, unknown>): Promise<void> {
+    await this.db('filters').where({ organization_id: organizationId, id }).update({ ...columns, updated_at: this.db.fn.now() });
+  }
+
+  async replaceSnippets(organizationId: string, filterId: string, snippetIds: readonly string[]): Promise<void> {
+    await this.db('filter_sql_snippets').where({ organization_id: organizationId, filter_id: filterId }).delete();
+    if (snippetIds.length) await this.db('filter_sql_snippets').insert(snippetIds.map((s) => ({ organization_id: organizationId, filter_id: filterId, sql_snippet_id: s })));
+  }
+
+  /** Records the outcome of a SQL drop-down's options query (read path). */
+  async recordQueryOutcome(organizationId: string, id: string, outcome: { success: Date } | { errorMessage: string }): Promise<void> {
+    const patch = 'success' in outcome
+      ? { last_query_success: outcome.success, last_query_error_message: null }
+      : { last_query_error_message: outcome.errorMessage };
+    await this.db('filters').where({ organization_id: organizationId, id }).update(patch);
+  }
+
+  async delete(organizationId: string, id: string): Promise<boolean> {
+    return (await this.db('filters').where({ organization_id: organizationId, id }).delete()) > 0;
+  }
+}
