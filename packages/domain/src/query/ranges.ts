@@ -105,6 +105,8 @@ function addMonths(epoch: number, months: number, zone: string): number {
  */
 export function resolveRelativeRange(rel: RelativeRange, nowS: number, zone: string): { start: number; endExclusive: number } {
   const { unit, count } = rel;
+  const years = (count * (FIXED_SECONDS[unit] ?? 0)) / (365 * 86400) + (count * (MONTHS[unit] ?? 0)) / 12;
+  if (years > 8000) throw new QueryCompileError(`The relative range ${count} ${unit}(s) reaches beyond the supported years 1 … 9999`);
   switch (rel.form) {
     case 'last_full':
       return { start: unitStart(nowS, unit, -(count - 1), zone), endExclusive: unitStart(nowS, unit, 1, zone) };
