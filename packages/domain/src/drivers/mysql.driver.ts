@@ -166,7 +166,12 @@ export class MysqlDriver implements Driver {
       await this.runSmall(conn, `SET time_zone = ${literal(currentOffset(this.settings.dataTimeZone))}`);
     }
     const ms = Math.max(1, Math.ceil(timeoutMs));
-    await this.runSmall(conn, info.isMariaDb ? `SET SESSION max_statement_time = ${(ms / 1000).toFixed(3)}` : `SET SESSION max_execution_time = ${ms}`);
+    try {
+      await this.runSmall(conn, info.isMariaDb ? `SET SESSION max_statement_time = ${(ms / 1000).toFixed(3)}` : `SET SESSION max_execution_time = ${ms}`);
+    } catch (err) {
+      // Servers older than MySQL 5.7.8 / MariaDB 10.1 lack the variable; the client-side limit (KILL QUERY) still applies.
+      if ((err as MysqlErrorLike).errno !== 1193) throw err;
+    }
     return info;
   }
 

@@ -45,6 +45,17 @@ async function waitUntilGone(id: number, ms = 1000): Promise<string | null> {
   return current;
 }
 
+/** Polls until thread `id` runs a statement (the query may still be in flight). */
+async function waitUntilActive(id: number, ms = 2000): Promise<string | null> {
+  const until = Date.now() + ms;
+  let current = await activeStatement(id);
+  while (!current && Date.now() < until) {
+    await sleep(20);
+    current = await activeStatement(id);
+  }
+  return current;
+}
+
 beforeAll(async () => {
   observer = await mysql.createConnection({ host: HOST, port: PORT, user: 'root', multipleStatements: true });
   await observer.query(`CREATE DATABASE ${dbName} CHARACTER SET utf8mb4`);
@@ -163,8 +174,7 @@ describe('mysql/mariadb driver', () => {
   it('times out a long statement and stops it in the database', async () => {
     const started = Date.now();
     const query = await driver.query('SELECT SLEEP(30)', [], { timeoutMs: 800 });
-    await sleep(100);
-    expect(await activeStatement(query.backendId)).toContain('SLEEP(30)');
+    expect(await waitUntilActive(query.backendId)).toContain('SLEEP(30)');
     const err = await rejectionOf(allRows(query));
     expect(err).toBeInstanceOf(QueryError);
     expect(err.kind).toBe('timed_out');
@@ -184,8 +194,7 @@ describe('mysql/mariadb driver', () => {
   it('cancels a running statement in the database within a second', async () => {
     const query = await driver.query('SELECT SLEEP(30)', [], { timeoutMs: 60_000 });
     const iteration = rejectionOf(allRows(query));
-    await sleep(300);
-    expect(await activeStatement(query.backendId)).toContain('SLEEP(30)');
+    expect(await waitUntilActive(query.backendId)).toContain('SLEEP(30)');
     const started = Date.now();
     await query.cancel();
     const err = await iteration;

@@ -43,6 +43,28 @@ async function waitUntilGone(pid: number, ms = 1000): Promise<string | null> {
   return current;
 }
 
+/** Polls until backend `pid` runs a statement (the query messages may still be in flight). */
+async function waitUntilActive(pid: number, ms = 2000): Promise<string | null> {
+  const until = Date.now() + ms;
+  let current = await activeStatement(pid);
+  while (!current && Date.now() < until) {
+    await sleep(20);
+    current = await activeStatement(pid);
+  }
+  return current;
+}
+
+/** Polls until the session of backend `pid` has ended; returns whether it did. */
+async function sessionEnds(pid: number, ms = 1000): Promise<boolean> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const { rows } = await observer.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid]);
+    if (rows.length === 0) return true;
+    if (Date.now() > until) return false;
+    await sleep(20);
+  }
+}
+
 beforeAll(async () => {
   const a = new pg.Client({ connectionString: admin.toString() });
   await a.connect();
@@ -209,7 +231,7 @@ describe('postgres driver', () => {
   it('times out a long statement and stops it in the database', async () => {
     const started = Date.now();
     const query = await driver.query('SELECT pg_sleep(30)', [], { timeoutMs: 800 });
-    expect(await activeStatement(query.backendId)).toContain('pg_sleep');
+    expect(await waitUntilActive(query.backendId)).toContain('pg_sleep');
     const err = await rejectionOf(allRows(query));
     expect(err).toBeInstanceOf(QueryError);
     expect(err.kind).toBe('timed_out');
@@ -224,15 +246,14 @@ describe('postgres driver', () => {
     expect(err.kind).toBe('timed_out');
     expect(Date.now() - started).toBeLessThan(2500);
     expect(await waitUntilGone(query.backendId)).toBeNull();
-    const { rows } = await observer.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [query.backendId]);
-    expect(rows).toHaveLength(0);
+    expect(await sessionEnds(query.backendId)).toBe(true);
   });
 
   it('cancels a running statement in the database within a second', async () => {
     const query = await driver.query('SELECT count(*) FROM generate_series(1, 1e10)', [], { timeoutMs: 60_000 });
     const iteration = rejectionOf(allRows(query));
     await sleep(300);
-    expect(await activeStatement(query.backendId)).toContain('generate_series');
+    expect(await waitUntilActive(query.backendId)).toContain('generate_series');
     const started = Date.now();
     await query.cancel();
     const err = await iteration;
@@ -251,8 +272,7 @@ describe('postgres driver', () => {
     await query.cancel();
     const err = await rejectionOf(iterator.next());
     expect(err.kind).toBe('cancelled');
-    const { rows } = await observer.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [query.backendId]);
-    expect(rows).toHaveLength(0);
+    expect(await sessionEnds(query.backendId)).toBe(true);
   });
 
   it('reports query errors with the database message and SQLSTATE', async () => {

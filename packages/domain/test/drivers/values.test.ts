@@ -41,6 +41,11 @@ describe('connection parameters', () => {
       const driver = createDriver({ ...settings, databaseType: 'postgres', password: null, database: null });
       const config = (driver as unknown as { clientConfig(): { password: () => string; database: string } }).clientConfig();
       expect(config.password()).toBe('');
+      const ssl = (overrides: { requireSsl: boolean; verifySsl: boolean }) =>
+        (createDriver({ ...settings, ...overrides, databaseType: 'redshift' }) as unknown as { clientConfig(): { ssl: unknown } }).clientConfig().ssl;
+      expect(ssl({ requireSsl: true, verifySsl: false })).toEqual({ rejectUnauthorized: false });
+      expect(ssl({ requireSsl: true, verifySsl: true })).toEqual({ rejectUnauthorized: true });
+      expect(ssl({ requireSsl: false, verifySsl: true })).toBe(false);
       expect(config.database).toBe('u');
       await expect(createDriver({ ...settings, databaseType: 'postgres', host: null }).testConnection()).rejects.toMatchObject({ kind: 'connection_error', message: 'The datasource has no host' });
       await expect(createDriver({ ...settings, databaseType: 'postgres', username: null }).testConnection()).rejects.toMatchObject({ kind: 'connection_error' });
