@@ -1,6 +1,7 @@
 // SQL-injection corpus: hostile selected_values are bound, never spliced, so on both real databases the
 // target table survives and the match count equals the exact-match count; hostile zones are 422s.
 import type mysql from 'mysql2/promise';
+import { bindMysqlPlaceholders } from '../../src/drivers/mysql-values.js';
 import { QueryCompileError, type SqlDialect } from '../../src/query/index.js';
 import { compile, def, sel } from './helpers.js';
 import { ensureMariadbTimeZones, openMariadb, openPgScratch, scratchName, type PgScratch } from './support/databases.js';
@@ -99,7 +100,19 @@ afterAll(async () => {
 async function count(dialect: SqlDialect, sql: string, values: unknown[]): Promise<number> {
   if (dialect === 'postgres') return Number((await pgs.client.query(sql, values)).rows[0].n);
   const [rows] = await my.execute<mysql.RowDataPacket[]>(sql, values as never[]);
-  return Number(rows[0]!.n);
+  const n = Number(rows[0]!.n);
+  // The MySQL datasource driver binds client-side (escaped literals): the same statement through that
+  // path must give the same answer, in both backslash modes.
+  for (const noBackslashEscapes of [false, true]) {
+    await my.query(`SET SESSION sql_mode = ${noBackslashEscapes ? "CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')" : "REPLACE(@@sql_mode, 'NO_BACKSLASH_ESCAPES', '')"}`);
+    try {
+      const [literalRows] = await my.query<mysql.RowDataPacket[]>(bindMysqlPlaceholders(sql, values, { noBackslashEscapes, timeZone: 'UTC' }));
+      expect(Number(literalRows[0]!.n)).toBe(n);
+    } finally {
+      await my.query("SET SESSION sql_mode = REPLACE(@@sql_mode, 'NO_BACKSLASH_ESCAPES', '')");
+    }
+  }
+  return n;
 }
 
 async function tablesIntact(dialect: SqlDialect): Promise<void> {
