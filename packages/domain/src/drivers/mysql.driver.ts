@@ -116,6 +116,8 @@ export class MysqlDriver implements Driver {
         supportBigNumbers: true,
         bigNumberStrings: true,
         multipleStatements: false,
+        // Never let a (hostile) server ask for LOAD DATA LOCAL INFILE.
+        flags: ['-LOCAL_FILES'],
         typeCast: mysqlTypeCast as unknown as mysql.ConnectionOptions['typeCast'],
       });
       // Fatal errors of an idle connection surface through the next query; never crash the process.

@@ -256,12 +256,26 @@ function catalogDataType(oid: number | null, category: string | null, elemOid: n
   return 'Other';
 }
 
+/** A pg-cursor that reports the row description as soon as it arrives (before any row). */
+class DescribedCursor extends Cursor<unknown[]> {
+  onDescription: ((fields: pg.FieldDef[]) => void) | null = null;
+
+  handleRowDescription(msg: { fields: pg.FieldDef[] }): void {
+    (Cursor.prototype as unknown as { handleRowDescription(m: unknown): void }).handleRowDescription.call(this, msg);
+    this.onDescription?.(msg.fields);
+  }
+}
+
 /** A statement streamed through a named portal, `batchSize` rows per round trip. */
 class PostgresRunningQuery extends StreamingQuery {
   readonly backendId: number;
-  private readonly cursor: Cursor<unknown[]>;
+  private readonly cursor: DescribedCursor;
   private fields: ResultColumn[] | null = null;
   private firstBatch: Promise<unknown[][]> | null;
+  /** Settles when the first round trip did (never rejects; keeps no rows). */
+  private readonly firstSettled: Promise<void>;
+  private firstError: unknown = null;
+  private readonly described: Promise<void>;
 
   constructor(
     private readonly driver: PostgresDriver,
@@ -274,28 +288,46 @@ class PostgresRunningQuery extends StreamingQuery {
   ) {
     super(options.timeoutMs, options.batchSize ?? DEFAULT_BATCH_SIZE);
     this.backendId = pid;
-    this.cursor = client.query(new Cursor<unknown[]>(sql, values, { rowMode: 'array', types }));
-    // Start the first round trip right away: it brings the row description and the first rows.
+    const cursor = new DescribedCursor(sql, values, { rowMode: 'array', types });
+    this.described = new Promise((resolve) => {
+      cursor.onDescription = (fields) => {
+        this.setFields(fields);
+        resolve();
+      };
+    });
+    this.cursor = client.query(cursor);
+    // Start the first round trip right away: the row description arrives first, then the first rows.
     this.firstBatch = this.read();
-    this.firstBatch.catch(() => {});
+    this.firstSettled = this.firstBatch.then(
+      () => {},
+      (err: unknown) => {
+        this.firstError = err;
+      },
+    );
+  }
+
+  private setFields(fields: pg.FieldDef[]): void {
+    if (this.fields !== null) return;
+    this.fields = fields.map((f) => ({ name: f.name, dbType: pgTypeNameOf(f.dataTypeID), dataType: pgDataTypeOf(f.dataTypeID) }));
   }
 
   private read(): Promise<unknown[][]> {
     return new Promise((resolve, reject) => {
       this.cursor.read(this.batchSize, (err, rows, result) => {
         if (err) return reject(err);
-        if (this.fields === null) {
-          this.fields = (result?.fields ?? []).map((f) => ({ name: f.name, dbType: pgTypeNameOf(f.dataTypeID), dataType: pgDataTypeOf(f.dataTypeID) }));
-        }
+        this.setFields(result?.fields ?? []);
         resolve(rows);
       });
     });
   }
 
+  /** Resolves with the row description (before the first row); `[]` for statements without rows. */
   protected async fetchColumns(): Promise<ResultColumn[]> {
     if (this.fields) return this.fields;
-    if (this.firstBatch) await this.firstBatch;
-    return this.fields ?? [];
+    await Promise.race([this.described, this.firstSettled]);
+    if (this.fields) return this.fields;
+    if (this.firstError) throw this.firstError;
+    return [];
   }
 
   protected fetchBatch(): Promise<unknown[][]> {

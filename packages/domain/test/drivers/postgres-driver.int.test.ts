@@ -289,6 +289,18 @@ describe('postgres driver', () => {
     expect(err2.message).toContain('division by zero');
   });
 
+  it('describes the columns as soon as the row description arrives, before any row', async () => {
+    const query = await driver.query('SELECT pg_sleep(1.5)::text AS slept, 1::int8 AS n', [], { timeoutMs: 10_000 });
+    const started = Date.now();
+    expect(await query.columns()).toEqual([
+      { name: 'slept', dbType: 'text', dataType: 'String' },
+      { name: 'n', dbType: 'int8', dataType: 'BigInt' },
+    ]);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(await waitUntilActive(query.backendId)).toContain('pg_sleep');
+    expect(await allRows(query)).toEqual([['', 1]]);
+  });
+
   it('handles statements without a result set', async () => {
     const query = await driver.query('CREATE TEMP TABLE scratch (x int)', [], { timeoutMs: 5000 });
     expect(await query.columns()).toEqual([]);
