@@ -9,9 +9,14 @@ import { registerHealthRoute } from './routes/health.router.js';
 import { registerDatasourceRoutes } from './routes/datasources/datasource.router.js';
 import { registerSqlSnippetRoutes } from './routes/sql-snippets/sql-snippet.router.js';
 import { registerExecutionRoutes } from './routes/executions/execution.router.js';
+import { registerDashboardDataRoutes } from './routes/dashboard-data/dashboard-data.router.js';
 import { registerUserRoutes } from './routes/users/user.router.js';
 import { registerUserGroupRoutes } from './routes/user-groups/user-group.router.js';
 import { registerInvitationRoutes } from './routes/invitations/invitation.router.js';
+import { registerDashboardRoutes } from './routes/dashboards/dashboard.router.js';
+import { registerDashboardGroupRoutes } from './routes/dashboard-groups/dashboard-group.router.js';
+import { registerReportRoutes } from './routes/reports/report.router.js';
+import { registerFilterRoutes } from './routes/filters/filter.router.js';
 
 export interface ApiAppDeps {
   db: Knex;
@@ -40,8 +45,16 @@ export function createApiApp(deps: ApiAppDeps): Koa<ApiState> {
   registerDatasourceRoutes(router, { datasources: deps.services.datasources, maxBodyBytes: deps.maxBodyBytes });
   registerSqlSnippetRoutes(router, { sqlSnippets: deps.services.sqlSnippets, datasources: deps.services.datasources, maxBodyBytes: deps.maxBodyBytes });
   registerExecutionRoutes(router, { executions: deps.services.executions, maxBodyBytes: deps.maxBodyBytes });
+  registerDashboardDataRoutes(router, { dashboardData: deps.services.dashboardData, maxBodyBytes: deps.maxBodyBytes });
   registerUserRoutes(router, { users: deps.services.users, userGroups: deps.services.userGroups, maxBodyBytes: deps.maxBodyBytes });
   registerUserGroupRoutes(router, { userGroups: deps.services.userGroups, users: deps.services.users, maxBodyBytes: deps.maxBodyBytes });
+  registerDashboardRoutes(router, {
+    dashboards: deps.services.dashboards, dashboardGroups: deps.services.dashboardGroups, filters: deps.services.filters, sqlSnippets: deps.services.sqlSnippets,
+    users: deps.services.users, userGroups: deps.services.userGroups, maxBodyBytes: deps.maxBodyBytes,
+  });
+  registerDashboardGroupRoutes(router, { dashboardGroups: deps.services.dashboardGroups, dashboards: deps.services.dashboards, maxBodyBytes: deps.maxBodyBytes });
+  registerReportRoutes(router, { reports: deps.services.reports, dashboards: deps.services.dashboards, datasources: deps.services.datasources, maxBodyBytes: deps.maxBodyBytes });
+  registerFilterRoutes(router, { filters: deps.services.filters, datasources: deps.services.datasources, sqlSnippets: deps.services.sqlSnippets, maxBodyBytes: deps.maxBodyBytes });
 
   app.use(requestContext(deps.logger));
   app.use(errorHandler());

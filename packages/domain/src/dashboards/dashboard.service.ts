@@ -27,6 +27,7 @@ export interface DashboardServiceDeps {
 /** Ids of what a dashboard relates to, as the key may see them (contract §3.4 relationships). */
 export interface DashboardRelations {
   /** Reports on datasources the key can use, in grid order. */
+  reports: Report[];
   reportIds: string[];
   /** Filters derived from the reports' SQL. */
   filterIds: string[];
@@ -130,6 +131,7 @@ export class DashboardService {
     const visible = reports.filter((r) => principal.canUseDatasource(r.datasourceId, ...DASHBOARD_VIEW_PERMISSIONS));
     const refs = await collectDashboardReferences(this.deps.db, principal.organizationId, visible);
     return {
+      reports: visible,
       reportIds: visible.map((r) => r.id),
       filterIds: refs.filters.filter((f) => f.datasourceId === null || principal.canUseDatasource(f.datasourceId, ...DASHBOARD_VIEW_PERMISSIONS)).map((f) => f.id),
       sqlSnippetIds: refs.sqlSnippets.filter((s) => principal.canUseDatasource(s.datasourceId, ...DASHBOARD_VIEW_PERMISSIONS, 'Manage Datasources')).map((s) => s.id),

@@ -1,0 +1,76 @@
+import type { DashboardGroup, DashboardGroupService, DashboardService } from '@sightline/domain';
+import {
+  checkQueryParameters, parseInclude, parseResourceDocument, readJsonBody, sendJsonApi, sendNoContent, serialize, validate,
+  type IncludedSet, type ResourceRecord,
+} from '@sightline/jsonapi';
+import type { ApiContext, ApiRouter } from '../../context.js';
+import { dashboardOmissions, dashboardResource } from '../../resources/dashboard.resource.js';
+import { dashboardGroupResource, presentDashboardGroup } from '../../resources/dashboard-group.resource.js';
+import { presentDashboardFor } from '../dashboards/dashboard.router.js';
+import { createDashboardGroupAttributes, sortDashboardGroupsBody, updateDashboardGroupAttributes } from './dashboard-group.schema.js';
+
+export interface DashboardGroupRouteDeps {
+  dashboardGroups: DashboardGroupService;
+  dashboards: DashboardService;
+  maxBodyBytes: number;
+}
+
+/** Contract rows 33–38: dashboard groups and their order. */
+export function registerDashboardGroupRoutes(router: ApiRouter, deps: DashboardGroupRouteDeps): void {
+  const { dashboardGroups } = deps;
+  const body = (ctx: ApiContext) => readJsonBody(ctx, { limit: deps.maxBodyBytes, mediaType: 'jsonapi', required: true });
+
+  const respond = async (ctx: ApiContext, status: number, group: DashboardGroup, include: Set<string> = new Set()) => {
+    const principal = ctx.state.principal;
+    const included: IncludedSet[] = [];
+    if (include.has('dashboards')) {
+      const records: ResourceRecord[] = [];
+      for (const d of await deps.dashboards.listByIds(principal.organizationId, group.dashboardIds)) records.push(await presentDashboardFor(deps.dashboards, principal, d));
+      included.push({ definition: dashboardResource, records, omitRelationships: dashboardOmissions(principal) });
+    }
+    sendJsonApi(ctx, status, serialize(dashboardGroupResource, presentDashboardGroup(group), { included: include.size ? included : undefined }));
+  };
+
+  router.get('/dashboard_groups', async (ctx) => {
+    checkQueryParameters(ctx.query, []);
+    sendJsonApi(ctx, 200, serialize(dashboardGroupResource, (await dashboardGroups.list(ctx.state.principal)).map(presentDashboardGroup)));
+  });
+
+  router.post('/dashboard_groups/sort', async (ctx) => {
+    checkQueryParameters(ctx.query, []);
+    ctx.state.principal.requireAny('Manage Dashboards');
+    const input = validate(sortDashboardGroupsBody, await readJsonBody(ctx, { limit: deps.maxBodyBytes, mediaType: 'json', required: true }), '');
+    await dashboardGroups.sort(ctx.state.principal, input.dashboard_group_ids);
+    sendNoContent(ctx);
+  });
+
+  router.post('/dashboard_groups', async (ctx) => {
+    checkQueryParameters(ctx.query, []);
+    ctx.state.principal.requireAny('Manage Dashboards');
+    const doc = parseResourceDocument(await body(ctx), dashboardGroupResource);
+    const a = validate(createDashboardGroupAttributes, doc.attributes);
+    const group = await dashboardGroups.create(ctx.state.principal, { name: a.name, description: a.description, dashboardIds: doc.relationships.dashboards as string[] | undefined });
+    await respond(ctx, 201, group);
+  });
+
+  router.get('/dashboard_groups/:id', async (ctx) => {
+    checkQueryParameters(ctx.query, ['include']);
+    const include = parseInclude(ctx.query.include, ['dashboards']);
+    await respond(ctx, 200, await dashboardGroups.get(ctx.state.principal, ctx.params.id!), include);
+  });
+
+  router.patch('/dashboard_groups/:id', async (ctx) => {
+    checkQueryParameters(ctx.query, []);
+    ctx.state.principal.requireAny('Manage Dashboards');
+    const doc = parseResourceDocument(await body(ctx), dashboardGroupResource, ctx.params.id);
+    const a = validate(updateDashboardGroupAttributes, doc.attributes);
+    const group = await dashboardGroups.update(ctx.state.principal, ctx.params.id!, { name: a.name, description: a.description, dashboardIds: doc.relationships.dashboards as string[] | undefined });
+    await respond(ctx, 200, group);
+  });
+
+  router.delete('/dashboard_groups/:id', async (ctx) => {
+    checkQueryParameters(ctx.query, []);
+    await dashboardGroups.delete(ctx.state.principal, ctx.params.id!);
+    sendNoContent(ctx);
+  });
+}

@@ -1,0 +1,164 @@
+import {
+  ForbiddenError, type Dashboard, type DashboardGroupService, type DashboardInput, type DashboardService, type FilterService, type Principal,
+  type SqlSnippetService, type UserGroupService, type UserService,
+} from '@sightline/domain';
+import {
+  checkQueryParameters, parseInclude, parseResourceDocument, readJsonBody, sendJson, sendJsonApi, sendNoContent, serialize, validate,
+  type IncludedSet, type ResourceRecord,
+} from '@sightline/jsonapi';
+import type { ApiContext, ApiRouter } from '../../context.js';
+import { canSeeDashboardUsers, canSeeSharingLinks, dashboardOmissions, dashboardResource, dashboardSharingLinkResource, presentDashboard } from '../../resources/dashboard.resource.js';
+import { dashboardGroupResource, presentDashboardGroup } from '../../resources/dashboard-group.resource.js';
+import { filterResource, presentFilter } from '../../resources/filter.resource.js';
+import { presentReport, reportResource } from '../../resources/report.resource.js';
+import { presentSqlSnippet, sqlSnippetResource } from '../../resources/sql-snippet.resource.js';
+import { presentUser, userResource } from '../../resources/user.resource.js';
+import { presentUserGroup, userGroupResource } from '../../resources/user-group.resource.js';
+import { userAttributeFilter } from '../users/user.router.js';
+import { createDashboardAttributes, layoutBody, updateDashboardAttributes, type DashboardAttributes } from './dashboard.schema.js';
+
+export interface DashboardRouteDeps {
+  dashboards: DashboardService;
+  dashboardGroups: DashboardGroupService;
+  filters: FilterService;
+  sqlSnippets: SqlSnippetService;
+  users: UserService;
+  userGroups: UserGroupService;
+  maxBodyBytes: number;
+}
+
+export const DASHBOARD_INCLUDES = ['reports', 'filters', 'sql_snippets', 'dashboard_groups', 'dashboard_sharing_links', 'user', 'user_groups'] as const;
+
+/** A dashboard as this key may see it (relations computed, permission-dependent relationships omitted by the caller). */
+export async function presentDashboardFor(dashboards: DashboardService, principal: Principal, d: Dashboard): Promise<ResourceRecord> {
+  return presentDashboard(d, await dashboards.relations(principal, d));
+}
+
+function toInput(a: DashboardAttributes): DashboardInput {
+  return {
+    name: a.name,
+    description: a.description,
+    timeZoneConfig: a.time_zone_config && {
+      type: a.time_zone_config.type,
+      ...(a.time_zone_config.fixed_time_zone !== undefined ? { fixedTimeZone: a.time_zone_config.fixed_time_zone } : {}),
+      ...(a.time_zone_config.allowed_time_zones !== undefined ? { allowedTimeZones: a.time_zone_config.allowed_time_zones } : {}),
+    },
+    automaticUpdateEnabled: a.automatic_update_enabled,
+    thumbnailEnabled: a.thumbnail_enabled,
+    prewarm: a.prewarm,
+    dataRefreshRate: a.data_refresh_rate,
+    dataRefreshAnchorTime: a.data_refresh_anchor_time,
+    isLocked: a.is_locked,
+    defaultParameters: a.default_parameters,
+    defaultPageWidth: a.default_page_width,
+    colorScheme: a.color_scheme,
+    filtersConfiguration: a.filters_configuration && {
+      ...(a.filters_configuration.apply_immediately !== undefined ? { applyImmediately: a.filters_configuration.apply_immediately } : {}),
+      ...(a.filters_configuration.aggregation_options !== undefined ? { aggregationOptions: a.filters_configuration.aggregation_options } : {}),
+      ...(a.filters_configuration.filter_sorting !== undefined ? { filterSorting: a.filters_configuration.filter_sorting } : {}),
+      ...(a.filters_configuration.hidden_parameters !== undefined ? { hiddenParameters: a.filters_configuration.hidden_parameters } : {}),
+    },
+  };
+}
+
+/** Contract rows 18–22, 25, 26, 30–32: dashboards, lock, layout, duplicate, backup. */
+export function registerDashboardRoutes(router: ApiRouter, deps: DashboardRouteDeps): void {
+  const { dashboards } = deps;
+  const body = (ctx: ApiContext) => readJsonBody(ctx, { limit: deps.maxBodyBytes, mediaType: 'jsonapi', required: true });
+
+  const respond = async (ctx: ApiContext, status: number, d: Dashboard, include: Set<string> = new Set()) => {
+    const principal = ctx.state.principal;
+    const relations = await dashboards.relations(principal, d);
+    const included: IncludedSet[] = [];
+    // permission checks first, so a forbidden include fails before any work
+    if ((include.has('user') || include.has('user_groups')) && !canSeeDashboardUsers(principal)) {
+      throw new ForbiddenError('include=user and include=user_groups require the "View Users", "Manage Users" or "Manage Dashboards" permission', { source: { parameter: 'include' } });
+    }
+    if (include.has('dashboard_sharing_links') && !canSeeSharingLinks(principal)) {
+      throw new ForbiddenError('include=dashboard_sharing_links requires the "Manage Dashboards" permission', { source: { parameter: 'include' } });
+    }
+    if (include.has('reports')) included.push({ definition: reportResource, records: relations.reports.map(presentReport) });
+    if (include.has('filters')) included.push({ definition: filterResource, records: (await deps.filters.listVisibleByIds(principal, relations.filterIds)).map(presentFilter) });
+    if (include.has('sql_snippets')) included.push({ definition: sqlSnippetResource, records: (await deps.sqlSnippets.listByIds(principal.organizationId, relations.sqlSnippetIds)).map(presentSqlSnippet) });
+    if (include.has('dashboard_groups')) included.push({ definition: dashboardGroupResource, records: (await deps.dashboardGroups.listByIds(principal.organizationId, relations.dashboardGroupIds)).map(presentDashboardGroup) });
+    if (include.has('dashboard_sharing_links')) included.push({ definition: dashboardSharingLinkResource, records: [] });
+    if (include.has('user')) {
+      const owner = relations.userId ? await deps.users.listByIds(principal.organizationId, [relations.userId]) : [];
+      included.push({ definition: userResource, records: owner.map(presentUser), ...userAttributeFilter(principal) });
+    }
+    if (include.has('user_groups')) included.push({ definition: userGroupResource, records: (await deps.userGroups.listByIds(principal.organizationId, relations.userGroupIds)).map(presentUserGroup) });
+    sendJsonApi(ctx, status, serialize(dashboardResource, presentDashboard(d, relations), {
+      omitRelationships: dashboardOmissions(principal),
+      included: include.size ? included : undefined,
+    }));
+  };
+
+  router.get('/dashboards', async (ctx) => {
+    checkQueryParameters(ctx.query, []);
+    const principal = ctx.state.principal;
+    const list = await dashboards.list(principal);
+    const records: ResourceRecord[] = [];
+    for (const d of list) records.push(await presentDashboardFor(dashboards, principal, d));
+    sendJsonApi(ctx, 200, serialize(dashboardResource, records, { omitRelationships: dashboardOmissions(principal) }));
+  });
+
+  router.post('/dashboards', async (ctx) => {
+    checkQueryParameters(ctx.query, []);
+    ctx.state.principal.requireAny('Manage Dashboards');
+    const doc = parseResourceDocument(await body(ctx), { ...dashboardResource, relationships: {} });
+    const a = validate(createDashboardAttributes, doc.attributes);
+    const d = await dashboards.create(ctx.state.principal, { ...toInput(a), name: a.name });
+    await respond(ctx, 201, d);
+  });
+
+  router.get('/dashboards/:id', async (ctx) => {
+    checkQueryParameters(ctx.query, ['include']);
+    const include = parseInclude(ctx.query.include, DASHBOARD_INCLUDES);
+    await respond(ctx, 200, await dashboards.get(ctx.state.principal, ctx.params.id!), include);
+  });
+
+  router.patch('/dashboards/:id', async (ctx) => {
+    checkQueryParameters(ctx.query, []);
+    ctx.state.principal.requireAny('Manage Dashboards');
+    // relationships of dashboards are read-only (contract §3.4): the update schema has none
+    const doc = parseResourceDocument(await body(ctx), { ...dashboardResource, relationships: {} }, ctx.params.id);
+    const a = validate(updateDashboardAttributes, doc.attributes);
+    await respond(ctx, 200, await dashboards.update(ctx.state.principal, ctx.params.id!, toInput(a)));
+  });
+
+  router.delete('/dashboards/:id', async (ctx) => {
+    checkQueryParameters(ctx.query, []);
+    await dashboards.delete(ctx.state.principal, ctx.params.id!);
+    sendNoContent(ctx);
+  });
+
+  router.post('/dashboards/:id/lock', async (ctx) => {
+    checkQueryParameters(ctx.query, []);
+    await dashboards.setLocked(ctx.state.principal, ctx.params.id!, true);
+    sendNoContent(ctx);
+  });
+
+  router.post('/dashboards/:id/unlock', async (ctx) => {
+    checkQueryParameters(ctx.query, []);
+    await dashboards.setLocked(ctx.state.principal, ctx.params.id!, false);
+    sendNoContent(ctx);
+  });
+
+  router.put('/dashboards/:id/layout', async (ctx) => {
+    checkQueryParameters(ctx.query, []);
+    ctx.state.principal.requireAny('Manage Dashboards');
+    const input = validate(layoutBody, await readJsonBody(ctx, { limit: deps.maxBodyBytes, mediaType: 'json', required: true }), '');
+    await dashboards.updateLayout(ctx.state.principal, ctx.params.id!, { layout: input.layout, floatingEnabled: input.floating_enabled });
+    sendNoContent(ctx);
+  });
+
+  router.post('/dashboards/:id/duplicate', async (ctx) => {
+    checkQueryParameters(ctx.query, []);
+    await respond(ctx, 201, await dashboards.duplicate(ctx.state.principal, ctx.params.id!));
+  });
+
+  router.post('/dashboards/:id/backup', async (ctx) => {
+    checkQueryParameters(ctx.query, []);
+    sendJson(ctx, 200, await dashboards.backup(ctx.state.principal, ctx.params.id!));
+  });
+}

@@ -1,0 +1,96 @@
+import type { DatasourceService, Filter, FilterInputData, FilterService, SqlSnippetService } from '@sightline/domain';
+import {
+  checkQueryParameters, parseInclude, parseResourceDocument, readJsonBody, sendJsonApi, sendNoContent, serialize, validate,
+  type IncludedSet, type ParsedResourceDocument,
+} from '@sightline/jsonapi';
+import type { ApiContext, ApiRouter } from '../../context.js';
+import { filterResource, presentFilter } from '../../resources/filter.resource.js';
+import { presentSqlSnippet, sqlSnippetResource } from '../../resources/sql-snippet.resource.js';
+import { includedDatasource, requireDatasourceInclude } from '../reports/report.router.js';
+import { createFilterAttributes, updateFilterAttributes, type FilterAttributes } from './filter.schema.js';
+
+export interface FilterRouteDeps {
+  filters: FilterService;
+  datasources: DatasourceService;
+  sqlSnippets: SqlSnippetService;
+  maxBodyBytes: number;
+}
+
+function toInput(a: FilterAttributes, doc: ParsedResourceDocument): FilterInputData {
+  const rel = doc.relationships;
+  return {
+    displayName: a.display_name,
+    variableName: a.variable_name,
+    controlType: a.control_type,
+    valueType: a.value_type,
+    values: a.values,
+    valueNames: a.value_names,
+    sqlQuery: a.sql_query,
+    dataRefreshRate: a.data_refresh_rate,
+    defaultValues: a.default_values,
+    required: a.required,
+    dropdownValidate: a.dropdown_validate,
+    relativeRangeEnabled: a.relative_range_enabled,
+    beforeRangeEnabled: a.before_range_enabled,
+    afterRangeEnabled: a.after_range_enabled,
+    fromToRangeEnabled: a.from_to_range_enabled,
+    allowedAggregations: a.allowed_aggregations,
+    datasourceId: rel.datasource as string | null | undefined,
+    parentFilterId: rel.parent_filter as string | null | undefined,
+    sqlSnippetIds: rel.sql_snippets as string[] | undefined,
+  };
+}
+
+/** Contract rows 56–60: filters (`values`/`value_names` are write-only). */
+export function registerFilterRoutes(router: ApiRouter, deps: FilterRouteDeps): void {
+  const { filters } = deps;
+  const body = (ctx: ApiContext) => readJsonBody(ctx, { limit: deps.maxBodyBytes, mediaType: 'jsonapi', required: true });
+
+  const respond = async (ctx: ApiContext, status: number, filter: Filter, include: Set<string> = new Set()) => {
+    const principal = ctx.state.principal;
+    const included: IncludedSet[] = [];
+    if (include.has('datasource')) {
+      requireDatasourceInclude(principal);
+      included.push(await includedDatasource(deps.datasources, principal, filter.datasourceId));
+    }
+    if (include.has('sql_snippets')) included.push({ definition: sqlSnippetResource, records: (await deps.sqlSnippets.listByIds(principal.organizationId, filter.sqlSnippetIds)).map(presentSqlSnippet) });
+    if (include.has('parent_filter')) {
+      included.push({ definition: filterResource, records: (filter.parentFilterId ? await filters.listVisibleByIds(principal, [filter.parentFilterId]) : []).map(presentFilter) });
+    }
+    sendJsonApi(ctx, status, serialize(filterResource, presentFilter(filter), { included: include.size ? included : undefined }));
+  };
+
+  router.get('/filters', async (ctx) => {
+    checkQueryParameters(ctx.query, []);
+    sendJsonApi(ctx, 200, serialize(filterResource, (await filters.list(ctx.state.principal)).map(presentFilter)));
+  });
+
+  router.post('/filters', async (ctx) => {
+    checkQueryParameters(ctx.query, []);
+    ctx.state.principal.requireAny('Manage Dashboards');
+    const doc = parseResourceDocument(await body(ctx), filterResource);
+    const a = validate(createFilterAttributes, doc.attributes);
+    const filter = await filters.create(ctx.state.principal, { ...toInput(a, doc), variableName: a.variable_name, controlType: a.control_type, valueType: a.value_type });
+    await respond(ctx, 201, filter);
+  });
+
+  router.get('/filters/:id', async (ctx) => {
+    checkQueryParameters(ctx.query, ['include']);
+    const include = parseInclude(ctx.query.include, ['datasource', 'sql_snippets', 'parent_filter']);
+    await respond(ctx, 200, await filters.get(ctx.state.principal, ctx.params.id!), include);
+  });
+
+  router.patch('/filters/:id', async (ctx) => {
+    checkQueryParameters(ctx.query, []);
+    ctx.state.principal.requireAny('Manage Dashboards');
+    const doc = parseResourceDocument(await body(ctx), filterResource, ctx.params.id);
+    const a = validate(updateFilterAttributes, doc.attributes);
+    await respond(ctx, 200, await filters.update(ctx.state.principal, ctx.params.id!, toInput(a, doc)));
+  });
+
+  router.delete('/filters/:id', async (ctx) => {
+    checkQueryParameters(ctx.query, []);
+    await filters.delete(ctx.state.principal, ctx.params.id!);
+    sendNoContent(ctx);
+  });
+}
