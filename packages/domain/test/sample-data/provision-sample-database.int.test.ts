@@ -11,6 +11,8 @@ const first = { database: `sl_sample_a_${suffix}`, readerRole: `sl_reader_a_${su
 const second = { database: `sl_sample_b_${suffix}`, readerRole: `sl_reader_b_${suffix}`, readerPassword: 'reader-pw-2' };
 const otherDb = `sl_other_${suffix}`;
 const weakRole = `sl_weak_${suffix}`;
+const creatorRole = `sl_creator_${suffix}`;
+const third = { database: `sl_sample_c_${suffix}`, readerRole: `sl_reader_d_${suffix}`, readerPassword: 'reader-pw-3' };
 
 let firstResult: SampleDatabaseResult;
 let main: TestDatabase;
@@ -66,6 +68,7 @@ beforeAll(async () => {
   main = await createTestDatabase();
   await withClient(adminUrl, async (c) => {
     await c.query(`CREATE ROLE ${weakRole} LOGIN`);
+    await c.query(`CREATE ROLE ${creatorRole} LOGIN CREATEDB CREATEROLE`);
     await c.query(`CREATE DATABASE ${otherDb}`);
   });
   await withClient(urlFor(otherDb), (c) => c.query('CREATE TABLE something_else (id int)'));
@@ -75,8 +78,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await main.drop();
   await withClient(adminUrl, async (c) => {
-    for (const db of [first.database, second.database, otherDb]) await c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-    for (const role of [first.readerRole, second.readerRole, weakRole]) await c.query(`DROP ROLE IF EXISTS ${role}`);
+    for (const db of [first.database, second.database, third.database, otherDb]) await c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+    for (const role of [first.readerRole, second.readerRole, third.readerRole, weakRole, creatorRole]) await c.query(`DROP ROLE IF EXISTS ${role}`);
   });
 });
 
@@ -180,6 +183,19 @@ describe('provisionSampleDatabase', () => {
       expect((await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [`sl_never_${suffix}`])).rows).toHaveLength(0);
     });
   });
+
+  it('works for a non-superuser with CREATEDB and CREATEROLE', async () => {
+    const result = await provisionSampleDatabase(urlFor('postgres', creatorRole), third);
+    expect(result).toMatchObject({ skipped: false, created: true });
+    await withClient(urlFor(third.database, third.readerRole), async (c) => {
+      expect((await c.query('SELECT count(*)::int AS n FROM customers')).rows[0].n).toBe(SAMPLE_ROW_COUNTS.customers);
+      await c.query('SET default_transaction_read_only = off');
+      expect(await sqlStateOf(c.query('CREATE TABLE mine (id int)'))).toBe('42501');
+    });
+    await withClient(urlFor(main.name, third.readerRole), async (c) => {
+      expect(await sqlStateOf(c.query('SELECT * FROM api_keys'))).toBe('42501');
+    });
+  }, 120_000);
 
   it('never touches a database or role that is not its own', async () => {
     const foreign = await provisionSampleDatabase(adminUrl, { database: otherDb, readerRole: `sl_reader_c_${suffix}`, readerPassword: 'x' });
