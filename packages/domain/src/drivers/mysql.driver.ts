@@ -296,9 +296,10 @@ class MysqlRunningQuery extends StreamingQuery {
       this.fields = fields.map((f) => ({ name: f.name, ...mysqlColumnType(f) }));
       this.resolveFields();
     });
-    query.on('result', (row: unknown) => {
-      // Statements without a result set report an OK packet instead of rows.
-      if (!Array.isArray(row)) return;
+    query.on('result', (row: unknown, resultIndex?: number) => {
+      // Statements without a result set report an OK packet instead of rows; a procedure's further
+      // result sets (other columns) are not part of this result.
+      if (!Array.isArray(row) || (resultIndex ?? 0) > 0) return;
       try {
         this.current.push(convertRow(row, this.converters));
       } catch (err) {

@@ -227,6 +227,13 @@ describe('mysql/mariadb driver', () => {
     expect(mismatch.kind).toBe('query_error');
   });
 
+  it('returns the first result set of a procedure', async () => {
+    await observer.query(`CREATE PROCEDURE two_sets() BEGIN SELECT 1 AS a, 'x' AS b; SELECT NOW(); END`);
+    const query = await driver.query('CALL two_sets()', [], { timeoutMs: 5000 });
+    expect((await query.columns()).map((c) => c.name)).toEqual(['a', 'b']);
+    expect(await allRows(query)).toEqual([[1, 'x']]);
+  });
+
   it('handles statements without a result set', async () => {
     const query = await driver.query("UPDATE orders SET note = 'touched' WHERE id = 1", [], { timeoutMs: 5000 });
     expect(await query.columns()).toEqual([]);
