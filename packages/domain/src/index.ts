@@ -27,3 +27,4 @@ export * from './dashboards/index.js';
 export * from './dashboard-groups/index.js';
 export * from './reports/index.js';
 export * from './filters/index.js';
+export * from './dashboard-data/index.js';

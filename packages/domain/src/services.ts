@@ -15,6 +15,7 @@ import { DashboardService } from './dashboards/dashboard.service.js';
 import { DashboardGroupService } from './dashboard-groups/dashboard-group.service.js';
 import { ReportService } from './reports/report.service.js';
 import { FilterService } from './filters/filter.service.js';
+import { DashboardDataService } from './dashboard-data/dashboard-data.service.js';
 import { createJobQueue, type JobQueue, type PgBoss } from './queue/queue.js';
 import type { ResolvedConfig } from './config/config.js';
 import { PgResultStore } from './results/pg-result-store.js';
@@ -70,6 +71,7 @@ export interface DomainServices {
   reports: ReportService;
   /** Filters: CRUD; `listAll` (compiler definitions), `listByDashboard` (derived) for the read path. */
   filters: FilterService;
+  dashboardData: DashboardDataService;
   resultStore: ResultStore;
   tokens: DataTokens;
 }
@@ -102,7 +104,8 @@ export function createDomainServices(deps: DomainDeps): DomainServices {
   const dashboards = new DashboardService({ db: deps.db, clock });
   const dashboardGroups = new DashboardGroupService({ db: deps.db });
   const reports = new ReportService({ db: deps.db, datasources });
-  return { clock, organizations, apiKeys, datasources, sqlSnippets, mail, users, userGroups, executions, resultStore, tokens, dashboards, dashboardGroups, reports, filters };
+  const dashboardData = new DashboardDataService({ db: deps.db, dashboards, reports, filters, datasources, sqlSnippets, executions, organizations, resultStore, tokens, clock });
+  return { clock, organizations, apiKeys, datasources, sqlSnippets, mail, users, userGroups, executions, resultStore, tokens, dashboards, dashboardGroups, reports, filters, dashboardData };
 }
 
 /**

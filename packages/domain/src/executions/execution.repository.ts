@@ -74,6 +74,20 @@ export class ExecutionRepository {
     return row ? toExecution(row) : undefined;
   }
 
+  /** The newest execution (any status) of each data key within the retention window. */
+  async latestByDataKeys(organizationId: string, dataKeys: readonly string[]): Promise<Map<string, Execution>> {
+    const out = new Map<string, Execution>();
+    if (!dataKeys.length) return out;
+    const rows = await this.db<ExecutionRow>('executions')
+      .distinctOn('data_key')
+      .where({ organization_id: organizationId })
+      .whereIn('data_key', [...dataKeys])
+      .andWhere('created_at', '>', this.db.raw(`now() - interval '${EXECUTION_RETENTION_HOURS} hours'`))
+      .orderBy([{ column: 'data_key' }, { column: 'created_at', order: 'desc' }]);
+    for (const row of rows) out.set(row.data_key, toExecution(row));
+    return out;
+  }
+
   /** The newest successful execution of a data key completed after `since`. */
   async findSuccessSince(dataKey: string, since: Date): Promise<Execution | undefined> {
     const row = await this.db<ExecutionRow>('executions')

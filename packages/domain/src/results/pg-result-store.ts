@@ -91,6 +91,18 @@ export class PgResultStore implements ResultStore {
     return row ? toStored(row) : undefined;
   }
 
+  async findLatestMany(organizationId: string, dataKeys: readonly string[]): Promise<Map<string, StoredResult>> {
+    const out = new Map<string, StoredResult>();
+    if (!dataKeys.length) return out;
+    const rows = await this.db<ResultRow>('results')
+      .distinctOn('data_key')
+      .where({ organization_id: organizationId, complete: true })
+      .whereIn('data_key', [...dataKeys])
+      .orderBy([{ column: 'data_key' }, { column: 'completed_at', order: 'desc' }]);
+    for (const row of rows) out.set(row.data_key, toStored(row));
+    return out;
+  }
+
   async findByExecution(organizationId: string, executionId: string): Promise<StoredResult | undefined> {
     const row = await this.db<ResultRow>('results').where({ execution_id: executionId, organization_id: organizationId, complete: true }).first();
     return row ? toStored(row) : undefined;

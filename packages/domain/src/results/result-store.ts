@@ -59,6 +59,8 @@ export interface ResultStore {
   discard(executionId: string): Promise<void>;
   /** The newest complete result of a data key within an organization. */
   findLatest(organizationId: string, dataKey: string): Promise<StoredResult | undefined>;
+  /** The newest complete result of each of `dataKeys` (keys without one are absent from the map). */
+  findLatestMany(organizationId: string, dataKeys: readonly string[]): Promise<Map<string, StoredResult>>;
   /** The complete result of one execution. */
   findByExecution(organizationId: string, executionId: string): Promise<StoredResult | undefined>;
   chunkIndex(executionId: string): Promise<ChunkIndexEntry[]>;

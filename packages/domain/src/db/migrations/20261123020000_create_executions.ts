@@ -39,6 +39,8 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(`CREATE UNIQUE INDEX executions_active_data_key ON executions (data_key)
     WHERE execution_status IN ('starting','running','waiting','scheduled')`);
   await knex.raw(`CREATE INDEX executions_data_key_completed ON executions (data_key, completed_at DESC) WHERE execution_status = 'success'`);
+  // dashboard status polls: newest execution of each data key
+  await knex.raw('CREATE INDEX executions_data_key_created ON executions (data_key, created_at DESC)');
   await knex.raw(`CREATE INDEX executions_unfinished_heartbeat ON executions (heartbeat_at) WHERE execution_status IN ('starting','running')`);
 
   await knex.schema.createTable('results', (t) => {

@@ -1,0 +1,421 @@
+import { promisify } from 'node:util';
+import { gunzip as gunzipCallback } from 'node:zlib';
+import type { Principal } from '../api-keys/permissions.js';
+import type { Clock } from '../clock.js';
+import type { Dashboard } from '../dashboards/dashboard.types.js';
+import { DASHBOARD_VIEW_PERMISSIONS } from '../dashboards/dashboard.permissions.js';
+import type { DashboardService } from '../dashboards/dashboard.service.js';
+import type { DatasourceService } from '../datasources/datasource.service.js';
+import type { Datasource } from '../datasources/datasource.types.js';
+import { dialectOf } from '../drivers/index.js';
+import { NotFoundError, ValidationError, isAppError } from '../errors.js';
+import { computeDataKey } from '../executions/data-key.js';
+import { ExecutionRepository } from '../executions/execution.repository.js';
+import type { ExecutionService } from '../executions/execution.service.js';
+import type { Execution, ExecutionStatus } from '../executions/execution.types.js';
+import { isFinished } from '../executions/execution.types.js';
+import type { Filter } from '../filters/filter.types.js';
+import type { FilterService } from '../filters/filter.service.js';
+import type { Knex } from 'knex';
+import type { OrganizationService } from '../organizations/organization.service.js';
+import type { Organization } from '../organizations/organization.types.js';
+import { compileQuery, isValidTimeZone, parseTimerange, type FilterDefinition, type InputParameters, type SnippetDefinition } from '../query/index.js';
+import type { Report } from '../reports/report.types.js';
+import type { ReportService } from '../reports/report.service.js';
+import type { ResultStore, StoredResult } from '../results/result-store.js';
+import type { SqlSnippetService } from '../sql-snippets/sql-snippet.service.js';
+import type { CsvOptions, DataTokens } from '../tokens/data-token.js';
+import { effectiveRule, isCurrent, type FreshnessRule } from './freshness.js';
+
+const gunzip = promisify(gunzipCallback);
+
+/** Suggested delay (s) before the next status check while something runs, and when all is settled. */
+const DELAY_RUNNING_SECONDS = 2;
+const DELAY_IDLE_SECONDS = 60;
+/** A failed query is not re-run by polls more often than this (it would fail again at every poll). */
+const FAILED_RETRY_SECONDS = 60;
+/** Most drop-down options read from a stored result. */
+const MAX_OPTIONS = 10_000;
+
+const SQL_DROPDOWNS = new Set(['dropdown', 'dropdown_multi', 'dropdown_dynamic', 'dropdown_multi_dynamic']);
+const STATIC_DROPDOWNS = new Set(['dropdown', 'dropdown_multi']);
+
+/** One thing on a dashboard that has a query: a report or a SQL drop-down filter. */
+interface Target {
+  kind: 'reports' | 'filters';
+  id: string;
+  updatedAt: Date;
+  rule: FreshnessRule;
+  compiled?: { datasource: Datasource; dataKey: string; sql: string; values: unknown[]; timeZone: string; rQuery: string | null };
+  error?: string;
+}
+
+export interface DataKeyStatus {
+  result_status: ExecutionStatus | 'no-data';
+  data_timestamp?: number;
+  data_current?: boolean;
+  data_access_token?: string;
+  execution_id: string | null;
+  execution_status: ExecutionStatus | null;
+  running: boolean;
+}
+
+/** Poll Dashboard Status output (contract §4.3.19); maps are keyed by report and filter id. */
+export interface DashboardStatus {
+  reports: Record<string, { data_key: string; updated_at: string } | { error: string; updated_at: string }>;
+  filters: Record<string, { data_key?: string; updated_at: string } | { error: string; updated_at: string }>;
+  data_keys: Record<string, DataKeyStatus>;
+  updated_at: string;
+  status_check_delay: number;
+}
+
+export interface ReportDataRequest {
+  parameters?: InputParameters;
+  dataFormat?: 'json' | 'csv';
+  csv?: Partial<CsvOptions>;
+}
+
+export interface FilterOptions {
+  data_timestamp: number | null;
+  options: { values: string[]; value_names: string[]; parent_values?: string[] };
+}
+
+export interface DashboardDataServiceDeps {
+  db: Knex;
+  dashboards: DashboardService;
+  reports: ReportService;
+  filters: FilterService;
+  datasources: DatasourceService;
+  sqlSnippets: SqlSnippetService;
+  executions: ExecutionService;
+  organizations: OrganizationService;
+  resultStore: ResultStore;
+  tokens: DataTokens;
+  clock: Clock;
+}
+
+/** Request parameters over the dashboard's saved defaults (filters merged by variable name). */
+export function mergeParameters(defaults: InputParameters | null, request: InputParameters | undefined): InputParameters {
+  const base = defaults ?? {};
+  const req = request ?? {};
+  const filters = new Map<string, { variable_name: string; selected_values: Array<string | number | boolean | null> }>();
+  for (const f of base.filters ?? []) filters.set(f.variable_name, f);
+  for (const f of req.filters ?? []) filters.set(f.variable_name, f);
+  const out: InputParameters = {};
+  const timerange = req.timerange ?? base.timerange;
+  const aggregation = req.aggregation ?? base.aggregation;
+  const tz = req.tz ?? base.tz;
+  if (timerange !== undefined) out.timerange = timerange;
+  if (aggregation !== undefined) out.aggregation = aggregation;
+  if (tz !== undefined) out.tz = tz;
+  if (filters.size) out.filters = [...filters.values()];
+  return out;
+}
+
+/**
+ * The dashboard time zone in effect: none (`disabled`), the organization's, a fixed one, or the
+ * `tz` input restricted to `allowed_time_zones` (param-language §7).
+ * @throws ValidationError for a `tz` outside the allowed ones
+ */
+export function resolveDashboardTimeZone(dashboard: Dashboard, organization: Organization, tz: string | undefined): string | null {
+  const config = dashboard.timeZoneConfig;
+  switch (config.type) {
+    case 'organization':
+      return organization.timeZone;
+    case 'fixed':
+      return config.fixedTimeZone ?? null;
+    case 'input': {
+      const allowed = config.allowedTimeZones ?? [];
+      if (tz === undefined || tz === '') return allowed[0] ?? null;
+      if (allowed.length && !allowed.includes(tz)) {
+        throw new ValidationError(`tz "${tz}" is not one of this dashboard's allowed time zones (${allowed.join(', ')})`, { source: { pointer: '/parameters/tz' }, code: 'time_zone_not_allowed' });
+      }
+      return tz;
+    }
+    default:
+      return null;
+  }
+}
+
+/**
+ * The dashboard read path: data keys for every report and SQL drop-down of a dashboard under given
+ * parameters, their state from the result store, and (only when asked) executions for stale data.
+ */
+export class DashboardDataService {
+  constructor(private readonly deps: DashboardDataServiceDeps) {}
+
+  /** Compiles every target of a dashboard; compile errors become per-target errors. */
+  private async prepare(principal: Principal, dashboard: Dashboard, request: InputParameters | undefined, only?: { reportId?: string; filterId?: string }): Promise<{ targets: Target[]; organization: Organization }> {
+    const org = principal.organizationId;
+    const [organization, reports, dashboardFilters, filterDefs, snippets] = await Promise.all([
+      this.deps.organizations.get(org),
+      only?.filterId ? Promise.resolve([] as Report[]) : this.deps.reports.listVisibleByDashboard(principal, dashboard.id),
+      only?.reportId ? Promise.resolve([] as Filter[]) : this.deps.filters.listByDashboard(org, dashboard.id),
+      this.deps.filters.listAll(org),
+      this.deps.sqlSnippets.listAll(org),
+    ]);
+    const parameters = mergeParameters(dashboard.defaultParameters, request);
+    const dashboardTimeZone = resolveDashboardTimeZone(dashboard, organization, parameters.tz);
+    this.checkRequest(parameters, dashboard, dashboardTimeZone ?? organization.timeZone);
+    const { tz: _tz, ...compileParameters } = parameters;
+    void _tz;
+    const snippetDefs: SnippetDefinition[] = snippets.map((s) => ({ name: s.name, text: s.text, params: s.params }));
+    const datasources = new Map<string, Datasource | undefined>();
+    const datasource = async (id: string) => {
+      if (!datasources.has(id)) datasources.set(id, await this.deps.datasources.getById(org, id).catch(() => undefined));
+      return datasources.get(id);
+    };
+    const now = this.deps.clock.now();
+    const compile = async (target: Target, datasourceId: string, sql: string, params: InputParameters, rQuery: string | null, defs: FilterDefinition[]) => {
+      try {
+        const ds = await datasource(datasourceId);
+        if (!ds) throw new ValidationError(`Datasource ${datasourceId} not found`);
+        const dialect = dialectOf(ds.databaseType);
+        if (!dialect) throw new ValidationError(`Database type "${ds.databaseType}" is not supported by this build`);
+        const compiled = compileQuery({
+          sql, dialect, snippets: snippetDefs, filters: defs, parameters: params, dataTimeZone: ds.dataTimeZone,
+          dashboardTimeZone, now, builtins: { dashboardId: dashboard.id, dashboardName: dashboard.name },
+        });
+        const timeZone = dashboardTimeZone ?? ds.dataTimeZone;
+        const dataKey = computeDataKey({ organizationId: org, kind: target.kind, ownerId: target.id, datasourceId: ds.id, sql: compiled.sql, values: compiled.values, timeZone, rQuery });
+        target.compiled = { datasource: ds, dataKey, sql: compiled.sql, values: compiled.values, timeZone, rQuery };
+      } catch (err) {
+        if (!isAppError(err)) throw err;
+        target.error = err.detail ?? err.title;
+      }
+    };
+    const targets: Target[] = [];
+    for (const report of reports) {
+      if (only?.reportId && report.id !== only.reportId) continue;
+      const target: Target = { kind: 'reports', id: report.id, updatedAt: report.updatedAt, rule: effectiveRule(dashboard, report, organization.timeZone) };
+      if (!report.sqlQuery?.trim()) target.error = 'The report has no SQL query';
+      else await compile(target, report.datasourceId, report.sqlQuery, compileParameters, report.rQueryEnabled ? report.rQuery : null, filterDefs);
+      targets.push(target);
+    }
+    const filterList = only?.filterId ? [await this.deps.filters.getById(org, only.filterId)] : dashboardFilters;
+    for (const filter of filterList) {
+      if (!SQL_DROPDOWNS.has(filter.controlType) || !filter.sqlQuery || !filter.datasourceId) continue;
+      if (!principal.canUseDatasource(filter.datasourceId, ...DASHBOARD_VIEW_PERMISSIONS)) continue;
+      const isStatic = STATIC_DROPDOWNS.has(filter.controlType);
+      const rule = isStatic
+        ? { maxAgeMinutes: filter.dataRefreshRate ?? dashboard.dataRefreshRate, anchor: null, organizationTimeZone: organization.timeZone }
+        : effectiveRule(dashboard, { dataRefreshRate: filter.dataRefreshRate }, organization.timeZone);
+      const target: Target = { kind: 'filters', id: filter.id, updatedAt: filter.updatedAt, rule };
+      // Static SQL drop-downs are plain SQL: they never see dashboard parameters.
+      await compile(target, filter.datasourceId, filter.sqlQuery, isStatic ? {} : compileParameters, null, isStatic ? [] : filterDefs);
+      targets.push(target);
+    }
+    return { targets, organization };
+  }
+
+  /**
+   * Request-level checks (422 for the whole request rather than an error per report): the
+   * timerange syntax, the time zone name, aggregation options the dashboard allows.
+   */
+  private checkRequest(parameters: InputParameters, dashboard: Dashboard, zone: string): void {
+    if (parameters.tz !== undefined && parameters.tz !== '' && !isValidTimeZone(parameters.tz)) {
+      throw new ValidationError(`tz "${parameters.tz}" is not an IANA time zone`, { source: { pointer: '/parameters/tz' } });
+    }
+    if (parameters.timerange !== undefined && parameters.timerange !== '') {
+      try {
+        parseTimerange(parameters.timerange, this.deps.clock.now(), zone);
+      } catch (err) {
+        throw new ValidationError(isAppError(err) ? err.detail ?? err.title : 'Malformed timerange', { source: { pointer: '/parameters/timerange' }, code: 'invalid_timerange' });
+      }
+    }
+    const allowed = dashboard.filtersConfiguration?.aggregationOptions;
+    if (parameters.aggregation && allowed?.length && !allowed.includes(parameters.aggregation)) {
+      throw new ValidationError(`aggregation "${parameters.aggregation}" is not offered by this dashboard (${allowed.join(', ')})`, { source: { pointer: '/parameters/aggregation' } });
+    }
+  }
+
+  private async states(organizationId: string, keys: string[]): Promise<{ results: Map<string, StoredResult>; executions: Map<string, Execution> }> {
+    const [results, executions] = await Promise.all([
+      this.deps.resultStore.findLatestMany(organizationId, keys),
+      new ExecutionRepository(this.deps.db).latestByDataKeys(organizationId, keys),
+    ]);
+    return { results, executions };
+  }
+
+  private start(principal: Principal, target: Target, force: boolean): Promise<Execution> {
+    const c = target.compiled!;
+    return this.deps.executions.start({
+      organizationId: principal.organizationId, datasource: c.datasource, executionType: target.kind === 'reports' ? 'sql_query' : 'sql_filter',
+      priority: 'interactive', dataKey: c.dataKey, sqlText: c.sql, sqlValues: c.values, rQuery: c.rQuery, timeZone: c.timeZone,
+      options: target.kind === 'reports' ? { reportId: target.id } : { filterId: target.id }, force,
+    });
+  }
+
+  /**
+   * Poll Dashboard Status (row 23). Runs no query unless `refreshData` is true and some data is out
+   * of date (or missing) under the effective refresh rate and anchor time.
+   */
+  async pollStatus(principal: Principal, dashboardId: string, input: { refreshData: boolean; parameters?: InputParameters }): Promise<DashboardStatus> {
+    const dashboard = await this.deps.dashboards.get(principal, dashboardId);
+    const { targets } = await this.prepare(principal, dashboard, input.parameters);
+    const keys = [...new Set(targets.flatMap((t) => (t.compiled ? [t.compiled.dataKey] : [])))];
+    let { results, executions } = await this.states(principal.organizationId, keys);
+    const now = this.deps.clock.now();
+    if (input.refreshData) {
+      let started = false;
+      for (const target of targets) {
+        if (!target.compiled) continue;
+        const key = target.compiled.dataKey;
+        const latest = executions.get(key);
+        if (latest && !isFinished(latest.executionStatus)) continue;
+        const result = results.get(key);
+        if (result && isCurrent(result.dataTimestamp, target.rule, now)) continue;
+        const failedRecently = latest && latest.executionStatus !== 'success' && latest.completedAt && now.getTime() - latest.completedAt.getTime() < FAILED_RETRY_SECONDS * 1000;
+        if (failedRecently && (!result || latest.createdAt > result.completedAt)) continue;
+        await this.start(principal, target, false);
+        started = true;
+      }
+      if (started) ({ results, executions } = await this.states(principal.organizationId, keys));
+    }
+    const status: DashboardStatus = { reports: {}, filters: {}, data_keys: {}, updated_at: dashboard.updatedAt.toISOString(), status_check_delay: DELAY_IDLE_SECONDS };
+    for (const target of targets) {
+      const map = target.kind === 'reports' ? status.reports : status.filters;
+      const updatedAt = target.updatedAt.toISOString();
+      if (!target.compiled) {
+        map[target.id] = { error: target.error ?? 'Unknown error', updated_at: updatedAt };
+        continue;
+      }
+      const key = target.compiled.dataKey;
+      map[target.id] = { data_key: key, updated_at: updatedAt };
+      if (status.data_keys[key]) continue;
+      const entry = this.keyStatus(principal, key, results.get(key), executions.get(key), target.rule, now);
+      if (entry.running) status.status_check_delay = DELAY_RUNNING_SECONDS;
+      status.data_keys[key] = entry;
+    }
+    return status;
+  }
+
+  private keyStatus(principal: Principal, key: string, result: StoredResult | undefined, latest: Execution | undefined, rule: FreshnessRule, now: Date): DataKeyStatus {
+    const running = latest !== undefined && !isFinished(latest.executionStatus);
+    const entry: DataKeyStatus = {
+      result_status: result ? 'success' : latest ? latest.executionStatus : 'no-data',
+      execution_id: latest?.id ?? result?.executionId ?? null,
+      execution_status: latest?.executionStatus ?? (result ? 'success' : null),
+      running,
+    };
+    if (result) {
+      entry.data_timestamp = Math.floor(result.dataTimestamp.getTime() / 1000);
+      entry.data_current = isCurrent(result.dataTimestamp, rule, now);
+      entry.data_access_token = this.deps.tokens.sign({ organizationId: principal.organizationId, dataKey: key, format: 'json' });
+    }
+    return entry;
+  }
+
+  /**
+   * Refresh Dashboard (row 24): fresh executions for every report and SQL filter whatever the age
+   * of their data, cancelling running ones for the same parameters first. Does not wait.
+   */
+  async refreshDashboard(principal: Principal, dashboardId: string, parameters?: InputParameters): Promise<void> {
+    const dashboard = await this.deps.dashboards.get(principal, dashboardId);
+    const { targets } = await this.prepare(principal, dashboard, parameters);
+    const seen = new Set<string>();
+    for (const target of targets) {
+      if (!target.compiled || seen.has(target.compiled.dataKey)) continue;
+      seen.add(target.compiled.dataKey);
+      await this.start(principal, target, true);
+    }
+  }
+
+  /** Refresh Report (row 50): one fresh execution. @throws ValidationError when the SQL does not compile */
+  async refreshReport(principal: Principal, reportId: string, parameters?: InputParameters): Promise<Execution> {
+    const target = await this.reportTarget(principal, reportId, parameters);
+    return this.start(principal, target, true);
+  }
+
+  private async reportTarget(principal: Principal, reportId: string, parameters?: InputParameters): Promise<Target> {
+    const report = await this.deps.reports.get(principal, reportId);
+    const dashboard = await this.deps.dashboards.getById(principal.organizationId, report.dashboardId);
+    const { targets } = await this.prepare(principal, dashboard, parameters, { reportId });
+    const target = targets[0];
+    if (!target) throw new NotFoundError(`Report ${reportId} not found`, { code: 'report_not_found' });
+    if (!target.compiled) throw new ValidationError(`The report's query cannot run: ${target.error}`, { code: 'report_query_invalid' });
+    return target;
+  }
+
+  /**
+   * Get Report Data (row 52): key and token of cached data for these parameters; undefined (→ 204)
+   * when there is none. Never starts a query.
+   */
+  async reportData(principal: Principal, reportId: string, request: ReportDataRequest): Promise<{ data_key: string; data_access_token: string } | undefined> {
+    const target = await this.reportTarget(principal, reportId, request.parameters);
+    const key = target.compiled!.dataKey;
+    const result = await this.deps.resultStore.findLatest(principal.organizationId, key);
+    if (!result) return undefined;
+    if (request.dataFormat === 'csv') {
+      const org = await this.deps.organizations.get(principal.organizationId);
+      const csv: CsvOptions = {
+        columnSeparator: request.csv?.columnSeparator ?? (org.csvColumnSeparator as CsvOptions['columnSeparator']),
+        decimalSeparator: request.csv?.decimalSeparator ?? (org.csvDecimalSeparator as CsvOptions['decimalSeparator']),
+        quoteStyle: request.csv?.quoteStyle ?? org.csvQuoteStyle,
+      };
+      return { data_key: key, data_access_token: this.deps.tokens.sign({ organizationId: principal.organizationId, dataKey: key, format: 'csv', csv }) };
+    }
+    return { data_key: key, data_access_token: this.deps.tokens.sign({ organizationId: principal.organizationId, dataKey: key, format: 'json' }) };
+  }
+
+  private async filterTarget(principal: Principal, filter: Filter, dashboardId: string | undefined, parameters?: InputParameters): Promise<Target> {
+    const dynamic = !STATIC_DROPDOWNS.has(filter.controlType);
+    let dashboard: Dashboard;
+    if (dashboardId) dashboard = await this.deps.dashboards.get(principal, dashboardId);
+    else if (dynamic) throw new ValidationError('A dynamic drop-down filter needs "dashboard_id" (and the dashboard\'s parameters)', { source: { pointer: '/dashboard_id' } });
+    else dashboard = { id: '', name: '', defaultParameters: null, timeZoneConfig: { type: 'disabled' }, dataRefreshRate: filter.dataRefreshRate ?? 1440, dataRefreshAnchorTime: null } as unknown as Dashboard;
+    const { targets } = await this.prepare(principal, dashboard, parameters, { filterId: filter.id });
+    const target = targets[0];
+    if (!target) throw new NotFoundError(`Filter ${filter.id} not found`, { code: 'filter_not_found' });
+    if (!target.compiled) throw new ValidationError(`The filter's query cannot run: ${target.error}`, { code: 'filter_query_invalid' });
+    return target;
+  }
+
+  private async visibleFilter(principal: Principal, filterId: string): Promise<Filter> {
+    return this.deps.filters.get(principal, filterId);
+  }
+
+  /**
+   * Get Drop-Down Filter Options (row 61): manual values, or the options of the newest stored run
+   * of the filter's SQL. Never starts a query.
+   */
+  async filterOptions(principal: Principal, filterId: string, input: { dashboardId?: string; parameters?: InputParameters }): Promise<FilterOptions> {
+    const filter = await this.visibleFilter(principal, filterId);
+    if (filter.controlType === 'dropdown_manual' || filter.controlType === 'dropdown_multi_manual') {
+      const values = filter.values ?? [];
+      return { data_timestamp: null, options: { values, value_names: values.map((v, i) => filter.valueNames?.[i] ?? v) } };
+    }
+    if (!SQL_DROPDOWNS.has(filter.controlType)) throw new ValidationError(`Filter ${filterId} is not a drop-down filter`, { code: 'not_a_dropdown' });
+    const target = await this.filterTarget(principal, filter, input.dashboardId, input.parameters);
+    const result = await this.deps.resultStore.findLatest(principal.organizationId, target.compiled!.dataKey);
+    if (!result) return { data_timestamp: null, options: { values: [], value_names: [], ...(filter.parentFilterId ? { parent_values: [] } : {}) } };
+    const rows = await this.readRows(result, MAX_OPTIONS);
+    const str = (v: unknown) => (v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v));
+    const values = rows.map((r) => str(r[0]));
+    const options: FilterOptions['options'] = { values, value_names: rows.map((r, i) => (r.length > 1 && r[1] !== null ? str(r[1]) : values[i]!)) };
+    if (filter.parentFilterId) options.parent_values = rows.map((r) => str(r[2]));
+    return { data_timestamp: Math.floor(result.dataTimestamp.getTime() / 1000), options };
+  }
+
+  /** Refresh Drop-Down Filter Options (row 62): runs the filter's SQL; undefined (→ 204) for manual ones. */
+  async refreshFilterOptions(principal: Principal, filterId: string, input: { dashboardId?: string; parameters?: InputParameters }): Promise<Execution | undefined> {
+    const filter = await this.visibleFilter(principal, filterId);
+    if (filter.controlType === 'dropdown_manual' || filter.controlType === 'dropdown_multi_manual') return undefined;
+    if (!SQL_DROPDOWNS.has(filter.controlType)) throw new ValidationError(`Filter ${filterId} is not a drop-down filter`, { code: 'not_a_dropdown' });
+    const target = await this.filterTarget(principal, filter, input.dashboardId, input.parameters);
+    return this.start(principal, target, true);
+  }
+
+  /** Reads up to `limit` rows of a stored result (drop-down options are small). */
+  private async readRows(result: StoredResult, limit: number): Promise<unknown[][]> {
+    const rows: unknown[][] = [];
+    for await (const chunk of this.deps.resultStore.readChunks(result.executionId, 0, Math.max(0, result.chunkCount - 1))) {
+      const text = (await gunzip(chunk.bytes)).toString('utf8');
+      for (const row of JSON.parse(`[${text}]`) as unknown[][]) {
+        rows.push(row);
+        if (rows.length >= limit) return rows;
+      }
+    }
+    return rows;
+  }
+}

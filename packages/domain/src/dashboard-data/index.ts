@@ -1,0 +1,2 @@
+export * from './freshness.js';
+export * from './dashboard-data.service.js';
