@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import {
   DataTokens, PgResultStore, ResultWriter, createDomainServices, createLogger, newId, storeDocument,
-  type DataTokenGrant, type ResultColumn, type StoredResult,
+  type DataTokenGrant, type ResultColumn, type ResultStore, type StoredResult,
 } from '@sightline/domain';
 import { listen, type RunningServer } from '@sightline/jsonapi';
 import { createDataApp } from '@sightline/data-server';
@@ -72,14 +72,15 @@ async function insertDatasourceAndExecution(database: TestDatabase, organization
   return executionId;
 }
 
-export async function createDataTestContext(): Promise<DataTestContext> {
+/** `serveFrom` lets a test put a wrapper (e.g. a read counter) between the data server and the store. */
+export async function createDataTestContext(options: { serveFrom?: (store: ResultStore) => ResultStore } = {}): Promise<DataTestContext> {
   const database = await createTestDatabase();
   const services = createDomainServices({ db: database.db, encryptionKey: Buffer.alloc(32, 7) });
   const { organization } = await services.organizations.create('Data Org');
   const { organization: other } = await services.organizations.create('Other Org');
   const store = new PgResultStore(database.db);
   const tokens = new DataTokens(TOKEN_SECRET, 300);
-  const app = createDataApp({ db: database.db, logger: createLogger('silent', 'test'), resultStore: store, tokens });
+  const app = createDataApp({ db: database.db, logger: createLogger('silent', 'test'), resultStore: options.serveFrom ? options.serveFrom(store) : store, tokens });
   const server = await listen(app, '127.0.0.1', 0);
   return {
     database,
