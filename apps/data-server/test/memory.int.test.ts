@@ -10,6 +10,8 @@ import { createDataTestContext, type DataTestContext } from './support/data-cont
 let t: DataTestContext;
 let result: StoredResult;
 let chunksPulled = 0;
+/** When set, the store fails after yielding this many chunks (a database lost mid-download). */
+let failAfter: number | undefined;
 const KEY = 'org1/sql_query/memory0001';
 const ROWS = 300_000;
 const COLUMNS: ResultColumn[] = [
@@ -24,6 +26,7 @@ function counting(store: ResultStore): ResultStore {
   return Object.assign(Object.create(store) as ResultStore, {
     async *readChunks(executionId: string, fromSeq: number, toSeq: number): AsyncIterable<StoredChunk> {
       for await (const chunk of store.readChunks(executionId, fromSeq, toSeq)) {
+        if (failAfter !== undefined && chunksPulled >= failAfter) throw new Error('connection to the result store lost');
         chunksPulled++;
         yield chunk;
       }
@@ -81,4 +84,34 @@ it.each([
   expect(pulledWhilePaused).toBeLessThanOrEqual(8);
   expect(chunksPulled).toBe(result.chunkCount);
   if (query === '') expect(bytes).toBeGreaterThan(result.sizeInBytes);
+}, 60_000);
+
+it('aborts the response when the store fails mid-stream (never a cut body that looks whole)', async () => {
+  const url = new URL(t.server.url);
+  for (const encoding of ['identity', 'gzip']) {
+    chunksPulled = 0;
+    failAfter = 3;
+    try {
+      const outcome = await new Promise<{ status: number; complete: boolean; bytes: number; error?: string }>((resolve) => {
+        const req = http.request({ host: url.hostname, port: url.port, path: `/results/${KEY}`, headers: { Authorization: `Data ${t.token(KEY)}`, 'Accept-Encoding': encoding }, agent: false }, (res) => {
+          let bytes = 0;
+          res.on('data', (b: Buffer) => {
+            bytes += b.length;
+          });
+          res.on('error', (err) => resolve({ status: res.statusCode ?? 0, complete: res.complete, bytes, error: err.message }));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, complete: res.complete, bytes }));
+        });
+        req.on('error', (err) => resolve({ status: 0, complete: false, bytes: 0, error: err.message }));
+        req.end();
+      });
+      expect(outcome.status).toBe(200);
+      expect(outcome.complete).toBe(false);
+      expect(outcome.error).toBeDefined();
+    } finally {
+      failAfter = undefined;
+    }
+  }
+  // the server is fine afterwards
+  const res = await t.request('/health');
+  expect(res.status).toBe(200);
 }, 60_000);
