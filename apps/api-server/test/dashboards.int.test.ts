@@ -123,6 +123,7 @@ describe('dashboards: create, read, update, delete', () => {
     await bad({ time_zone_config: { type: 'sometimes' } }, '/data/attributes/time_zone_config/type');
     await bad({ filters_configuration: { aggregation_options: ['fortnight'] } }, '/data/attributes/filters_configuration/aggregation_options/0');
     await bad({ filters_configuration: { unknown: 1 } }, '/data/attributes/filters_configuration/unknown');
+    await bad({ filters_configuration: { filter_sorting: ['a\u0000'] } }, '/data/attributes/filters_configuration/filter_sorting/0');
     await bad({ name: '' }, '/data/attributes/name');
     await bad({ name: 'a\u0000b' }, '/data/attributes/name');
     await bad({ surprise: true }, '/data/attributes/surprise');
@@ -133,6 +134,7 @@ describe('dashboards: create, read, update, delete', () => {
       { timerange: 'yesterday-ish' }, { tz: 'Nowhere/Land' }, { aggregation: 'fortnight' }, { filters: [{ variable_name: 'bad name', selected_values: [] }] },
       { filters: [{ variable_name: 'a', selected_values: [] }, { variable_name: 'a', selected_values: [] }] }, { unknown: 1 },
       { filters: [{ variable_name: 'a', selected_values: [{ nested: true }] }] },
+      { filters: [{ variable_name: 'a', selected_values: ['x\u0000y'] }] },
     ]) {
       const res = await api.patch(`/dashboards/${id}`, { data: { attributes: { default_parameters } } });
       expect(res.status).toBe(422);
@@ -140,6 +142,14 @@ describe('dashboards: create, read, update, delete', () => {
     // dashboards have no writable relationships
     const rel = await api.patch(`/dashboards/${id}`, { data: { attributes: {}, relationships: { reports: { data: [] } } } });
     expect(rel.status).toBe(422);
+    for (const [path, body] of [
+      ['/reports', api.reportBody('a\u0000', ds)],
+      ['/filters', api.filterBody({ variable_name: 'nul_rel', control_type: 'dropdown', value_type: 'TEXT', sql_query: 'SELECT 1' }, { datasource: { data: { type: 'datasources', id: 'a\u0000' } } })],
+      ['/dashboard_groups', { data: { attributes: { name: 'g' }, relationships: { dashboards: { data: [{ type: 'dashboards', id: 'a\u0000' }] } } } }],
+    ] as const) {
+      expect((await api.post(path, body)).status).toBe(422);
+    }
+    expect((await api.post('/dashboard_groups/sort', { dashboard_group_ids: ['a\u0000'] })).status).toBe(422);
   });
 
   it('answers hostile and malformed requests with 4xx JSON:API errors', async () => {
@@ -156,12 +166,19 @@ describe('dashboards: create, read, update, delete', () => {
       await api.get('/dashboards?include=reports'),
       await api.get(`/dashboards/${encodeURIComponent("' OR 1=1 --")}`),
       await api.get(`/dashboards/${'x'.repeat(5000)}`),
+      await api.get('/dashboards/a%00b'),
+      await api.patch('/dashboards/a%00b', { data: { attributes: { name: 'x' } } }),
+      await api.post('/dashboards/a%00b/lock'),
+      await api.get('/reports/a%00b'),
+      await api.get('/filters/a%00b'),
+      await api.get('/dashboard_groups/a%00b'),
+      await api.get('/dashboards/%E0%A4%A'),
     ];
     for (const res of cases) {
       expect(res.status).toBeGreaterThanOrEqual(400);
       expect(res.body.errors.length).toBeGreaterThan(0);
     }
-    expect(cases.map((r) => r.status)).toEqual([415, 400, 409, 403, 409, 422, 400, 400, 400, 404, 404]);
+    expect(cases.map((r) => r.status)).toEqual([415, 400, 409, 403, 409, 422, 400, 400, 400, 404, 404, 404, 404, 404, 404, 404, 404, 404]);
     const huge = await t.api.post('/dashboards').set('Authorization', `Api ${t.adminSecret}`).send({ data: { attributes: { name: 'x'.repeat(70 * 1024) } } });
     expect(huge.status).toBe(413);
   });
@@ -335,6 +352,7 @@ describe('dashboards: layout', () => {
       [{ layout: [{ ...el(a, 1, 1, 6, 6), type: 'text' }, el(b, 1, 7, 6, 6)] }, 422, '/layout/0/type'],
       [{ layout: [{ ...el(a, 1, 1, 6, 6), extra: 1 }, el(b, 1, 7, 6, 6)] }, 422, '/layout/0/extra'],
       [{ layout: 'all' }, 422, '/layout'],
+      [{ layout: [el('a\u0000', 1, 1, 6, 6), el(b, 1, 7, 6, 6)] }, 422, '/layout/0/id'],
       [{}, 422, '/layout'],
     ];
     for (const [body, status, pointer] of cases) {

@@ -71,6 +71,10 @@ export function checkTimeZoneConfig(tz: TimeZoneConfig): void {
 
 /** Checks default input parameters beyond their shape: a parseable timerange and a known `tz`. @throws ValidationError */
 export function checkDefaultParameters(parameters: InputParameters, now: Date): void {
+  // stored as jsonb, which cannot hold NUL characters (and no filter value may contain one)
+  if (JSON.stringify(parameters).includes('\\u0000')) {
+    throw new ValidationError('default_parameters must not contain NUL characters', { source: attrPointer('default_parameters') });
+  }
   if (parameters.tz !== undefined && !isValidTimeZone(parameters.tz)) {
     throw new ValidationError(`default_parameters.tz "${parameters.tz}" is not a known IANA time zone`, { source: attrPointer('default_parameters/tz') });
   }

@@ -4,6 +4,7 @@ import {
   type IncludedSet, type ResourceRecord,
 } from '@sightline/jsonapi';
 import type { ApiContext, ApiRouter } from '../../context.js';
+import { checkLinkageIds, pathId } from '../dashboards/ids.js';
 import { dashboardOmissions, dashboardResource } from '../../resources/dashboard.resource.js';
 import { dashboardGroupResource, presentDashboardGroup } from '../../resources/dashboard-group.resource.js';
 import { presentDashboardFor } from '../dashboards/dashboard.router.js';
@@ -48,6 +49,7 @@ export function registerDashboardGroupRoutes(router: ApiRouter, deps: DashboardG
     checkQueryParameters(ctx.query, []);
     ctx.state.principal.requireAny('Manage Dashboards');
     const doc = parseResourceDocument(await body(ctx), dashboardGroupResource);
+    checkLinkageIds(doc);
     const a = validate(createDashboardGroupAttributes, doc.attributes);
     const group = await dashboardGroups.create(ctx.state.principal, { name: a.name, description: a.description, dashboardIds: doc.relationships.dashboards as string[] | undefined });
     await respond(ctx, 201, group);
@@ -56,21 +58,22 @@ export function registerDashboardGroupRoutes(router: ApiRouter, deps: DashboardG
   router.get('/dashboard_groups/:id', async (ctx) => {
     checkQueryParameters(ctx.query, ['include']);
     const include = parseInclude(ctx.query.include, ['dashboards']);
-    await respond(ctx, 200, await dashboardGroups.get(ctx.state.principal, ctx.params.id!), include);
+    await respond(ctx, 200, await dashboardGroups.get(ctx.state.principal, pathId(ctx, 'Dashboard group')), include);
   });
 
   router.patch('/dashboard_groups/:id', async (ctx) => {
     checkQueryParameters(ctx.query, []);
     ctx.state.principal.requireAny('Manage Dashboards');
     const doc = parseResourceDocument(await body(ctx), dashboardGroupResource, ctx.params.id);
+    checkLinkageIds(doc);
     const a = validate(updateDashboardGroupAttributes, doc.attributes);
-    const group = await dashboardGroups.update(ctx.state.principal, ctx.params.id!, { name: a.name, description: a.description, dashboardIds: doc.relationships.dashboards as string[] | undefined });
+    const group = await dashboardGroups.update(ctx.state.principal, pathId(ctx, 'Dashboard group'), { name: a.name, description: a.description, dashboardIds: doc.relationships.dashboards as string[] | undefined });
     await respond(ctx, 200, group);
   });
 
   router.delete('/dashboard_groups/:id', async (ctx) => {
     checkQueryParameters(ctx.query, []);
-    await dashboardGroups.delete(ctx.state.principal, ctx.params.id!);
+    await dashboardGroups.delete(ctx.state.principal, pathId(ctx, 'Dashboard group'));
     sendNoContent(ctx);
   });
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { storableId } from '../dashboards/ids.js';
 
 const noNul = (s: string) => !s.includes('\u0000');
 
@@ -13,4 +14,4 @@ export const updateDashboardGroupAttributes = z.object(attributes).partial().str
 export const createDashboardGroupAttributes = updateDashboardGroupAttributes.required({ name: true });
 
 /** Sort Dashboard Groups body (contract row 38). */
-export const sortDashboardGroupsBody = z.object({ dashboard_group_ids: z.array(z.string().min(1).max(200)).max(10_000) }).strict();
+export const sortDashboardGroupsBody = z.object({ dashboard_group_ids: z.array(z.string().min(1).max(200).refine(storableId, 'is not a dashboard group id')).max(10_000) }).strict();

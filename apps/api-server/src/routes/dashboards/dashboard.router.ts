@@ -7,6 +7,7 @@ import {
   type IncludedSet, type ResourceRecord,
 } from '@sightline/jsonapi';
 import type { ApiContext, ApiRouter } from '../../context.js';
+import { checkLinkageIds, pathId } from './ids.js';
 import { canSeeDashboardUsers, canSeeSharingLinks, dashboardOmissions, dashboardResource, dashboardSharingLinkResource, presentDashboard } from '../../resources/dashboard.resource.js';
 import { dashboardGroupResource, presentDashboardGroup } from '../../resources/dashboard-group.resource.js';
 import { filterResource, presentFilter } from '../../resources/filter.resource.js';
@@ -106,6 +107,7 @@ export function registerDashboardRoutes(router: ApiRouter, deps: DashboardRouteD
     checkQueryParameters(ctx.query, []);
     ctx.state.principal.requireAny('Manage Dashboards');
     const doc = parseResourceDocument(await body(ctx), { ...dashboardResource, relationships: {} });
+    checkLinkageIds(doc);
     const a = validate(createDashboardAttributes, doc.attributes);
     const d = await dashboards.create(ctx.state.principal, { ...toInput(a), name: a.name });
     await respond(ctx, 201, d);
@@ -114,7 +116,7 @@ export function registerDashboardRoutes(router: ApiRouter, deps: DashboardRouteD
   router.get('/dashboards/:id', async (ctx) => {
     checkQueryParameters(ctx.query, ['include']);
     const include = parseInclude(ctx.query.include, DASHBOARD_INCLUDES);
-    await respond(ctx, 200, await dashboards.get(ctx.state.principal, ctx.params.id!), include);
+    await respond(ctx, 200, await dashboards.get(ctx.state.principal, pathId(ctx, 'Dashboard')), include);
   });
 
   router.patch('/dashboards/:id', async (ctx) => {
@@ -122,25 +124,26 @@ export function registerDashboardRoutes(router: ApiRouter, deps: DashboardRouteD
     ctx.state.principal.requireAny('Manage Dashboards');
     // relationships of dashboards are read-only (contract §3.4): the update schema has none
     const doc = parseResourceDocument(await body(ctx), { ...dashboardResource, relationships: {} }, ctx.params.id);
+    checkLinkageIds(doc);
     const a = validate(updateDashboardAttributes, doc.attributes);
-    await respond(ctx, 200, await dashboards.update(ctx.state.principal, ctx.params.id!, toInput(a)));
+    await respond(ctx, 200, await dashboards.update(ctx.state.principal, pathId(ctx, 'Dashboard'), toInput(a)));
   });
 
   router.delete('/dashboards/:id', async (ctx) => {
     checkQueryParameters(ctx.query, []);
-    await dashboards.delete(ctx.state.principal, ctx.params.id!);
+    await dashboards.delete(ctx.state.principal, pathId(ctx, 'Dashboard'));
     sendNoContent(ctx);
   });
 
   router.post('/dashboards/:id/lock', async (ctx) => {
     checkQueryParameters(ctx.query, []);
-    await dashboards.setLocked(ctx.state.principal, ctx.params.id!, true);
+    await dashboards.setLocked(ctx.state.principal, pathId(ctx, 'Dashboard'), true);
     sendNoContent(ctx);
   });
 
   router.post('/dashboards/:id/unlock', async (ctx) => {
     checkQueryParameters(ctx.query, []);
-    await dashboards.setLocked(ctx.state.principal, ctx.params.id!, false);
+    await dashboards.setLocked(ctx.state.principal, pathId(ctx, 'Dashboard'), false);
     sendNoContent(ctx);
   });
 
@@ -148,17 +151,17 @@ export function registerDashboardRoutes(router: ApiRouter, deps: DashboardRouteD
     checkQueryParameters(ctx.query, []);
     ctx.state.principal.requireAny('Manage Dashboards');
     const input = validate(layoutBody, await readJsonBody(ctx, { limit: deps.maxBodyBytes, mediaType: 'json', required: true }), '');
-    await dashboards.updateLayout(ctx.state.principal, ctx.params.id!, { layout: input.layout, floatingEnabled: input.floating_enabled });
+    await dashboards.updateLayout(ctx.state.principal, pathId(ctx, 'Dashboard'), { layout: input.layout, floatingEnabled: input.floating_enabled });
     sendNoContent(ctx);
   });
 
   router.post('/dashboards/:id/duplicate', async (ctx) => {
     checkQueryParameters(ctx.query, []);
-    await respond(ctx, 201, await dashboards.duplicate(ctx.state.principal, ctx.params.id!));
+    await respond(ctx, 201, await dashboards.duplicate(ctx.state.principal, pathId(ctx, 'Dashboard')));
   });
 
   router.post('/dashboards/:id/backup', async (ctx) => {
     checkQueryParameters(ctx.query, []);
-    sendJson(ctx, 200, await dashboards.backup(ctx.state.principal, ctx.params.id!));
+    sendJson(ctx, 200, await dashboards.backup(ctx.state.principal, pathId(ctx, 'Dashboard')));
   });
 }

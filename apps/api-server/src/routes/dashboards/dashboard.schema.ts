@@ -1,6 +1,7 @@
 import { AGGREGATION_OPTIONS, COLOR_SCHEMES, TIME_ZONE_CONFIG_TYPES, normalizeTimeOfDay, type AggregationOption } from '@sightline/domain';
 import { z } from 'zod';
 import { inputParametersSchema } from '../../schemas/input-parameters.schema.js';
+import { storableId } from './ids.js';
 
 const noNul = (s: string) => !s.includes('\u0000');
 const text = (max: number) => z.string().max(max).refine(noNul, 'must not contain NUL characters');
@@ -25,8 +26,8 @@ const timeZoneConfig = z.object({
 const filtersConfiguration = z.object({
   apply_immediately: z.boolean().optional(),
   aggregation_options: z.array(aggregation).max(10).optional(),
-  filter_sorting: z.array(z.string().max(200)).max(1000).optional(),
-  hidden_parameters: z.array(z.string().max(200)).max(1000).optional(),
+  filter_sorting: z.array(text(200)).max(1000).optional(),
+  hidden_parameters: z.array(text(200)).max(1000).optional(),
 }).strict();
 
 const attributes = {
@@ -62,7 +63,7 @@ export type DashboardAttributes = z.infer<typeof updateDashboardAttributes>;
 export const layoutBody = z.object({
   layout: z.array(z.object({
     type: z.literal('report'),
-    id: z.string().min(1).max(200),
+    id: z.string().min(1).max(200).refine(storableId, 'is not a report id'),
     row: z.number().int(),
     column: z.number().int(),
     width: z.number().int(),

@@ -4,6 +4,7 @@ import {
   type IncludedSet, type ParsedResourceDocument,
 } from '@sightline/jsonapi';
 import type { ApiContext, ApiRouter } from '../../context.js';
+import { checkLinkageIds, pathId } from '../dashboards/ids.js';
 import { filterResource, presentFilter } from '../../resources/filter.resource.js';
 import { presentSqlSnippet, sqlSnippetResource } from '../../resources/sql-snippet.resource.js';
 import { includedDatasource, requireDatasourceInclude } from '../reports/report.router.js';
@@ -69,6 +70,7 @@ export function registerFilterRoutes(router: ApiRouter, deps: FilterRouteDeps): 
     checkQueryParameters(ctx.query, []);
     ctx.state.principal.requireAny('Manage Dashboards');
     const doc = parseResourceDocument(await body(ctx), filterResource);
+    checkLinkageIds(doc);
     const a = validate(createFilterAttributes, doc.attributes);
     const filter = await filters.create(ctx.state.principal, { ...toInput(a, doc), variableName: a.variable_name, controlType: a.control_type, valueType: a.value_type });
     await respond(ctx, 201, filter);
@@ -77,20 +79,21 @@ export function registerFilterRoutes(router: ApiRouter, deps: FilterRouteDeps): 
   router.get('/filters/:id', async (ctx) => {
     checkQueryParameters(ctx.query, ['include']);
     const include = parseInclude(ctx.query.include, ['datasource', 'sql_snippets', 'parent_filter']);
-    await respond(ctx, 200, await filters.get(ctx.state.principal, ctx.params.id!), include);
+    await respond(ctx, 200, await filters.get(ctx.state.principal, pathId(ctx, 'Filter')), include);
   });
 
   router.patch('/filters/:id', async (ctx) => {
     checkQueryParameters(ctx.query, []);
     ctx.state.principal.requireAny('Manage Dashboards');
     const doc = parseResourceDocument(await body(ctx), filterResource, ctx.params.id);
+    checkLinkageIds(doc);
     const a = validate(updateFilterAttributes, doc.attributes);
-    await respond(ctx, 200, await filters.update(ctx.state.principal, ctx.params.id!, toInput(a, doc)));
+    await respond(ctx, 200, await filters.update(ctx.state.principal, pathId(ctx, 'Filter'), toInput(a, doc)));
   });
 
   router.delete('/filters/:id', async (ctx) => {
     checkQueryParameters(ctx.query, []);
-    await filters.delete(ctx.state.principal, ctx.params.id!);
+    await filters.delete(ctx.state.principal, pathId(ctx, 'Filter'));
     sendNoContent(ctx);
   });
 }

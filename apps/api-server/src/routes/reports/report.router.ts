@@ -6,6 +6,7 @@ import {
   type IncludedSet, type RequestRelationships,
 } from '@sightline/jsonapi';
 import type { ApiContext, ApiRouter } from '../../context.js';
+import { checkLinkageIds, pathId } from '../dashboards/ids.js';
 import { dashboardOmissions, dashboardResource } from '../../resources/dashboard.resource.js';
 import { datasourceOmissions, datasourceResource, presentDatasource } from '../../resources/datasource.resource.js';
 import { presentReport, reportResource } from '../../resources/report.resource.js';
@@ -90,6 +91,7 @@ export function registerReportRoutes(router: ApiRouter, deps: ReportRouteDeps): 
     checkQueryParameters(ctx.query, []);
     ctx.state.principal.requireAny('Manage Dashboards');
     const doc = parseResourceDocument(await body(ctx), reportResource);
+    checkLinkageIds(doc);
     const a = validate(createReportAttributes, doc.attributes);
     const report = await reports.create(ctx.state.principal, {
       ...toInput(a),
@@ -105,21 +107,22 @@ export function registerReportRoutes(router: ApiRouter, deps: ReportRouteDeps): 
   router.get('/reports/:id', async (ctx) => {
     checkQueryParameters(ctx.query, ['include']);
     const include = parseInclude(ctx.query.include, ['dashboard', 'datasource']);
-    await respond(ctx, 200, await reports.get(ctx.state.principal, ctx.params.id!), include);
+    await respond(ctx, 200, await reports.get(ctx.state.principal, pathId(ctx, 'Report')), include);
   });
 
   router.patch('/reports/:id', async (ctx) => {
     checkQueryParameters(ctx.query, []);
     ctx.state.principal.requireAny('Manage Dashboards');
     const doc = parseResourceDocument(await body(ctx), reportResource, ctx.params.id);
+    checkLinkageIds(doc);
     const a = validate(updateReportAttributes, doc.attributes);
-    const current = await reports.get(ctx.state.principal, ctx.params.id!);
+    const current = await reports.get(ctx.state.principal, pathId(ctx, 'Report'));
     for (const name of ['row', 'column', 'width', 'height'] as const) {
       if (a[name] !== undefined && a[name] !== current[name]) {
         throw new ValidationError(`"${name}" changes only through Update Dashboard Layout (PUT /dashboards/{id}/layout)`, { code: 'read_only_attribute', source: { pointer: `/data/attributes/${name}` } });
       }
     }
-    const report = await reports.update(ctx.state.principal, ctx.params.id!, {
+    const report = await reports.update(ctx.state.principal, pathId(ctx, 'Report'), {
       ...toInput(a),
       dashboardId: toOne(doc.relationships, 'dashboard', false),
       datasourceId: toOne(doc.relationships, 'datasource', false),
@@ -129,12 +132,12 @@ export function registerReportRoutes(router: ApiRouter, deps: ReportRouteDeps): 
 
   router.delete('/reports/:id', async (ctx) => {
     checkQueryParameters(ctx.query, []);
-    await reports.delete(ctx.state.principal, ctx.params.id!);
+    await reports.delete(ctx.state.principal, pathId(ctx, 'Report'));
     sendNoContent(ctx);
   });
 
   router.post('/reports/:id/duplicate', async (ctx) => {
     checkQueryParameters(ctx.query, []);
-    await respond(ctx, 201, await reports.duplicate(ctx.state.principal, ctx.params.id!));
+    await respond(ctx, 201, await reports.duplicate(ctx.state.principal, pathId(ctx, 'Report')));
   });
 }
