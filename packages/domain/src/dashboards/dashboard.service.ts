@@ -9,7 +9,7 @@ import { newId } from '../ids.js';
 import { parseTimerange } from '../query/ranges.js';
 import { isValidTimeZone } from '../query/time-zones.js';
 import type { InputParameters } from '../query/query.types.js';
-import { collectDashboardReferences } from '../reports/dashboard-references.js';
+import { collectDashboardReferences, deriveDashboardReferences, loadReferenceContext } from '../reports/dashboard-references.js';
 import { ReportRepository, datasourceSummaries } from '../reports/report.repository.js';
 import { SqlSnippetRepository } from '../sql-snippets/sql-snippet.repository.js';
 import { dashboardLockedError, reportColumns } from '../reports/report.service.js';
@@ -131,18 +131,31 @@ export class DashboardService {
 
   /** The relationship linkage of a dashboard for this key (reports filtered by datasource scope). */
   async relations(principal: Principal, dashboard: Dashboard): Promise<DashboardRelations> {
-    const reports = await new ReportRepository(this.deps.db).listByDashboard(principal.organizationId, dashboard.id);
-    const visible = reports.filter((r) => principal.canUseDatasource(r.datasourceId, ...DASHBOARD_VIEW_PERMISSIONS));
-    const refs = await collectDashboardReferences(this.deps.db, principal.organizationId, visible);
-    return {
-      reports: visible,
-      reportIds: visible.map((r) => r.id),
-      filterIds: refs.filters.filter((f) => f.datasourceId === null || principal.canUseDatasource(f.datasourceId, ...DASHBOARD_VIEW_PERMISSIONS)).map((f) => f.id),
-      sqlSnippetIds: refs.sqlSnippets.filter((s) => principal.canUseDatasource(s.datasourceId, ...DASHBOARD_VIEW_PERMISSIONS, 'Manage Datasources')).map((s) => s.id),
-      dashboardGroupIds: dashboard.dashboardGroupIds,
-      userGroupIds: dashboard.userGroupIds,
-      userId: dashboard.userId,
-    };
+    return (await this.relationsOfMany(principal, [dashboard]))[0]!;
+  }
+
+  /** `relations` for several dashboards with a fixed number of queries (lists, includes). */
+  async relationsOfMany(principal: Principal, dashboards: readonly Dashboard[]): Promise<DashboardRelations[]> {
+    if (!dashboards.length) return [];
+    const db = this.deps.db;
+    const all = await new ReportRepository(db).listByDashboards(principal.organizationId, dashboards.map((d) => d.id));
+    const visible = all.filter((r) => principal.canUseDatasource(r.datasourceId, ...DASHBOARD_VIEW_PERMISSIONS));
+    const ctx = await loadReferenceContext(db, principal.organizationId, { allFilters: dashboards.length > 1 });
+    const out: DashboardRelations[] = [];
+    for (const dashboard of dashboards) {
+      const reports = visible.filter((r) => r.dashboardId === dashboard.id).sort((a, b) => a.row - b.row || a.column - b.column || (a.id < b.id ? -1 : 1));
+      const refs = await deriveDashboardReferences(reports, ctx);
+      out.push({
+        reports,
+        reportIds: reports.map((r) => r.id),
+        filterIds: refs.filters.filter((f) => f.datasourceId === null || principal.canUseDatasource(f.datasourceId, ...DASHBOARD_VIEW_PERMISSIONS)).map((f) => f.id),
+        sqlSnippetIds: refs.sqlSnippets.filter((s) => principal.canUseDatasource(s.datasourceId, ...DASHBOARD_VIEW_PERMISSIONS, 'Manage Datasources')).map((s) => s.id),
+        dashboardGroupIds: dashboard.dashboardGroupIds,
+        userGroupIds: dashboard.userGroupIds,
+        userId: dashboard.userId,
+      });
+    }
+    return out;
   }
 
   private check(input: DashboardInput): void {

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { dialectOf, type DatabaseType } from '../drivers/driver.types.js';
 import { FilterRepository } from '../filters/filter.repository.js';
 import type { Filter } from '../filters/filter.types.js';
+import type { SnippetDefinition } from '../query/query.types.js';
 import { SqlSnippetRepository } from '../sql-snippets/sql-snippet.repository.js';
 import type { SqlSnippet } from '../sql-snippets/sql-snippet.types.js';
 import { datasourceTypesById } from './report.repository.js';
@@ -12,10 +13,68 @@ import { findSqlReferences } from './sql-references.js';
 export interface DashboardReferences {
   /** Every variable name referenced (built-ins and ad hoc ones included). */
   variables: string[];
-  /** Defined filters among them, plus the filters their own SQL uses (dynamic drop-downs), transitively. */
+  /** Defined filters among them, plus the filters their own SQL uses (dynamic drop-downs), transitively; by variable name. */
   filters: Filter[];
   /** Snippets used by the reports' SQL (transitive closure). */
   sqlSnippets: SqlSnippet[];
+}
+
+/** Organization data the derivation needs; load it once with `loadReferenceContext` to derive for many dashboards. */
+export interface ReferenceContext {
+  snippets: SqlSnippet[];
+  /** Database type by datasource id (lexing dialect). */
+  databaseTypes: Map<string, string>;
+  /** Looks filters up by variable name. */
+  filtersByName: (names: string[]) => Promise<Filter[]>;
+}
+
+/**
+ * Loads the organization's snippets and datasource types; with `allFilters` the filters are loaded
+ * once too (for many dashboards), else looked up by name on demand (one dashboard).
+ */
+export async function loadReferenceContext(db: Knex, organizationId: string, options: { allFilters?: boolean } = {}): Promise<ReferenceContext> {
+  const [snippets, databaseTypes] = await Promise.all([
+    new SqlSnippetRepository(db).list(organizationId),
+    datasourceTypesById(db, organizationId),
+  ]);
+  const repo = new FilterRepository(db);
+  if (options.allFilters) {
+    const byName = new Map((await repo.list(organizationId)).map((f) => [f.variableName, f]));
+    return { snippets, databaseTypes, filtersByName: async (names) => names.map((n) => byName.get(n)).filter((f): f is Filter => f !== undefined) };
+  }
+  return { snippets, databaseTypes, filtersByName: (names) => repo.listByVariableNames(organizationId, names) };
+}
+
+/** Derives the references of `reports` with a loaded context (see `collectDashboardReferences`). */
+export async function deriveDashboardReferences(reports: readonly Report[], ctx: ReferenceContext): Promise<DashboardReferences> {
+  if (!reports.length) return { variables: [], filters: [], sqlSnippets: [] };
+  const definitions: SnippetDefinition[] = ctx.snippets.map((s) => ({ name: s.name, text: s.text, params: s.params }));
+  const dialect = (datasourceId: string | null) => (datasourceId ? dialectOf((ctx.databaseTypes.get(datasourceId) ?? 'postgres') as DatabaseType) : undefined) ?? 'postgres';
+  const variables = new Set<string>();
+  const snippetNames = new Set<string>();
+  for (const r of reports) {
+    const refs = findSqlReferences(r.sqlQuery, definitions, dialect(r.datasourceId));
+    refs.variables.forEach((v) => variables.add(v));
+    refs.snippetNames.forEach((s) => snippetNames.add(s));
+  }
+  const found = new Map<string, Filter>();
+  let pending = [...variables];
+  while (pending.length) {
+    const batch = (await ctx.filtersByName(pending)).filter((f) => !found.has(f.id));
+    pending = [];
+    for (const f of batch) {
+      found.set(f.id, f);
+      if (!f.sqlQuery) continue;
+      for (const v of findSqlReferences(f.sqlQuery, definitions, dialect(f.datasourceId)).variables) {
+        if (!variables.has(v)) {
+          variables.add(v);
+          pending.push(v);
+        }
+      }
+    }
+  }
+  const filters = [...found.values()].sort((a, b) => (a.variableName < b.variableName ? -1 : a.variableName > b.variableName ? 1 : 0));
+  return { variables: [...variables], filters, sqlSnippets: ctx.snippets.filter((s) => snippetNames.has(s.name)) };
 }
 
 /**
@@ -25,38 +84,5 @@ export interface DashboardReferences {
  */
 export async function collectDashboardReferences(db: Knex, organizationId: string, reports: readonly Report[]): Promise<DashboardReferences> {
   if (!reports.length) return { variables: [], filters: [], sqlSnippets: [] };
-  const snippets = await new SqlSnippetRepository(db).list(organizationId);
-  const definitions = snippets.map((s) => ({ name: s.name, text: s.text, params: s.params }));
-  const types = await datasourceTypesById(db, organizationId, reports.map((r) => r.datasourceId));
-  const dialect = (datasourceId: string | null) => (datasourceId ? dialectOf((types.get(datasourceId) ?? 'postgres') as DatabaseType) : undefined) ?? 'postgres';
-  const variables = new Set<string>();
-  const snippetNames = new Set<string>();
-  for (const r of reports) {
-    const refs = findSqlReferences(r.sqlQuery, definitions, dialect(r.datasourceId));
-    refs.variables.forEach((v) => variables.add(v));
-    refs.snippetNames.forEach((s) => snippetNames.add(s));
-  }
-  const filterRepo = new FilterRepository(db);
-  const found = new Map<string, Filter>();
-  let pending = [...variables];
-  while (pending.length) {
-    const batch = (await filterRepo.listByVariableNames(organizationId, pending)).filter((f) => !found.has(f.id));
-    pending = [];
-    const missing = batch.map((f) => f.datasourceId).filter((id): id is string => id !== null && !types.has(id));
-    for (const [id, type] of await datasourceTypesById(db, organizationId, missing)) types.set(id, type);
-    for (const f of batch) {
-      found.set(f.id, f);
-      if (f.sqlQuery) {
-        const refs = findSqlReferences(f.sqlQuery, definitions, dialect(f.datasourceId));
-        for (const v of refs.variables) {
-          if (!variables.has(v)) {
-            variables.add(v);
-            pending.push(v);
-          }
-        }
-      }
-    }
-  }
-  const filters = [...found.values()].sort((a, b) => a.variableName.localeCompare(b.variableName));
-  return { variables: [...variables], filters, sqlSnippets: snippets.filter((s) => snippetNames.has(s.name)) };
+  return deriveDashboardReferences(reports, await loadReferenceContext(db, organizationId));
 }

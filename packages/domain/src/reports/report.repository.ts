@@ -112,10 +112,9 @@ export class ReportRepository {
   }
 }
 
-/** Database types of datasources by id (to pick the SQL lexing dialect of report/filter SQL). */
-export async function datasourceTypesById(db: Knex, organizationId: string, ids: readonly string[]): Promise<Map<string, string>> {
-  if (!ids.length) return new Map();
-  const rows = await db('datasources').where({ organization_id: organizationId }).whereIn('id', [...new Set(ids)]).select<{ id: string; database_type: string }[]>('id', 'database_type');
+/** Database types of the organization's datasources by id (to pick the SQL lexing dialect of report/filter SQL). */
+export async function datasourceTypesById(db: Knex, organizationId: string): Promise<Map<string, string>> {
+  const rows = await db('datasources').where({ organization_id: organizationId }).select<{ id: string; database_type: string }[]>('id', 'database_type');
   return new Map(rows.map((r) => [r.id, r.database_type]));
 }
 

@@ -1,13 +1,13 @@
 import type { DashboardGroup, DashboardGroupService, DashboardService } from '@sightline/domain';
 import {
   checkQueryParameters, parseInclude, parseResourceDocument, readJsonBody, sendJsonApi, sendNoContent, serialize, validate,
-  type IncludedSet, type ResourceRecord,
+  type IncludedSet,
 } from '@sightline/jsonapi';
 import type { ApiContext, ApiRouter } from '../../context.js';
 import { checkLinkageIds, pathId } from '../dashboards/ids.js';
 import { dashboardOmissions, dashboardResource } from '../../resources/dashboard.resource.js';
 import { dashboardGroupResource, presentDashboardGroup } from '../../resources/dashboard-group.resource.js';
-import { presentDashboardFor } from '../dashboards/dashboard.router.js';
+import { presentDashboardsFor } from '../dashboards/dashboard.router.js';
 import { createDashboardGroupAttributes, sortDashboardGroupsBody, updateDashboardGroupAttributes } from './dashboard-group.schema.js';
 
 export interface DashboardGroupRouteDeps {
@@ -25,8 +25,7 @@ export function registerDashboardGroupRoutes(router: ApiRouter, deps: DashboardG
     const principal = ctx.state.principal;
     const included: IncludedSet[] = [];
     if (include.has('dashboards')) {
-      const records: ResourceRecord[] = [];
-      for (const d of await deps.dashboards.listByIds(principal.organizationId, group.dashboardIds)) records.push(await presentDashboardFor(deps.dashboards, principal, d));
+      const records = await presentDashboardsFor(deps.dashboards, principal, await deps.dashboards.listByIds(principal.organizationId, group.dashboardIds));
       included.push({ definition: dashboardResource, records, omitRelationships: dashboardOmissions(principal) });
     }
     sendJsonApi(ctx, status, serialize(dashboardGroupResource, presentDashboardGroup(group), { included: include.size ? included : undefined }));

@@ -30,9 +30,10 @@ export interface DashboardRouteDeps {
 
 export const DASHBOARD_INCLUDES = ['reports', 'filters', 'sql_snippets', 'dashboard_groups', 'dashboard_sharing_links', 'user', 'user_groups'] as const;
 
-/** A dashboard as this key may see it (relations computed, permission-dependent relationships omitted by the caller). */
-export async function presentDashboardFor(dashboards: DashboardService, principal: Principal, d: Dashboard): Promise<ResourceRecord> {
-  return presentDashboard(d, await dashboards.relations(principal, d));
+/** Dashboards as this key may see them (relations computed; permission-dependent relationships are omitted by the caller). */
+export async function presentDashboardsFor(dashboards: DashboardService, principal: Principal, list: readonly Dashboard[]): Promise<ResourceRecord[]> {
+  const relations = await dashboards.relationsOfMany(principal, list);
+  return list.map((d, i) => presentDashboard(d, relations[i]!));
 }
 
 function toInput(a: DashboardAttributes): DashboardInput {
@@ -98,8 +99,8 @@ export function registerDashboardRoutes(router: ApiRouter, deps: DashboardRouteD
     checkQueryParameters(ctx.query, []);
     const principal = ctx.state.principal;
     const list = await dashboards.list(principal);
-    const records: ResourceRecord[] = [];
-    for (const d of list) records.push(await presentDashboardFor(dashboards, principal, d));
+    const relations = await dashboards.relationsOfMany(principal, list);
+    const records: ResourceRecord[] = list.map((d, i) => presentDashboard(d, relations[i]!));
     sendJsonApi(ctx, 200, serialize(dashboardResource, records, { omitRelationships: dashboardOmissions(principal) }));
   });
 

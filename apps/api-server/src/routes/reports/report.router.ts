@@ -10,7 +10,7 @@ import { checkLinkageIds, pathId } from '../dashboards/ids.js';
 import { dashboardOmissions, dashboardResource } from '../../resources/dashboard.resource.js';
 import { datasourceOmissions, datasourceResource, presentDatasource } from '../../resources/datasource.resource.js';
 import { presentReport, reportResource } from '../../resources/report.resource.js';
-import { presentDashboardFor } from '../dashboards/dashboard.router.js';
+import { presentDashboardsFor } from '../dashboards/dashboard.router.js';
 import { createReportAttributes, updateReportAttributes } from './report.schema.js';
 
 export interface ReportRouteDeps {
@@ -76,7 +76,7 @@ export function registerReportRoutes(router: ApiRouter, deps: ReportRouteDeps): 
     if (include.has('datasource')) requireDatasourceInclude(principal);
     if (include.has('dashboard')) {
       const d = await deps.dashboards.getById(principal.organizationId, report.dashboardId);
-      included.push({ definition: dashboardResource, records: [await presentDashboardFor(deps.dashboards, principal, d)], omitRelationships: dashboardOmissions(principal) });
+      included.push({ definition: dashboardResource, records: await presentDashboardsFor(deps.dashboards, principal, [d]), omitRelationships: dashboardOmissions(principal) });
     }
     if (include.has('datasource')) included.push(await includedDatasource(deps.datasources, principal, report.datasourceId));
     sendJsonApi(ctx, status, serialize(reportResource, presentReport(report), { included: include.size ? included : undefined }));
