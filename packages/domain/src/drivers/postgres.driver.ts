@@ -18,7 +18,7 @@ import { StreamingQuery } from './streaming-query.js';
 import { redactSecret } from './values.js';
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
-const DEFAULT_BATCH_SIZE = 1_000;
+const DEFAULT_BATCH_SIZE = 2_000;
 const types = postgresClientTypes as unknown as pg.CustomTypesConfig;
 
 interface PgErrorLike {
@@ -330,13 +330,21 @@ class PostgresRunningQuery extends StreamingQuery {
     return [];
   }
 
+  /**
+   * Read-ahead: when a full batch arrives, the next one is requested at once, so the database
+   * produces rows while the caller processes the previous batch (at most two batches in memory).
+   */
   protected fetchBatch(): Promise<unknown[][]> {
-    const first = this.firstBatch;
-    if (first) {
-      this.firstBatch = null;
-      return first;
-    }
-    return this.read();
+    const pending = this.firstBatch ?? this.read();
+    this.firstBatch = null;
+    return pending.then((rows) => {
+      if (rows.length === this.batchSize) {
+        const next = this.read();
+        next.catch(() => {}); // observed when fetched; never an unhandled rejection meanwhile
+        this.firstBatch = next;
+      }
+      return rows;
+    });
   }
 
   protected cancelInDatabase(): Promise<void> {

@@ -15,11 +15,15 @@ function canonicalDecimal(text: string): string {
   return body === '0' ? '0' : sign + body;
 }
 
+const SHORT_DECIMAL = /^-?(?:0|[1-9]\d{0,14})(?:\.\d{1,15})?$/;
+
 /**
  * A decimal/bigint text as a number when the number represents it exactly (and is a safe integer
  * for whole numbers), else the text itself, so no digit is ever lost. `NaN`/`Infinity` stay text.
  */
 export function decimalToJson(text: string): number | string {
+  // Fast path: at most 15 significant digits always round-trip through a double.
+  if (text.length <= 17 && SHORT_DECIMAL.test(text) && text.length - (text.includes('.') ? 1 : 0) - (text.startsWith('-') ? 1 : 0) <= 15) return Number(text);
   const n = Number(text);
   if (!Number.isFinite(n)) return text;
   if (Number.isInteger(n) && !Number.isSafeInteger(n)) return text;
@@ -46,6 +50,7 @@ export function naiveTimestampToIso(text: string): string {
   return text.replace(' ', 'T');
 }
 
+const UTC_TIMESTAMPTZ = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?\+00$/;
 const TIMESTAMPTZ = /^(\d{4,})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d+)?([+-])(\d{2})(?::?(\d{2}))?(?::?(\d{2}))?( BC)?$/;
 
 /**
@@ -53,6 +58,8 @@ const TIMESTAMPTZ = /^(\d{4,})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d+)
  * ISO-8601 with `Z`, keeping the fractional digits exactly. `infinity` and BC values stay as given.
  */
 export function timestamptzToIso(text: string): string {
+  // Fast path: a UTC session prints `YYYY-MM-DD HH:MM:SS[.ffffff]+00`.
+  if (UTC_TIMESTAMPTZ.test(text)) return `${text.slice(0, 10)}T${text.slice(11, -3)}Z`;
   const m = TIMESTAMPTZ.exec(text);
   if (!m || m[12]) return text;
   const [, y, mo, d, h, mi, s, frac, sign, oh, om, os] = m;

@@ -34,6 +34,11 @@ function hash32(text: string): number {
   return h >>> 0;
 }
 
+/** The text hashed for a distinct-count key; the type prefix keeps 1 and '1' apart. */
+function hllKey(key: unknown): string {
+  return typeof key === 'string' ? key : `\u0000${typeof key}:${String(key)}`;
+}
+
 /** `created_at` → `Created At`, `totalRevenue` → `Total Revenue`. */
 export function humanName(name: string): string {
   const words = name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[_\-.]+/g, ' ').trim().split(/\s+/);
@@ -56,7 +61,8 @@ function compare(a: number | string | boolean, b: number | string | boolean, num
  * then HyperLogLog, ~1.6 % error), min and max for ordered types.
  */
 export class ColumnStats {
-  private exact: Set<string> | undefined = new Set();
+  // Primitives are their own keys (a Set tells 1 from '1'); objects are keyed by their JSON.
+  private exact: Set<unknown> | undefined = new Set();
   private registers: Uint8Array | undefined;
   private min: number | string | boolean | null = null;
   private max: number | string | boolean | null = null;
@@ -69,16 +75,16 @@ export class ColumnStats {
   }
 
   add(value: unknown): void {
-    const key = value === null || value === undefined ? '\u0000null' : typeof value === 'object' ? JSON.stringify(value) : `${typeof value}:${String(value)}`;
+    const key = value === undefined ? null : value !== null && typeof value === 'object' ? JSON.stringify(value) : value;
     if (this.exact) {
       this.exact.add(key);
       if (this.exact.size > EXACT_LIMIT) {
         this.registers = new Uint8Array(HLL_SIZE);
-        for (const k of this.exact) this.addHll(k);
+        for (const k of this.exact) this.addHll(hllKey(k));
         this.exact = undefined;
       }
     } else {
-      this.addHll(key);
+      this.addHll(hllKey(key));
     }
     if (this.ordered && value !== null && value !== undefined && typeof value !== 'object') {
       const v = value as number | string | boolean;

@@ -50,7 +50,8 @@ export class ResultWriter {
       for (let i = 0; i < stats.length; i++) stats[i]!.add(row[i]);
       const text = (this.rowsInChunk === 0 ? '' : ',') + JSON.stringify(row);
       this.parts.push(text);
-      this.partBytes += Buffer.byteLength(text);
+      // UTF-16 length: close enough to size chunks; exact byte counts are taken when sealing.
+      this.partBytes += text.length;
       this.rowsInChunk++;
       this.rows++;
       if (this.partBytes >= CHUNK_BYTES) await this.seal();
@@ -61,7 +62,7 @@ export class ResultWriter {
     if (this.rowsInChunk === 0) return;
     const text = this.parts.join('');
     const chunk = { seq: this.seq++, firstRow: this.firstRowOfChunk, rowCount: this.rowsInChunk };
-    const raw = this.partBytes;
+    const raw = Buffer.byteLength(text);
     this.rawBytes += raw;
     this.parts = [];
     this.partBytes = 0;
