@@ -253,4 +253,14 @@ describe('filters: permissions, scopes and isolation', () => {
     expect(used.map((f) => f.id).sort()).toEqual([dyn, id].sort());
     expect(used.find((f) => f.id === id)?.values).toEqual(['1', '2']);
   });
+
+  it('feeds its definitions to ad hoc executions (a required filter without a value is a 422)', async () => {
+    await api.filter({ variable_name: 'exec_required', control_type: 'input', value_type: 'NUMBER', required: true });
+    const run = (sql_query: string, parameters: unknown = {}) => api.post(`/datasources/${ds2}/executions`, { sql_query, parameters });
+    const missing = await run('SELECT 1 WHERE {x=exec_required}');
+    expect(missing.status).toBe(422);
+    expect(JSON.stringify(missing.body.errors)).toContain('exec_required');
+    const notNumber = await run('SELECT 1 WHERE {x=exec_required}', { filters: [{ variable_name: 'exec_required', selected_values: ['abc'] }] });
+    expect(notNumber.status).toBe(422);
+  });
 });
