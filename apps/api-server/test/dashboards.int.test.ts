@@ -242,6 +242,24 @@ describe('dashboards: relationships and includes', () => {
     expect((await api.as(none).get(`/dashboards/${id}`)).status).toBe(403);
   });
 
+  it('reports sharing as published and user_groups (stored by Share Dashboard)', async () => {
+    const id = await api.dashboard({ name: 'Shared' });
+    const groups = await api.get('/user_groups');
+    const allUsers = groups.body.data.find((g: { attributes: { built_in_behavior: string | null } }) => g.attributes.built_in_behavior === 'all_users').id as string;
+    await t.database.db('dashboards').where({ id }).update({ share_mode: 'custom' });
+    await t.database.db('dashboard_user_groups').insert([
+      { organization_id: t.organization.id, dashboard_id: id, user_group_id: allUsers },
+      { organization_id: t.organization.id, dashboard_id: id, user_group_id: 'gone-grou-p000' },
+    ]);
+    const got = await api.get(`/dashboards/${id}?include=user_groups`);
+    expect(got.body.data.attributes.published).toBe(true);
+    expect(got.body.data.relationships.user_groups.data).toEqual([{ type: 'user_groups', id: allUsers }]);
+    expect(got.body.included.map((i: { type: string; id: string }) => `${i.type}:${i.id}`)).toEqual([`user_groups:${allUsers}`]);
+    const copy = await api.post(`/dashboards/${id}/duplicate`);
+    expect(copy.body.data.attributes.published).toBe(false);
+    expect(copy.body.data.relationships.user_groups.data).toEqual([]);
+  });
+
   it('lists only reports on datasources a limited key can use', async () => {
     const other = await api.datasource('Other');
     const id = await api.dashboard();
