@@ -1,10 +1,12 @@
 // Scenario "data-server": serving a cached result.
-// 1. Throughput: the data server (child process, real composition root) serving a BENCH_ROWS-row
-//    result (default 1M) vs a plain Node static-file server sending the same bytes from a file,
-//    gzip passthrough and identity, BENCH_ROUNDS interleaved rounds (default 5); ratio of medians.
-// 2. Peak RSS (VmHWM) of a fresh data-server process downloading results of BENCH_RSS_ROWS rows
-//    (default 1M,10M) in the formats BENCH_RSS_FORMATS (default gzip,identity,csv).
-//    Results larger than BENCH_ROWS are made of copies of its chunks (same bytes per row).
+// 1. Throughput: data servers (child processes) serving a BENCH_ROWS-row result (default 1M) vs a
+//    plain Node static-file server sending the same bytes from a file, gzip passthrough and
+//    identity, BENCH_ROUNDS interleaved rounds (default 5); ratio of medians. Data servers:
+//    BENCH_THROUGHPUT_RUNTIMES (default tsx,copy; see `Runtime`).
+// 2. Store read alone (no HTTP): PgResultStore.readChunks vs COPY binary.
+// 3. Peak RSS (VmHWM) of a fresh data-server process per runtime (BENCH_RUNTIMES, default
+//    tsx,bundle,copy), size (BENCH_RSS_ROWS, default 1M,10M) and format (BENCH_RSS_FORMATS,
+//    default gzip,identity,csv). Results larger than BENCH_ROWS are copies of its chunks.
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -91,14 +93,18 @@ async function cloneResult(s: Setup, sourceExecutionId: string, dataKey: string,
   );
 }
 
-/** `tsx`: `npm run start:data` as deployed; `bundle`: the same code precompiled, on plain node. */
-type Runtime = 'tsx' | 'bundle';
+/**
+ * `tsx`: `npm run start:data` as deployed; `bundle`: the same code precompiled, on plain node;
+ * `copy`: tsx with the result store reading chunks through COPY binary (bench/support).
+ */
+type Runtime = 'tsx' | 'bundle' | 'copy';
+const SCRIPTS: Record<Exclude<Runtime, 'bundle'>, string> = { tsx: 'apps/data-server/src/main.ts', copy: 'bench/support/data-server-copy.ts' };
 let bundlePath: string | undefined;
 
 async function startDataServer(databaseUrl: string, runtime: Runtime): Promise<ChildServer> {
   if (runtime === 'bundle') bundlePath ??= await bundleApp('apps/data-server/src/main.ts', 'data-server');
   return startChild(
-    runtime === 'bundle' ? bundlePath! : 'apps/data-server/src/main.ts',
+    runtime === 'bundle' ? bundlePath! : SCRIPTS[runtime],
     { DATABASE_URL: databaseUrl, SIGHTLINE_DATA_TOKEN_SECRET: SECRET, SIGHTLINE_ENCRYPTION_KEY: ENCRYPTION_KEY_HEX, DATA_PORT: '0', API_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
     /Data server: (http:\/\/\S+)/,
   );
@@ -121,15 +127,19 @@ async function stopAll(children: ChildServer[]): Promise<void> {
   while (children.length) await children.pop()!.stop();
 }
 
-/** Data server vs static file server, same bytes, interleaved rounds (round 0 warms up). */
-async function measureThroughput(env: Env, dir: string, rows: number, rounds: number, runtime: Runtime): Promise<BenchMetric[]> {
+/** Data servers vs static file server, same bytes, interleaved rounds (round 0 warms up). */
+async function measureThroughput(env: Env, dir: string, rows: number, rounds: number, runtimes: Runtime[]): Promise<BenchMetric[]> {
   const metrics: BenchMetric[] = [];
-  const data = await startDataServer(env.setup.scratch.url, runtime);
-  env.children.push(data);
-  env.log(`throughput: data server on ${runtime}`);
-  const gzBytes = await downloadToFile(urlOf(env, data, rows), { ...auth(env, rows), ...GZIP }, join(dir, 'result.json.gz'));
-  const rawBytes = await downloadToFile(urlOf(env, data, rows), { ...auth(env, rows), ...IDENTITY }, join(dir, 'result.json'));
-  env.log(`response bodies: gzip ${(gzBytes / MB).toFixed(1)} MB, identity ${(rawBytes / MB).toFixed(1)} MB`);
+  const servers = new Map<string, ChildServer>();
+  for (const runtime of runtimes) {
+    const server = await startDataServer(env.setup.scratch.url, runtime);
+    env.children.push(server);
+    servers.set(runtime, server);
+  }
+  const first = servers.get(runtimes[0]!)!;
+  const gzBytes = await downloadToFile(urlOf(env, first, rows), { ...auth(env, rows), ...GZIP }, join(dir, 'result.json.gz'));
+  const rawBytes = await downloadToFile(urlOf(env, first, rows), { ...auth(env, rows), ...IDENTITY }, join(dir, 'result.json'));
+  env.log(`response bodies: gzip ${(gzBytes / MB).toFixed(1)} MB, identity ${(rawBytes / MB).toFixed(1)} MB; data servers: ${runtimes.join(', ')}`);
   const statik = await startChild('bench/support/static-server.ts', { STATIC_DIR: dir }, /Static server: (http:\/\/\S+)/);
   env.children.push(statik);
 
@@ -137,31 +147,34 @@ async function measureThroughput(env: Env, dir: string, rows: number, rounds: nu
     { name: 'gzip passthrough', headers: GZIP, staticUrl: `${statik.url}/result.json.gz`, bytes: gzBytes },
     { name: 'identity (gunzip on the fly)', headers: IDENTITY, staticUrl: `${statik.url}/result.json`, bytes: rawBytes },
   ];
-  const times = new Map(modes.map((m) => [m.name, { data: [] as number[], static: [] as number[] }]));
+  const contenders = ['static', ...runtimes];
+  const times = new Map(modes.map((m) => [m.name, new Map(contenders.map((c) => [c, [] as number[]]))]));
   for (let round = 0; round <= rounds; round++) {
     for (const mode of modes) {
-      const order = round % 2 === 0 ? (['static', 'data'] as const) : (['data', 'static'] as const);
+      // rotate the order every round so no contender always runs first (cache, CPU boost)
+      const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]!);
       for (const who of order) {
-        const d = who === 'data' ? await download(urlOf(env, data, rows), { ...auth(env, rows), ...mode.headers }) : await download(mode.staticUrl, mode.headers);
+        const d = who === 'static' ? await download(mode.staticUrl, mode.headers) : await download(urlOf(env, servers.get(who)!, rows), { ...auth(env, rows), ...mode.headers });
         if (d.bytes !== mode.bytes) throw new Error(`${who} ${mode.name}: ${d.bytes} bytes, expected ${mode.bytes}`);
-        if (round > 0) times.get(mode.name)![who].push(d.seconds);
+        if (round > 0) times.get(mode.name)!.get(who)!.push(d.seconds);
       }
     }
-    if (round > 0) env.log(`round ${round}: ${modes.map((m) => `${m.name} data ${times.get(m.name)!.data.at(-1)!.toFixed(3)} s / static ${times.get(m.name)!.static.at(-1)!.toFixed(3)} s`).join('; ')}`);
+    if (round > 0) env.log(`round ${round}: ${modes.map((m) => `${m.name}: ${contenders.map((c) => `${c} ${times.get(m.name)!.get(c)!.at(-1)!.toFixed(3)} s`).join(', ')}`).join('; ')}`);
   }
   for (const mode of modes) {
-    const t = times.get(mode.name)!;
-    const dataS = median(t.data);
-    const staticS = median(t.static);
-    const ratio = staticS / dataS;
-    metrics.push({ metric: `${mode.name}: data server, ${rows.toLocaleString()} rows`, value: mbps(mode.bytes, dataS), unit: 'MB/s', note: `${dataS.toFixed(3)} s per download (median of ${rounds})` });
-    metrics.push({ metric: `${mode.name}: static file server, same bytes`, value: mbps(mode.bytes, staticS), unit: 'MB/s', note: `${staticS.toFixed(3)} s per download` });
-    metrics.push({ metric: `${mode.name}: throughput ratio data/static`, value: ratio, unit: 'x', goal: '>= 0.8', pass: ratio >= 0.8 });
+    const staticS = median(times.get(mode.name)!.get('static')!);
+    metrics.push({ metric: `${mode.name}: static file server, same bytes`, value: mbps(mode.bytes, staticS), unit: 'MB/s', note: `${staticS.toFixed(3)} s per download (median of ${rounds})` });
+    for (const runtime of runtimes) {
+      const dataS = median(times.get(mode.name)!.get(runtime)!);
+      const ratio = staticS / dataS;
+      metrics.push({ metric: `${mode.name}: data server (${runtime}), ${rows.toLocaleString()} rows`, value: mbps(mode.bytes, dataS), unit: 'MB/s', note: `${dataS.toFixed(3)} s per download` });
+      metrics.push({ metric: `${mode.name}: ratio data (${runtime}) / static`, value: ratio, unit: 'x', goal: '>= 0.8', pass: ratio >= 0.8 });
+    }
   }
   // transcoding (informational): csv and ndjson of the same result
   for (const format of ['csv', 'ndjson']) {
-    const d = await download(urlOf(env, data, rows, `?format=${format}`), { ...auth(env, rows), ...IDENTITY });
-    metrics.push({ metric: `${format} transcoding, ${rows.toLocaleString()} rows`, value: mbps(d.bytes, d.seconds), unit: 'MB/s', note: `${d.seconds.toFixed(2)} s, ${(d.bytes / MB).toFixed(1)} MB` });
+    const d = await download(urlOf(env, first, rows, `?format=${format}`), { ...auth(env, rows), ...IDENTITY });
+    metrics.push({ metric: `${format} transcoding (${runtimes[0]}), ${rows.toLocaleString()} rows`, value: mbps(d.bytes, d.seconds), unit: 'MB/s', note: `${d.seconds.toFixed(2)} s, ${(d.bytes / MB).toFixed(1)} MB` });
   }
   await stopAll(env.children);
   return metrics;
@@ -243,7 +256,8 @@ export const scenario: BenchScenario = {
     const rounds = envNumber('BENCH_ROUNDS', 5);
     const rssSizes = envNumbers('BENCH_RSS_ROWS', [1_000_000, 10_000_000]);
     const rssFormats = (process.env.BENCH_RSS_FORMATS ?? 'gzip,identity,csv').split(',').map((f) => f.trim());
-    const runtimes = (process.env.BENCH_RUNTIMES ?? 'tsx,bundle').split(',').map((r) => r.trim() as Runtime);
+    const runtimes = (process.env.BENCH_RUNTIMES ?? 'tsx,bundle,copy').split(',').map((r) => r.trim() as Runtime);
+    const throughputRuntimes = (process.env.BENCH_THROUGHPUT_RUNTIMES ?? 'tsx,copy').split(',').map((r) => r.trim() as Runtime);
     const metrics: BenchMetric[] = [];
     const scratch = await createScratchDatabase('sightline_bench');
     const dir = await mkdtemp(join(tmpdir(), 'sightline-bench-'));
@@ -272,7 +286,7 @@ export const scenario: BenchScenario = {
       }
 
       if (rounds > 0) {
-        metrics.push(...(await measureThroughput(env, dir, rows, rounds, runtimes[0]!)));
+        metrics.push(...(await measureThroughput(env, dir, rows, rounds, throughputRuntimes)));
         metrics.push(...(await measureStoreRead(env, sourceExecution, rounds)));
       }
       metrics.push(...(await measurePeakRss(env, rows, rssSizes, rssFormats, runtimes)));

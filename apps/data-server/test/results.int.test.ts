@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { crc32, gunzipSync, inflateRawSync } from 'node:zlib';
+import { crc32, gunzipSync, gzipSync, inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DataTokens, GZIP_HEADER, spliceableRun, type ResultColumn, type StoredResult } from '@sightline/domain';
 import { expectValidJsonApi } from '../../../test/support/jsonapi-schema.js';
@@ -131,6 +131,21 @@ describe('GET /results/<dataKey> as JSON', () => {
     const { stdout } = await execFileAsync('curl', ['-sS', '--compressed', '-H', `Authorization: Data ${token}`, `${t.server.url}/results/${BIG_KEY}`], { maxBuffer: 64 * 1024 * 1024, encoding: 'buffer' });
     const identity = await t.request(`/results/${BIG_KEY}`, dataAuth(token));
     expect(stdout.equals(identity.body)).toBe(true);
+  });
+
+  it('recompresses chunks stored in another gzip shape (plain members) and still sends one member', async () => {
+    const key = 'org1/sql_query/plaingzip06';
+    const stored = await t.storeRows({ dataKey: key, columns: BIG_COLUMNS, rows: BIG_ROWS.slice(0, 30_000) });
+    expect(stored.chunkCount).toBeGreaterThanOrEqual(2);
+    const chunks = await t.database.db('result_chunks').where({ execution_id: stored.executionId }).select('seq', 'bytes');
+    for (const c of chunks as Array<{ seq: number; bytes: Buffer }>) {
+      await t.database.db('result_chunks').where({ execution_id: stored.executionId, seq: c.seq }).update({ bytes: gzipSync(gunzipSync(c.bytes)) });
+    }
+    const gz = await t.request(`/results/${key}`, { ...dataAuth(t.token(key)), ...GZIP });
+    const identity = await t.request(`/results/${key}`, { ...dataAuth(t.token(key)), ...IDENTITY });
+    expect(identity.json.rows).toEqual(BIG_ROWS.slice(0, 30_000));
+    expect(inflateRawSync(gz.body.subarray(10, -8)).equals(identity.body)).toBe(true);
+    expect(gz.body.readUInt32LE(gz.body.length - 8)).toBe(crc32(identity.body));
   });
 
   it('serves an empty result', async () => {

@@ -75,6 +75,7 @@ function syncDeflateRun(text: string): DeflateRun {
   const bytes = Buffer.from(text);
   return { deflate: deflateRawSync(bytes, { finishFlush: zlibConstants.Z_SYNC_FLUSH }), crc: crc32(bytes), length: bytes.length };
 }
+const COMMA = Buffer.from(',');
 // deflate runs reused on every response
 const COMMA_RUN = syncDeflateRun(',');
 const TRAILER_RUN = syncDeflateRun(JSON_TRAILER);
@@ -158,14 +159,15 @@ export async function* jsonGzipBody(input: BodyInput, range: RowRange | undefine
 export async function* jsonBody(input: BodyInput, range: RowRange | undefined): AsyncGenerator<Buffer> {
   yield Buffer.from(jsonHeader(input.result, range));
   const pieces = async function* (): AsyncGenerator<Buffer> {
-    let first = true;
-    for await (const [chunk, slice] of chunksOf(input.store, input.result.executionId, input.slices)) {
-      const text = await sliceText(chunk, slice);
-      yield first ? text : Buffer.concat([Buffer.from(','), text]);
-      first = false;
-    }
+    for await (const [chunk, slice] of chunksOf(input.store, input.result.executionId, input.slices)) yield sliceText(chunk, slice);
   };
-  yield* readAhead(pieces(), READ_AHEAD);
+  let first = true;
+  for await (const text of readAhead(pieces(), READ_AHEAD)) {
+    // chunks are joined by a comma (each chunk's text starts with a row, not a separator)
+    if (!first) yield COMMA;
+    first = false;
+    yield text;
+  }
   yield Buffer.from(JSON_TRAILER);
 }
 
