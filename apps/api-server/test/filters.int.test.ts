@@ -252,6 +252,14 @@ describe('filters: permissions, scopes and isolation', () => {
     const used = await t.services.filters.listByDashboard(t.organization.id, dash);
     expect(used.map((f) => f.id).sort()).toEqual([dyn, id].sort());
     expect(used.find((f) => f.id === id)?.values).toEqual(['1', '2']);
+    await api.post('/sql_snippets', { data: { attributes: { name: 'content_snip', text: '1' }, relationships: { datasource: ref('datasources', ds2) } } });
+    const content = await t.services.dashboards.getContent(t.organization.id, dash);
+    expect(content.dashboard.id).toBe(dash);
+    expect(content.reports.map((r) => r.sqlQuery)).toEqual(['SELECT 1 WHERE {a=svc_dyn}']);
+    expect(content.filters.map((f) => f.id).sort()).toEqual([dyn, id].sort());
+    expect(content.filterDefinitions.map((d) => d.variableName).sort()).toEqual(['svc_dyn', 'svc_f']);
+    expect(content.snippets.map((sn) => sn.name)).toContain('content_snip');
+    await expect(t.services.dashboards.getContent(t.organization.id, 'zzzz-zzzz-zzzz')).rejects.toMatchObject({ status: 404 });
   });
 
   it('feeds its definitions to ad hoc executions (a required filter without a value is a 422)', async () => {

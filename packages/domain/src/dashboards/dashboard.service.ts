@@ -5,10 +5,13 @@ import { withTransaction } from '../db/db.js';
 import { translatePgError } from '../db/pg-errors.js';
 import { AppErrors, ForbiddenError, ValidationError, type AppError } from '../errors.js';
 import { FilterRepository } from '../filters/filter.repository.js';
+import { toFilterDefinition } from '../filters/filter.rules.js';
+import type { Filter } from '../filters/filter.types.js';
+import type { SqlSnippet } from '../sql-snippets/sql-snippet.types.js';
 import { newId } from '../ids.js';
 import { parseTimerange } from '../query/ranges.js';
 import { isValidTimeZone } from '../query/time-zones.js';
-import type { InputParameters } from '../query/query.types.js';
+import type { FilterDefinition, InputParameters } from '../query/query.types.js';
 import { collectDashboardReferences, deriveDashboardReferences, loadReferenceContext } from '../reports/dashboard-references.js';
 import { ReportRepository, datasourceSummaries } from '../reports/report.repository.js';
 import { SqlSnippetRepository } from '../sql-snippets/sql-snippet.repository.js';
@@ -36,6 +39,19 @@ export interface DashboardRelations {
   dashboardGroupIds: string[];
   userGroupIds: string[];
   userId: string | null;
+}
+
+/** Everything the read path needs to compile a dashboard's queries, loaded with few queries. */
+export interface DashboardContent {
+  dashboard: Dashboard;
+  /** Every report of the dashboard (no permission filter), in grid order. */
+  reports: Report[];
+  /** The filters the dashboard uses (derived from report SQL, transitively through filter SQL). */
+  filters: Filter[];
+  /** The same filters as compiler definitions (enough to compile every report and filter SQL of the dashboard). */
+  filterDefinitions: FilterDefinition[];
+  /** Every snippet of the organization (the compiler resolves `[name]` organization-wide). */
+  snippets: SqlSnippet[];
 }
 
 /** The Create Dashboard Backup document (format version 1): everything needed to rebuild the dashboard. */
@@ -122,6 +138,21 @@ export class DashboardService {
   /** Internal: a dashboard by id, or undefined. */
   findById(organizationId: string, id: string, db: Knex = this.deps.db): Promise<Dashboard | undefined> {
     return new DashboardRepository(db).find(organizationId, id);
+  }
+
+  /**
+   * Internal (read path, e.g. Poll Dashboard Status): the dashboard, its reports, the filters it uses
+   * and the organization's snippets, in three parallel queries plus one per level of filter lookups.
+   * @throws NotFoundError
+   */
+  async getContent(organizationId: string, dashboardId: string, db: Knex = this.deps.db): Promise<DashboardContent> {
+    const [dashboard, reports, ctx] = await Promise.all([
+      new DashboardRepository(db).get(organizationId, dashboardId),
+      new ReportRepository(db).listByDashboard(organizationId, dashboardId),
+      loadReferenceContext(db, organizationId),
+    ]);
+    const refs = await deriveDashboardReferences(reports, ctx);
+    return { dashboard, reports, filters: refs.filters, filterDefinitions: refs.filters.map(toFilterDefinition), snippets: ctx.snippets };
   }
 
   /** Ids among `ids` that are no dashboards of the organization (relationship checks). */
