@@ -30,6 +30,11 @@ export interface ChunkSlice {
 const GZ_LEVEL = 4;
 /** Chunks fetched/decoded ahead of the one being sent (each about 1 MiB uncompressed). */
 const READ_AHEAD = 2;
+/**
+ * Stored chunks fetched ahead when passing them through (each about 150-250 KiB compressed): the
+ * next store read overlaps with sending, for about 2-4 MiB of memory.
+ */
+const PASSTHROUGH_READ_AHEAD = 12;
 
 /**
  * Which chunks hold `range`, and which rows of the edge chunks to keep. Whole chunks are sent as
@@ -137,7 +142,7 @@ export async function* jsonGzipBody(input: BodyInput, range: RowRange | undefine
     }
   };
   let first = true;
-  for await (const run of readAhead(runs(), READ_AHEAD)) {
+  for await (const run of readAhead(runs(), PASSTHROUGH_READ_AHEAD)) {
     if (!first) {
       yield COMMA_RUN.deflate;
       crc = crc32Combine(crc, COMMA_RUN.crc, COMMA_RUN.length);
