@@ -10,6 +10,10 @@ import { PERMISSIONS, Principal, type PermissionGrant } from './permissions.js';
 /** Every permission, unscoped: what an organization's first (admin) key holds. */
 export const ALL_PERMISSIONS: PermissionGrant[] = PERMISSIONS.map((permission) => ({ permission, datasourceIds: null }));
 
+/** `last_used_at` is written at most once a minute per key and process (no write on the hot path). */
+const TOUCH_INTERVAL_MS = 60_000;
+const lastTouched = new Map<string, number>();
+
 const AUTH_SCHEME = /^Api[ ]+([\x21-\x7e]{1,512})$/;
 
 export interface ApiKeyServiceDeps {
@@ -34,7 +38,11 @@ export class ApiKeyService {
     const key = await repo.findBySecretHash(hashSecret(match[1]!));
     if (!key) throw new UnauthenticatedError('Unknown API key', { source: { header: 'Authorization' } });
     if (!key.enabled) throw new UnauthenticatedError('The API key is disabled', { source: { header: 'Authorization' } });
-    repo.touch(key.id).catch(() => {});
+    const now = Date.now();
+    if ((lastTouched.get(key.id) ?? 0) < now - TOUCH_INTERVAL_MS) {
+      lastTouched.set(key.id, now);
+      repo.touch(key.id).catch(() => {});
+    }
     return new Principal(key.organizationId, key.id, key.permissions);
   }
 

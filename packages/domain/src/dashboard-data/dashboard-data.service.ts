@@ -145,15 +145,24 @@ export class DashboardDataService {
   constructor(private readonly deps: DashboardDataServiceDeps) {}
 
   /** Compiles every target of a dashboard; compile errors become per-target errors. */
-  private async prepare(principal: Principal, dashboard: Dashboard, request: InputParameters | undefined, only?: { reportId?: string; filterId?: string }): Promise<{ targets: Target[]; organization: Organization }> {
+  /**
+   * @param dashboardOrId a dashboard id (loaded here, with everything its queries need) or a
+   *   stand-in dashboard without id (a static drop-down asked for outside any dashboard)
+   */
+  private async prepare(principal: Principal, dashboardOrId: Dashboard | string, request: InputParameters | undefined, only?: { reportId?: string; filterId?: string }): Promise<{ targets: Target[]; organization: Organization; dashboard: Dashboard }> {
     const org = principal.organizationId;
-    const [organization, reports, dashboardFilters, filterDefs, snippets] = await Promise.all([
+    // One read of everything the dashboard's queries need (reports, the filters and snippets they use).
+    const [organization, content] = await Promise.all([
       this.deps.organizations.get(org),
-      only?.filterId ? Promise.resolve([] as Report[]) : this.deps.reports.listVisibleByDashboard(principal, dashboard.id),
-      only?.reportId ? Promise.resolve([] as Filter[]) : this.deps.filters.listByDashboard(org, dashboard.id),
-      this.deps.filters.listAll(org),
-      this.deps.sqlSnippets.listAll(org),
+      typeof dashboardOrId === 'string'
+        ? this.deps.dashboards.getContent(org, dashboardOrId)
+        : this.deps.sqlSnippets.listAll(org).then((snippets) => ({ dashboard: dashboardOrId, reports: [] as Report[], filters: [] as Filter[], filterDefinitions: [] as FilterDefinition[], snippets })),
     ]);
+    const dashboard = content.dashboard;
+    const reports = only?.filterId ? [] : content.reports.filter((r) => principal.canUseDatasource(r.datasourceId, ...DASHBOARD_VIEW_PERMISSIONS));
+    const dashboardFilters = only?.reportId ? [] : content.filters;
+    const filterDefs = content.filterDefinitions;
+    const snippets = content.snippets;
     const parameters = mergeParameters(dashboard.defaultParameters, request);
     const dashboardTimeZone = resolveDashboardTimeZone(dashboard, organization, parameters.tz);
     this.checkRequest(parameters, dashboard, dashboardTimeZone ?? organization.timeZone);
@@ -205,7 +214,7 @@ export class DashboardDataService {
       await compile(target, filter.datasourceId, filter.sqlQuery, isStatic ? {} : compileParameters, null, isStatic ? [] : filterDefs);
       targets.push(target);
     }
-    return { targets, organization };
+    return { targets, organization, dashboard };
   }
 
   /**
@@ -251,8 +260,8 @@ export class DashboardDataService {
    * of date (or missing) under the effective refresh rate and anchor time.
    */
   async pollStatus(principal: Principal, dashboardId: string, input: { refreshData: boolean; parameters?: InputParameters }): Promise<DashboardStatus> {
-    const dashboard = await this.deps.dashboards.get(principal, dashboardId);
-    const { targets } = await this.prepare(principal, dashboard, input.parameters);
+    principal.requireAny(...DASHBOARD_VIEW_PERMISSIONS);
+    const { targets, dashboard } = await this.prepare(principal, dashboardId, input.parameters);
     const keys = [...new Set(targets.flatMap((t) => (t.compiled ? [t.compiled.dataKey] : [])))];
     let { results, executions } = await this.states(principal.organizationId, keys);
     const now = this.deps.clock.now();
@@ -311,8 +320,8 @@ export class DashboardDataService {
    * of their data, cancelling running ones for the same parameters first. Does not wait.
    */
   async refreshDashboard(principal: Principal, dashboardId: string, parameters?: InputParameters): Promise<void> {
-    const dashboard = await this.deps.dashboards.get(principal, dashboardId);
-    const { targets } = await this.prepare(principal, dashboard, parameters);
+    principal.requireAny(...DASHBOARD_VIEW_PERMISSIONS);
+    const { targets } = await this.prepare(principal, dashboardId, parameters);
     const seen = new Set<string>();
     for (const target of targets) {
       if (!target.compiled || seen.has(target.compiled.dataKey)) continue;
@@ -329,8 +338,7 @@ export class DashboardDataService {
 
   private async reportTarget(principal: Principal, reportId: string, parameters?: InputParameters): Promise<Target> {
     const report = await this.deps.reports.get(principal, reportId);
-    const dashboard = await this.deps.dashboards.getById(principal.organizationId, report.dashboardId);
-    const { targets } = await this.prepare(principal, dashboard, parameters, { reportId });
+    const { targets } = await this.prepare(principal, report.dashboardId, parameters, { reportId });
     const target = targets[0];
     if (!target) throw new NotFoundError(`Report ${reportId} not found`, { code: 'report_not_found' });
     if (!target.compiled) throw new ValidationError(`The report's query cannot run: ${target.error}`, { code: 'report_query_invalid' });
@@ -360,8 +368,8 @@ export class DashboardDataService {
 
   private async filterTarget(principal: Principal, filter: Filter, dashboardId: string | undefined, parameters?: InputParameters): Promise<Target> {
     const dynamic = !STATIC_DROPDOWNS.has(filter.controlType);
-    let dashboard: Dashboard;
-    if (dashboardId) dashboard = await this.deps.dashboards.get(principal, dashboardId);
+    let dashboard: Dashboard | string;
+    if (dashboardId) dashboard = dashboardId;
     else if (dynamic) throw new ValidationError('A dynamic drop-down filter needs "dashboard_id" (and the dashboard\'s parameters)', { source: { pointer: '/dashboard_id' } });
     else dashboard = { id: '', name: '', defaultParameters: null, timeZoneConfig: { type: 'disabled' }, dataRefreshRate: filter.dataRefreshRate ?? 1440, dataRefreshAnchorTime: null } as unknown as Dashboard;
     const { targets } = await this.prepare(principal, dashboard, parameters, { filterId: filter.id });
