@@ -10,6 +10,7 @@ import { registerDatasourceRoutes } from './routes/datasources/datasource.router
 import { registerSqlSnippetRoutes } from './routes/sql-snippets/sql-snippet.router.js';
 import { registerExecutionRoutes } from './routes/executions/execution.router.js';
 import { registerDashboardDataRoutes } from './routes/dashboard-data/dashboard-data.router.js';
+import { registerShareDashboardRoute } from './routes/sharing/share-dashboard.router.js';
 import { registerUserRoutes } from './routes/users/user.router.js';
 import { registerUserGroupRoutes } from './routes/user-groups/user-group.router.js';
 import { registerInvitationRoutes } from './routes/invitations/invitation.router.js';
@@ -46,8 +47,9 @@ export function createApiApp(deps: ApiAppDeps): Koa<ApiState> {
   registerSqlSnippetRoutes(router, { sqlSnippets: deps.services.sqlSnippets, datasources: deps.services.datasources, maxBodyBytes: deps.maxBodyBytes });
   registerExecutionRoutes(router, { executions: deps.services.executions, maxBodyBytes: deps.maxBodyBytes });
   registerDashboardDataRoutes(router, { dashboardData: deps.services.dashboardData, maxBodyBytes: deps.maxBodyBytes });
+  registerShareDashboardRoute(router, { dashboardSharing: deps.services.dashboardSharing, maxBodyBytes: deps.maxBodyBytes });
   registerUserRoutes(router, { users: deps.services.users, userGroups: deps.services.userGroups, maxBodyBytes: deps.maxBodyBytes });
-  registerUserGroupRoutes(router, { userGroups: deps.services.userGroups, users: deps.services.users, maxBodyBytes: deps.maxBodyBytes });
+  registerUserGroupRoutes(router, { userGroups: deps.services.userGroups, users: deps.services.users, dashboards: deps.services.dashboards, maxBodyBytes: deps.maxBodyBytes });
   registerDashboardRoutes(router, {
     dashboards: deps.services.dashboards, dashboardGroups: deps.services.dashboardGroups, filters: deps.services.filters, sqlSnippets: deps.services.sqlSnippets,
     users: deps.services.users, userGroups: deps.services.userGroups, maxBodyBytes: deps.maxBodyBytes,

@@ -159,3 +159,54 @@ describe('invitation mail over SMTP', () => {
     }
   });
 });
+
+describe('share dashboard', () => {
+  it('invite → accept → share with the user\'s group → the user gets one mail; group and dashboard show the share', async () => {
+    const email = newEmail();
+    const invited = await post('/users/invite', { email, role: 'viewer' });
+    const invitation = (await smtp.waitFor(smtp.received.length + 1)).at(-1)!;
+    const [, link] = LINK.exec(invitation.body)!;
+    expect((await post(new URL(link!).pathname, { firstname: 'Ada', lastname: 'Lovelace', password: 'a long enough secret' }, null)).status).toBe(200);
+    const group = await t.api.post('/user_groups').set('Authorization', auth(t.adminSecret))
+      .send({ data: { attributes: { name: `Readers ${Date.now()}` }, relationships: { users: { data: [{ type: 'users', id: invited.body.data.id }] } } } });
+    expect(group.status).toBe(201);
+    const dashboard = await t.api.post('/dashboards').set('Authorization', auth(t.adminSecret)).send({ data: { attributes: { name: 'Quarterly numbers' } } });
+    expect(dashboard.status).toBe(201);
+    expect(dashboard.body.data.attributes.published).toBe(false);
+
+    const before = smtp.received.length;
+    const shared = await post(`/dashboards/${dashboard.body.data.id}/share`, { share_mode: 'custom', user_group_ids: [group.body.data.id], notify_new_users: true });
+    expect(shared.status).toBe(204);
+    const mail = (await smtp.waitFor(before + 1)).at(-1)!;
+    expect(mail.recipients).toEqual([email]);
+    expect(mail.headers.subject).toBe('A dashboard was shared with you: Quarterly numbers');
+    expect(mail.body).toContain('Hello Ada');
+    expect(mail.body).toContain(`${BASE_URL}/dashboards/${dashboard.body.data.id}`);
+
+    const got = await t.api.get(`/dashboards/${dashboard.body.data.id}?include=user_groups`).set('Authorization', auth(t.adminSecret));
+    expect(got.body.data.attributes.published).toBe(true);
+    expect(got.body.data.relationships.user_groups.data).toEqual([{ type: 'user_groups', id: group.body.data.id }]);
+    expectValidJsonApi(got.body);
+    const g = await t.api.get(`/user_groups/${group.body.data.id}?include=dashboards`).set('Authorization', auth(t.adminSecret));
+    expect(g.body.data.relationships.dashboards.data).toEqual([{ type: 'dashboards', id: dashboard.body.data.id }]);
+    expect(g.body.included.map((i: { type: string; id: string }) => `${i.type}:${i.id}`)).toContain(`dashboards:${dashboard.body.data.id}`);
+    expectValidJsonApi(g.body);
+
+    // Sharing again (now with all users too) mails nobody who could already see it.
+    const already = smtp.received.length;
+    expect((await post(`/dashboards/${dashboard.body.data.id}/share`, { share_mode: 'custom', user_group_ids: [group.body.data.id, 'all_users'], notify_new_users: true })).status).toBe(204);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(smtp.received.slice(already).filter((m) => m.recipients.includes(email))).toEqual([]);
+
+    // Unsharing clears the groups; invalid input is a clear 4xx.
+    expect((await post(`/dashboards/${dashboard.body.data.id}/share`, { share_mode: 'none' })).status).toBe(204);
+    const after = await t.api.get(`/dashboards/${dashboard.body.data.id}`).set('Authorization', auth(t.adminSecret));
+    expect(after.body.data.attributes.published).toBe(false);
+    expect((await post(`/dashboards/${dashboard.body.data.id}/share`, { share_mode: 'custom', user_group_ids: ['zzzz-zzzz-zzzz'] })).status).toBe(422);
+    expect((await post(`/dashboards/${dashboard.body.data.id}/share`, { share_mode: 'everyone' })).status).toBe(422);
+    expect((await post(`/dashboards/${dashboard.body.data.id}/share`, { share_mode: 'all_users', user_group_ids: [group.body.data.id] })).status).toBe(422);
+    expect((await post('/dashboards/zzzz-zzzz-zzzz/share', { share_mode: 'none' })).status).toBe(404);
+    const other = await t.services.organizations.create('Elsewhere');
+    expect((await post(`/dashboards/${dashboard.body.data.id}/share`, { share_mode: 'all_users' }, other.adminKey.secret)).status).toBe(404);
+  });
+});

@@ -538,7 +538,7 @@ describe('user groups CRUD', () => {
     ['an empty name', { attributes: { name: '   ' } }, 422],
     ['a number as name', { attributes: { name: 5 } }, 422],
     ['an unknown attribute', { attributes: { name: 'X', built_in_behavior: 'all_users' } }, 422],
-    ['a dashboards linkage (not supported yet)', { attributes: { name: 'X' }, relationships: { dashboards: { data: [{ type: 'dashboards', id: 'abcd-abcd-abcd' }] } } }, 422],
+    ['an unknown dashboard in the linkage', { attributes: { name: 'X' }, relationships: { dashboards: { data: [{ type: 'dashboards', id: 'abcd-abcd-abcd' }] } } }, 404],
     ['an unknown user', { attributes: { name: 'X' }, relationships: { users: { data: [{ type: 'users', id: 'zzzz-zzzz-zzzz' }] } } }, 404],
     ['a client-generated id', { id: 'abcd-abcd-abcd', attributes: { name: 'X' } }, 403],
   ])('create rejects %s', async (_label, data, status) => {

@@ -28,3 +28,4 @@ export * from './dashboard-groups/index.js';
 export * from './reports/index.js';
 export * from './filters/index.js';
 export * from './dashboard-data/index.js';
+export * from './sharing/index.js';

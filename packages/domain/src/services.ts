@@ -16,6 +16,7 @@ import { DashboardGroupService } from './dashboard-groups/dashboard-group.servic
 import { ReportService } from './reports/report.service.js';
 import { FilterService } from './filters/filter.service.js';
 import { DashboardDataService } from './dashboard-data/dashboard-data.service.js';
+import { DashboardSharingService } from './sharing/dashboard-sharing.service.js';
 import { createJobQueue, type JobQueue, type PgBoss } from './queue/queue.js';
 import type { ResolvedConfig } from './config/config.js';
 import { PgResultStore } from './results/pg-result-store.js';
@@ -72,6 +73,7 @@ export interface DomainServices {
   /** Filters: CRUD; `listAll` (compiler definitions), `listByDashboard` (derived) for the read path. */
   filters: FilterService;
   dashboardData: DashboardDataService;
+  dashboardSharing: DashboardSharingService;
   resultStore: ResultStore;
   tokens: DataTokens;
 }
@@ -105,7 +107,8 @@ export function createDomainServices(deps: DomainDeps): DomainServices {
   const dashboardGroups = new DashboardGroupService({ db: deps.db });
   const reports = new ReportService({ db: deps.db, datasources });
   const dashboardData = new DashboardDataService({ db: deps.db, dashboards, reports, filters, datasources, sqlSnippets, executions, organizations, resultStore, tokens, clock });
-  return { clock, organizations, apiKeys, datasources, sqlSnippets, mail, users, userGroups, executions, resultStore, tokens, dashboards, dashboardGroups, reports, filters, dashboardData };
+  const dashboardSharing = new DashboardSharingService({ db: deps.db, mail, apiBaseUrl: deps.apiBaseUrl ?? 'http://localhost:8080' });
+  return { clock, organizations, apiKeys, datasources, sqlSnippets, mail, users, userGroups, executions, resultStore, tokens, dashboards, dashboardGroups, reports, filters, dashboardData, dashboardSharing };
 }
 
 /**

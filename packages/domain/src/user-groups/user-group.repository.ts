@@ -108,4 +108,54 @@ export class UserGroupRepository {
       await this.db('user_group_members').insert([...new Set(groupIds)].map((groupId) => ({ organization_id: organizationId, user_group_id: groupId, user_id: userId })));
     }
   }
+
+  /** Dashboard ids shared with each of `groupIds` (table `dashboard_user_groups`). */
+  async dashboardIdsByGroup(organizationId: string, groupIds: readonly string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    if (!groupIds.length) return out;
+    const rows = await this.db('dashboard_user_groups as s')
+      .join('dashboards as d', 'd.id', 's.dashboard_id')
+      .where('s.organization_id', organizationId)
+      .whereIn('s.user_group_id', [...groupIds])
+      .orderBy('d.name')
+      .select<{ user_group_id: string; dashboard_id: string }[]>('s.user_group_id', 's.dashboard_id');
+    for (const r of rows) out.set(r.user_group_id, [...(out.get(r.user_group_id) ?? []), r.dashboard_id]);
+    return out;
+  }
+
+  /** The ids among `ids` that are dashboards of the organization. */
+  async existingDashboardIds(organizationId: string, ids: readonly string[]): Promise<Set<string>> {
+    if (!ids.length) return new Set();
+    const rows = await this.db('dashboards').where({ organization_id: organizationId }).whereIn('id', [...ids]).select<{ id: string }[]>('id');
+    return new Set(rows.map((r) => r.id));
+  }
+
+  /**
+   * Shares exactly `dashboardIds` with the group. Dashboards that gain their first group become
+   * `custom`; `custom` dashboards left without any group become `none`.
+   */
+  async replaceDashboardsOfGroup(organizationId: string, groupId: string, dashboardIds: readonly string[]): Promise<void> {
+    const before = (await this.db('dashboard_user_groups').where({ organization_id: organizationId, user_group_id: groupId }).select<{ dashboard_id: string }[]>('dashboard_id')).map((r) => r.dashboard_id);
+    await this.db('dashboard_user_groups').where({ organization_id: organizationId, user_group_id: groupId }).delete();
+    if (dashboardIds.length) {
+      await this.db('dashboard_user_groups').insert(dashboardIds.map((d) => ({ organization_id: organizationId, dashboard_id: d, user_group_id: groupId })));
+      await this.db('dashboards').where({ organization_id: organizationId, share_mode: 'none' }).whereIn('id', [...dashboardIds]).update({ share_mode: 'custom', updated_at: this.db.fn.now() });
+    }
+    await this.unshareOrphans(organizationId, before);
+  }
+
+  /** `custom` dashboards among `dashboardIds` without any group left become `none`. */
+  async unshareOrphans(organizationId: string, dashboardIds: readonly string[]): Promise<void> {
+    if (!dashboardIds.length) return;
+    await this.db('dashboards')
+      .where({ organization_id: organizationId, share_mode: 'custom' })
+      .whereIn('id', [...dashboardIds])
+      .whereNotExists(this.db('dashboard_user_groups as s').whereRaw('s.dashboard_id = dashboards.id'))
+      .update({ share_mode: 'none', updated_at: this.db.fn.now() });
+  }
+
+  /** Removes a group from every dashboard it was shared with (before deleting the group). */
+  async removeFromAllDashboards(organizationId: string, groupId: string): Promise<void> {
+    await this.replaceDashboardsOfGroup(organizationId, groupId, []);
+  }
 }

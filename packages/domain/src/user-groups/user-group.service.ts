@@ -12,7 +12,7 @@ export interface UserGroupServiceDeps {
   db: Knex;
 }
 
-function toUserGroup(row: UserGroupRow, userIds: string[]): UserGroup {
+function toUserGroup(row: UserGroupRow, userIds: string[], dashboardIds: string[]): UserGroup {
   return {
     id: row.id,
     organizationId: row.organization_id,
@@ -22,8 +22,7 @@ function toUserGroup(row: UserGroupRow, userIds: string[]): UserGroup {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     userIds,
-    // Dashboard sharing is not stored yet (it arrives with dashboards).
-    dashboardIds: [],
+    dashboardIds,
   };
 }
 
@@ -49,11 +48,14 @@ export class UserGroupService {
   private async withMembers(db: Knex, organizationId: string, rows: UserGroupRow[]): Promise<UserGroup[]> {
     if (!rows.length) return [];
     const repo = new UserGroupRepository(db);
-    const stored = await repo.memberIdsByGroup(organizationId, rows.filter((r) => !r.built_in_behavior).map((r) => r.id));
+    const [stored, dashboards] = await Promise.all([
+      repo.memberIdsByGroup(organizationId, rows.filter((r) => !r.built_in_behavior).map((r) => r.id)),
+      repo.dashboardIdsByGroup(organizationId, rows.map((r) => r.id)),
+    ]);
     const needsUsers = rows.some((r) => r.built_in_behavior);
     const users: UserRecord[] = needsUsers ? await new UserRepository(db).list(organizationId) : [];
     return rows.map((r) =>
-      toUserGroup(r, r.built_in_behavior ? users.filter((u) => isBuiltInMember(r.built_in_behavior!, u)).map((u) => u.id) : (stored.get(r.id) ?? [])),
+      toUserGroup(r, r.built_in_behavior ? users.filter((u) => isBuiltInMember(r.built_in_behavior!, u)).map((u) => u.id) : (stored.get(r.id) ?? []), dashboards.get(r.id) ?? []),
     );
   }
 
@@ -83,9 +85,10 @@ export class UserGroupService {
       });
     }
     if (input.dashboardIds?.length) {
-      errors.push(new ValidationError('Sharing dashboards with a user group is not supported yet; send an empty "dashboards" list', {
-        code: 'not_supported', source: { pointer: '/data/relationships/dashboards/data' },
-      }));
+      const found = await new UserGroupRepository(db).existingDashboardIds(organizationId, input.dashboardIds.filter(isResourceId));
+      input.dashboardIds.forEach((id, i) => {
+        if (!found.has(id)) errors.push(new NotFoundError(`Dashboard ${id} not found`, { code: 'dashboard_not_found', source: { pointer: `/data/relationships/dashboards/data/${i}` } }));
+      });
     }
     if (errors.length) throw new AppErrors(errors);
   }
@@ -100,7 +103,7 @@ export class UserGroupService {
   /**
    * Creates a custom group.
    * @throws ConflictError (409) for a name in use (case-insensitive); NotFoundError (404) for unknown
-   *   user ids; ValidationError (422) for dashboards (not supported yet)
+   *   user or dashboard ids
    */
   async create(organizationId: string, input: CreateUserGroupInput): Promise<UserGroup> {
     return this.conflictOnName(input.name, () =>
@@ -109,6 +112,7 @@ export class UserGroupService {
         const repo = new UserGroupRepository(trx);
         const row = await repo.insert({ id: newId(), organization_id: organizationId, name: input.name, description: input.description ?? null, built_in_behavior: null });
         if (input.userIds?.length) await repo.replaceMembersOfGroup(organizationId, row.id, input.userIds);
+        if (input.dashboardIds?.length) await repo.replaceDashboardsOfGroup(organizationId, row.id, input.dashboardIds);
         return (await this.withMembers(trx, organizationId, [row]))[0]!;
       }),
     );
@@ -133,6 +137,7 @@ export class UserGroupService {
         const repo = new UserGroupRepository(trx);
         const row = await repo.update(organizationId, id, { name: input.name, description: input.description });
         if (input.userIds) await repo.replaceMembersOfGroup(organizationId, id, input.userIds);
+        if (input.dashboardIds) await repo.replaceDashboardsOfGroup(organizationId, id, input.dashboardIds);
         return (await this.withMembers(trx, organizationId, [row]))[0]!;
       }),
     );
@@ -145,7 +150,9 @@ export class UserGroupService {
   async delete(organizationId: string, id: string): Promise<void> {
     await withTransaction(this.deps.db, async (trx) => {
       await this.getCustomForUpdate(trx, organizationId, id, 'deleted');
-      await new UserGroupRepository(trx).delete(organizationId, id);
+      const repo = new UserGroupRepository(trx);
+      await repo.removeFromAllDashboards(organizationId, id);
+      await repo.delete(organizationId, id);
     });
   }
 }

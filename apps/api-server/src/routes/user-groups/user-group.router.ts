@@ -1,20 +1,21 @@
-import type { UserGroup, UserGroupService, UserService } from '@sightline/domain';
+import type { DashboardService, UserGroup, UserGroupService, UserService } from '@sightline/domain';
 import {
-  checkQueryParameters, defineResource, parseInclude, parseResourceDocument, readJsonBody, sendJsonApi, sendNoContent, serialize, validate,
+  checkQueryParameters, parseInclude, parseResourceDocument, readJsonBody, sendJsonApi, sendNoContent, serialize, validate,
   type IncludedSet, type ParsedResourceDocument,
 } from '@sightline/jsonapi';
 import type { ApiContext, ApiRouter } from '../../context.js';
+import { dashboardOmissions, dashboardResource } from '../../resources/dashboard.resource.js';
+import { presentDashboardsFor } from '../dashboards/dashboard.router.js';
 import { presentUser, userResource } from '../../resources/user.resource.js';
 import { presentUserGroup, userGroupResource } from '../../resources/user-group.resource.js';
 import { userAttributeFilter } from '../users/user.router.js';
 import { createUserGroupAttributes, updateUserGroupAttributes } from './user-group.schema.js';
 
-// Dashboards shared with groups are not stored yet: `include=dashboards` is accepted and adds nothing.
-const dashboardStub = defineResource({ type: 'dashboards', attributes: [], relationships: {} });
 
 export interface UserGroupRouteDeps {
   userGroups: UserGroupService;
   users: UserService;
+  dashboards: DashboardService;
   maxBodyBytes: number;
 }
 
@@ -33,7 +34,10 @@ export function registerUserGroupRoutes(router: ApiRouter, deps: UserGroupRouteD
     if (include.has('users')) {
       included.push({ definition: userResource, records: (await users.listByIds(principal.organizationId, group.userIds)).map(presentUser), ...userAttributeFilter(principal) });
     }
-    if (include.has('dashboards')) included.push({ definition: dashboardStub, records: [] });
+    if (include.has('dashboards')) {
+      const shared = await deps.dashboards.listByIds(principal.organizationId, group.dashboardIds);
+      included.push({ definition: dashboardResource, records: await presentDashboardsFor(deps.dashboards, principal, shared), omitRelationships: dashboardOmissions(principal) });
+    }
     sendJsonApi(ctx, status, serialize(userGroupResource, presentUserGroup(group), { included: include.size ? included : undefined }));
   };
 

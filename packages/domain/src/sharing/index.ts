@@ -1,0 +1,1 @@
+export * from './dashboard-sharing.service.js';
