@@ -2,10 +2,10 @@
 // 1. Throughput: data servers (child processes) serving a BENCH_ROWS-row result (default 1M) vs a
 //    plain Node static-file server sending the same bytes from a file, gzip passthrough and
 //    identity, BENCH_ROUNDS interleaved rounds (default 5); ratio of medians. Data servers:
-//    BENCH_THROUGHPUT_RUNTIMES (default tsx,copy; see `Runtime`).
+//    BENCH_THROUGHPUT_RUNTIMES (default tsx; see `Runtime`).
 // 2. Store read alone (no HTTP): PgResultStore.readChunks vs COPY binary.
 // 3. Peak RSS (VmHWM) of a fresh data-server process per runtime (BENCH_RUNTIMES, default
-//    tsx,bundle,copy), size (BENCH_RSS_ROWS, default 1M,10M) and format (BENCH_RSS_FORMATS,
+//    tsx,bundle), size (BENCH_RSS_ROWS, default 1M,10M) and format (BENCH_RSS_FORMATS,
 //    default gzip,identity,csv). Results larger than BENCH_ROWS are copies of its chunks.
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -93,12 +93,9 @@ async function cloneResult(s: Setup, sourceExecutionId: string, dataKey: string,
   );
 }
 
-/**
- * `tsx`: `npm run start:data` as deployed; `bundle`: the same code precompiled, on plain node;
- * `copy`: tsx with the result store reading chunks through COPY binary (bench/support).
- */
-type Runtime = 'tsx' | 'bundle' | 'copy';
-const SCRIPTS: Record<Exclude<Runtime, 'bundle'>, string> = { tsx: 'apps/data-server/src/main.ts', copy: 'bench/support/data-server-copy.ts' };
+/** `tsx`: `npm run start:data` as deployed; `bundle`: the same code precompiled, on plain node. */
+type Runtime = 'tsx' | 'bundle';
+const SCRIPTS: Record<Exclude<Runtime, 'bundle'>, string> = { tsx: 'apps/data-server/src/main.ts' };
 let bundlePath: string | undefined;
 
 async function startDataServer(databaseUrl: string, runtime: Runtime): Promise<ChildServer> {
@@ -216,7 +213,7 @@ async function measureStoreRead(env: Env, executionId: string, rounds: number): 
       }
     }
   }
-  const metrics: BenchMetric[] = [{ metric: 'store read alone: PgResultStore.readChunks (bytea hex)', value: mbps(Number(storedBytes), median(viaStore)), unit: 'MB/s', note: `${median(viaStore).toFixed(3)} s for ${(Number(storedBytes) / MB).toFixed(1)} MB stored` }];
+  const metrics: BenchMetric[] = [{ metric: 'store read alone: PgResultStore.readChunks', value: mbps(Number(storedBytes), median(viaStore)), unit: 'MB/s', note: `${median(viaStore).toFixed(3)} s for ${(Number(storedBytes) / MB).toFixed(1)} MB stored` }];
   if (viaCopy.length) metrics.push({ metric: 'store read alone: COPY TO STDOUT (FORMAT binary)', value: mbps(Number(storedBytes), median(viaCopy)), unit: 'MB/s', note: `${median(viaCopy).toFixed(3)} s; what readChunks could reach` });
   return metrics;
 }
@@ -256,8 +253,8 @@ export const scenario: BenchScenario = {
     const rounds = envNumber('BENCH_ROUNDS', 5);
     const rssSizes = envNumbers('BENCH_RSS_ROWS', [1_000_000, 10_000_000]);
     const rssFormats = (process.env.BENCH_RSS_FORMATS ?? 'gzip,identity,csv').split(',').map((f) => f.trim());
-    const runtimes = (process.env.BENCH_RUNTIMES ?? 'tsx,bundle,copy').split(',').map((r) => r.trim() as Runtime);
-    const throughputRuntimes = (process.env.BENCH_THROUGHPUT_RUNTIMES ?? 'tsx,copy').split(',').map((r) => r.trim() as Runtime);
+    const runtimes = (process.env.BENCH_RUNTIMES ?? 'tsx,bundle').split(',').map((r) => r.trim() as Runtime);
+    const throughputRuntimes = (process.env.BENCH_THROUGHPUT_RUNTIMES ?? 'tsx').split(',').map((r) => r.trim() as Runtime);
     const metrics: BenchMetric[] = [];
     const scratch = await createScratchDatabase('sightline_bench');
     const dir = await mkdtemp(join(tmpdir(), 'sightline-bench-'));

@@ -14,6 +14,7 @@ async function main(): Promise<void> {
     db, boss, logger, services: createServicesFromConfig(db, resolved, boss), concurrency: config.workerConcurrency, rowLimit: config.resultRowLimit,
     mail: { smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir },
   });
+  console.log('Worker ready');
   const shutdown = async () => {
     await worker.stop();
     await stopQueue(boss);

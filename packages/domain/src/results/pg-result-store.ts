@@ -1,4 +1,7 @@
 import type { Knex } from 'knex';
+import type pg from 'pg';
+import copyStreams from 'pg-copy-streams';
+import { isUuid } from '../ids.js';
 import type { ResultField } from './field-stats.js';
 import type { ChunkIndexEntry, ResultFinish, ResultStore, StoredChunk, StoredResult } from './result-store.js';
 
@@ -40,6 +43,32 @@ function toStored(row: ResultRow): StoredResult {
 }
 
 const READ_BATCH = 8;
+const { to: copyTo } = copyStreams;
+const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+
+/** Parses `COPY … (FORMAT binary)` output of `seq int4, first_row int8, row_count int4, bytes bytea`. */
+export function parseChunkCopy(data: Buffer): StoredChunk[] {
+  if (data.compare(COPY_SIGNATURE, 0, 11, 0, 11) !== 0) throw new Error('not a binary COPY stream');
+  let at = 11 + 4;
+  at += 4 + data.readUInt32BE(at);
+  const out: StoredChunk[] = [];
+  for (;;) {
+    const fields = data.readInt16BE(at);
+    at += 2;
+    if (fields === -1) return out;
+    if (fields !== 4) throw new Error(`expected 4 fields, got ${fields}`);
+    const seq = data.readInt32BE(at + 4);
+    at += 8;
+    const firstRow = Number(data.readBigInt64BE(at + 4));
+    at += 12;
+    const rowCount = data.readInt32BE(at + 4);
+    at += 8;
+    const length = data.readInt32BE(at);
+    at += 4;
+    out.push({ seq, firstRow, rowCount, bytes: data.subarray(at, at + length) });
+    at += length;
+  }
+}
 
 /** The default result store: tables `results` and `result_chunks` in Sightline's PostgreSQL. */
 export class PgResultStore implements ResultStore {
@@ -113,17 +142,28 @@ export class PgResultStore implements ResultStore {
     return rows.map((r: { seq: number; first_row: number; row_count: number }) => ({ seq: r.seq, firstRow: Number(r.first_row), rowCount: r.row_count }));
   }
 
+  /**
+   * Reads chunks in batches through `COPY (SELECT …) TO STDOUT (FORMAT binary)`: bytea arrives as
+   * raw bytes (a plain SELECT sends hex text, twice the size plus a decode — measured as the data
+   * server's bottleneck: 105 MB/s vs 437 MB/s). The connection returns to the pool between batches,
+   * so a slow client never pins one.
+   */
   async *readChunks(executionId: string, fromSeq: number, toSeq: number): AsyncIterable<StoredChunk> {
+    // COPY takes no bind parameters: the three values are checked to be a UUID and integers instead.
+    if (!isUuid(executionId) || !Number.isSafeInteger(fromSeq) || !Number.isSafeInteger(toSeq)) throw new Error('invalid chunk range');
     for (let start = fromSeq; start <= toSeq; start += READ_BATCH) {
-      const rows = await this.db('result_chunks')
-        .where({ execution_id: executionId })
-        .whereBetween('seq', [start, Math.min(toSeq, start + READ_BATCH - 1)])
-        .orderBy('seq')
-        .select('seq', 'first_row', 'row_count', 'bytes');
-      for (const r of rows as Array<{ seq: number; first_row: number; row_count: number; bytes: Buffer }>) {
-        yield { seq: r.seq, firstRow: Number(r.first_row), rowCount: r.row_count, bytes: r.bytes };
+      const end = Math.min(toSeq, start + READ_BATCH - 1);
+      const sql = `COPY (SELECT seq, first_row, row_count, bytes FROM result_chunks WHERE execution_id = '${executionId}' AND seq BETWEEN ${start} AND ${end} ORDER BY seq) TO STDOUT (FORMAT binary)`;
+      const conn = (await this.db.client.acquireConnection()) as pg.PoolClient;
+      const parts: Buffer[] = [];
+      try {
+        for await (const part of conn.query(copyTo(sql))) parts.push(part as Buffer);
+      } finally {
+        await this.db.client.releaseConnection(conn);
       }
-      if (rows.length < READ_BATCH) return;
+      const chunks = parseChunkCopy(Buffer.concat(parts));
+      for (const chunk of chunks) yield chunk;
+      if (chunks.length < end - start + 1) return;
     }
   }
 
