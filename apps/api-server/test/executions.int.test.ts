@@ -239,9 +239,53 @@ describe('schemas', () => {
     const doc = JSON.parse(schema.text) as { schemas: Array<{ name: string; tables: Array<{ name: string; columns: Array<{ name: string; data_type: string }> }> }> };
     const table = doc.schemas.find((s) => s.name === 'public')!.tables.find((tb) => tb.name === `${MARKER}_orders`)!;
     expect(table.columns.map((c) => [c.name, c.data_type])).toEqual([['id', 'Integer'], ['placed_at', 'DateTime'], ['note', 'String']]);
+    const one = await t.api.get(`/datasources/${pgDs}/schema?name=public`).set('Authorization', auth(t.adminSecret));
+    const publicOnly = await t.data.get(`/schemas/${one.body.data_key}`).set('Authorization', `Data ${one.body.data_access_token}`);
+    expect(publicOnly.status).toBe(200);
+    expect(JSON.parse(publicOnly.text)).toMatchObject({ name: 'public', tables: expect.arrayContaining([expect.objectContaining({ name: `${MARKER}_orders` })]) });
+    const none = await t.api.get(`/datasources/${pgDs}/schema?name=nope`).set('Authorization', auth(t.adminSecret));
+    expect((await t.data.get(`/schemas/${none.body.data_key}`).set('Authorization', `Data ${none.body.data_access_token}`)).status).toBe(404);
     const ds = await t.api.get(`/datasources/${pgDs}`).set('Authorization', auth(t.adminSecret));
     expect(ds.body.data.attributes.schema_updated_at).not.toBeNull();
     expect(ds.body.data.attributes.default_schema_name).toBe('public');
+  });
+});
+
+describe('concurrency, retention, R', () => {
+  it('honours max_concurrent_executions: a second query waits for the first', async () => {
+    const one = await t.api.post('/datasources').set('Authorization', auth(t.adminSecret)).send({ data: { attributes: {
+      name: 'One at a time', database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres',
+      database: t.database.name, require_ssl: false, max_concurrent_executions: 1 } } });
+    const first = await run(one.body.data.id, { sql_query: 'SELECT pg_sleep(0.8), 1 AS first' });
+    await new Promise((r) => setTimeout(r, 150));
+    const second = await run(one.body.data.id, { sql_query: 'SELECT 2 AS second' });
+    let sawWaiting = false;
+    for (let i = 0; i < 20; i++) {
+      const s = (await t.api.get(`/executions/${second.body.data.id}`).set('Authorization', auth(t.adminSecret))).body.data.attributes.execution_status;
+      if (s === 'waiting') sawWaiting = true;
+      if (s === 'success') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(sawWaiting).toBe(true);
+    const a = await waitForExecution(t, t.adminSecret, first.body.data.id);
+    const b = await waitForExecution(t, t.adminSecret, second.body.data.id);
+    expect(b.execution_status).toBe('success');
+    expect(Date.parse(b.started_at as string)).toBeGreaterThanOrEqual(Date.parse(a.completed_at as string) - 5);
+  });
+
+  it('forgets executions 24 hours after they started', async () => {
+    const res = await run(pgDs, { sql_query: 'SELECT 24' });
+    await waitForExecution(t, t.adminSecret, res.body.data.id);
+    await t.database.db('executions').where({ id: res.body.data.id }).update({ created_at: t.database.db.raw("now() - interval '25 hours'") });
+    expect((await t.api.get(`/executions/${res.body.data.id}`).set('Authorization', auth(t.adminSecret))).status).toBe(404);
+    expect((await t.api.get(`/executions/${res.body.data.id}/data`).set('Authorization', auth(t.adminSecret))).status).toBe(404);
+  });
+
+  it('fails r_query with a clear query_error on a worker without R', async () => {
+    const res = await run(pgDs, { sql_query: 'SELECT 1 AS x', r_query: 'result <- data' });
+    const done = await waitForExecution(t, t.adminSecret, res.body.data.id);
+    expect(done.execution_status).toBe('query_error');
+    expect(done.error_message).toMatch(/R/);
   });
 });
 

@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import { Readable, pipeline } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { Context } from 'koa';
@@ -17,6 +18,8 @@ export interface ResultRoutesDeps {
 
 const RESULTS_PREFIX = '/results/';
 const SCHEMAS_PREFIX = '/schemas/';
+/** The key of one schema: the full schema key plus the hex of the schema name (see `schemaDataKey`). */
+const SINGLE_SCHEMA_KEY = /^([^/]+\/schemas\/[^/]+)\/([0-9a-f]{2,512})$/;
 const RESULT_PARAMETERS = ['format', 'offset', 'limit'] as const;
 const FORMATS: readonly ResultFormat[] = ['json', 'csv', 'ndjson'];
 const CONTENT_TYPES: Record<ResultFormat, string> = {
@@ -149,6 +152,20 @@ export function resultRoutes(deps: ResultRoutesDeps): Router<RequestState> {
   router.get(/^\/schemas\/.*$/, async (ctx) => {
     const { dataKey, grant } = authorize(ctx, deps, SCHEMAS_PREFIX);
     checkQueryParameters(ctx.query, []);
+    const single = SINGLE_SCHEMA_KEY.exec(dataKey);
+    if (single) {
+      // `<org>/schemas/<datasource>/<hex name>`: one schema out of the stored full document.
+      const parent = await findResult(deps, grant, single[1]!);
+      if (parent.kind !== 'document') throw new NotFoundError('No schema data for this data key', { code: 'data_not_found' });
+      const name = Buffer.from(single[2]!, 'hex').toString('utf8');
+      let text = '';
+      for await (const chunk of deps.resultStore.readChunks(parent.executionId, 0, Math.max(0, parent.chunkCount - 1))) text += gunzipSync(chunk.bytes).toString('utf8');
+      const schema = (JSON.parse(text) as { schemas?: Array<{ name: string }> }).schemas?.find((x) => x.name === name);
+      if (!schema) throw new NotFoundError(`No schema named "${name}" in this datasource`, { code: 'schema_not_found' });
+      commonHeaders(ctx, parent, CONTENT_TYPES.json, false);
+      ctx.body = JSON.stringify(schema);
+      return;
+    }
     const result = await findResult(deps, grant, dataKey);
     if (result.kind !== 'document') throw new NotFoundError('No schema data for this data key', { code: 'data_not_found' });
     sendDocument(ctx, deps, result);

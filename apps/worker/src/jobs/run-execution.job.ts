@@ -31,6 +31,7 @@ export async function startExecutionConsumers(o: ExecutionConsumerOptions): Prom
   };
   await o.boss.work<ExecutionJob>(QUEUES.executionsInteractive, { batchSize: 1, localConcurrency: o.concurrency, pollingIntervalSeconds: 0.5 }, handle);
   await o.boss.work<ExecutionJob>(QUEUES.executionsBackground, { batchSize: 1, localConcurrency: Math.max(1, Math.floor(o.concurrency / 2)), pollingIntervalSeconds: 1 }, handle);
+  await o.boss.work<ExecutionJob>(QUEUES.executionsWaiting, { batchSize: 1, localConcurrency: Math.max(1, Math.floor(o.concurrency / 2)), pollingIntervalSeconds: 0.5 }, handle);
   const repo = new ExecutionRepository(o.db);
   const sweep = setInterval(() => {
     repo.failStale(STALE_SECONDS)
@@ -48,7 +49,7 @@ export async function startExecutionConsumers(o: ExecutionConsumerOptions): Prom
     stop: async () => {
       clearInterval(sweep);
       clearInterval(purge);
-      await Promise.all([o.boss.offWork(QUEUES.executionsInteractive), o.boss.offWork(QUEUES.executionsBackground)]);
+      await Promise.all([QUEUES.executionsInteractive, QUEUES.executionsBackground, QUEUES.executionsWaiting].map((q) => o.boss.offWork(q)));
     },
   };
 }

@@ -89,8 +89,7 @@ export class ExecutionRunner {
     if (!slot) {
       // All slots busy: wait without holding a worker, then try again.
       await repo.transition(execution.id, 'waiting', {}, ['starting', 'scheduled', 'waiting']);
-      const queueName = execution.priority === 'interactive' ? QUEUES.executionsInteractive : QUEUES.executionsBackground;
-      const jobId = await this.deps.queue.send(queueName, job, { startAfterSeconds: WAIT_RETRY_SECONDS });
+      const jobId = await this.deps.queue.send(QUEUES.executionsWaiting, job, { startAfterSeconds: WAIT_RETRY_SECONDS });
       await repo.setJobId(execution.id, jobId);
       return;
     }

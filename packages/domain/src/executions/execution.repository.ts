@@ -23,6 +23,7 @@ function toExecution(row: ExecutionRow): Execution {
     resultSize: row.result_size === null ? null : Number(row.result_size),
     errorMessage: row.error_message,
     backendId: row.backend_id,
+    jobId: row.job_id,
     attempts: row.attempts,
     cancelRequestedAt: row.cancel_requested_at,
     createdAt: row.created_at,

@@ -174,13 +174,14 @@ export class ExecutionService {
     const repo = new ExecutionRepository(this.deps.db);
     const execution = await repo.requestCancel(organizationId, id);
     if (!execution) return;
-    if (execution.executionStatus !== 'running') {
-      const ended = await repo.transition(id, 'cancelled', {}, ['starting', 'scheduled', 'waiting']);
-      if (ended && execution.options && execution.priority) {
-        const queueName = execution.priority === 'interactive' ? QUEUES.executionsInteractive : QUEUES.executionsBackground;
-        const row = await this.deps.db('executions').where({ id }).first('job_id');
-        if (row?.job_id) await this.deps.queue.cancel(queueName, row.job_id).catch(() => {});
-      }
+    if (execution.executionStatus === 'running') return; // its worker sees the request within a heartbeat
+    const ended = await repo.transition(id, 'cancelled', {}, ['starting', 'scheduled', 'waiting']);
+    const jobId = execution.jobId;
+    if (ended && jobId) {
+      const queueName = execution.executionStatus === 'waiting' ? QUEUES.executionsWaiting
+        : execution.priority === 'interactive' ? QUEUES.executionsInteractive : QUEUES.executionsBackground;
+      // The job would find the execution finished anyway; cancelling it just saves a worker the look.
+      await this.deps.queue.cancel(queueName, jobId).catch(() => {});
     }
   }
 

@@ -34,6 +34,8 @@ export interface Execution {
   resultSize: number | null;
   errorMessage: string | null;
   backendId: number | null;
+  /** The pg-boss job currently carrying this execution. */
+  jobId: string | null;
   attempts: number;
   cancelRequestedAt: Date | null;
   createdAt: Date;

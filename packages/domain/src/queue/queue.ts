@@ -44,6 +44,11 @@ export const QUEUES = {
   executionsInteractive: 'executions.interactive',
   /** Executions nobody waits for (schedules, prewarm, nightly schema refresh). */
   executionsBackground: 'executions.background',
+  /**
+   * Executions retried after a delay (their datasource had no free slot). Not notify-enabled:
+   * pg-boss 12 does not pick up delayed jobs (`startAfter`) on notify queues by polling.
+   */
+  executionsWaiting: 'executions.waiting',
 } as const;
 
 /** What services need of the queue: enqueue (optionally inside the caller's transaction) and cancel. */
@@ -59,10 +64,11 @@ export interface JobQueue {
 /** Creates Sightline's queues (idempotent). */
 export async function ensureQueues(boss: PgBoss): Promise<void> {
   const existing = new Set((await boss.getQueues()).map((q) => q.name));
-  for (const name of [QUEUES.executionsInteractive, QUEUES.executionsBackground]) {
+  for (const name of [QUEUES.executionsInteractive, QUEUES.executionsBackground, QUEUES.executionsWaiting]) {
     if (existing.has(name)) continue;
     // heartbeats let pg-boss retry a job whose worker died within ~10-20 s; notify wakes idle workers at once
-    await boss.createQueue(name, { retryLimit: 1, retryDelay: 1, heartbeatSeconds: 10, expireInSeconds: 6 * 3600, notify: true, deleteAfterSeconds: 86_400 }).catch((err: unknown) => {
+    const notify = name !== QUEUES.executionsWaiting;
+    await boss.createQueue(name, { retryLimit: 1, retryDelay: 1, heartbeatSeconds: 10, expireInSeconds: 6 * 3600, notify, deleteAfterSeconds: 86_400 }).catch((err: unknown) => {
       if (!/already exists/i.test(String((err as Error).message))) throw err;
     });
   }
