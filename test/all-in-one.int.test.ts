@@ -2,7 +2,7 @@
 // PostgreSQL (default) and with an external DATABASE_URL.
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,7 +27,10 @@ async function freePort(): Promise<number> {
 }
 
 async function start(env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/sightline/src/main.ts', 'start'], {
+  // Exactly the README's `npm start` (its script), run by this node without npm in between.
+  const [program, ...args] = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts.start.split(/\s+/);
+  expect(program).toBe('node');
+  const child = spawn(process.execPath, args, {
     env: { ...process.env, DATABASE_URL: '', LOG_LEVEL: 'warn', API_PORT: '0', DATA_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

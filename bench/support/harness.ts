@@ -132,7 +132,8 @@ async function procStatus(pid: number, field: 'VmHWM' | 'VmRSS'): Promise<number
  * so the pid is the server's own and `/proc/<pid>/status` measures it.
  */
 export async function startChild(script: string, env: Record<string, string>, urlPattern: RegExp): Promise<ChildServer> {
-  const args = script.endsWith('.ts') ? ['--import', 'tsx', script] : [script];
+  // the same V8 flags as the npm start scripts
+  const args = script.endsWith('.ts') ? ['--max-semi-space-size=4', '--import', 'tsx', script] : ['--max-semi-space-size=4', script];
   const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => {
