@@ -1,0 +1,89 @@
+// Cross-cutting: every route of the API server, fed hostile bodies, ids and query strings, answers
+// a JSON:API error below 500 (or a success), never a 5xx.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createPlatformTestContext, type PlatformTestContext } from './support/platform.js';
+import { expectValidJsonApi } from './support/jsonapi-schema.js';
+
+let t: PlatformTestContext;
+const ids: Record<string, string> = {};
+
+const ROUTES: Array<[string, string]> = [
+  ['post', '/api_keys'], ['patch', '/api_keys/:api_key'], ['delete', '/api_keys/:none'],
+  ['post', '/datasources'], ['patch', '/datasources/:datasource'], ['post', '/datasources/:datasource/test_connection'],
+  ['post', '/datasources/:datasource/executions'], ['post', '/datasources/:datasource/refresh'], ['get', '/datasources/:datasource/schema'],
+  ['get', '/executions/:none'], ['post', '/executions/:none/cancel'], ['get', '/executions/:none/data'],
+  ['post', '/dashboards'], ['patch', '/dashboards/:dashboard'], ['post', '/dashboards/:dashboard/status'], ['post', '/dashboards/:dashboard/refresh'],
+  ['put', '/dashboards/:dashboard/layout'], ['post', '/dashboards/:dashboard/share'], ['post', '/dashboards/:dashboard/duplicate'],
+  ['post', '/dashboard_groups'], ['post', '/dashboard_groups/sort'],
+  ['post', '/reports'], ['patch', '/reports/:report'], ['post', '/reports/:report/data'], ['post', '/reports/:report/refresh'],
+  ['post', '/filters'], ['patch', '/filters/:none'], ['post', '/filters/:none/options'],
+  ['post', '/sql_snippets'], ['patch', '/sql_snippets/:none'],
+  ['post', '/users/invite'], ['patch', '/users/:none'], ['post', '/users/:none/activate'],
+  ['post', '/user_groups'], ['patch', '/user_groups/:none'],
+  ['post', '/invitations/:none/accept'],
+];
+
+const deep = (n: number): unknown => (n === 0 ? 'x' : { data: deep(n - 1), a: [deep(0)] });
+const BODIES: Array<[string, string]> = [
+  ['malformed JSON', '{"data": {"attributes": '],
+  ['array', '[1,2,3]'],
+  ['string', '"hello"'],
+  ['null data', '{"data":null}'],
+  ['wrong types', JSON.stringify({ data: { attributes: { name: 12, sql_query: [], share_mode: {}, layout: 'x' }, relationships: { dashboard: 'x' } }, sql_query: 5, parameters: 'x', refresh_data: 'yes' })],
+  ['NUL and SQL', JSON.stringify({ data: { attributes: { name: "a\u0000'; DROP TABLE organizations; --" } }, sql_query: "SELECT '\u0000'", email: "x'@y", share_mode: 'none', user_group_ids: ["' OR 1=1 --"] })],
+  ['huge numbers', JSON.stringify({ data: { attributes: { port: 1e308, max_concurrent_executions: -1, width: 1e20 } }, layout: [{ type: 'report', id: 'x', row: 1e30, column: -5, width: 0, height: 'x' }] })],
+  ['prototype pollution', '{"__proto__":{"admin":true},"constructor":{"prototype":{"x":1}},"data":{"attributes":{"__proto__":{"x":1}}}}'],
+  ['deep nesting', JSON.stringify(deep(200))],
+];
+const ODD_IDS = ['%00', "'%20OR%201=1", '..%2F..%2Fetc', 'x'.repeat(3000), '%F0%9F%92%A9', '00000000-0000-0000-0000-000000000000'];
+
+beforeAll(async () => {
+  t = await createPlatformTestContext({ worker: false });
+  const auth = { Authorization: `Api ${t.adminSecret}` };
+  ids.datasource = (await t.api.post('/datasources').set(auth).send({ data: { attributes: { name: 'd', database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres', database: t.database.name, require_ssl: false } } })).body.data.id;
+  ids.dashboard = (await t.api.post('/dashboards').set(auth).send({ data: { attributes: { name: 'D' } } })).body.data.id;
+  ids.report = (await t.api.post('/reports').set(auth).send({ data: { attributes: { name: 'R', sql_query: 'SELECT 1' }, relationships: { dashboard: { data: { type: 'dashboards', id: ids.dashboard } }, datasource: { data: { type: 'datasources', id: ids.datasource } } } } })).body.data.id;
+  ids.api_key = (await t.api.get('/api_keys').set(auth)).body.data[0].id;
+  ids.none = 'zzzz-zzzz-zzzz';
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+function fill(path: string, override?: string): string {
+  return path.replace(/:(\w+)/g, (_m, name: string) => override ?? ids[name]!);
+}
+
+async function expectNo5xx(res: { status: number; body: unknown; text: string }, label: string): Promise<void> {
+  expect([label, res.status < 500]).toEqual([label, true]);
+  if (res.status >= 400) expectValidJsonApi(res.body);
+}
+
+describe('hostile input never gets a 5xx', () => {
+  it.each(ROUTES)('%s %s with hostile bodies', async (method, path) => {
+    for (const [label, body] of BODIES) {
+      for (const type of ['application/json', 'application/vnd.api+json']) {
+        const res = await (t.api as unknown as Record<string, (p: string) => import('supertest').Test>)[method]!(fill(path))
+          .set('Authorization', `Api ${t.adminSecret}`).set('Content-Type', type).send(body);
+        await expectNo5xx(res, `${method} ${path} ${label} ${type}`);
+      }
+    }
+  });
+
+  it.each(ROUTES.filter(([, p]) => p.includes(':')))('%s %s with odd ids and query strings', async (method, path) => {
+    for (const id of ODD_IDS) {
+      const res = await (t.api as unknown as Record<string, (p: string) => import('supertest').Test>)[method]!(`${fill(path, id)}?include=%00&x[y]=1`)
+        .set('Authorization', `Api ${t.adminSecret}`).set('Content-Type', 'application/json').send('{}');
+      await expectNo5xx(res, `${method} ${path} ${id.slice(0, 20)}`);
+    }
+  });
+
+  it('the data server shrugs off hostile keys and tokens', async () => {
+    for (const path of ['/results/%00', '/results/' + 'a/'.repeat(400), '/schemas/..%2f..', '/results/x?offset=-1&limit=1e99', '/results/a/b?format=xml']) {
+      for (const token of ['Data x.y.z', 'Data ' + 'A'.repeat(5000), 'Bearer x', '']) {
+        const res = await t.data.get(path).set('Authorization', token);
+        await expectNo5xx(res, `${path} ${token.slice(0, 12)}`);
+      }
+    }
+  });
+});
