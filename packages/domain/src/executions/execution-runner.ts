@@ -131,10 +131,9 @@ export class ExecutionRunner {
         // R post-processing needs an R runtime on the worker; this build ships none.
         throw new QueryError('query_error', 'R post-processing (r_query) is not available: this worker has no R runtime');
       }
-      await this.deps.resultStore.begin({ executionId: execution.id, organizationId: execution.organizationId, dataKey: execution.dataKey, kind: 'rows', timeZone: execution.timeZone });
+      await this.deps.resultStore.begin({ executionId: execution.id, organizationId: execution.organizationId, dataKey: execution.dataKey, kind: 'rows', timeZone: execution.timeZone, retry: execution.attempts > 0 });
       const dataTimestamp = this.deps.clock.now();
       running = await driver.query(execution.sqlText, execution.sqlValues, { timeoutMs: this.deps.datasources.queryTimeoutMs(ds) });
-      await repo.transition(execution.id, 'running', { backend_id: running.backendId }, ['running']);
       if (cancelled) await running.cancel();
       writer.setColumns(await running.columns());
       for await (const batch of running.rows()) {
@@ -148,7 +147,7 @@ export class ExecutionRunner {
       }
       if (rowLimitReached) await running.cancel().catch(() => {});
       const stored = await writer.finish({ rowLimitReached, dataTimestamp });
-      const moved = await repo.transition(execution.id, 'success', { result_columns: stored.sqlColumns, result_rows: stored.sqlRows, result_size: stored.sizeInBytes }, ['running']);
+      const moved = await repo.transition(execution.id, 'success', { result_columns: stored.sqlColumns, result_rows: stored.sqlRows, result_size: stored.sizeInBytes, backend_id: running.backendId }, ['running']);
       if (!moved) await this.deps.resultStore.discard(execution.id);
       log.info({ rows: stored.sqlRows, bytes: stored.sizeInBytes, row_limit_reached: rowLimitReached }, 'execution succeeded');
     } catch (err) {

@@ -40,7 +40,7 @@ export const EXECUTION_RETENTION_HOURS = 24;
 export class ExecutionRepository {
   constructor(private readonly db: Knex) {}
 
-  async insert(row: Omit<ExecutionRow, 'created_at' | 'updated_at' | 'started_at' | 'completed_at' | 'result_columns' | 'result_rows' | 'result_size' | 'error_message' | 'backend_id' | 'job_id' | 'attempts' | 'cancel_requested_at' | 'heartbeat_at'>): Promise<Execution> {
+  async insert(row: Omit<ExecutionRow, 'created_at' | 'updated_at' | 'started_at' | 'completed_at' | 'result_columns' | 'result_rows' | 'result_size' | 'error_message' | 'backend_id' | 'attempts' | 'cancel_requested_at' | 'heartbeat_at'>): Promise<Execution> {
     const [inserted] = await this.db('executions')
       .insert({ ...row, sql_values: JSON.stringify(row.sql_values), options: JSON.stringify(row.options) })
       .returning('*');

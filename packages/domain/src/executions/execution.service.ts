@@ -81,8 +81,11 @@ export class ExecutionService {
         const fresh = await repo.findSuccessSince(input.dataKey, new Date(this.deps.clock.now().getTime() - input.reuseSeconds * 1000));
         if (fresh && (await this.deps.resultStore.findByExecution(input.organizationId, fresh.id))) return fresh;
       }
+      // The job id is chosen here so the row carries it from the start (no second write).
+      const jobId = newUuid();
       const execution = await repo.insert({
         id: newUuid(),
+        job_id: jobId,
         organization_id: input.organizationId,
         datasource_id: input.datasource.id,
         execution_type: input.executionType,
@@ -96,9 +99,8 @@ export class ExecutionService {
         options: input.options ?? {},
       });
       const job: ExecutionJob = { executionId: execution.id, organizationId: input.organizationId };
-      const jobId = await this.deps.queue.send(queueName, job, { db: trx });
-      await repo.setJobId(execution.id, jobId);
-      return { ...execution };
+      await this.deps.queue.send(queueName, job, { db: trx, id: jobId });
+      return execution;
     });
   }
 

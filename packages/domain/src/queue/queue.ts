@@ -57,7 +57,7 @@ export interface JobQueue {
    * Enqueues a job. With `db` (a knex transaction) the job becomes visible only when that
    * transaction commits.
    */
-  send(name: string, data: object, options?: { db?: Knex; startAfterSeconds?: number }): Promise<string | null>;
+  send(name: string, data: object, options?: { db?: Knex; startAfterSeconds?: number; id?: string }): Promise<string | null>;
   cancel(name: string, id: string): Promise<void>;
 }
 
@@ -81,6 +81,7 @@ export function createJobQueue(boss: PgBoss): JobQueue {
       boss.send(name, data, {
         ...(options.db ? { db: fromKnex(options.db as never) } : {}),
         ...(options.startAfterSeconds ? { startAfter: new Date(Date.now() + options.startAfterSeconds * 1000) } : {}),
+        ...(options.id ? { id: options.id } : {}),
       }),
     cancel: async (name, id) => {
       await boss.cancel(name, id);

@@ -74,13 +74,13 @@ export function parseChunkCopy(data: Buffer): StoredChunk[] {
 export class PgResultStore implements ResultStore {
   constructor(private readonly db: Knex) {}
 
-  async begin(input: { executionId: string; organizationId: string; dataKey: string; kind: 'rows' | 'document'; timeZone: string }): Promise<void> {
+  async begin(input: { executionId: string; organizationId: string; dataKey: string; kind: 'rows' | 'document'; timeZone: string; retry?: boolean }): Promise<void> {
     await this.db('results')
       .insert({ execution_id: input.executionId, organization_id: input.organizationId, data_key: input.dataKey, kind: input.kind, time_zone: input.timeZone })
       .onConflict('execution_id')
       .merge();
     // a retried attempt starts over
-    await this.db('result_chunks').where({ execution_id: input.executionId }).delete();
+    if (input.retry) await this.db('result_chunks').where({ execution_id: input.executionId }).delete();
   }
 
   async appendChunk(executionId: string, chunk: StoredChunk, rawBytes: number): Promise<void> {

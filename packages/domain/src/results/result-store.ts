@@ -51,7 +51,7 @@ export interface ResultFinish {
  */
 export interface ResultStore {
   /** Starts a result for an execution (invisible to readers until `finish`). */
-  begin(input: { executionId: string; organizationId: string; dataKey: string; kind: 'rows' | 'document'; timeZone: string }): Promise<void>;
+  begin(input: { executionId: string; organizationId: string; dataKey: string; kind: 'rows' | 'document'; timeZone: string; retry?: boolean }): Promise<void>;
   appendChunk(executionId: string, chunk: StoredChunk, rawBytes: number): Promise<void>;
   /** Publishes the result: from now on it is the newest one of its data key. */
   finish(executionId: string, finish: ResultFinish): Promise<StoredResult>;

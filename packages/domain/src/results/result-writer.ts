@@ -99,7 +99,7 @@ export class ResultWriter {
 
 /** Stores one JSON document (e.g. a datasource schema) as a single-chunk `document` result. */
 export async function storeDocument(store: ResultStore, input: { executionId: string; organizationId: string; dataKey: string; timeZone: string; document: unknown; dataTimestamp: Date }): Promise<StoredResult> {
-  await store.begin({ executionId: input.executionId, organizationId: input.organizationId, dataKey: input.dataKey, kind: 'document', timeZone: input.timeZone });
+  await store.begin({ executionId: input.executionId, organizationId: input.organizationId, dataKey: input.dataKey, kind: 'document', timeZone: input.timeZone, retry: true });
   const text = JSON.stringify(input.document);
   await store.appendChunk(input.executionId, { seq: 0, firstRow: 0, rowCount: 0, bytes: await gzip(text) }, Buffer.byteLength(text));
   return store.finish(input.executionId, { fields: [], sqlRows: 0, sqlColumns: 0, sizeInBytes: Buffer.byteLength(text), rowLimitReached: false, dataTimestamp: input.dataTimestamp });
