@@ -29,3 +29,4 @@ export * from './reports/index.js';
 export * from './filters/index.js';
 export * from './dashboard-data/index.js';
 export * from './sharing/index.js';
+export * from './platform/standalone.js';

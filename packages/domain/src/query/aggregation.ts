@@ -1,19 +1,11 @@
 import { QueryCompileError } from './query-compile-error.js';
-import type { AggregationOption, SqlDialect } from './query.types.js';
+import { AGGREGATION_OPTIONS, type AggregationOption, type SqlDialect } from './query.types.js';
 import { sqlZoneLiteral } from './time-zones.js';
 
 /** The nine fixed aggregation words usable as `{expr:week}` (no UI control). */
-export const FIXED_AGGREGATIONS: readonly Exclude<AggregationOption, 'all_time'>[] = [
-  'second',
-  'minute',
-  'hour',
-  'day',
-  'week',
-  'week_sunday',
-  'month',
-  'quarter',
-  'year',
-];
+export const FIXED_AGGREGATIONS: readonly Exclude<AggregationOption, 'all_time'>[] = AGGREGATION_OPTIONS.filter(
+  (o): o is Exclude<AggregationOption, 'all_time'> => o !== 'all_time',
+);
 
 /** True if `name` is a fixed aggregation word. */
 export function isFixedAggregation(name: string): name is Exclude<AggregationOption, 'all_time'> {
