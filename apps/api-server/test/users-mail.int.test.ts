@@ -4,7 +4,7 @@
 // the dead-letter queue once every attempt failed.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
-  MAIL_DEAD_LETTER_QUEUE, MAIL_SEND_QUEUE, createLogger, createMailQueue, createMailer, ensureMailQueues, startQueue, stopQueue,
+  MAIL_DEAD_LETTER_QUEUE, MAIL_SEND_QUEUE, createLogger, createJobQueue, createMailer, ensureMailQueues, startQueue, stopQueue,
   type Mailer, type PgBoss,
 } from '@sightline/domain';
 import { startMailConsumer } from '../../worker/src/jobs/send-mail.job.js';
@@ -28,7 +28,7 @@ beforeAll(async () => {
     extraDeps: async (database) => {
       boss = await startQueue({ connectionString: database.url, logger, applicationName: 'mail-flow-test', max: 4 });
       await ensureMailQueues(boss, FAST_RETRIES);
-      return { deps: { mailQueue: createMailQueue(boss), apiBaseUrl: BASE_URL }, close: () => stopQueue(boss, 2000) };
+      return { deps: { mailQueue: createJobQueue(boss), apiBaseUrl: BASE_URL }, close: () => stopQueue(boss, 2000) };
     },
   });
   mailer = createMailer({ smtpUrl: smtp.url, from: FROM, outboxDir: '/nonexistent', logger, timeoutMs: 5000 });

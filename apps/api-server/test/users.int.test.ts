@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
-  MAIL_SEND_QUEUE, MailService, UnavailableError, UserService, createMailQueue, createLogger, ensureMailQueues, startQueue, stopQueue,
+  MAIL_SEND_QUEUE, MailService, UnavailableError, UserService, createJobQueue, createLogger, ensureMailQueues, startQueue, stopQueue,
   type Permission, type PgBoss,
 } from '@sightline/domain';
 import * as backfill from '../../../packages/domain/src/db/migrations/20261123040300_add_built_in_user_groups.js';
@@ -19,7 +19,7 @@ beforeAll(async () => {
     extraDeps: async (database) => {
       boss = await startQueue({ connectionString: database.url, logger: createLogger('silent', 'test'), applicationName: 'users-test-queue', max: 3 });
       await ensureMailQueues(boss);
-      return { deps: { mailQueue: createMailQueue(boss), apiBaseUrl: BASE_URL }, close: () => stopQueue(boss, 2000) };
+      return { deps: { mailQueue: createJobQueue(boss), apiBaseUrl: BASE_URL }, close: () => stopQueue(boss, 2000) };
     },
   });
   const other = await t.services.organizations.create('Other Organization');

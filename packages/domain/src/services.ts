@@ -32,7 +32,7 @@ export interface DomainDeps {
   /** The deployment's sample database, when it has one (every organization gets a datasource for it). */
   sampleData?: SampleDataConnection;
   clock?: Clock;
-  /** Queue for outgoing mail (e.g. `createMailQueue(boss)` or the pg-boss `JobQueue`). Without it, invitations answer 503. */
+  /** Queue for outgoing mail (the pg-boss `JobQueue`, `createJobQueue(boss)`). Without it, invitations answer 503. */
   mailQueue?: MailQueue;
   /** Public base URL of the API server, for links in e-mails (default `http://localhost:8080`). */
   apiBaseUrl?: string;

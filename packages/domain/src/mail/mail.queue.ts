@@ -1,5 +1,5 @@
-import { fromKnex, type PgBoss } from 'pg-boss';
-import type { MailQueue, MailQueueOptions } from './mail.types.js';
+import type { PgBoss } from 'pg-boss';
+import type { MailQueueOptions } from './mail.types.js';
 import { MAIL_DEAD_LETTER_QUEUE, MAIL_SEND_QUEUE } from './mail.types.js';
 
 /**
@@ -32,14 +32,4 @@ export async function ensureMailQueues(boss: PgBoss, options: MailQueueOptions =
   };
   await ensure(MAIL_DEAD_LETTER_QUEUE, { retentionSeconds: 30 * 86_400, deleteAfterSeconds: 30 * 86_400 });
   await ensure(MAIL_SEND_QUEUE, policy);
-}
-
-/**
- * A `MailQueue` on pg-boss: jobs are inserted through the caller's knex transaction (pg-boss `db`
- * option), so they commit or roll back together with the caller's rows.
- */
-export function createMailQueue(boss: PgBoss): MailQueue {
-  return {
-    send: (name, data, { db }) => boss.send(name, data, { db: fromKnex(db as never) }),
-  };
 }

@@ -37,7 +37,7 @@ export type MailJob = z.infer<typeof mailJobSchema>;
 /**
  * What mail needs of the job queue: enqueue inside the caller's knex transaction (`db`), so a job
  * exists exactly when the rows that caused it were committed. The pg-boss `JobQueue` of `queue/`
- * satisfies it, and so does `createMailQueue(boss)`.
+ * satisfies it.
  */
 export interface MailQueue {
   send(name: string, data: object, options: { db: Knex }): Promise<string | null>;
