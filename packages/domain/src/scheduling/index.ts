@@ -1,0 +1,4 @@
+export * from './schedule-grammar.js';
+export * from './occurrences.js';
+export { toLocal, fromLocal, weekdayMondayZero, daysInMonth, type LocalDateTime } from './zoned-time.js';
+export * from './attach-as.js';
