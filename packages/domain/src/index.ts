@@ -30,3 +30,6 @@ export * from './filters/index.js';
 export * from './dashboard-data/index.js';
 export * from './sharing/index.js';
 export * from './platform/standalone.js';
+export * from './scheduling/index.js';
+export * from './dashboard-schedules/index.js';
+export * from './sql-alerts/index.js';

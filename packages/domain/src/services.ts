@@ -22,6 +22,8 @@ import type { ResolvedConfig } from './config/config.js';
 import { PgResultStore } from './results/pg-result-store.js';
 import type { ResultStore } from './results/result-store.js';
 import { DataTokens } from './tokens/data-token.js';
+import { DashboardScheduleService } from './dashboard-schedules/dashboard-schedule.service.js';
+import { SqlAlertService } from './sql-alerts/sql-alert.service.js';
 
 export interface DomainDeps {
   db: Knex;
@@ -76,6 +78,12 @@ export interface DomainServices {
   dashboardSharing: DashboardSharingService;
   resultStore: ResultStore;
   tokens: DataTokens;
+  /** Dashboard schedules: CRUD, Trigger, `enqueueDue` (the tick). */
+  dashboardSchedules: DashboardScheduleService;
+  /** SQL alerts: CRUD, Run, results, `enqueueDue` (the tick). */
+  sqlAlerts: SqlAlertService;
+  /** Public base URL of the API server (links in e-mails). */
+  apiBaseUrl: string;
 }
 
 /** Builds the domain services (the composition roots call this once). */
@@ -108,7 +116,12 @@ export function createDomainServices(deps: DomainDeps): DomainServices {
   const reports = new ReportService({ db: deps.db, datasources });
   const dashboardData = new DashboardDataService({ db: deps.db, dashboards, reports, filters, datasources, sqlSnippets, executions, organizations, resultStore, tokens, clock });
   const dashboardSharing = new DashboardSharingService({ db: deps.db, mail, apiBaseUrl: deps.apiBaseUrl ?? 'http://localhost:8080' });
-  return { clock, organizations, apiKeys, datasources, sqlSnippets, mail, users, userGroups, executions, resultStore, tokens, dashboards, dashboardGroups, reports, filters, dashboardData, dashboardSharing };
+  const dashboardSchedules = new DashboardScheduleService({ db: deps.db, clock, queue: deps.queue ?? NO_QUEUE, dashboards, reports, organizations });
+  const sqlAlerts = new SqlAlertService({ db: deps.db, clock, queue: deps.queue ?? NO_QUEUE, datasources, sqlSnippets, filters, executions, organizations });
+  return {
+    clock, organizations, apiKeys, datasources, sqlSnippets, mail, users, userGroups, executions, resultStore, tokens, dashboards, dashboardGroups, reports, filters, dashboardData, dashboardSharing,
+    dashboardSchedules, sqlAlerts, apiBaseUrl: deps.apiBaseUrl ?? 'http://localhost:8080',
+  };
 }
 
 /**

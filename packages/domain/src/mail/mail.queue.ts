@@ -13,6 +13,9 @@ export async function ensureMailQueues(boss: PgBoss, options: MailQueueOptions =
     retryBackoff: true,
     retryDelayMax: options.retryDelayMaxSeconds ?? 3600,
     expireInSeconds: 300,
+    // a worker that dies mid-send stops its heartbeats: the message is retried within seconds, not
+    // after `expireInSeconds` (and the idempotency key keeps an already-sent one from going twice)
+    heartbeatSeconds: 10,
     // Keep failed messages for 30 days in the dead-letter queue.
     deleteAfterSeconds: 30 * 86_400,
     deadLetter: MAIL_DEAD_LETTER_QUEUE,

@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { MAIL_SEND_QUEUE, runSchedulingTick, type Principal } from '@sightline/domain';
+import { createPlatformTestContext, type PlatformTestContext } from '../../../test/support/platform.js';
+import { startTestSmtpServer, type TestSmtpServer } from '../../../test/support/smtp-server.js';
+import { TestClock, openJobs, openScheduleRuns, parseMail, waitUntil } from '../../../test/support/scheduling.js';
+
+const auth = (secret: string) => `Api ${secret}`;
+
+let t: PlatformTestContext;
+let smtp: TestSmtpServer;
+let clock: TestClock;
+let admin: Principal;
+let datasourceId: string;
+let dashboardId: string;
+let reportId: string;
+
+const tick = () => runSchedulingTick({ clock: t.services.clock, dashboardSchedules: t.services.dashboardSchedules, sqlAlerts: t.services.sqlAlerts });
+
+/** Waits until every run is sent and no mail job is left: then the mail count is final. */
+async function settle(): Promise<void> {
+  await waitUntil('schedule runs to be sent', async () => ({ runs: await openScheduleRuns(t.database.db), mails: await openJobs(t.database.db, MAIL_SEND_QUEUE) }), (v) => v.runs === 0 && v.mails === 0);
+}
+
+beforeAll(async () => {
+  smtp = await startTestSmtpServer();
+  clock = new TestClock('2027-03-22T08:00:00Z');
+  t = await createPlatformTestContext({ clock, smtpUrl: smtp.url, scheduling: { tickAtStart: false, pollingIntervalSeconds: 0.5 } });
+  admin = await t.services.apiKeys.authenticate(auth(t.adminSecret));
+  const post = async (path: string, body: object) => {
+    const res = await t.api.post(path).set('Authorization', auth(t.adminSecret)).send(body);
+    if (res.status !== 201) throw new Error(`${path}: ${res.status} ${res.text}`);
+    return res.body.data.id as string;
+  };
+  datasourceId = await post('/datasources', { data: { attributes: { name: 'PG', database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres', database: t.database.name, require_ssl: false } } });
+  dashboardId = await post('/dashboards', { data: { attributes: { name: 'Sales overview' } } });
+  reportId = await post('/reports', {
+    data: {
+      attributes: { name: 'Revenue', sql_query: 'SELECT g AS day, g * 10 AS revenue FROM generate_series(1, 5) g' },
+      relationships: { dashboard: { data: { type: 'dashboards', id: dashboardId } }, datasource: { data: { type: 'datasources', id: datasourceId } } },
+    },
+  });
+});
+
+afterAll(async () => {
+  await t?.close();
+  await smtp?.close();
+});
+
+describe('firing', () => {
+  it('a due time fires once: one run, one mail, last_sent_at set when handed to SMTP', async () => {
+    clock.set('2027-03-22T08:00:00Z');
+    const schedule = await t.services.dashboardSchedules.create(admin, {
+      name: 'Morning mail', emails: 'ada@example.com, bob@example.com', ccEmails: 'cc@example.com', bccEmails: 'bcc@example.com', attachAs: '', schedule: 'daily;09:00', dashboardId,
+    });
+    expect(schedule.nextDueAt?.toISOString()).toBe('2027-03-22T09:00:00.000Z');
+    clock.set('2027-03-22T08:59:59Z');
+    expect(await tick()).toEqual({ dashboardSchedules: 0, sqlAlerts: 0 });
+    clock.set('2027-03-22T09:00:00Z');
+    const before = smtp.received.length;
+    // several ticks at once and again later: one run
+    const counts = await Promise.all([tick(), tick(), tick()]);
+    expect(counts.reduce((n, c) => n + c.dashboardSchedules, 0)).toBe(1);
+    clock.set('2027-03-22T09:00:40Z');
+    expect((await tick()).dashboardSchedules).toBe(0);
+    await settle();
+    expect(smtp.received.length - before).toBe(1);
+    const mail = smtp.received[smtp.received.length - 1]!;
+    expect(mail.recipients.sort()).toEqual(['ada@example.com', 'bcc@example.com', 'bob@example.com', 'cc@example.com']);
+    const parsed = await parseMail(mail);
+    expect(parsed.subject).toBe('Sales overview – Morning mail');
+    expect(parsed.text).toContain('The dashboard "Sales overview" as of 2027-03-22 09:00 (UTC).');
+    expect(parsed.headers.get('bcc')).toBeUndefined();
+    const runs = await t.services.dashboardSchedules.listRuns(t.organization.id, schedule.id);
+    expect(runs.map((r) => [r.runKey, r.status])).toEqual([['due:2027-03-22T09:00:00.000Z', 'sent']]);
+    const after = await t.services.dashboardSchedules.get(admin, schedule.id);
+    expect(after.lastSentAt?.toISOString()).toBe(runs[0]!.sentAt!.toISOString());
+    expect(after.nextDueAt?.toISOString()).toBe('2027-03-23T09:00:00.000Z');
+    await t.services.dashboardSchedules.delete(admin, schedule.id);
+  });
+});
