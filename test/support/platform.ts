@@ -33,6 +33,8 @@ export interface PlatformTestOptions {
   smtpUrl?: string;
   /** The worker's scheduling consumers (tick at start, renderers). */
   scheduling?: WorkerSchedulingOptions;
+  /** Seconds between the worker's polls of the mail queue (default 2). */
+  mailPollingIntervalSeconds?: number;
 }
 
 export async function createPlatformTestContext(options: PlatformTestOptions = {}): Promise<PlatformTestContext> {
@@ -53,7 +55,8 @@ export async function createPlatformTestContext(options: PlatformTestOptions = {
   const { organization, adminKey } = await services.organizations.create('Test Organization');
   const worker = options.worker === false
     ? { stop: async () => {} }
-    : await startWorker({ db: database.db, boss, logger, services, concurrency: config.workerConcurrency, rowLimit: config.resultRowLimit, mail: { dataDir: '/tmp/sightline-test-mail', smtpUrl: options.smtpUrl }, scheduling: options.scheduling });
+    : await startWorker({ db: database.db, boss, logger, services, concurrency: config.workerConcurrency, rowLimit: config.resultRowLimit, mail: { dataDir: '/tmp/sightline-test-mail', smtpUrl: options.smtpUrl, queue: { pollingIntervalSeconds: options.mailPollingIntervalSeconds } },
+      scheduling: options.scheduling });
   const api = createApiApp({ db: database.db, logger, services, maxBodyBytes: config.maxBodyBytes });
   const data = createDataApp({ db: database.db, logger, resultStore: services.resultStore, tokens: services.tokens });
   return {

@@ -24,7 +24,7 @@ async function settle(): Promise<void> {
 beforeAll(async () => {
   smtp = await startTestSmtpServer();
   clock = new TestClock('2027-03-22T08:00:00Z');
-  t = await createPlatformTestContext({ clock, smtpUrl: smtp.url, scheduling: { tickAtStart: false, pollingIntervalSeconds: 0.5 } });
+  t = await createPlatformTestContext({ clock, smtpUrl: smtp.url, scheduling: { tickAtStart: false, pollingIntervalSeconds: 0.5 }, mailPollingIntervalSeconds: 0.5 });
   admin = await t.services.apiKeys.authenticate(auth(t.adminSecret));
   const post = async (path: string, body: object) => {
     const res = await t.api.post(path).set('Authorization', auth(t.adminSecret)).send(body);

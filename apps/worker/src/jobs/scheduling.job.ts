@@ -28,19 +28,21 @@ export interface SchedulingConsumerOptions {
  */
 export async function startSchedulingConsumers(o: SchedulingConsumerOptions): Promise<{ stop(): Promise<void> }> {
   await ensureSchedulingQueues(o.boss, { tick: SCHEDULING_TICK_QUEUE, runs: [DASHBOARD_SCHEDULE_RUN_QUEUE, SQL_ALERT_RUN_QUEUE] }, SCHEDULING_TICK_CRON, {
-    retryLimit: 5, retryDelay: 30, heartbeatSeconds: 10, expireInSeconds: 4 * 3600,
+    retryLimit: 5, retryDelay: 10, heartbeatSeconds: 10, expireInSeconds: 4 * 3600,
   });
+  const polling = o.pollingIntervalSeconds ?? 2;
+  // runs poll their executions at the queue's polling pace (at most every 2 s, at least every 250 ms)
+  const waitMs = Math.min(2000, Math.max(250, polling * 500));
   const s = o.services;
   const scheduleRunner = new DashboardScheduleRunner({
     db: o.db, clock: s.clock, logger: o.logger.child({ queue: DASHBOARD_SCHEDULE_RUN_QUEUE }), mail: s.mail, dashboards: s.dashboards, reports: s.reports,
     organizations: s.organizations, dashboardData: s.dashboardData, executions: s.executions, resultStore: s.resultStore,
-    renderer: o.renderers?.schedules, apiBaseUrl: s.apiBaseUrl, maxDataWaitMs: o.maxDataWaitMs,
+    renderer: o.renderers?.schedules, apiBaseUrl: s.apiBaseUrl, maxDataWaitMs: o.maxDataWaitMs, pollIntervalMs: waitMs,
   });
   const alertRunner = new SqlAlertRunner({
     db: o.db, clock: s.clock, logger: o.logger.child({ queue: SQL_ALERT_RUN_QUEUE }), mail: s.mail, alerts: s.sqlAlerts, executions: s.executions,
-    organizations: s.organizations, resultStore: s.resultStore, renderer: o.renderers?.alerts, apiBaseUrl: s.apiBaseUrl,
+    organizations: s.organizations, resultStore: s.resultStore, renderer: o.renderers?.alerts, apiBaseUrl: s.apiBaseUrl, pollIntervalMs: waitMs,
   });
-  const polling = o.pollingIntervalSeconds ?? 2;
   await o.boss.work(SCHEDULING_TICK_QUEUE, { batchSize: 1, pollingIntervalSeconds: polling }, async () => {
     const created = await runSchedulingTick({ clock: s.clock, dashboardSchedules: s.dashboardSchedules, sqlAlerts: s.sqlAlerts });
     if (created.dashboardSchedules || created.sqlAlerts) o.logger.info({ runs: created }, 'scheduling tick');

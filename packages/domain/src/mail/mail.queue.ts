@@ -8,8 +8,10 @@ import { MAIL_DEAD_LETTER_QUEUE, MAIL_SEND_QUEUE } from './mail.types.js';
  */
 export async function ensureMailQueues(boss: PgBoss, options: MailQueueOptions = {}): Promise<void> {
   const policy = {
-    retryLimit: options.retryLimit ?? 8,
-    retryDelay: options.retryDelaySeconds ?? 30,
+    // 10 s doubling over 10 attempts still spans an SMTP outage of about three hours, and a message
+    // whose worker died is sent again within seconds rather than a minute
+    retryLimit: options.retryLimit ?? 10,
+    retryDelay: options.retryDelaySeconds ?? 10,
     retryBackoff: true,
     retryDelayMax: options.retryDelayMaxSeconds ?? 3600,
     expireInSeconds: 300,

@@ -94,9 +94,9 @@ export interface Mailer {
 
 /** Retry policy of the mail queue. */
 export interface MailQueueOptions {
-  /** Attempts after the first one (default 8). */
+  /** Attempts after the first one (default 10). */
   retryLimit?: number;
-  /** Seconds before the first retry; doubles with every further attempt (default 30). */
+  /** Seconds before the first retry; doubles with every further attempt (default 10). */
   retryDelaySeconds?: number;
   /** Longest wait between two attempts in seconds (default 3600). */
   retryDelayMaxSeconds?: number;
