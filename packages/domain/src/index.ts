@@ -30,3 +30,4 @@ export * from './filters/index.js';
 export * from './dashboard-data/index.js';
 export * from './sharing/index.js';
 export * from './platform/standalone.js';
+export * from './export-jobs/index.js';

@@ -22,6 +22,8 @@ import type { ResolvedConfig } from './config/config.js';
 import { PgResultStore } from './results/pg-result-store.js';
 import type { ResultStore } from './results/result-store.js';
 import { DataTokens } from './tokens/data-token.js';
+import { ExportJobService } from './export-jobs/export-job.service.js';
+import { PgExportFileStore } from './export-jobs/export-file-store.js';
 
 export interface DomainDeps {
   db: Knex;
@@ -46,6 +48,8 @@ export interface DomainDeps {
   dataTokenTtlSeconds?: number;
   /** Where results live (default: the PostgreSQL chunk table). */
   resultStore?: ResultStore;
+  /** Public base URL of the data server, for export file URLs (default `http://localhost:8081`). */
+  dataBaseUrl?: string;
 }
 
 /** Stands in for a missing queue in processes that never enqueue (the operator CLI). */
@@ -76,6 +80,10 @@ export interface DomainServices {
   dashboardSharing: DashboardSharingService;
   resultStore: ResultStore;
   tokens: DataTokens;
+  /** Export jobs (API side: start/reuse, status with file URL, cancel). */
+  exportJobs: ExportJobService;
+  /** Export files (chunks in PostgreSQL). */
+  exportFiles: PgExportFileStore;
 }
 
 /** Builds the domain services (the composition roots call this once). */
@@ -108,7 +116,9 @@ export function createDomainServices(deps: DomainDeps): DomainServices {
   const reports = new ReportService({ db: deps.db, datasources });
   const dashboardData = new DashboardDataService({ db: deps.db, dashboards, reports, filters, datasources, sqlSnippets, executions, organizations, resultStore, tokens, clock });
   const dashboardSharing = new DashboardSharingService({ db: deps.db, mail, apiBaseUrl: deps.apiBaseUrl ?? 'http://localhost:8080' });
-  return { clock, organizations, apiKeys, datasources, sqlSnippets, mail, users, userGroups, executions, resultStore, tokens, dashboards, dashboardGroups, reports, filters, dashboardData, dashboardSharing };
+  const exportJobs = new ExportJobService({ db: deps.db, dashboards, reports, dashboardData, executions, queue: deps.queue ?? NO_QUEUE, tokens, clock, dataBaseUrl: deps.dataBaseUrl ?? 'http://localhost:8081' });
+  const exportFiles = new PgExportFileStore(deps.db);
+  return { clock, organizations, apiKeys, datasources, sqlSnippets, mail, users, userGroups, executions, resultStore, tokens, dashboards, dashboardGroups, reports, filters, dashboardData, dashboardSharing, exportJobs, exportFiles };
 }
 
 /**
@@ -128,6 +138,7 @@ export function createServicesFromConfig(db: Knex, config: ResolvedConfig, boss?
     apiBaseUrl: config.apiBaseUrl ?? `http://localhost:${config.apiPort}`,
     dataTokenSecret: config.dataTokenSecret,
     dataTokenTtlSeconds: config.dataTokenTtlSeconds,
+    dataBaseUrl: config.dataBaseUrl ?? `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.dataPort}`,
   });
 }
 
