@@ -6,6 +6,7 @@ import { startMailConsumer, type MailConsumerOptions } from './jobs/send-mail.jo
 import { startExecutionConsumers } from './jobs/run-execution.job.js';
 import { startSchedulingConsumers } from './jobs/scheduling.job.js';
 import { startSchedulingSweeps } from './jobs/scheduling-sweep.job.js';
+import { startExportConsumer } from './jobs/run-export.job.js';
 
 export interface WorkerDeps {
   db: Knex;
@@ -63,12 +64,15 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
     renderers: deps.scheduling?.renderers, tickAtStart: deps.scheduling?.tickAtStart, pollingIntervalSeconds: deps.scheduling?.pollingIntervalSeconds, maxDataWaitMs: deps.scheduling?.maxDataWaitMs,
   });
   const sweeps = startSchedulingSweeps({ db: deps.db, logger: deps.logger, ledger, clock: deps.services.clock });
+  // renders are CPU-heavy (a worker thread each): a few at a time per process
+  const exports = await startExportConsumer({ db: deps.db, boss: deps.boss, logger: deps.logger, services: deps.services, concurrency: Math.max(1, Math.min(2, deps.concurrency)) });
   deps.logger.info({ concurrency: deps.concurrency, mail: mailer.destination }, 'worker started');
   return {
     stop: async () => {
       deps.logger.info('worker stopping');
       sweeps.stop();
       await scheduling.stop();
+      await exports.stop();
       await executions.stop();
       await deps.boss.offWork(MAIL_SEND_QUEUE);
       if (!deps.mail?.mailer) mailer.close();

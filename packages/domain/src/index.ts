@@ -33,3 +33,4 @@ export * from './platform/standalone.js';
 export * from './scheduling/index.js';
 export * from './dashboard-schedules/index.js';
 export * from './sql-alerts/index.js';
+export * from './export-jobs/index.js';

@@ -24,6 +24,8 @@ import type { ResultStore } from './results/result-store.js';
 import { DataTokens } from './tokens/data-token.js';
 import { DashboardScheduleService } from './dashboard-schedules/dashboard-schedule.service.js';
 import { SqlAlertService } from './sql-alerts/sql-alert.service.js';
+import { ExportJobService } from './export-jobs/export-job.service.js';
+import { PgExportFileStore } from './export-jobs/export-file-store.js';
 
 export interface DomainDeps {
   db: Knex;
@@ -48,6 +50,8 @@ export interface DomainDeps {
   dataTokenTtlSeconds?: number;
   /** Where results live (default: the PostgreSQL chunk table). */
   resultStore?: ResultStore;
+  /** Public base URL of the data server, for export file URLs (default `http://localhost:8081`). */
+  dataBaseUrl?: string;
 }
 
 /** Stands in for a missing queue in processes that never enqueue (the operator CLI). */
@@ -84,6 +88,10 @@ export interface DomainServices {
   sqlAlerts: SqlAlertService;
   /** Public base URL of the API server (links in e-mails). */
   apiBaseUrl: string;
+  /** Export jobs (API side: start/reuse, status with file URL, cancel). */
+  exportJobs: ExportJobService;
+  /** Export files (chunks in PostgreSQL). */
+  exportFiles: PgExportFileStore;
 }
 
 /** Builds the domain services (the composition roots call this once). */
@@ -118,9 +126,11 @@ export function createDomainServices(deps: DomainDeps): DomainServices {
   const dashboardSharing = new DashboardSharingService({ db: deps.db, mail, apiBaseUrl: deps.apiBaseUrl ?? 'http://localhost:8080' });
   const dashboardSchedules = new DashboardScheduleService({ db: deps.db, clock, queue: deps.queue ?? NO_QUEUE, dashboards, reports, organizations });
   const sqlAlerts = new SqlAlertService({ db: deps.db, clock, queue: deps.queue ?? NO_QUEUE, datasources, sqlSnippets, filters, executions, organizations });
+  const exportJobs = new ExportJobService({ db: deps.db, dashboards, reports, dashboardData, executions, queue: deps.queue ?? NO_QUEUE, tokens, clock, dataBaseUrl: deps.dataBaseUrl ?? 'http://localhost:8081' });
+  const exportFiles = new PgExportFileStore(deps.db);
   return {
     clock, organizations, apiKeys, datasources, sqlSnippets, mail, users, userGroups, executions, resultStore, tokens, dashboards, dashboardGroups, reports, filters, dashboardData, dashboardSharing,
-    dashboardSchedules, sqlAlerts, apiBaseUrl: deps.apiBaseUrl ?? 'http://localhost:8080',
+    exportJobs, exportFiles, dashboardSchedules, sqlAlerts, apiBaseUrl: deps.apiBaseUrl ?? 'http://localhost:8080',
   };
 }
 
@@ -141,6 +151,7 @@ export function createServicesFromConfig(db: Knex, config: ResolvedConfig, boss?
     apiBaseUrl: config.apiBaseUrl ?? `http://localhost:${config.apiPort}`,
     dataTokenSecret: config.dataTokenSecret,
     dataTokenTtlSeconds: config.dataTokenTtlSeconds,
+    dataBaseUrl: config.dataBaseUrl ?? `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.dataPort}`,
   });
 }
 
