@@ -21,7 +21,7 @@ export class TestClock implements Clock {
 
 /** A received message parsed as a mail client would (headers, text, HTML, attachments). */
 export function parseMail(mail: ReceivedMail): Promise<ParsedMail> {
-  return simpleParser(mail.raw);
+  return simpleParser(mail.raw, { keepCidLinks: true });
 }
 
 /**

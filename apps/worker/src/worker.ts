@@ -6,7 +6,8 @@ import { startMailConsumer, type MailConsumerOptions } from './jobs/send-mail.jo
 import { startExecutionConsumers } from './jobs/run-execution.job.js';
 import { startSchedulingConsumers } from './jobs/scheduling.job.js';
 import { startSchedulingSweeps } from './jobs/scheduling-sweep.job.js';
-import { startExportConsumer } from './jobs/run-export.job.js';
+import { renderExports, startExportConsumer } from './jobs/run-export.job.js';
+import { createAlertRenderer, createScheduleRenderer } from './jobs/scheduling-render.js';
 
 export interface WorkerDeps {
   db: Knex;
@@ -61,7 +62,11 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
   });
   const scheduling = await startSchedulingConsumers({
     db: deps.db, boss: deps.boss, logger: deps.logger, services: deps.services, concurrency: Math.max(1, Math.floor(deps.concurrency / 2)),
-    renderers: deps.scheduling?.renderers, tickAtStart: deps.scheduling?.tickAtStart, pollingIntervalSeconds: deps.scheduling?.pollingIntervalSeconds, maxDataWaitMs: deps.scheduling?.maxDataWaitMs,
+    renderers: deps.scheduling?.renderers ?? {
+      schedules: createScheduleRenderer({ resultStore: deps.services.resultStore, renderer: renderExports }),
+      alerts: createAlertRenderer({ resultStore: deps.services.resultStore, renderer: renderExports }),
+    },
+    tickAtStart: deps.scheduling?.tickAtStart, pollingIntervalSeconds: deps.scheduling?.pollingIntervalSeconds, maxDataWaitMs: deps.scheduling?.maxDataWaitMs,
   });
   const sweeps = startSchedulingSweeps({ db: deps.db, logger: deps.logger, ledger, clock: deps.services.clock });
   // renders are CPU-heavy (a worker thread each): a few at a time per process

@@ -78,3 +78,58 @@ describe('firing', () => {
     await t.services.dashboardSchedules.delete(admin, schedule.id);
   });
 });
+
+describe('attachments', () => {
+  it('every attach_as format of a dashboard arrives, rendered by @sightline/render; inline PNGs are in the body', async () => {
+    clock.set('2027-03-22T10:00:00Z');
+    const schedule = await t.services.dashboardSchedules.create(admin, {
+      name: 'All formats', emails: 'formats@example.com', attachAs: 'excel,csv,png,dark_png,inline_png,dark_inline_png,pdf,dark_pdf', schedule: 'disabled', dashboardId,
+    });
+    const before = smtp.received.length;
+    await t.services.dashboardSchedules.trigger(admin, schedule.id);
+    await settle();
+    expect(smtp.received.length - before).toBe(1);
+    const parsed = await parseMail(smtp.received[smtp.received.length - 1]!);
+    const byName = new Map(parsed.attachments.map((a) => [a.filename ?? a.cid, a]));
+    const regular = parsed.attachments.filter((a) => a.contentDisposition === 'attachment').map((a) => a.filename).sort();
+    expect(regular).toEqual(['sales-overview-dark.pdf', 'sales-overview-dark.png', 'sales-overview-revenue.csv', 'sales-overview.pdf', 'sales-overview.png', 'sales-overview.xlsx']);
+    expect(byName.get('sales-overview.pdf')!.content.subarray(0, 5).toString()).toBe('%PDF-');
+    expect(byName.get('sales-overview.pdf')!.contentType).toBe('application/pdf');
+    const png = byName.get('sales-overview.png')!.content;
+    expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    expect(byName.get('sales-overview-dark.png')!.content.equals(png)).toBe(false);
+    // inline variants: referenced from the HTML by Content-ID
+    const inline = parsed.attachments.filter((a) => a.contentDisposition === 'inline');
+    expect(inline).toHaveLength(2);
+    for (const a of inline) {
+      expect(a.contentType).toBe('image/png');
+      expect(parsed.html).toContain(`src="cid:${a.cid}"`);
+    }
+    // CSV: exactly what PostgreSQL returns
+    const direct = await t.database.db.raw('SELECT g AS day, g * 10 AS revenue FROM generate_series(1, 5) g');
+    const csv = byName.get('sales-overview-revenue.csv')!.content.toString('utf8');
+    expect(csv).toBe(['day,revenue', ...direct.rows.map((r: { day: number; revenue: number }) => `${r.day},${r.revenue}`), ''].join('\r\n'));
+    // Excel: one sheet per report with the same values
+    const ExcelJS = (await import('exceljs')).default;
+    const book = new ExcelJS.Workbook();
+    await book.xlsx.load(byName.get('sales-overview.xlsx')!.content as unknown as ArrayBuffer);
+    const sheet = book.worksheets[0]!;
+    expect(sheet.name).toBe('Revenue');
+    const values = sheet.getSheetValues().slice(1).map((row) => (row as unknown[]).slice(1));
+    expect(values).toEqual([['day', 'revenue'], ...direct.rows.map((r: { day: number; revenue: number }) => [r.day, r.revenue])]);
+    await t.services.dashboardSchedules.delete(admin, schedule.id);
+  });
+
+  it('a report schedule attaches that report only, the report wins over the dashboard', async () => {
+    const schedule = await t.services.dashboardSchedules.create(admin, { name: 'Revenue only', emails: 'report@example.com', attachAs: 'csv,png', schedule: 'disabled', dashboardId, reportId });
+    expect(schedule).toMatchObject({ reportId, dashboardId: null });
+    const before = smtp.received.length;
+    await t.services.dashboardSchedules.trigger(admin, schedule.id);
+    await settle();
+    expect(smtp.received.length - before).toBe(1);
+    const parsed = await parseMail(smtp.received[smtp.received.length - 1]!);
+    expect(parsed.subject).toBe('Revenue – Revenue only');
+    expect(parsed.attachments.map((a) => a.filename).sort()).toEqual(['revenue.csv', 'revenue.png']);
+    await t.services.dashboardSchedules.delete(admin, schedule.id);
+  });
+});

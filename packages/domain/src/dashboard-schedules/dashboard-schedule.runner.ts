@@ -50,13 +50,18 @@ export interface ScheduleRenderInput {
   baseName: string;
 }
 
+/** A rendered file for a mail, with a note for the body when it is not the whole data (cut rows). */
+export interface RenderedAttachment extends Omit<MailFile, 'contentId'> {
+  note?: string;
+}
+
 /**
  * Renders a schedule's attachments (the worker implements it with `@sightline/render`). Pictures
  * give one file; `csv` gives one file per report; `excel` one workbook. Inline formats are shown in
  * the mail body by the runner (it sets the Content-ID).
  */
 export interface ScheduleRenderer {
-  render(input: ScheduleRenderInput, format: ScheduleAttachmentFormat): Promise<Array<Omit<MailFile, 'contentId'>>>;
+  render(input: ScheduleRenderInput, format: ScheduleAttachmentFormat): Promise<RenderedAttachment[]>;
 }
 
 export interface DashboardScheduleRunnerDeps {
@@ -178,6 +183,7 @@ export class DashboardScheduleRunner {
     const baseName = slugify(targetName);
     const formats = parseAttachAs(schedule.attachAs, SCHEDULE_ATTACHMENT_FORMATS);
     const files: MailFile[] = [];
+    const notes: string[] = [];
     if (!problem && formats.length) {
       const renderer = this.deps.renderer;
       if (!renderer) throw new Error('This worker has no renderer for schedule attachments');
@@ -187,8 +193,9 @@ export class DashboardScheduleRunner {
       };
       for (const format of formats) {
         const rendered = await renderer.render(input, format);
-        rendered.forEach((file, i) => {
+        rendered.forEach(({ note, ...file }, i) => {
           files.push(INLINE_FORMATS.includes(format) ? { ...file, contentId: `${format}-${i}.${runId}` } : file);
+          if (note) notes.push(`${file.filename}: ${note}`);
         });
       }
     }
@@ -203,6 +210,7 @@ export class DashboardScheduleRunner {
     }
     const attached = files.filter((f) => !f.contentId).map((f) => f.filename);
     if (attached.length) lines.push(`Attached: ${attached.join(', ')}`);
+    lines.push(...notes);
     lines.push('', `Sent by the Sightline schedule "${schedule.name}" (${this.deps.apiBaseUrl}/dashboard_schedules/${schedule.id}).`);
     const text = lines.join('\n').replace(/\n{3,}/g, '\n\n');
     const inline = files.filter((f) => f.contentId);

@@ -10,7 +10,7 @@ import { isFinished, type Execution } from '../executions/execution.types.js';
 import type { Logger } from '../logger.js';
 import { parseEmailList } from '../mail/email-list.js';
 import type { MailService } from '../mail/mail.service.js';
-import type { MailFile, MailMessage } from '../mail/mail.types.js';
+import type { MailMessage } from '../mail/mail.types.js';
 import type { OrganizationService } from '../organizations/organization.service.js';
 import type { Organization } from '../organizations/organization.types.js';
 import type { ResultStore, StoredResult } from '../results/result-store.js';
@@ -18,6 +18,7 @@ import { ALERT_ATTACHMENT_FORMATS, parseAttachAs, type AlertAttachmentFormat } f
 import { escapeHtml, formatInZone, slugify } from '../scheduling/mail-text.js';
 import { decideAlertMail, evaluateTrigger, statusOfFailedExecution, type SqlAlertResultStatus } from './alert-evaluation.js';
 import { SqlAlertRepository } from './sql-alert.repository.js';
+import type { RenderedAttachment } from '../dashboard-schedules/dashboard-schedule.runner.js';
 import type { SqlAlertService } from './sql-alert.service.js';
 import type { SqlAlert, SqlAlertRun, SqlAlertRunJob } from './sql-alert.types.js';
 
@@ -25,7 +26,7 @@ const gunzip = promisify(gunzipCallback);
 
 /** Renders an alert's result as a mail attachment (the worker implements it with `@sightline/render`). */
 export interface AlertAttachmentRenderer {
-  render(input: { result: StoredResult; format: AlertAttachmentFormat; baseName: string; organization: Organization }): Promise<Omit<MailFile, 'contentId'>>;
+  render(input: { result: StoredResult; format: AlertAttachmentFormat; baseName: string; organization: Organization }): Promise<RenderedAttachment>;
 }
 
 export interface SqlAlertRunnerDeps {
@@ -194,7 +195,7 @@ export class SqlAlertRunner {
     if (!alert) return;
     const organization = await this.deps.organizations.get(alert.organizationId);
     const regular = run.mailAudience === 'regular';
-    const files: Array<Omit<MailFile, 'contentId'>> = [];
+    const files: RenderedAttachment[] = [];
     const [format] = parseAttachAs(alert.attachAs, ALERT_ATTACHMENT_FORMATS);
     if (regular && format && run.executionId && run.resultStatus !== null && ['ok', 'alert_triggered', 'alert_error'].includes(run.resultStatus)) {
       const stored = await this.deps.resultStore.findByExecution(alert.organizationId, run.executionId);
@@ -203,12 +204,12 @@ export class SqlAlertRunner {
         files.push(await this.deps.renderer.render({ result: stored, format, baseName: slugify(alert.name), organization }));
       }
     }
-    const message = this.compose(alert, run, organization, files.map((f) => f.filename));
+    const message = this.compose(alert, run, organization, files.map((f) => (f.note ? `${f.filename} (${f.note})` : f.filename)));
     await withTransaction(this.deps.db, async (trx) => {
       const locked = await this.repo(trx).findRun(run.organizationId, run.id, { forUpdate: true });
       if (!locked || locked.mailJobId) return;
       const attachments = [];
-      for (const file of files) attachments.push({ id: await this.deps.mail.storeAttachment(trx, run.organizationId, file) });
+      for (const { note: _note, ...file } of files) attachments.push({ id: await this.deps.mail.storeAttachment(trx, run.organizationId, file) });
       const mailJobId = await this.deps.mail.enqueue(trx, 'sql_alert', { ...message, attachments }, run.organizationId, { idempotencyKey: `sql_alert_run:${run.id}` });
       await this.repo(trx).setRunMailJob(run.id, mailJobId, this.deps.clock.now());
     });
