@@ -104,6 +104,12 @@ export class DashboardScheduleRepository {
     if (!n) throw new NotFoundError(`Dashboard schedule ${id} not found`, { code: 'dashboard_schedule_not_found' });
   }
 
+  /** True when something is due at `now` (one indexed read; the tick skips its transaction otherwise). */
+  async hasDue(now: Date): Promise<boolean> {
+    const row = await this.db('dashboard_schedules').where('next_due_at', '<=', now).first('id');
+    return row !== undefined;
+  }
+
   /**
    * Locks up to `limit` schedules (of every organization) whose next due time is at or before `now`.
    * Rows another transaction holds are skipped, so concurrent ticks share the work without

@@ -253,6 +253,7 @@ export class DashboardScheduleService {
    * @returns runs created
    */
   async enqueueDue(now: Date = this.deps.clock.now()): Promise<number> {
+    if (!(await this.repo().hasDue(now))) return 0;
     let created = 0;
     for (;;) {
       const batch = await withTransaction(this.deps.db, async (trx) => {

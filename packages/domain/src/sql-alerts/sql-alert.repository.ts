@@ -136,6 +136,12 @@ export class SqlAlertRepository {
     await this.db('sql_alerts').where({ organization_id: organizationId, id }).delete();
   }
 
+  /** True when something is due at `now` (one indexed read; the tick skips its transaction otherwise). */
+  async hasDue(now: Date): Promise<boolean> {
+    const row = await this.db('sql_alerts').where('next_run_at', '<=', now).first('id');
+    return row !== undefined;
+  }
+
   /** Locks due alerts of every organization, skipping rows another tick holds (see the schedules' `lockDue`). */
   async lockDue(now: Date, limit: number): Promise<DueAlert[]> {
     const rows: Array<SqlAlertRow & { org_time_zone: string }> = await this.db('sql_alerts as a')
