@@ -40,7 +40,6 @@ export const reportFields = defineFields({
   displayNameAsTitle: f.boolean().default(true),
   attribution: f.text({ max: 10_000 }).nullable(),
   noDataMessage: f.text({ max: 10_000 }).nullable(),
-  subtitle: f.text({ max: 500 }).nullable(),
   /** Last query error message (set by the read path), or null. */
   queryError: f.text({ max: 1_000_000 }).nullable().readOnly().notInBackup(),
   createdAt: f.createdAt(),
