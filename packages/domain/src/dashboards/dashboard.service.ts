@@ -14,6 +14,7 @@ import { isValidTimeZone } from '../query/time-zones.js';
 import type { FilterDefinition, InputParameters } from '../query/query.types.js';
 import { collectDashboardReferences, deriveDashboardReferences, loadReferenceContext } from '../reports/dashboard-references.js';
 import { ReportRepository, datasourceSummaries } from '../reports/report.repository.js';
+import { sqlSnippetFields } from '../sql-snippets/sql-snippet.fields.js';
 import { SqlSnippetRepository } from '../sql-snippets/sql-snippet.repository.js';
 import { reportFields } from '../reports/report.fields.js';
 import { dashboardLockedError } from '../reports/report.service.js';
@@ -373,7 +374,7 @@ export class DashboardService {
         allowed_aggregations: f.allowedAggregations,
         sql_snippet_ids: f.sqlSnippetIds,
       })),
-      sql_snippets: snippets.map((s) => ({ id: s.id, name: s.name, description: s.description, text: s.text, params: s.params, datasource_id: s.datasourceId, sql_snippet_ids: s.sqlSnippetIds })),
+      sql_snippets: snippets.map((s) => sqlSnippetFields.toBackup(s)),
       datasources,
     };
   }

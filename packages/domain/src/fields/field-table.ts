@@ -354,15 +354,16 @@ export class FieldTable<F extends FieldMap> {
   }
 
   /**
-   * The backup form of a record: every backed-up field in table order, as JSON, under its API name
-   * (to-one relationships and non-API fields under their column name, e.g. `datasource_id`).
+   * The backup form of a record: every backed-up field in table order, as JSON, under its API name;
+   * relationships and other non-attributes under the snake_case of their key (`datasource_id`,
+   * `sql_snippet_ids`).
    */
   toBackup(record: FieldRecord<F>): Record<string, unknown> {
     const source = record as Record<string, unknown>;
     const out: Record<string, unknown> = {};
     for (const e of this.entries) {
       if (!e.spec.backup) continue;
-      const name = e.attribute ?? e.column ?? e.relationship?.name ?? e.key;
+      const name = e.attribute ?? snakeCase(e.key);
       const value = source[e.key];
       out[name] = value === null || value === undefined ? null : e.spec.codec.toJson(value);
     }

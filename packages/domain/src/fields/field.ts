@@ -300,11 +300,11 @@ export const f = {
     return make<With<PlainField<string>, { api: false; create: 'required' }>>(z.string(), { api: false, create: 'required', relationship: { type, many: false, name } });
   },
   /**
-   * A to-many relationship (key `<name>Ids`) that the repository loads from a join table (no column):
-   * optional on create and update, shown as linkage, never in backups by itself.
+   * A to-many relationship (key `<name>Ids`) that the repository loads from and writes to a join table
+   * (no column): optional on create and update, shown as linkage, backed up as `<name>_ids`.
    */
   refs(type: string, name?: string) {
-    return make<With<PlainField<string[]>, { api: false; column: false; backup: false }>>(z.array(z.string()), { api: false, column: false, backup: false, relationship: { type, many: true, name } });
+    return make<With<PlainField<string[]>, { api: false; column: false }>>(z.array(z.string()), { api: false, column: false, relationship: { type, many: true, name } });
   },
   /** `created_at`: set by the database, read-only in the API, not in backups. */
   createdAt() {

@@ -199,9 +199,9 @@ describe('field table: presentation and backups', () => {
   });
 
   it('copies and backs up content, never secrets, tenants or server state', () => {
-    expect(widgetFields.copyOf(widget())).toEqual({ ownerId: 'u1', name: 'n', kind: 'a', note: null, size: 1, locked: false, settings: { x: 1 }, slot: 2 });
+    expect(widgetFields.copyOf(widget())).toEqual({ ownerId: 'u1', tagIds: ['t1'], name: 'n', kind: 'a', note: null, size: 1, locked: false, settings: { x: 1 }, slot: 2 });
     const backup = widgetFields.toBackup(widget());
-    expect(backup).toEqual({ id: 'w1', owner_id: 'u1', name: 'n', kind: 'a', note: null, size: 1, locked: false, settings: { x: 1 }, slot: 2 });
-    expect(Object.keys(backup)).toEqual(['id', 'owner_id', 'name', 'kind', 'note', 'size', 'locked', 'settings', 'slot']);
+    expect(backup).toEqual({ id: 'w1', owner_id: 'u1', tag_ids: ['t1'], name: 'n', kind: 'a', note: null, size: 1, locked: false, settings: { x: 1 }, slot: 2 });
+    expect(Object.keys(backup)).toEqual(['id', 'owner_id', 'tag_ids', 'name', 'kind', 'note', 'size', 'locked', 'settings', 'slot']);
   });
 });
