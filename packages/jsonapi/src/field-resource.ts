@@ -24,21 +24,31 @@ export interface FieldResource<T extends AnyTable> extends ResourceDefinition {
 
 /**
  * Defines a JSON:API resource from a field table: the attribute allowlist and relationships come from
- * the table (plus `relationships` it does not hold), and `present` builds the records `serialize` takes.
+ * the table (plus those it does not hold), and `present` builds the records `serialize` takes.
+ * @throws Error at module load when an extra attribute or relationship repeats a name of the table
  */
 export function defineFieldResource<T extends AnyTable>(definition: {
   type: string;
   fields: T;
+  /** Relationships the table does not hold (they come after the table's). */
   relationships?: Readonly<Record<string, ExtraRelationship<RecordOf<T>>>>;
+  /**
+   * Attributes outside the table that `present` never fills: a route adds them to one response, e.g.
+   * a secret shown only in the Create response (they come after the table's).
+   */
+  extraAttributes?: readonly string[];
 }): FieldResource<T> {
   const { type, fields } = definition;
   const extra = definition.relationships ?? {};
+  const names = [...fields.attributes, ...Object.keys(fields.relationships)];
+  const clash = [...(definition.extraAttributes ?? []), ...Object.keys(extra)].find((n) => names.includes(n));
+  if (clash) throw new Error(`Resource ${type}: "${clash}" is already defined by its field table`);
   const relationships: Record<string, RelationshipDefinition> = { ...fields.relationships };
   for (const [name, rel] of Object.entries(extra)) relationships[name] = { type: rel.type, many: rel.many };
   return {
     type,
     fields,
-    attributes: fields.attributes,
+    attributes: [...fields.attributes, ...(definition.extraAttributes ?? [])],
     relationships,
     present(record, canSee) {
       const linkage: Record<string, Linkage> = { ...fields.linkage(record) };
