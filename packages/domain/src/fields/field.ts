@@ -156,6 +156,11 @@ export class Field<T extends FieldTypes = FieldTypes> {
     return this.with({ create: 'required' });
   }
 
+  /** Create may omit it (already so for attributes; `f.ref` relationships are required unless made optional). */
+  optional(): Field<With<T, { create: 'optional' }>> {
+    return this.with({ create: 'optional' });
+  }
+
   /** Set by the server: accepted with any value on create and update (clients echo GET documents) and ignored. */
   readOnly(): Field<With<T, { create: 'ignored'; update: 'ignored' }>> {
     return this.with({ create: 'ignored', update: 'ignored' });

@@ -17,6 +17,7 @@ const widgetFields = defineFields({
   organizationId: f.tenant(),
   ownerId: f.ref('users'),
   tagIds: f.refs('tags'),
+  parentId: f.ref('widgets', 'parent_widget').nullable().optional(),
   name: f.text({ max: 10 }).required(),
   kind: f.enum<Kind>(['a', 'b']).default('a'),
   note: f.text({ max: 100 }).nullable(),
@@ -37,27 +38,27 @@ type Widget = RecordOf<typeof widgetFields>;
 describe('field table: types', () => {
   it('infers the domain record, row and inputs from the table', () => {
     assertType<Equal<Flat<Widget>, {
-      id: string; organizationId: string; ownerId: string; tagIds: string[]; name: string; kind: Kind; note: string | null; size: number;
+      id: string; organizationId: string; ownerId: string; tagIds: string[]; parentId: string | null; name: string; kind: Kind; note: string | null; size: number;
       locked: boolean; token: string | null; pin: string | null; settings: { x: number }; hidden: boolean; apiName: number | null; slot: number;
       createdAt: Date; updatedAt: Date;
     }>>();
     assertType<Equal<Flat<RowOf<typeof widgetFields>>, {
-      id: string; organization_id: string; owner_id: string; name: string; kind: Kind; note: string | null; size: number; locked: boolean;
+      id: string; organization_id: string; owner_id: string; parent_id: string | null; name: string; kind: Kind; note: string | null; size: number; locked: boolean;
       token_enc: string | null; pin: string | null; settings: { x: number }; hidden: boolean; api_name: number | null; slot: number;
       created_at: Date; updated_at: Date;
     }>>();
     assertType<Equal<Flat<CreateInputOf<typeof widgetFields>>, {
-      ownerId: string; name: string; tagIds?: string[]; kind?: Kind; note?: string | null; size?: number; locked?: boolean; token?: string | null;
+      ownerId: string; name: string; tagIds?: string[]; parentId?: string | null; kind?: Kind; note?: string | null; size?: number; locked?: boolean; token?: string | null;
       pin?: string | null; apiName?: number | null; slot?: number;
     }>>();
     assertType<Equal<Flat<UpdateInputOf<typeof widgetFields>>, {
-      ownerId?: string; tagIds?: string[]; name?: string; kind?: Kind; note?: string | null; size?: number; locked?: boolean; token?: string | null;
+      ownerId?: string; tagIds?: string[]; parentId?: string | null; name?: string; kind?: Kind; note?: string | null; size?: number; locked?: boolean; token?: string | null;
       pin?: string | null; apiName?: number | null;
     }>>();
     // the database fills nullable and DEFAULT columns; everything else must be given
     assertType<Equal<Flat<NewRecordOf<typeof widgetFields>>, {
       id: string; organizationId: string; ownerId: string; name: string; kind: Kind; size: number; locked: boolean; slot: number;
-      note?: string | null; token?: string | null; pin?: string | null; settings?: { x: number }; hidden?: boolean; apiName?: number | null;
+      parentId?: string | null; note?: string | null; token?: string | null; pin?: string | null; settings?: { x: number }; hidden?: boolean; apiName?: number | null;
       createdAt?: Date; updatedAt?: Date;
     }>>();
     // ids, the tenant and the creation time never change; to-many ids have no column
@@ -86,7 +87,7 @@ describe('field table: types', () => {
 describe('field table: names', () => {
   it('derives columns, attribute names and relationships from the keys', () => {
     expect(widgetFields.attributes).toEqual(['name', 'kind', 'note', 'size', 'locked', 'token', 'pin', 'settings', 'renamed', 'slot', 'created_at', 'updated_at']);
-    expect(widgetFields.relationships).toEqual({ owner: { type: 'users', many: false }, tags: { type: 'tags', many: true } });
+    expect(widgetFields.relationships).toEqual({ owner: { type: 'users', many: false }, tags: { type: 'tags', many: true }, parent_widget: { type: 'widgets', many: false } });
     expect(widgetFields.entries.find((e) => e.key === 'token')?.column).toBe('token_enc');
     expect(widgetFields.entries.find((e) => e.key === 'tagIds')?.column).toBeUndefined();
   });
@@ -101,7 +102,7 @@ const KEY = Buffer.alloc(32, 3);
 const sealer = sealerFor(KEY);
 const now = new Date('2026-01-02T03:04:05.000Z');
 const widget = (over: Partial<Widget> = {}): Widget => ({
-  id: 'w1', organizationId: 'o1', ownerId: 'u1', tagIds: ['t1'], name: 'n', kind: 'a', note: null, size: 1, locked: false, token: 'tok',
+  id: 'w1', organizationId: 'o1', ownerId: 'u1', tagIds: ['t1'], parentId: null, name: 'n', kind: 'a', note: null, size: 1, locked: false, token: 'tok',
   pin: '1234', settings: { x: 1 }, hidden: false, apiName: 3, slot: 2, createdAt: now, updatedAt: now, ...over,
 });
 
@@ -123,7 +124,7 @@ describe('field table: rows', () => {
 
 describe('field table: create and update rules', () => {
   it('fills defaults in table order, then coerces', () => {
-    expect(widgetFields.prepareCreate({ ownerId: 'u', name: 'n' })).toEqual({ ownerId: 'u', name: 'n', kind: 'a', note: null, size: 1, locked: false, token: null, pin: null, apiName: null, slot: 1 });
+    expect(widgetFields.prepareCreate({ ownerId: 'u', name: 'n' })).toEqual({ ownerId: 'u', name: 'n', parentId: null, kind: 'a', note: null, size: 1, locked: false, token: null, pin: null, apiName: null, slot: 1 });
     // the size default and the locked rule read the kind; an explicit value wins over a default, not over a rule
     expect(widgetFields.prepareCreate({ ownerId: 'u', name: 'n', kind: 'b', locked: false })).toMatchObject({ size: 2, locked: true });
     expect(widgetFields.prepareCreate({ ownerId: 'u', name: 'n', kind: 'b', size: 5 })).toMatchObject({ size: 5 });
@@ -160,6 +161,9 @@ describe('field table: request schemas', () => {
 
   it('reads relationships, requiring the required ones', () => {
     expect(widgetFields.readRelationships({ owner: 'u2', tags: ['t1', 't2'] }, 'create')).toEqual({ ownerId: 'u2', tagIds: ['t1', 't2'] });
+    // an optional, nullable to-one may be absent on create and null on update
+    expect(widgetFields.readRelationships({ owner: 'u2', parent_widget: null }, 'create')).toEqual({ ownerId: 'u2', parentId: null });
+    expect(widgetFields.readRelationships({ parent_widget: null }, 'update')).toEqual({ parentId: null });
     expect(widgetFields.readRelationships({}, 'update')).toEqual({});
     for (const [linkage, op] of [[{}, 'create'], [{ owner: null }, 'update']] as const) {
       try {
@@ -194,14 +198,14 @@ describe('field table: presentation and backups', () => {
     expect(widgetFields.toAttributes(widget())).not.toHaveProperty('token');
     expect(widgetFields.hiddenAttributes()).toEqual(['token', 'pin']);
     expect(widgetFields.hiddenAttributes(() => true)).toEqual(['pin']);
-    expect(widgetFields.linkage(widget())).toEqual({ owner: 'u1', tags: ['t1'] });
+    expect(widgetFields.linkage(widget({ parentId: 'w0' }))).toEqual({ owner: 'u1', tags: ['t1'], parent_widget: 'w0' });
     expect(widgetFields.idOf(widget())).toBe('w1');
   });
 
   it('copies and backs up content, never secrets, tenants or server state', () => {
-    expect(widgetFields.copyOf(widget())).toEqual({ ownerId: 'u1', tagIds: ['t1'], name: 'n', kind: 'a', note: null, size: 1, locked: false, settings: { x: 1 }, slot: 2 });
+    expect(widgetFields.copyOf(widget())).toEqual({ ownerId: 'u1', tagIds: ['t1'], parentId: null, name: 'n', kind: 'a', note: null, size: 1, locked: false, settings: { x: 1 }, slot: 2 });
     const backup = widgetFields.toBackup(widget());
-    expect(backup).toEqual({ id: 'w1', owner_id: 'u1', tag_ids: ['t1'], name: 'n', kind: 'a', note: null, size: 1, locked: false, settings: { x: 1 }, slot: 2 });
-    expect(Object.keys(backup)).toEqual(['id', 'owner_id', 'tag_ids', 'name', 'kind', 'note', 'size', 'locked', 'settings', 'slot']);
+    expect(backup).toEqual({ id: 'w1', owner_id: 'u1', tag_ids: ['t1'], parent_id: null, name: 'n', kind: 'a', note: null, size: 1, locked: false, settings: { x: 1 }, slot: 2 });
+    expect(Object.keys(backup)).toEqual(['id', 'owner_id', 'tag_ids', 'parent_id', 'name', 'kind', 'note', 'size', 'locked', 'settings', 'slot']);
   });
 });
