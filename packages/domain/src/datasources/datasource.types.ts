@@ -1,7 +1,9 @@
 import type { CreateInputOf, NewRecordOf, PatchOf, RecordOf, RowOf, UpdateInputOf } from '../fields/index.js';
 import type { datasourceFields } from './datasource.fields.js';
 
+/** How the worker reaches the database: directly, through an SSH tunnel, or through a datasource agent. */
 export type ConnectionMode = 'direct' | 'ssh_tunnel' | 'agent';
+/** Every `ConnectionMode`. */
 export const CONNECTION_MODES: readonly ConnectionMode[] = ['direct', 'ssh_tunnel', 'agent'];
 
 /** A datasource with its credentials opened (services only; presenters hide them from most keys). Fields: `datasourceFields`. */

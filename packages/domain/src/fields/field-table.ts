@@ -255,7 +255,7 @@ export class FieldTable<F extends FieldMap> {
    * Applies the coercion rules to an update: each rule sees the current record merged with the change
    * (earlier fields final); a value it changes joins the patch.
    */
-  prepareUpdate<P extends FieldUpdateInput<F>>(patch: P, current: FieldRecord<F>): P {
+  prepareUpdate<P extends FieldUpdateInput<F>>(patch: P, current: FieldRecord<F>): P & FieldPatch<F> {
     const out: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(patch)) if (value !== undefined) out[key] = value;
     const merged: Record<string, unknown> = { ...(current as Record<string, unknown>), ...out };
@@ -267,7 +267,7 @@ export class FieldTable<F extends FieldMap> {
         merged[e.key] = coerced;
       }
     }
-    return out as P;
+    return out as P & FieldPatch<F>;
   }
 
   /**

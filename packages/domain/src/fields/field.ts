@@ -274,6 +274,7 @@ export const f = {
   integer(min: number, max: number) {
     return make<PlainField<number>>(z.number().int().min(min).max(max));
   },
+  /** `true` or `false`. */
   boolean() {
     return make<PlainField<boolean>>(z.boolean());
   },

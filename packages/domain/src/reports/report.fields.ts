@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { defineFields, f, nulFreeText, timeOfDaySchema } from '../fields/index.js';
 
-/** Default size of a new report when none is given. */
+/** Default width of a new report when none is given (grid columns). */
 export const DEFAULT_REPORT_WIDTH = 6;
+/** Default height of a new report when none is given (grid rows). */
 export const DEFAULT_REPORT_HEIGHT = 6;
 
 const LAYOUT_ONLY = 'changes only through Update Dashboard Layout (PUT /dashboards/{id}/layout)';
