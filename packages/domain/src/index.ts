@@ -4,6 +4,7 @@ export * from './clock.js';
 export * from './logger.js';
 export * from './config/index.js';
 export * from './db/index.js';
+export * from './fields/index.js';
 export * from './crypto/secrets.js';
 export * from './organizations/index.js';
 export * from './api-keys/index.js';

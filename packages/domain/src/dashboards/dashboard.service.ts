@@ -14,8 +14,10 @@ import { isValidTimeZone } from '../query/time-zones.js';
 import type { FilterDefinition, InputParameters } from '../query/query.types.js';
 import { collectDashboardReferences, deriveDashboardReferences, loadReferenceContext } from '../reports/dashboard-references.js';
 import { ReportRepository, datasourceSummaries } from '../reports/report.repository.js';
+import { sqlSnippetFields } from '../sql-snippets/sql-snippet.fields.js';
 import { SqlSnippetRepository } from '../sql-snippets/sql-snippet.repository.js';
-import { dashboardLockedError, reportColumns } from '../reports/report.service.js';
+import { reportFields } from '../reports/report.fields.js';
+import { dashboardLockedError } from '../reports/report.service.js';
 import type { Report } from '../reports/report.types.js';
 import { DashboardRepository, dashboardColumns } from './dashboard.repository.js';
 import { DASHBOARD_MANAGE_PERMISSION, DASHBOARD_VIEW_PERMISSIONS } from './dashboard.permissions.js';
@@ -291,7 +293,7 @@ export class DashboardService {
       await repo.insert(copyId, principal.organizationId, dashboardColumns({ ...attributes, name: `${source.name} (copy)`, isLocked: false, shareMode: 'none', thumbnailImageUrl: null, thumbnailCreatedAt: null }));
       const reportRepo = new ReportRepository(trx);
       for (const r of reports) {
-        await reportRepo.insert({ ...reportColumns(r), id: newId(), organization_id: principal.organizationId, dashboard_id: copyId });
+        await reportRepo.insert({ ...reportFields.copyOf(r), id: newId(), organizationId: principal.organizationId, dashboardId: copyId });
       }
       await repo.addToGroups(principal.organizationId, copyId, dashboardGroupIds);
       return repo.get(principal.organizationId, copyId);
@@ -349,7 +351,7 @@ export class DashboardService {
         user_group_ids: dashboard.userGroupIds,
         dashboard_group_ids: dashboard.dashboardGroupIds,
       },
-      reports: reports.map((r) => ({ id: r.id, ...reportColumns(r), chart_configuration: r.chartConfiguration })),
+      reports: reports.map((r) => reportFields.toBackup(r)),
       filters: [...refs.filters, ...parents].map((f) => ({
         id: f.id,
         display_name: f.displayName,
@@ -372,7 +374,7 @@ export class DashboardService {
         allowed_aggregations: f.allowedAggregations,
         sql_snippet_ids: f.sqlSnippetIds,
       })),
-      sql_snippets: snippets.map((s) => ({ id: s.id, name: s.name, description: s.description, text: s.text, params: s.params, datasource_id: s.datasourceId, sql_snippet_ids: s.sqlSnippetIds })),
+      sql_snippets: snippets.map((s) => sqlSnippetFields.toBackup(s)),
       datasources,
     };
   }
