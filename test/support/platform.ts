@@ -3,7 +3,7 @@ import { createApiApp } from '@sightline/api-server';
 import { createDataApp } from '@sightline/data-server';
 import { startWorker, type Worker, type WorkerSchedulingOptions } from '@sightline/worker';
 import {
-  createLogger, createServicesFromConfig, ensureMailQueues, ensureQueues, parseConfig, startQueue, stopQueue,
+  createLogger, createServicesFromConfig, ensureMailQueues, ensureQueues, ensureSchedulingQueues, parseConfig, startQueue, stopQueue,
   type Clock, type DomainServices, type Organization, type PgBoss, type ResolvedConfig,
 } from '@sightline/domain';
 import { createTestDatabase, type TestDatabase } from './database.js';
@@ -51,6 +51,7 @@ export async function createPlatformTestContext(options: PlatformTestOptions = {
   const boss = await startQueue({ connectionString: database.url, logger, applicationName: 'sightline-test-queue', supervise: true });
   await ensureQueues(boss);
   await ensureMailQueues(boss);
+  await ensureSchedulingQueues(boss);
   const services = createServicesFromConfig(database.db, config, boss, { clock: options.clock });
   const { organization, adminKey } = await services.organizations.create('Test Organization');
   const worker = options.worker === false

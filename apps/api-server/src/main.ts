@@ -1,7 +1,7 @@
 // Composition root of the API server on its own (`npm run start:api`): needs DATABASE_URL;
 // migrations run separately (`npm run db:migrate`).
 import {
-  createDb, createLogger, createServicesFromConfig, ensureMailQueues, ensureQueues, runMain, standaloneConfig, startQueue, stopOnSignals, stopQueue,
+  createDb, createLogger, createServicesFromConfig, ensureMailQueues, ensureQueues, ensureSchedulingQueues, runMain, standaloneConfig, startQueue, stopOnSignals, stopQueue,
 } from '@sightline/domain';
 import { listen } from '@sightline/jsonapi';
 import { createApiApp } from './app.js';
@@ -14,6 +14,7 @@ runMain(async () => {
   const boss = await startQueue({ connectionString: config.databaseUrl, logger, applicationName: 'sightline-api-queue', supervise: false });
   await ensureQueues(boss);
   await ensureMailQueues(boss);
+  await ensureSchedulingQueues(boss);
   const services = createServicesFromConfig(db, config, boss);
   const server = await listen(createApiApp({ db, logger, services, maxBodyBytes: config.maxBodyBytes }), config.host, config.apiPort);
   console.log(`API server: ${config.apiBaseUrl ?? server.url}`);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { MAIL_SEND_QUEUE, runSchedulingTick, type Principal, type SqlAlert, type SqlAlertInput } from '@sightline/domain';
+import { MAIL_SEND_QUEUE, runSchedulingTick, type Principal, type SqlAlert, type CreateSqlAlertInput } from '@sightline/domain';
 import { createPlatformTestContext, type PlatformTestContext } from '../../../test/support/platform.js';
 import { startTestSmtpServer, type TestSmtpServer } from '../../../test/support/smtp-server.js';
 import { TestClock, openJobs, parseMail, waitUntil } from '../../../test/support/scheduling.js';
@@ -42,7 +42,7 @@ async function runOnce(alert: SqlAlert): Promise<{ run: RunRow; mails: typeof sm
   return { run, mails: smtp.received.slice(before) };
 }
 
-const create = (input: Partial<SqlAlertInput>) => t.services.sqlAlerts.create(admin, {
+const create = (input: Partial<CreateSqlAlertInput>) => t.services.sqlAlerts.create(admin, {
   name: 'Big orders', sqlQuery: `SELECT v FROM ${TABLE}`, runSchedule: 'disabled', emailCondition: 'triggered', emails: 'ops@example.com', datasourceId, ...input,
 });
 
@@ -67,7 +67,7 @@ afterAll(async () => {
 beforeEach(() => clock.advance(60_000));
 
 describe('trigger conditions on the first column of the first row', () => {
-  const cases: Array<[string, Partial<SqlAlertInput>, Array<string | null>, string]> = [
+  const cases: Array<[string, Partial<CreateSqlAlertInput>, Array<string | null>, string]> = [
     ['has_results with rows', { triggerCondition: 'has_results' }, ['1'], 'alert_triggered'],
     ['has_results without rows', { triggerCondition: 'has_results' }, [], 'ok'],
     ['no_results without rows', { triggerCondition: 'no_results' }, [], 'alert_triggered'],

@@ -1,6 +1,6 @@
 import {
-  DASHBOARD_SCHEDULE_RUN_QUEUE, DashboardScheduleRunner, SCHEDULING_TICK_CRON, SCHEDULING_TICK_QUEUE, SQL_ALERT_RUN_QUEUE, SqlAlertRunner,
-  ensureSchedulingQueues, runJobSchema, runSchedulingTick, sendTickNow,
+  DASHBOARD_SCHEDULE_RUN_QUEUE, DashboardScheduleRunner, SCHEDULING_TICK_QUEUE, SQL_ALERT_RUN_QUEUE, SqlAlertRunner,
+  ensureSchedulingQueues, runJobSchema, runSchedulingTick, scheduleTick, sendTickNow,
   type AlertAttachmentRenderer, type DashboardScheduleRunJob, type DomainServices, type Knex, type Logger, type PgBoss, type ScheduleRenderer, type SqlAlertRunJob,
 } from '@sightline/domain';
 
@@ -27,9 +27,8 @@ export interface SchedulingConsumerOptions {
  * stops its heartbeats, so its runs are retried by another one).
  */
 export async function startSchedulingConsumers(o: SchedulingConsumerOptions): Promise<{ stop(): Promise<void> }> {
-  await ensureSchedulingQueues(o.boss, { tick: SCHEDULING_TICK_QUEUE, runs: [DASHBOARD_SCHEDULE_RUN_QUEUE, SQL_ALERT_RUN_QUEUE] }, SCHEDULING_TICK_CRON, {
-    retryLimit: 5, retryDelay: 10, heartbeatSeconds: 10, expireInSeconds: 4 * 3600,
-  });
+  await ensureSchedulingQueues(o.boss);
+  await scheduleTick(o.boss);
   const polling = o.pollingIntervalSeconds ?? 2;
   // runs poll their executions at the queue's polling pace (at most every 2 s, at least every 250 ms)
   const waitMs = Math.min(2000, Math.max(250, polling * 500));
@@ -60,7 +59,7 @@ export async function startSchedulingConsumers(o: SchedulingConsumerOptions): Pr
       })));
   await consume<DashboardScheduleRunJob>(DASHBOARD_SCHEDULE_RUN_QUEUE, (job) => scheduleRunner.run(job));
   await consume<SqlAlertRunJob>(SQL_ALERT_RUN_QUEUE, (job) => alertRunner.run(job));
-  if (o.tickAtStart ?? true) await sendTickNow(o.boss, SCHEDULING_TICK_QUEUE, o.logger);
+  if (o.tickAtStart ?? true) await sendTickNow(o.boss, o.logger);
   return {
     stop: async () => {
       await Promise.all([SCHEDULING_TICK_QUEUE, DASHBOARD_SCHEDULE_RUN_QUEUE, SQL_ALERT_RUN_QUEUE].map((q) => o.boss.offWork(q)));

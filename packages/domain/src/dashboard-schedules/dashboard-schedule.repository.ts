@@ -1,30 +1,10 @@
 import type { Knex } from 'knex';
 import { NotFoundError } from '../errors.js';
-import type { DashboardSchedule, DashboardScheduleRow, DashboardScheduleRun, ScheduleRunStatus } from './dashboard-schedule.types.js';
+import { dashboardScheduleFields } from './dashboard-schedule.fields.js';
+import type { DashboardSchedule, DashboardSchedulePatch, DashboardScheduleRow, DashboardScheduleRun, NewDashboardSchedule, ScheduleRunStatus } from './dashboard-schedule.types.js';
 
 function toSchedule(row: DashboardScheduleRow): DashboardSchedule {
-  return {
-    id: row.id,
-    organizationId: row.organization_id,
-    dashboardId: row.dashboard_id,
-    reportId: row.report_id,
-    name: row.name,
-    emails: row.emails,
-    ccEmails: row.cc_emails,
-    bccEmails: row.bcc_emails,
-    attachAs: row.attach_as,
-    schedule: row.schedule,
-    subjectText: row.subject_text,
-    bodyText: row.body_text,
-    sendVia: row.send_via,
-    pageWidth: row.page_width,
-    parameters: row.parameters,
-    runDatasourceIds: row.run_datasource_ids,
-    lastSentAt: row.last_sent_at,
-    nextDueAt: row.next_due_at,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
+  return dashboardScheduleFields.fromRow(row);
 }
 
 interface RunRow {
@@ -63,8 +43,6 @@ export interface DueSchedule {
   timeZone: string;
 }
 
-export type ScheduleColumns = Omit<DashboardScheduleRow, 'id' | 'organization_id' | 'created_at' | 'updated_at' | 'last_sent_at'>;
-
 /** SQL of `dashboard_schedules` and `dashboard_schedule_runs`; every method is scoped to one organization. */
 export class DashboardScheduleRepository {
   constructor(private readonly db: Knex) {}
@@ -88,13 +66,14 @@ export class DashboardScheduleRepository {
     return found;
   }
 
-  async insert(row: ScheduleColumns & { id: string; organization_id: string; created_at: Date; updated_at: Date }): Promise<DashboardSchedule> {
-    const [inserted] = await this.db('dashboard_schedules').insert(row).returning('*');
+  async insert(schedule: NewDashboardSchedule): Promise<DashboardSchedule> {
+    const [inserted] = await this.db('dashboard_schedules').insert(dashboardScheduleFields.toColumns(schedule)).returning('*');
     return toSchedule(inserted as DashboardScheduleRow);
   }
 
-  async update(organizationId: string, id: string, changes: Partial<ScheduleColumns> & { updated_at: Date }): Promise<DashboardSchedule> {
-    const [row] = await this.db('dashboard_schedules').where({ organization_id: organizationId, id }).update(changes).returning('*');
+  async update(organizationId: string, id: string, patch: DashboardSchedulePatch): Promise<DashboardSchedule> {
+    const [row] = await this.db('dashboard_schedules').where({ organization_id: organizationId, id })
+      .update({ ...dashboardScheduleFields.toColumns(patch), updated_at: this.db.fn.now() }).returning('*');
     if (!row) throw new NotFoundError(`Dashboard schedule ${id} not found`, { code: 'dashboard_schedule_not_found' });
     return toSchedule(row as DashboardScheduleRow);
   }

@@ -9,15 +9,19 @@ import { newId, newUuid } from '../ids.js';
 import { parseEmailList } from '../mail/email-list.js';
 import type { OrganizationService } from '../organizations/organization.service.js';
 import type { JobQueue } from '../queue/queue.js';
+import { SCHEDULING_QUEUES } from '../queue/scheduling-queues.js';
 import type { ReportService } from '../reports/report.service.js';
 import { SCHEDULE_ATTACHMENT_FORMATS, parseAttachAs } from '../scheduling/attach-as.js';
 import { lastOccurrenceAtOrBefore, nextOccurrence } from '../scheduling/occurrences.js';
 import { parseSchedule } from '../scheduling/schedule-grammar.js';
-import { DashboardScheduleRepository, type ScheduleColumns } from './dashboard-schedule.repository.js';
-import type { DashboardSchedule, DashboardScheduleInput, DashboardScheduleRun, DashboardScheduleRunJob } from './dashboard-schedule.types.js';
+import { DashboardScheduleRepository } from './dashboard-schedule.repository.js';
+import { dashboardScheduleFields } from './dashboard-schedule.fields.js';
+import type {
+  CreateDashboardScheduleInput, DashboardSchedule, DashboardSchedulePatch, DashboardScheduleRun, DashboardScheduleRunJob, UpdateDashboardScheduleInput,
+} from './dashboard-schedule.types.js';
 
 /** pg-boss queue of schedule runs (one job per run; the job id is the run id). */
-export const DASHBOARD_SCHEDULE_RUN_QUEUE = 'dashboard_schedules.run';
+export const DASHBOARD_SCHEDULE_RUN_QUEUE = SCHEDULING_QUEUES.dashboardScheduleRuns;
 
 /** Who may read schedules (contract row 40: View ∨ Manage Dashboards) and who may change them. */
 export const SCHEDULE_VIEW_PERMISSIONS = DASHBOARD_VIEW_PERMISSIONS;
@@ -109,8 +113,11 @@ export class DashboardScheduleService {
     throw new ValidationError('A dashboard schedule needs a "dashboard" or a "report" relationship', { code: 'schedule_target_required', source: { pointer: '/data/relationships' } });
   }
 
-  /** Checks every list and the schedule text; returns the next due time. */
-  private validate(values: { emails: string; ccEmails: string | null; bccEmails: string | null; attachAs: string; schedule: string }, timeZone: string): Date | null {
+  /**
+   * Checks every list and the schedule text (the API checked them already; direct callers such as
+   * the CLI and tests are held to the same rules); returns the next due time.
+   */
+  private validate(values: Pick<DashboardSchedule, 'emails' | 'ccEmails' | 'bccEmails' | 'attachAs' | 'schedule'>, timeZone: string): Date | null {
     if (parseEmailList(values.emails, 'emails').length === 0) {
       throw new ValidationError('emails needs at least one address', { code: 'invalid_email', source: { pointer: '/data/attributes/emails' } });
     }
@@ -130,83 +137,49 @@ export class DashboardScheduleService {
    * Create Dashboard Schedule (row 39).
    * @throws ForbiddenError without Manage Dashboards; ValidationError (422) for a bad attribute or target
    */
-  async create(principal: Principal, input: DashboardScheduleInput & { name: string; emails: string; attachAs: string; schedule: string }): Promise<DashboardSchedule> {
+  async create(principal: Principal, input: CreateDashboardScheduleInput): Promise<DashboardSchedule> {
     principal.requireAny(DASHBOARD_MANAGE_PERMISSION);
     const organization = await this.deps.organizations.get(principal.organizationId);
-    const values = { emails: input.emails, ccEmails: input.ccEmails ?? null, bccEmails: input.bccEmails ?? null, attachAs: input.attachAs, schedule: input.schedule };
-    const nextDueAt = this.validate(values, organization.timeZone);
+    const prepared = dashboardScheduleFields.prepareCreate(input);
+    const nextDueAt = this.validate(prepared, organization.timeZone);
     return withTransaction(this.deps.db, async (trx) => {
-      const target = await this.resolveTarget(principal, trx, input.dashboardId ?? null, input.reportId ?? null);
-      const now = this.deps.clock.now();
+      const target = await this.resolveTarget(principal, trx, prepared.dashboardId ?? null, prepared.reportId ?? null);
       return this.repo(trx).insert({
+        ...prepared,
+        ...target,
         id: newId(),
-        organization_id: principal.organizationId,
-        dashboard_id: target.dashboardId,
-        report_id: target.reportId,
-        name: input.name,
-        emails: values.emails,
-        cc_emails: values.ccEmails,
-        bcc_emails: values.bccEmails,
-        attach_as: values.attachAs,
-        schedule: values.schedule,
-        subject_text: input.subjectText ?? null,
-        body_text: input.bodyText ?? null,
-        send_via: input.sendVia ?? null,
-        page_width: input.pageWidth ?? null,
-        parameters: input.parameters ?? null,
-        run_datasource_ids: this.runScope(principal),
-        next_due_at: nextDueAt,
-        created_at: now,
-        updated_at: now,
+        organizationId: principal.organizationId,
+        runDatasourceIds: this.runScope(principal),
+        nextDueAt,
       });
     });
   }
 
   /**
    * Update Dashboard Schedule (row 42): partial; a new `schedule` moves the next due time.
+   * Relationships in the request replace the target: a new dashboard alone switches a report
+   * schedule to that dashboard; given together, the report wins.
    * @throws ForbiddenError, NotFoundError, ValidationError
    */
-  async update(principal: Principal, id: string, input: DashboardScheduleInput): Promise<DashboardSchedule> {
+  async update(principal: Principal, id: string, input: UpdateDashboardScheduleInput): Promise<DashboardSchedule> {
     principal.requireAny(DASHBOARD_MANAGE_PERMISSION);
     const organization = await this.deps.organizations.get(principal.organizationId);
     return withTransaction(this.deps.db, async (trx) => {
       const current = await this.getVisible(principal, id, trx, true);
-      const values = {
-        emails: input.emails ?? current.emails,
-        ccEmails: input.ccEmails === undefined ? current.ccEmails : input.ccEmails,
-        bccEmails: input.bccEmails === undefined ? current.bccEmails : input.bccEmails,
-        attachAs: input.attachAs ?? current.attachAs,
-        schedule: input.schedule ?? current.schedule,
-      };
-      const nextDueAt = this.validate(values, organization.timeZone);
-      const changes: Partial<ScheduleColumns> & { updated_at: Date } = { updated_at: this.deps.clock.now(), run_datasource_ids: this.runScope(principal) };
+      const patch: DashboardSchedulePatch = dashboardScheduleFields.prepareUpdate(input, current);
+      const merged = { ...current, ...patch };
+      const nextDueAt = this.validate(merged, organization.timeZone);
       if (input.dashboardId !== undefined || input.reportId !== undefined) {
-        // Relationships in the request replace the target. A new dashboard alone switches a report
-        // schedule to that dashboard; given together, the report wins.
         const reportId = input.reportId !== undefined ? input.reportId : input.dashboardId ? null : current.reportId;
         const dashboardId = input.dashboardId !== undefined ? input.dashboardId : current.dashboardId;
-        const target = await this.resolveTarget(principal, trx, dashboardId, reportId);
-        changes.dashboard_id = target.dashboardId;
-        changes.report_id = target.reportId;
+        Object.assign(patch, await this.resolveTarget(principal, trx, dashboardId, reportId));
       } else if (current.reportId) {
         // the kept report must be one this key can manage (its scope becomes the run scope)
         await this.resolveTarget(principal, trx, null, current.reportId);
       }
-      if (input.name !== undefined) changes.name = input.name;
-      if (input.emails !== undefined) changes.emails = input.emails;
-      if (input.ccEmails !== undefined) changes.cc_emails = input.ccEmails;
-      if (input.bccEmails !== undefined) changes.bcc_emails = input.bccEmails;
-      if (input.attachAs !== undefined) changes.attach_as = input.attachAs;
-      if (input.subjectText !== undefined) changes.subject_text = input.subjectText;
-      if (input.bodyText !== undefined) changes.body_text = input.bodyText;
-      if (input.sendVia !== undefined) changes.send_via = input.sendVia;
-      if (input.pageWidth !== undefined) changes.page_width = input.pageWidth;
-      if (input.parameters !== undefined) changes.parameters = input.parameters;
-      if (input.schedule !== undefined) {
-        changes.schedule = input.schedule;
-        changes.next_due_at = nextDueAt;
-      }
-      return this.repo(trx).update(principal.organizationId, id, changes);
+      if (input.schedule !== undefined) patch.nextDueAt = nextDueAt;
+      patch.runDatasourceIds = this.runScope(principal);
+      return this.repo(trx).update(principal.organizationId, id, patch);
     });
   }
 

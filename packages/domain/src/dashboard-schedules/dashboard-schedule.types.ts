@@ -1,76 +1,28 @@
-import type { InputParameters } from '../query/query.types.js';
+import type { CreateInputOf, NewRecordOf, PatchOf, RecordOf, RowOf, UpdateInputOf } from '../fields/index.js';
+import type { dashboardScheduleFields } from './dashboard-schedule.fields.js';
 
-/** A dashboard schedule (contract §3.6): mails a dashboard or one report on a recurring schedule. */
-export interface DashboardSchedule {
+/** A dashboard schedule (contract §3.6): mails a dashboard or one report on a recurring schedule. Fields: `dashboardScheduleFields`. */
+export interface DashboardSchedule extends RecordOf<typeof dashboardScheduleFields> {
+  // restated so that messages and hovers name the type
   id: string;
-  organizationId: string;
-  /** Null when the schedule targets a report (the report wins, contract §4.8 rule 52). */
-  dashboardId: string | null;
-  reportId: string | null;
-  name: string;
-  /** Comma-separated recipients, as written. */
-  emails: string;
-  ccEmails: string | null;
-  bccEmails: string | null;
-  /** Comma-separated subset of `SCHEDULE_ATTACHMENT_FORMATS`, as written. */
-  attachAs: string;
-  /** The §4.8 schedule text, as written. */
-  schedule: string;
-  subjectText: string | null;
-  bodyText: string | null;
-  sendVia: string | null;
-  pageWidth: number | null;
-  parameters: InputParameters | null;
-  /** Datasources whose reports a run shows (the author's Manage Dashboards scope); null = all. */
-  runDatasourceIds: string[] | null;
-  /** When the last run's mail was handed to SMTP. */
-  lastSentAt: Date | null;
-  /** Next due time; null when `disabled`. */
-  nextDueAt: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
 }
 
-export interface DashboardScheduleRow {
+/** Create Dashboard Schedule input (`dashboardId`/`reportId` from the relationships). */
+export type CreateDashboardScheduleInput = CreateInputOf<typeof dashboardScheduleFields>;
+
+/** Update Dashboard Schedule input; `undefined` = unchanged. */
+export type UpdateDashboardScheduleInput = UpdateInputOf<typeof dashboardScheduleFields>;
+
+/** Row of `dashboard_schedules`. */
+export interface DashboardScheduleRow extends RowOf<typeof dashboardScheduleFields> {
   id: string;
-  organization_id: string;
-  dashboard_id: string | null;
-  report_id: string | null;
-  name: string;
-  emails: string;
-  cc_emails: string | null;
-  bcc_emails: string | null;
-  attach_as: string;
-  schedule: string;
-  subject_text: string | null;
-  body_text: string | null;
-  send_via: string | null;
-  page_width: number | null;
-  parameters: InputParameters | null;
-  run_datasource_ids: string[] | null;
-  last_sent_at: Date | null;
-  next_due_at: Date | null;
-  created_at: Date;
-  updated_at: Date;
 }
 
-/** Create/Update input; `undefined` = unchanged. */
-export interface DashboardScheduleInput {
-  name?: string;
-  emails?: string;
-  ccEmails?: string | null;
-  bccEmails?: string | null;
-  attachAs?: string;
-  schedule?: string;
-  subjectText?: string | null;
-  bodyText?: string | null;
-  sendVia?: string | null;
-  pageWidth?: number | null;
-  parameters?: InputParameters | null;
-  /** From the request's relationships: `null` clears, `undefined` keeps. */
-  dashboardId?: string | null;
-  reportId?: string | null;
-}
+/** What `DashboardScheduleRepository.insert` takes. */
+export type NewDashboardSchedule = NewRecordOf<typeof dashboardScheduleFields>;
+
+/** What `DashboardScheduleRepository.update` takes. */
+export type DashboardSchedulePatch = PatchOf<typeof dashboardScheduleFields>;
 
 /** States of a run: pending → mailed (mail job enqueued) → sent (handed to SMTP); skipped/failed end without mail. */
 export type ScheduleRunStatus = 'pending' | 'mailed' | 'sent' | 'skipped' | 'failed';

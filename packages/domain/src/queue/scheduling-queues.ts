@@ -1,17 +1,18 @@
 import type { PgBoss } from 'pg-boss';
 import type { Logger } from '../logger.js';
 
-/** Queue policy of work that must happen once per item and survive a dead worker. */
-export interface RunQueuePolicy {
-  /** Attempts after the first one. */
-  retryLimit: number;
-  /** Seconds before the first retry (doubling after that). */
-  retryDelay: number;
-  /** A job whose worker stops sending heartbeats for this long is retried (pg-boss minimum 10). */
-  heartbeatSeconds: number;
-  /** Longest a job may run. */
-  expireInSeconds: number;
-}
+/** Queue names of dashboard schedules and SQL alerts (the modules re-export them under their own names). */
+export const SCHEDULING_QUEUES = {
+  /** The one-minute tick (a cron schedule sends one job per minute across every process). */
+  tick: 'scheduling.tick',
+  /** One job per dashboard schedule run (job id = run id). */
+  dashboardScheduleRuns: 'dashboard_schedules.run',
+  /** One job per SQL alert run (job id = run id). */
+  sqlAlertRuns: 'sql_alerts.run',
+} as const;
+
+/** Cron expression of the tick: every minute. */
+export const SCHEDULING_TICK_CRON = '* * * * *';
 
 /**
  * Creates a queue, or brings an existing one to `options` (idempotent; several processes may call
@@ -32,22 +33,28 @@ export async function ensureQueue(boss: PgBoss, name: string, options: Record<st
 }
 
 /**
- * Creates the queues of the scheduling tick and of schedule/alert runs, and the one-minute cron
- * schedule of the tick (pg-boss sends one tick job per minute across every process).
+ * Creates the queues of the tick and of schedule/alert runs (idempotent). Every process that
+ * enqueues runs calls it at start: the API server (Trigger, Run SQL Alert Query) and workers.
+ *
+ * Runs retry from 10 s doubling (5 attempts) and send heartbeats, so a run whose worker died is taken
+ * over by another worker within seconds; a tick is idempotent and cheap, so it is never retried
+ * (the next minute's tick does the same work).
  */
-export async function ensureSchedulingQueues(boss: PgBoss, names: { tick: string; runs: string[] }, cron: string, policy: RunQueuePolicy): Promise<void> {
-  // A tick is idempotent and cheap: no retries (the next minute's tick does the same work).
-  await ensureQueue(boss, names.tick, { retryLimit: 0, expireInSeconds: 300, deleteAfterSeconds: 3600 });
-  for (const name of names.runs) {
+export async function ensureSchedulingQueues(boss: PgBoss): Promise<void> {
+  await ensureQueue(boss, SCHEDULING_QUEUES.tick, { retryLimit: 0, expireInSeconds: 300, deleteAfterSeconds: 3600 });
+  for (const name of [SCHEDULING_QUEUES.dashboardScheduleRuns, SCHEDULING_QUEUES.sqlAlertRuns]) {
     await ensureQueue(boss, name, {
-      retryLimit: policy.retryLimit, retryDelay: policy.retryDelay, retryBackoff: true, retryDelayMax: 3600,
-      heartbeatSeconds: policy.heartbeatSeconds, expireInSeconds: policy.expireInSeconds, deleteAfterSeconds: 7 * 86_400,
+      retryLimit: 5, retryDelay: 10, retryBackoff: true, retryDelayMax: 3600, heartbeatSeconds: 10, expireInSeconds: 4 * 3600, deleteAfterSeconds: 7 * 86_400,
     });
   }
-  await boss.schedule(names.tick, cron, {}, { tz: 'UTC' });
+}
+
+/** Registers the one-minute cron schedule of the tick (workers; an upsert). */
+export async function scheduleTick(boss: PgBoss): Promise<void> {
+  await boss.schedule(SCHEDULING_QUEUES.tick, SCHEDULING_TICK_CRON, {}, { tz: 'UTC' });
 }
 
 /** Sends one tick now (a worker's start: what came due while everything was down fires at once). */
-export async function sendTickNow(boss: PgBoss, tickQueue: string, logger: Logger): Promise<void> {
-  await boss.send(tickQueue, {}).catch((err: unknown) => logger.warn({ err }, 'could not send a tick at start'));
+export async function sendTickNow(boss: PgBoss, logger: Logger): Promise<void> {
+  await boss.send(SCHEDULING_QUEUES.tick, {}).catch((err: unknown) => logger.warn({ err }, 'could not send a tick at start'));
 }

@@ -4,3 +4,4 @@ export { toLocal, fromLocal, weekdayMondayZero, daysInMonth, type LocalDateTime 
 export * from './attach-as.js';
 export * from './mail-text.js';
 export * from './tick.js';
+export * from './field-schemas.js';

@@ -2,11 +2,10 @@ import { z } from 'zod';
 import type { DashboardScheduleService } from '../dashboard-schedules/dashboard-schedule.service.js';
 import type { Clock } from '../clock.js';
 import type { SqlAlertService } from '../sql-alerts/sql-alert.service.js';
+import { SCHEDULING_QUEUES } from '../queue/scheduling-queues.js';
 
 /** pg-boss queue of the one-minute tick (a cron schedule sends one job per minute). */
-export const SCHEDULING_TICK_QUEUE = 'scheduling.tick';
-/** Cron expression of the tick: every minute. */
-export const SCHEDULING_TICK_CRON = '* * * * *';
+export const SCHEDULING_TICK_QUEUE = SCHEDULING_QUEUES.tick;
 
 /**
  * One tick: turns every due dashboard schedule and SQL alert into exactly one run (with its job).

@@ -25,7 +25,8 @@ export function decodeResultCursor(alertId: string, cursor: string): bigint {
   const invalid = () => new BadRequestError('cursor is not a cursor returned by List SQL Alert Results for this alert', { code: 'invalid_cursor', source: { parameter: 'cursor' } });
   if (cursor.length === 0 || cursor.length > 200 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid();
   const m = SHAPE.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!m || m[1] !== alertId) throw invalid();
+  // canonical form only: base64 ignores stray trailing bits, a cursor must be exactly what was issued
+  if (!m || m[1] !== alertId || encodeResultCursor(alertId, m[2]!) !== cursor) throw invalid();
   return BigInt(m[2]!);
 }
 

@@ -2,37 +2,11 @@ import type { Knex } from 'knex';
 import { NotFoundError } from '../errors.js';
 import type { DatasourceScope } from '../api-keys/permissions.js';
 import type { SqlAlertResultStatus } from './alert-evaluation.js';
-import type { AlertRunStatus, SqlAlert, SqlAlertRow, SqlAlertRun } from './sql-alert.types.js';
+import { sqlAlertFields } from './sql-alert.fields.js';
+import type { AlertRunStatus, NewSqlAlert, SqlAlert, SqlAlertPatch, SqlAlertRow, SqlAlertRun } from './sql-alert.types.js';
 
 function toAlert(row: SqlAlertRow): SqlAlert {
-  return {
-    id: row.id,
-    organizationId: row.organization_id,
-    datasourceId: row.datasource_id,
-    name: row.name,
-    description: row.description,
-    sqlQuery: row.sql_query,
-    runSchedule: row.run_schedule,
-    runAt: row.run_at,
-    runEvery: row.run_every,
-    triggerCondition: row.trigger_condition,
-    triggerValue: row.trigger_value,
-    emailCondition: row.email_condition,
-    emails: row.emails,
-    ccEmails: row.cc_emails,
-    bccEmails: row.bcc_emails,
-    errorEmails: row.error_emails,
-    attachAs: row.attach_as,
-    runningExecutionId: row.running_execution_id,
-    lastResultStatus: row.last_result_status,
-    lastErrorMessage: row.last_error_message,
-    lastQueryRun: row.last_query_run,
-    lastQuerySuccess: row.last_query_success,
-    lastQueryErrorMessage: row.last_query_error_message,
-    nextRunAt: row.next_run_at,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
+  return sqlAlertFields.fromRow(row);
 }
 
 interface RunRow {
@@ -87,8 +61,6 @@ export interface DueAlert {
   timeZone: string;
 }
 
-export type AlertColumns = Omit<SqlAlertRow, 'id' | 'organization_id' | 'created_at' | 'updated_at'>;
-
 /** The evaluation written to a run. */
 export interface RunEvaluation {
   result_status: SqlAlertResultStatus;
@@ -121,13 +93,19 @@ export class SqlAlertRepository {
     return row && toAlert(row);
   }
 
-  async insert(row: AlertColumns & { id: string; organization_id: string; created_at: Date; updated_at: Date }): Promise<SqlAlert> {
-    const [inserted] = await this.db('sql_alerts').insert(row).returning('*');
+  async insert(alert: NewSqlAlert): Promise<SqlAlert> {
+    const [inserted] = await this.db('sql_alerts').insert(sqlAlertFields.toColumns(alert)).returning('*');
     return toAlert(inserted as SqlAlertRow);
   }
 
-  async update(organizationId: string, id: string, changes: Partial<AlertColumns> & { updated_at?: Date }): Promise<SqlAlert> {
-    const [row] = await this.db('sql_alerts').where({ organization_id: organizationId, id }).update(changes).returning('*');
+  /**
+   * Changes an alert. `touch: false` for the status attributes the runner keeps current (they are
+   * not an edit: `updated_at` stays).
+   */
+  async update(organizationId: string, id: string, patch: SqlAlertPatch, options: { touch?: boolean } = {}): Promise<SqlAlert> {
+    const columns = sqlAlertFields.toColumns(patch);
+    const [row] = await this.db('sql_alerts').where({ organization_id: organizationId, id })
+      .update(options.touch === false ? columns : { ...columns, updated_at: this.db.fn.now() }).returning('*');
     if (!row) throw new NotFoundError(`SQL alert ${id} not found`, { code: 'sql_alert_not_found' });
     return toAlert(row as SqlAlertRow);
   }

@@ -105,7 +105,7 @@ export class SqlAlertRunner {
       }
       await withTransaction(this.deps.db, async (trx) => {
         if (await this.repo(trx).startRun(run.id, execution!.id, this.deps.clock.now())) {
-          await this.repo(trx).update(alert.organizationId, alert.id, { running_execution_id: execution!.id });
+          await this.repo(trx).update(alert.organizationId, alert.id, { runningExecutionId: execution!.id }, { touch: false });
         }
       });
       const fresh = await this.repo().findRun(alert.organizationId, run.id);
@@ -178,13 +178,13 @@ export class SqlAlertRunner {
       });
       const succeeded = execution?.executionStatus === 'success';
       await repo.update(alert.organizationId, alert.id, {
-        last_result_status: outcome.status,
-        last_error_message: outcome.status === 'alert_error' ? outcome.errorMessage : null,
-        last_query_run: execution ? execution.startedAt ?? execution.createdAt : now,
-        ...(succeeded ? { last_query_success: execution!.completedAt ?? now, last_query_error_message: null } : {}),
-        ...(outcome.queryError && outcome.status !== 'cancelled' ? { last_query_error_message: outcome.queryError } : {}),
-        ...(current.runningExecutionId && (!execution || current.runningExecutionId === execution.id) ? { running_execution_id: null } : {}),
-      });
+        lastResultStatus: outcome.status,
+        lastErrorMessage: outcome.status === 'alert_error' ? outcome.errorMessage : null,
+        lastQueryRun: execution ? execution.startedAt ?? execution.createdAt : now,
+        ...(succeeded ? { lastQuerySuccess: execution!.completedAt ?? now, lastQueryErrorMessage: null } : {}),
+        ...(outcome.queryError && outcome.status !== 'cancelled' ? { lastQueryErrorMessage: outcome.queryError } : {}),
+        ...(current.runningExecutionId && (!execution || current.runningExecutionId === execution.id) ? { runningExecutionId: null } : {}),
+      }, { touch: false });
       return evaluated;
     });
   }

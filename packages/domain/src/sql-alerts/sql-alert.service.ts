@@ -14,17 +14,19 @@ import { parseEmailList } from '../mail/email-list.js';
 import type { OrganizationService } from '../organizations/organization.service.js';
 import { compileQuery } from '../query/index.js';
 import type { JobQueue } from '../queue/queue.js';
+import { SCHEDULING_QUEUES } from '../queue/scheduling-queues.js';
 import { ALERT_ATTACHMENT_FORMATS, parseAttachAs } from '../scheduling/attach-as.js';
 import { lastOccurrenceAtOrBefore, nextOccurrence } from '../scheduling/occurrences.js';
 import { parseRunSchedule } from '../scheduling/schedule-grammar.js';
 import type { SqlSnippetService } from '../sql-snippets/sql-snippet.service.js';
 import { COMPARISON_CONDITIONS } from './alert-evaluation.js';
 import { decodeResultCursor, encodeResultCursor } from './result-cursor.js';
-import { SqlAlertRepository, type AlertColumns } from './sql-alert.repository.js';
-import type { SqlAlert, SqlAlertInput, SqlAlertResultPage, SqlAlertRun, SqlAlertRunJob } from './sql-alert.types.js';
+import { SqlAlertRepository } from './sql-alert.repository.js';
+import { sqlAlertFields } from './sql-alert.fields.js';
+import type { CreateSqlAlertInput, SqlAlert, SqlAlertPatch, SqlAlertResultPage, SqlAlertRun, SqlAlertRunJob, UpdateSqlAlertInput } from './sql-alert.types.js';
 
 /** pg-boss queue of alert runs (one job per run; the job id is the run id). */
-export const SQL_ALERT_RUN_QUEUE = 'sql_alerts.run';
+export const SQL_ALERT_RUN_QUEUE = SCHEDULING_QUEUES.sqlAlertRuns;
 
 /** Who may read alerts (contract rows 69, 70, 74: View ∨ Manage Alerts). */
 export const ALERT_VIEW_PERMISSIONS: Permission[] = ['View Alerts', 'Manage Alerts'];
@@ -116,46 +118,13 @@ export class SqlAlertService {
    * Create SQL Alert (row 68).
    * @throws ForbiddenError without Manage Alerts; ValidationError (422) for a bad attribute or datasource
    */
-  async create(principal: Principal, input: SqlAlertInput & Required<Pick<SqlAlertInput, 'name' | 'sqlQuery' | 'runSchedule' | 'emailCondition' | 'datasourceId'>>): Promise<SqlAlert> {
+  async create(principal: Principal, input: CreateSqlAlertInput): Promise<SqlAlert> {
     principal.requireAny(ALERT_MANAGE_PERMISSION);
     await this.checkDatasource(principal, input.datasourceId);
     const organization = await this.deps.organizations.get(principal.organizationId);
-    const values = {
-      runSchedule: input.runSchedule, runAt: input.runAt ?? null, runEvery: input.runEvery ?? null,
-      triggerCondition: input.triggerCondition ?? 'has_results' as const, triggerValue: input.triggerValue ?? null,
-      emails: input.emails ?? null, ccEmails: input.ccEmails ?? null, bccEmails: input.bccEmails ?? null, errorEmails: input.errorEmails ?? null,
-      attachAs: input.attachAs ?? null,
-    };
-    const nextRunAt = this.validate(values, organization.timeZone);
-    const now = this.deps.clock.now();
-    return this.repo().insert({
-      id: newId(),
-      organization_id: principal.organizationId,
-      datasource_id: input.datasourceId,
-      name: input.name,
-      description: input.description ?? null,
-      sql_query: input.sqlQuery,
-      run_schedule: values.runSchedule,
-      run_at: values.runAt,
-      run_every: values.runEvery,
-      trigger_condition: values.triggerCondition,
-      trigger_value: values.triggerValue,
-      email_condition: input.emailCondition,
-      emails: values.emails,
-      cc_emails: values.ccEmails,
-      bcc_emails: values.bccEmails,
-      error_emails: values.errorEmails,
-      attach_as: values.attachAs,
-      running_execution_id: null,
-      last_result_status: null,
-      last_error_message: null,
-      last_query_run: null,
-      last_query_success: null,
-      last_query_error_message: null,
-      next_run_at: nextRunAt,
-      created_at: now,
-      updated_at: now,
-    });
+    const prepared = sqlAlertFields.prepareCreate(input);
+    const nextRunAt = this.validate(prepared, organization.timeZone);
+    return this.repo().insert({ ...prepared, id: newId(), organizationId: principal.organizationId, nextRunAt });
   }
 
   /**
@@ -163,46 +132,16 @@ export class SqlAlertService {
    * datasource. A changed `run_schedule`/`run_at`/`run_every` moves the next due time.
    * @throws ForbiddenError, NotFoundError, ValidationError
    */
-  async update(principal: Principal, id: string, input: SqlAlertInput): Promise<SqlAlert> {
+  async update(principal: Principal, id: string, input: UpdateSqlAlertInput): Promise<SqlAlert> {
     principal.requireAny(ALERT_MANAGE_PERMISSION);
     const organization = await this.deps.organizations.get(principal.organizationId);
     return withTransaction(this.deps.db, async (trx) => {
       const current = await this.getVisible(principal, id, [ALERT_MANAGE_PERMISSION], trx, true);
       if (input.datasourceId !== undefined && input.datasourceId !== current.datasourceId) await this.checkDatasource(principal, input.datasourceId);
-      const pick = <T>(value: T | undefined, fallback: T): T => (value === undefined ? fallback : value);
-      const merged = {
-        runSchedule: pick(input.runSchedule, current.runSchedule),
-        runAt: pick(input.runAt, current.runAt),
-        runEvery: pick(input.runEvery, current.runEvery),
-        triggerCondition: pick(input.triggerCondition, current.triggerCondition),
-        triggerValue: pick(input.triggerValue, current.triggerValue),
-        emails: pick(input.emails, current.emails),
-        ccEmails: pick(input.ccEmails, current.ccEmails),
-        bccEmails: pick(input.bccEmails, current.bccEmails),
-        errorEmails: pick(input.errorEmails, current.errorEmails),
-        attachAs: pick(input.attachAs, current.attachAs),
-      };
-      const nextRunAt = this.validate(merged, organization.timeZone);
-      const changes: Partial<AlertColumns> & { updated_at: Date } = { updated_at: this.deps.clock.now() };
-      if (input.name !== undefined) changes.name = input.name;
-      if (input.description !== undefined) changes.description = input.description;
-      if (input.sqlQuery !== undefined) changes.sql_query = input.sqlQuery;
-      if (input.datasourceId !== undefined) changes.datasource_id = input.datasourceId;
-      if (input.emailCondition !== undefined) changes.email_condition = input.emailCondition;
-      if (input.triggerCondition !== undefined) changes.trigger_condition = merged.triggerCondition;
-      if (input.triggerValue !== undefined) changes.trigger_value = merged.triggerValue;
-      if (input.emails !== undefined) changes.emails = merged.emails;
-      if (input.ccEmails !== undefined) changes.cc_emails = merged.ccEmails;
-      if (input.bccEmails !== undefined) changes.bcc_emails = merged.bccEmails;
-      if (input.errorEmails !== undefined) changes.error_emails = merged.errorEmails;
-      if (input.attachAs !== undefined) changes.attach_as = merged.attachAs;
-      if (input.runSchedule !== undefined || input.runAt !== undefined || input.runEvery !== undefined) {
-        changes.run_schedule = merged.runSchedule;
-        changes.run_at = merged.runAt;
-        changes.run_every = merged.runEvery;
-        changes.next_run_at = nextRunAt;
-      }
-      return this.repo(trx).update(principal.organizationId, id, changes);
+      const patch: SqlAlertPatch = sqlAlertFields.prepareUpdate(input, current);
+      const nextRunAt = this.validate({ ...current, ...patch }, organization.timeZone);
+      if (input.runSchedule !== undefined || input.runAt !== undefined || input.runEvery !== undefined) patch.nextRunAt = nextRunAt;
+      return this.repo(trx).update(principal.organizationId, id, patch);
     });
   }
 
@@ -255,7 +194,7 @@ export class SqlAlertService {
         id: newUuid(), organization_id: alert.organizationId, sql_alert_id: alert.id, run_key: `run:${newUuid()}`, due_at: null,
         execution_id: execution.id, status: 'running', created_at: now,
       });
-      await this.repo(trx).update(alert.organizationId, alert.id, { running_execution_id: execution.id });
+      await this.repo(trx).update(alert.organizationId, alert.id, { runningExecutionId: execution.id }, { touch: false });
       const job: SqlAlertRunJob = { organizationId: alert.organizationId, runId: run!.id };
       await this.deps.queue.send(SQL_ALERT_RUN_QUEUE, job, { db: trx, id: run!.id });
     });

@@ -1,89 +1,29 @@
-import type { RunSchedule } from '../scheduling/schedule-grammar.js';
-import type { EmailCondition, SqlAlertResultStatus, TriggerCondition } from './alert-evaluation.js';
+import type { CreateInputOf, NewRecordOf, PatchOf, RecordOf, RowOf, UpdateInputOf } from '../fields/index.js';
+import type { SqlAlertResultStatus } from './alert-evaluation.js';
+import type { sqlAlertFields } from './sql-alert.fields.js';
 
-/** A SQL alert (contract §3.10). */
-export interface SqlAlert {
+/** A SQL alert (contract §3.10). Fields: `sqlAlertFields`. */
+export interface SqlAlert extends RecordOf<typeof sqlAlertFields> {
+  // restated so that messages and hovers name the type
   id: string;
-  organizationId: string;
-  datasourceId: string;
-  name: string;
-  description: string | null;
-  sqlQuery: string;
-  runSchedule: RunSchedule;
-  /** Comma-separated times of day for `at`, as written. */
-  runAt: string | null;
-  /** Minutes between runs for `every`. */
-  runEvery: number | null;
-  triggerCondition: TriggerCondition;
-  triggerValue: number | null;
-  emailCondition: EmailCondition;
-  emails: string | null;
-  ccEmails: string | null;
-  bccEmails: string | null;
-  errorEmails: string | null;
-  /** `csv`, `excel`, or null. */
-  attachAs: string | null;
-  /** Set while a run's query runs. */
-  runningExecutionId: string | null;
-  lastResultStatus: SqlAlertResultStatus | null;
-  /** Alert-evaluation error of the last run (e.g. a non-numeric value). */
-  lastErrorMessage: string | null;
-  lastQueryRun: Date | null;
-  lastQuerySuccess: Date | null;
-  lastQueryErrorMessage: string | null;
-  /** Next due time; null when `disabled`. */
-  nextRunAt: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
 }
 
-export interface SqlAlertRow {
+/** Create SQL Alert input (`datasourceId` from the relationship). */
+export type CreateSqlAlertInput = CreateInputOf<typeof sqlAlertFields>;
+
+/** Update SQL Alert input; `undefined` = unchanged. */
+export type UpdateSqlAlertInput = UpdateInputOf<typeof sqlAlertFields>;
+
+/** Row of `sql_alerts`. */
+export interface SqlAlertRow extends RowOf<typeof sqlAlertFields> {
   id: string;
-  organization_id: string;
-  datasource_id: string;
-  name: string;
-  description: string | null;
-  sql_query: string;
-  run_schedule: RunSchedule;
-  run_at: string | null;
-  run_every: number | null;
-  trigger_condition: TriggerCondition;
-  trigger_value: number | null;
-  email_condition: EmailCondition;
-  emails: string | null;
-  cc_emails: string | null;
-  bcc_emails: string | null;
-  error_emails: string | null;
-  attach_as: string | null;
-  running_execution_id: string | null;
-  last_result_status: SqlAlertResultStatus | null;
-  last_error_message: string | null;
-  last_query_run: Date | null;
-  last_query_success: Date | null;
-  last_query_error_message: string | null;
-  next_run_at: Date | null;
-  created_at: Date;
-  updated_at: Date;
 }
 
-/** Create/Update input; `undefined` = unchanged (create: default). */
-export interface SqlAlertInput {
-  name?: string;
-  description?: string | null;
-  sqlQuery?: string;
-  runSchedule?: RunSchedule;
-  runAt?: string | null;
-  runEvery?: number | null;
-  triggerCondition?: TriggerCondition;
-  triggerValue?: number | null;
-  emailCondition?: EmailCondition;
-  emails?: string | null;
-  ccEmails?: string | null;
-  bccEmails?: string | null;
-  errorEmails?: string | null;
-  attachAs?: string | null;
-  datasourceId?: string;
-}
+/** What `SqlAlertRepository.insert` takes. */
+export type NewSqlAlert = NewRecordOf<typeof sqlAlertFields>;
+
+/** What `SqlAlertRepository.update` takes. */
+export type SqlAlertPatch = PatchOf<typeof sqlAlertFields>;
 
 /** States of an alert run: pending (job enqueued) → running (query started) → evaluated. */
 export type AlertRunStatus = 'pending' | 'running' | 'evaluated';
