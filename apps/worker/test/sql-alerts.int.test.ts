@@ -186,3 +186,28 @@ describe('scheduled runs', () => {
     expect(smtp.received.length - before).toBe(2);
   });
 });
+
+describe('attachments', () => {
+  it('attach_as excel: the result as a workbook; errors carry no attachment', async () => {
+    await setValues(['7', '8']);
+    const alert = await create({ attachAs: 'excel', emailCondition: 'all', errorEmails: 'dba@example.com' });
+    const { mails } = await runOnce(alert);
+    const parsed = await parseMail(mails[0]!);
+    expect(parsed.attachments.map((a) => a.filename)).toEqual(['big-orders.xlsx']);
+    const ExcelJS = (await import('exceljs')).default;
+    const book = new ExcelJS.Workbook();
+    await book.xlsx.load(parsed.attachments[0]!.content as unknown as ArrayBuffer);
+    const rows = book.worksheets[0]!.getSheetValues().slice(1).map((row) => (row as unknown[]).slice(1));
+    const direct = await directRows();
+    expect(rows).toEqual([['v'], ...direct]);
+    await t.services.sqlAlerts.update(admin, alert.id, { sqlQuery: 'SELECT 1 / 0' });
+    const failed = await runOnce(alert);
+    expect(failed.mails.map((m) => m.recipients)).toEqual([['dba@example.com']]);
+    expect((await parseMail(failed.mails[0]!)).attachments).toEqual([]);
+  });
+});
+
+async function directRows(): Promise<unknown[][]> {
+  const res = await direct.query({ text: `SELECT v FROM ${TABLE}`, rowMode: 'array' });
+  return res.rows as unknown[][];
+}
