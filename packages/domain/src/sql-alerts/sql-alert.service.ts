@@ -4,7 +4,7 @@ import type { Clock } from '../clock.js';
 import type { DatasourceService } from '../datasources/datasource.service.js';
 import { withTransaction } from '../db/db.js';
 import { dialectOf } from '../drivers/index.js';
-import { NotFoundError, ValidationError, isAppError } from '../errors.js';
+import { NotFoundError, ValidationError } from '../errors.js';
 import { computeDataKey } from '../executions/data-key.js';
 import type { ExecutionService } from '../executions/execution.service.js';
 import type { Execution, ExecutionPriority } from '../executions/execution.types.js';
@@ -184,10 +184,7 @@ export class SqlAlertService {
   async run(principal: Principal, id: string): Promise<Execution> {
     principal.requireAny(ALERT_MANAGE_PERMISSION);
     const alert = await this.getVisible(principal, id, [ALERT_MANAGE_PERMISSION]);
-    const execution = await this.startExecution(alert, 'interactive').catch((err: unknown) => {
-      if (isAppError(err) && err.status === 422 && !err.source) throw new ValidationError(err.detail ?? err.title, { code: err.code, source: { pointer: '/data/attributes/sql_query' } });
-      throw err;
-    });
+    const execution = await this.startExecution(alert, 'interactive');
     await withTransaction(this.deps.db, async (trx) => {
       const now = this.deps.clock.now();
       const run = await this.repo(trx).insertRun({
