@@ -29,6 +29,9 @@ export type SharedRefusalCode =
 
 /** A refusal of the shared page or of a viewer request (never says more than the code does). */
 export class SharedLinkRefusal extends AppError {
+  /** Origins that may frame the refusal page (the link's, once the link is known). */
+  embedOrigins: readonly string[] = [];
+
   constructor(status: number, readonly refusal: SharedRefusalCode, detail: string) {
     super(status, refusal, status === 404 ? 'Not Found' : status === 410 ? 'Gone' : status === 429 ? 'Too Many Requests' : status === 401 ? 'Unauthorized' : 'Forbidden', { detail });
   }
@@ -149,9 +152,15 @@ export class SharedDashboardService {
     // a token of another dashboard (or organization) reads exactly like an unknown one
     if (!row || row.link.dashboardId !== input.dashboardId) throw notFound();
     const { link } = row;
-    this.checkLinkState(link, now);
-    const secret = await this.checkSecret(link, input.sharingSecret, now);
-    await this.checkPassword(row, input.password);
+    let secret: { fixed: FixedParameters | null; version: number | null };
+    try {
+      this.checkLinkState(link, now);
+      secret = await this.checkSecret(link, input.sharingSecret, now);
+      await this.checkPassword(row, input.password);
+    } catch (err) {
+      if (err instanceof SharedLinkRefusal) err.embedOrigins = link.allowedEmbedOrigins;
+      throw err;
+    }
     const fixed = combineFixedParameters(link.fixedParameters, secret.fixed);
 
     const org = link.organizationId;
