@@ -98,10 +98,10 @@ export function readParameters(form: HTMLElement): InputParameters {
   return out;
 }
 
-/** Shows the custom from/to inputs of the timerange control only while "Custom range" is chosen (their space stays reserved). */
+/** Shows the custom from/to inputs of the timerange control only while "Custom range" is chosen. */
 export function syncTimerangeControl(form: HTMLElement): void {
   for (const control of form.querySelectorAll<HTMLElement>('[data-param="timerange"]')) {
     const custom = control.querySelector<HTMLSelectElement>('select')?.value === 'custom';
-    for (const el of control.querySelectorAll<HTMLElement>('.sl-custom')) el.classList.toggle('sl-invisible', !custom);
+    for (const el of control.querySelectorAll<HTMLElement>('.sl-custom')) el.hidden = !custom;
   }
 }

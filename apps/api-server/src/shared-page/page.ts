@@ -154,8 +154,8 @@ function timerangeControl(value: string | undefined): string {
   const [from = '', to = ''] = absolute ? current.split('~') : [];
   return `<div class="sl-control" data-param="timerange"><label for="c-timerange">Time range</label><span class="sl-range">`
     + `<select id="c-timerange">${options.join('')}</select>`
-    + `<input class="sl-from sl-custom" type="date" aria-label="from" value="${utcDate(from)}">`
-    + `<input class="sl-to sl-custom" type="date" aria-label="to" value="${utcDate(to)}"></span></div>`;
+    + `<input class="sl-from sl-custom" type="date" aria-label="from" value="${utcDate(from)}"${absolute ? '' : ' hidden'}>`
+    + `<input class="sl-to sl-custom" type="date" aria-label="to" value="${utcDate(to)}"${absolute ? '' : ' hidden'}></span></div>`;
 }
 
 function selectControl(param: 'aggregation' | 'tz', label: string, values: readonly string[], current: string | undefined, labels: Record<string, string> = {}): string {
