@@ -21,5 +21,7 @@ export async function renderChart(element: HTMLElement, spec: unknown): Promise<
     defaultStyle: false,
     tooltip: { disableDefaultStyle: true },
   } as never);
+  // the chart's data stays reachable from its element (scripts, tests): `el.vegaView.data('source_0')`
+  Object.defineProperty(element, 'vegaView', { value: result.view, configurable: true });
   return { finalize: () => result.finalize() };
 }

@@ -50,7 +50,7 @@ async function fetchResult(wanted: Wanted, limit: number): Promise<ResultData> {
 const views = new Map<string, ReportView>();
 for (const report of config.reports) {
   const element = document.getElementById(`r-${report.id}`);
-  if (element) views.set(report.id, new ReportView(report, element, (w) => fetchResult(w, REPORT_ROW_LIMIT)));
+  if (element) views.set(report.id, new ReportView(report, element, (w) => fetchResult(w, REPORT_ROW_LIMIT), config.colorScheme));
 }
 
 /** Options of SQL drop-downs, filled from their stored results (the status hands out their keys). */

@@ -64,6 +64,7 @@ export class ReportView {
     readonly report: ViewerReport,
     private readonly element: HTMLElement,
     private readonly fetchResult: (wanted: Wanted) => Promise<ResultData>,
+    private readonly colorScheme: string,
   ) {}
 
   private get body(): HTMLElement {
@@ -141,7 +142,7 @@ export class ReportView {
       this.message(this.report.noDataMessage, 'empty');
       return;
     }
-    const visual = buildVisual(this.report, result, { width: body.clientWidth, height: body.clientHeight });
+    const visual = buildVisual(this.report, result, { width: body.clientWidth, height: body.clientHeight }, this.colorScheme);
     if (visual.kind === 'table') {
       this.chart?.finalize();
       this.chart = undefined;
@@ -151,6 +152,7 @@ export class ReportView {
     const { renderChart } = await loadCharts();
     const target = document.createElement('div');
     target.className = 'sl-chart';
+    target.dataset.chartType = visual.chartType;
     this.chart?.finalize();
     this.chart = undefined;
     // attached before drawing: the spec may size itself to the box

@@ -1,5 +1,6 @@
 // What one report shows, from its chart settings and its result data.
 
+import { buildVegaLiteSpec, type ReportVisual, type TableVisual } from '@sightline/render/vega-lite-spec';
 import type { ViewerReport } from './config.js';
 
 /** One column of result data (contract ResultDataField). */
@@ -18,41 +19,27 @@ export interface ResultData {
   data_timestamp?: number;
 }
 
-/** A table: formatted cells of the first rows and the total. */
-export interface TableVisual {
-  kind: 'table';
-  columns: Array<{ title: string; align: 'left' | 'right' }>;
-  rows: string[][];
-  totalRows: number;
-}
-
-/** A Vega-Lite chart. */
-export interface ChartVisual {
-  kind: 'vega-lite';
-  spec: unknown;
-}
-
-export type Visual = TableVisual | ChartVisual;
-
-const NUMERIC = new Set(['Integer', 'BigInt', 'Float']);
-const TABLE_ROWS = 200;
-
-function cellText(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : String(Math.round(value * 1e6) / 1e6);
-  if (typeof value === 'string') return value;
-  return JSON.stringify(value);
-}
+/** What a report shows: a Vega-Lite spec or a table description (from the shared spec builder). */
+export type Visual = ReportVisual;
+export type { TableVisual };
 
 /**
- * The visual of a report. Charts come from the one Vega-Lite spec builder of `@sightline/render`
- * (shared with the exports) once it is part of this build; until then every report is a table.
+ * The visual of a report, from the ONE Vega-Lite spec builder of `@sightline/render` (the exports
+ * draw the same specs on the server): a chart spec for vega-embed, or a table description.
  */
-export function buildVisual(_report: ViewerReport, result: ResultData, _size: { width: number; height: number }): Visual {
-  return {
-    kind: 'table',
-    columns: result.fields.map((f) => ({ title: f.human_name || f.name, align: NUMERIC.has(f.data_type) ? 'right' : 'left' })),
-    rows: result.rows.slice(0, TABLE_ROWS).map((row) => result.fields.map((_f, i) => cellText(row[i]))),
-    totalRows: Math.max(result.sql_rows ?? 0, result.rows.length),
-  };
+export function buildVisual(report: ViewerReport, result: ResultData, size: { width: number; height: number }, colorScheme: string): Visual {
+  return buildVegaLiteSpec({
+    chartConfiguration: report.chartConfiguration,
+    result: {
+      fields: result.fields,
+      rows: result.rows,
+      totalRows: Math.max(result.sql_rows ?? 0, result.rows.length),
+      dataTimestamp: result.data_timestamp ?? null,
+      timeZone: result.time_zone,
+    },
+    width: size.width,
+    height: size.height,
+    colorScheme,
+    noDataMessage: report.noDataMessage,
+  });
 }
