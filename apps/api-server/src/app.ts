@@ -19,6 +19,7 @@ import { registerDashboardGroupRoutes } from './routes/dashboard-groups/dashboar
 import { registerReportRoutes } from './routes/reports/report.router.js';
 import { registerFilterRoutes } from './routes/filters/filter.router.js';
 import { registerSharedDashboardRoutes } from './routes/shared-dashboards/shared-dashboard.router.js';
+import { registerDashboardSharingLinkRoutes } from './routes/dashboard-sharing-links/dashboard-sharing-link.router.js';
 import { ViewerAssets } from './shared-page/assets.js';
 
 export interface ApiAppDeps {
@@ -69,8 +70,9 @@ export function createApiApp(deps: ApiAppDeps): Koa<ApiState> {
   registerUserGroupRoutes(router, { userGroups: deps.services.userGroups, users: deps.services.users, dashboards: deps.services.dashboards, maxBodyBytes: deps.maxBodyBytes });
   registerDashboardRoutes(router, {
     dashboards: deps.services.dashboards, dashboardGroups: deps.services.dashboardGroups, filters: deps.services.filters, sqlSnippets: deps.services.sqlSnippets,
-    users: deps.services.users, userGroups: deps.services.userGroups, maxBodyBytes: deps.maxBodyBytes,
+    users: deps.services.users, userGroups: deps.services.userGroups, sharingLinks: deps.services.sharingLinks, maxBodyBytes: deps.maxBodyBytes,
   });
+  registerDashboardSharingLinkRoutes(router, { sharingLinks: deps.services.sharingLinks, maxBodyBytes: deps.maxBodyBytes });
   registerDashboardGroupRoutes(router, { dashboardGroups: deps.services.dashboardGroups, dashboards: deps.services.dashboards, maxBodyBytes: deps.maxBodyBytes });
   registerReportRoutes(router, { reports: deps.services.reports, dashboards: deps.services.dashboards, datasources: deps.services.datasources, maxBodyBytes: deps.maxBodyBytes });
   registerFilterRoutes(router, { filters: deps.services.filters, datasources: deps.services.datasources, sqlSnippets: deps.services.sqlSnippets, maxBodyBytes: deps.maxBodyBytes });

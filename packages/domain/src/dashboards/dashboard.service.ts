@@ -15,6 +15,7 @@ import type { FilterDefinition, InputParameters } from '../query/query.types.js'
 import { collectDashboardReferences, deriveDashboardReferences, loadReferenceContext } from '../reports/dashboard-references.js';
 import { ReportRepository, datasourceSummaries } from '../reports/report.repository.js';
 import { SqlSnippetRepository } from '../sql-snippets/sql-snippet.repository.js';
+import { SharingLinkRepository } from '../sharing-links/sharing-link.repository.js';
 import { dashboardLockedError, reportColumns } from '../reports/report.service.js';
 import type { Report } from '../reports/report.types.js';
 import { DashboardRepository, dashboardColumns } from './dashboard.repository.js';
@@ -39,6 +40,8 @@ export interface DashboardRelations {
   dashboardGroupIds: string[];
   userGroupIds: string[];
   userId: string | null;
+  /** Sharing links of the dashboard (shown only to keys with Manage Dashboards). */
+  sharingLinkIds: string[];
 }
 
 /** Everything the read path needs to compile a dashboard's queries, loaded with few queries. */
@@ -171,7 +174,10 @@ export class DashboardService {
     const db = this.deps.db;
     const all = await new ReportRepository(db).listByDashboards(principal.organizationId, dashboards.map((d) => d.id));
     const visible = all.filter((r) => principal.canUseDatasource(r.datasourceId, ...DASHBOARD_VIEW_PERMISSIONS));
-    const ctx = await loadReferenceContext(db, principal.organizationId, { allFilters: dashboards.length > 1 });
+    const [ctx, links] = await Promise.all([
+      loadReferenceContext(db, principal.organizationId, { allFilters: dashboards.length > 1 }),
+      principal.has(DASHBOARD_MANAGE_PERMISSION) ? new SharingLinkRepository(db).listByDashboards(principal.organizationId, dashboards.map((d) => d.id)) : [],
+    ]);
     const out: DashboardRelations[] = [];
     for (const dashboard of dashboards) {
       const reports = visible.filter((r) => r.dashboardId === dashboard.id).sort((a, b) => a.row - b.row || a.column - b.column || (a.id < b.id ? -1 : 1));
@@ -184,6 +190,7 @@ export class DashboardService {
         dashboardGroupIds: dashboard.dashboardGroupIds,
         userGroupIds: dashboard.userGroupIds,
         userId: dashboard.userId,
+        sharingLinkIds: links.filter((l) => l.dashboardId === dashboard.id).map((l) => l.id),
       });
     }
     return out;

@@ -52,10 +52,12 @@ export class SharingLinkService {
   /**
    * A link exposes every report of its dashboard, so making or widening one needs "Manage Dashboards"
    * on each report's datasource.
-   * @throws NotFoundError for an unknown dashboard, ForbiddenError
+   * @throws ValidationError (422) for an unknown dashboard, ForbiddenError
    */
   private async requireDashboardShareable(principal: Principal, trx: Knex, dashboardId: string): Promise<void> {
-    await new DashboardRepository(trx).get(principal.organizationId, dashboardId);
+    if (!(await new DashboardRepository(trx).find(principal.organizationId, dashboardId))) {
+      throw new ValidationError(`Dashboard ${dashboardId} not found`, { code: 'dashboard_not_found', source: { pointer: '/data/relationships/dashboard' } });
+    }
     const reports = await new ReportRepository(trx).listByDashboard(principal.organizationId, dashboardId);
     const blocked = reports.find((r) => !principal.canUseDatasource(r.datasourceId, DASHBOARD_MANAGE_PERMISSION));
     if (blocked) throw new ForbiddenError(`This API key cannot share dashboard ${dashboardId}: it cannot use datasource ${blocked.datasourceId} of report ${blocked.id}`);
@@ -98,7 +100,7 @@ export class SharingLinkService {
 
   /**
    * Creates a link with a new random sharing token.
-   * @throws ForbiddenError, NotFoundError (dashboard), ValidationError
+   * @throws ForbiddenError, ValidationError (also for an unknown dashboard)
    */
   async create(principal: Principal, input: SharingLinkInput & { dashboardId: string }): Promise<SharingLink> {
     principal.requireAny(DASHBOARD_MANAGE_PERMISSION);

@@ -78,7 +78,7 @@ function pageQuery(ctx: Context): { sharingToken?: string; sharingSecret?: strin
       throw new BadRequestError(`Query parameter "filters": ${isAppError(err) ? err.detail ?? err.title : 'malformed'}`, { source: { parameter: 'filters' } });
     }
   }
-  return { sharingToken: text('sharingToken', 100), sharingSecret: text('sharingSecret', 16 * 1024), url };
+  return { sharingToken: text('sharingToken', 100), sharingSecret: text('sharingSecret', 8 * 1024), url };
 }
 
 /** Reads a small `application/x-www-form-urlencoded` body (the password form). */
