@@ -14,6 +14,7 @@ import { createScratchDatabase, envNumber, median, startChild, type BenchMetric,
 
 // waitForFunction callbacks run in the browser; this program has no DOM types.
 declare const document: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+declare const MutationObserver: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const ENCRYPTION_KEY_HEX = '07'.repeat(32);
 const REPORTS = 12;
@@ -107,7 +108,7 @@ export const scenario: BenchScenario = {
               await page.addInitScript(() => {
                 const w = globalThis as unknown as { readyAt: Record<string, number> };
                 w.readyAt = {};
-                new MutationObserver((records) => {
+                new MutationObserver((records: Array<{ target: unknown }>) => {
                   for (const r of records) {
                     const el = r.target as unknown as { id: string; dataset: { state?: string } };
                     if (el.dataset?.state) w.readyAt[`${el.id}:${el.dataset.state}`] ??= Math.round(performance.now());
@@ -121,8 +122,8 @@ export const scenario: BenchScenario = {
               list.push(Number(await ms.jsonValue()));
               if (process.env.BENCH_PAGE_DEBUG) {
                 ctx.log(JSON.stringify(await page.evaluate(() => ({
-                  nav: performance.getEntriesByType('navigation').map((e: any) => [Math.round(e.responseEnd), Math.round(e.domContentLoadedEventEnd)]),
-                  resources: performance.getEntriesByType('resource').map((e: any) => [e.name.replace(/^https?:\/\/[^/]+/, '').slice(0, 50), Math.round(e.startTime), Math.round(e.responseEnd)]),
+                  nav: (performance as any).getEntriesByType('navigation').map((e: any) => [Math.round(e.responseEnd), Math.round(e.domContentLoadedEventEnd)]),
+                  resources: (performance as any).getEntriesByType('resource').map((e: any) => [e.name.replace(/^https?:\/\/[^/]+/, '').slice(0, 50), Math.round(e.startTime), Math.round(e.responseEnd)]),
                   ready: (globalThis as any).readyAt,
                 }))));
               }
