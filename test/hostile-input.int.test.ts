@@ -21,6 +21,8 @@ const ROUTES: Array<[string, string]> = [
   ['post', '/users/invite'], ['patch', '/users/:none'], ['post', '/users/:none/activate'],
   ['post', '/user_groups'], ['patch', '/user_groups/:none'],
   ['post', '/invitations/:none/accept'],
+  ['post', '/dashboard_sharing_links'], ['patch', '/dashboard_sharing_links/:none'], ['post', '/dashboard_sharing_links/:none/rotate_token'],
+  ['post', '/dashboards/:dashboard/shared/status'],
 ];
 
 const deep = (n: number): unknown => (n === 0 ? 'x' : { data: deep(n - 1), a: [deep(0)] });

@@ -22,6 +22,9 @@ import type { ResolvedConfig } from './config/config.js';
 import { PgResultStore } from './results/pg-result-store.js';
 import type { ResultStore } from './results/result-store.js';
 import { DataTokens } from './tokens/data-token.js';
+import { ViewerTokens } from './tokens/viewer-token.js';
+import { SharingLinkService } from './sharing-links/sharing-link.service.js';
+import { SharedDashboardService } from './sharing-links/shared-dashboard.service.js';
 
 export interface DomainDeps {
   db: Knex;
@@ -46,6 +49,8 @@ export interface DomainDeps {
   dataTokenTtlSeconds?: number;
   /** Where results live (default: the PostgreSQL chunk table). */
   resultStore?: ResultStore;
+  /** Lifetime of shared-page viewer tokens in seconds (default 600; the page renews them while it polls). */
+  viewerTokenTtlSeconds?: number;
 }
 
 /** Stands in for a missing queue in processes that never enqueue (the operator CLI). */
@@ -76,6 +81,10 @@ export interface DomainServices {
   dashboardSharing: DashboardSharingService;
   resultStore: ResultStore;
   tokens: DataTokens;
+  /** Dashboard sharing links and the organization's sharing secret. */
+  sharingLinks: SharingLinkService;
+  /** The shared dashboard page: opening links, viewer tokens, the viewer's status polls. */
+  sharedDashboards: SharedDashboardService;
 }
 
 /** Builds the domain services (the composition roots call this once). */
@@ -108,7 +117,13 @@ export function createDomainServices(deps: DomainDeps): DomainServices {
   const reports = new ReportService({ db: deps.db, datasources });
   const dashboardData = new DashboardDataService({ db: deps.db, dashboards, reports, filters, datasources, sqlSnippets, executions, organizations, resultStore, tokens, clock });
   const dashboardSharing = new DashboardSharingService({ db: deps.db, mail, apiBaseUrl: deps.apiBaseUrl ?? 'http://localhost:8080' });
-  return { clock, organizations, apiKeys, datasources, sqlSnippets, mail, users, userGroups, executions, resultStore, tokens, dashboards, dashboardGroups, reports, filters, dashboardData, dashboardSharing };
+  const sharingLinks = new SharingLinkService({ db: deps.db, clock, encryptionKey: deps.encryptionKey });
+  const viewerTokens = new ViewerTokens(deps.dataTokenSecret ?? 'unset-data-token-secret-process-cannot-issue-tokens', deps.viewerTokenTtlSeconds ?? 600);
+  const sharedDashboards = new SharedDashboardService({ db: deps.db, clock, links: sharingLinks, dashboardData, viewerTokens });
+  return {
+    clock, organizations, apiKeys, datasources, sqlSnippets, mail, users, userGroups, executions, resultStore, tokens, dashboards, dashboardGroups, reports, filters, dashboardData, dashboardSharing,
+    sharingLinks, sharedDashboards,
+  };
 }
 
 /**
