@@ -23,6 +23,8 @@ const ROUTES: Array<[string, string]> = [
   ['post', '/invitations/:none/accept'],
   ['post', '/dashboard_schedules'], ['patch', '/dashboard_schedules/:schedule'], ['post', '/dashboard_schedules/:schedule/trigger'], ['get', '/dashboard_schedules/:schedule'],
   ['post', '/sql_alerts'], ['patch', '/sql_alerts/:alert'], ['post', '/sql_alerts/:alert/run'], ['get', '/sql_alerts/:alert/results'], ['get', '/sql_alerts/:alert'],
+  ['post', '/dashboard_sharing_links'], ['patch', '/dashboard_sharing_links/:none'], ['post', '/dashboard_sharing_links/:none/rotate_token'],
+  ['post', '/dashboards/:dashboard/shared/status'],
 ];
 
 const deep = (n: number): unknown => (n === 0 ? 'x' : { data: deep(n - 1), a: [deep(0)] });

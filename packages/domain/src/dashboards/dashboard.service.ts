@@ -18,6 +18,7 @@ import { sqlSnippetFields } from '../sql-snippets/sql-snippet.fields.js';
 import { SqlSnippetRepository } from '../sql-snippets/sql-snippet.repository.js';
 import { reportFields } from '../reports/report.fields.js';
 import { dashboardLockedError } from '../reports/report.service.js';
+import { SharingLinkRepository } from '../sharing-links/sharing-link.repository.js';
 import type { Report } from '../reports/report.types.js';
 import { DashboardRepository, dashboardColumns } from './dashboard.repository.js';
 import { DASHBOARD_MANAGE_PERMISSION, DASHBOARD_VIEW_PERMISSIONS } from './dashboard.permissions.js';
@@ -41,6 +42,8 @@ export interface DashboardRelations {
   dashboardGroupIds: string[];
   userGroupIds: string[];
   userId: string | null;
+  /** Sharing links of the dashboard (shown only to keys with Manage Dashboards). */
+  sharingLinkIds: string[];
 }
 
 /** Everything the read path needs to compile a dashboard's queries, loaded with few queries. */
@@ -173,7 +176,10 @@ export class DashboardService {
     const db = this.deps.db;
     const all = await new ReportRepository(db).listByDashboards(principal.organizationId, dashboards.map((d) => d.id));
     const visible = all.filter((r) => principal.canUseDatasource(r.datasourceId, ...DASHBOARD_VIEW_PERMISSIONS));
-    const ctx = await loadReferenceContext(db, principal.organizationId, { allFilters: dashboards.length > 1 });
+    const [ctx, links] = await Promise.all([
+      loadReferenceContext(db, principal.organizationId, { allFilters: dashboards.length > 1 }),
+      principal.has(DASHBOARD_MANAGE_PERMISSION) ? new SharingLinkRepository(db).listByDashboards(principal.organizationId, dashboards.map((d) => d.id)) : [],
+    ]);
     const out: DashboardRelations[] = [];
     for (const dashboard of dashboards) {
       const reports = visible.filter((r) => r.dashboardId === dashboard.id).sort((a, b) => a.row - b.row || a.column - b.column || (a.id < b.id ? -1 : 1));
@@ -186,6 +192,7 @@ export class DashboardService {
         dashboardGroupIds: dashboard.dashboardGroupIds,
         userGroupIds: dashboard.userGroupIds,
         userId: dashboard.userId,
+        sharingLinkIds: links.filter((l) => l.dashboardId === dashboard.id).map((l) => l.id),
       });
     }
     return out;

@@ -13,6 +13,8 @@ import * as m120340 from './20261203040000_create_export_jobs.js';
 import * as m1250 from './20261203050000_create_dashboard_schedules.js';
 import * as m1251 from './20261203050100_create_sql_alerts.js';
 import * as m1252 from './20261203050200_create_mail_deliveries.js';
+import * as m1403 from './20261203070000_create_dashboard_sharing_links.js';
+import * as m1404 from './20261203070100_create_organization_sharing_secrets.js';
 
 interface Migration { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> }
 
@@ -35,6 +37,8 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ['20261203050000_create_dashboard_schedules', m1250],
   ['20261203050100_create_sql_alerts', m1251],
   ['20261203050200_create_mail_deliveries', m1252],
+  ['20261203070000_create_dashboard_sharing_links', m1403],
+  ['20261203070100_create_organization_sharing_secrets', m1404],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
