@@ -286,7 +286,8 @@ export class ExportJobRunner {
     }
     const stat = await this.deps.files.stat(job.id);
     const done = await this.repo().markSuccess(job.id, {
-      fileName: exportFileName(target.report.name, 'csv'), contentType: 'text/csv; charset=utf-8', fileSize: stat.size, chunkCount: stat.chunkCount,
+      // the sink stores CSV gzip-compressed; the execution counted the file's own bytes
+      fileName: exportFileName(target.report.name, 'csv'), contentType: 'text/csv; charset=utf-8', contentEncoding: 'gzip', fileSize: ended.resultSize ?? 0, chunkCount: stat.chunkCount,
       reportData: [{ report_id: target.report.id, data_key: null, data_timestamp: null }],
     });
     if (!done) throw new ExportCancelled();
