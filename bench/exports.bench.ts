@@ -69,7 +69,8 @@ export const scenario: BenchScenario = {
           const doc = await call<{ job_status: string; error_message: string | null }>(`/export_jobs/${id}`, undefined, 'GET');
           if (doc.job_status === 'success') return;
           if (doc.job_status === 'error') throw new Error(`export ${id} failed: ${doc.error_message}`);
-          await new Promise((r) => setTimeout(r, 20));
+          // polling costs the API and PostgreSQL CPU on a small machine: not too often
+          await new Promise((r) => setTimeout(r, 100));
         }
       };
       const u = new URL(scratch.url);
@@ -88,14 +89,14 @@ export const scenario: BenchScenario = {
         for await (const part of client.query(copyStreams.to(`COPY (${sql}) TO STDOUT (FORMAT csv, HEADER)`))) bytes += (part as Buffer).length;
         return { seconds: (performance.now() - started) / 1000, bytes };
       };
-      const exportCsv = async (limit: number | null, round: number): Promise<{ seconds: number; bytes: number }> => {
+      const exportCsv = async (limit: number | null, round: number): Promise<{ seconds: number; bytes: number; streaming: number }> => {
         // a distinct parameter set per run: the 10-minute rule would answer the previous job
         const started = performance.now();
         const { job_id } = await call<{ job_id: string }>(`/reports/${limit === null ? csvReport : smallReport}/export_csv`, { parameters: { filters: [{ variable_name: 'bench_round', selected_values: [round] }] } });
         await waitJob(job_id);
         const seconds = (performance.now() - started) / 1000;
-        const size = Number((await client.query('SELECT file_size FROM export_jobs WHERE id = $1', [job_id])).rows[0].file_size);
-        return { seconds, bytes: size };
+        const row = (await client.query(`SELECT j.file_size, extract(epoch FROM e.completed_at - e.started_at) AS run FROM export_jobs j JOIN executions e ON e.id = (j.execution_ids->>0)::uuid WHERE j.id = $1`, [job_id])).rows[0];
+        return { seconds, bytes: Number(row.file_size), streaming: Number(row.run) };
       };
       const fifth = Math.max(1, Math.floor(csvRows / 5));
       const smallReport = await report('CSV rows (fifth)', `${csvQuery.replace(' ORDER BY id', '')} WHERE id <= ${fifth} ORDER BY id`, { unlimited_csv_export_enabled: true, width: 12, height: 2 });
@@ -104,6 +105,7 @@ export const scenario: BenchScenario = {
       const peakSmall = await worker.peakRss();
       const ours: number[] = [];
       const theirs: number[] = [];
+      const streaming: number[] = [];
       let ourBytes = 0;
       let copyBytes = 0;
       let peakFirst = 0;
@@ -113,6 +115,7 @@ export const scenario: BenchScenario = {
         copyBytes = c.bytes;
         const o = await exportCsv(null, r);
         ours.push(o.seconds);
+        streaming.push(o.streaming);
         ourBytes = o.bytes;
         if (r === 1) peakFirst = await worker.peakRss();
       }
@@ -122,6 +125,7 @@ export const scenario: BenchScenario = {
       ctx.log(`worker RSS: ${(rssBefore / MB).toFixed(0)} MB before, peak ${(peakSmall / MB).toFixed(0)} MB after ${fifth} rows, ${(peakFirst / MB).toFixed(0)} MB after ${csvRows} rows, ${(peakFull / MB).toFixed(0)} MB after ${rounds} × ${csvRows} rows`);
       metrics.push({ metric: `unlimited CSV ${csvRows} rows (job start to file stored)`, value: median(ours), unit: 's', note: `COPY csv ${median(theirs).toFixed(2)} s` });
       metrics.push({ metric: 'unlimited CSV / COPY TO STDOUT csv', value: ratio, unit: 'x', goal: '≤ 1.5', pass: ratio <= 1.5 });
+      metrics.push({ metric: 'of which the export_query execution (rows → CSV → file)', value: median(streaming), unit: 's', note: `${(median(streaming) / median(theirs)).toFixed(2)}× COPY` });
       metrics.push({ metric: `worker peak RSS growth ${fifth} → ${csvRows} rows`, value: (peakFirst - peakSmall) / MB, unit: 'MB', note: `peak ${(peakFirst / MB).toFixed(0)} MB; ${(rssBefore / MB).toFixed(0)} MB idle` });
       metrics.push({ metric: `worker peak RSS growth over ${rounds - 1} more ${csvRows}-row exports`, value: (peakFull - peakFirst) / MB, unit: 'MB', goal: 'flat (< 32 MB)', pass: peakFull - peakFirst < 32 * MB });
 
