@@ -24,6 +24,8 @@ const ROUTES: Array<[string, string]> = [
   ['post', '/dashboards/:dashboard/export_pdf'], ['post', '/dashboards/:dashboard/export_png'],
   ['post', '/reports/:report/export_pdf'], ['post', '/reports/:report/export_png'], ['post', '/reports/:report/export_csv'],
   ['get', '/export_jobs/:none'], ['post', '/export_jobs/:none/cancel'],
+  ['post', '/dashboard_sharing_links'], ['patch', '/dashboard_sharing_links/:none'], ['post', '/dashboard_sharing_links/:none/rotate_token'],
+  ['post', '/dashboards/:dashboard/shared/status'],
 ];
 
 const deep = (n: number): unknown => (n === 0 ? 'x' : { data: deep(n - 1), a: [deep(0)] });

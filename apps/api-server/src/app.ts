@@ -19,6 +19,9 @@ import { registerDashboardGroupRoutes } from './routes/dashboard-groups/dashboar
 import { registerReportRoutes } from './routes/reports/report.router.js';
 import { registerFilterRoutes } from './routes/filters/filter.router.js';
 import { registerExportJobRoutes } from './routes/export-jobs/export-job.router.js';
+import { registerSharedDashboardRoutes } from './routes/shared-dashboards/shared-dashboard.router.js';
+import { registerDashboardSharingLinkRoutes } from './routes/dashboard-sharing-links/dashboard-sharing-link.router.js';
+import { ViewerAssets } from './shared-page/assets.js';
 
 export interface ApiAppDeps {
   db: Knex;
@@ -26,6 +29,13 @@ export interface ApiAppDeps {
   services: DomainServices;
   /** Largest accepted request body in bytes. */
   maxBodyBytes: number;
+  /**
+   * Public base URL of the data server, where the shared dashboard page fetches result data (a
+   * function when it is known only once the data server listens). Without it the page answers 503.
+   */
+  dataBaseUrl?: string | (() => string | undefined);
+  /** The shared page's built assets (default: built on first use by this app). */
+  viewerAssets?: ViewerAssets;
 }
 
 /**
@@ -40,6 +50,14 @@ export function createApiApp(deps: ApiAppDeps): Koa<ApiState> {
   const open = new Router<ApiState>();
   registerHealthRoute(open, deps.db, 'api-server');
   registerInvitationRoutes(open, { users: deps.services.users, maxBodyBytes: deps.maxBodyBytes });
+  // The shared dashboard page authenticates with its link, not with an API key (SHARED_PAGE_ROUTES).
+  const dataBaseUrl = deps.dataBaseUrl;
+  registerSharedDashboardRoutes(open, {
+    sharedDashboards: deps.services.sharedDashboards,
+    assets: deps.viewerAssets ?? new ViewerAssets(deps.logger),
+    dataBaseUrl: typeof dataBaseUrl === 'function' ? dataBaseUrl : () => dataBaseUrl,
+    maxBodyBytes: deps.maxBodyBytes,
+  });
 
   const router = new Router<ApiState>();
   router.use(authenticate(deps.services.apiKeys));
@@ -53,8 +71,9 @@ export function createApiApp(deps: ApiAppDeps): Koa<ApiState> {
   registerUserGroupRoutes(router, { userGroups: deps.services.userGroups, users: deps.services.users, dashboards: deps.services.dashboards, maxBodyBytes: deps.maxBodyBytes });
   registerDashboardRoutes(router, {
     dashboards: deps.services.dashboards, dashboardGroups: deps.services.dashboardGroups, filters: deps.services.filters, sqlSnippets: deps.services.sqlSnippets,
-    users: deps.services.users, userGroups: deps.services.userGroups, maxBodyBytes: deps.maxBodyBytes,
+    users: deps.services.users, userGroups: deps.services.userGroups, sharingLinks: deps.services.sharingLinks, maxBodyBytes: deps.maxBodyBytes,
   });
+  registerDashboardSharingLinkRoutes(router, { sharingLinks: deps.services.sharingLinks, maxBodyBytes: deps.maxBodyBytes });
   registerDashboardGroupRoutes(router, { dashboardGroups: deps.services.dashboardGroups, dashboards: deps.services.dashboards, maxBodyBytes: deps.maxBodyBytes });
   registerReportRoutes(router, { reports: deps.services.reports, dashboards: deps.services.dashboards, datasources: deps.services.datasources, maxBodyBytes: deps.maxBodyBytes });
   registerFilterRoutes(router, { filters: deps.services.filters, datasources: deps.services.datasources, sqlSnippets: deps.services.sqlSnippets, maxBodyBytes: deps.maxBodyBytes });

@@ -5,6 +5,7 @@ import { PgExportFileStore, UnavailableError, pingDatabase, systemClock } from '
 import { errorHandler, requestContext, routingErrors, sendJson, type RequestState } from '@sightline/jsonapi';
 import { resultRoutes } from './results/result.router.js';
 import { exportFileRoutes } from './exports/export-file.router.js';
+import { cors } from './cors.js';
 
 export interface DataAppDeps {
   db: Knex;
@@ -16,6 +17,8 @@ export interface DataAppDeps {
   /** Export files (default: the PostgreSQL chunk table of `db`). */
   exportFiles?: PgExportFileStore;
   clock?: Clock;
+  /** Origins whose pages may read results from a browser (the API server's, for the shared dashboard page). */
+  corsOrigins?: () => readonly string[];
 }
 
 /**
@@ -49,6 +52,7 @@ export function createDataApp(deps: DataAppDeps): Koa<RequestState> {
   app.use(requestContext(deps.logger));
   app.use(errorHandler());
   app.use(routingErrors());
+  if (deps.corsOrigins) app.use(cors(deps.corsOrigins));
   app.use(router.routes());
   app.use(router.allowedMethods());
   app.use(results.routes());

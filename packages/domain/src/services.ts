@@ -24,6 +24,9 @@ import type { ResultStore } from './results/result-store.js';
 import { DataTokens } from './tokens/data-token.js';
 import { ExportJobService } from './export-jobs/export-job.service.js';
 import { PgExportFileStore } from './export-jobs/export-file-store.js';
+import { ViewerTokens } from './tokens/viewer-token.js';
+import { SharingLinkService } from './sharing-links/sharing-link.service.js';
+import { SharedDashboardService } from './sharing-links/shared-dashboard.service.js';
 
 export interface DomainDeps {
   db: Knex;
@@ -50,6 +53,8 @@ export interface DomainDeps {
   resultStore?: ResultStore;
   /** Public base URL of the data server, for export file URLs (default `http://localhost:8081`). */
   dataBaseUrl?: string;
+  /** Lifetime of shared-page viewer tokens in seconds (default 600; the page renews them while it polls). */
+  viewerTokenTtlSeconds?: number;
 }
 
 /** Stands in for a missing queue in processes that never enqueue (the operator CLI). */
@@ -84,6 +89,10 @@ export interface DomainServices {
   exportJobs: ExportJobService;
   /** Export files (chunks in PostgreSQL). */
   exportFiles: PgExportFileStore;
+  /** Dashboard sharing links and the organization's sharing secret. */
+  sharingLinks: SharingLinkService;
+  /** The shared dashboard page: opening links, viewer tokens, the viewer's status polls. */
+  sharedDashboards: SharedDashboardService;
 }
 
 /** Builds the domain services (the composition roots call this once). */
@@ -118,7 +127,13 @@ export function createDomainServices(deps: DomainDeps): DomainServices {
   const dashboardSharing = new DashboardSharingService({ db: deps.db, mail, apiBaseUrl: deps.apiBaseUrl ?? 'http://localhost:8080' });
   const exportJobs = new ExportJobService({ db: deps.db, dashboards, reports, dashboardData, executions, queue: deps.queue ?? NO_QUEUE, tokens, clock, dataBaseUrl: deps.dataBaseUrl ?? 'http://localhost:8081' });
   const exportFiles = new PgExportFileStore(deps.db);
-  return { clock, organizations, apiKeys, datasources, sqlSnippets, mail, users, userGroups, executions, resultStore, tokens, dashboards, dashboardGroups, reports, filters, dashboardData, dashboardSharing, exportJobs, exportFiles };
+  const sharingLinks = new SharingLinkService({ db: deps.db, clock, encryptionKey: deps.encryptionKey });
+  const viewerTokens = new ViewerTokens(deps.dataTokenSecret ?? 'unset-data-token-secret-process-cannot-issue-tokens', deps.viewerTokenTtlSeconds ?? 600);
+  const sharedDashboards = new SharedDashboardService({ db: deps.db, clock, links: sharingLinks, dashboardData, viewerTokens });
+  return {
+    clock, organizations, apiKeys, datasources, sqlSnippets, mail, users, userGroups, executions, resultStore, tokens, dashboards, dashboardGroups, reports, filters, dashboardData, dashboardSharing,
+    exportJobs, exportFiles, sharingLinks, sharedDashboards,
+  };
 }
 
 /**
