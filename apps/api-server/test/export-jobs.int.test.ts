@@ -56,7 +56,7 @@ async function exportAndDownload(path: string, body: unknown = {}) {
   expect(doc).toMatchObject({ job_status: 'success', error_message: null });
   const file = await download(doc.file_url!);
   expect(file.status).toBe(200);
-  return { jobId: res.body.job_id as string, file, body: file.body as Buffer };
+  return { jobId: res.body.job_id as string, file: Object.assign(file, { jobId: res.body.job_id as string }), body: file.body as Buffer };
 }
 
 async function createReport(name: string, sql: string, layout: { width: number; height: number }, chart: object, extra: object = {}) {
@@ -175,6 +175,17 @@ describe('report exports', () => {
     const expected = (await admin.query(`SELECT id::text AS id, status, replace((amount::float8)::text, '.', ',') AS amount, note FROM shop_orders ORDER BY shop_orders.id`)).rows
       .map((r) => [r.id, r.status, r.amount, r.note]);
     expect(parseCsv(body.toString('utf8'), ';')).toEqual([['id', 'status', 'amount', 'note'], ...expected]);
+    // stored gzip-compressed: passed through to clients that take gzip, decompressed for the others
+    expect(file.headers['content-encoding']).toBe('gzip');
+    const url = new URL((await jobStatus(file.jobId)).file_url!);
+    const plain = await t.data.get(`${url.pathname}${url.search}`).set('Accept-Encoding', 'identity').buffer(true).parse((res, cb) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.on('end', () => cb(null, Buffer.concat(parts)));
+    });
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(Number(plain.headers['content-length'])).toBe(body.length);
+    expect((plain.body as Buffer).equals(body)).toBe(true);
   });
 
   it('unlimited CSV starts at most once per 10 minutes per parameter set', async () => {

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { Router } from '@koa/router';
 import { NotFoundError, isUuid, type Clock, type DataTokens, type PgExportFileStore } from '@sightline/domain';
 import { checkQueryParameters, type RequestState } from '@sightline/jsonapi';
@@ -36,8 +37,21 @@ export function exportFileRoutes(deps: ExportFileRoutesDeps): Router<RequestStat
     ctx.set('Content-Disposition', contentDisposition(file.fileName));
     ctx.set('Cache-Control', 'private, no-store');
     ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.length = file.size;
-    ctx.body = Readable.from(deps.exportFiles.read(id, file.chunkCount));
+    const stored = Readable.from(deps.exportFiles.read(id, file.chunkCount));
+    ctx.vary('Accept-Encoding');
+    if (file.contentEncoding === 'gzip' && ctx.acceptsEncodings('gzip', 'identity') === 'gzip') {
+      // passed through as stored
+      ctx.set('Content-Encoding', 'gzip');
+      ctx.body = stored;
+    } else if (file.contentEncoding === 'gzip') {
+      ctx.length = file.size;
+      const gunzip = createGunzip();
+      stored.on('error', (err) => gunzip.destroy(err));
+      ctx.body = stored.pipe(gunzip);
+    } else {
+      ctx.length = file.size;
+      ctx.body = stored;
+    }
   };
   router.get('/exports/:id', download);
   router.get('/exports/:id/:name', download);

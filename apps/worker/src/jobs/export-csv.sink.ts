@@ -24,7 +24,7 @@ export class CsvExportSink implements ExportQuerySink {
     };
     const columns = await query.columns();
     const encoder = new CsvRowEncoder(columns.map((c) => ({ name: c.name, data_type: c.dataType })), format);
-    const writer = await this.deps.files.createWriter(this.jobId(execution));
+    const writer = await this.deps.files.createWriter(this.jobId(execution), { gzip: true });
     let rows = 0;
     try {
       await writer.write(encoder.header());

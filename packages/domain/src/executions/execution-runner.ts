@@ -206,7 +206,7 @@ export class ExecutionRunner {
       }).catch((err: unknown) => log.warn({ err }, 'heartbeat failed'));
     }, this.deps.heartbeatMs ?? 250);
     try {
-      running = await driver.query(execution.sqlText, execution.sqlValues, { timeoutMs: this.deps.datasources.queryTimeoutMs(ds), batchSize: 5000 });
+      running = await driver.query(execution.sqlText, execution.sqlValues, { timeoutMs: this.deps.datasources.queryTimeoutMs(ds), batchSize: 20_000 });
       if (cancelled) await running.cancel();
       const written = await sink.write(execution, running);
       const moved = await repo.transition(execution.id, 'success', { result_rows: written.rows, result_size: written.bytes, backend_id: running.backendId }, ['running']);

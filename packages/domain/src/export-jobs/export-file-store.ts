@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { createGzip } from 'node:zlib';
 import type { Knex } from 'knex';
 import { isUuid } from '../ids.js';
 
@@ -5,6 +7,9 @@ import { isUuid } from '../ids.js';
 export interface ExportFileInfo {
   fileName: string;
   contentType: string;
+  /** `gzip` when the chunks are a gzip stream of the file. */
+  contentEncoding: 'gzip' | null;
+  /** Size of the file itself. */
   size: number;
   chunkCount: number;
 }
@@ -29,41 +34,63 @@ export interface ExportFileWriter {
 export class PgExportFileStore {
   constructor(private readonly db: Knex) {}
 
-  /** A writer for the file of `exportJobId` (replaces what a previous attempt wrote). */
-  async createWriter(exportJobId: string): Promise<ExportFileWriter> {
+  /**
+   * A writer for the file of `exportJobId` (replaces what a previous attempt wrote). With `gzip`,
+   * the chunks hold a gzip stream of the file (level 1: CSV shrinks about 4×, and the database
+   * writes that much less); `end` reports the size of the file itself.
+   */
+  async createWriter(exportJobId: string, options: { gzip?: boolean } = {}): Promise<ExportFileWriter> {
     await this.db('export_file_chunks').where({ export_job_id: exportJobId }).delete();
     let parts: Buffer[] = [];
     let buffered = 0;
     let seq = 0;
     let size = 0;
+    let failure: unknown;
     let pending: Promise<unknown> = Promise.resolve();
     const flush = async (all: boolean) => {
       while (buffered >= EXPORT_CHUNK_BYTES || (all && buffered > 0)) {
         const joined = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
         const piece = joined.subarray(0, Math.min(EXPORT_CHUNK_BYTES, joined.length));
         const rest = joined.subarray(piece.length);
-        parts = rest.length ? [rest] : [];
+        parts = rest.length ? [Buffer.from(rest)] : [];
         buffered = rest.length;
         // one insert in flight while the next chunk fills up
         await pending;
         pending = this.db('export_file_chunks').insert({ export_job_id: exportJobId, seq: seq++, bytes: piece });
       }
     };
+    const collect = (buf: Buffer) => {
+      parts.push(buf);
+      buffered += buf.length;
+    };
+    const gzip = options.gzip ? createGzip({ level: 1, chunkSize: 256 * 1024 }) : undefined;
+    gzip?.on('data', collect);
+    gzip?.on('error', (err) => { failure = err; });
+    const gzipEnded = gzip ? once(gzip, 'end') : Promise.resolve([]);
+    gzipEnded.catch(() => {});
     return {
       write: async (data) => {
+        if (failure) throw failure;
         const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
         if (!buf.length) return;
-        parts.push(buf);
-        buffered += buf.length;
         size += buf.length;
+        if (gzip) {
+          if (!gzip.write(buf)) await once(gzip, 'drain');
+        } else collect(buf);
         if (buffered >= EXPORT_CHUNK_BYTES) await flush(false);
       },
       end: async () => {
+        if (gzip) {
+          gzip.end();
+          await gzipEnded;
+        }
+        if (failure) throw failure;
         await flush(true);
         await pending;
         return { size, chunkCount: seq };
       },
       abort: async () => {
+        gzip?.destroy();
         await pending.catch(() => {});
         await this.db('export_file_chunks').where({ export_job_id: exportJobId }).delete();
       },
@@ -91,9 +118,9 @@ export class PgExportFileStore {
     const row = await this.db('export_jobs')
       .where({ id: exportJobId, organization_id: organizationId, job_status: 'success' })
       .where('expires_at', '>', now)
-      .first('file_name', 'content_type', 'file_size', 'chunk_count');
+      .first('file_name', 'content_type', 'content_encoding', 'file_size', 'chunk_count');
     if (!row) return undefined;
-    return { fileName: row.file_name, contentType: row.content_type, size: Number(row.file_size), chunkCount: row.chunk_count };
+    return { fileName: row.file_name, contentType: row.content_type, contentEncoding: row.content_encoding, size: Number(row.file_size), chunkCount: row.chunk_count };
   }
 
   /** Size and chunk count of what is stored for `exportJobId`. */

@@ -21,6 +21,7 @@ function toExportJob(row: ExportJobRow): ExportJob {
     executionIds: row.execution_ids ?? [],
     fileName: row.file_name,
     contentType: row.content_type,
+    contentEncoding: row.content_encoding,
     fileSize: row.file_size === null ? null : Number(row.file_size),
     chunkCount: row.chunk_count,
     cancelRequestedAt: row.cancel_requested_at,
@@ -105,9 +106,9 @@ export class ExportJobRepository {
   }
 
   /** running → success with the stored file; false when the job was cancelled meanwhile. */
-  async markSuccess(id: string, file: { fileName: string; contentType: string; fileSize: number; chunkCount: number; reportData: ExportReportData[] }): Promise<boolean> {
+  async markSuccess(id: string, file: { fileName: string; contentType: string; contentEncoding?: 'gzip' | null; fileSize: number; chunkCount: number; reportData: ExportReportData[] }): Promise<boolean> {
     const n = await this.db('export_jobs').where({ id, job_status: 'running' }).whereNull('cancel_requested_at').update({
-      job_status: 'success', file_name: file.fileName, content_type: file.contentType, file_size: file.fileSize, chunk_count: file.chunkCount,
+      job_status: 'success', file_name: file.fileName, content_type: file.contentType, content_encoding: file.contentEncoding ?? null, file_size: file.fileSize, chunk_count: file.chunkCount,
       report_data: JSON.stringify(file.reportData), completed_at: this.db.fn.now(), updated_at: this.db.fn.now(),
     });
     return n > 0;

@@ -151,6 +151,7 @@ export class ExportJobService {
    * The worker runs it like any other; `ExportJobRunner.run` can also be called directly.
    */
   async createSystemExport(input: { organizationId: string; targetType: ExportTargetType; targetId: string; kind: ExportKind; parameters?: InputParameters; pageWidth?: number }): Promise<ExportJob> {
+    if (input.kind === 'csv' && input.targetType !== 'report') throw new ValidationError('A CSV export is made of one report', { code: 'csv_export_needs_report' });
     const principal = new Principal(input.organizationId, 'system', ALL_PERMISSIONS);
     let dashboardId = input.targetId;
     let reportId: string | undefined;

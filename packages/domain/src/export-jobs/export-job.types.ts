@@ -40,6 +40,8 @@ export interface ExportJob {
   executionIds: string[];
   fileName: string | null;
   contentType: string | null;
+  /** `gzip` when the stored chunks are a gzip stream of the file. */
+  contentEncoding: 'gzip' | null;
   fileSize: number | null;
   chunkCount: number | null;
   cancelRequestedAt: Date | null;
@@ -68,6 +70,7 @@ export interface ExportJobRow {
   execution_ids: string[];
   file_name: string | null;
   content_type: string | null;
+  content_encoding: 'gzip' | null;
   file_size: string | number | null;
   chunk_count: number | null;
   cancel_requested_at: Date | null;

@@ -24,6 +24,9 @@ export async function up(knex: Knex): Promise<void> {
     t.jsonb('execution_ids').notNullable().defaultTo('[]');
     t.text('file_name');
     t.text('content_type');
+    // `gzip` when the chunks hold a gzip stream of the file (CSV); null when they hold the file
+    t.text('content_encoding');
+    // size of the file itself (what a client gets without Content-Encoding)
     t.bigInteger('file_size');
     t.integer('chunk_count');
     t.timestamp('cancel_requested_at', { useTz: true });
