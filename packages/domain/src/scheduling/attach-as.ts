@@ -2,10 +2,12 @@ import { ValidationError } from '../errors.js';
 
 /** Attachment formats of dashboard schedules (contract §3.6, §4.8 rule 50). */
 export const SCHEDULE_ATTACHMENT_FORMATS = ['excel', 'csv', 'png', 'dark_png', 'inline_png', 'dark_inline_png', 'pdf', 'dark_pdf'] as const;
+/** One of `SCHEDULE_ATTACHMENT_FORMATS`. */
 export type ScheduleAttachmentFormat = (typeof SCHEDULE_ATTACHMENT_FORMATS)[number];
 
 /** Attachment formats of SQL alerts (contract §3.10). */
 export const ALERT_ATTACHMENT_FORMATS = ['csv', 'excel'] as const;
+/** One of `ALERT_ATTACHMENT_FORMATS`. */
 export type AlertAttachmentFormat = (typeof ALERT_ATTACHMENT_FORMATS)[number];
 
 /**

@@ -167,10 +167,12 @@ export function parseSchedule(text: string, target: GrammarErrorTarget = { attri
 
 /** SQL alert `run_schedule` values (contract §3.10). */
 export const RUN_SCHEDULES = ['disabled', 'at', 'every'] as const;
+/** One of `RUN_SCHEDULES`. */
 export type RunSchedule = (typeof RUN_SCHEDULES)[number];
 
-/** Bounds of SQL alert `run_every` in minutes (one minute to 31 days). */
+/** Shortest SQL alert `run_every` in minutes. */
 export const RUN_EVERY_MIN = 1;
+/** Longest SQL alert `run_every` in minutes (31 days). */
 export const RUN_EVERY_MAX = 44_640;
 
 /**

@@ -2,6 +2,7 @@ import type { ExecutionStatus } from '../executions/execution.types.js';
 
 /** Trigger conditions of a SQL alert (contract §3.10); `has_results` is the default. */
 export const TRIGGER_CONDITIONS = ['has_results', 'no_results', 'greater_than', 'lower_than', 'equal', 'not_equal'] as const;
+/** One of `TRIGGER_CONDITIONS`. */
 export type TriggerCondition = (typeof TRIGGER_CONDITIONS)[number];
 
 /** Conditions that compare the first column of the first row with `trigger_value`. */
@@ -9,10 +10,12 @@ export const COMPARISON_CONDITIONS: readonly TriggerCondition[] = ['greater_than
 
 /** When a SQL alert mails (contract §4.9). */
 export const EMAIL_CONDITIONS = ['triggered', 'changed', 'all'] as const;
+/** One of `EMAIL_CONDITIONS`. */
 export type EmailCondition = (typeof EMAIL_CONDITIONS)[number];
 
 /** The contract's SqlAlertResultStatus. */
 export const SQL_ALERT_RESULT_STATUSES = ['ok', 'alert_triggered', 'alert_error', 'query_error', 'internal_error', 'internal_timeout', 'cancelled'] as const;
+/** One of `SQL_ALERT_RESULT_STATUSES`. */
 export type SqlAlertResultStatus = (typeof SQL_ALERT_RESULT_STATUSES)[number];
 
 /** Statuses that are errors (mailed to `error_emails` when set). */

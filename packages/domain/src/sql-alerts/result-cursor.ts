@@ -1,7 +1,8 @@
 import { BadRequestError } from '../errors.js';
 
-/** Default and largest `limit` of List SQL Alert Results (contract row 74). */
+/** Default `limit` of List SQL Alert Results (contract row 74). */
 export const RESULTS_DEFAULT_LIMIT = 100;
+/** Largest `limit` of List SQL Alert Results (contract row 74). */
 export const RESULTS_MAX_LIMIT = 1000;
 
 const SHAPE = /^r1\.([a-z0-9-]{1,64})\.(\d{1,18})$/;
