@@ -77,6 +77,32 @@ describe('datasources', () => {
     expectValidJsonApi(del.body);
   });
 
+  it('refuses to delete a datasource used by a report or a filter (422 naming them), and deletes it once unused', async () => {
+    const ds = await createDs(pgAttributes());
+    const dsId = ds.body.data.id as string;
+    const dashboard = await t.api.post('/dashboards').set('Authorization', auth(t.adminSecret)).send({ data: { attributes: { name: 'Uses it' } } });
+    const report = await t.api.post('/reports').set('Authorization', auth(t.adminSecret)).send({
+      data: { attributes: { name: 'Revenue by month', sql_query: 'SELECT 1' }, relationships: {
+        dashboard: { data: { type: 'dashboards', id: dashboard.body.data.id } }, datasource: { data: { type: 'datasources', id: dsId } } } },
+    });
+    expect(report.status).toBe(201);
+    const filter = await t.api.post('/filters').set('Authorization', auth(t.adminSecret)).send({
+      data: { attributes: { variable_name: 'region_pick', display_name: 'Region', control_type: 'dropdown', value_type: 'TEXT', sql_query: 'SELECT 1' },
+        relationships: { datasource: { data: { type: 'datasources', id: dsId } } } },
+    });
+    expect(filter.status).toBe(201);
+    const del = await t.api.delete(`/datasources/${dsId}`).set('Authorization', auth(t.adminSecret));
+    expect(del.status).toBe(422);
+    expectValidJsonApi(del.body);
+    expect(del.body.errors[0].meta.error_code).toBe('datasource_in_use');
+    expect(del.body.errors[0].detail).toContain('Revenue by month');
+    expect(del.body.errors[0].detail).toContain(report.body.data.id);
+    expect(del.body.errors[0].detail).toContain('region_pick');
+    expect((await t.api.delete(`/reports/${report.body.data.id}`).set('Authorization', auth(t.adminSecret))).status).toBe(204);
+    expect((await t.api.delete(`/filters/${filter.body.data.id}`).set('Authorization', auth(t.adminSecret))).status).toBe(204);
+    expect((await t.api.delete(`/datasources/${dsId}`).set('Authorization', auth(t.adminSecret))).status).toBe(204);
+  });
+
   it.each([
     [{ name: 'x' }, 422],
     [{ ...pgAttributes(), database_type: 'sqlite' }, 422],

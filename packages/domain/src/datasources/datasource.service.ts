@@ -4,7 +4,8 @@ import { withTransaction } from '../db/db.js';
 import { createDriver, type ConnectionSettings, type Driver } from '../drivers/index.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
-import { DatasourceRepository } from './datasource.repository.js';
+import { translatePgError } from '../db/pg-errors.js';
+import { DatasourceRepository, type DatasourceUsage } from './datasource.repository.js';
 import type { ConnectionTestResult, Datasource, DatasourceInput } from './datasource.types.js';
 
 /** Permissions that make a datasource visible (contract rows 2 and 3). */
@@ -100,21 +101,24 @@ export class DatasourceService {
   }
 
   /**
-   * Deletes a datasource. One still used by reports, filters, snippets or alerts is refused by
-   * foreign keys (→ 422 "in use").
-   * @throws NotFoundError, ForbiddenError, ValidationError
+   * Deletes a datasource. One still used by reports, filters or SQL snippets is refused with 422
+   * naming them (contract §4.1.1); the foreign keys (RESTRICT) guard against a race with a new use.
+   * @throws NotFoundError, ForbiddenError, ValidationError (`datasource_in_use`)
    */
   async delete(principal: Principal, id: string): Promise<void> {
     principal.requireAny('Manage Datasources');
     await this.getVisible(principal, id);
     if (!principal.canUseDatasource(id, 'Manage Datasources')) throw new ForbiddenError('This API key cannot manage this datasource');
+    const usages = await this.repo().usages(principal.organizationId, id);
+    if (usages.length) throw new ValidationError(`The datasource is used by ${describeUsages(usages)}; delete them or move them to another datasource first`, { code: 'datasource_in_use' });
     try {
       await this.repo().delete(principal.organizationId, id);
     } catch (err) {
-      if ((err as { code?: string }).code === '23503') {
-        throw new ValidationError('The datasource is used by a report, filter, SQL snippet or alert; remove those first', { code: 'datasource_in_use', cause: err });
+      const mapped = translatePgError(err);
+      if (mapped instanceof ValidationError && mapped.code === 'in_use') {
+        throw new ValidationError(`The datasource is still in use: ${mapped.detail}`, { code: 'datasource_in_use', cause: err });
       }
-      throw err;
+      throw mapped;
     }
   }
 
@@ -203,4 +207,21 @@ function scrub(message: string, ds: Datasource): string {
     if (secret && secret.length >= 3) out = out.split(secret).join('***');
   }
   return out;
+}
+
+const USAGE_WORDS: Record<DatasourceUsage['kind'], [string, string]> = {
+  report: ['report', 'reports'],
+  filter: ['filter', 'filters'],
+  sql_snippet: ['SQL snippet', 'SQL snippets'],
+};
+
+/** `2 reports ("Revenue" abcd-…, "Costs" efgh-…) and 1 filter ("region" ijkl-…)`. */
+function describeUsages(usages: DatasourceUsage[]): string {
+  const parts = usages.map((u) => {
+    const [one, many] = USAGE_WORDS[u.kind];
+    const named = u.items.map((i) => (i.label ? `"${i.label}" ${i.id}` : i.id));
+    if (u.total > u.items.length) named.push(`${u.total - u.items.length} more`);
+    return `${u.total} ${u.total === 1 ? one : many} (${named.join(', ')})`;
+  });
+  return parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}` : parts[0]!;
 }
