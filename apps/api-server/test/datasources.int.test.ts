@@ -187,6 +187,20 @@ describe('test connection', () => {
     expect(sres.body.error_message).toMatch(/ssl/i);
   });
 
+  it('masks the password only where it stands alone, never inside other words of the message', async () => {
+    for (const attributes of [
+      pgAttributes({ password: 'e', database: 'expected_here_never' }),
+      { name: 'm', database_type: 'mariadb', connection_mode: 'direct', host: '127.0.0.1', port: 3306, username: 'root', password: 'e', database: 'test', require_ssl: false },
+    ]) {
+      const ds = await createDs(attributes);
+      const res = await t.api.post(`/datasources/${ds.body.data.id}/test_connection`).set('Authorization', auth(t.adminSecret));
+      expect(res.body.status).toBe('error');
+      // the database's own words arrive unchanged (no "***xpected", no "nob***dy")
+      expect(res.body.error_message).not.toContain('***');
+      expect(res.body.error_message).toMatch(attributes.database_type === 'postgres' ? /database "expected_here_never" does not exist/ : /Access denied for user 'root'/);
+    }
+  });
+
   it('answers 422 for types and modes this build cannot connect to', async () => {
     const oracle = await createDs({ name: 'o', database_type: 'oracle', connection_mode: 'direct', host: 'h' });
     expect(oracle.status).toBe(201);

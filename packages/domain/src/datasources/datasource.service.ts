@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Principal } from '../api-keys/permissions.js';
 import { withTransaction } from '../db/db.js';
 import { createDriver, type ConnectionSettings, type Driver } from '../drivers/index.js';
+import { redactSecret } from '../drivers/values.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
 import { translatePgError } from '../db/pg-errors.js';
@@ -200,13 +201,9 @@ export class DatasourceService {
   }
 }
 
-/** Removes the datasource's secrets from a driver message, should a driver ever echo them. */
+/** Removes the datasource's secrets from a driver message, should a driver ever echo them (whole occurrences only). */
 function scrub(message: string, ds: Datasource): string {
-  let out = message;
-  for (const secret of [ds.password, ds.bigqueryServiceKey]) {
-    if (secret && secret.length >= 3) out = out.split(secret).join('***');
-  }
-  return out;
+  return redactSecret(redactSecret(message, ds.password), ds.bigqueryServiceKey);
 }
 
 const USAGE_WORDS: Record<DatasourceUsage['kind'], [string, string]> = {

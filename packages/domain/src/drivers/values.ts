@@ -135,11 +135,59 @@ export function parsePgArray(text: string, convert: (element: string) => unknown
   return parseArray();
 }
 
-/** Removes a password (and its URL-encoded form) from a message. */
+const WORD_CHAR = /^[\p{L}\p{N}_]$/u;
+/** The password part of URL userinfo: `scheme://user:<password>@`. */
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/?#@]*:)([^\s@/?#]*)@/gi;
+
+/** The code point ending just before index `i` (undefined at the start). */
+function charBefore(text: string, i: number): string | undefined {
+  if (i <= 0) return undefined;
+  const code = text.charCodeAt(i - 1);
+  const start = code >= 0xdc00 && code <= 0xdfff && i >= 2 ? i - 2 : i - 1;
+  return String.fromCodePoint(text.codePointAt(start)!);
+}
+
+/** The code point starting at index `i` (undefined at the end). */
+function charAt(text: string, i: number): string | undefined {
+  return i < text.length ? String.fromCodePoint(text.codePointAt(i)!) : undefined;
+}
+
+const isWordChar = (ch: string | undefined) => ch !== undefined && WORD_CHAR.test(ch);
+
+/**
+ * Replaces whole occurrences of `secret` with `***`: an occurrence counts only where it is not part
+ * of a longer word (the `\b` rule: a secret edge that is a letter, digit or `_` must not touch
+ * another one). Masking substrings inside words would reveal the secret's characters (password `x`
+ * turning "unexpectedly" into "une***pectedly").
+ */
+function maskWhole(message: string, secret: string): string {
+  const first = charAt(secret, 0);
+  const last = charBefore(secret, secret.length);
+  let out = '';
+  let from = 0;
+  for (let i = message.indexOf(secret); i !== -1; i = message.indexOf(secret, i + 1)) {
+    if (i < from) continue;
+    const end = i + secret.length;
+    const leftOk = !isWordChar(first) || !isWordChar(charBefore(message, i));
+    const rightOk = !isWordChar(last) || !isWordChar(charAt(message, end));
+    if (leftOk && rightOk) {
+      out += `${message.slice(from, i)}***`;
+      from = end;
+    }
+  }
+  return from === 0 ? message : out + message.slice(from);
+}
+
+/**
+ * Removes a password from a driver message: the password part of any connection string
+ * (`scheme://user:***@host`), and whole, delimited occurrences of the password and of its
+ * URL-encoded form. Every other character of the message stays as it was.
+ */
 export function redactSecret(message: string, secret: string | null | undefined): string {
-  if (!secret) return message;
-  let out = message.split(secret).join('***');
+  let out = message.replace(URL_PASSWORD, '$1***@');
+  if (!secret) return out;
+  out = maskWhole(out, secret);
   const encoded = encodeURIComponent(secret);
-  if (encoded !== secret) out = out.split(encoded).join('***');
+  if (encoded !== secret) out = maskWhole(out, encoded);
   return out;
 }

@@ -97,6 +97,21 @@ describe('value conversion', () => {
     expect(redactSecret('failed for p@ss/word and p%40ss%2Fword', 'p@ss/word')).toBe('failed for *** and ***');
     expect(redactSecret('nothing', null)).toBe('nothing');
   });
+
+  it('masks only whole, delimited occurrences of a secret and leaves every other character alone', () => {
+    // A one-letter password must not turn words into "une***pectedly" (that reveals the password).
+    expect(redactSecret('the server closed the connection unexpectedly', 'x')).toBe('the server closed the connection unexpectedly');
+    expect(redactSecret('password x rejected for user "x" (x)', 'x')).toBe('password *** rejected for user "***" (***)');
+    expect(redactSecret('authentication failed: secretive secret secrets', 'secret')).toBe('authentication failed: secretive *** secrets');
+    // Secrets that start or end with punctuation are delimited on that side by themselves.
+    expect(redactSecret('got p@ss!, then "p@ss!"', 'p@ss!')).toBe('got ***, then "***"');
+    expect(redactSecret('key !x! and a!x!b', '!x!')).toBe('key *** and a***b');
+    expect(redactSecret('pw=hunter2;host=h', 'hunter2')).toBe('pw=***;host=h');
+    // The password inside a connection string is masked whatever it is, and nothing else changes.
+    expect(redactSecret('could not parse postgres://alice:e@db.example.com:5432/sales', 'e')).toBe('could not parse postgres://alice:***@db.example.com:5432/sales');
+    expect(redactSecret('mysql://bob:open%20sesame@h/x failed', 'open sesame')).toBe('mysql://bob:***@h/x failed');
+    expect(redactSecret('Zürich ü-secret-ü done', 'ü-secret-ü')).toBe('Zürich *** done');
+  });
 });
 
 describe('mysql placeholder binding', () => {
