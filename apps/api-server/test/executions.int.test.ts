@@ -221,7 +221,7 @@ describe('access rules and hostile input', () => {
     expect((await t.api.get(`/executions/${res.body.data.id}`).set('Authorization', auth(scopedSecret))).status).toBe(404);
     // a token of another organization's key does not open this result
     const data = await t.api.get(`/executions/${res.body.data.id}/data`).set('Authorization', auth(t.adminSecret));
-    const foreign = t.services.tokens.sign({ organizationId: other.organization.id, dataKey: data.body.data_key, format: 'json' });
+    const foreign = t.services.tokens.sign({ organizationId: other.organization.id, dataKey: data.body.data_key, kind: 'result', format: 'json' });
     expect((await t.data.get(`/results/${data.body.data_key}`).set('Authorization', `Data ${foreign}`)).status).toBe(404);
   });
 });

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import jwt from 'jsonwebtoken';
 import { promisify } from 'node:util';
 import { crc32, gunzipSync, gzipSync, inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -368,12 +369,12 @@ describe('authorization', () => {
   });
 
   it('answers 401 for a forged token and for an expired one', async () => {
-    const forged = new DataTokens('another-secret-another-secret-another-secret', 300).sign({ organizationId: t.organizationId, dataKey: MIXED_KEY, format: 'json' });
+    const forged = new DataTokens('another-secret-another-secret-another-secret', 300).sign({ organizationId: t.organizationId, dataKey: MIXED_KEY, format: 'json', kind: 'result' });
     const res = await t.request(`/results/${MIXED_KEY}`, dataAuth(forged));
     expectJsonApiError(res, 401);
     expect(res.json.errors[0].detail).toMatch(/Invalid data access token/);
 
-    const expired = new DataTokens(TOKEN_SECRET, -5).sign({ organizationId: t.organizationId, dataKey: MIXED_KEY, format: 'json' });
+    const expired = new DataTokens(TOKEN_SECRET, -5).sign({ organizationId: t.organizationId, dataKey: MIXED_KEY, format: 'json', kind: 'result' });
     const late = await t.request(`/results/${MIXED_KEY}`, dataAuth(expired));
     expectJsonApiError(late, 401);
     expect(late.json.errors[0].detail).toMatch(/expired/);
@@ -384,15 +385,47 @@ describe('authorization', () => {
     expectJsonApiError(await t.request(`/results/${MIXED_KEY}`, dataAuth(tampered)), 401);
   });
 
+  it('refuses a correctly signed token that lacks exp, iat or its kind (401)', async () => {
+    const claims = { org: t.organizationId, dk: MIXED_KEY, fmt: 'json', kind: 'result' };
+    const sign = (payload: Record<string, unknown>, options: jwt.SignOptions = {}) =>
+      jwt.sign(payload, TOKEN_SECRET, { algorithm: 'HS256', issuer: 'sightline-api', audience: 'sightline-data', ...options });
+    // the complete token works: what follows fails only for the missing claim
+    expect((await t.request(`/results/${MIXED_KEY}`, dataAuth(sign(claims, { expiresIn: 60 })))).status).toBe(200);
+    for (const [label, token] of [
+      ['no exp', sign(claims)],
+      ['no iat', sign({ ...claims, exp: Math.floor(Date.now() / 1000) + 60 }, { noTimestamp: true })],
+      ['no kind', sign({ org: t.organizationId, dk: MIXED_KEY, fmt: 'json' }, { expiresIn: 60 })],
+      ['unknown kind', sign({ ...claims, kind: 'anything' }, { expiresIn: 60 })],
+      ['no issuer', jwt.sign({ ...claims }, TOKEN_SECRET, { algorithm: 'HS256', audience: 'sightline-data', expiresIn: 60 })],
+    ] as Array<[string, string]>) {
+      const res = await t.request(`/results/${MIXED_KEY}`, dataAuth(token));
+      expect([label, res.status]).toEqual([label, 401]);
+      expectJsonApiError(res, 401);
+    }
+  });
+
+  it('accepts result tokens only on /results and schema tokens only on /schemas (403 otherwise)', async () => {
+    const schemaToken = t.token(SCHEMA_KEY, { kind: 'schema' });
+    expect((await t.request(`/schemas/${SCHEMA_KEY}`, dataAuth(schemaToken))).status).toBe(200);
+    const onResults = await t.request(`/results/${SCHEMA_KEY}`, dataAuth(schemaToken));
+    expectJsonApiError(onResults, 403);
+    expect(onResults.json.errors[0].detail).toMatch(/schema/);
+    const resultToken = t.token(MIXED_KEY);
+    expect((await t.request(`/results/${MIXED_KEY}`, dataAuth(resultToken))).status).toBe(200);
+    expectJsonApiError(await t.request(`/schemas/${MIXED_KEY}`, dataAuth(resultToken)), 403);
+    // a result token minted for a schema key does not open it on /schemas either
+    expectJsonApiError(await t.request(`/schemas/${SCHEMA_KEY}`, dataAuth(t.token(SCHEMA_KEY))), 403);
+  });
+
   it('answers 403 for a token of another data key', async () => {
     const res = await t.request(`/results/${MIXED_KEY}`, dataAuth(t.token(BIG_KEY)));
     expectJsonApiError(res, 403);
-    const schema = await t.request(`/schemas/${SCHEMA_KEY}`, dataAuth(t.token(MIXED_KEY)));
+    const schema = await t.request(`/schemas/${SCHEMA_KEY}`, dataAuth(t.token(MIXED_KEY, { kind: 'schema' })));
     expectJsonApiError(schema, 403);
   });
 
   it('answers 404 for another organization, an unknown key and an unfinished result', async () => {
-    const other = t.tokens.sign({ organizationId: t.otherOrganizationId, dataKey: MIXED_KEY, format: 'json' });
+    const other = t.tokens.sign({ organizationId: t.otherOrganizationId, dataKey: MIXED_KEY, format: 'json', kind: 'result' });
     const res = await t.request(`/results/${MIXED_KEY}`, dataAuth(other));
     expectJsonApiError(res, 404);
     const unknown = await t.request('/results/org1/sql_query/nothing', dataAuth(t.token('org1/sql_query/nothing')));
@@ -405,7 +438,7 @@ describe('authorization', () => {
     await t.storeRows({ dataKey: key, columns: MIXED_COLUMNS.slice(0, 1), rows: [['mine']] });
     await t.storeRows({ dataKey: key, columns: MIXED_COLUMNS.slice(0, 1), rows: [['theirs']], organizationId: t.otherOrganizationId });
     const mine = await t.request(`/results/${key}`, dataAuth(t.token(key)));
-    const theirs = await t.request(`/results/${key}`, dataAuth(t.tokens.sign({ organizationId: t.otherOrganizationId, dataKey: key, format: 'json' })));
+    const theirs = await t.request(`/results/${key}`, dataAuth(t.tokens.sign({ organizationId: t.otherOrganizationId, dataKey: key, format: 'json', kind: 'result' })));
     expect(mine.json.rows).toEqual([['mine']]);
     expect(theirs.json.rows).toEqual([['theirs']]);
   });
@@ -449,27 +482,23 @@ describe('hostile paths', () => {
 
 describe('GET /schemas/<dataKey>', () => {
   it('serves the stored schema document, gzip or not', async () => {
-    const res = await t.request(`/schemas/${SCHEMA_KEY}`, { ...dataAuth(t.token(SCHEMA_KEY)), ...IDENTITY });
+    const res = await t.request(`/schemas/${SCHEMA_KEY}`, { ...dataAuth(t.token(SCHEMA_KEY, { kind: 'schema' })), ...IDENTITY });
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(res.json).toEqual(SCHEMA_DOCUMENT);
-    const gz = await t.request(`/schemas/${SCHEMA_KEY}`, { ...dataAuth(t.token(SCHEMA_KEY)), ...GZIP });
+    const gz = await t.request(`/schemas/${SCHEMA_KEY}`, { ...dataAuth(t.token(SCHEMA_KEY, { kind: 'schema' })), ...GZIP });
     expect(gz.headers['content-encoding']).toBe('gzip');
     expect(JSON.parse(gunzipSync(gz.body).toString('utf8'))).toEqual(SCHEMA_DOCUMENT);
   });
 
-  it('is also served by /results, and /schemas refuses a row result', async () => {
-    const viaResults = await t.request(`/results/${SCHEMA_KEY}`, dataAuth(t.token(SCHEMA_KEY)));
-    expect(viaResults.json).toEqual(SCHEMA_DOCUMENT);
-    expectJsonApiError(await t.request(`/results/${SCHEMA_KEY}?format=csv`, dataAuth(t.token(SCHEMA_KEY))), 400);
-    expectJsonApiError(await t.request(`/results/${SCHEMA_KEY}?limit=1`, dataAuth(t.token(SCHEMA_KEY))), 400);
-    expectJsonApiError(await t.request(`/schemas/${MIXED_KEY}`, dataAuth(t.token(MIXED_KEY))), 404);
-    expectJsonApiError(await t.request(`/schemas/${SCHEMA_KEY}?name=public`, dataAuth(t.token(SCHEMA_KEY))), 400);
+  it('refuses query parameters and a row result', async () => {
+    expectJsonApiError(await t.request(`/schemas/${MIXED_KEY}`, dataAuth(t.token(MIXED_KEY, { kind: 'schema' }))), 404);
+    expectJsonApiError(await t.request(`/schemas/${SCHEMA_KEY}?name=public`, dataAuth(t.token(SCHEMA_KEY, { kind: 'schema' }))), 400);
   });
 
   it('checks the token like /results', async () => {
     expectJsonApiError(await t.request(`/schemas/${SCHEMA_KEY}`, {}), 401);
-    const other = t.tokens.sign({ organizationId: t.otherOrganizationId, dataKey: SCHEMA_KEY, format: 'json' });
+    const other = t.tokens.sign({ organizationId: t.otherOrganizationId, dataKey: SCHEMA_KEY, format: 'json', kind: 'schema' });
     expectJsonApiError(await t.request(`/schemas/${SCHEMA_KEY}`, dataAuth(other)), 404);
   });
 });

@@ -3,7 +3,7 @@ import { Readable, pipeline } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { Context } from 'koa';
 import { Router } from '@koa/router';
-import { BadRequestError, NotFoundError, type DataTokenGrant, type DataTokens, type ResultStore, type StoredResult } from '@sightline/domain';
+import { BadRequestError, NotFoundError, type DataTokenGrant, type DataTokenKind, type DataTokens, type ResultStore, type StoredResult } from '@sightline/domain';
 import { checkQueryParameters, type RequestState } from '@sightline/jsonapi';
 import { DEFAULT_CSV_OPTIONS } from './csv.js';
 import { dataKeyFromPath } from './data-key.js';
@@ -70,11 +70,11 @@ function acceptsGzip(ctx: Context): boolean {
   return ctx.acceptsEncodings('gzip', 'identity') === 'gzip';
 }
 
-function authorize(ctx: Context, deps: ResultRoutesDeps, prefix: string): { dataKey: string; grant: DataTokenGrant } {
+function authorize(ctx: Context, deps: ResultRoutesDeps, prefix: string, kind: DataTokenKind): { dataKey: string; grant: DataTokenGrant } {
   const dataKey = dataKeyFromPath(ctx.path, prefix);
   // the error handler names this scheme in `WWW-Authenticate` on a 401
   (ctx.state as RequestState & { authScheme?: string }).authScheme = 'Data';
-  const grant = deps.tokens.verify(ctx.get('authorization') || undefined, dataKey);
+  const grant = deps.tokens.verify(ctx.get('authorization') || undefined, dataKey, kind);
   return { dataKey, grant };
 }
 
@@ -123,7 +123,7 @@ export function resultRoutes(deps: ResultRoutesDeps): Router<RequestState> {
 
   // A RegExp route: the key is read from the raw path (`ctx.path` is never URL-decoded).
   router.get(/^\/results\/.*$/, async (ctx) => {
-    const { dataKey, grant } = authorize(ctx, deps, RESULTS_PREFIX);
+    const { dataKey, grant } = authorize(ctx, deps, RESULTS_PREFIX, 'result');
     const query = parseResultQuery(ctx);
     const result = await findResult(deps, grant, dataKey);
     if (result.kind === 'document') {
@@ -150,7 +150,7 @@ export function resultRoutes(deps: ResultRoutesDeps): Router<RequestState> {
   });
 
   router.get(/^\/schemas\/.*$/, async (ctx) => {
-    const { dataKey, grant } = authorize(ctx, deps, SCHEMAS_PREFIX);
+    const { dataKey, grant } = authorize(ctx, deps, SCHEMAS_PREFIX, 'schema');
     checkQueryParameters(ctx.query, []);
     const single = SINGLE_SCHEMA_KEY.exec(dataKey);
     if (single) {

@@ -310,7 +310,7 @@ export class DashboardDataService {
     if (result) {
       entry.data_timestamp = Math.floor(result.dataTimestamp.getTime() / 1000);
       entry.data_current = isCurrent(result.dataTimestamp, rule, now);
-      entry.data_access_token = this.deps.tokens.sign({ organizationId: principal.organizationId, dataKey: key, format: 'json' });
+      entry.data_access_token = this.deps.tokens.sign({ organizationId: principal.organizationId, dataKey: key, kind: 'result', format: 'json' });
     }
     return entry;
   }
@@ -361,9 +361,9 @@ export class DashboardDataService {
         decimalSeparator: request.csv?.decimalSeparator ?? (org.csvDecimalSeparator as CsvOptions['decimalSeparator']),
         quoteStyle: request.csv?.quoteStyle ?? org.csvQuoteStyle,
       };
-      return { data_key: key, data_access_token: this.deps.tokens.sign({ organizationId: principal.organizationId, dataKey: key, format: 'csv', csv }) };
+      return { data_key: key, data_access_token: this.deps.tokens.sign({ organizationId: principal.organizationId, dataKey: key, kind: 'result', format: 'csv', csv }) };
     }
-    return { data_key: key, data_access_token: this.deps.tokens.sign({ organizationId: principal.organizationId, dataKey: key, format: 'json' }) };
+    return { data_key: key, data_access_token: this.deps.tokens.sign({ organizationId: principal.organizationId, dataKey: key, kind: 'result', format: 'json' }) };
   }
 
   private async filterTarget(principal: Principal, filter: Filter, dashboardId: string | undefined, parameters?: InputParameters): Promise<Target> {

@@ -198,7 +198,7 @@ export class ExecutionService {
     if (!stored) return undefined;
     return {
       data_key: stored.dataKey,
-      data_access_token: this.deps.tokens.sign({ organizationId: principal.organizationId, dataKey: stored.dataKey, format: 'json' }),
+      data_access_token: this.deps.tokens.sign({ organizationId: principal.organizationId, dataKey: stored.dataKey, kind: 'result', format: 'json' }),
       data_timestamp: Math.floor(stored.dataTimestamp.getTime() / 1000),
     };
   }
@@ -229,6 +229,6 @@ export class ExecutionService {
       return undefined;
     }
     const dataKey = schemaDataKey(principal.organizationId, ds.id, name);
-    return { data_key: dataKey, data_access_token: this.deps.tokens.sign({ organizationId: principal.organizationId, dataKey, format: 'json' }) };
+    return { data_key: dataKey, data_access_token: this.deps.tokens.sign({ organizationId: principal.organizationId, dataKey, kind: 'schema', format: 'json' }) };
   }
 }
