@@ -77,6 +77,20 @@ describe('run execution → poll → data server', () => {
     expect(amount).toMatchObject({ idx: 2, human_name: 'Amount', min_value: 1.5, max_value: 3750, group_by: false });
   });
 
+  it('sends JSON, arrays, ranges and composites as text, never as objects (rows hold only scalars)', async () => {
+    const sql = `SELECT '{"a": [1, 12345678901234567890123], "b": "ü"}'::jsonb AS doc, ARRAY[1, NULL, 3] AS ints,
+      ARRAY[['x', 'y"z']] AS words, int4range(1, 5) AS span, ROW(1, 'a b') AS pair, '{"k": [true]}'::json AS raw`;
+    const res = await run(pgDs, { sql_query: sql });
+    expect(await waitForExecution(t, t.adminSecret, res.body.data.id)).toMatchObject({ execution_status: 'success' });
+    const result = await fetchRows(t.adminSecret, res.body.data.id);
+    const direct = (await admin.query({ text: sql, rowMode: 'array', types: { getTypeParser: () => (v: string) => v } })).rows[0] as string[];
+    expect(result.fields.map((f) => [f.name, f.data_type])).toEqual([
+      ['doc', 'JSON'], ['ints', 'IntegerArray'], ['words', 'StringArray'], ['span', 'Other'], ['pair', 'Record'], ['raw', 'JSON'],
+    ]);
+    expect(result.rows).toEqual([[direct[0], '[1,null,3]', '[["x","y\\"z"]]', direct[3], direct[4], direct[5]]]);
+    expect(result.rows[0]!.every((v) => typeof v === 'string')).toBe(true);
+  });
+
   it('returns exactly what MariaDB returns', async () => {
     const sql = "SELECT seq AS id, CONCAT('r', seq) AS label, IF(seq % 5 = 0, NULL, seq / 4) AS q FROM seq_1_to_1200 ORDER BY seq";
     const res = await run(mariaDs, { sql_query: sql });

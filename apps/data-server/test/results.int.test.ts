@@ -19,13 +19,14 @@ const MIXED_COLUMNS: ResultColumn[] = [
   { name: 'meta', dbType: 'jsonb', dataType: 'JSON' },
   { name: 'big', dbType: 'int8', dataType: 'BigInt' },
 ];
+// As the drivers yield them: JSON values as their JSON text (rows hold only scalars).
 const MIXED_ROWS: unknown[][] = [
-  [1, 'plain', 1.5, true, { a: [1, { b: 'x' }] }, '9007199254740993'],
-  [2, 'Zürich — 東京 🚀', -0.25, false, [], '-42'],
-  [3, 'comma, semi; tab\there', 1e21, null, { quote: 'say "hi"' }, null],
+  [1, 'plain', 1.5, true, '{"a":[1,{"b":"x"}]}', '9007199254740993'],
+  [2, 'Zürich — 東京 🚀', -0.25, false, '[]', '-42'],
+  [3, 'comma, semi; tab\there', 1e21, null, '{"quote":"say \\"hi\\""}', null],
   [4, 'line\nbreak and "quotes"', 0, true, null, '0'],
   [null, null, null, null, null, null],
-  [6, '', 12345.678, false, { nested: { deep: [null, true, 2.5] } }, '12'],
+  [6, '', 12345.678, false, '{"nested":{"deep":[null,true,2.5]}}', '12'],
 ];
 
 const BIG_COLUMNS: ResultColumn[] = [
@@ -36,7 +37,7 @@ const BIG_COLUMNS: ResultColumn[] = [
   { name: 'doc', dbType: 'jsonb', dataType: 'JSON' },
 ];
 const BIG_ROW_COUNT = 60_000;
-const bigRow = (i: number): unknown[] => [i, `row ${i} ünïcødé ${'x'.repeat(i % 23)}`, i / 2, i % 3 === 0 ? null : i % 2 === 0, { k: i, arr: [i, 'v'] }];
+const bigRow = (i: number): unknown[] => [i, `row ${i} ünïcødé ${'x'.repeat(i % 23)}`, i / 2, i % 3 === 0 ? null : i % 2 === 0, `{"k":${i},"arr":[${i},"v"]}`];
 const BIG_ROWS = Array.from({ length: BIG_ROW_COUNT }, (_, i) => bigRow(i));
 
 const MIXED_KEY = 'org1/sql_query/mixed0001';
@@ -92,6 +93,19 @@ describe('GET /results/<dataKey> as JSON', () => {
     });
     expect(res.json.fields.map((f: { name: string }) => f.name)).toEqual(['id', 'name', 'price', 'active', 'meta', 'big']);
     expect(Number.isInteger(res.json.data_timestamp)).toBe(true);
+  });
+
+  it('stores only scalars: values a driver hands in as objects, arrays, buffers or bigints arrive as text', async () => {
+    const key = 'org1/sql_query/nonscalar01';
+    const columns: ResultColumn[] = [
+      { name: 'doc', dbType: 'jsonb', dataType: 'JSON' }, { name: 'list', dbType: '_int4', dataType: 'IntegerArray' },
+      { name: 'raw', dbType: 'bytea', dataType: 'Binary' }, { name: 'huge', dbType: 'int8', dataType: 'BigInt' },
+      { name: 'odd', dbType: 'float8', dataType: 'Float' },
+    ];
+    await t.storeRows({ dataKey: key, columns, rows: [[{ a: [1, { b: 'ü' }] }, [1, null, 3], Buffer.from([0, 255]), 2n ** 64n, Number.NaN], [null, [], null, 5n, 1.5]] });
+    const res = await t.request(`/results/${key}`, { ...dataAuth(t.token(key)), ...IDENTITY });
+    expect(res.json.rows).toEqual([['{"a":[1,{"b":"ü"}]}', '[1,null,3]', 'AP8=', '18446744073709551616', 'NaN'], [null, '[]', null, 5, 1.5]]);
+    expect(res.json.fields.map((f: { unique_count: number }) => f.unique_count)).toEqual([2, 2, 2, 2, 2]);
   });
 
   it('streams a multi-chunk result identical to the written rows; size_in_bytes is the rows text', async () => {
@@ -269,7 +283,7 @@ describe('NDJSON', () => {
     const all = await t.request(`/results/${BIG_KEY}?format=ndjson`, { ...dataAuth(t.token(BIG_KEY)), ...GZIP });
     const lines = gunzipSync(all.body).toString('utf8').trimEnd().split('\n');
     expect(lines).toHaveLength(BIG_ROW_COUNT);
-    expect(JSON.parse(lines[12345]!)).toEqual({ n: 12345, label: bigRow(12345)[1], half: 12345 / 2, flag: bigRow(12345)[3], doc: { k: 12345, arr: [12345, 'v'] } });
+    expect(JSON.parse(lines[12345]!)).toEqual({ n: 12345, label: bigRow(12345)[1], half: 12345 / 2, flag: bigRow(12345)[3], doc: '{"k":12345,"arr":[12345,"v"]}' });
   });
 });
 

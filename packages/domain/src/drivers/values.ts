@@ -78,13 +78,29 @@ export function binaryToJson(buffer: Buffer): string {
   return buffer.toString('base64');
 }
 
-/** Parses JSON text; text that is not valid JSON is returned as-is. */
-export function jsonToValue(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
+/** JSON text that is spliced into an encoded array as it is (keeps every digit of big numbers). */
+class RawJson {
+  constructor(readonly text: string) {}
+}
+
+/** Marks an element's text as JSON to embed verbatim (elements of `json[]`/`jsonb[]`). */
+export function rawJsonElement(text: string): unknown {
+  return new RawJson(text);
+}
+
+function encodeJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(encodeJson).join(',')}]`;
+  if (value instanceof RawJson) return value.text;
+  return JSON.stringify(value) ?? 'null';
+}
+
+/**
+ * A PostgreSQL array literal as JSON array text (`{1,NULL,3}` → `[1,null,3]`), elements converted
+ * with `convert` (nested arrays stay nested). Rows hold only scalars (contract §3.14): an array
+ * travels as this text, and the field's `data_type` (`IntegerArray`, …) says what it holds.
+ */
+export function pgArrayToJsonText(text: string, convert: (element: string) => unknown, delimiter = ','): string {
+  return encodeJson(parsePgArray(text, convert, delimiter));
 }
 
 /**
