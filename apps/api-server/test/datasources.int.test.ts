@@ -118,6 +118,17 @@ describe('datasources', () => {
     expectValidJsonApi(res.body);
   });
 
+  it('explains invalid attributes in sentences for a person', async () => {
+    const res = await createDs({ name: 'x', database_type: 'postgres' });
+    expect(res.status).toBe(422);
+    expectValidJsonApi(res.body);
+    expect(res.body.errors).toEqual([expect.objectContaining({
+      detail: '`connection_mode` is required; one of direct, ssh_tunnel, agent', source: { pointer: '/data/attributes/connection_mode' },
+    })]);
+    const port = await createDs({ ...pgAttributes(), port: '5432' });
+    expect(port.body.errors[0].detail).toBe('`port` must be a number, not text');
+  });
+
   it('hides credentials from keys without Manage Datasources and scopes visibility', async () => {
     const a = await createDs(pgAttributes({ name: 'A' }));
     const b = await createDs(pgAttributes({ name: 'B' }));
