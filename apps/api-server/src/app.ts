@@ -4,6 +4,7 @@ import type { DomainServices, Knex, Logger } from '@sightline/domain';
 import { errorHandler, requestContext, routingErrors } from '@sightline/jsonapi';
 import type { ApiState } from './context.js';
 import { authenticate } from './middleware/authenticate.js';
+import { checkPathIds } from './middleware/path-ids.js';
 import { registerApiKeyRoutes } from './routes/api-keys/api-key.router.js';
 import { registerHealthRoute } from './routes/health.router.js';
 import { registerDatasourceRoutes } from './routes/datasources/datasource.router.js';
@@ -41,7 +42,6 @@ export function createApiApp(deps: ApiAppDeps): Koa<ApiState> {
   registerInvitationRoutes(open, { users: deps.services.users, maxBodyBytes: deps.maxBodyBytes });
 
   const router = new Router<ApiState>();
-  router.use(authenticate(deps.services.apiKeys));
   registerApiKeyRoutes(router, { apiKeys: deps.services.apiKeys, maxBodyBytes: deps.maxBodyBytes });
   registerDatasourceRoutes(router, { datasources: deps.services.datasources, maxBodyBytes: deps.maxBodyBytes });
   registerSqlSnippetRoutes(router, { sqlSnippets: deps.services.sqlSnippets, datasources: deps.services.datasources, maxBodyBytes: deps.maxBodyBytes });
@@ -58,11 +58,16 @@ export function createApiApp(deps: ApiAppDeps): Koa<ApiState> {
   registerReportRoutes(router, { reports: deps.services.reports, dashboards: deps.services.dashboards, datasources: deps.services.datasources, maxBodyBytes: deps.maxBodyBytes });
   registerFilterRoutes(router, { filters: deps.services.filters, datasources: deps.services.datasources, sqlSnippets: deps.services.sqlSnippets, maxBodyBytes: deps.maxBodyBytes });
 
+  checkPathIds(open, router);
+
   app.use(requestContext(deps.logger));
   app.use(errorHandler());
   app.use(routingErrors());
   app.use(open.routes());
   app.use(open.allowedMethods());
+  // Authentication before routing: without a valid key every path but the open ones answers 401,
+  // so route names (and which methods they take) cannot be probed.
+  app.use(authenticate(deps.services.apiKeys));
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;
