@@ -48,7 +48,7 @@ export async function createPlatformTestContext(options: PlatformTestOptions = {
   const worker = options.worker === false
     ? { stop: async () => {} }
     : await startWorker({ db: database.db, boss, logger, services, concurrency: config.workerConcurrency, rowLimit: config.resultRowLimit, mail: { dataDir: '/tmp/sightline-test-mail' } });
-  const api = createApiApp({ db: database.db, logger, services, maxBodyBytes: config.maxBodyBytes });
+  const api = createApiApp({ db: database.db, logger, services, maxBodyBytes: config.maxBodyBytes, trustProxy: config.trustProxy });
   const data = createDataApp({ db: database.db, logger, resultStore: services.resultStore, tokens: services.tokens });
   return {
     database,

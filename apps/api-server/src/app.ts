@@ -26,6 +26,8 @@ export interface ApiAppDeps {
   services: DomainServices;
   /** Largest accepted request body in bytes. */
   maxBodyBytes: number;
+  /** Take the client address from `X-Forwarded-For` (behind a trusted reverse proxy only; default false). */
+  trustProxy?: boolean;
 }
 
 /**
@@ -34,7 +36,7 @@ export interface ApiAppDeps {
  */
 export function createApiApp(deps: ApiAppDeps): Koa<ApiState> {
   const app = new Koa<ApiState>();
-  app.proxy = true;
+  app.proxy = deps.trustProxy ?? false;
   app.silent = true;
 
   const open = new Router<ApiState>();

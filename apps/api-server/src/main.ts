@@ -15,7 +15,7 @@ runMain(async () => {
   await ensureQueues(boss);
   await ensureMailQueues(boss);
   const services = createServicesFromConfig(db, config, boss);
-  const server = await listen(createApiApp({ db, logger, services, maxBodyBytes: config.maxBodyBytes }), config.host, config.apiPort);
+  const server = await listen(createApiApp({ db, logger, services, maxBodyBytes: config.maxBodyBytes, trustProxy: config.trustProxy }), config.host, config.apiPort);
   console.log(`API server: ${config.apiBaseUrl ?? server.url}`);
   stopOnSignals(logger, [() => server.close(), () => stopQueue(boss), () => db.destroy()]);
 });

@@ -29,7 +29,7 @@ export async function startPlatform(config: ResolvedConfig, logger: Logger, samp
     db, boss, logger: logger.child({ app: 'worker' }), services, concurrency: config.workerConcurrency, rowLimit: config.resultRowLimit,
     mail: { smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir },
   });
-  const api = await listen(createApiApp({ db, logger: logger.child({ app: 'api-server' }), services, maxBodyBytes: config.maxBodyBytes }), config.host, config.apiPort);
+  const api = await listen(createApiApp({ db, logger: logger.child({ app: 'api-server' }), services, maxBodyBytes: config.maxBodyBytes, trustProxy: config.trustProxy }), config.host, config.apiPort);
   const dataApp = createDataApp({
     db,
     logger: logger.child({ app: 'data-server' }),

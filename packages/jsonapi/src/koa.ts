@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context, Middleware, Next } from 'koa';
 import getRawBody from 'raw-body';
 import {
-  AppError, BadRequestError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, isAppError,
+  AppError, BadRequestError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError, RateLimitedError, UnsupportedMediaTypeError, isAppError,
   translatePgError, type Logger,
 } from '@sightline/domain';
 import { errorDocument, internalErrorDocument } from './errors.js';
@@ -76,6 +76,7 @@ export function errorHandler(): Middleware {
         ctx.status = err.status;
         if (err instanceof MethodNotAllowedError) ctx.set('Allow', ((err.meta?.allowed as string[]) ?? []).join(', '));
         if (err.status === 401) ctx.set('WWW-Authenticate', ctx.state.authScheme ?? 'Api');
+        if (err instanceof RateLimitedError && err.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(err.retryAfterSeconds));
         ctx.body = errorDocument(err);
         if (err.status >= 500) (ctx.state.log as Logger | undefined)?.warn({ err: caught }, err.detail ?? err.title);
       } else {
