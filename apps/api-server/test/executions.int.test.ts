@@ -14,6 +14,17 @@ const auth = (secret: string) => `Api ${secret}`;
 const run = (datasourceId: string, body: Record<string, unknown>, secret = t.adminSecret) =>
   t.api.post(`/datasources/${datasourceId}/executions`).set('Authorization', auth(secret)).set('Content-Type', 'application/json').send(JSON.stringify(body));
 
+/** Polls `GET /executions/{id}` until it has `status` (an execution held open by the test gets there at any machine speed). */
+async function waitForStatus(id: string, status: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const current = (await t.api.get(`/executions/${id}`).set('Authorization', auth(t.adminSecret))).body.data.attributes.execution_status as string;
+    if (current === status) return;
+    if (Date.now() > deadline) throw new Error(`execution ${id} is ${current}, not ${status}, after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 async function fetchRows(secret: string, executionId: string): Promise<{ fields: Array<{ name: string; data_type: string }>; rows: unknown[][]; [k: string]: unknown }> {
   const data = await t.api.get(`/executions/${executionId}/data`).set('Authorization', auth(secret));
   expect(data.status).toBe(200);
@@ -262,6 +273,54 @@ describe('schemas', () => {
     const ds = await t.api.get(`/datasources/${pgDs}`).set('Authorization', auth(t.adminSecret));
     expect(ds.body.data.attributes.schema_updated_at).not.toBeNull();
     expect(ds.body.data.attributes.default_schema_name).toBe('public');
+  });
+});
+
+describe('Get Datasource Schema before any refresh', () => {
+  it('answers the data key at once and starts the refresh; the data server says 204 until the schema is stored', async () => {
+    const created = await t.api.post('/datasources').set('Authorization', auth(t.adminSecret)).send({ data: { attributes: {
+      name: 'No schema yet', database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres',
+      database: t.database.name, require_ssl: false, max_concurrent_executions: 1 } } });
+    const ds = created.body.data.id as string;
+    const viewer = await t.api.post('/api_keys').set('Authorization', auth(t.adminSecret))
+      .send({ data: { attributes: { name: 'schema viewer', permissions: [{ name: 'View Datasources', datasource_ids: [ds] }] } } });
+    const viewerSecret = viewer.body.data.attributes.secret as string;
+    // A query holding the datasource's only slot keeps the refresh waiting for as long as the test needs.
+    const lock = 7_160_010;
+    await admin.query('SELECT pg_advisory_lock($1)', [lock]);
+    let key: { data_key: string; data_access_token: string };
+    try {
+      const blocker = await run(ds, { sql_query: `SELECT pg_advisory_xact_lock(${lock}) /* schema-slot-holder */` });
+      await waitForStatus(blocker.body.data.id, 'running');
+      const res = await t.api.get(`/datasources/${ds}/schema`).set('Authorization', auth(viewerSecret));
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toContain('application/json');
+      expect(res.body).toEqual({ data_key: expect.stringContaining(`/schemas/${ds}`), data_access_token: expect.any(String) });
+      key = res.body;
+      const early = await t.data.get(`/schemas/${key.data_key}`).set('Authorization', `Data ${key.data_access_token}`);
+      expect(early.status).toBe(204);
+      // asking again joins the same refresh (single flight): still one refresh execution
+      expect((await t.api.get(`/datasources/${ds}/schema`).set('Authorization', auth(viewerSecret))).status).toBe(200);
+      const refreshes = await admin.query("SELECT count(*) FROM executions WHERE datasource_id = $1 AND execution_type = 'almanach_query'", [ds]);
+      expect(Number(refreshes.rows[0].count)).toBe(1);
+    } finally {
+      await admin.query('SELECT pg_advisory_unlock($1)', [lock]);
+    }
+    const deadline = Date.now() + 20_000;
+    let schema = await t.data.get(`/schemas/${key.data_key}`).set('Authorization', `Data ${key.data_access_token}`);
+    while (schema.status === 204 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      schema = await t.data.get(`/schemas/${key.data_key}`).set('Authorization', `Data ${key.data_access_token}`);
+    }
+    expect(schema.status).toBe(200);
+    expect((JSON.parse(schema.text) as { schemas: Array<{ name: string }> }).schemas.map((x) => x.name)).toContain('public');
+  });
+
+  it('answers 422 when the datasource can never be refreshed by this build', async () => {
+    const oracle = await t.api.post('/datasources').set('Authorization', auth(t.adminSecret)).send({ data: { attributes: { name: 'o', database_type: 'oracle', connection_mode: 'direct', host: 'h' } } });
+    const res = await t.api.get(`/datasources/${oracle.body.data.id}/schema`).set('Authorization', auth(t.adminSecret));
+    expect(res.status).toBe(422);
+    expectValidJsonApi(res.body);
   });
 });
 

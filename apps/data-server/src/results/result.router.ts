@@ -4,7 +4,7 @@ import { createGzip } from 'node:zlib';
 import type { Context } from 'koa';
 import { Router } from '@koa/router';
 import { BadRequestError, NotFoundError, type DataTokenGrant, type DataTokenKind, type DataTokens, type ResultStore, type StoredResult } from '@sightline/domain';
-import { checkQueryParameters, type RequestState } from '@sightline/jsonapi';
+import { checkQueryParameters, sendNoContent, type RequestState } from '@sightline/jsonapi';
 import { DEFAULT_CSV_OPTIONS } from './csv.js';
 import { dataKeyFromPath } from './data-key.js';
 import {
@@ -115,8 +115,8 @@ function sendDocument(ctx: Context, deps: ResultRoutesDeps, result: StoredResult
 }
 
 /**
- * `GET /results/<dataKey>` (contract row 90) and `GET /schemas/<dataKey>` (row 91). HEAD answers
- * the same status and headers without reading any chunk.
+ * `GET /results/<dataKey>` (contract row 90) and `GET /schemas/<dataKey>` (row 91; 204 until the
+ * schema is stored). HEAD answers the same status and headers without reading any chunk.
  */
 export function resultRoutes(deps: ResultRoutesDeps): Router<RequestState> {
   const router = new Router<RequestState>();
@@ -153,9 +153,16 @@ export function resultRoutes(deps: ResultRoutesDeps): Router<RequestState> {
     const { dataKey, grant } = authorize(ctx, deps, SCHEMAS_PREFIX, 'schema');
     checkQueryParameters(ctx.query, []);
     const single = SINGLE_SCHEMA_KEY.exec(dataKey);
+    // Get Datasource Schema hands out the key at once and starts a refresh when none is stored:
+    // until the schema exists, 204 (poll again), as Get Execution Data does for running queries.
+    const stored = await deps.resultStore.findLatest(grant.organizationId, single ? single[1]! : dataKey);
+    if (!stored) {
+      sendNoContent(ctx);
+      return;
+    }
     if (single) {
       // `<org>/schemas/<datasource>/<hex name>`: one schema out of the stored full document.
-      const parent = await findResult(deps, grant, single[1]!);
+      const parent = stored;
       if (parent.kind !== 'document') throw new NotFoundError('No schema data for this data key', { code: 'data_not_found' });
       const name = Buffer.from(single[2]!, 'hex').toString('utf8');
       let text = '';
@@ -166,9 +173,8 @@ export function resultRoutes(deps: ResultRoutesDeps): Router<RequestState> {
       ctx.body = JSON.stringify(schema);
       return;
     }
-    const result = await findResult(deps, grant, dataKey);
-    if (result.kind !== 'document') throw new NotFoundError('No schema data for this data key', { code: 'data_not_found' });
-    sendDocument(ctx, deps, result);
+    if (stored.kind !== 'document') throw new NotFoundError('No schema data for this data key', { code: 'data_not_found' });
+    sendDocument(ctx, deps, stored);
   });
 
   return router;

@@ -156,25 +156,29 @@ export class DatasourceService {
   }
 
   /**
-   * Test Datasource Connection: connects with a bounded timeout and reports the driver's error
-   * text (without credentials). Updates `server_version` on success.
-   * @throws ValidationError when the type or mode is not supported by this build
+   * Test Datasource Connection (row 6): connects with a bounded timeout and reports the driver's
+   * error text (without credentials). Anything that keeps this build from reaching the datasource
+   * (a connection mode or database type it cannot connect to) is such an error too: always 200
+   * `{status, error_message}`. Updates `server_version` on success.
+   * @throws NotFoundError, ForbiddenError
    */
   async testConnection(principal: Principal, id: string): Promise<ConnectionTestResult> {
     principal.requireAny('Manage Datasources');
     const ds = await this.getVisible(principal, id);
     if (!principal.canUseDatasource(id, 'Manage Datasources')) throw new ForbiddenError('This API key cannot manage this datasource');
-    const driver = (this.deps.driverFactory ?? createDriver)({ ...this.connectionSettings({ ...ds, enabled: true }), connectTimeoutMs: 10_000 });
+    let driver: Driver | undefined;
+    let serverVersion: string;
     try {
-      const { serverVersion } = await driver.testConnection();
-      await this.repo().setMetadata(ds.id, { server_version: serverVersion });
-      return { status: 'ok', error_message: null };
+      driver = (this.deps.driverFactory ?? createDriver)({ ...this.connectionSettings({ ...ds, enabled: true }), connectTimeoutMs: 10_000 });
+      ({ serverVersion } = await driver.testConnection());
     } catch (err) {
-      const message = (err as Error).message || String(err);
+      const message = err instanceof ValidationError ? (err.detail ?? err.title) : (err as Error).message || String(err);
       return { status: 'error', error_message: scrub(message, ds) };
     } finally {
-      await driver.close().catch(() => {});
+      await driver?.close().catch(() => {});
     }
+    await this.repo().setMetadata(ds.id, { server_version: serverVersion });
+    return { status: 'ok', error_message: null };
   }
 
   /** Gives the organization its "Sample Data" datasource when the deployment has sample data. */
