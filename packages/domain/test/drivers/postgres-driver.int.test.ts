@@ -33,7 +33,9 @@ async function activeStatement(pid: number): Promise<string | null> {
   return row && row.state === 'active' ? row.query : null;
 }
 
-async function waitUntilGone(pid: number, ms = 1000): Promise<string | null> {
+// The waits below are liveness bounds (generous, so a busy machine passes); how fast cancel and
+// timeouts reach the server is a goal measured by `npm run bench`, never asserted in a test.
+async function waitUntilGone(pid: number, ms = 20_000): Promise<string | null> {
   const until = Date.now() + ms;
   let current = await activeStatement(pid);
   while (current && Date.now() < until) {
@@ -44,7 +46,7 @@ async function waitUntilGone(pid: number, ms = 1000): Promise<string | null> {
 }
 
 /** Polls until backend `pid` runs a statement (the query messages may still be in flight). */
-async function waitUntilActive(pid: number, ms = 2000): Promise<string | null> {
+async function waitUntilActive(pid: number, ms = 20_000): Promise<string | null> {
   const until = Date.now() + ms;
   let current = await activeStatement(pid);
   while (!current && Date.now() < until) {
@@ -55,7 +57,7 @@ async function waitUntilActive(pid: number, ms = 2000): Promise<string | null> {
 }
 
 /** Polls until the session of backend `pid` has ended; returns whether it did. */
-async function sessionEnds(pid: number, ms = 1000): Promise<boolean> {
+async function sessionEnds(pid: number, ms = 20_000): Promise<boolean> {
   const until = Date.now() + ms;
   for (;;) {
     const { rows } = await observer.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid]);
@@ -229,38 +231,31 @@ describe('postgres driver', () => {
   });
 
   it('times out a long statement and stops it in the database', async () => {
-    const started = Date.now();
     const query = await driver.query('SELECT pg_sleep(30)', [], { timeoutMs: 800 });
     expect(await waitUntilActive(query.backendId)).toContain('pg_sleep');
     const err = await rejectionOf(allRows(query));
     expect(err).toBeInstanceOf(QueryError);
     expect(err.kind).toBe('timed_out');
-    expect(Date.now() - started).toBeLessThan(3000);
     expect(await waitUntilGone(query.backendId)).toBeNull();
   });
 
   it('times out a slowly consumed stream (wall-clock limit across batches)', async () => {
     const query = await driver.query('SELECT g FROM generate_series(1, 1000000) g', [], { timeoutMs: 700, batchSize: 100 });
-    const started = Date.now();
     const err = await rejectionOf(drain(query, () => sleep(100)));
     expect(err.kind).toBe('timed_out');
-    expect(Date.now() - started).toBeLessThan(2500);
     expect(await waitUntilGone(query.backendId)).toBeNull();
     expect(await sessionEnds(query.backendId)).toBe(true);
   });
 
-  it('cancels a running statement in the database within a second', async () => {
+  it('cancels a running statement in the database', async () => {
     const query = await driver.query('SELECT count(*) FROM generate_series(1, 1e10)', [], { timeoutMs: 60_000 });
     const iteration = rejectionOf(allRows(query));
-    await sleep(300);
     expect(await waitUntilActive(query.backendId)).toContain('generate_series');
-    const started = Date.now();
     await query.cancel();
     const err = await iteration;
-    expect(Date.now() - started).toBeLessThan(1000);
     expect(err).toBeInstanceOf(QueryError);
     expect(err.kind).toBe('cancelled');
-    expect(await waitUntilGone(query.backendId, 500)).toBeNull();
+    expect(await waitUntilGone(query.backendId)).toBeNull();
     await query.close();
     await query.close();
   });
@@ -290,14 +285,21 @@ describe('postgres driver', () => {
   });
 
   it('describes the columns as soon as the row description arrives, before any row', async () => {
-    const query = await driver.query('SELECT pg_sleep(1.5)::text AS slept, 1::int8 AS n', [], { timeoutMs: 10_000 });
-    const started = Date.now();
-    expect(await query.columns()).toEqual([
-      { name: 'slept', dbType: 'text', dataType: 'String' },
-      { name: 'n', dbType: 'int8', dataType: 'BigInt' },
-    ]);
-    expect(Date.now() - started).toBeLessThan(1000);
-    expect(await waitUntilActive(query.backendId)).toContain('pg_sleep');
+    // The statement waits for a lock the test holds: it cannot produce a row before the test says so.
+    const lock = 7_161_000 + (process.pid % 1000);
+    await observer.query('SELECT pg_advisory_lock($1)', [lock]);
+    let query: Awaited<ReturnType<Driver['query']>>;
+    try {
+      query = await driver.query(`SELECT pg_advisory_xact_lock(${lock})::text AS waited, 1::int8 AS n`, [], { timeoutMs: 60_000 });
+      expect(await query.columns()).toEqual([
+        { name: 'waited', dbType: 'text', dataType: 'String' },
+        { name: 'n', dbType: 'int8', dataType: 'BigInt' },
+      ]);
+      // the columns arrived while the statement still waits for the lock: before any row
+      expect(await waitUntilActive(query.backendId)).toContain('pg_advisory_xact_lock');
+    } finally {
+      await observer.query('SELECT pg_advisory_unlock($1)', [lock]);
+    }
     expect(await allRows(query)).toEqual([['', 1]]);
   });
 
@@ -309,22 +311,19 @@ describe('postgres driver', () => {
 
   it('reports connection errors without credentials, within the connect timeout', async () => {
     const port = await closedPort();
-    let started = Date.now();
     let err = await rejectionOf(createDriver(settings({ port, password: 'very-secret-pw' })).testConnection());
     expect(err.kind).toBe('connection_error');
     expect(err.message).toContain(`127.0.0.1:${port}`);
     expect(err.message).not.toContain('very-secret-pw');
-    expect(Date.now() - started).toBeLessThan(1000);
 
+    // A server that never answers: the connect timeout ends the attempt (a slow machine only waits longer).
     const silent = await silentServer();
     try {
-      started = Date.now();
+      const started = Date.now();
       err = await rejectionOf(createDriver(settings({ port: silent.port, connectTimeoutMs: 1000 })).testConnection());
-      const elapsed = Date.now() - started;
       expect(err.kind).toBe('connection_error');
       expect(err.message).toContain('within 1000 ms');
-      expect(elapsed).toBeGreaterThanOrEqual(900);
-      expect(elapsed).toBeLessThan(2500);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     } finally {
       await silent.close();
     }
@@ -375,9 +374,9 @@ describe('postgres driver', () => {
     const own = createDriver(settings());
     const query = await own.query('SELECT pg_sleep(30)', [], { timeoutMs: 60_000 });
     const iteration = rejectionOf(allRows(query));
-    await sleep(200);
+    expect(await waitUntilActive(query.backendId)).toContain('pg_sleep');
     await own.close();
     expect((await iteration).kind).toBe('cancelled');
-    expect(await waitUntilGone(query.backendId, 500)).toBeNull();
+    expect(await waitUntilGone(query.backendId)).toBeNull();
   });
 });
