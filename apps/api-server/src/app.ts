@@ -19,6 +19,9 @@ import { registerDashboardRoutes } from './routes/dashboards/dashboard.router.js
 import { registerDashboardGroupRoutes } from './routes/dashboard-groups/dashboard-group.router.js';
 import { registerReportRoutes } from './routes/reports/report.router.js';
 import { registerFilterRoutes } from './routes/filters/filter.router.js';
+import { registerSharedDashboardRoutes } from './routes/shared-dashboards/shared-dashboard.router.js';
+import { registerDashboardSharingLinkRoutes } from './routes/dashboard-sharing-links/dashboard-sharing-link.router.js';
+import { ViewerAssets } from './shared-page/assets.js';
 
 export interface ApiAppDeps {
   db: Knex;
@@ -28,6 +31,13 @@ export interface ApiAppDeps {
   maxBodyBytes: number;
   /** Take the client address from `X-Forwarded-For` (behind a trusted reverse proxy only; default false). */
   trustProxy?: boolean;
+  /**
+   * Public base URL of the data server, where the shared dashboard page fetches result data (a
+   * function when it is known only once the data server listens). Without it the page answers 503.
+   */
+  dataBaseUrl?: string | (() => string | undefined);
+  /** The shared page's built assets (default: built on first use by this app). */
+  viewerAssets?: ViewerAssets;
 }
 
 /**
@@ -42,6 +52,14 @@ export function createApiApp(deps: ApiAppDeps): Koa<ApiState> {
   const open = new Router<ApiState>();
   registerHealthRoute(open, deps.db, 'api-server');
   registerInvitationRoutes(open, { users: deps.services.users, maxBodyBytes: deps.maxBodyBytes });
+  // The shared dashboard page authenticates with its link, not with an API key (SHARED_PAGE_ROUTES).
+  const dataBaseUrl = deps.dataBaseUrl;
+  registerSharedDashboardRoutes(open, {
+    sharedDashboards: deps.services.sharedDashboards,
+    assets: deps.viewerAssets ?? new ViewerAssets(deps.logger),
+    dataBaseUrl: typeof dataBaseUrl === 'function' ? dataBaseUrl : () => dataBaseUrl,
+    maxBodyBytes: deps.maxBodyBytes,
+  });
 
   const router = new Router<ApiState>();
   registerApiKeyRoutes(router, { apiKeys: deps.services.apiKeys, maxBodyBytes: deps.maxBodyBytes });
@@ -54,8 +72,9 @@ export function createApiApp(deps: ApiAppDeps): Koa<ApiState> {
   registerUserGroupRoutes(router, { userGroups: deps.services.userGroups, users: deps.services.users, dashboards: deps.services.dashboards, maxBodyBytes: deps.maxBodyBytes });
   registerDashboardRoutes(router, {
     dashboards: deps.services.dashboards, dashboardGroups: deps.services.dashboardGroups, filters: deps.services.filters, sqlSnippets: deps.services.sqlSnippets,
-    users: deps.services.users, userGroups: deps.services.userGroups, maxBodyBytes: deps.maxBodyBytes,
+    users: deps.services.users, userGroups: deps.services.userGroups, sharingLinks: deps.services.sharingLinks, maxBodyBytes: deps.maxBodyBytes,
   });
+  registerDashboardSharingLinkRoutes(router, { sharingLinks: deps.services.sharingLinks, maxBodyBytes: deps.maxBodyBytes });
   registerDashboardGroupRoutes(router, { dashboardGroups: deps.services.dashboardGroups, dashboards: deps.services.dashboards, maxBodyBytes: deps.maxBodyBytes });
   registerReportRoutes(router, { reports: deps.services.reports, dashboards: deps.services.dashboards, datasources: deps.services.datasources, maxBodyBytes: deps.maxBodyBytes });
   registerFilterRoutes(router, { filters: deps.services.filters, datasources: deps.services.datasources, sqlSnippets: deps.services.sqlSnippets, maxBodyBytes: deps.maxBodyBytes });

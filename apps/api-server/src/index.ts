@@ -1,1 +1,3 @@
 export * from './app.js';
+export { ViewerAssets } from './shared-page/assets.js';
+export { SHARED_PAGE_ROUTES } from './routes/shared-dashboards/shared-dashboard.router.js';

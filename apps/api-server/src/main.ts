@@ -5,6 +5,7 @@ import {
 } from '@sightline/domain';
 import { listen } from '@sightline/jsonapi';
 import { createApiApp } from './app.js';
+import { ViewerAssets } from './shared-page/assets.js';
 
 runMain(async () => {
   const config = standaloneConfig('API server');
@@ -15,7 +16,11 @@ runMain(async () => {
   await ensureQueues(boss);
   await ensureMailQueues(boss);
   const services = createServicesFromConfig(db, config, boss);
-  const server = await listen(createApiApp({ db, logger, services, maxBodyBytes: config.maxBodyBytes, trustProxy: config.trustProxy }), config.host, config.apiPort);
+  const viewerAssets = new ViewerAssets(logger);
+  // the shared dashboard page fetches results from the data server's public URL
+  const dataBaseUrl = config.dataBaseUrl ?? `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.dataPort}`;
+  const server = await listen(createApiApp({ db, logger, services, maxBodyBytes: config.maxBodyBytes, trustProxy: config.trustProxy, viewerAssets, dataBaseUrl }), config.host, config.apiPort);
+  viewerAssets.warm();
   console.log(`API server: ${config.apiBaseUrl ?? server.url}`);
   stopOnSignals(logger, [() => server.close(), () => stopQueue(boss), () => db.destroy()]);
 });

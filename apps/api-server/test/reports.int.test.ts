@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { reportFields } from '@sightline/domain';
 import { createApiTestContext, type ApiTestContext } from '../../../test/support/context.js';
 import { DashboardApi, ref } from './dashboards-helpers.js';
 
@@ -24,7 +25,9 @@ describe('reports', () => {
     const res = await api.post('/reports', api.reportBody(dash, ds, { name: 'Plain', sql_query: undefined }));
     expect(res.status).toBe(201);
     expect(res.body.data.type).toBe('reports');
-    expect(res.body.data.attributes).toEqual({
+    // exactly the attributes of the field table, in its order (a new attribute needs no edit here)
+    expect(Object.keys(res.body.data.attributes)).toEqual(reportFields.attributes);
+    expect(res.body.data.attributes).toMatchObject({
       name: 'Plain', description: null, sql_query: null, r_query: null, r_query_enabled: false, data_refresh_rate: null, data_refresh_anchor_time: null,
       chart_configuration: {}, download_actions_enabled: true, data_download_enabled: true, maximize_action_enabled: true, refresh_enabled: true,
       unused_filters_warning_enabled: false, unlimited_csv_export_enabled: false, default_page_width: 800, default_page_height: 600,

@@ -4,6 +4,7 @@ import type { DataTokens, Knex, Logger, ResultStore } from '@sightline/domain';
 import { UnavailableError, pingDatabase } from '@sightline/domain';
 import { errorHandler, requestContext, routingErrors, sendJson, type RequestState } from '@sightline/jsonapi';
 import { resultRoutes } from './results/result.router.js';
+import { cors } from './cors.js';
 
 export interface DataAppDeps {
   db: Knex;
@@ -12,6 +13,8 @@ export interface DataAppDeps {
   resultStore: ResultStore;
   /** Verifies `Authorization: Data <token>` (stateless: no database lookup). */
   tokens: DataTokens;
+  /** Origins whose pages may read results from a browser (the API server's, for the shared dashboard page). */
+  corsOrigins?: () => readonly string[];
 }
 
 /**
@@ -44,6 +47,7 @@ export function createDataApp(deps: DataAppDeps): Koa<RequestState> {
   app.use(requestContext(deps.logger));
   app.use(errorHandler());
   app.use(routingErrors());
+  if (deps.corsOrigins) app.use(cors(deps.corsOrigins));
   app.use(router.routes());
   app.use(router.allowedMethods());
   app.use(results.routes());

@@ -2,12 +2,17 @@
 import { DataTokens, PgResultStore, createDb, createLogger, runMain, standaloneConfig, stopOnSignals } from '@sightline/domain';
 import { listen } from '@sightline/jsonapi';
 import { createDataApp } from './app.js';
+import { pageOrigins } from './cors.js';
 
 runMain(async () => {
   const config = standaloneConfig('data server');
   const logger = createLogger(config.logLevel, 'data-server');
   const db = createDb(config.databaseUrl, { applicationName: 'sightline-data', poolMax: 20 });
-  const app = createDataApp({ db, logger, resultStore: new PgResultStore(db), tokens: new DataTokens(config.dataTokenSecret, config.dataTokenTtlSeconds) });
+  // the shared dashboard page (served by the API server) reads results from a browser
+  const origins = pageOrigins([config.apiBaseUrl ?? `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.apiPort}`]);
+  const app = createDataApp({
+    db, logger, resultStore: new PgResultStore(db), tokens: new DataTokens(config.dataTokenSecret, config.dataTokenTtlSeconds), corsOrigins: () => origins,
+  });
   const server = await listen(app, config.host, config.dataPort);
   console.log(`Data server: ${config.dataBaseUrl ?? server.url}`);
   stopOnSignals(logger, [() => server.close(), () => db.destroy()]);

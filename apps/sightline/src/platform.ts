@@ -3,8 +3,8 @@ import {
   type DomainServices, type Knex, type Logger, type ResolvedConfig, type SampleDataConnection,
 } from '@sightline/domain';
 import { listen, type RunningServer } from '@sightline/jsonapi';
-import { createApiApp } from '@sightline/api-server';
-import { createDataApp } from '@sightline/data-server';
+import { ViewerAssets, createApiApp } from '@sightline/api-server';
+import { createDataApp, pageOrigins } from '@sightline/data-server';
 import { startWorker, type Worker } from '@sightline/worker';
 
 /** The three Sightline processes running in this one process. */
@@ -29,14 +29,25 @@ export async function startPlatform(config: ResolvedConfig, logger: Logger, samp
     db, boss, logger: logger.child({ app: 'worker' }), services, concurrency: config.workerConcurrency, rowLimit: config.resultRowLimit,
     mail: { smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir },
   });
-  const api = await listen(createApiApp({ db, logger: logger.child({ app: 'api-server' }), services, maxBodyBytes: config.maxBodyBytes, trustProxy: config.trustProxy }), config.host, config.apiPort);
+  // The data server's URL may be known only once it listens (port 0): the API app reads it late.
+  let dataUrl: string | undefined;
+  const viewerAssets = new ViewerAssets(logger.child({ app: 'api-server' }));
+  const apiApp = createApiApp({
+    db, logger: logger.child({ app: 'api-server' }), services, maxBodyBytes: config.maxBodyBytes, trustProxy: config.trustProxy, viewerAssets, dataBaseUrl: () => config.dataBaseUrl ?? dataUrl,
+  });
+  const api = await listen(apiApp, config.host, config.apiPort);
+  const origins = pageOrigins([config.apiBaseUrl, api.url]);
   const dataApp = createDataApp({
     db,
     logger: logger.child({ app: 'data-server' }),
     resultStore: services.resultStore,
     tokens: services.tokens,
+    corsOrigins: () => origins,
   });
   const data = await listen(dataApp, config.host, config.dataPort);
+  dataUrl = data.url;
+  // the shared dashboard page is bundled now, not when the first person opens it
+  viewerAssets.warm();
   return {
     api,
     data,

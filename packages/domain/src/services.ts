@@ -23,6 +23,9 @@ import type { ResolvedConfig } from './config/config.js';
 import { PgResultStore } from './results/pg-result-store.js';
 import type { ResultStore } from './results/result-store.js';
 import { DataTokens } from './tokens/data-token.js';
+import { ViewerTokens } from './tokens/viewer-token.js';
+import { SharingLinkService } from './sharing-links/sharing-link.service.js';
+import { SharedDashboardService } from './sharing-links/shared-dashboard.service.js';
 
 export interface DomainDeps {
   db: Knex;
@@ -49,6 +52,8 @@ export interface DomainDeps {
   resultStore?: ResultStore;
   /** Failed API-key authentications allowed per client address and key prefix per window (default 30 per 60 s). */
   authFailureLimit?: AuthFailureLimit;
+  /** Lifetime of shared-page viewer tokens in seconds (default 600; the page renews them while it polls). */
+  viewerTokenTtlSeconds?: number;
 }
 
 /** Stands in for a missing queue in processes that never enqueue (the operator CLI). */
@@ -79,6 +84,10 @@ export interface DomainServices {
   dashboardSharing: DashboardSharingService;
   resultStore: ResultStore;
   tokens: DataTokens;
+  /** Dashboard sharing links and the organization's sharing secret. */
+  sharingLinks: SharingLinkService;
+  /** The shared dashboard page: opening links, viewer tokens, the viewer's status polls. */
+  sharedDashboards: SharedDashboardService;
 }
 
 /** Builds the domain services (the composition roots call this once). */
@@ -115,7 +124,13 @@ export function createDomainServices(deps: DomainDeps): DomainServices {
   const reports = new ReportService({ db: deps.db, datasources });
   const dashboardData = new DashboardDataService({ db: deps.db, dashboards, reports, filters, datasources, sqlSnippets, executions, organizations, resultStore, tokens, clock });
   const dashboardSharing = new DashboardSharingService({ db: deps.db, mail, apiBaseUrl: deps.apiBaseUrl ?? 'http://localhost:8080' });
-  return { clock, organizations, apiKeys, datasources, sqlSnippets, mail, users, userGroups, executions, resultStore, tokens, dashboards, dashboardGroups, reports, filters, dashboardData, dashboardSharing };
+  const sharingLinks = new SharingLinkService({ db: deps.db, clock, encryptionKey: deps.encryptionKey });
+  const viewerTokens = new ViewerTokens(deps.dataTokenSecret ?? 'unset-data-token-secret-process-cannot-issue-tokens', deps.viewerTokenTtlSeconds ?? 600);
+  const sharedDashboards = new SharedDashboardService({ db: deps.db, clock, links: sharingLinks, dashboardData, viewerTokens });
+  return {
+    clock, organizations, apiKeys, datasources, sqlSnippets, mail, users, userGroups, executions, resultStore, tokens, dashboards, dashboardGroups, reports, filters, dashboardData, dashboardSharing,
+    sharingLinks, sharedDashboards,
+  };
 }
 
 /**

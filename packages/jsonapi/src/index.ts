@@ -4,3 +4,4 @@ export * from './errors.js';
 export * from './request.js';
 export * from './koa.js';
 export * from './server.js';
+export * from './field-resource.js';

@@ -20,8 +20,7 @@ export const dashboardResource = defineResource({
   },
 });
 
-/** `dashboard_sharing_links` has no documented attributes (contract §3.13); Sightline stores none yet. */
-export const dashboardSharingLinkResource = defineResource({ type: 'dashboard_sharing_links', attributes: [], relationships: {} });
+export { dashboardSharingLinkResource } from './dashboard-sharing-link.resource.js';
 
 /** Who may see the `user`/`user_groups` relationships and includes (contract §1.3). */
 export function canSeeDashboardUsers(principal: Principal): boolean {
@@ -83,7 +82,7 @@ export function presentDashboard(d: Dashboard, relations: DashboardRelations): R
       filters: relations.filterIds,
       sql_snippets: relations.sqlSnippetIds,
       dashboard_groups: relations.dashboardGroupIds,
-      dashboard_sharing_links: [],
+      dashboard_sharing_links: relations.sharingLinkIds,
       user: relations.userId,
       user_groups: relations.userGroupIds,
     },

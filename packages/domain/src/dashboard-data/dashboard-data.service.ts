@@ -72,7 +72,7 @@ export interface DataKeyStatus {
  */
 export interface DashboardStatus {
   reports: Record<string, { data_key: string; updated_at: string } | { error: string; updated_at: string }>;
-  filters: Record<string, { data_key: string; updated_at: string } | { updated_at: string } | { error: string; updated_at: string }>;
+  filters: Record<string, { data_key: string; updated_at: string } | { updated_at: string; data_key?: undefined } | { error: string; updated_at: string }>;
   data_keys: Record<string, DataKeyStatus>;
   updated_at: string;
   status_check_delay: number;

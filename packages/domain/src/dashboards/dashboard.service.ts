@@ -14,8 +14,11 @@ import { isValidTimeZone } from '../query/time-zones.js';
 import type { FilterDefinition, InputParameters } from '../query/query.types.js';
 import { collectDashboardReferences, deriveDashboardReferences, loadReferenceContext } from '../reports/dashboard-references.js';
 import { ReportRepository, datasourceSummaries } from '../reports/report.repository.js';
+import { sqlSnippetFields } from '../sql-snippets/sql-snippet.fields.js';
 import { SqlSnippetRepository } from '../sql-snippets/sql-snippet.repository.js';
-import { dashboardLockedError, reportColumns } from '../reports/report.service.js';
+import { reportFields } from '../reports/report.fields.js';
+import { dashboardLockedError } from '../reports/report.service.js';
+import { SharingLinkRepository } from '../sharing-links/sharing-link.repository.js';
 import type { Report } from '../reports/report.types.js';
 import { DashboardRepository, dashboardColumns } from './dashboard.repository.js';
 import { DASHBOARD_MANAGE_PERMISSION, DASHBOARD_VIEW_PERMISSIONS } from './dashboard.permissions.js';
@@ -39,6 +42,8 @@ export interface DashboardRelations {
   dashboardGroupIds: string[];
   userGroupIds: string[];
   userId: string | null;
+  /** Sharing links of the dashboard (shown only to keys with Manage Dashboards). */
+  sharingLinkIds: string[];
 }
 
 /** Everything the read path needs to compile a dashboard's queries, loaded with few queries. */
@@ -171,7 +176,10 @@ export class DashboardService {
     const db = this.deps.db;
     const all = await new ReportRepository(db).listByDashboards(principal.organizationId, dashboards.map((d) => d.id));
     const visible = all.filter((r) => principal.canUseDatasource(r.datasourceId, ...DASHBOARD_VIEW_PERMISSIONS));
-    const ctx = await loadReferenceContext(db, principal.organizationId, { allFilters: dashboards.length > 1 });
+    const [ctx, links] = await Promise.all([
+      loadReferenceContext(db, principal.organizationId, { allFilters: dashboards.length > 1 }),
+      principal.has(DASHBOARD_MANAGE_PERMISSION) ? new SharingLinkRepository(db).listByDashboards(principal.organizationId, dashboards.map((d) => d.id)) : [],
+    ]);
     const out: DashboardRelations[] = [];
     for (const dashboard of dashboards) {
       const reports = visible.filter((r) => r.dashboardId === dashboard.id).sort((a, b) => a.row - b.row || a.column - b.column || (a.id < b.id ? -1 : 1));
@@ -184,6 +192,7 @@ export class DashboardService {
         dashboardGroupIds: dashboard.dashboardGroupIds,
         userGroupIds: dashboard.userGroupIds,
         userId: dashboard.userId,
+        sharingLinkIds: links.filter((l) => l.dashboardId === dashboard.id).map((l) => l.id),
       });
     }
     return out;
@@ -291,7 +300,7 @@ export class DashboardService {
       await repo.insert(copyId, principal.organizationId, dashboardColumns({ ...attributes, name: `${source.name} (copy)`, isLocked: false, shareMode: 'none', thumbnailImageUrl: null, thumbnailCreatedAt: null }));
       const reportRepo = new ReportRepository(trx);
       for (const r of reports) {
-        await reportRepo.insert({ ...reportColumns(r), id: newId(), organization_id: principal.organizationId, dashboard_id: copyId });
+        await reportRepo.insert({ ...reportFields.copyOf(r), id: newId(), organizationId: principal.organizationId, dashboardId: copyId });
       }
       await repo.addToGroups(principal.organizationId, copyId, dashboardGroupIds);
       return repo.get(principal.organizationId, copyId);
@@ -349,7 +358,7 @@ export class DashboardService {
         user_group_ids: dashboard.userGroupIds,
         dashboard_group_ids: dashboard.dashboardGroupIds,
       },
-      reports: reports.map((r) => ({ id: r.id, ...reportColumns(r), chart_configuration: r.chartConfiguration })),
+      reports: reports.map((r) => reportFields.toBackup(r)),
       filters: [...refs.filters, ...parents].map((f) => ({
         id: f.id,
         display_name: f.displayName,
@@ -372,7 +381,7 @@ export class DashboardService {
         allowed_aggregations: f.allowedAggregations,
         sql_snippet_ids: f.sqlSnippetIds,
       })),
-      sql_snippets: snippets.map((s) => ({ id: s.id, name: s.name, description: s.description, text: s.text, params: s.params, datasource_id: s.datasourceId, sql_snippet_ids: s.sqlSnippetIds })),
+      sql_snippets: snippets.map((s) => sqlSnippetFields.toBackup(s)),
       datasources,
     };
   }

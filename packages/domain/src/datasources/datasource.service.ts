@@ -7,14 +7,11 @@ import { ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
 import { translatePgError } from '../db/pg-errors.js';
 import { DatasourceRepository, type DatasourceUsage } from './datasource.repository.js';
-import type { ConnectionTestResult, Datasource, DatasourceInput } from './datasource.types.js';
+import { datasourceFields } from './datasource.fields.js';
+import type { ConnectionTestResult, CreateDatasourceInput, Datasource, UpdateDatasourceInput } from './datasource.types.js';
 
 /** Permissions that make a datasource visible (contract rows 2 and 3). */
 export const DATASOURCE_VIEW_PERMISSIONS = ['View Datasources', 'Manage Datasources', 'Manage Dashboards', 'Manage Alerts'] as const;
-
-/** Types whose SSL settings the contract forces to true. */
-const ALWAYS_SSL = new Set(['athena', 'bigquery', 'databricks', 'redshift', 'snowflake']);
-const ALWAYS_VERIFY = new Set(['athena', 'bigquery', 'databricks', 'snowflake']);
 
 /** Where the shared "Sample Data" database is, when this deployment has one. */
 export interface SampleDataConnection {
@@ -33,19 +30,6 @@ export interface DatasourceServiceDeps {
   /** Builds a driver (injectable so tests can count connections). */
   driverFactory?: (settings: ConnectionSettings) => Driver;
   sampleData?: SampleDataConnection;
-}
-
-/** Applies the contract's per-type SSL rules (coerced rather than rejected, contract §4.1.5). */
-function coerceSsl(input: DatasourceInput, current?: Datasource): DatasourceInput {
-  const type = input.databaseType ?? current?.databaseType;
-  const mode = input.connectionMode ?? current?.connectionMode;
-  const out = { ...input };
-  if (!current && out.requireSsl === undefined) out.requireSsl = mode === 'direct';
-  if (type && ALWAYS_SSL.has(type)) out.requireSsl = true;
-  if (type && ALWAYS_VERIFY.has(type)) out.verifySsl = true;
-  const requireSsl = out.requireSsl ?? current?.requireSsl;
-  if ((type === 'oracle' || type === 'presto') && requireSsl) out.verifySsl = true;
-  return out;
 }
 
 /** Datasources: CRUD, visibility by key scope, connection settings for drivers, connection tests. */
@@ -80,25 +64,25 @@ export class DatasourceService {
    * Creates a datasource (Manage Datasources, unlimited to specific datasources).
    * @throws ForbiddenError, ValidationError
    */
-  async create(principal: Principal, input: DatasourceInput): Promise<Datasource> {
+  async create(principal: Principal, input: CreateDatasourceInput): Promise<Datasource> {
     principal.requireAny('Manage Datasources');
     if (principal.datasourceScope('Manage Datasources') !== 'all') {
       throw new ForbiddenError('Creating datasources needs "Manage Datasources" for all datasources, not limited to some');
     }
-    return this.repo().insert(newId(), principal.organizationId, coerceSsl(input));
+    return this.repo().insert({ ...datasourceFields.prepareCreate(input), id: newId(), organizationId: principal.organizationId });
   }
 
   /** @throws NotFoundError, ForbiddenError, ValidationError */
-  async update(principal: Principal, id: string, input: DatasourceInput): Promise<Datasource> {
+  async update(principal: Principal, id: string, input: UpdateDatasourceInput): Promise<Datasource> {
     principal.requireAny('Manage Datasources');
     const current = await this.getVisible(principal, id);
     if (!principal.canUseDatasource(id, 'Manage Datasources')) throw new ForbiddenError('This API key cannot manage this datasource');
     if (current.isSample) {
-      const allowed = new Set(['name', 'enabled', 'maxConcurrentExecutions', 'queryTimeoutSeconds', 'updateSchemaNightly', 'updateSchemaRowCounts', 'dataTimeZone']);
-      const locked = Object.keys(input).filter((k) => !allowed.has(k) && input[k as keyof DatasourceInput] !== undefined);
+      const allowed = new Set<keyof UpdateDatasourceInput>(['name', 'enabled', 'maxConcurrentExecutions', 'queryTimeoutSeconds', 'updateSchemaNightly', 'updateSchemaRowCounts', 'dataTimeZone']);
+      const locked = (Object.keys(input) as Array<keyof UpdateDatasourceInput>).filter((k) => !allowed.has(k) && input[k] !== undefined);
       if (locked.length) throw new ValidationError(`The connection of the Sample Data datasource cannot be changed (${locked.join(', ')})`, { code: 'sample_datasource_locked' });
     }
-    return this.repo().update(principal.organizationId, id, coerceSsl(input, current));
+    return this.repo().update(principal.organizationId, id, datasourceFields.prepareUpdate(input, current));
   }
 
   /**
@@ -177,7 +161,7 @@ export class DatasourceService {
     } finally {
       await driver?.close().catch(() => {});
     }
-    await this.repo().setMetadata(ds.id, { server_version: serverVersion });
+    await this.repo().setMetadata(ds.id, { serverVersion });
     return { status: 'ok', error_message: null };
   }
 
@@ -191,11 +175,12 @@ export class DatasourceService {
       if (existing) {
         return repo.update(organizationId, existing.id, { host: sample.host, port: sample.port, database: sample.database, username: sample.username, password: sample.password });
       }
-      return repo.insert(newId(), organizationId, {
+      const settings = datasourceFields.prepareCreate({
         name: 'Sample Data', databaseType: 'postgres', connectionMode: 'direct', host: sample.host, port: sample.port,
         database: sample.database, username: sample.username, password: sample.password, requireSsl: false, verifySsl: false,
         dataTimeZone: 'UTC', maxConcurrentExecutions: 10,
-      }, { isSample: true });
+      });
+      return repo.insert({ ...settings, id: newId(), organizationId, isSample: true });
     });
   }
 

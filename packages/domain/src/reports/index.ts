@@ -1,3 +1,4 @@
+export * from './report.fields.js';
 export * from './report.types.js';
 export * from './report.repository.js';
 export * from './report.service.js';

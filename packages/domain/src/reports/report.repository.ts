@@ -1,49 +1,13 @@
 import type { Knex } from 'knex';
 import type { DatasourceScope } from '../api-keys/permissions.js';
 import { NotFoundError } from '../errors.js';
-import type { Report, ReportRow } from './report.types.js';
+import { reportFields } from './report.fields.js';
+import type { NewReport, Report, ReportPatch, ReportRow } from './report.types.js';
 
 /** Maps a `reports` row to the domain object. */
-export function toReport(row: ReportRow): Report {
-  return {
-    id: row.id,
-    organizationId: row.organization_id,
-    dashboardId: row.dashboard_id,
-    datasourceId: row.datasource_id,
-    name: row.name,
-    description: row.description,
-    sqlQuery: row.sql_query,
-    rQuery: row.r_query,
-    rQueryEnabled: row.r_query_enabled,
-    dataRefreshRate: row.data_refresh_rate,
-    dataRefreshAnchorTime: row.data_refresh_anchor_time,
-    chartConfiguration: row.chart_configuration ?? {},
-    downloadActionsEnabled: row.download_actions_enabled,
-    dataDownloadEnabled: row.data_download_enabled,
-    maximizeActionEnabled: row.maximize_action_enabled,
-    refreshEnabled: row.refresh_enabled,
-    unusedFiltersWarningEnabled: row.unused_filters_warning_enabled,
-    unlimitedCsvExportEnabled: row.unlimited_csv_export_enabled,
-    defaultPageWidth: row.default_page_width,
-    defaultPageHeight: row.default_page_height,
-    displayNameAsTitle: row.display_name_as_title,
-    attribution: row.attribution,
-    noDataMessage: row.no_data_message,
-    queryError: row.query_error,
-    row: row.row,
-    column: row.column,
-    width: row.width,
-    height: row.height,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
+function toReport(row: ReportRow): Report {
+  return reportFields.fromRow(row);
 }
-
-export type ReportInsert = Omit<ReportRow, 'created_at' | 'updated_at' | 'chart_configuration' | 'query_error'> & {
-  chart_configuration?: string;
-  query_error?: string | null;
-};
-export type ReportPatch = Partial<Omit<ReportRow, 'id' | 'organization_id' | 'created_at' | 'updated_at' | 'chart_configuration'>>;
 
 /** SQL for `reports`. Every query is scoped by organization. */
 export class ReportRepository {
@@ -86,25 +50,25 @@ export class ReportRepository {
     return report;
   }
 
-  async insert(row: ReportInsert): Promise<Report> {
-    const [created] = await this.db('reports').insert(row).returning('*');
+  async insert(report: NewReport): Promise<Report> {
+    const [created] = await this.db('reports').insert(reportFields.toColumns(report)).returning('*');
     return toReport(created as ReportRow);
   }
 
   async update(organizationId: string, id: string, patch: ReportPatch): Promise<Report> {
-    const [row] = await this.db('reports').where({ organization_id: organizationId, id }).update({ ...patch, updated_at: this.db.fn.now() }).returning('*');
+    const [row] = await this.db('reports').where({ organization_id: organizationId, id }).update({ ...reportFields.toColumns(patch), updated_at: this.db.fn.now() }).returning('*');
     if (!row) throw new NotFoundError(`Report ${id} not found`, { code: 'report_not_found' });
     return toReport(row as ReportRow);
   }
 
   /** Sets the grid position of one report (layout updates). */
   async setPosition(organizationId: string, id: string, rect: { row: number; column: number; width: number; height: number }): Promise<void> {
-    await this.db('reports').where({ organization_id: organizationId, id }).update({ ...rect, updated_at: this.db.fn.now() });
+    await this.db('reports').where({ organization_id: organizationId, id }).update({ ...reportFields.toColumns(rect), updated_at: this.db.fn.now() });
   }
 
   /** Records (or clears) the last query error of a report. */
   async setQueryError(organizationId: string, id: string, message: string | null): Promise<void> {
-    await this.db('reports').where({ organization_id: organizationId, id }).update({ query_error: message });
+    await this.db('reports').where({ organization_id: organizationId, id }).update(reportFields.toColumns({ queryError: message }));
   }
 
   async delete(organizationId: string, id: string): Promise<boolean> {

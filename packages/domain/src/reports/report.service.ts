@@ -8,8 +8,9 @@ import { DASHBOARD_MANAGE_PERMISSION, DASHBOARD_VIEW_PERMISSIONS } from '../dash
 import { findFreePosition } from '../dashboards/layout.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
-import { ReportRepository, type ReportInsert, type ReportPatch } from './report.repository.js';
-import { DEFAULT_REPORT_HEIGHT, DEFAULT_REPORT_WIDTH, type Report, type ReportInput } from './report.types.js';
+import { reportFields } from './report.fields.js';
+import { ReportRepository } from './report.repository.js';
+import type { CreateReportInput, Report, ReportPatch, UpdateReportInput } from './report.types.js';
 
 export interface ReportServiceDeps {
   db: Knex;
@@ -19,30 +20,6 @@ export interface ReportServiceDeps {
 /** Raised for any change to a locked dashboard or its content (contract §4.4 rule 24). */
 export function dashboardLockedError(dashboardId: string): ValidationError {
   return new ValidationError(`Dashboard ${dashboardId} is locked; unlock it first`, { code: 'dashboard_locked' });
-}
-
-function patchOf(input: ReportInput): ReportPatch {
-  const p: ReportPatch = {};
-  if (input.name !== undefined) p.name = input.name;
-  if (input.description !== undefined) p.description = input.description;
-  if (input.sqlQuery !== undefined) p.sql_query = input.sqlQuery;
-  if (input.rQuery !== undefined) p.r_query = input.rQuery;
-  if (input.rQueryEnabled !== undefined) p.r_query_enabled = input.rQueryEnabled;
-  if (input.dataRefreshRate !== undefined) p.data_refresh_rate = input.dataRefreshRate;
-  if (input.dataRefreshAnchorTime !== undefined) p.data_refresh_anchor_time = input.dataRefreshAnchorTime;
-  if (input.downloadActionsEnabled !== undefined) p.download_actions_enabled = input.downloadActionsEnabled;
-  if (input.dataDownloadEnabled !== undefined) p.data_download_enabled = input.dataDownloadEnabled;
-  if (input.maximizeActionEnabled !== undefined) p.maximize_action_enabled = input.maximizeActionEnabled;
-  if (input.refreshEnabled !== undefined) p.refresh_enabled = input.refreshEnabled;
-  if (input.unusedFiltersWarningEnabled !== undefined) p.unused_filters_warning_enabled = input.unusedFiltersWarningEnabled;
-  if (input.unlimitedCsvExportEnabled !== undefined) p.unlimited_csv_export_enabled = input.unlimitedCsvExportEnabled;
-  if (input.defaultPageWidth !== undefined) p.default_page_width = input.defaultPageWidth;
-  if (input.defaultPageHeight !== undefined) p.default_page_height = input.defaultPageHeight;
-  if (input.displayNameAsTitle !== undefined) p.display_name_as_title = input.displayNameAsTitle;
-  if (input.attribution !== undefined) p.attribution = input.attribution;
-  if (input.noDataMessage !== undefined) p.no_data_message = input.noDataMessage;
-  if (input.datasourceId !== undefined) p.datasource_id = input.datasourceId;
-  return p;
 }
 
 /**
@@ -124,45 +101,17 @@ export class ReportService {
    * (default 6 × 6).
    * @throws ForbiddenError (no Manage Dashboards), ValidationError (unknown/inaccessible dashboard or datasource, locked dashboard)
    */
-  async create(principal: Principal, input: ReportInput & { name: string; dashboardId: string; datasourceId: string }): Promise<Report> {
+  async create(principal: Principal, input: CreateReportInput): Promise<Report> {
     principal.requireAny(DASHBOARD_MANAGE_PERMISSION);
     this.requireDatasourceAccess(principal, input.datasourceId);
     return withTransaction(this.deps.db, async (trx) => {
       await this.checkDatasourceExists(trx, principal.organizationId, input.datasourceId);
       await this.lockDashboard(trx, principal.organizationId, input.dashboardId);
       const repo = new ReportRepository(trx);
-      const width = input.width ?? DEFAULT_REPORT_WIDTH;
-      const height = input.height ?? DEFAULT_REPORT_HEIGHT;
-      const pos = findFreePosition(await repo.listByDashboard(principal.organizationId, input.dashboardId), width, height);
-      const created = await repo.insert({
-        name: input.name,
-        description: null,
-        sql_query: null,
-        r_query: null,
-        r_query_enabled: false,
-        data_refresh_rate: null,
-        data_refresh_anchor_time: null,
-        download_actions_enabled: true,
-        data_download_enabled: true,
-        maximize_action_enabled: true,
-        refresh_enabled: true,
-        unused_filters_warning_enabled: false,
-        unlimited_csv_export_enabled: false,
-        default_page_width: 800,
-        default_page_height: 600,
-        display_name_as_title: true,
-        attribution: null,
-        no_data_message: null,
-        ...patchOf(input),
-        id: newId(),
-        organization_id: principal.organizationId,
-        dashboard_id: input.dashboardId,
-        datasource_id: input.datasourceId,
-        row: pos.row,
-        column: pos.column,
-        width,
-        height,
-      }).catch((err: unknown) => { throw translatePgError(err); });
+      const report = reportFields.prepareCreate(input);
+      const pos = findFreePosition(await repo.listByDashboard(principal.organizationId, input.dashboardId), report.width, report.height);
+      const created = await repo.insert({ ...report, id: newId(), organizationId: principal.organizationId, row: pos.row, column: pos.column })
+        .catch((err: unknown) => { throw translatePgError(err); });
       await new DashboardRepository(trx).touch(principal.organizationId, input.dashboardId);
       return created;
     });
@@ -173,7 +122,7 @@ export class ReportService {
    * another dashboard places it at a free position there (same size); both dashboards must be unlocked.
    * @throws NotFoundError, ForbiddenError, ValidationError
    */
-  async update(principal: Principal, id: string, input: Omit<ReportInput, 'width' | 'height'>): Promise<Report> {
+  async update(principal: Principal, id: string, input: UpdateReportInput): Promise<Report> {
     principal.requireAny(DASHBOARD_MANAGE_PERMISSION);
     const current = await this.get(principal, id);
     if (!principal.canUseDatasource(current.datasourceId, DASHBOARD_MANAGE_PERMISSION)) throw new ForbiddenError('This API key cannot change reports of this datasource');
@@ -181,12 +130,12 @@ export class ReportService {
     return withTransaction(this.deps.db, async (trx) => {
       if (input.datasourceId !== undefined) await this.checkDatasourceExists(trx, principal.organizationId, input.datasourceId);
       await this.lockDashboard(trx, principal.organizationId, current.dashboardId, '/data/relationships/dashboard');
-      const patch = patchOf(input);
+      const patch: ReportPatch = reportFields.prepareUpdate(input, current);
       const repo = new ReportRepository(trx);
       if (input.dashboardId !== undefined && input.dashboardId !== current.dashboardId) {
         await this.lockDashboard(trx, principal.organizationId, input.dashboardId);
         const pos = findFreePosition(await repo.listByDashboard(principal.organizationId, input.dashboardId), current.width, current.height);
-        Object.assign(patch, { dashboard_id: input.dashboardId, row: pos.row, column: pos.column });
+        Object.assign(patch, { row: pos.row, column: pos.column });
         await new DashboardRepository(trx).touch(principal.organizationId, input.dashboardId);
       }
       const updated = await repo.update(principal.organizationId, id, patch).catch((err: unknown) => { throw translatePgError(err); });
@@ -221,10 +170,10 @@ export class ReportService {
       const repo = new ReportRepository(trx);
       const pos = findFreePosition(await repo.listByDashboard(principal.organizationId, current.dashboardId), current.width, current.height);
       const copy = await repo.insert({
-        ...reportColumns(current),
+        ...reportFields.copyOf(current),
         id: newId(),
-        organization_id: principal.organizationId,
-        dashboard_id: current.dashboardId,
+        organizationId: principal.organizationId,
+        dashboardId: current.dashboardId,
         name: `${current.name} (copy)`,
         row: pos.row,
         column: pos.column,
@@ -233,34 +182,4 @@ export class ReportService {
       return copy;
     });
   }
-}
-
-/** Every stored column of a report except ids and timestamps (copies, backups). */
-export function reportColumns(r: Report): Omit<ReportInsert, 'id' | 'organization_id' | 'dashboard_id'> {
-  return {
-    datasource_id: r.datasourceId,
-    name: r.name,
-    description: r.description,
-    sql_query: r.sqlQuery,
-    r_query: r.rQuery,
-    r_query_enabled: r.rQueryEnabled,
-    data_refresh_rate: r.dataRefreshRate,
-    data_refresh_anchor_time: r.dataRefreshAnchorTime,
-    chart_configuration: JSON.stringify(r.chartConfiguration ?? {}),
-    download_actions_enabled: r.downloadActionsEnabled,
-    data_download_enabled: r.dataDownloadEnabled,
-    maximize_action_enabled: r.maximizeActionEnabled,
-    refresh_enabled: r.refreshEnabled,
-    unused_filters_warning_enabled: r.unusedFiltersWarningEnabled,
-    unlimited_csv_export_enabled: r.unlimitedCsvExportEnabled,
-    default_page_width: r.defaultPageWidth,
-    default_page_height: r.defaultPageHeight,
-    display_name_as_title: r.displayNameAsTitle,
-    attribution: r.attribution,
-    no_data_message: r.noDataMessage,
-    row: r.row,
-    column: r.column,
-    width: r.width,
-    height: r.height,
-  };
 }

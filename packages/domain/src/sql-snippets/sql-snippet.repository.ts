@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import { NotFoundError } from '../errors.js';
 import type { DatasourceScope } from '../api-keys/permissions.js';
-import type { SqlSnippet, SqlSnippetRow } from './sql-snippet.types.js';
+import { sqlSnippetFields } from './sql-snippet.fields.js';
+import type { NewSqlSnippet, SqlSnippet, SqlSnippetPatch, SqlSnippetRow } from './sql-snippet.types.js';
 
 /** SQL for `sql_snippets` and `sql_snippet_references`. */
 export class SqlSnippetRepository {
@@ -15,18 +16,7 @@ export class SqlSnippetRepository {
       .select<{ sql_snippet_id: string; referenced_snippet_id: string }[]>('*');
     const byId = new Map<string, string[]>();
     for (const r of refs) byId.set(r.sql_snippet_id, [...(byId.get(r.sql_snippet_id) ?? []), r.referenced_snippet_id]);
-    return rows.map((row) => ({
-      id: row.id,
-      organizationId: row.organization_id,
-      datasourceId: row.datasource_id,
-      name: row.name,
-      description: row.description,
-      text: row.text,
-      params: row.params,
-      sqlSnippetIds: byId.get(row.id) ?? [],
-      createdAt: row.created_at,
-      updatedAt: row.updated_at,
-    }));
+    return rows.map((row) => ({ ...sqlSnippetFields.fromRow(row), sqlSnippetIds: byId.get(row.id) ?? [] }));
   }
 
   async list(organizationId: string, scope: DatasourceScope = 'all'): Promise<SqlSnippet[]> {
@@ -52,12 +42,14 @@ export class SqlSnippetRepository {
     return s;
   }
 
-  async insert(row: Omit<SqlSnippetRow, 'created_at' | 'updated_at'>): Promise<void> {
-    await this.db('sql_snippets').insert(row);
+  /** Inserts the row (references are written by `replaceReferences`). */
+  async insert(snippet: NewSqlSnippet): Promise<void> {
+    await this.db('sql_snippets').insert(sqlSnippetFields.toColumns(snippet));
   }
 
-  async update(organizationId: string, id: string, patch: Partial<Pick<SqlSnippetRow, 'name' | 'description' | 'text' | 'params' | 'datasource_id'>>): Promise<void> {
-    await this.db('sql_snippets').where({ organization_id: organizationId, id }).update({ ...patch, updated_at: this.db.fn.now() });
+  /** Updates the row (references are written by `replaceReferences`). */
+  async update(organizationId: string, id: string, patch: SqlSnippetPatch): Promise<void> {
+    await this.db('sql_snippets').where({ organization_id: organizationId, id }).update({ ...sqlSnippetFields.toColumns(patch), updated_at: this.db.fn.now() });
   }
 
   async replaceReferences(id: string, referencedIds: string[]): Promise<void> {

@@ -5,14 +5,12 @@ import type { DatasourceService } from '../datasources/datasource.service.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
 import { SqlSnippetRepository } from './sql-snippet.repository.js';
-import type { SqlSnippet, SqlSnippetInput } from './sql-snippet.types.js';
+import { sqlSnippetFields } from './sql-snippet.fields.js';
+import type { CreateSqlSnippetInput, SqlSnippet, UpdateSqlSnippetInput } from './sql-snippet.types.js';
 
 /** Permissions that let a key read snippets (contract row 64). */
 export const SNIPPET_VIEW_PERMISSIONS: Permission[] = ['View Dashboards', 'Manage Dashboards', 'Manage Datasources'];
 const SNIPPET_WRITE_PERMISSIONS: Permission[] = ['Manage Dashboards', 'Manage Datasources'];
-
-/** Snippet names: letters, digits and `_`, not starting with a digit (they appear as `[name]` in SQL). */
-export const SNIPPET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Names referenced as `[name]` or `[name(args)]` in SQL text (candidates; non-snippets are ignored). */
 export function referencedSnippetNames(text: string): string[] {
@@ -94,7 +92,7 @@ export class SqlSnippetService {
    * Creates a snippet on a datasource the key can use.
    * @throws ValidationError, ConflictError (duplicate name)
    */
-  async create(principal: Principal, input: SqlSnippetInput & { name: string; text: string; datasourceId: string }): Promise<SqlSnippet> {
+  async create(principal: Principal, input: CreateSqlSnippetInput): Promise<SqlSnippet> {
     principal.requireAny(...SNIPPET_WRITE_PERMISSIONS);
     this.requireDatasource(principal, input.datasourceId, SNIPPET_WRITE_PERMISSIONS);
     return withTransaction(this.deps.db, async (trx) => {
@@ -108,7 +106,7 @@ export class SqlSnippetService {
         throw new ConflictError(`A SQL snippet named "${input.name}" already exists`, { source: { pointer: '/data/attributes/name' } });
       }
       const refs = await this.resolveReferences(trx, principal.organizationId, { id, name: input.name, text: input.text }, input.sqlSnippetIds);
-      await repo.insert({ id, organization_id: principal.organizationId, datasource_id: input.datasourceId, name: input.name, description: input.description ?? null, text: input.text, params: input.params ?? null });
+      await repo.insert({ ...sqlSnippetFields.prepareCreate(input), id, organizationId: principal.organizationId });
       await repo.replaceReferences(id, refs);
       return repo.get(principal.organizationId, id);
     });
@@ -118,7 +116,7 @@ export class SqlSnippetService {
    * Updates a snippet; the key needs access to the old and the new datasource. A rename leaves
    * references in other SQL as they are (contract §4.7).
    */
-  async update(principal: Principal, id: string, input: SqlSnippetInput): Promise<SqlSnippet> {
+  async update(principal: Principal, id: string, input: UpdateSqlSnippetInput): Promise<SqlSnippet> {
     principal.requireAny(...SNIPPET_WRITE_PERMISSIONS);
     const current = await this.get(principal, id);
     if (!principal.canUseDatasource(current.datasourceId, ...SNIPPET_WRITE_PERMISSIONS)) throw new ForbiddenError('This API key cannot change snippets of this datasource');
@@ -138,7 +136,7 @@ export class SqlSnippetService {
       const refs = input.text !== undefined || input.sqlSnippetIds !== undefined || name !== current.name
         ? await this.resolveReferences(trx, principal.organizationId, { id, name, text }, input.sqlSnippetIds)
         : undefined;
-      await repo.update(principal.organizationId, id, { name: input.name, description: input.description, text: input.text, params: input.params, datasource_id: input.datasourceId });
+      await repo.update(principal.organizationId, id, sqlSnippetFields.prepareUpdate(input, current));
       if (refs) await repo.replaceReferences(id, refs);
       return repo.get(principal.organizationId, id);
     });

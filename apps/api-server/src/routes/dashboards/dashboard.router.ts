@@ -1,6 +1,6 @@
 import {
   ForbiddenError, type Dashboard, type DashboardGroupService, type DashboardInput, type DashboardService, type FilterService, type Principal,
-  type SqlSnippetService, type UserGroupService, type UserService,
+  type SharingLinkService, type SqlSnippetService, type UserGroupService, type UserService,
 } from '@sightline/domain';
 import {
   checkQueryParameters, parseInclude, parseResourceDocument, readJsonBody, sendJson, sendJsonApi, sendNoContent, serialize, validate,
@@ -9,6 +9,7 @@ import {
 import type { ApiContext, ApiRouter } from '../../context.js';
 import { checkLinkageIds, pathId } from './ids.js';
 import { canSeeDashboardUsers, canSeeSharingLinks, dashboardOmissions, dashboardResource, dashboardSharingLinkResource, presentDashboard } from '../../resources/dashboard.resource.js';
+import { presentDashboardSharingLink } from '../../resources/dashboard-sharing-link.resource.js';
 import { dashboardGroupResource, presentDashboardGroup } from '../../resources/dashboard-group.resource.js';
 import { filterResource, presentFilter } from '../../resources/filter.resource.js';
 import { presentReport, reportResource } from '../../resources/report.resource.js';
@@ -25,6 +26,7 @@ export interface DashboardRouteDeps {
   sqlSnippets: SqlSnippetService;
   users: UserService;
   userGroups: UserGroupService;
+  sharingLinks: SharingLinkService;
   maxBodyBytes: number;
 }
 
@@ -83,7 +85,9 @@ export function registerDashboardRoutes(router: ApiRouter, deps: DashboardRouteD
     if (include.has('filters')) included.push({ definition: filterResource, records: (await deps.filters.listVisibleByIds(principal, relations.filterIds)).map(presentFilter) });
     if (include.has('sql_snippets')) included.push({ definition: sqlSnippetResource, records: (await deps.sqlSnippets.listByIds(principal.organizationId, relations.sqlSnippetIds)).map(presentSqlSnippet) });
     if (include.has('dashboard_groups')) included.push({ definition: dashboardGroupResource, records: (await deps.dashboardGroups.listByIds(principal.organizationId, relations.dashboardGroupIds)).map(presentDashboardGroup) });
-    if (include.has('dashboard_sharing_links')) included.push({ definition: dashboardSharingLinkResource, records: [] });
+    if (include.has('dashboard_sharing_links')) {
+      included.push({ definition: dashboardSharingLinkResource, records: (await deps.sharingLinks.listByDashboards(principal.organizationId, [d.id])).map(presentDashboardSharingLink) });
+    }
     if (include.has('user')) {
       const owner = relations.userId ? await deps.users.listByIds(principal.organizationId, [relations.userId]) : [];
       included.push({ definition: userResource, records: owner.map(presentUser), ...userAttributeFilter(principal) });

@@ -1,4 +1,4 @@
-import { AGGREGATION_OPTIONS, COLOR_SCHEMES, TIME_ZONE_CONFIG_TYPES, normalizeTimeOfDay, type AggregationOption } from '@sightline/domain';
+import { AGGREGATION_OPTIONS, COLOR_SCHEMES, TIME_ZONE_CONFIG_TYPES, timeOfDaySchema, type AggregationOption } from '@sightline/domain';
 import { z } from 'zod';
 import { inputParametersSchema } from '../../schemas/input-parameters.schema.js';
 import { storableId } from './ids.js';
@@ -6,16 +6,6 @@ import { storableId } from './ids.js';
 const noNul = (s: string) => !s.includes('\u0000');
 const text = (max: number) => z.string().max(max).refine(noNul, 'must not contain NUL characters');
 const aggregation = z.enum(AGGREGATION_OPTIONS as readonly AggregationOption[] as [AggregationOption, ...AggregationOption[]]);
-
-/** `HH:MM`, `HH:MM:SS`, optionally with `Z` → `HH:MM` (contract §1.10). */
-export const timeOfDay = z.string().max(20).transform((s, ctx) => {
-  const t = normalizeTimeOfDay(s);
-  if (t === undefined) {
-    ctx.addIssue({ code: 'custom', message: 'must be a time of day HH:MM or HH:MM:SS (optionally with Z)' });
-    return z.NEVER;
-  }
-  return t;
-});
 
 const timeZoneConfig = z.object({
   type: z.enum(TIME_ZONE_CONFIG_TYPES),
@@ -39,7 +29,7 @@ const attributes = {
   prewarm: z.boolean(),
   // minutes, at most one year
   data_refresh_rate: z.number().finite().positive().max(525_600),
-  data_refresh_anchor_time: timeOfDay.nullable(),
+  data_refresh_anchor_time: timeOfDaySchema.nullable(),
   is_locked: z.boolean(),
   default_parameters: inputParametersSchema.nullable(),
   default_page_width: z.number().int().min(100).max(20_000),

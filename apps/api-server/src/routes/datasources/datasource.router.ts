@@ -1,10 +1,9 @@
-import { ValidationError, type DatasourceService } from '@sightline/domain';
+import { ValidationError, datasourceFields, type DatasourceService } from '@sightline/domain';
 import {
-  checkQueryParameters, parseInclude, parseResourceDocument, readJsonBody, sendJson, sendJsonApi, sendNoContent, serialize, validate,
+  checkQueryParameters, parseInclude, parseResourceDocument, readInput, readJsonBody, sendJson, sendJsonApi, sendNoContent, serialize,
 } from '@sightline/jsonapi';
 import type { ApiContext, ApiRouter } from '../../context.js';
 import { datasourceResource, presentDatasource } from '../../resources/datasource.resource.js';
-import { createDatasourceAttributes, toDatasourceInput, updateDatasourceAttributes } from './datasource.schema.js';
 
 /** No datasource agents exist in this build, so any agent linkage names unknown agents. */
 function rejectAgents(relationships: Record<string, unknown>): void {
@@ -38,7 +37,7 @@ export function registerDatasourceRoutes(router: ApiRouter, deps: DatasourceRout
     checkQueryParameters(ctx.query, []);
     const doc = parseResourceDocument(await body(ctx), datasourceResource);
     rejectAgents(doc.relationships);
-    const input = toDatasourceInput(validate(createDatasourceAttributes, doc.attributes));
+    const input = readInput(doc, datasourceFields, 'create');
     const ds = await deps.datasources.create(ctx.state.principal, input);
     sendJsonApi(ctx, 201, serialize(datasourceResource, presentDatasource(ds, ctx.state.principal)));
   });
@@ -53,7 +52,7 @@ export function registerDatasourceRoutes(router: ApiRouter, deps: DatasourceRout
     checkQueryParameters(ctx.query, []);
     const doc = parseResourceDocument(await body(ctx), datasourceResource, ctx.params.id);
     rejectAgents(doc.relationships);
-    const input = toDatasourceInput(validate(updateDatasourceAttributes, doc.attributes));
+    const input = readInput(doc, datasourceFields, 'update');
     const ds = await deps.datasources.update(ctx.state.principal, ctx.params.id!, input);
     sendJsonApi(ctx, 200, serialize(datasourceResource, presentDatasource(ds, ctx.state.principal)));
   });

@@ -1,9 +1,9 @@
 import {
-  ForbiddenError, ValidationError, type DashboardService, type DatasourceService, type Principal, type Report, type ReportInput, type ReportService,
+  ForbiddenError, reportFields, type DashboardService, type DatasourceService, type Principal, type Report, type ReportService,
 } from '@sightline/domain';
 import {
-  checkQueryParameters, parseInclude, parseResourceDocument, readJsonBody, sendJsonApi, sendNoContent, serialize, validate,
-  type IncludedSet, type RequestRelationships,
+  checkQueryParameters, parseInclude, parseResourceDocument, readInput, readJsonBody, sendJsonApi, sendNoContent, serialize, validate,
+  type IncludedSet,
 } from '@sightline/jsonapi';
 import type { ApiContext, ApiRouter } from '../../context.js';
 import { checkLinkageIds, pathId } from '../dashboards/ids.js';
@@ -11,7 +11,6 @@ import { dashboardOmissions, dashboardResource } from '../../resources/dashboard
 import { datasourceOmissions, datasourceResource, presentDatasource } from '../../resources/datasource.resource.js';
 import { presentReport, reportResource } from '../../resources/report.resource.js';
 import { presentDashboardsFor } from '../dashboards/dashboard.router.js';
-import { createReportAttributes, updateReportAttributes } from './report.schema.js';
 
 export interface ReportRouteDeps {
   reports: ReportService;
@@ -31,38 +30,6 @@ export function requireDatasourceInclude(principal: Principal): void {
 export async function includedDatasource(datasources: DatasourceService, principal: Principal, id: string | null): Promise<IncludedSet> {
   const ds = id ? await datasources.getVisible(principal, id, ['View Datasources', 'Manage Datasources', 'View Dashboards', 'Manage Dashboards']).catch(() => undefined) : undefined;
   return { definition: datasourceResource, records: ds ? [presentDatasource(ds, principal)] : [], omitAttributes: datasourceOmissions(principal, ds?.id) };
-}
-
-/** A to-one relationship id from a request; `required` → absent or null is a 422. */
-export function toOne(relationships: RequestRelationships, name: string, required: boolean): string | undefined {
-  const value = relationships[name];
-  if (value === null || (required && value === undefined)) {
-    throw new ValidationError(`The "${name}" relationship is required`, { source: { pointer: `/data/relationships/${name}` } });
-  }
-  return value as string | undefined;
-}
-
-function toInput(a: ReturnType<typeof updateReportAttributes.parse>): ReportInput {
-  return {
-    name: a.name,
-    description: a.description,
-    sqlQuery: a.sql_query,
-    rQuery: a.r_query,
-    rQueryEnabled: a.r_query_enabled,
-    dataRefreshRate: a.data_refresh_rate,
-    dataRefreshAnchorTime: a.data_refresh_anchor_time,
-    downloadActionsEnabled: a.download_actions_enabled,
-    dataDownloadEnabled: a.data_download_enabled,
-    maximizeActionEnabled: a.maximize_action_enabled,
-    refreshEnabled: a.refresh_enabled,
-    unusedFiltersWarningEnabled: a.unused_filters_warning_enabled,
-    unlimitedCsvExportEnabled: a.unlimited_csv_export_enabled,
-    defaultPageWidth: a.default_page_width,
-    defaultPageHeight: a.default_page_height,
-    displayNameAsTitle: a.display_name_as_title,
-    attribution: a.attribution,
-    noDataMessage: a.no_data_message,
-  };
 }
 
 /** Contract rows 45–49, 51: reports. */
@@ -92,15 +59,7 @@ export function registerReportRoutes(router: ApiRouter, deps: ReportRouteDeps): 
     ctx.state.principal.requireAny('Manage Dashboards');
     const doc = parseResourceDocument(await body(ctx), reportResource);
     checkLinkageIds(doc);
-    const a = validate(createReportAttributes, doc.attributes);
-    const report = await reports.create(ctx.state.principal, {
-      ...toInput(a),
-      name: a.name,
-      width: a.width,
-      height: a.height,
-      dashboardId: toOne(doc.relationships, 'dashboard', true)!,
-      datasourceId: toOne(doc.relationships, 'datasource', true)!,
-    });
+    const report = await reports.create(ctx.state.principal, readInput(doc, reportFields, 'create'));
     await respond(ctx, 201, report);
   });
 
@@ -115,18 +74,9 @@ export function registerReportRoutes(router: ApiRouter, deps: ReportRouteDeps): 
     ctx.state.principal.requireAny('Manage Dashboards');
     const doc = parseResourceDocument(await body(ctx), reportResource, ctx.params.id);
     checkLinkageIds(doc);
-    const a = validate(updateReportAttributes, doc.attributes);
-    const current = await reports.get(ctx.state.principal, pathId(ctx, 'Report'));
-    for (const name of ['row', 'column', 'width', 'height'] as const) {
-      if (a[name] !== undefined && a[name] !== current[name]) {
-        throw new ValidationError(`"${name}" changes only through Update Dashboard Layout (PUT /dashboards/{id}/layout)`, { code: 'read_only_attribute', source: { pointer: `/data/attributes/${name}` } });
-      }
-    }
-    const report = await reports.update(ctx.state.principal, pathId(ctx, 'Report'), {
-      ...toInput(a),
-      dashboardId: toOne(doc.relationships, 'dashboard', false),
-      datasourceId: toOne(doc.relationships, 'datasource', false),
-    });
+    const attributes = validate(reportFields.updateSchema, doc.attributes);
+    reportFields.assertUnchanged(doc.attributes, await reports.get(ctx.state.principal, pathId(ctx, 'Report')));
+    const report = await reports.update(ctx.state.principal, pathId(ctx, 'Report'), { ...attributes, ...reportFields.readRelationships(doc.relationships, 'update') });
     await respond(ctx, 200, report);
   });
 

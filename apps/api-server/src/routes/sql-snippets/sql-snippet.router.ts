@@ -1,12 +1,11 @@
-import { ValidationError, type DatasourceService, type Principal, type SqlSnippet, type SqlSnippetService } from '@sightline/domain';
+import { sqlSnippetFields, type DatasourceService, type Principal, type SqlSnippet, type SqlSnippetService } from '@sightline/domain';
 import {
-  checkQueryParameters, parseInclude, parseResourceDocument, readJsonBody, sendJsonApi, sendNoContent, serialize, validate,
+  checkQueryParameters, parseInclude, parseResourceDocument, readInput, readJsonBody, sendJsonApi, sendNoContent, serialize,
   type IncludedSet,
 } from '@sightline/jsonapi';
 import type { ApiContext, ApiRouter } from '../../context.js';
 import { datasourceResource, datasourceOmissions, presentDatasource } from '../../resources/datasource.resource.js';
 import { presentSqlSnippet, sqlSnippetResource } from '../../resources/sql-snippet.resource.js';
-import { createSqlSnippetAttributes, updateSqlSnippetAttributes } from './sql-snippet.schema.js';
 
 export interface SqlSnippetRouteDeps {
   sqlSnippets: SqlSnippetService;
@@ -32,14 +31,6 @@ export function registerSqlSnippetRoutes(router: ApiRouter, deps: SqlSnippetRout
     return sets;
   }
 
-  const datasourceOf = (relationships: Record<string, unknown>, required: boolean): string | undefined => {
-    const ds = relationships.datasource;
-    if (ds === null || (required && ds === undefined)) {
-      throw new ValidationError('A SQL snippet needs a datasource relationship', { source: { pointer: '/data/relationships/datasource' } });
-    }
-    return ds as string | undefined;
-  };
-
   router.get('/sql_snippets', async (ctx) => {
     checkQueryParameters(ctx.query, []);
     const list = await deps.sqlSnippets.list(ctx.state.principal);
@@ -49,12 +40,7 @@ export function registerSqlSnippetRoutes(router: ApiRouter, deps: SqlSnippetRout
   router.post('/sql_snippets', async (ctx) => {
     checkQueryParameters(ctx.query, []);
     const doc = parseResourceDocument(await body(ctx), sqlSnippetResource);
-    const a = validate(createSqlSnippetAttributes, doc.attributes);
-    const snippet = await deps.sqlSnippets.create(ctx.state.principal, {
-      name: a.name, text: a.text, description: a.description, params: a.params,
-      datasourceId: datasourceOf(doc.relationships, true)!,
-      sqlSnippetIds: doc.relationships.sql_snippets as string[] | undefined,
-    });
+    const snippet = await deps.sqlSnippets.create(ctx.state.principal, readInput(doc, sqlSnippetFields, 'create'));
     sendJsonApi(ctx, 201, serialize(sqlSnippetResource, presentSqlSnippet(snippet)));
   });
 
@@ -68,12 +54,7 @@ export function registerSqlSnippetRoutes(router: ApiRouter, deps: SqlSnippetRout
   router.patch('/sql_snippets/:id', async (ctx) => {
     checkQueryParameters(ctx.query, []);
     const doc = parseResourceDocument(await body(ctx), sqlSnippetResource, ctx.params.id);
-    const a = validate(updateSqlSnippetAttributes, doc.attributes);
-    const snippet = await deps.sqlSnippets.update(ctx.state.principal, ctx.params.id!, {
-      name: a.name, text: a.text, description: a.description, params: a.params,
-      datasourceId: datasourceOf(doc.relationships, false),
-      sqlSnippetIds: doc.relationships.sql_snippets as string[] | undefined,
-    });
+    const snippet = await deps.sqlSnippets.update(ctx.state.principal, ctx.params.id!, readInput(doc, sqlSnippetFields, 'update'));
     sendJsonApi(ctx, 200, serialize(sqlSnippetResource, presentSqlSnippet(snippet)));
   });
 

@@ -1,0 +1,5 @@
+export * from './sharing-link.types.js';
+export * from './fixed-parameters.js';
+export * from './sharing-link.repository.js';
+export * from './sharing-link.service.js';
+export * from './shared-dashboard.service.js';
