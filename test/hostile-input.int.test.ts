@@ -57,6 +57,9 @@ const ROUTES: Array<[string, string]> = [
   ['post', '/users/invite'], ['patch', '/users/:none'], ['post', '/users/:none/activate'],
   ['post', '/user_groups'], ['patch', '/user_groups/:none'],
   ['post', '/invitations/:none/accept'],
+  ['post', '/dashboards/:dashboard/export_pdf'], ['post', '/dashboards/:dashboard/export_png'],
+  ['post', '/reports/:report/export_pdf'], ['post', '/reports/:report/export_png'], ['post', '/reports/:report/export_csv'],
+  ['get', '/export_jobs/:none'], ['post', '/export_jobs/:none/cancel'],
   ['post', '/dashboard_sharing_links'], ['patch', '/dashboard_sharing_links/:none'], ['post', '/dashboard_sharing_links/:none/rotate_token'],
   ['post', '/dashboards/:dashboard/shared/status'],
 ];
@@ -126,7 +129,8 @@ describe('hostile input never gets a 5xx', () => {
   });
 
   it('the data server shrugs off hostile keys and tokens', async () => {
-    for (const path of ['/results/%00', '/results/' + 'a/'.repeat(400), '/schemas/..%2f..', '/results/x?offset=-1&limit=1e99', '/results/a/b?format=xml']) {
+    for (const path of ['/results/%00', '/results/' + 'a/'.repeat(400), '/schemas/..%2f..', '/results/x?offset=-1&limit=1e99', '/results/a/b?format=xml',
+      '/exports/%00?token=x', '/exports/00000000-0000-0000-0000-000000000000/a.pdf?token=' + 'A'.repeat(5000), '/exports/..%2f..?token=a.b.c&token=d', '/exports/x/y/z']) {
       for (const token of ['Data x.y.z', 'Data ' + 'A'.repeat(5000), 'Bearer x', '']) {
         const res = await t.data.get(path).set('Authorization', token);
         await expectNo5xx(res, `${path} ${token.slice(0, 12)}`);

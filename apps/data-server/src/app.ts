@@ -1,9 +1,10 @@
 import Koa from 'koa';
 import { Router } from '@koa/router';
-import type { DataTokens, Knex, Logger, ResultStore } from '@sightline/domain';
-import { UnavailableError, pingDatabase } from '@sightline/domain';
+import type { Clock, DataTokens, Knex, Logger, ResultStore } from '@sightline/domain';
+import { PgExportFileStore, UnavailableError, pingDatabase, systemClock } from '@sightline/domain';
 import { errorHandler, requestContext, routingErrors, sendJson, type RequestState } from '@sightline/jsonapi';
 import { resultRoutes } from './results/result.router.js';
+import { exportFileRoutes } from './exports/export-file.router.js';
 import { cors } from './cors.js';
 
 export interface DataAppDeps {
@@ -13,6 +14,9 @@ export interface DataAppDeps {
   resultStore: ResultStore;
   /** Verifies `Authorization: Data <token>` (stateless: no database lookup). */
   tokens: DataTokens;
+  /** Export files (default: the PostgreSQL chunk table of `db`). */
+  exportFiles?: PgExportFileStore;
+  clock?: Clock;
   /** Origins whose pages may read results from a browser (the API server's, for the shared dashboard page). */
   corsOrigins?: () => readonly string[];
 }
@@ -36,6 +40,7 @@ export function createDataApp(deps: DataAppDeps): Koa<RequestState> {
     sendJson(ctx, 200, { status: 'ok', service: 'data-server' });
   });
   const results = resultRoutes({ resultStore: deps.resultStore, tokens: deps.tokens });
+  const exportFiles = exportFileRoutes({ exportFiles: deps.exportFiles ?? new PgExportFileStore(deps.db), tokens: deps.tokens, clock: deps.clock ?? systemClock });
 
   // Errors after the headers went out (a failed chunk read, a client that hung up) can only end
   // the response; they are logged here.
@@ -52,5 +57,7 @@ export function createDataApp(deps: DataAppDeps): Koa<RequestState> {
   app.use(router.allowedMethods());
   app.use(results.routes());
   app.use(results.allowedMethods());
+  app.use(exportFiles.routes());
+  app.use(exportFiles.allowedMethods());
   return app;
 }

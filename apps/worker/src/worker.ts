@@ -2,6 +2,7 @@ import path from 'node:path';
 import { MAIL_SEND_QUEUE, createMailer, type DomainServices, type Knex, type Logger, type Mailer, type PgBoss } from '@sightline/domain';
 import { startMailConsumer, type MailConsumerOptions } from './jobs/send-mail.job.js';
 import { startExecutionConsumers } from './jobs/run-execution.job.js';
+import { startExportConsumer } from './jobs/run-export.job.js';
 
 export interface WorkerDeps {
   db: Knex;
@@ -36,10 +37,13 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
   const executions = await startExecutionConsumers({
     db: deps.db, boss: deps.boss, logger: deps.logger, services: deps.services, concurrency: deps.concurrency, rowLimit: deps.rowLimit ?? 1_000_000,
   });
+  // renders are CPU-heavy (a worker thread each): a few at a time per process
+  const exports = await startExportConsumer({ db: deps.db, boss: deps.boss, logger: deps.logger, services: deps.services, concurrency: Math.max(1, Math.min(2, deps.concurrency)) });
   deps.logger.info({ concurrency: deps.concurrency, mail: mailer.destination }, 'worker started');
   return {
     stop: async () => {
       deps.logger.info('worker stopping');
+      await exports.stop();
       await executions.stop();
       await deps.boss.offWork(MAIL_SEND_QUEUE);
       if (!deps.mail?.mailer) mailer.close();

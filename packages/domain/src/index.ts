@@ -33,3 +33,4 @@ export * from './dashboard-data/index.js';
 export * from './sharing/index.js';
 export * from './sharing-links/index.js';
 export * from './platform/standalone.js';
+export * from './export-jobs/index.js';

@@ -23,6 +23,8 @@ import type { ResolvedConfig } from './config/config.js';
 import { PgResultStore } from './results/pg-result-store.js';
 import type { ResultStore } from './results/result-store.js';
 import { DataTokens } from './tokens/data-token.js';
+import { ExportJobService } from './export-jobs/export-job.service.js';
+import { PgExportFileStore } from './export-jobs/export-file-store.js';
 import { ViewerTokens } from './tokens/viewer-token.js';
 import { SharingLinkService } from './sharing-links/sharing-link.service.js';
 import { SharedDashboardService } from './sharing-links/shared-dashboard.service.js';
@@ -52,6 +54,8 @@ export interface DomainDeps {
   resultStore?: ResultStore;
   /** Failed API-key authentications allowed per client address and key prefix per window (default 30 per 60 s). */
   authFailureLimit?: AuthFailureLimit;
+  /** Public base URL of the data server, for export file URLs (default `http://localhost:8081`). */
+  dataBaseUrl?: string;
   /** Lifetime of shared-page viewer tokens in seconds (default 600; the page renews them while it polls). */
   viewerTokenTtlSeconds?: number;
 }
@@ -84,6 +88,10 @@ export interface DomainServices {
   dashboardSharing: DashboardSharingService;
   resultStore: ResultStore;
   tokens: DataTokens;
+  /** Export jobs (API side: start/reuse, status with file URL, cancel). */
+  exportJobs: ExportJobService;
+  /** Export files (chunks in PostgreSQL). */
+  exportFiles: PgExportFileStore;
   /** Dashboard sharing links and the organization's sharing secret. */
   sharingLinks: SharingLinkService;
   /** The shared dashboard page: opening links, viewer tokens, the viewer's status polls. */
@@ -124,12 +132,14 @@ export function createDomainServices(deps: DomainDeps): DomainServices {
   const reports = new ReportService({ db: deps.db, datasources });
   const dashboardData = new DashboardDataService({ db: deps.db, dashboards, reports, filters, datasources, sqlSnippets, executions, organizations, resultStore, tokens, clock });
   const dashboardSharing = new DashboardSharingService({ db: deps.db, mail, apiBaseUrl: deps.apiBaseUrl ?? 'http://localhost:8080' });
+  const exportJobs = new ExportJobService({ db: deps.db, dashboards, reports, dashboardData, executions, queue: deps.queue ?? NO_QUEUE, tokens, clock, dataBaseUrl: deps.dataBaseUrl ?? 'http://localhost:8081' });
+  const exportFiles = new PgExportFileStore(deps.db);
   const sharingLinks = new SharingLinkService({ db: deps.db, clock, encryptionKey: deps.encryptionKey });
   const viewerTokens = new ViewerTokens(deps.dataTokenSecret ?? 'unset-data-token-secret-process-cannot-issue-tokens', deps.viewerTokenTtlSeconds ?? 600);
   const sharedDashboards = new SharedDashboardService({ db: deps.db, clock, links: sharingLinks, dashboardData, viewerTokens });
   return {
     clock, organizations, apiKeys, datasources, sqlSnippets, mail, users, userGroups, executions, resultStore, tokens, dashboards, dashboardGroups, reports, filters, dashboardData, dashboardSharing,
-    sharingLinks, sharedDashboards,
+    exportJobs, exportFiles, sharingLinks, sharedDashboards,
   };
 }
 
@@ -151,6 +161,7 @@ export function createServicesFromConfig(db: Knex, config: ResolvedConfig, boss?
     dataTokenSecret: config.dataTokenSecret,
     dataTokenTtlSeconds: config.dataTokenTtlSeconds,
     authFailureLimit: { limit: config.authFailureLimit, windowSeconds: config.authFailureWindowSeconds },
+    dataBaseUrl: config.dataBaseUrl ?? `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.dataPort}`,
   });
 }
 

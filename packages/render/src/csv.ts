@@ -31,7 +31,14 @@ export class CsvRowEncoder {
   ) {
     this.numeric = fields.map((f) => NUMERIC_TYPES.has(f.data_type));
     this.needsQuote = format.columnSeparator === '\t' ? /[\t"\r\n]/ : format.columnSeparator === ';' ? /[;"\r\n]/ : /[,"\r\n]/;
+    this.decimalDot = format.decimalSeparator === '.';
+    this.plainNumbers = format.quoteStyle === 'necessary' && format.decimalSeparator !== format.columnSeparator;
   }
+
+  /** The decimal separator is `.` (numbers print as they are). */
+  private readonly decimalDot: boolean;
+  /** Numbers never need quotes under this format. */
+  private readonly plainNumbers: boolean;
 
   /** The header line (field names). */
   header(): string {
@@ -48,12 +55,22 @@ export class CsvRowEncoder {
   /** One line. */
   row(row: RenderRow): string {
     const sep = this.format.columnSeparator;
+    const n = this.fields.length;
     let line = '';
-    for (let i = 0; i < this.fields.length; i++) {
+    for (let i = 0; i < n; i++) {
       if (i > 0) line += sep;
-      line += this.cell(row[i], this.numeric[i]!);
+      const value = row[i];
+      // fast paths for the common cells: a number (no quoting needed unless its decimal separator
+      // is the column separator) and a plain string
+      if (typeof value === 'number' && this.plainNumbers && this.numeric[i]) line += this.decimalDot ? String(value) : String(value).replace('.', this.format.decimalSeparator);
+      else if (typeof value === 'string' && !this.numeric[i] && !this.alwaysQuote) line += this.needsQuote.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+      else line += this.cell(value, this.numeric[i]!);
     }
     return line + '\r\n';
+  }
+
+  private get alwaysQuote(): boolean {
+    return this.format.quoteStyle === 'always';
   }
 
   private cell(value: unknown, numeric: boolean): string {

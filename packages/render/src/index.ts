@@ -13,4 +13,4 @@ export type { Scene, ScenePage, SceneItem } from './scene.js';
 export { renderDashboard, renderReport, PICTURE_CONTENT_TYPES, type ReportRenderInput } from './render.js';
 export { writeExcel, excelCellValue, EXCEL_MAX_ROWS, type ExcelSheet } from './excel.js';
 export { CsvRowEncoder, DEFAULT_CSV_FORMAT, type CsvFormat } from './csv.js';
-export { renderInWorker, RenderError, type RenderTask, type WorkerRenderOptions } from './worker/render-task.js';
+export { renderInWorker, RenderPool, RenderError, type RenderTask, type WorkerRenderOptions, type RenderPoolOptions } from './worker/render-task.js';

@@ -324,7 +324,8 @@ function chartVisual(input: VisualInput, settings: ChartSettings, type: Exclude<
     }
     case 'scatter': {
       spec.mark = { type: 'point', filled: true, opacity: 0.8, size: 40 };
-      const enc: Record<string, unknown> = { x: { ...xEnc, type: xTemporal ? 'temporal' : xNumeric ? 'quantitative' : 'ordinal', scale: { ...(xTemporal ? { type: 'utc' } : {}), zero: false } }, y: { ...yEnc, scale: { zero: false } } };
+      // a zero baseline makes no sense for a time axis (vega-lite drops it with a warning)
+      const enc: Record<string, unknown> = { x: { ...xEnc, type: xTemporal ? 'temporal' : xNumeric ? 'quantitative' : 'ordinal', scale: xTemporal ? { type: 'utc' } : xNumeric ? { zero: false } : {} }, y: { ...yEnc, scale: { zero: false } } };
       if (seriesEnc) enc.color = seriesEnc;
       spec.encoding = enc;
       break;

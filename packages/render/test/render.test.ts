@@ -6,7 +6,7 @@ import { PNG } from 'pngjs';
 import pixelmatch from 'pixelmatch';
 import { compile } from 'vega-lite';
 import {
-  buildVegaLiteSpec, CsvRowEncoder, renderDashboard, renderInWorker, renderReport, RenderError, themeColors, writeExcel,
+  buildVegaLiteSpec, CsvRowEncoder, renderDashboard, renderInWorker, renderReport, RenderError, RenderPool, themeColors, writeExcel,
   type RenderResult, type VegaLiteVisual,
 } from '../src/index.js';
 import { decodePng, hexColor, inkRatio, pdfText, pixel, readXlsx } from './decode.js';
@@ -215,6 +215,10 @@ describe('CsvRowEncoder', () => {
     expect(new CsvRowEncoder(fields, { columnSeparator: ';', decimalSeparator: ',', quoteStyle: 'necessary' }).header() + new CsvRowEncoder(fields, { columnSeparator: ';', decimalSeparator: ',', quoteStyle: 'necessary' }).rows([['x"y', 1.5], [null, null]]))
       .toBe('"a;b";n\r\n"x""y";1,5\r\n;\r\n');
     expect(new CsvRowEncoder(fields, { columnSeparator: ',', decimalSeparator: '.', quoteStyle: 'always' }).row(['', 2])).toBe('"","2"\r\n');
+    // a decimal comma in a comma-separated file is quoted; big decimals stay exact text
+    expect(new CsvRowEncoder(fields, { columnSeparator: ',', decimalSeparator: ',', quoteStyle: 'necessary' }).row(['a', 1.5])).toBe('a,"1,5"\r\n');
+    expect(new CsvRowEncoder(fields, { columnSeparator: '\t', decimalSeparator: '/', quoteStyle: 'necessary' }).row(['a\tb', '12345678901234567890.5'])).toBe('"a\tb"\t12345678901234567890/5\r\n');
+    expect(new CsvRowEncoder([{ name: 'j', data_type: 'JSON' }, { name: 'b', data_type: 'Boolean' }]).row([{ a: [1, 'x,y'] }, true])).toBe('"{""a"":[1,""x,y""]}",true\r\n');
   });
 });
 
@@ -238,7 +242,17 @@ describe('renderInWorker', () => {
     await expect(pending).rejects.toEqual(new RenderError('The export was cancelled', 'cancelled'));
   });
 
-  it('the time limit stops the render', async () => {
-    await expect(renderInWorker({ kind: 'dashboard', dashboard: sampleDashboard(), format: 'pdf' }, { timeoutMs: 0 })).rejects.toMatchObject({ reason: 'timeout' });
+  it('the time limit stops the render; the pool goes on with a new thread', async () => {
+    const pool = new RenderPool({ maxThreads: 1 });
+    try {
+      await expect(pool.render({ kind: 'dashboard', dashboard: sampleDashboard(), format: 'pdf' }, { timeoutMs: 0 })).rejects.toMatchObject({ reason: 'timeout' });
+      const first = await pool.render({ kind: 'report', report: { report: { name: 'A' }, result: statusResult(), timeZone: 'UTC' }, format: 'png' });
+      // the same (warm) thread renders the next task
+      const second = await pool.render({ kind: 'report', report: { report: { name: 'B', chartConfiguration: { type: 'pie' } }, result: statusResult(), timeZone: 'UTC' }, format: 'svg' });
+      expect(decodePng(first.bytes).width).toBe(800);
+      expect(second.bytes.toString()).toContain('<svg');
+    } finally {
+      await pool.close();
+    }
   });
 });

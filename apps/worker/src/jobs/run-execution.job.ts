@@ -2,6 +2,7 @@ import {
   ExecutionRepository, ExecutionRunner, QUEUES, createJobQueue, ensureQueues,
   type DomainServices, type ExecutionJob, type Knex, type Logger, type PgBoss,
 } from '@sightline/domain';
+import { CsvExportSink } from './export-csv.sink.js';
 
 export interface ExecutionConsumerOptions {
   db: Knex;
@@ -25,6 +26,7 @@ export async function startExecutionConsumers(o: ExecutionConsumerOptions): Prom
   const runner = new ExecutionRunner({
     db: o.db, datasources: o.services.datasources, resultStore: o.services.resultStore, queue: createJobQueue(o.boss),
     logger: o.logger, clock: o.services.clock, rowLimit: o.rowLimit,
+    exportSink: new CsvExportSink({ files: o.services.exportFiles, organizations: o.services.organizations }),
   });
   const handle = async (jobs: Array<{ data: ExecutionJob }>) => {
     for (const job of jobs) await runner.run(job.data);

@@ -78,6 +78,32 @@ export interface DashboardStatus {
   status_check_delay: number;
 }
 
+/** One report of an export with the state of its data (see `exportTargets`). */
+export interface ExportTarget {
+  report: Report;
+  rule: FreshnessRule;
+  /** The data key under the export's parameters; absent when the query does not compile. */
+  dataKey?: string;
+  /** Why the query cannot run (compile error, missing SQL). */
+  error?: string;
+  /** The newest stored result of `dataKey`. */
+  result?: StoredResult;
+  /** `result` is current under the report's refresh rate and anchor time. */
+  current: boolean;
+  /** The compiled query (what an execution or an unlimited CSV export runs). */
+  query?: { datasource: Datasource; sql: string; values: unknown[]; timeZone: string; rQuery: string | null };
+}
+
+/** The reports an export shows, under the merged parameters and the dashboard's time zone. */
+export interface ExportTargets {
+  dashboard: Dashboard;
+  organization: Organization;
+  parameters: InputParameters;
+  /** Time zone data times are shown in (the dashboard's, else the organization's). */
+  timeZone: string;
+  targets: ExportTarget[];
+}
+
 export interface ReportDataRequest {
   parameters?: InputParameters;
   dataFormat?: 'json' | 'csv';
@@ -159,7 +185,7 @@ export class DashboardDataService {
    * @param dashboardOrId a dashboard id (loaded here, with everything its queries need) or a
    *   stand-in dashboard without id (a static drop-down asked for outside any dashboard)
    */
-  private async prepare(principal: Principal, dashboardOrId: Dashboard | string, request: InputParameters | undefined, only?: { reportId?: string; filterId?: string }): Promise<{ targets: Target[]; organization: Organization; dashboard: Dashboard }> {
+  private async prepare(principal: Principal, dashboardOrId: Dashboard | string, request: InputParameters | undefined, only?: { reportId?: string; filterId?: string }): Promise<{ targets: Target[]; organization: Organization; dashboard: Dashboard; reports: Report[] }> {
     const org = principal.organizationId;
     // One read of everything the dashboard's queries need (reports, the filters and snippets they use).
     const [organization, content] = await Promise.all([
@@ -233,7 +259,7 @@ export class DashboardDataService {
       await compile(target, filter.datasourceId, filter.sqlQuery, isStatic ? {} : compileParameters, null, isStatic ? [] : filterDefs);
       targets.push(target);
     }
-    return { targets, organization, dashboard };
+    return { targets, organization, dashboard, reports };
   }
 
   /**
@@ -435,6 +461,51 @@ export class DashboardDataService {
     if (!SQL_DROPDOWNS.has(filter.controlType)) throw new ValidationError(`Filter ${filterId} is not a drop-down filter`, { code: 'not_a_dropdown' });
     const target = await this.filterTarget(principal, filter, input.dashboardId, input.parameters);
     return this.start(principal, target, true);
+  }
+
+  /**
+   * For exports: each report of a dashboard (or just `reportId`) the key may see, with its data key
+   * under the request's parameters, its newest stored result and whether that is current. Starts
+   * nothing; `startExport` refreshes what is missing or stale.
+   * @throws ValidationError for request-level parameter errors (timerange, tz, aggregation)
+   */
+  async exportTargets(principal: Principal, dashboardId: string, request: InputParameters | undefined, only?: { reportId?: string }): Promise<ExportTargets> {
+    const { targets, organization, dashboard, reports } = await this.prepare(principal, dashboardId, request, only?.reportId ? { reportId: only.reportId } : undefined);
+    const byId = new Map(reports.map((r) => [r.id, r]));
+    const keys = [...new Set(targets.flatMap((t) => (t.compiled ? [t.compiled.dataKey] : [])))];
+    const results = await this.deps.resultStore.findLatestMany(principal.organizationId, keys);
+    const now = this.deps.clock.now();
+    const parameters = mergeParameters(dashboard.defaultParameters, request);
+    return {
+      dashboard,
+      organization,
+      parameters,
+      timeZone: resolveDashboardTimeZone(dashboard, organization, parameters.tz) ?? organization.timeZone,
+      targets: targets.flatMap((t) => {
+        const report = t.kind === 'reports' ? byId.get(t.id) : undefined;
+        if (!report) return [];
+        const result = t.compiled ? results.get(t.compiled.dataKey) : undefined;
+        return [{
+          report, rule: t.rule, dataKey: t.compiled?.dataKey, error: t.error, result,
+          current: result !== undefined && isCurrent(result.dataTimestamp, t.rule, now),
+          query: t.compiled ? { datasource: t.compiled.datasource, sql: t.compiled.sql, values: t.compiled.values, timeZone: t.compiled.timeZone, rQuery: t.compiled.rQuery } : undefined,
+        }];
+      }),
+    };
+  }
+
+  /**
+   * Starts (or joins, single flight) the execution of an export target's query through the
+   * execution engine. `force` cancels a running one first (as Refresh Report does).
+   */
+  startExport(principal: Principal, target: ExportTarget, options: { priority?: 'interactive' | 'background'; force?: boolean } = {}): Promise<Execution> {
+    const q = target.query;
+    if (!q || !target.dataKey) throw new ValidationError(`The report's query cannot run: ${target.error ?? 'it does not compile'}`, { code: 'report_query_invalid' });
+    return this.deps.executions.start({
+      organizationId: principal.organizationId, datasource: q.datasource, executionType: 'sql_query',
+      priority: options.priority ?? 'interactive', dataKey: target.dataKey, sqlText: q.sql, sqlValues: q.values, rQuery: q.rQuery, timeZone: q.timeZone,
+      options: { reportId: target.report.id }, force: options.force ?? false,
+    });
   }
 
   /** Reads up to `limit` rows of a stored result (drop-down options are small). */

@@ -23,6 +23,19 @@ export interface ExecutionRunnerDeps {
   rowLimit: number;
   /** How often a running execution reports liveness and checks for cancellation (ms). */
   heartbeatMs?: number;
+  /** Where `export_query` executions (unlimited CSV) send their rows; without it they fail. */
+  exportSink?: ExportQuerySink;
+}
+
+/**
+ * Receives the rows of an `export_query` execution (the unlimited CSV export) instead of the result
+ * store: no row cap, nothing held in memory.
+ */
+export interface ExportQuerySink {
+  /** Streams every row of `query` into the export's file; resolves with the row and byte counts. */
+  write(execution: Execution, query: RunningQuery): Promise<{ rows: number; bytes: number }>;
+  /** Drops what a failed or cancelled export wrote. */
+  discard(execution: Execution): Promise<void>;
 }
 
 /** A datasource concurrency slot held for the length of one query (released on commit or crash). */
@@ -100,6 +113,7 @@ export class ExecutionRunner {
         .update({ execution_status: 'running', started_at: this.deps.db.fn.now(), heartbeat_at: this.deps.db.fn.now(), updated_at: this.deps.db.fn.now(), attempts: this.deps.db.raw('attempts + 1') });
       if (!started) return;
       if (execution.executionType === 'almanach_query') await this.introspect(execution, ds, log);
+      else if (execution.executionType === 'export_query') await this.exportQuery(execution, ds, log);
       else await this.query(execution, ds, log);
     } finally {
       await slot.release();
@@ -161,6 +175,53 @@ export class ExecutionRunner {
       } else {
         log.error({ err }, 'execution failed');
         await this.settle(execution, 'internal_error', 'An internal error stopped this execution', log);
+      }
+    } finally {
+      clearInterval(beat);
+      await running?.close().catch(() => {});
+      await driver.close().catch(() => {});
+    }
+  }
+
+  /**
+   * An `export_query`: the rows go to the export sink (unlimited CSV: no row cap, streamed), with
+   * the same slot, statement timeout, heartbeat and cancel as any query.
+   */
+  private async exportQuery(execution: Execution, ds: Datasource, log: Logger): Promise<void> {
+    const repo = this.repo();
+    const sink = this.deps.exportSink;
+    if (!sink) {
+      await this.settle(execution, 'internal_error', 'This worker cannot write export files', log);
+      return;
+    }
+    const driver = this.deps.datasources.openDriver(ds);
+    let running: RunningQuery | undefined;
+    let cancelled = false;
+    const beat = setInterval(() => {
+      repo.heartbeat(execution.id).then(async (cancelRequested) => {
+        if (cancelRequested && !cancelled) {
+          cancelled = true;
+          await running?.cancel();
+        }
+      }).catch((err: unknown) => log.warn({ err }, 'heartbeat failed'));
+    }, this.deps.heartbeatMs ?? 250);
+    try {
+      running = await driver.query(execution.sqlText, execution.sqlValues, { timeoutMs: this.deps.datasources.queryTimeoutMs(ds), batchSize: 20_000 });
+      if (cancelled) await running.cancel();
+      const written = await sink.write(execution, running);
+      const moved = await repo.transition(execution.id, 'success', { result_rows: written.rows, result_size: written.bytes, backend_id: running.backendId }, ['running']);
+      if (!moved) await sink.discard(execution);
+      log.info({ rows: written.rows, bytes: written.bytes }, 'export query succeeded');
+    } catch (err) {
+      await sink.discard(execution).catch(() => {});
+      if (err instanceof QueryError) {
+        const status: ExecutionStatus = cancelled || err.kind === 'cancelled' ? 'cancelled' : err.kind === 'timed_out' ? 'timed_out' : 'query_error';
+        await this.settle(execution, status, status === 'cancelled' ? 'Cancelled' : err.message, log);
+      } else if (isAppError(err) && err.status < 500) {
+        await this.settle(execution, 'query_error', err.detail ?? err.title, log);
+      } else {
+        log.error({ err }, 'export query failed');
+        await this.settle(execution, 'internal_error', 'An internal error stopped this export', log);
       }
     } finally {
       clearInterval(beat);

@@ -51,6 +51,8 @@ export interface ExecutionOptions {
   /** Report or filter that this execution refreshes (for bookkeeping). */
   reportId?: string;
   filterId?: string;
+  /** For `export_query`: the export job whose file receives the rows (unlimited CSV). */
+  exportJobId?: string;
 }
 
 export interface ExecutionRow {

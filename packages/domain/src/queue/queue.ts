@@ -49,6 +49,8 @@ export const QUEUES = {
    * pg-boss 12 does not pick up delayed jobs (`startAfter`) on notify queues by polling.
    */
   executionsWaiting: 'executions.waiting',
+  /** Export jobs: refresh data, render, store the file (export-jobs module). */
+  exports: 'exports.run',
 } as const;
 
 /** What services need of the queue: enqueue (optionally inside the caller's transaction) and cancel. */
@@ -64,7 +66,7 @@ export interface JobQueue {
 /** Creates Sightline's queues (idempotent). */
 export async function ensureQueues(boss: PgBoss): Promise<void> {
   const existing = new Set((await boss.getQueues()).map((q) => q.name));
-  for (const name of [QUEUES.executionsInteractive, QUEUES.executionsBackground, QUEUES.executionsWaiting]) {
+  for (const name of [QUEUES.executionsInteractive, QUEUES.executionsBackground, QUEUES.executionsWaiting, QUEUES.exports]) {
     if (existing.has(name)) continue;
     // heartbeats let pg-boss retry a job whose worker died within ~10-20 s; notify wakes idle workers at once
     const notify = name !== QUEUES.executionsWaiting;

@@ -87,4 +87,45 @@ export class DataTokens {
     if (claims.csv) grant.csv = { columnSeparator: claims.csv[0] as CsvOptions['columnSeparator'], decimalSeparator: claims.csv[1] as CsvOptions['decimalSeparator'], quoteStyle: claims.csv[2] as CsvOptions['quoteStyle'] };
     return grant;
   }
+
+  /**
+   * A token for one export job's file (`kind: "export"`), carried in the file URL's `token`
+   * parameter; `ttlSeconds` overrides the data token lifetime (file URLs live longer).
+   */
+  signExportFile(grant: ExportFileGrant, ttlSeconds: number): string {
+    const claims: ExportClaims = { org: grant.organizationId, dk: `exports/${grant.exportJobId}`, kind: 'export' };
+    return jwt.sign(claims, this.secret, { algorithm: 'HS256', expiresIn: ttlSeconds, issuer: ISSUER, audience: AUDIENCE });
+  }
+
+  /**
+   * Checks an export file token for `exportJobId`. Result and schema tokens are refused here, and an
+   * export token opens no result or schema (its data key `exports/<id>` names none).
+   * @throws UnauthenticatedError (401) for a missing, forged, expired or other-kind token;
+   *   ForbiddenError (403) for a token of another export job
+   */
+  verifyExportFile(token: string | undefined, exportJobId: string): ExportFileGrant {
+    if (!token || !/^[A-Za-z0-9_.-]{1,4096}$/.test(token)) throw new UnauthenticatedError('Missing or malformed file token; request a new file URL with Get Export Job', { source: { parameter: 'token' } });
+    let claims: Partial<ExportClaims>;
+    try {
+      claims = jwt.verify(token, this.secret, { algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE }) as Partial<ExportClaims>;
+    } catch (err) {
+      const expired = (err as Error).name === 'TokenExpiredError';
+      throw new UnauthenticatedError(expired ? 'The file URL has expired; request a new one with Get Export Job' : 'Invalid file token', { source: { parameter: 'token' } });
+    }
+    if (claims.kind !== 'export' || typeof claims.org !== 'string' || typeof claims.dk !== 'string') throw new UnauthenticatedError('Invalid file token', { source: { parameter: 'token' } });
+    if (claims.dk !== `exports/${exportJobId}`) throw new ForbiddenError('The file token was issued for another export job');
+    return { organizationId: claims.org, exportJobId };
+  }
+}
+
+/** What an export file token grants: the file of one export job of one organization. */
+export interface ExportFileGrant {
+  organizationId: string;
+  exportJobId: string;
+}
+
+interface ExportClaims {
+  org: string;
+  dk: string;
+  kind: 'export';
 }

@@ -10,6 +10,7 @@ import * as m041 from './20261123040100_create_user_groups.js';
 import * as m042 from './20261123040200_create_invitations.js';
 import * as m043 from './20261123040300_add_built_in_user_groups.js';
 import * as m20261203010000 from './20261203010000_create_auth_failures.js';
+import * as m120340 from './20261203040000_create_export_jobs.js';
 import * as m1403 from './20261203070000_create_dashboard_sharing_links.js';
 import * as m1404 from './20261203070100_create_organization_sharing_secrets.js';
 
@@ -31,6 +32,7 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ['20261123040200_create_invitations', m042],
   ['20261123040300_add_built_in_user_groups', m043],
   ['20261203010000_create_auth_failures', m20261203010000],
+  ['20261203040000_create_export_jobs', m120340],
   ['20261203070000_create_dashboard_sharing_links', m1403],
   ['20261203070100_create_organization_sharing_secrets', m1404],
 ];

@@ -1,0 +1,46 @@
+import type { Execution, ExportQuerySink, OrganizationService, PgExportFileStore, RunningQuery } from '@sightline/domain';
+import { CsvRowEncoder, type CsvFormat } from '@sightline/render/csv';
+
+/**
+ * The unlimited CSV export's sink: rows of an `export_query` execution are encoded with the
+ * organization's CSV settings and streamed into the export job's file, batch by batch (nothing
+ * holds the rows; the file store's back-pressure paces the database cursor).
+ */
+export class CsvExportSink implements ExportQuerySink {
+  constructor(private readonly deps: { files: PgExportFileStore; organizations: OrganizationService }) {}
+
+  private jobId(execution: Execution): string {
+    const id = execution.options.exportJobId;
+    if (!id) throw new Error(`export_query execution ${execution.id} names no export job`);
+    return id;
+  }
+
+  async write(execution: Execution, query: RunningQuery): Promise<{ rows: number; bytes: number }> {
+    const organization = await this.deps.organizations.get(execution.organizationId);
+    const format: CsvFormat = {
+      columnSeparator: organization.csvColumnSeparator as CsvFormat['columnSeparator'],
+      decimalSeparator: organization.csvDecimalSeparator as CsvFormat['decimalSeparator'],
+      quoteStyle: organization.csvQuoteStyle,
+    };
+    const columns = await query.columns();
+    const encoder = new CsvRowEncoder(columns.map((c) => ({ name: c.name, data_type: c.dataType })), format);
+    const writer = await this.deps.files.createWriter(this.jobId(execution), { gzip: true });
+    let rows = 0;
+    try {
+      await writer.write(encoder.header());
+      for await (const batch of query.rows()) {
+        await writer.write(encoder.rows(batch));
+        rows += batch.length;
+      }
+      const { size } = await writer.end();
+      return { rows, bytes: size };
+    } catch (err) {
+      await writer.abort().catch(() => {});
+      throw err;
+    }
+  }
+
+  async discard(execution: Execution): Promise<void> {
+    await this.deps.files.delete(this.jobId(execution));
+  }
+}
