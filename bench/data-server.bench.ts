@@ -118,7 +118,7 @@ interface Env {
 }
 
 const urlOf = (env: Env, server: ChildServer, n: number, query = '') => `${server.url}/results/${env.keyOf(n)}${query}`;
-const auth = (env: Env, n: number) => ({ Authorization: `Data ${env.tokens.sign({ organizationId: env.setup.organizationId, dataKey: env.keyOf(n), format: 'json' })}` });
+const auth = (env: Env, n: number) => ({ Authorization: `Data ${env.tokens.sign({ organizationId: env.setup.organizationId, dataKey: env.keyOf(n), kind: 'result', format: 'json' })}` });
 
 async function stopAll(children: ChildServer[]): Promise<void> {
   while (children.length) await children.pop()!.stop();

@@ -5,6 +5,8 @@
 // 2. Small query end to end (POST, poll, data token, fetch) vs running the SQL directly on a pooled
 //    connection: p50/p95 over BENCH_SMALL_ROUNDS (default 200) rounds; plus queue dispatch latency.
 // 3. 50 concurrent identical executions: how many queries reached the database.
+// 4. Cancel: from POST /executions/{id}/cancel until the query left the database, vs pg_cancel_backend
+//    (BENCH_CANCEL_ROUNDS, default 10). Tests prove cancel arrives; how fast lives here.
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { Writable } from 'node:stream';
@@ -132,13 +134,63 @@ export const scenario: BenchScenario = {
       // 3. Single flight.
       await direct.query('CREATE TABLE bench_hits (at timestamptz DEFAULT now())');
       await direct.query('CREATE FUNCTION bench_hit() RETURNS int LANGUAGE sql VOLATILE AS $$ INSERT INTO bench_hits DEFAULT VALUES RETURNING 1 $$');
-      const ids = await Promise.all(Array.from({ length: 50 }, async () => {
-        const res = await fetch(`${api.url}/datasources/${datasourceId}/executions`, { method: 'POST', headers, body: JSON.stringify({ sql_query: 'SELECT bench_hit(), pg_sleep(0.5)' }) });
-        return ((await res.json()) as { data: { id: string } }).data.id;
-      }));
-      await runExecution('SELECT bench_hit(), pg_sleep(0.5)', 20);
+      // The query waits for a lock held here until all 50 requests are answered (a busy machine could
+      // otherwise finish a short query before the last request arrives and count that as a miss).
+      const lockSession = await direct.connect();
+      const ids: string[] = [];
+      try {
+        await lockSession.query('SELECT pg_advisory_lock(716016)');
+        ids.push(...(await Promise.all(Array.from({ length: 50 }, async () => {
+          const res = await fetch(`${api.url}/datasources/${datasourceId}/executions`, { method: 'POST', headers, body: JSON.stringify({ sql_query: 'SELECT bench_hit(), pg_advisory_xact_lock(716016)::text' }) });
+          return ((await res.json()) as { data: { id: string } }).data.id;
+        }))));
+      } finally {
+        await lockSession.query('SELECT pg_advisory_unlock(716016)');
+        lockSession.release();
+      }
+      for (;;) {
+        const status = ((await (await fetch(`${api.url}/executions/${ids[0]}`, { headers })).json()) as { data: { attributes: { execution_status: string } } }).data.attributes.execution_status;
+        if (!['starting', 'running', 'waiting', 'scheduled'].includes(status)) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
       const hits = Number((await direct.query('SELECT count(*) FROM bench_hits')).rows[0].count);
       metrics.push({ metric: '50 concurrent identical executions: queries run', value: hits, unit: 'queries', goal: '1', pass: hits === 1, note: `${new Set(ids).size} distinct execution id(s)` });
+
+      // 4. Cancel: POST /executions/{id}/cancel until the backend is gone from pg_stat_activity, vs
+      //    pg_cancel_backend on a direct session of the same server (the tests only prove it arrives).
+      const backendOf = async (marker: string) =>
+        (await direct.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE query LIKE $1 AND state = 'active' AND pid <> pg_backend_pid()", [`%${marker}%`])).rows[0]?.pid;
+      const until = async (check: () => Promise<boolean>) => {
+        const deadline = Date.now() + 30_000;
+        while (!(await check())) {
+          if (Date.now() > deadline) throw new Error('cancel bench: condition not met in 30 s');
+          await new Promise((r) => setTimeout(r, 2));
+        }
+      };
+      const viaApi: number[] = [];
+      const viaBackend: number[] = [];
+      for (let i = 0; i < envNumber('BENCH_CANCEL_ROUNDS', 10); i++) {
+        const marker = `cancel_probe_${i}_${Date.now()}`;
+        const res = await fetch(`${api.url}/datasources/${datasourceId}/executions`, { method: 'POST', headers, body: JSON.stringify({ sql_query: `SELECT pg_sleep(60) /* ${marker} */` }) });
+        const id = ((await res.json()) as { data: { id: string } }).data.id;
+        await until(async () => (await backendOf(marker)) !== undefined);
+        const a0 = performance.now();
+        await fetch(`${api.url}/executions/${id}/cancel`, { method: 'POST', headers });
+        await until(async () => (await backendOf(marker)) === undefined);
+        viaApi.push(performance.now() - a0);
+
+        const session = await direct.connect();
+        const sleeping = session.query(`SELECT pg_sleep(60) /* ${marker}_direct */`).catch(() => undefined);
+        await until(async () => (await backendOf(`${marker}_direct`)) !== undefined);
+        const b0 = performance.now();
+        await direct.query('SELECT pg_cancel_backend($1)', [await backendOf(`${marker}_direct`)]);
+        await until(async () => (await backendOf(`${marker}_direct`)) === undefined);
+        viaBackend.push(performance.now() - b0);
+        await sleeping;
+        session.release();
+      }
+      ctx.log(`cancel: via API p50 ${percentile(viaApi, 50).toFixed(0)} ms p95 ${percentile(viaApi, 95).toFixed(0)} ms; pg_cancel_backend p50 ${percentile(viaBackend, 50).toFixed(1)} ms`);
+      metrics.push({ metric: 'cancel reaches the database p95', value: percentile(viaApi, 95), unit: 'ms', goal: '< 1000', pass: percentile(viaApi, 95) < 1000, note: `p50 ${percentile(viaApi, 50).toFixed(0)} ms; pg_cancel_backend p50 ${percentile(viaBackend, 50).toFixed(1)} ms` });
       return metrics;
     } finally {
       for (const c of children) await c.stop();

@@ -127,6 +127,25 @@ describe('npm start (all-in-one)', () => {
     expect(await stop(second)).toBe(0);
   }, 180_000);
 
+  it('with SIGHTLINE_DATA_DIR under a private (0700) folder: boots, or as root stops at once saying what to change', async () => {
+    const parent = mkdtempSync(path.join(os.tmpdir(), 'sightline-private-'));
+    chmodSync(parent, 0o700);
+    cleanups.push(() => rmSync(parent, { recursive: true, force: true }));
+    const env = { SIGHTLINE_DATA_DIR: path.join(parent, '.sightline'), EMBEDDED_PG_PORT: String(await freePort()), SAMPLE_DATA: 'false' };
+    if (process.getuid?.() !== 0) {
+      const s = await start(env);
+      running.push(s);
+      expect(await stop(s)).toBe(0);
+      return;
+    }
+    // As root the embedded PostgreSQL runs as the `postgres` user, which cannot enter the folder.
+    const failure = await start(env).then(() => 'booted', (err: Error) => err.message);
+    expect(failure).toMatch(/exited with 1/);
+    expect(failure).toContain(`cannot enter ${parent}`);
+    expect(failure).toContain('SIGHTLINE_DATA_DIR');
+    expect(failure).not.toMatch(/EACCES|Permission denied/);
+  }, 60_000);
+
   it('uses DATABASE_URL when given, with SIGHTLINE_ADMIN_API_KEY as the admin secret', async () => {
     const database: TestDatabase = await createTestDatabase();
     cleanups.push(() => database.drop());

@@ -1,11 +1,47 @@
 // Cross-cutting: every route of the API server, fed hostile bodies, ids and query strings, answers
-// a JSON:API error below 500 (or a success), never a 5xx.
+// a JSON:API error below 500 (or a success), never a 5xx. The route list is read from the app's own
+// routers, so a route added later is covered without touching this file.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Test } from 'supertest';
+import { SHARED_PAGE_ROUTES, createApiApp } from '@sightline/api-server';
+import { createLogger } from '@sightline/domain';
 import { createPlatformTestContext, type PlatformTestContext } from './support/platform.js';
 import { expectValidJsonApi } from './support/jsonapi-schema.js';
 
 let t: PlatformTestContext;
 const ids: Record<string, string> = {};
+
+interface RouteLayer { path: string | RegExp; methods: string[]; paramNames: Array<{ name: string }> }
+
+/** Every [method, path] the API app routes, read from its routers (`router.routes()` middlewares). */
+function appRoutes(): Array<[string, string]> {
+  const app = createApiApp({ db: t.database.db, logger: createLogger('silent', 'test'), services: t.services, maxBodyBytes: t.config.maxBodyBytes });
+  const layers = app.middleware.flatMap((m) => ((m as { router?: { stack: RouteLayer[] } }).router?.stack ?? []));
+  const out = new Map<string, [string, string]>();
+  for (const layer of layers) {
+    if (typeof layer.path !== 'string') continue;
+    for (const method of layer.methods) if (method !== 'HEAD') out.set(`${method} ${layer.path}`, [method.toLowerCase(), layer.path]);
+  }
+  return [...out.values()];
+}
+
+/** Routes that answer without an API key (their own credential, or none). */
+const OPEN_ROUTES = new Set([
+  'get /health', 'get /invitations/:token/accept', 'post /invitations/:token/accept',
+  ...SHARED_PAGE_ROUTES.map((r) => r.replace(/\{(\w+)\}/g, ':$1').replace(/^(\w+) /, (m) => m.toLowerCase())),
+]);
+/** Path parameters that are no ids (checked by their own route). */
+const NOT_ID_PARAMETERS = new Set([':file']);
+/** The resource a route's `:id` names, for filling in a real id. */
+const RESOURCE_OF: Record<string, string> = { datasources: 'datasource', dashboards: 'dashboard', reports: 'report', api_keys: 'api_key' };
+
+/** The path with real ids where one exists (else an unknown well-formed id), or `override` for every parameter. */
+function fillRoute(path: string, override?: string): string {
+  const resource = RESOURCE_OF[path.split('/')[1] ?? ''];
+  return path.replace(/:(\w+)/g, () => override ?? (resource ? ids[resource]! : 'zzzz-zzzz-zzzz'));
+}
+
+const request = (method: string, path: string): Test => (t.api as unknown as Record<string, (p: string) => Test>)[method]!(path);
 
 const ROUTES: Array<[string, string]> = [
   ['post', '/api_keys'], ['patch', '/api_keys/:api_key'], ['delete', '/api_keys/:none'],
@@ -45,7 +81,9 @@ const BODIES: Array<[string, string]> = [
 const ODD_IDS = ['%00', "'%20OR%201=1", '..%2F..%2Fetc', 'x'.repeat(3000), '%F0%9F%92%A9', '00000000-0000-0000-0000-000000000000'];
 
 beforeAll(async () => {
-  t = await createPlatformTestContext({ worker: false });
+  // This file sends hundreds of requests without a valid key on purpose: the failed-authentication
+  // limit (tested in api-keys.int.test.ts) is set out of reach so every answer here is the plain one.
+  t = await createPlatformTestContext({ worker: false, env: { AUTH_FAILURE_LIMIT: '1000000' } });
   const auth = { Authorization: `Api ${t.adminSecret}` };
   ids.datasource = (await t.api.post('/datasources').set(auth).send({ data: { attributes: { name: 'd', database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres', database: t.database.name, require_ssl: false } } })).body.data.id;
   ids.dashboard = (await t.api.post('/dashboards').set(auth).send({ data: { attributes: { name: 'D' } } })).body.data.id;
@@ -63,9 +101,10 @@ function fill(path: string, override?: string): string {
   return path.replace(/:(\w+)/g, (_m, name: string) => override ?? ids[name]!);
 }
 
-async function expectNo5xx(res: { status: number; body: unknown; text: string }, label: string): Promise<void> {
+async function expectNo5xx(res: { status: number; body: unknown; text: string; headers: Record<string, string> }, label: string): Promise<void> {
   expect([label, res.status < 500]).toEqual([label, true]);
-  if (res.status >= 400) expectValidJsonApi(res.body);
+  // the shared dashboard page answers its visitors with HTML pages; everything else with JSON:API
+  if (res.status >= 400 && !String(res.headers['content-type'] ?? '').startsWith('text/html')) expectValidJsonApi(res.body);
 }
 
 describe('hostile input never gets a 5xx', () => {
@@ -87,6 +126,12 @@ describe('hostile input never gets a 5xx', () => {
     }
   });
 
+  it('the route list read from the app is complete', () => {
+    const routes = appRoutes().map(([m, p]) => `${m} ${p.replace(/:\w+/g, ':x')}`);
+    for (const [method, path] of ROUTES) expect(routes).toContain(`${method} ${path.replace(/:\w+/g, ':x')}`);
+    expect(routes.length).toBeGreaterThan(60);
+  });
+
   it('the data server shrugs off hostile keys and tokens', async () => {
     for (const path of ['/results/%00', '/results/' + 'a/'.repeat(400), '/schemas/..%2f..', '/results/x?offset=-1&limit=1e99', '/results/a/b?format=xml',
       '/exports/%00?token=x', '/exports/00000000-0000-0000-0000-000000000000/a.pdf?token=' + 'A'.repeat(5000), '/exports/..%2f..?token=a.b.c&token=d', '/exports/x/y/z']) {
@@ -95,5 +140,80 @@ describe('hostile input never gets a 5xx', () => {
         await expectNo5xx(res, `${path} ${token.slice(0, 12)}`);
       }
     }
+  });
+});
+
+// Ids that can name nothing: NUL and other control characters, SQL, path tricks, overlong, non-ASCII.
+const MALFORMED_IDS = ['%00', 'a%00b', "'%20OR%201=1", '..%2F..%2Fetc', 'x'.repeat(3000), '%F0%9F%92%A9', '%FF', 'a%0Ab', '%20', 'a.b', '*'];
+const WELL_FORMED_UNKNOWN_IDS = ['00000000-0000-0000-0000-000000000000', 'zzzz-zzzz-zzzz', 'A'.repeat(43)];
+
+describe('every id path parameter of every route is checked in one place (404 for what cannot be an id)', () => {
+  it('answers 404 for ids that cannot exist, whatever the method, body or query', async () => {
+    const routes = appRoutes().filter(([, p]) => p.includes(':') && !(p.match(/:\w+/g) ?? []).some((name) => NOT_ID_PARAMETERS.has(name)));
+    expect(routes.length).toBeGreaterThan(40);
+    for (const [method, path] of routes) {
+      for (const id of MALFORMED_IDS) {
+        const res = await request(method, fillRoute(path, id)).set('Authorization', `Api ${t.adminSecret}`).set('Content-Type', 'application/json').send('{}');
+        expect([method, path, id.slice(0, 12), res.status]).toEqual([method, path, id.slice(0, 12), 404]);
+        expectValidJsonApi(res.body);
+      }
+    }
+  });
+
+  it('answers below 500 for well-formed ids that name nothing', async () => {
+    // (the open routes answer for their own credentials; test/shared-dashboard-page covers the page)
+    for (const [method, path] of appRoutes().filter(([m, p]) => p.includes(':') && !OPEN_ROUTES.has(`${m} ${p}`))) {
+      for (const id of WELL_FORMED_UNKNOWN_IDS) {
+        const res = await request(method, fillRoute(path, id)).set('Authorization', `Api ${t.adminSecret}`).set('Content-Type', 'application/json').send('{}');
+        await expectNo5xx(res, `${method} ${path} ${id.slice(0, 12)}`);
+      }
+    }
+  });
+});
+
+describe('authentication comes before routing (route names cannot be probed)', () => {
+  const BAD_CREDENTIALS: Array<[string, Record<string, string>]> = [
+    ['no Authorization', {}],
+    ['an unknown key', { Authorization: 'Api sl_this-key-does-not-exist-0123456789' }],
+    ['another scheme', { Authorization: 'Bearer abc' }],
+    ['a malformed header', { Authorization: 'Api' }],
+  ];
+
+  it('answers 401 on every route without a valid key (health and invitations aside)', async () => {
+    for (const [method, path] of appRoutes()) {
+      const open = OPEN_ROUTES.has(`${method} ${path}`);
+      for (const [label, headers] of BAD_CREDENTIALS) {
+        const res = await request(method, fillRoute(path)).set(headers).set('Content-Type', 'application/json').send('{}');
+        if (open) {
+          // not held up by the API key check (the shared page's status route checks its own viewer token)
+          expect([method, path, label, res.headers['www-authenticate'] ?? 'none']).not.toEqual([method, path, label, 'Api']);
+          continue;
+        }
+        expect([method, path, label, res.status]).toEqual([method, path, label, 401]);
+        expect(res.headers['www-authenticate']).toBe('Api');
+        expectValidJsonApi(res.body);
+      }
+    }
+  });
+
+  it('answers 401 for paths and methods that do not exist, and 404/405 only to a valid key', async () => {
+    const probes: Array<[string, string, number]> = [
+      ['get', '/nope', 404], ['get', '/admin', 404], ['post', '/datasources/zzzz-zzzz-zzzz/nope', 404], ['get', '/.env', 404],
+      ['get', '/api_keys/zzzz-zzzz-zzzz/secret', 404], ['delete', '/executions/00000000-0000-0000-0000-000000000000/data', 405],
+      ['put', '/datasources', 405], ['get', '/%00', 404], ['get', '/datasources/%00', 404],
+    ];
+    for (const [method, path, withKey] of probes) {
+      for (const [label, headers] of BAD_CREDENTIALS) {
+        const res = await request(method, path).set(headers);
+        expect([method, path, label, res.status]).toEqual([method, path, label, 401]);
+        expectValidJsonApi(res.body);
+      }
+      const res = await request(method, path).set('Authorization', `Api ${t.adminSecret}`);
+      expect([method, path, res.status]).toEqual([method, path, withKey]);
+      expectValidJsonApi(res.body);
+    }
+    // the open routes stay open
+    expect((await t.api.get('/health')).status).toBe(200);
+    expect((await t.api.post('/invitations/zzzz/accept').send({ firstname: 'a', lastname: 'b', password: 'x'.repeat(12) })).status).toBe(404);
   });
 });

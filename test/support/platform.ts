@@ -58,7 +58,7 @@ export async function createPlatformTestContext(options: PlatformTestOptions = {
     ? { stop: async () => {} }
     : await startWorker({ db: database.db, boss, logger, services, concurrency: config.workerConcurrency, rowLimit: config.resultRowLimit, mail: { dataDir: '/tmp/sightline-test-mail', smtpUrl: options.smtpUrl, queue: { pollingIntervalSeconds: options.mailPollingIntervalSeconds } },
       scheduling: options.scheduling });
-  const api = createApiApp({ db: database.db, logger, services, maxBodyBytes: config.maxBodyBytes });
+  const api = createApiApp({ db: database.db, logger, services, maxBodyBytes: config.maxBodyBytes, trustProxy: config.trustProxy });
   const data = createDataApp({ db: database.db, logger, resultStore: services.resultStore, tokens: services.tokens });
   return {
     database,

@@ -4,6 +4,7 @@ import type { DomainServices, Knex, Logger } from '@sightline/domain';
 import { errorHandler, requestContext, routingErrors } from '@sightline/jsonapi';
 import type { ApiState } from './context.js';
 import { authenticate } from './middleware/authenticate.js';
+import { checkPathIds } from './middleware/path-ids.js';
 import { registerApiKeyRoutes } from './routes/api-keys/api-key.router.js';
 import { registerHealthRoute } from './routes/health.router.js';
 import { registerDatasourceRoutes } from './routes/datasources/datasource.router.js';
@@ -31,6 +32,8 @@ export interface ApiAppDeps {
   services: DomainServices;
   /** Largest accepted request body in bytes. */
   maxBodyBytes: number;
+  /** Take the client address from `X-Forwarded-For` (behind a trusted reverse proxy only; default false). */
+  trustProxy?: boolean;
   /**
    * Public base URL of the data server, where the shared dashboard page fetches result data (a
    * function when it is known only once the data server listens). Without it the page answers 503.
@@ -46,7 +49,7 @@ export interface ApiAppDeps {
  */
 export function createApiApp(deps: ApiAppDeps): Koa<ApiState> {
   const app = new Koa<ApiState>();
-  app.proxy = true;
+  app.proxy = deps.trustProxy ?? false;
   app.silent = true;
 
   const open = new Router<ApiState>();
@@ -62,7 +65,6 @@ export function createApiApp(deps: ApiAppDeps): Koa<ApiState> {
   });
 
   const router = new Router<ApiState>();
-  router.use(authenticate(deps.services.apiKeys));
   registerApiKeyRoutes(router, { apiKeys: deps.services.apiKeys, maxBodyBytes: deps.maxBodyBytes });
   registerDatasourceRoutes(router, { datasources: deps.services.datasources, maxBodyBytes: deps.maxBodyBytes });
   registerSqlSnippetRoutes(router, { sqlSnippets: deps.services.sqlSnippets, datasources: deps.services.datasources, maxBodyBytes: deps.maxBodyBytes });
@@ -83,11 +85,16 @@ export function createApiApp(deps: ApiAppDeps): Koa<ApiState> {
   registerSqlAlertRoutes(router, { sqlAlerts: deps.services.sqlAlerts, datasources: deps.services.datasources, maxBodyBytes: deps.maxBodyBytes });
   registerExportJobRoutes(router, { exportJobs: deps.services.exportJobs, maxBodyBytes: deps.maxBodyBytes });
 
+  checkPathIds(open, router);
+
   app.use(requestContext(deps.logger));
   app.use(errorHandler());
   app.use(routingErrors());
   app.use(open.routes());
   app.use(open.allowedMethods());
+  // Authentication before routing: without a valid key every path but the open ones answers 401,
+  // so route names (and which methods they take) cannot be probed.
+  app.use(authenticate(deps.services.apiKeys));
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

@@ -20,7 +20,7 @@ runMain(async () => {
   const viewerAssets = new ViewerAssets(logger);
   // the shared dashboard page fetches results from the data server's public URL
   const dataBaseUrl = config.dataBaseUrl ?? `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.dataPort}`;
-  const server = await listen(createApiApp({ db, logger, services, maxBodyBytes: config.maxBodyBytes, viewerAssets, dataBaseUrl }), config.host, config.apiPort);
+  const server = await listen(createApiApp({ db, logger, services, maxBodyBytes: config.maxBodyBytes, trustProxy: config.trustProxy, viewerAssets, dataBaseUrl }), config.host, config.apiPort);
   viewerAssets.warm();
   console.log(`API server: ${config.apiBaseUrl ?? server.url}`);
   stopOnSignals(logger, [() => server.close(), () => stopQueue(boss), () => db.destroy()]);

@@ -1,5 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { auth, createApiTestContext, type ApiTestContext } from '../../../test/support/context.js';
+import supertest from 'supertest';
+import { createApiApp } from '@sightline/api-server';
+import { createDomainServices, createLogger, parseConfig } from '@sightline/domain';
+import { auth, createApiTestContext, TEST_ENCRYPTION_KEY, type ApiTestContext } from '../../../test/support/context.js';
 import { expectValidJsonApi } from '../../../test/support/jsonapi-schema.js';
 
 let t: ApiTestContext;
@@ -184,5 +188,70 @@ describe('tenant isolation', () => {
       expect(res.status).toBe(404);
     }
     expect((await t.api.get(`/api_keys/${myId}`).set('Authorization', auth(t.adminSecret))).body.data.attributes.enabled).toBe(true);
+  });
+});
+
+describe('failed authentication is rate limited (per client address and key prefix, across processes)', () => {
+  // API servers on one database of their own with nothing shared in memory, as separate processes would be.
+  let r: ApiTestContext;
+  beforeAll(async () => {
+    r = await createApiTestContext();
+  });
+  afterAll(async () => {
+    await r.close();
+  });
+  const LIMIT = 5;
+  const server = (trustProxy = true) => {
+    const services = createDomainServices({ db: r.database.db, encryptionKey: TEST_ENCRYPTION_KEY, authFailureLimit: { limit: LIMIT, windowSeconds: 3600 } });
+    return supertest(createApiApp({ db: r.database.db, logger: createLogger('silent', 'test'), services, maxBodyBytes: 4096, trustProxy }).callback());
+  };
+  const wrongKey = () => `Api sl_${randomBytes(24).toString('base64url')}`;
+  const from = (address: string) => ({ 'X-Forwarded-For': address });
+
+  it('answers 429 with Retry-After once an address exceeds the limit, on every server, without slowing valid keys', async () => {
+    const [one, two] = [server(), server()];
+    const address = '203.0.113.7';
+    for (let i = 0; i < LIMIT; i++) {
+      const res = await (i % 2 ? two : one).get('/api_keys').set(from(address)).set('Authorization', wrongKey());
+      expect(res.status).toBe(401);
+    }
+    for (const app of [one, two]) {
+      const res = await app.get('/datasources').set(from(address)).set('Authorization', wrongKey());
+      expect(res.status).toBe(429);
+      expectValidJsonApi(res.body);
+      expect(res.body.errors[0].meta.error_code).toBe('rate_limited');
+      const retryAfter = Number(res.headers['retry-after']);
+      expect(retryAfter).toBeGreaterThan(0);
+      expect(retryAfter).toBeLessThanOrEqual(3600);
+      // no key at all counts as a failure too
+      expect((await app.get('/nope').set(from(address))).status).toBe(429);
+    }
+    // a valid key from the same address is served as ever
+    expect((await one.get('/api_keys').set(from(address)).set('Authorization', auth(r.adminSecret))).status).toBe(200);
+    // other addresses are not affected
+    expect((await two.get('/api_keys').set(from('203.0.113.8')).set('Authorization', wrongKey())).status).toBe(401);
+  });
+
+  it('limits one wrong key tried from many addresses', async () => {
+    const app = server();
+    const key = wrongKey();
+    for (let i = 1; i <= LIMIT; i++) expect((await app.get('/api_keys').set(from(`198.51.100.${i}`)).set('Authorization', key)).status).toBe(401);
+    expect((await app.get('/api_keys').set(from('198.51.100.99')).set('Authorization', key)).status).toBe(429);
+    // the same prefix with another ending is the same bucket (keys are looked up whole; the prefix names a key)
+    expect((await app.get('/api_keys').set(from('198.51.100.98')).set('Authorization', `${key.slice(0, 16)}different-ending`)).status).toBe(429);
+  });
+
+  it('ignores X-Forwarded-For unless told to trust a proxy, so rotating it does not escape the limit', async () => {
+    const app = server(false);
+    const statuses: number[] = [];
+    for (let i = 0; i <= LIMIT; i++) statuses.push((await app.get('/api_keys').set(from(`192.0.2.${i}`)).set('Authorization', wrongKey())).status);
+    expect(statuses).toEqual([...Array(LIMIT).fill(401), 429]);
+  });
+
+  it('is configured by AUTH_FAILURE_LIMIT and AUTH_FAILURE_WINDOW_SECONDS', () => {
+    const config = parseConfig({ AUTH_FAILURE_LIMIT: '7', AUTH_FAILURE_WINDOW_SECONDS: '120', TRUST_PROXY: 'true' });
+    expect([config.authFailureLimit, config.authFailureWindowSeconds, config.trustProxy]).toEqual([7, 120, true]);
+    expect(parseConfig({})).toMatchObject({ authFailureLimit: 30, authFailureWindowSeconds: 60, trustProxy: false });
+    expect(() => parseConfig({ AUTH_FAILURE_LIMIT: '0' })).toThrow(/AUTH_FAILURE_LIMIT/);
   });
 });

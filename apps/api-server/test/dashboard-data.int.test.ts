@@ -216,7 +216,8 @@ describe('Refresh, Get Report Data, drop-down options', () => {
     const manual = await t.api.post('/filters').set('Authorization', auth()).send({ data: { attributes: { variable_name: 'region', control_type: 'dropdown_manual', value_type: 'TEXT', values: ['eu', 'us'], value_names: ['Europe'] } } });
     expect(manual.status).toBe(201);
     const manualOptions = await post(`/filters/${manual.body.data.id}/options`, {});
-    expect(manualOptions.body).toEqual({ data_timestamp: null, options: { values: ['eu', 'us'], value_names: ['Europe', 'us'] } });
+    // data_timestamp is a member of SQL drop-down options only (contract §3.14)
+    expect(manualOptions.body).toEqual({ options: { values: ['eu', 'us'], value_names: ['Europe', 'us'] } });
     expect((await post(`/filters/${manual.body.data.id}/refresh_options`, {})).status).toBe(204);
   });
 
@@ -225,5 +226,47 @@ describe('Refresh, Get Report Data, drop-down options', () => {
     const s = await poll(true);
     expect(Object.keys(s.reports).length).toBe(2);
     expect((await t.api.post(`/dashboards/${dashboardId}/unlock`).set('Authorization', auth())).status).toBe(204);
+  });
+});
+
+describe('Poll Dashboard Status lists every report and filter of the dashboard', () => {
+  it('with a status for manual drop-downs and other filters without a query, SQL drop-downs and broken ones', async () => {
+    const filter = async (attributes: Record<string, unknown>, withDatasource = false) => {
+      const res = await t.api.post('/filters').set('Authorization', auth()).send({
+        data: { attributes, ...(withDatasource ? { relationships: { datasource: { data: { type: 'datasources', id: datasourceId } } } } : {}) },
+      });
+      expect([res.status, res.body.errors]).toEqual([201, undefined]);
+      return res.body.data as { id: string; attributes: { updated_at: string } };
+    };
+    const manual = await filter({ variable_name: 'region_pick', control_type: 'dropdown_multi_manual', value_type: 'TEXT', values: ['open', 'paid'] });
+    const range = await filter({ variable_name: 'day_range', control_type: 'date_range', value_type: 'DATE' });
+    const staticSql = await filter({ variable_name: 'static_status', control_type: 'dropdown', value_type: 'TEXT', sql_query: 'SELECT DISTINCT status FROM shop_orders' }, true);
+    const brokenSql = await filter({ variable_name: 'broken_pick', control_type: 'dropdown_dynamic', value_type: 'TEXT', sql_query: 'SELECT {x:nonsense_transform}' }, true);
+    const dash = await t.api.post('/dashboards').set('Authorization', auth()).send({ data: { attributes: { name: 'Every filter' } } });
+    const report = async (name: string, sql: string | null) => {
+      const res = await t.api.post('/reports').set('Authorization', auth()).send({
+        data: { attributes: { name, sql_query: sql }, relationships: { dashboard: { data: { type: 'dashboards', id: dash.body.data.id } }, datasource: { data: { type: 'datasources', id: datasourceId } } } },
+      });
+      expect(res.status).toBe(201);
+      return res.body.data as { id: string; attributes: { updated_at: string } };
+    };
+    const uses = await report('Uses every filter', `SELECT count(*) FROM shop_orders WHERE {status=region_pick} AND {created_at=day_range}
+      AND {status=static_status} AND {status=status_filter} AND {status=broken_pick}`);
+    const empty = await report('No SQL yet', null);
+    const res = await post(`/dashboards/${dash.body.data.id}/status`, { refresh_data: false });
+    expect(res.status).toBe(200);
+    const s = res.body as StatusDoc;
+    expect(Object.keys(s.reports).sort()).toEqual([uses.id, empty.id].sort());
+    expect(s.reports[uses.id]).toEqual({ data_key: expect.any(String), updated_at: uses.attributes.updated_at });
+    expect(s.reports[empty.id]).toEqual({ error: expect.stringMatching(/no SQL/), updated_at: empty.attributes.updated_at });
+    expect(Object.keys(s.filters).sort()).toEqual([manual.id, range.id, staticSql.id, statusFilter, brokenSql.id].sort());
+    // ManualFilterStatus (and every filter without a query): only updated_at
+    expect(s.filters[manual.id]).toEqual({ updated_at: manual.attributes.updated_at });
+    expect(s.filters[range.id]).toEqual({ updated_at: range.attributes.updated_at });
+    expect(s.filters[staticSql.id]).toEqual({ data_key: expect.any(String), updated_at: staticSql.attributes.updated_at });
+    expect(s.filters[statusFilter]).toEqual({ data_key: expect.any(String), updated_at: expect.any(String) });
+    expect(s.filters[brokenSql.id]).toEqual({ error: expect.stringMatching(/nonsense_transform/), updated_at: brokenSql.attributes.updated_at });
+    expect(s.data_keys[s.filters[staticSql.id]!.data_key!]).toMatchObject({ result_status: 'no-data', running: false });
+    expect(s.data_keys[s.filters[statusFilter]!.data_key!]).toMatchObject({ running: false });
   });
 });

@@ -33,7 +33,7 @@ export async function startPlatform(config: ResolvedConfig, logger: Logger, samp
   let dataUrl: string | undefined;
   const viewerAssets = new ViewerAssets(logger.child({ app: 'api-server' }));
   const apiApp = createApiApp({
-    db, logger: logger.child({ app: 'api-server' }), services, maxBodyBytes: config.maxBodyBytes, viewerAssets, dataBaseUrl: () => config.dataBaseUrl ?? dataUrl,
+    db, logger: logger.child({ app: 'api-server' }), services, maxBodyBytes: config.maxBodyBytes, trustProxy: config.trustProxy, viewerAssets, dataBaseUrl: () => config.dataBaseUrl ?? dataUrl,
   });
   const api = await listen(apiApp, config.host, config.apiPort);
   const origins = pageOrigins([config.apiBaseUrl, api.url]);

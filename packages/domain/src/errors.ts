@@ -108,10 +108,12 @@ export class ValidationError extends AppError {
   }
 }
 
-/** 429: too many requests. */
+/** 429: too many requests. `retryAfterSeconds` becomes the `Retry-After` header (and `meta.retry_after_seconds`). */
 export class RateLimitedError extends AppError {
-  constructor(detail = 'Too many requests') {
-    super(429, 'rate_limited', 'Too Many Requests', { detail });
+  readonly retryAfterSeconds?: number;
+  constructor(detail = 'Too many requests', options: { retryAfterSeconds?: number } = {}) {
+    super(429, 'rate_limited', 'Too Many Requests', { detail, meta: options.retryAfterSeconds === undefined ? undefined : { retry_after_seconds: options.retryAfterSeconds } });
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 

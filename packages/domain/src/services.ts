@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { ApiKeyService } from './api-keys/api-key.service.js';
+import { AuthFailureLimiter, DEFAULT_AUTH_FAILURE_LIMIT, type AuthFailureLimit } from './api-keys/auth-failure-limiter.js';
 import { OrganizationService, type OrganizationProvisioner } from './organizations/organization.service.js';
 import { DatasourceService, type SampleDataConnection } from './datasources/datasource.service.js';
 import { SqlSnippetService } from './sql-snippets/sql-snippet.service.js';
@@ -53,6 +54,8 @@ export interface DomainDeps {
   dataTokenTtlSeconds?: number;
   /** Where results live (default: the PostgreSQL chunk table). */
   resultStore?: ResultStore;
+  /** Failed API-key authentications allowed per client address and key prefix per window (default 30 per 60 s). */
+  authFailureLimit?: AuthFailureLimit;
   /** Public base URL of the data server, for export file URLs (default `http://localhost:8081`). */
   dataBaseUrl?: string;
   /** Lifetime of shared-page viewer tokens in seconds (default 600; the page renews them while it polls). */
@@ -112,7 +115,11 @@ export function createDomainServices(deps: DomainDeps): DomainServices {
     defaultQueryTimeoutSeconds: deps.queryTimeoutSeconds ?? 300,
     sampleData: deps.sampleData,
   });
-  const apiKeys = new ApiKeyService({ db: deps.db, findUnknownDatasourceIds: (db, org, ids) => datasources.unknownIds(db, org, ids) });
+  const apiKeys = new ApiKeyService({
+    db: deps.db,
+    findUnknownDatasourceIds: (db, org, ids) => datasources.unknownIds(db, org, ids),
+    failureLimiter: new AuthFailureLimiter(deps.db, deps.authFailureLimit ?? DEFAULT_AUTH_FAILURE_LIMIT),
+  });
   const provisioners: OrganizationProvisioner[] = [
     async (trx, organization) => {
       await datasources.ensureSampleDatasource(trx, organization.id);
@@ -164,6 +171,7 @@ export function createServicesFromConfig(db: Knex, config: ResolvedConfig, boss?
     apiBaseUrl: config.apiBaseUrl ?? `http://localhost:${config.apiPort}`,
     dataTokenSecret: config.dataTokenSecret,
     dataTokenTtlSeconds: config.dataTokenTtlSeconds,
+    authFailureLimit: { limit: config.authFailureLimit, windowSeconds: config.authFailureWindowSeconds },
     dataBaseUrl: config.dataBaseUrl ?? `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.dataPort}`,
   });
 }

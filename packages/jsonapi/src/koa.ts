@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Context, Middleware, Next } from 'koa';
 import getRawBody from 'raw-body';
 import {
-  AppError, BadRequestError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, isAppError,
-  type Logger,
+  AppError, BadRequestError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError, RateLimitedError, UnsupportedMediaTypeError, isAppError,
+  translatePgError, type Logger,
 } from '@sightline/domain';
 import { errorDocument, internalErrorDocument } from './errors.js';
 import { JSONAPI_MEDIA_TYPE, JSON_MEDIA_TYPE } from './media-types.js';
@@ -45,8 +45,12 @@ function statusOf(err: unknown): number | undefined {
   return status !== undefined && status >= 400 && status < 500 ? status : undefined;
 }
 
-/** Maps HTTP errors thrown by libraries (raw-body, koa, router) to `AppError`s; others stay as they are. */
-function toAppError(err: unknown): unknown {
+/**
+ * Maps HTTP errors thrown by libraries (raw-body, koa, router) and database errors (by SQLSTATE,
+ * `translatePgError`) to `AppError`s; others stay as they are.
+ */
+function toAppError(caught: unknown): unknown {
+  const err = translatePgError(caught);
   if (isAppError(err)) return err;
   const status = statusOf(err);
   if (status === undefined) return err;
@@ -72,6 +76,7 @@ export function errorHandler(): Middleware {
         ctx.status = err.status;
         if (err instanceof MethodNotAllowedError) ctx.set('Allow', ((err.meta?.allowed as string[]) ?? []).join(', '));
         if (err.status === 401) ctx.set('WWW-Authenticate', ctx.state.authScheme ?? 'Api');
+        if (err instanceof RateLimitedError && err.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(err.retryAfterSeconds));
         ctx.body = errorDocument(err);
         if (err.status >= 500) (ctx.state.log as Logger | undefined)?.warn({ err: caught }, err.detail ?? err.title);
       } else {

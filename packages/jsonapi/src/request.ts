@@ -92,28 +92,169 @@ export function parseResourceDocument(body: unknown, definition: ResourceDefinit
   return { attributes, relationships };
 }
 
-/** Turns zod issues into 422 errors pointing into the request (`/data/attributes/...` or a body path). */
+// ---- validation messages: sentences for a person, made in this one place for every schema ----
+
+const TYPE_WORDS: Record<string, string> = {
+  string: 'text', number: 'a number', int: 'a whole number', boolean: 'true or false', object: 'an object', array: 'a list',
+  tuple: 'a list', record: 'an object', map: 'an object', set: 'a list', null: 'null', date: 'a date', bigint: 'an integer',
+  literal: 'a fixed value', enum: 'one of the listed values', undefined: 'absent', nan: 'a number',
+};
+const FORMAT_WORDS: Record<string, string> = {
+  email: 'an e-mail address', url: 'a URL', uuid: 'a UUID', guid: 'a UUID', datetime: 'an ISO 8601 date and time', date: 'a date (YYYY-MM-DD)',
+  time: 'a time of day (HH:MM[:SS])', duration: 'an ISO 8601 duration', ipv4: 'an IPv4 address', ipv6: 'an IPv6 address', base64: 'base64 text',
+  base64url: 'base64url text', json_string: 'a JSON string', e164: 'a phone number in E.164 form',
+};
+
+function typeWord(expected: string): string {
+  return TYPE_WORDS[expected] ?? `a ${expected}`;
+}
+
+/** What the client sent, in words (`text`, `1.5`, `a list`, …). */
+function describeInput(input: unknown): string {
+  if (input === null) return 'null';
+  if (Array.isArray(input)) return 'a list';
+  switch (typeof input) {
+    case 'string':
+      return 'text';
+    case 'number':
+      return Number.isFinite(input) && String(input).length <= 24 ? String(input) : 'a number';
+    case 'boolean':
+      return 'true or false';
+    case 'object':
+      return 'an object';
+    default:
+      return typeof input;
+  }
+}
+
+function listValues(values: readonly unknown[]): string {
+  const shown = values.slice(0, 30).map((v) => (typeof v === 'string' ? v : JSON.stringify(v)));
+  return values.length > 30 ? `${shown.join(', ')}, …` : shown.join(', ');
+}
+
+interface SchemaLike { _zod?: { def?: { type?: string; innerType?: SchemaLike; entries?: Record<string, unknown>; values?: unknown[] } } }
+
+/** The allowed values of an enum or literal schema (looking through optional/nullable/default wrappers). */
+function allowedValues(schema: SchemaLike | undefined): unknown[] | undefined {
+  for (let s = schema, depth = 0; s?._zod?.def && depth < 10; s = s._zod.def.innerType, depth++) {
+    const def = s._zod.def;
+    if (def.type === 'enum' && def.entries) return Object.values(def.entries);
+    if (def.type === 'literal' && def.values) return def.values;
+  }
+  return undefined;
+}
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+type Issue = z.core.$ZodRawIssue;
+
+/**
+ * The message of one issue as a fragment that follows the field name (`is required; one of a, b`,
+ * `must be a whole number, not 1.5`). Schema-level custom messages (`refine(…, 'must …')`) take
+ * precedence in zod and follow the same convention.
+ */
+function describeIssue(issue: Issue): string {
+  const i = issue as Issue & Record<string, unknown>;
+  switch (issue.code) {
+    case 'invalid_type': {
+      if (issue.input === undefined || i.expected === 'nonoptional') {
+        const values = allowedValues(issue.inst as SchemaLike);
+        return values ? `is required; one of ${listValues(values)}` : 'is required';
+      }
+      return `must be ${typeWord(String(i.expected))}, not ${describeInput(issue.input)}`;
+    }
+    case 'invalid_value': {
+      const values = (i.values as unknown[] | undefined) ?? [];
+      return values.length === 1 ? `must be ${JSON.stringify(values[0])}` : `must be one of ${listValues(values)}`;
+    }
+    case 'too_small':
+    case 'too_big': {
+      const small = issue.code === 'too_small';
+      const bound = Number(small ? i.minimum : i.maximum);
+      const inclusive = i.inclusive !== false;
+      switch (i.origin) {
+        case 'string':
+          if (small && bound === 1) return 'must not be empty';
+          return `must be ${small ? 'at least' : 'at most'} ${plural(bound, 'character', 'characters')} long`;
+        case 'array':
+        case 'set':
+          if (small && bound === 1) return 'must not be empty';
+          return `must have ${small ? 'at least' : 'at most'} ${plural(bound, 'item', 'items')}`;
+        case 'date':
+          return `must be ${small ? 'on or after' : 'on or before'} ${String(small ? i.minimum : i.maximum)}`;
+        default:
+          if (inclusive) return `must be ${small ? 'at least' : 'at most'} ${bound}`;
+          return `must be ${small ? 'greater' : 'less'} than ${bound}`;
+      }
+    }
+    case 'invalid_format': {
+      const format = String(i.format);
+      if (format === 'regex') return 'has the wrong format';
+      if (format === 'starts_with') return `must start with "${String(i.prefix)}"`;
+      if (format === 'ends_with') return `must end with "${String(i.suffix)}"`;
+      if (format === 'includes') return `must contain "${String(i.includes)}"`;
+      return `must be ${FORMAT_WORDS[format] ?? `a valid ${format}`}`;
+    }
+    case 'not_multiple_of':
+      return `must be a multiple of ${String(i.divisor)}`;
+    case 'invalid_union': {
+      // a union of plain types: name them ("text or a number")
+      const branches = (i.errors as Array<Array<{ code: string; expected?: string; path: unknown[] }>> | undefined) ?? [];
+      const expected = branches.map((b) => (b.length === 1 && b[0]!.code === 'invalid_type' && b[0]!.path.length === 0 ? b[0]!.expected : undefined));
+      if (expected.length && expected.every((e) => e !== undefined)) return `must be ${[...new Set(expected.map((e) => typeWord(e!)))].join(' or ')}, not ${describeInput(issue.input)}`;
+      return 'matches none of the accepted forms';
+    }
+    case 'invalid_key':
+      return 'has a key that is not allowed';
+    case 'invalid_element':
+      return 'has an element that is not allowed';
+    case 'unrecognized_keys':
+      return 'has unknown members';
+    default:
+      return 'is not valid';
+  }
+}
+
+/** `layout[0].row` for the path `['layout', 0, 'row']`. */
+function fieldName(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) out += typeof part === 'number' ? `[${part}]` : `${out ? '.' : ''}${String(part)}`;
+  return out;
+}
+
+/** The sentence of an error at `path`: the field in backticks, then the fragment (or a full sentence as is). */
+function sentence(path: readonly PropertyKey[], message: string, pointerPrefix: string): string {
+  if (/^[A-Z]/.test(message)) return message;
+  if (!path.length) return `${pointerPrefix === '/data/attributes' ? 'The attributes' : 'The request body'} ${message}`;
+  return `\`${fieldName(path)}\` ${message}`;
+}
+
+/**
+ * Turns zod issues into 422 errors pointing into the request (`/data/attributes/...` or a body
+ * path), each with a sentence for a person: "`connection_mode` is required; one of direct,
+ * ssh_tunnel, agent". Custom messages of schemas are fragments that follow the field name
+ * (`'must …'`, `'is …'`) or full sentences starting with a capital letter.
+ */
 export function zodErrors(error: z.ZodError, pointerPrefix: string): AppErrors {
   return new AppErrors(
-    error.issues.map((issue) => {
+    error.issues.flatMap((issue) => {
+      const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+      const base = [pointerPrefix, ...path.map(String)].join('/');
       if (issue.code === 'unrecognized_keys') {
-        const base = [pointerPrefix, ...issue.path.map(String)].join('/');
-        return new ValidationError(`Unknown attribute(s): ${issue.keys.join(', ')}`, { source: { pointer: `${base}/${issue.keys[0]}` } });
+        const what = pointerPrefix === '/data/attributes' && path.length === 0 ? 'attribute' : 'member';
+        return issue.keys.map((key) => new ValidationError(`\`${fieldName([...path, key])}\` is not a known ${what}`, { source: { pointer: `${base}/${key}` } }));
       }
-      const path = issue.path.map(String);
-      const pointer = [pointerPrefix, ...path].join('/');
-      const where = path.length ? `"${path.join('.')}"` : 'the body';
-      return new ValidationError(`${where}: ${issue.message}`, { source: { pointer } });
+      return [new ValidationError(sentence(path, issue.message, pointerPrefix), { source: { pointer: base } })];
     }),
   );
 }
 
 /**
- * Validates `input` against `schema`.
+ * Validates `input` against `schema`; every problem becomes a sentence for a person (see `zodErrors`).
  * @throws AppErrors (422) listing every problem with its JSON pointer
  */
 export function validate<S extends z.ZodType>(schema: S, input: unknown, pointerPrefix = '/data/attributes'): z.output<S> {
-  const parsed = schema.safeParse(input);
+  const parsed = schema.safeParse(input, { error: describeIssue });
   if (!parsed.success) throw zodErrors(parsed.error, pointerPrefix);
   return parsed.data;
 }

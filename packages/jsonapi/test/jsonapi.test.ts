@@ -107,6 +107,48 @@ describe('validate, parseInclude, checkQueryParameters', () => {
     }
   });
 
+  it('says what is wrong in sentences for a person, never in the validator\'s words', () => {
+    const schema = z.object({
+      connection_mode: z.enum(['direct', 'ssh_tunnel', 'agent']),
+      name: z.string().min(1).max(5),
+      port: z.number().int().min(1).max(65535).nullable(),
+      tags: z.array(z.string()).max(1),
+      email: z.email(),
+      kind: z.literal('report'),
+      size: z.union([z.string(), z.number()]),
+      note: z.string().refine((v) => !v.includes('\u0000'), 'must not contain NUL characters'),
+      flag: z.boolean(),
+      layout: z.array(z.object({ row: z.number().int().min(1) })),
+    }).partial().strict().required({ connection_mode: true, name: true });
+    const details = (input: unknown, prefix?: string) => {
+      try {
+        validate(schema, input, prefix);
+      } catch (e) {
+        return (e as AppErrors).errors.map((x) => x.detail);
+      }
+      throw new Error('no error');
+    };
+    expect(details({ name: 'ok' })).toEqual(['`connection_mode` is required; one of direct, ssh_tunnel, agent']);
+    expect(details({ connection_mode: 'tcp', name: '' })).toEqual(['`connection_mode` must be one of direct, ssh_tunnel, agent', '`name` must not be empty']);
+    expect(details({ connection_mode: 'direct', name: 'toolong', port: 1.5, tags: ['a', 'b'], email: 'x', kind: 'dash', size: true, note: 'a\u0000', flag: 'yes', layout: [{ row: 0 }], extra: 1 })).toEqual([
+      '`name` must be at most 5 characters long',
+      '`port` must be a whole number, not 1.5',
+      '`tags` must have at most 1 item',
+      '`email` must be an e-mail address',
+      '`kind` must be "report"',
+      '`size` must be text or a number, not true or false',
+      '`note` must not contain NUL characters',
+      '`flag` must be true or false, not text',
+      '`layout[0].row` must be at least 1',
+      '`extra` is not a known attribute',
+    ]);
+    expect(details({ connection_mode: 'direct', name: 'a', port: 70000 })).toEqual(['`port` must be at most 65535']);
+    expect(details('hello', '')).toEqual(['The request body must be an object, not text']);
+    expect(details({ connection_mode: 'agent', name: 'a', extra: 1 }, '')).toEqual(['`extra` is not a known member']);
+    // no message anywhere speaks the validator's language
+    for (const d of details({ connection_mode: 5, name: null, port: 'x', layout: 'x' })) expect(d).not.toMatch(/Invalid input|expected|received|nonoptional|Too (small|big)/);
+  });
+
   it('parses include lists against an allowlist', () => {
     expect(parseInclude(undefined, ['a'])).toEqual(new Set());
     expect(parseInclude('a, b', ['a', 'b'])).toEqual(new Set(['a', 'b']));

@@ -3,8 +3,8 @@ import { Readable, pipeline } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { Context } from 'koa';
 import { Router } from '@koa/router';
-import { BadRequestError, NotFoundError, type DataTokenGrant, type DataTokens, type ResultStore, type StoredResult } from '@sightline/domain';
-import { checkQueryParameters, type RequestState } from '@sightline/jsonapi';
+import { BadRequestError, NotFoundError, type DataTokenGrant, type DataTokenKind, type DataTokens, type ResultStore, type StoredResult } from '@sightline/domain';
+import { checkQueryParameters, sendNoContent, type RequestState } from '@sightline/jsonapi';
 import { DEFAULT_CSV_OPTIONS } from './csv.js';
 import { dataKeyFromPath } from './data-key.js';
 import {
@@ -70,11 +70,11 @@ function acceptsGzip(ctx: Context): boolean {
   return ctx.acceptsEncodings('gzip', 'identity') === 'gzip';
 }
 
-function authorize(ctx: Context, deps: ResultRoutesDeps, prefix: string): { dataKey: string; grant: DataTokenGrant } {
+function authorize(ctx: Context, deps: ResultRoutesDeps, prefix: string, kind: DataTokenKind): { dataKey: string; grant: DataTokenGrant } {
   const dataKey = dataKeyFromPath(ctx.path, prefix);
   // the error handler names this scheme in `WWW-Authenticate` on a 401
   (ctx.state as RequestState & { authScheme?: string }).authScheme = 'Data';
-  const grant = deps.tokens.verify(ctx.get('authorization') || undefined, dataKey);
+  const grant = deps.tokens.verify(ctx.get('authorization') || undefined, dataKey, kind);
   return { dataKey, grant };
 }
 
@@ -115,15 +115,15 @@ function sendDocument(ctx: Context, deps: ResultRoutesDeps, result: StoredResult
 }
 
 /**
- * `GET /results/<dataKey>` (contract row 90) and `GET /schemas/<dataKey>` (row 91). HEAD answers
- * the same status and headers without reading any chunk.
+ * `GET /results/<dataKey>` (contract row 90) and `GET /schemas/<dataKey>` (row 91; 204 until the
+ * schema is stored). HEAD answers the same status and headers without reading any chunk.
  */
 export function resultRoutes(deps: ResultRoutesDeps): Router<RequestState> {
   const router = new Router<RequestState>();
 
   // A RegExp route: the key is read from the raw path (`ctx.path` is never URL-decoded).
   router.get(/^\/results\/.*$/, async (ctx) => {
-    const { dataKey, grant } = authorize(ctx, deps, RESULTS_PREFIX);
+    const { dataKey, grant } = authorize(ctx, deps, RESULTS_PREFIX, 'result');
     const query = parseResultQuery(ctx);
     const result = await findResult(deps, grant, dataKey);
     if (result.kind === 'document') {
@@ -150,12 +150,19 @@ export function resultRoutes(deps: ResultRoutesDeps): Router<RequestState> {
   });
 
   router.get(/^\/schemas\/.*$/, async (ctx) => {
-    const { dataKey, grant } = authorize(ctx, deps, SCHEMAS_PREFIX);
+    const { dataKey, grant } = authorize(ctx, deps, SCHEMAS_PREFIX, 'schema');
     checkQueryParameters(ctx.query, []);
     const single = SINGLE_SCHEMA_KEY.exec(dataKey);
+    // Get Datasource Schema hands out the key at once and starts a refresh when none is stored:
+    // until the schema exists, 204 (poll again), as Get Execution Data does for running queries.
+    const stored = await deps.resultStore.findLatest(grant.organizationId, single ? single[1]! : dataKey);
+    if (!stored) {
+      sendNoContent(ctx);
+      return;
+    }
     if (single) {
       // `<org>/schemas/<datasource>/<hex name>`: one schema out of the stored full document.
-      const parent = await findResult(deps, grant, single[1]!);
+      const parent = stored;
       if (parent.kind !== 'document') throw new NotFoundError('No schema data for this data key', { code: 'data_not_found' });
       const name = Buffer.from(single[2]!, 'hex').toString('utf8');
       let text = '';
@@ -166,9 +173,8 @@ export function resultRoutes(deps: ResultRoutesDeps): Router<RequestState> {
       ctx.body = JSON.stringify(schema);
       return;
     }
-    const result = await findResult(deps, grant, dataKey);
-    if (result.kind !== 'document') throw new NotFoundError('No schema data for this data key', { code: 'data_not_found' });
-    sendDocument(ctx, deps, result);
+    if (stored.kind !== 'document') throw new NotFoundError('No schema data for this data key', { code: 'data_not_found' });
+    sendDocument(ctx, deps, stored);
   });
 
   return router;

@@ -89,7 +89,7 @@ export async function createDataTestContext(options: { serveFrom?: (store: Resul
     server,
     organizationId: organization.id,
     otherOrganizationId: other.id,
-    token: (dataKey, grant = {}) => tokens.sign({ organizationId: organization.id, dataKey, format: 'json', ...grant }),
+    token: (dataKey, grant = {}) => tokens.sign({ organizationId: organization.id, dataKey, kind: 'result', format: 'json', ...grant }),
     storeRows: async (input) => {
       const organizationId = input.organizationId ?? organization.id;
       const executionId = await insertDatasourceAndExecution(database, organizationId, input.dataKey);

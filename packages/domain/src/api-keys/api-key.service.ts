@@ -4,6 +4,7 @@ import { withTransaction } from '../db/db.js';
 import { UnauthenticatedError, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
 import { ApiKeyRepository } from './api-key.repository.js';
+import type { AuthFailureLimiter } from './auth-failure-limiter.js';
 import type { ApiKey, ApiKeyWithSecret, CreateApiKeyInput, UpdateApiKeyInput } from './api-key.types.js';
 import { PERMISSIONS, Principal, type PermissionGrant } from './permissions.js';
 
@@ -20,6 +21,14 @@ export interface ApiKeyServiceDeps {
   db: Knex;
   /** Checks that datasource ids exist in the organization; returns the unknown ones. */
   findUnknownDatasourceIds?: (db: Knex, organizationId: string, ids: string[]) => Promise<string[]>;
+  /** Counts failed authentications and refuses (429) clients and keys over the limit. */
+  failureLimiter?: AuthFailureLimiter;
+}
+
+/** Where a request comes from (for the failed-authentication limit). */
+export interface AuthenticationSource {
+  /** The client's address (the socket's, or the proxy's `X-Forwarded-For` when the proxy is trusted). */
+  clientAddress?: string;
 }
 
 /** API keys: authentication of requests and management of keys. */
@@ -27,10 +36,24 @@ export class ApiKeyService {
   constructor(private readonly deps: ApiKeyServiceDeps) {}
 
   /**
-   * Resolves an `Authorization` header to the calling key.
-   * @throws UnauthenticatedError for a missing or malformed header, an unknown secret, or a disabled key
+   * Resolves an `Authorization` header to the calling key. A failure is counted per client address
+   * and key prefix; a valid key is never slowed or refused by the limit.
+   * @throws UnauthenticatedError for a missing or malformed header, an unknown secret, or a disabled key;
+   *   RateLimitedError (429) instead when the client or the key prefix failed too often in the window
    */
-  async authenticate(authorization: string | undefined): Promise<Principal> {
+  async authenticate(authorization: string | undefined, source: AuthenticationSource = {}): Promise<Principal> {
+    try {
+      return await this.resolve(authorization);
+    } catch (err) {
+      if (err instanceof UnauthenticatedError && this.deps.failureLimiter) {
+        const secret = authorization ? AUTH_SCHEME.exec(authorization.trim())?.[1] : undefined;
+        await this.deps.failureLimiter.recordFailure({ clientAddress: source.clientAddress, secret });
+      }
+      throw err;
+    }
+  }
+
+  private async resolve(authorization: string | undefined): Promise<Principal> {
     if (!authorization) throw new UnauthenticatedError('Missing Authorization header; send "Authorization: Api <secret>"', { source: { header: 'Authorization' } });
     const match = AUTH_SCHEME.exec(authorization.trim());
     if (!match) throw new UnauthenticatedError('Malformed Authorization header; expected "Api <secret>"', { source: { header: 'Authorization' } });

@@ -2,3 +2,4 @@ export * from './permissions.js';
 export * from './api-key.types.js';
 export * from './api-key.repository.js';
 export * from './api-key.service.js';
+export * from './auth-failure-limiter.js';

@@ -52,6 +52,12 @@ export const ENV_SCHEMA = z.object({
   SMTP_URL: optionalString.pipe(z.string().regex(/^smtps?:\/\//, 'SMTP_URL must be an smtp:// or smtps:// URL').optional()),
   /** Sender address of outgoing mail. */
   MAIL_FROM: z.string().default('Sightline <sightline@localhost>'),
+  /** Failed API-key authentications one client address (and one key prefix) may have per window; more answer 429. */
+  AUTH_FAILURE_LIMIT: positiveInt('AUTH_FAILURE_LIMIT', 30),
+  /** Length of the failed-authentication window in seconds (it starts at a client's first failure). */
+  AUTH_FAILURE_WINDOW_SECONDS: positiveInt('AUTH_FAILURE_WINDOW_SECONDS', 60, 86_400),
+  /** Take the client address from `X-Forwarded-For` (set it only behind a reverse proxy that sets that header). */
+  TRUST_PROXY: bool(false),
   /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -76,6 +82,9 @@ export interface Config {
   sampleData: boolean;
   smtpUrl?: string;
   mailFrom: string;
+  authFailureLimit: number;
+  authFailureWindowSeconds: number;
+  trustProxy: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -153,6 +162,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     sampleData: e.SAMPLE_DATA,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
+    authFailureLimit: e.AUTH_FAILURE_LIMIT,
+    authFailureWindowSeconds: e.AUTH_FAILURE_WINDOW_SECONDS,
+    trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -40,12 +40,16 @@ const MAX_OPTIONS = 10_000;
 const SQL_DROPDOWNS = new Set(['dropdown', 'dropdown_multi', 'dropdown_dynamic', 'dropdown_multi_dynamic']);
 const STATIC_DROPDOWNS = new Set(['dropdown', 'dropdown_multi']);
 
-/** One thing on a dashboard that has a query: a report or a SQL drop-down filter. */
+/**
+ * One report or filter of a dashboard. Reports and SQL drop-downs have a query (`compiled`, or an
+ * `error` when it cannot run); other filters (manual drop-downs, inputs, ranges, …) have none (`manual`).
+ */
 interface Target {
   kind: 'reports' | 'filters';
   id: string;
   updatedAt: Date;
   rule: FreshnessRule;
+  manual?: boolean;
   compiled?: { datasource: Datasource; dataKey: string; sql: string; values: unknown[]; timeZone: string; rQuery: string | null };
   error?: string;
 }
@@ -60,10 +64,15 @@ export interface DataKeyStatus {
   running: boolean;
 }
 
-/** Poll Dashboard Status output (contract §4.3.19); maps are keyed by report and filter id. */
+/**
+ * Poll Dashboard Status output (contract §4.3.19); maps are keyed by report and filter id and list
+ * every report and filter of the dashboard: `ReportStatus`/`ReportStatusError`; `ManualFilterStatus`
+ * (`{updated_at}`, every filter without a query), SQL drop-down status (`{data_key, updated_at}`) or
+ * `FilterStatusError`.
+ */
 export interface DashboardStatus {
   reports: Record<string, { data_key: string; updated_at: string } | { error: string; updated_at: string }>;
-  filters: Record<string, { data_key?: string; updated_at: string } | { error: string; updated_at: string }>;
+  filters: Record<string, { data_key: string; updated_at: string } | { updated_at: string; data_key?: undefined } | { error: string; updated_at: string }>;
   data_keys: Record<string, DataKeyStatus>;
   updated_at: string;
   status_check_delay: number;
@@ -101,8 +110,9 @@ export interface ReportDataRequest {
   csv?: Partial<CsvOptions>;
 }
 
+/** Get Drop-Down Filter Options output: `data_timestamp` only for SQL drop-downs (contract §3.14). */
 export interface FilterOptions {
-  data_timestamp: number | null;
+  data_timestamp?: number | null;
   options: { values: string[]; value_names: string[]; parent_values?: string[] };
 }
 
@@ -229,8 +239,17 @@ export class DashboardDataService {
     }
     const filterList = only?.filterId ? [await this.deps.filters.getById(org, only.filterId)] : dashboardFilters;
     for (const filter of filterList) {
-      if (!SQL_DROPDOWNS.has(filter.controlType) || !filter.sqlQuery || !filter.datasourceId) continue;
-      if (!principal.canUseDatasource(filter.datasourceId, ...DASHBOARD_VIEW_PERMISSIONS)) continue;
+      const noRule = { maxAgeMinutes: dashboard.dataRefreshRate, anchor: null, organizationTimeZone: organization.timeZone };
+      if (!SQL_DROPDOWNS.has(filter.controlType)) {
+        // manual drop-downs and every other filter without a query: listed with their updated_at
+        targets.push({ kind: 'filters', id: filter.id, updatedAt: filter.updatedAt, rule: noRule, manual: true });
+        continue;
+      }
+      if (filter.datasourceId && !principal.canUseDatasource(filter.datasourceId, ...DASHBOARD_VIEW_PERMISSIONS)) continue;
+      if (!filter.sqlQuery?.trim() || !filter.datasourceId) {
+        targets.push({ kind: 'filters', id: filter.id, updatedAt: filter.updatedAt, rule: noRule, error: 'The drop-down has no SQL query or no datasource' });
+        continue;
+      }
       const isStatic = STATIC_DROPDOWNS.has(filter.controlType);
       const rule = isStatic
         ? { maxAgeMinutes: filter.dataRefreshRate ?? dashboard.dataRefreshRate, anchor: null, organizationTimeZone: organization.timeZone }
@@ -311,6 +330,10 @@ export class DashboardDataService {
     for (const target of targets) {
       const map = target.kind === 'reports' ? status.reports : status.filters;
       const updatedAt = target.updatedAt.toISOString();
+      if (target.manual) {
+        status.filters[target.id] = { updated_at: updatedAt };
+        continue;
+      }
       if (!target.compiled) {
         map[target.id] = { error: target.error ?? 'Unknown error', updated_at: updatedAt };
         continue;
@@ -336,7 +359,7 @@ export class DashboardDataService {
     if (result) {
       entry.data_timestamp = Math.floor(result.dataTimestamp.getTime() / 1000);
       entry.data_current = isCurrent(result.dataTimestamp, rule, now);
-      entry.data_access_token = this.deps.tokens.sign({ organizationId: principal.organizationId, dataKey: key, format: 'json' });
+      entry.data_access_token = this.deps.tokens.sign({ organizationId: principal.organizationId, dataKey: key, kind: 'result', format: 'json' });
     }
     return entry;
   }
@@ -387,9 +410,9 @@ export class DashboardDataService {
         decimalSeparator: request.csv?.decimalSeparator ?? (org.csvDecimalSeparator as CsvOptions['decimalSeparator']),
         quoteStyle: request.csv?.quoteStyle ?? org.csvQuoteStyle,
       };
-      return { data_key: key, data_access_token: this.deps.tokens.sign({ organizationId: principal.organizationId, dataKey: key, format: 'csv', csv }) };
+      return { data_key: key, data_access_token: this.deps.tokens.sign({ organizationId: principal.organizationId, dataKey: key, kind: 'result', format: 'csv', csv }) };
     }
-    return { data_key: key, data_access_token: this.deps.tokens.sign({ organizationId: principal.organizationId, dataKey: key, format: 'json' }) };
+    return { data_key: key, data_access_token: this.deps.tokens.sign({ organizationId: principal.organizationId, dataKey: key, kind: 'result', format: 'json' }) };
   }
 
   private async filterTarget(principal: Principal, filter: Filter, dashboardId: string | undefined, parameters?: InputParameters): Promise<Target> {
@@ -417,7 +440,7 @@ export class DashboardDataService {
     const filter = await this.visibleFilter(principal, filterId);
     if (filter.controlType === 'dropdown_manual' || filter.controlType === 'dropdown_multi_manual') {
       const values = filter.values ?? [];
-      return { data_timestamp: null, options: { values, value_names: values.map((v, i) => filter.valueNames?.[i] ?? v) } };
+      return { options: { values, value_names: values.map((v, i) => filter.valueNames?.[i] ?? v) } };
     }
     if (!SQL_DROPDOWNS.has(filter.controlType)) throw new ValidationError(`Filter ${filterId} is not a drop-down filter`, { code: 'not_a_dropdown' });
     const target = await this.filterTarget(principal, filter, input.dashboardId, input.parameters);

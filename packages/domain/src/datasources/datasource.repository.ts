@@ -5,6 +5,13 @@ import { sealerFor, type Sealer } from '../fields/index.js';
 import { datasourceFields } from './datasource.fields.js';
 import type { Datasource, DatasourcePatch, DatasourceRow, NewDatasource } from './datasource.types.js';
 
+/** Resources of one kind that use a datasource (a sample of them and how many there are). */
+export interface DatasourceUsage {
+  kind: 'report' | 'filter' | 'sql_snippet';
+  total: number;
+  items: Array<{ id: string; label: string | null }>;
+}
+
 /** SQL for `datasources`. Credentials are sealed on the way in and opened on the way out. */
 export class DatasourceRepository {
   private readonly sealer: Sealer;
@@ -62,6 +69,25 @@ export class DatasourceRepository {
 
   async delete(organizationId: string, id: string): Promise<boolean> {
     return (await this.db('datasources').where({ organization_id: organizationId, id }).delete()) > 0;
+  }
+
+  /**
+   * What uses a datasource and so blocks its deletion: reports, filters and SQL snippets (at most
+   * `limit` of each, with their totals).
+   */
+  async usages(organizationId: string, id: string, limit = 5): Promise<DatasourceUsage[]> {
+    const kinds: Array<{ kind: DatasourceUsage['kind']; table: string; label: string }> = [
+      { kind: 'report', table: 'reports', label: 'name' },
+      { kind: 'filter', table: 'filters', label: 'variable_name' },
+      { kind: 'sql_snippet', table: 'sql_snippets', label: 'name' },
+    ];
+    const found = await Promise.all(kinds.map(async (k) => {
+      const rows = await this.db(k.table).where({ organization_id: organizationId, datasource_id: id })
+        .select<Array<{ id: string; label: string | null; total: string }>>('id', `${k.label} as label`, this.db.raw('count(*) over () AS total'))
+        .orderBy('id').limit(limit);
+      return { kind: k.kind, total: rows.length ? Number(rows[0]!.total) : 0, items: rows.map((r) => ({ id: r.id, label: r.label })) };
+    }));
+    return found.filter((u) => u.total > 0);
   }
 
   /** The ids among `ids` that are not datasources of the organization. */

@@ -2,9 +2,11 @@ import type { Knex } from 'knex';
 import type { Principal } from '../api-keys/permissions.js';
 import { withTransaction } from '../db/db.js';
 import { createDriver, type ConnectionSettings, type Driver } from '../drivers/index.js';
+import { redactSecret } from '../drivers/values.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
-import { DatasourceRepository } from './datasource.repository.js';
+import { translatePgError } from '../db/pg-errors.js';
+import { DatasourceRepository, type DatasourceUsage } from './datasource.repository.js';
 import { datasourceFields } from './datasource.fields.js';
 import type { ConnectionTestResult, CreateDatasourceInput, Datasource, UpdateDatasourceInput } from './datasource.types.js';
 
@@ -84,21 +86,24 @@ export class DatasourceService {
   }
 
   /**
-   * Deletes a datasource. One still used by reports, filters, snippets or alerts is refused by
-   * foreign keys (→ 422 "in use").
-   * @throws NotFoundError, ForbiddenError, ValidationError
+   * Deletes a datasource. One still used by reports, filters or SQL snippets is refused with 422
+   * naming them (contract §4.1.1); the foreign keys (RESTRICT) guard against a race with a new use.
+   * @throws NotFoundError, ForbiddenError, ValidationError (`datasource_in_use`)
    */
   async delete(principal: Principal, id: string): Promise<void> {
     principal.requireAny('Manage Datasources');
     await this.getVisible(principal, id);
     if (!principal.canUseDatasource(id, 'Manage Datasources')) throw new ForbiddenError('This API key cannot manage this datasource');
+    const usages = await this.repo().usages(principal.organizationId, id);
+    if (usages.length) throw new ValidationError(`The datasource is used by ${describeUsages(usages)}; delete them or move them to another datasource first`, { code: 'datasource_in_use' });
     try {
       await this.repo().delete(principal.organizationId, id);
     } catch (err) {
-      if ((err as { code?: string }).code === '23503') {
-        throw new ValidationError('The datasource is used by a report, filter, SQL snippet or alert; remove those first', { code: 'datasource_in_use', cause: err });
+      const mapped = translatePgError(err);
+      if (mapped instanceof ValidationError && mapped.code === 'in_use') {
+        throw new ValidationError(`The datasource is still in use: ${mapped.detail}`, { code: 'datasource_in_use', cause: err });
       }
-      throw err;
+      throw mapped;
     }
   }
 
@@ -135,25 +140,29 @@ export class DatasourceService {
   }
 
   /**
-   * Test Datasource Connection: connects with a bounded timeout and reports the driver's error
-   * text (without credentials). Updates `server_version` on success.
-   * @throws ValidationError when the type or mode is not supported by this build
+   * Test Datasource Connection (row 6): connects with a bounded timeout and reports the driver's
+   * error text (without credentials). Anything that keeps this build from reaching the datasource
+   * (a connection mode or database type it cannot connect to) is such an error too: always 200
+   * `{status, error_message}`. Updates `server_version` on success.
+   * @throws NotFoundError, ForbiddenError
    */
   async testConnection(principal: Principal, id: string): Promise<ConnectionTestResult> {
     principal.requireAny('Manage Datasources');
     const ds = await this.getVisible(principal, id);
     if (!principal.canUseDatasource(id, 'Manage Datasources')) throw new ForbiddenError('This API key cannot manage this datasource');
-    const driver = (this.deps.driverFactory ?? createDriver)({ ...this.connectionSettings({ ...ds, enabled: true }), connectTimeoutMs: 10_000 });
+    let driver: Driver | undefined;
+    let serverVersion: string;
     try {
-      const { serverVersion } = await driver.testConnection();
-      await this.repo().setMetadata(ds.id, { serverVersion });
-      return { status: 'ok', error_message: null };
+      driver = (this.deps.driverFactory ?? createDriver)({ ...this.connectionSettings({ ...ds, enabled: true }), connectTimeoutMs: 10_000 });
+      ({ serverVersion } = await driver.testConnection());
     } catch (err) {
-      const message = (err as Error).message || String(err);
+      const message = err instanceof ValidationError ? (err.detail ?? err.title) : (err as Error).message || String(err);
       return { status: 'error', error_message: scrub(message, ds) };
     } finally {
-      await driver.close().catch(() => {});
+      await driver?.close().catch(() => {});
     }
+    await this.repo().setMetadata(ds.id, { serverVersion });
+    return { status: 'ok', error_message: null };
   }
 
   /** Gives the organization its "Sample Data" datasource when the deployment has sample data. */
@@ -181,11 +190,24 @@ export class DatasourceService {
   }
 }
 
-/** Removes the datasource's secrets from a driver message, should a driver ever echo them. */
+/** Removes the datasource's secrets from a driver message, should a driver ever echo them (whole occurrences only). */
 function scrub(message: string, ds: Datasource): string {
-  let out = message;
-  for (const secret of [ds.password, ds.bigqueryServiceKey]) {
-    if (secret && secret.length >= 3) out = out.split(secret).join('***');
-  }
-  return out;
+  return redactSecret(redactSecret(message, ds.password), ds.bigqueryServiceKey);
+}
+
+const USAGE_WORDS: Record<DatasourceUsage['kind'], [string, string]> = {
+  report: ['report', 'reports'],
+  filter: ['filter', 'filters'],
+  sql_snippet: ['SQL snippet', 'SQL snippets'],
+};
+
+/** `2 reports ("Revenue" abcd-…, "Costs" efgh-…) and 1 filter ("region" ijkl-…)`. */
+function describeUsages(usages: DatasourceUsage[]): string {
+  const parts = usages.map((u) => {
+    const [one, many] = USAGE_WORDS[u.kind];
+    const named = u.items.map((i) => (i.label ? `"${i.label}" ${i.id}` : i.id));
+    if (u.total > u.items.length) named.push(`${u.total - u.items.length} more`);
+    return `${u.total} ${u.total === 1 ? one : many} (${named.join(', ')})`;
+  });
+  return parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}` : parts[0]!;
 }

@@ -1,6 +1,6 @@
 // MySQL/MariaDB column types → DataType and value converters, and `?` placeholder binding.
 import type { DataType } from './driver.types.js';
-import { bigIntToJson, binaryToJson, decimalToJson, floatToJson, jsonToValue, naiveTimestampToIso } from './values.js';
+import { bigIntToJson, binaryToJson, decimalToJson, floatToJson, naiveTimestampToIso } from './values.js';
 
 /** The column metadata mysql2 hands to the `fields` event. */
 export interface MysqlFieldInfo {
@@ -162,7 +162,8 @@ export function mysqlConverter(f: MysqlFieldInfo): Converter {
     case T.BIT:
       return (raw) => (Buffer.isBuffer(raw) ? bitsToJson(raw, f.columnLength) : raw);
     case T.JSON:
-      return (raw) => jsonToValue(asText(raw));
+      // the server's JSON text: a scalar (rows hold no objects), every digit kept
+      return asText;
     case T.GEOMETRY:
       return (raw) => (Buffer.isBuffer(raw) ? binaryToJson(raw) : raw);
     default:

@@ -48,12 +48,11 @@ interface SessionInfo {
   noBackslashEscapes: boolean;
 }
 
-/** Current UTC offset of an IANA zone as `+HH:MM` (fallback for servers without time zone tables). */
-function currentOffset(timeZone: string): string {
-  const name = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' }).formatToParts(new Date()).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
-  const m = /GMT([+-]\d{2}):?(\d{2})?/.exec(name);
-  return m ? `${m[1]}:${m[2] ?? '00'}` : '+00:00';
-}
+/** Zones whose offset never changes: exact as a fixed offset on servers without time-zone tables. */
+const CONSTANT_UTC_ZONES = new Set(['UTC', 'Etc/UTC', 'Etc/UCT', 'UCT', 'Etc/Universal', 'Universal', 'Etc/Zulu', 'Zulu', 'GMT', 'Etc/GMT', 'Etc/GMT+0', 'Etc/GMT-0', 'Etc/GMT0', 'GMT0', 'Etc/Greenwich', 'Greenwich']);
+
+/** The command that loads the time-zone tables of a MySQL/MariaDB server (as its administrator). */
+export const MYSQL_TIME_ZONE_TABLES_COMMAND = 'mysql_tzinfo_to_sql /usr/share/zoneinfo | mysql -u root mysql';
 
 /** Ends a connection gracefully, destroying it if the server does not answer promptly. */
 function endConnection(conn: mysql.Connection): Promise<void> {
@@ -160,12 +159,19 @@ export class MysqlDriver implements Driver {
       noBackslashEscapes: /NO_BACKSLASH_ESCAPES/i.test(String(sqlMode)),
     };
     const literal = (v: string) => bindMysqlPlaceholders('?', [v], { noBackslashEscapes: info.noBackslashEscapes, timeZone: 'UTC' });
+    const zone = this.settings.dataTimeZone;
     try {
-      await this.runSmall(conn, `SET time_zone = ${literal(this.settings.dataTimeZone)}`);
+      await this.runSmall(conn, `SET time_zone = ${literal(zone)}`);
     } catch (err) {
-      // Servers without loaded time zone tables know only offsets: use the zone's current offset.
       if ((err as MysqlErrorLike).errno !== 1298) throw err;
-      await this.runSmall(conn, `SET time_zone = ${literal(currentOffset(this.settings.dataTimeZone))}`);
+      // Unknown zone. Without time-zone tables (every new server) the server knows no name at all:
+      // a fixed offset would be wrong across daylight saving time, so only constant UTC zones get one.
+      const [[utcKnown]] = (await this.runSmall(conn, "SELECT CONVERT_TZ('2000-01-01 00:00:00', '+00:00', 'UTC') IS NOT NULL")) as [[unknown]];
+      if (Number(utcKnown)) throw err;
+      if (!CONSTANT_UTC_ZONES.has(zone)) {
+        throw new QueryError('query_error', `The server has no time-zone tables, so it cannot use the data time zone "${zone}". Load them on the server (${MYSQL_TIME_ZONE_TABLES_COMMAND}), or set the datasource's data_time_zone to UTC`, { code: 'ER_UNKNOWN_TIME_ZONE' });
+      }
+      await this.runSmall(conn, "SET time_zone = '+00:00'");
     }
     const ms = Math.max(1, Math.ceil(timeoutMs));
     try {

@@ -6,9 +6,9 @@ import {
   binaryToJson,
   decimalToJson,
   floatToJson,
-  jsonToValue,
   naiveTimestampToIso,
-  parsePgArray,
+  pgArrayToJsonText,
+  rawJsonElement,
   timestamptzToIso,
 } from './values.js';
 
@@ -43,8 +43,9 @@ const SCALARS: Array<[number, number | null, PgTypeInfo]> = [
   [23, 1007, { dataType: 'Integer', name: 'int4', parse: parseInteger }],
   [26, 1028, { dataType: 'Integer', name: 'oid', parse: parseInteger }],
   [25, 1009, { dataType: 'String', name: 'text' }],
-  [114, 199, { dataType: 'JSON', name: 'json', parse: jsonToValue }],
-  [3802, 3807, { dataType: 'JSON', name: 'jsonb', parse: jsonToValue }],
+  // JSON stays the database's text (a scalar; `data_type` JSON says what it is), every digit kept.
+  [114, 199, { dataType: 'JSON', name: 'json' }],
+  [3802, 3807, { dataType: 'JSON', name: 'jsonb' }],
   [142, 143, { dataType: 'String', name: 'xml' }],
   [700, 1021, { dataType: 'Float', name: 'float4', parse: floatToJson }],
   [701, 1022, { dataType: 'Float', name: 'float8', parse: floatToJson }],
@@ -112,11 +113,12 @@ const TYPES = new Map<number, PgTypeInfo>();
 for (const [oid, arrayOid, info] of SCALARS) {
   TYPES.set(oid, info);
   if (arrayOid !== null) {
-    const element = info.parse ?? ((t: string) => t);
+    const element = info.dataType === 'JSON' ? rawJsonElement : (info.parse ?? ((t: string) => t));
+    // Arrays travel as JSON array text: rows hold only scalars (contract §3.14).
     TYPES.set(arrayOid, {
       dataType: arrayDataTypeOf(info.dataType),
       name: `_${info.name}`,
-      parse: (text) => parsePgArray(text, element),
+      parse: (text) => pgArrayToJsonText(text, element),
     });
   }
 }
@@ -134,8 +136,9 @@ export function pgTypeNameOf(oid: number): string {
 const identity: Parser = (text) => text;
 
 /**
- * The `types` option of a `pg.Client`: text-format parsers producing JSON-safe, exact values.
- * Types without a parser (text, uuid, enums, …) stay strings.
+ * The `types` option of a `pg.Client`: text-format parsers producing exact scalar values (number,
+ * string, boolean). Types without a parser (text, uuid, json, ranges, composites, enums, …) stay
+ * their text; arrays become JSON array text.
  */
 export const postgresClientTypes = {
   getTypeParser(oid: number, format?: string): Parser {

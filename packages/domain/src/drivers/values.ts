@@ -78,13 +78,29 @@ export function binaryToJson(buffer: Buffer): string {
   return buffer.toString('base64');
 }
 
-/** Parses JSON text; text that is not valid JSON is returned as-is. */
-export function jsonToValue(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
+/** JSON text that is spliced into an encoded array as it is (keeps every digit of big numbers). */
+class RawJson {
+  constructor(readonly text: string) {}
+}
+
+/** Marks an element's text as JSON to embed verbatim (elements of `json[]`/`jsonb[]`). */
+export function rawJsonElement(text: string): unknown {
+  return new RawJson(text);
+}
+
+function encodeJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(encodeJson).join(',')}]`;
+  if (value instanceof RawJson) return value.text;
+  return JSON.stringify(value) ?? 'null';
+}
+
+/**
+ * A PostgreSQL array literal as JSON array text (`{1,NULL,3}` → `[1,null,3]`), elements converted
+ * with `convert` (nested arrays stay nested). Rows hold only scalars (contract §3.14): an array
+ * travels as this text, and the field's `data_type` (`IntegerArray`, …) says what it holds.
+ */
+export function pgArrayToJsonText(text: string, convert: (element: string) => unknown, delimiter = ','): string {
+  return encodeJson(parsePgArray(text, convert, delimiter));
 }
 
 /**
@@ -135,11 +151,59 @@ export function parsePgArray(text: string, convert: (element: string) => unknown
   return parseArray();
 }
 
-/** Removes a password (and its URL-encoded form) from a message. */
+const WORD_CHAR = /^[\p{L}\p{N}_]$/u;
+/** The password part of URL userinfo: `scheme://user:<password>@`. */
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/?#@]*:)([^\s@/?#]*)@/gi;
+
+/** The code point ending just before index `i` (undefined at the start). */
+function charBefore(text: string, i: number): string | undefined {
+  if (i <= 0) return undefined;
+  const code = text.charCodeAt(i - 1);
+  const start = code >= 0xdc00 && code <= 0xdfff && i >= 2 ? i - 2 : i - 1;
+  return String.fromCodePoint(text.codePointAt(start)!);
+}
+
+/** The code point starting at index `i` (undefined at the end). */
+function charAt(text: string, i: number): string | undefined {
+  return i < text.length ? String.fromCodePoint(text.codePointAt(i)!) : undefined;
+}
+
+const isWordChar = (ch: string | undefined) => ch !== undefined && WORD_CHAR.test(ch);
+
+/**
+ * Replaces whole occurrences of `secret` with `***`: an occurrence counts only where it is not part
+ * of a longer word (the `\b` rule: a secret edge that is a letter, digit or `_` must not touch
+ * another one). Masking substrings inside words would reveal the secret's characters (password `x`
+ * turning "unexpectedly" into "une***pectedly").
+ */
+function maskWhole(message: string, secret: string): string {
+  const first = charAt(secret, 0);
+  const last = charBefore(secret, secret.length);
+  let out = '';
+  let from = 0;
+  for (let i = message.indexOf(secret); i !== -1; i = message.indexOf(secret, i + 1)) {
+    if (i < from) continue;
+    const end = i + secret.length;
+    const leftOk = !isWordChar(first) || !isWordChar(charBefore(message, i));
+    const rightOk = !isWordChar(last) || !isWordChar(charAt(message, end));
+    if (leftOk && rightOk) {
+      out += `${message.slice(from, i)}***`;
+      from = end;
+    }
+  }
+  return from === 0 ? message : out + message.slice(from);
+}
+
+/**
+ * Removes a password from a driver message: the password part of any connection string
+ * (`scheme://user:***@host`), and whole, delimited occurrences of the password and of its
+ * URL-encoded form. Every other character of the message stays as it was.
+ */
 export function redactSecret(message: string, secret: string | null | undefined): string {
-  if (!secret) return message;
-  let out = message.split(secret).join('***');
+  let out = message.replace(URL_PASSWORD, '$1***@');
+  if (!secret) return out;
+  out = maskWhole(out, secret);
   const encoded = encodeURIComponent(secret);
-  if (encoded !== secret) out = out.split(encoded).join('***');
+  if (encoded !== secret) out = maskWhole(out, encoded);
   return out;
 }

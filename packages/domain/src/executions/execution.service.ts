@@ -198,7 +198,7 @@ export class ExecutionService {
     if (!stored) return undefined;
     return {
       data_key: stored.dataKey,
-      data_access_token: this.deps.tokens.sign({ organizationId: principal.organizationId, dataKey: stored.dataKey, format: 'json' }),
+      data_access_token: this.deps.tokens.sign({ organizationId: principal.organizationId, dataKey: stored.dataKey, kind: 'result', format: 'json' }),
       data_timestamp: Math.floor(stored.dataTimestamp.getTime() / 1000),
     };
   }
@@ -207,28 +207,37 @@ export class ExecutionService {
   async refreshDatasource(principal: Principal, datasourceId: string, priority: ExecutionPriority = 'interactive'): Promise<Execution> {
     principal.requireAny('Manage Datasources');
     const ds = await this.deps.datasources.getVisible(principal, datasourceId, ['Manage Datasources']);
+    return this.startSchemaRefresh(principal.organizationId, ds, priority);
+  }
+
+  /**
+   * Starts (or joins, single flight) the schema introspection of a datasource without a permission
+   * check. @throws ValidationError when this build cannot connect to the datasource
+   */
+  private startSchemaRefresh(organizationId: string, ds: Datasource, priority: ExecutionPriority): Promise<Execution> {
     this.deps.datasources.connectionSettings(ds);
-    const prefix = schemaDataKey(principal.organizationId, ds.id);
+    if (!dialectOf(ds.databaseType)) throw new ValidationError(`Database type "${ds.databaseType}" is not supported by this build`, { code: 'database_type_not_supported' });
+    const prefix = schemaDataKey(organizationId, ds.id);
     return this.start({
-      organizationId: principal.organizationId, datasource: ds, executionType: 'almanach_query', priority,
+      organizationId, datasource: ds, executionType: 'almanach_query', priority,
       dataKey: `${prefix}/refresh`, sqlText: '-- schema introspection', sqlValues: [], timeZone: ds.dataTimeZone,
       options: { schemaKeyPrefix: prefix },
     });
   }
 
   /**
-   * Get Datasource Schema (row 8): key and token of the stored schema (one schema with `name`);
-   * undefined when no schema was stored yet (a refresh is started then). An unknown schema name
-   * is answered 404 by the data server.
+   * Get Datasource Schema (row 8): key and token of the stored schema (one schema with `name`),
+   * always at once. When no schema is stored yet, a refresh starts (joining one that runs, for any
+   * key that may see the datasource) and the data server answers 204 until the schema is there.
+   * An unknown schema name is answered 404 by the data server.
+   * @throws NotFoundError (datasource not visible); ValidationError when there is no schema and this
+   *   build cannot connect to the datasource to read one
    */
-  async schema(principal: Principal, datasourceId: string, name?: string): Promise<{ data_key: string; data_access_token: string } | undefined> {
+  async schema(principal: Principal, datasourceId: string, name?: string): Promise<{ data_key: string; data_access_token: string }> {
     const ds = await this.deps.datasources.getVisible(principal, datasourceId);
     const full = await this.deps.resultStore.findLatest(principal.organizationId, schemaDataKey(principal.organizationId, ds.id));
-    if (!full) {
-      if (principal.canUseDatasource(ds.id, 'Manage Datasources')) await this.refreshDatasource(principal, ds.id).catch(() => undefined);
-      return undefined;
-    }
+    if (!full) await this.startSchemaRefresh(principal.organizationId, ds, 'interactive');
     const dataKey = schemaDataKey(principal.organizationId, ds.id, name);
-    return { data_key: dataKey, data_access_token: this.deps.tokens.sign({ organizationId: principal.organizationId, dataKey, format: 'json' }) };
+    return { data_key: dataKey, data_access_token: this.deps.tokens.sign({ organizationId: principal.organizationId, dataKey, kind: 'schema', format: 'json' }) };
   }
 }

@@ -7,6 +7,33 @@ import type { ResultStore, StoredResult } from './result-store.js';
 
 const gzip = promisify(gzipCallback);
 
+/**
+ * A value as a result cell: the contract allows only number, string, boolean or null in `rows`
+ * (§3.14). Drivers already yield such values; anything else is turned into text here, so no
+ * driver can put an object in a result: objects and arrays as JSON text, buffers as base64,
+ * bigints as numbers when safe (else text), non-finite numbers as text.
+ */
+export function toResultCell(value: unknown): number | string | boolean | null {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      return Number.isFinite(value) ? value : String(value);
+    case 'bigint':
+      return Number.isSafeInteger(Number(value)) ? Number(value) : String(value);
+    case 'undefined':
+      return null;
+    case 'object':
+      if (value === null) return null;
+      if (Buffer.isBuffer(value)) return value.toString('base64');
+      if (value instanceof Date) return value.toISOString();
+      return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
+    default:
+      return String(value);
+  }
+}
+
 /** Uncompressed size at which a chunk is sealed (about 1 MiB). */
 const CHUNK_BYTES = 1 << 20;
 
@@ -47,7 +74,11 @@ export class ResultWriter {
   async write(batch: unknown[][]): Promise<void> {
     const stats = this.stats;
     for (const row of batch) {
-      for (let i = 0; i < stats.length; i++) stats[i]!.add(row[i]);
+      for (let i = 0; i < stats.length; i++) {
+        let value = row[i];
+        if (value !== null && typeof value !== 'string' && typeof value !== 'boolean' && !(typeof value === 'number' && Number.isFinite(value))) row[i] = value = toResultCell(value);
+        stats[i]!.add(value);
+      }
       const text = (this.rowsInChunk === 0 ? '' : ',') + JSON.stringify(row);
       this.parts.push(text);
       // UTF-16 length: close enough to size chunks; exact byte counts are taken when sealing.

@@ -8,10 +8,19 @@ export interface CsvOptions {
   quoteStyle: 'necessary' | 'always';
 }
 
-/** What a data access token grants: one data key of one organization, in one format. */
+/**
+ * What a token opens: `result` data (Get Result Data, `/results/…`) or `schema` data (Get Schema
+ * Data, `/schemas/…`). A token of one kind is refused by the other route.
+ */
+export type DataTokenKind = 'result' | 'schema';
+
+const KINDS: readonly DataTokenKind[] = ['result', 'schema'];
+
+/** What a data access token grants: one data key of one organization, of one kind, in one format. */
 export interface DataTokenGrant {
   organizationId: string;
   dataKey: string;
+  kind: DataTokenKind;
   format: 'json' | 'csv';
   csv?: CsvOptions;
 }
@@ -19,8 +28,11 @@ export interface DataTokenGrant {
 interface Claims {
   org: string;
   dk: string;
+  kind: DataTokenKind;
   fmt: 'json' | 'csv';
   csv?: [string, string, string];
+  iat: number;
+  exp: number;
 }
 
 const ISSUER = 'sightline-api';
@@ -38,30 +50,40 @@ export class DataTokens {
 
   /** A token for `grant`, valid for the configured TTL. */
   sign(grant: DataTokenGrant): string {
-    const claims: Claims = { org: grant.organizationId, dk: grant.dataKey, fmt: grant.format };
+    const claims: Omit<Claims, 'iat' | 'exp'> = { org: grant.organizationId, dk: grant.dataKey, kind: grant.kind, fmt: grant.format };
     if (grant.csv) claims.csv = [grant.csv.columnSeparator, grant.csv.decimalSeparator, grant.csv.quoteStyle];
     return jwt.sign(claims, this.secret, { algorithm: 'HS256', expiresIn: this.ttlSeconds, issuer: ISSUER, audience: AUDIENCE });
   }
 
   /**
-   * Checks `Authorization: Data <token>` for `dataKey`.
-   * @throws UnauthenticatedError (401) for a missing, malformed, forged or expired token;
-   *   ForbiddenError (403) for a valid token issued for another data key
+   * Checks `Authorization: Data <token>` for `dataKey` on the route serving `kind`. A token must be
+   * signed with this deployment's key and carry issuer, audience, `iat`, `exp` and its kind.
+   * @throws UnauthenticatedError (401) for a missing, malformed, forged, incomplete or expired token;
+   *   ForbiddenError (403) for a valid token issued for another data key or another kind of data
    */
-  verify(authorization: string | undefined, dataKey: string): DataTokenGrant {
+  verify(authorization: string | undefined, dataKey: string, kind: DataTokenKind): DataTokenGrant {
     if (!authorization) throw new UnauthenticatedError('Missing Authorization header; send "Authorization: Data <token>"', { source: { header: 'Authorization' } });
     const match = /^Data[ ]+([A-Za-z0-9_.-]{1,4096})$/.exec(authorization.trim());
     if (!match) throw new UnauthenticatedError('Malformed Authorization header; expected "Data <token>"', { source: { header: 'Authorization' } });
-    let claims: Claims;
+    let claims: Partial<Claims>;
     try {
-      claims = jwt.verify(match[1]!, this.secret, { algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE }) as unknown as Claims;
+      claims = jwt.verify(match[1]!, this.secret, { algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE }) as Partial<Claims>;
     } catch (err) {
       const expired = (err as Error).name === 'TokenExpiredError';
       throw new UnauthenticatedError(expired ? 'The data access token has expired; request a new one from the API server' : 'Invalid data access token', { source: { header: 'Authorization' } });
     }
-    if (typeof claims.org !== 'string' || typeof claims.dk !== 'string') throw new UnauthenticatedError('Invalid data access token');
+    // Every token this server issues has all of these; a token without them was not made by it.
+    if (
+      typeof claims.org !== 'string' || typeof claims.dk !== 'string' || !Number.isInteger(claims.iat) || !Number.isInteger(claims.exp) ||
+      !KINDS.includes(claims.kind as DataTokenKind)
+    ) {
+      throw new UnauthenticatedError('Invalid data access token', { source: { header: 'Authorization' } });
+    }
     if (claims.dk !== dataKey) throw new ForbiddenError('The data access token was issued for another data key');
-    const grant: DataTokenGrant = { organizationId: claims.org, dataKey: claims.dk, format: claims.fmt === 'csv' ? 'csv' : 'json' };
+    if (claims.kind !== kind) {
+      throw new ForbiddenError(claims.kind === 'schema' ? 'This data access token is for schema data: fetch it from /schemas/<data key>' : 'This data access token is for result data: fetch it from /results/<data key>');
+    }
+    const grant: DataTokenGrant = { organizationId: claims.org, dataKey: claims.dk, kind: claims.kind!, format: claims.fmt === 'csv' ? 'csv' : 'json' };
     if (claims.csv) grant.csv = { columnSeparator: claims.csv[0] as CsvOptions['columnSeparator'], decimalSeparator: claims.csv[1] as CsvOptions['decimalSeparator'], quoteStyle: claims.csv[2] as CsvOptions['quoteStyle'] };
     return grant;
   }

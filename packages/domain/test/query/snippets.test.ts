@@ -89,10 +89,10 @@ describe('limits', () => {
     const snippets = Array.from({ length: 10 }, (_, i) => ({ name: `s${i}`, text: i < 9 ? Array(10).fill(`[s${i + 1}]`).join(' ') : 'x' }));
     expect(compileError(() => expandSnippets('SELECT [s0]', snippets)).detail).toMatch(/longer than 2000000 characters after snippet expansion/);
   });
-  it('many unmatched braces and brackets compile quickly', () => {
+  // A scan that went quadratic on these 80,000 characters would run into the test timeout; the time
+  // itself is not asserted (no test depends on the machine's speed).
+  it('many unmatched braces and brackets compile', () => {
     const sql = `SELECT 1 ${'{[a '.repeat(20_000)}`;
-    const started = Date.now();
     expect(compile(sql).sql).toBe(sql);
-    expect(Date.now() - started).toBeLessThan(5000);
   });
 });

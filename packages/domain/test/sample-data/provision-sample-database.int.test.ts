@@ -89,8 +89,8 @@ describe('provisionSampleDatabase', () => {
     if (firstResult.skipped) throw new Error('unexpected skip');
     const url = new URL(adminUrl);
     expect(firstResult.connection).toEqual({ host: url.hostname, port: Number(url.port || 5432), database: first.database, username: first.readerRole, password: 'reader-pw-1' });
+    // how long it takes is printed, not asserted (a speed goal, not a property)
     console.log(`sample data: provisioned in ${firstResult.durationMs} ms`);
-    expect(firstResult.durationMs).toBeLessThan(20_000);
     const fp = await fingerprint(first.database);
     expect(fp).toMatchObject({ products: SAMPLE_ROW_COUNTS.products, customers: SAMPLE_ROW_COUNTS.customers, orders: SAMPLE_ROW_COUNTS.orders, events: SAMPLE_ROW_COUNTS.events });
     expect(fp.order_items as number).toBeGreaterThan(SAMPLE_ROW_COUNTS.orders * 2);
@@ -138,11 +138,14 @@ describe('provisionSampleDatabase', () => {
     const passwordOf = () =>
       withClient(adminUrl, async (c) => (await c.query<{ rolpassword: string }>('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [first.readerRole])).rows[0]!.rolpassword);
     const before = await passwordOf();
-    const started = Date.now();
+    // the tables and rows as they are: a regeneration would give them new identities
+    const identity = () => withClient(urlFor(first.database), async (c) =>
+      (await c.query("SELECT (SELECT oid FROM pg_class WHERE relname = 'orders') AS tbl, (SELECT xmin::text FROM orders ORDER BY id LIMIT 1) AS row_version")).rows[0]);
+    const identityBefore = await identity();
     const again = await provisionSampleDatabase(adminUrl, { ...first, readerPassword: 'reader-pw-changed' });
     expect(again).toMatchObject({ skipped: false, created: false, connection: { password: 'reader-pw-changed' } });
-    // No regeneration: a handful of catalog statements (generous bound for a busy 2-core box).
-    expect(Date.now() - started).toBeLessThan(5000);
+    // No regeneration: the same table and the same row versions.
+    expect(await identity()).toEqual(identityBefore);
     expect(await passwordOf()).not.toBe(before);
     expect(await fingerprint(first.database)).toEqual(await fingerprint(second.database));
   });

@@ -1,4 +1,4 @@
-import { NotFoundError, ValidationError } from '@sightline/domain';
+import { ValidationError } from '@sightline/domain';
 import type { ParsedResourceDocument } from '@sightline/jsonapi';
 import type { ApiContext } from '../../context.js';
 
@@ -6,13 +6,11 @@ import type { ApiContext } from '../../context.js';
 const isStorableId = (id: string) => !id.includes('\u0000') && id.length <= 200;
 
 /**
- * The `:id` path parameter of dashboards, dashboard groups, reports and filters routes.
- * @throws NotFoundError for ids that cannot exist (NUL characters, overlong)
+ * The `:id` path parameter of dashboards, dashboard groups, reports and filters routes. Its shape
+ * was checked before the route ran (`checkPathIds`, one place for every route).
  */
-export function pathId(ctx: ApiContext, what: string): string {
-  const id = ctx.params.id!;
-  if (!isStorableId(id)) throw new NotFoundError(`${what} not found`);
-  return id;
+export function pathId(ctx: ApiContext, _what: string): string {
+  return ctx.params.id!;
 }
 
 /**

@@ -52,8 +52,7 @@ export function registerExecutionRoutes(router: ApiRouter, deps: ExecutionRouteD
     checkQueryParameters(ctx.query, ['name']);
     const name = ctx.query.name;
     if (Array.isArray(name)) throw new BadRequestError('"name" may be given once', { source: { parameter: 'name' } });
-    const schema = await deps.executions.schema(ctx.state.principal, ctx.params.id!, name || undefined);
-    if (schema) sendJson(ctx, 200, schema);
-    else sendNoContent(ctx);
+    // Always the key at once (contract row 8); before the first refresh the data server answers 204.
+    sendJson(ctx, 200, await deps.executions.schema(ctx.state.principal, ctx.params.id!, name || undefined));
   });
 }

@@ -9,6 +9,7 @@ import * as m040 from './20261123040000_create_users.js';
 import * as m041 from './20261123040100_create_user_groups.js';
 import * as m042 from './20261123040200_create_invitations.js';
 import * as m043 from './20261123040300_add_built_in_user_groups.js';
+import * as m20261203010000 from './20261203010000_create_auth_failures.js';
 import * as m120340 from './20261203040000_create_export_jobs.js';
 import * as m1250 from './20261203050000_create_dashboard_schedules.js';
 import * as m1251 from './20261203050100_create_sql_alerts.js';
@@ -33,6 +34,7 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ['20261123040100_create_user_groups', m041],
   ['20261123040200_create_invitations', m042],
   ['20261123040300_add_built_in_user_groups', m043],
+  ['20261203010000_create_auth_failures', m20261203010000],
   ['20261203040000_create_export_jobs', m120340],
   ['20261203050000_create_dashboard_schedules', m1250],
   ['20261203050100_create_sql_alerts', m1251],
