@@ -118,7 +118,7 @@ describe('dashboard_schedules: CRUD (rows 39–43)', () => {
     ['an unknown format', { attach_as: 'csv,docx' }, '/data/attributes/attach_as', /"docx" \(item 2\) is not a format/],
     ['a wrong type', { page_width: 'wide' }, '/data/attributes/page_width', /.+/],
     ['bad parameters', { parameters: { aggregation: 'fortnight' } }, '/data/attributes/parameters/aggregation', /.+/],
-    ['an unknown attribute', { colour: 'red' }, '/data/attributes/colour', /Unknown attribute/],
+    ['an unknown attribute', { colour: 'red' }, '/data/attributes/colour', /`colour` is not a known attribute/],
   ])('422 for %s, pointing at it', async (_label, change, pointer, detail) => {
     const res = await send('post', '/dashboard_schedules', body({ ...valid, ...change }));
     expect(res.status).toBe(422);

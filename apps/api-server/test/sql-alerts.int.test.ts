@@ -107,7 +107,7 @@ describe('sql_alerts: CRUD (rows 68–72)', () => {
     ['a picture attachment', { attach_as: 'pdf' }, '/data/attributes/attach_as', /"pdf" \(item 1\) is not a format; use a comma-separated list of csv, excel/],
     ['two attachments', { attach_as: 'csv,excel' }, '/data/attributes/attach_as', /one format/],
     ['an empty query', { sql_query: '' }, '/data/attributes/sql_query', /.+/],
-    ['an unknown attribute', { send_when: 'always' }, '/data/attributes/send_when', /Unknown attribute/],
+    ['an unknown attribute', { send_when: 'always' }, '/data/attributes/send_when', /`send_when` is not a known attribute/],
   ])('422 for %s', async (_label, change, pointer, detail) => {
     const res = await send('post', '/sql_alerts', body({ ...valid, ...change }));
     expect(res.status).toBe(422);
