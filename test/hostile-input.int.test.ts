@@ -57,6 +57,8 @@ const ROUTES: Array<[string, string]> = [
   ['post', '/users/invite'], ['patch', '/users/:none'], ['post', '/users/:none/activate'],
   ['post', '/user_groups'], ['patch', '/user_groups/:none'],
   ['post', '/invitations/:none/accept'],
+  ['post', '/dashboard_schedules'], ['patch', '/dashboard_schedules/:schedule'], ['post', '/dashboard_schedules/:schedule/trigger'], ['get', '/dashboard_schedules/:schedule'],
+  ['post', '/sql_alerts'], ['patch', '/sql_alerts/:alert'], ['post', '/sql_alerts/:alert/run'], ['get', '/sql_alerts/:alert/results'], ['get', '/sql_alerts/:alert'],
   ['post', '/dashboards/:dashboard/export_pdf'], ['post', '/dashboards/:dashboard/export_png'],
   ['post', '/reports/:report/export_pdf'], ['post', '/reports/:report/export_png'], ['post', '/reports/:report/export_csv'],
   ['get', '/export_jobs/:none'], ['post', '/export_jobs/:none/cancel'],
@@ -87,6 +89,8 @@ beforeAll(async () => {
   ids.dashboard = (await t.api.post('/dashboards').set(auth).send({ data: { attributes: { name: 'D' } } })).body.data.id;
   ids.report = (await t.api.post('/reports').set(auth).send({ data: { attributes: { name: 'R', sql_query: 'SELECT 1' }, relationships: { dashboard: { data: { type: 'dashboards', id: ids.dashboard } }, datasource: { data: { type: 'datasources', id: ids.datasource } } } } })).body.data.id;
   ids.api_key = (await t.api.get('/api_keys').set(auth)).body.data[0].id;
+  ids.schedule = (await t.api.post('/dashboard_schedules').set(auth).send({ data: { attributes: { name: 'S', emails: 'a@example.com', attach_as: '', schedule: 'disabled' }, relationships: { dashboard: { data: { type: 'dashboards', id: ids.dashboard } } } } })).body.data.id;
+  ids.alert = (await t.api.post('/sql_alerts').set(auth).send({ data: { attributes: { name: 'A', sql_query: 'SELECT 1', run_schedule: 'disabled', email_condition: 'all' }, relationships: { datasource: { data: { type: 'datasources', id: ids.datasource } } } } })).body.data.id;
   ids.none = 'zzzz-zzzz-zzzz';
 });
 afterAll(async () => {

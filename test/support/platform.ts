@@ -1,10 +1,10 @@
 import supertest from 'supertest';
 import { createApiApp } from '@sightline/api-server';
 import { createDataApp } from '@sightline/data-server';
-import { startWorker, type Worker } from '@sightline/worker';
+import { startWorker, type Worker, type WorkerSchedulingOptions } from '@sightline/worker';
 import {
-  createLogger, createServicesFromConfig, ensureMailQueues, ensureQueues, parseConfig, startQueue, stopQueue,
-  type DomainServices, type Organization, type PgBoss, type ResolvedConfig,
+  createLogger, createServicesFromConfig, ensureMailQueues, ensureQueues, ensureSchedulingQueues, parseConfig, startQueue, stopQueue,
+  type Clock, type DomainServices, type Organization, type PgBoss, type ResolvedConfig,
 } from '@sightline/domain';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { TEST_ENCRYPTION_KEY } from './context.js';
@@ -27,6 +27,14 @@ export interface PlatformTestOptions {
   env?: Record<string, string>;
   /** Start the worker (default true). */
   worker?: boolean;
+  /** Injected clock of the services (default: the system clock). */
+  clock?: Clock;
+  /** Deliver mail to this SMTP server (default: an outbox folder). */
+  smtpUrl?: string;
+  /** The worker's scheduling consumers (tick at start, renderers). */
+  scheduling?: WorkerSchedulingOptions;
+  /** Seconds between the worker's polls of the mail queue (default 2). */
+  mailPollingIntervalSeconds?: number;
 }
 
 export async function createPlatformTestContext(options: PlatformTestOptions = {}): Promise<PlatformTestContext> {
@@ -43,11 +51,13 @@ export async function createPlatformTestContext(options: PlatformTestOptions = {
   const boss = await startQueue({ connectionString: database.url, logger, applicationName: 'sightline-test-queue', supervise: true });
   await ensureQueues(boss);
   await ensureMailQueues(boss);
-  const services = createServicesFromConfig(database.db, config, boss);
+  await ensureSchedulingQueues(boss);
+  const services = createServicesFromConfig(database.db, config, boss, { clock: options.clock });
   const { organization, adminKey } = await services.organizations.create('Test Organization');
   const worker = options.worker === false
     ? { stop: async () => {} }
-    : await startWorker({ db: database.db, boss, logger, services, concurrency: config.workerConcurrency, rowLimit: config.resultRowLimit, mail: { dataDir: '/tmp/sightline-test-mail' } });
+    : await startWorker({ db: database.db, boss, logger, services, concurrency: config.workerConcurrency, rowLimit: config.resultRowLimit, mail: { dataDir: '/tmp/sightline-test-mail', smtpUrl: options.smtpUrl, queue: { pollingIntervalSeconds: options.mailPollingIntervalSeconds } },
+      scheduling: options.scheduling });
   const api = createApiApp({ db: database.db, logger, services, maxBodyBytes: config.maxBodyBytes, trustProxy: config.trustProxy });
   const data = createDataApp({ db: database.db, logger, resultStore: services.resultStore, tokens: services.tokens });
   return {

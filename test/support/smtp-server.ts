@@ -19,6 +19,12 @@ export interface TestSmtpServer {
   attempts: number;
   /** Reject the next `n` messages with a temporary failure (451). */
   rejectNext(n: number): void;
+  /**
+   * Holds the next message after its DATA arrived, before answering: `reached` resolves then. On
+   * `release()` it is accepted, unless its connection closed meanwhile (the sender died before the
+   * server said OK): then it is discarded, as a real server does.
+   */
+  holdNext(): { reached: Promise<void>; closed: Promise<void>; release(): void };
   /** Waits until `count` messages arrived (or throws after `timeoutMs`). */
   waitFor(count: number, timeoutMs?: number): Promise<ReceivedMail[]>;
   close(): Promise<void>;
@@ -57,10 +63,16 @@ export async function startTestSmtpServer(): Promise<TestSmtpServer> {
   let toReject = 0;
   let attempts = 0;
   const waiters: Array<() => void> = [];
+  let hold: { reached: () => void; closed: () => void; released: Promise<void>; sessionId?: string } | undefined;
+  const closedSessions = new Set<string>();
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
+    onClose(session: SMTPServerSession) {
+      closedSessions.add(session.id);
+      if (hold?.sessionId === session.id) hold.closed();
+    },
     onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback: (err?: Error | null) => void) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
@@ -71,9 +83,20 @@ export async function startTestSmtpServer(): Promise<TestSmtpServer> {
           callback(Object.assign(new Error('Try again later'), { responseCode: 451 }));
           return;
         }
-        received.push(parse(Buffer.concat(chunks).toString('utf8'), session));
-        callback(null);
-        for (const w of waiters.splice(0)) w();
+        const accept = () => {
+          if (closedSessions.has(session.id)) return;
+          received.push(parse(Buffer.concat(chunks).toString('utf8'), session));
+          callback(null);
+          for (const w of waiters.splice(0)) w();
+        };
+        const held = hold;
+        if (held && held.sessionId === undefined) {
+          held.sessionId = session.id;
+          held.reached();
+          void held.released.then(accept);
+          return;
+        }
+        accept();
       });
     },
   });
@@ -87,6 +110,25 @@ export async function startTestSmtpServer(): Promise<TestSmtpServer> {
     },
     rejectNext(n) {
       toReject = n;
+    },
+    holdNext() {
+      let reached!: () => void;
+      let closed!: () => void;
+      let release!: () => void;
+      const h = {
+        reached: new Promise<void>((r) => (reached = r)),
+        closed: new Promise<void>((r) => (closed = r)),
+        released: new Promise<void>((r) => (release = r)),
+      };
+      hold = { reached, closed, released: h.released };
+      return {
+        reached: h.reached,
+        closed: h.closed,
+        release: () => {
+          hold = undefined;
+          release();
+        },
+      };
     },
     async waitFor(count, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;

@@ -19,6 +19,8 @@ import { registerDashboardRoutes } from './routes/dashboards/dashboard.router.js
 import { registerDashboardGroupRoutes } from './routes/dashboard-groups/dashboard-group.router.js';
 import { registerReportRoutes } from './routes/reports/report.router.js';
 import { registerFilterRoutes } from './routes/filters/filter.router.js';
+import { registerDashboardScheduleRoutes } from './routes/dashboard-schedules/dashboard-schedule.router.js';
+import { registerSqlAlertRoutes } from './routes/sql-alerts/sql-alert.router.js';
 import { registerExportJobRoutes } from './routes/export-jobs/export-job.router.js';
 import { registerSharedDashboardRoutes } from './routes/shared-dashboards/shared-dashboard.router.js';
 import { registerDashboardSharingLinkRoutes } from './routes/dashboard-sharing-links/dashboard-sharing-link.router.js';
@@ -79,6 +81,8 @@ export function createApiApp(deps: ApiAppDeps): Koa<ApiState> {
   registerDashboardGroupRoutes(router, { dashboardGroups: deps.services.dashboardGroups, dashboards: deps.services.dashboards, maxBodyBytes: deps.maxBodyBytes });
   registerReportRoutes(router, { reports: deps.services.reports, dashboards: deps.services.dashboards, datasources: deps.services.datasources, maxBodyBytes: deps.maxBodyBytes });
   registerFilterRoutes(router, { filters: deps.services.filters, datasources: deps.services.datasources, sqlSnippets: deps.services.sqlSnippets, maxBodyBytes: deps.maxBodyBytes });
+  registerDashboardScheduleRoutes(router, { dashboardSchedules: deps.services.dashboardSchedules, dashboards: deps.services.dashboards, reports: deps.services.reports, maxBodyBytes: deps.maxBodyBytes });
+  registerSqlAlertRoutes(router, { sqlAlerts: deps.services.sqlAlerts, datasources: deps.services.datasources, maxBodyBytes: deps.maxBodyBytes });
   registerExportJobRoutes(router, { exportJobs: deps.services.exportJobs, maxBodyBytes: deps.maxBodyBytes });
 
   checkPathIds(open, router);

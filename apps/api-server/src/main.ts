@@ -1,7 +1,7 @@
 // Composition root of the API server on its own (`npm run start:api`): needs DATABASE_URL;
 // migrations run separately (`npm run db:migrate`).
 import {
-  createDb, createLogger, createServicesFromConfig, ensureMailQueues, ensureQueues, runMain, standaloneConfig, startQueue, stopOnSignals, stopQueue,
+  createDb, createLogger, createServicesFromConfig, ensureMailQueues, ensureQueues, ensureSchedulingQueues, runMain, standaloneConfig, startQueue, stopOnSignals, stopQueue,
 } from '@sightline/domain';
 import { listen } from '@sightline/jsonapi';
 import { createApiApp } from './app.js';
@@ -15,6 +15,7 @@ runMain(async () => {
   const boss = await startQueue({ connectionString: config.databaseUrl, logger, applicationName: 'sightline-api-queue', supervise: false });
   await ensureQueues(boss);
   await ensureMailQueues(boss);
+  await ensureSchedulingQueues(boss);
   const services = createServicesFromConfig(db, config, boss);
   const viewerAssets = new ViewerAssets(logger);
   // the shared dashboard page fetches results from the data server's public URL

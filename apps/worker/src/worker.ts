@@ -1,8 +1,13 @@
 import path from 'node:path';
-import { MAIL_SEND_QUEUE, createMailer, type DomainServices, type Knex, type Logger, type Mailer, type PgBoss } from '@sightline/domain';
+import {
+  MAIL_SEND_QUEUE, MailLedger, createMailer, type AlertAttachmentRenderer, type DomainServices, type Knex, type Logger, type Mailer, type PgBoss, type ScheduleRenderer,
+} from '@sightline/domain';
 import { startMailConsumer, type MailConsumerOptions } from './jobs/send-mail.job.js';
 import { startExecutionConsumers } from './jobs/run-execution.job.js';
-import { startExportConsumer } from './jobs/run-export.job.js';
+import { startSchedulingConsumers } from './jobs/scheduling.job.js';
+import { startSchedulingSweeps } from './jobs/scheduling-sweep.job.js';
+import { renderExports, startExportConsumer } from './jobs/run-export.job.js';
+import { createAlertRenderer, createScheduleRenderer } from './jobs/scheduling-render.js';
 
 export interface WorkerDeps {
   db: Knex;
@@ -18,6 +23,19 @@ export interface WorkerDeps {
    * (default data dir `./.sightline`); `mailer` replaces the transport (tests).
    */
   mail?: { smtpUrl?: string; from?: string; dataDir?: string; mailer?: Mailer; queue?: MailConsumerOptions };
+  /** Dashboard schedules and SQL alerts (the one-minute tick and the runs). */
+  scheduling?: WorkerSchedulingOptions;
+}
+
+/** Options of the worker's scheduling consumers. */
+export interface WorkerSchedulingOptions {
+  renderers?: { schedules?: ScheduleRenderer; alerts?: AlertAttachmentRenderer };
+  /** Send a tick at start (default true): what came due while the platform was down fires at once. */
+  tickAtStart?: boolean;
+  /** Seconds between polls of the tick and run queues (default 2). */
+  pollingIntervalSeconds?: number;
+  /** Longest wait for a schedule's queries before mailing what there is. */
+  maxDataWaitMs?: number;
 }
 
 /** A running worker: the pg-boss consumers of this process. */
@@ -33,16 +51,32 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
     outboxDir: path.join(deps.mail?.dataDir ?? './.sightline', 'outbox'),
     logger: deps.logger,
   });
-  await startMailConsumer(deps.boss, mailer, deps.logger, deps.mail?.queue);
+  // Idempotent mail: a schedule run's delivery sets the schedule's `last_sent_at`.
+  const ledger = new MailLedger({
+    db: deps.db, clock: deps.services.clock,
+    hooks: { dashboard_schedule_run: (trx, id, sentAt) => deps.services.dashboardSchedules.markDelivered(trx, id, sentAt) },
+  });
+  await startMailConsumer(deps.boss, mailer, deps.logger, { ...deps.mail?.queue, ledger });
   const executions = await startExecutionConsumers({
     db: deps.db, boss: deps.boss, logger: deps.logger, services: deps.services, concurrency: deps.concurrency, rowLimit: deps.rowLimit ?? 1_000_000,
   });
+  const scheduling = await startSchedulingConsumers({
+    db: deps.db, boss: deps.boss, logger: deps.logger, services: deps.services, concurrency: Math.max(1, Math.floor(deps.concurrency / 2)),
+    renderers: deps.scheduling?.renderers ?? {
+      schedules: createScheduleRenderer({ resultStore: deps.services.resultStore, renderer: renderExports }),
+      alerts: createAlertRenderer({ resultStore: deps.services.resultStore, renderer: renderExports }),
+    },
+    tickAtStart: deps.scheduling?.tickAtStart, pollingIntervalSeconds: deps.scheduling?.pollingIntervalSeconds, maxDataWaitMs: deps.scheduling?.maxDataWaitMs,
+  });
+  const sweeps = startSchedulingSweeps({ db: deps.db, logger: deps.logger, ledger, clock: deps.services.clock });
   // renders are CPU-heavy (a worker thread each): a few at a time per process
   const exports = await startExportConsumer({ db: deps.db, boss: deps.boss, logger: deps.logger, services: deps.services, concurrency: Math.max(1, Math.min(2, deps.concurrency)) });
   deps.logger.info({ concurrency: deps.concurrency, mail: mailer.destination }, 'worker started');
   return {
     stop: async () => {
       deps.logger.info('worker stopping');
+      sweeps.stop();
+      await scheduling.stop();
       await exports.stop();
       await executions.stop();
       await deps.boss.offWork(MAIL_SEND_QUEUE);

@@ -33,4 +33,7 @@ export * from './dashboard-data/index.js';
 export * from './sharing/index.js';
 export * from './sharing-links/index.js';
 export * from './platform/standalone.js';
+export * from './scheduling/index.js';
+export * from './dashboard-schedules/index.js';
+export * from './sql-alerts/index.js';
 export * from './export-jobs/index.js';

@@ -23,6 +23,8 @@ import type { ResolvedConfig } from './config/config.js';
 import { PgResultStore } from './results/pg-result-store.js';
 import type { ResultStore } from './results/result-store.js';
 import { DataTokens } from './tokens/data-token.js';
+import { DashboardScheduleService } from './dashboard-schedules/dashboard-schedule.service.js';
+import { SqlAlertService } from './sql-alerts/sql-alert.service.js';
 import { ExportJobService } from './export-jobs/export-job.service.js';
 import { PgExportFileStore } from './export-jobs/export-file-store.js';
 import { ViewerTokens } from './tokens/viewer-token.js';
@@ -88,6 +90,12 @@ export interface DomainServices {
   dashboardSharing: DashboardSharingService;
   resultStore: ResultStore;
   tokens: DataTokens;
+  /** Dashboard schedules: CRUD, Trigger, `enqueueDue` (the tick). */
+  dashboardSchedules: DashboardScheduleService;
+  /** SQL alerts: CRUD, Run, results, `enqueueDue` (the tick). */
+  sqlAlerts: SqlAlertService;
+  /** Public base URL of the API server (links in e-mails). */
+  apiBaseUrl: string;
   /** Export jobs (API side: start/reuse, status with file URL, cancel). */
   exportJobs: ExportJobService;
   /** Export files (chunks in PostgreSQL). */
@@ -132,6 +140,8 @@ export function createDomainServices(deps: DomainDeps): DomainServices {
   const reports = new ReportService({ db: deps.db, datasources });
   const dashboardData = new DashboardDataService({ db: deps.db, dashboards, reports, filters, datasources, sqlSnippets, executions, organizations, resultStore, tokens, clock });
   const dashboardSharing = new DashboardSharingService({ db: deps.db, mail, apiBaseUrl: deps.apiBaseUrl ?? 'http://localhost:8080' });
+  const dashboardSchedules = new DashboardScheduleService({ db: deps.db, clock, queue: deps.queue ?? NO_QUEUE, dashboards, reports, organizations });
+  const sqlAlerts = new SqlAlertService({ db: deps.db, clock, queue: deps.queue ?? NO_QUEUE, datasources, sqlSnippets, filters, executions, organizations });
   const exportJobs = new ExportJobService({ db: deps.db, dashboards, reports, dashboardData, executions, queue: deps.queue ?? NO_QUEUE, tokens, clock, dataBaseUrl: deps.dataBaseUrl ?? 'http://localhost:8081' });
   const exportFiles = new PgExportFileStore(deps.db);
   const sharingLinks = new SharingLinkService({ db: deps.db, clock, encryptionKey: deps.encryptionKey });
@@ -139,7 +149,8 @@ export function createDomainServices(deps: DomainDeps): DomainServices {
   const sharedDashboards = new SharedDashboardService({ db: deps.db, clock, links: sharingLinks, dashboardData, viewerTokens });
   return {
     clock, organizations, apiKeys, datasources, sqlSnippets, mail, users, userGroups, executions, resultStore, tokens, dashboards, dashboardGroups, reports, filters, dashboardData, dashboardSharing,
-    exportJobs, exportFiles, sharingLinks, sharedDashboards,
+    exportJobs, exportFiles, dashboardSchedules, sqlAlerts, apiBaseUrl: deps.apiBaseUrl ?? 'http://localhost:8080',
+    sharingLinks, sharedDashboards,
   };
 }
 

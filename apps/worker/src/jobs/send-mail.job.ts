@@ -1,10 +1,12 @@
 import {
-  MAIL_SEND_QUEUE, ensureMailQueues, handleMailJob, type Logger, type Mailer, type MailQueueOptions, type PgBoss,
+  MAIL_SEND_QUEUE, ensureMailQueues, handleMailJob, type Logger, type MailLedger, type Mailer, type MailQueueOptions, type PgBoss,
 } from '@sightline/domain';
 
 export interface MailConsumerOptions extends MailQueueOptions {
   /** Seconds between polls for new mail jobs (default 2). */
   pollingIntervalSeconds?: number;
+  /** Bookkeeping of idempotent mail (schedules, alerts); without it such messages are dead-lettered. */
+  ledger?: MailLedger;
 }
 
 /**
@@ -23,9 +25,9 @@ export async function startMailConsumer(boss: PgBoss, mailer: Mailer, logger: Lo
       Promise.all(
         jobs.map(async (job) => {
           try {
-            const outcome = await handleMailJob(mailer, job.data, log);
+            const outcome = await handleMailJob(mailer, job.data, log, options.ledger);
             if (outcome.status === 'invalid') return { id: job.id, status: 'deadletter' as const, output: { reason: outcome.reason } };
-            return { id: job.id, status: 'completed' as const, output: { delivered: outcome.id } };
+            return { id: job.id, status: 'completed' as const, output: outcome.status === 'delivered' ? { delivered: outcome.id } : { duplicate: true } };
           } catch (err) {
             log.warn({ err, job_id: job.id, destination: mailer.destination }, 'mail delivery failed; pg-boss will retry');
             return { id: job.id, status: 'failed' as const, output: { message: (err as Error).message } };

@@ -296,7 +296,8 @@ export class ExportJobRunner {
 
 async function* emptyRows(): AsyncIterable<unknown[]> {}
 
-function pictureReport(r: Report): PictureReportItem['report'] {
+/** A report's settings as a picture shows them (exports and schedule mails). */
+export function pictureReport(r: Report): PictureReportItem['report'] {
   return {
     id: r.id, name: r.name, description: r.description, chartConfiguration: r.chartConfiguration, displayNameAsTitle: r.displayNameAsTitle,
     attribution: r.attribution, noDataMessage: r.noDataMessage, row: r.row, column: r.column, width: r.width, height: r.height,

@@ -8,11 +8,16 @@ import { MAIL_DEAD_LETTER_QUEUE, MAIL_SEND_QUEUE } from './mail.types.js';
  */
 export async function ensureMailQueues(boss: PgBoss, options: MailQueueOptions = {}): Promise<void> {
   const policy = {
-    retryLimit: options.retryLimit ?? 8,
-    retryDelay: options.retryDelaySeconds ?? 30,
+    // 10 s doubling over 10 attempts still spans an SMTP outage of about three hours, and a message
+    // whose worker died is sent again within seconds rather than a minute
+    retryLimit: options.retryLimit ?? 10,
+    retryDelay: options.retryDelaySeconds ?? 10,
     retryBackoff: true,
     retryDelayMax: options.retryDelayMaxSeconds ?? 3600,
     expireInSeconds: 300,
+    // a worker that dies mid-send stops its heartbeats: the message is retried within seconds, not
+    // after `expireInSeconds` (and the idempotency key keeps an already-sent one from going twice)
+    heartbeatSeconds: 10,
     // Keep failed messages for 30 days in the dead-letter queue.
     deleteAfterSeconds: 30 * 86_400,
     deadLetter: MAIL_DEAD_LETTER_QUEUE,

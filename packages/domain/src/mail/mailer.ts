@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 // nodemailer is CommonJS: use the default import.
 import nodemailer from 'nodemailer';
 import type { Logger } from '../logger.js';
-import type { Mailer, MailMessage } from './mail.types.js';
+import type { Mailer, OutgoingMail } from './mail.types.js';
 
 export interface MailerOptions {
   /** smtp:// or smtps:// URL (SMTP_URL). Unset: messages are written to `outboxDir` as .eml files. */
@@ -16,6 +16,21 @@ export interface MailerOptions {
   logger: Logger;
   /** SMTP connection/greeting/socket timeout in milliseconds (default 30 000). */
   timeoutMs?: number;
+}
+
+/** nodemailer's message fields of an outgoing mail. */
+function mailOptions(from: string, message: OutgoingMail) {
+  return {
+    from,
+    to: message.to,
+    cc: message.cc?.length ? message.cc : undefined,
+    bcc: message.bcc?.length ? message.bcc : undefined,
+    subject: message.subject,
+    text: message.text,
+    html: message.html,
+    messageId: message.messageId,
+    attachments: message.attachments?.map((a) => ({ filename: a.filename, content: a.content, contentType: a.contentType, cid: a.contentId, contentDisposition: a.contentId ? 'inline' as const : 'attachment' as const })),
+  };
 }
 
 function redactUrl(url: string): string {
@@ -44,8 +59,8 @@ export function createMailer(options: MailerOptions): Mailer {
     const destination = redactUrl(options.smtpUrl);
     return {
       destination,
-      async deliver(message: MailMessage): Promise<string> {
-        const info = await transport.sendMail({ from: options.from, to: message.to, subject: message.subject, text: message.text, html: message.html });
+      async deliver(message: OutgoingMail): Promise<string> {
+        const info = await transport.sendMail(mailOptions(options.from, message));
         if (info.rejected?.length) throw new Error(`The SMTP server rejected ${info.rejected.length} recipient(s)`);
         options.logger.info({ to: message.to, subject: message.subject, message_id: info.messageId, smtp: destination }, 'mail sent');
         return info.messageId;
@@ -56,8 +71,9 @@ export function createMailer(options: MailerOptions): Mailer {
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   return {
     destination: options.outboxDir,
-    async deliver(message: MailMessage): Promise<string> {
-      const info = await transport.sendMail({ from: options.from, to: message.to, subject: message.subject, text: message.text, html: message.html });
+    async deliver(message: OutgoingMail): Promise<string> {
+      // (the stream transport keeps the Bcc header: the .eml is the only record of who should get it)
+      const info = await transport.sendMail(mailOptions(options.from, message));
       await mkdir(options.outboxDir, { recursive: true });
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
       const file = path.join(options.outboxDir, `${stamp}-${randomBytes(4).toString('hex')}.eml`);

@@ -1,1 +1,2 @@
 export * from './queue.js';
+export * from './scheduling-queues.js';

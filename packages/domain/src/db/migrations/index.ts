@@ -11,6 +11,9 @@ import * as m042 from './20261123040200_create_invitations.js';
 import * as m043 from './20261123040300_add_built_in_user_groups.js';
 import * as m20261203010000 from './20261203010000_create_auth_failures.js';
 import * as m120340 from './20261203040000_create_export_jobs.js';
+import * as m1250 from './20261203050000_create_dashboard_schedules.js';
+import * as m1251 from './20261203050100_create_sql_alerts.js';
+import * as m1252 from './20261203050200_create_mail_deliveries.js';
 import * as m1403 from './20261203070000_create_dashboard_sharing_links.js';
 import * as m1404 from './20261203070100_create_organization_sharing_secrets.js';
 
@@ -33,6 +36,9 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ['20261123040300_add_built_in_user_groups', m043],
   ['20261203010000_create_auth_failures', m20261203010000],
   ['20261203040000_create_export_jobs', m120340],
+  ['20261203050000_create_dashboard_schedules', m1250],
+  ['20261203050100_create_sql_alerts', m1251],
+  ['20261203050200_create_mail_deliveries', m1252],
   ['20261203070000_create_dashboard_sharing_links', m1403],
   ['20261203070100_create_organization_sharing_secrets', m1404],
 ];
