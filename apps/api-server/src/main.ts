@@ -23,5 +23,5 @@ runMain(async () => {
   const server = await listen(createApiApp({ db, logger, services, maxBodyBytes: config.maxBodyBytes, trustProxy: config.trustProxy, viewerAssets, dataBaseUrl }), config.host, config.apiPort);
   viewerAssets.warm();
   console.log(`API server: ${config.apiBaseUrl ?? server.url}`);
-  stopOnSignals(logger, [() => server.close(), () => stopQueue(boss), () => db.destroy()]);
+  stopOnSignals(logger, [() => server.close(), () => services.sshTunnels.close(), () => stopQueue(boss), () => db.destroy()]);
 });

@@ -56,6 +56,7 @@ export async function startPlatform(config: ResolvedConfig, logger: Logger, samp
     stop: async () => {
       await Promise.all([api.close(), data.close()]);
       await worker.stop();
+      await services.sshTunnels.close();
       await stopQueue(boss);
       await db.destroy();
     },

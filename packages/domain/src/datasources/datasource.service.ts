@@ -6,6 +6,8 @@ import { redactSecret } from '../drivers/values.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
 import { translatePgError } from '../db/pg-errors.js';
+import { SshKeyRepository } from '../ssh-tunnels/ssh-key.repository.js';
+import type { SshTunnelPool } from '../ssh-tunnels/ssh-tunnel-pool.js';
 import { DatasourceRepository, type DatasourceUsage } from './datasource.repository.js';
 import { datasourceFields } from './datasource.fields.js';
 import type { ConnectionTestResult, CreateDatasourceInput, Datasource, UpdateDatasourceInput } from './datasource.types.js';
@@ -30,6 +32,8 @@ export interface DatasourceServiceDeps {
   /** Builds a driver (injectable so tests can count connections). */
   driverFactory?: (settings: ConnectionSettings) => Driver;
   sampleData?: SampleDataConnection;
+  /** The SSH tunnels of this process; without it, datasources in `ssh_tunnel` mode cannot connect. */
+  sshTunnels?: SshTunnelPool;
 }
 
 /** Datasources: CRUD, visibility by key scope, connection settings for drivers, connection tests. */
@@ -82,7 +86,14 @@ export class DatasourceService {
       const locked = (Object.keys(input) as Array<keyof UpdateDatasourceInput>).filter((k) => !allowed.has(k) && input[k] !== undefined);
       if (locked.length) throw new ValidationError(`The connection of the Sample Data datasource cannot be changed (${locked.join(', ')})`, { code: 'sample_datasource_locked' });
     }
-    return this.repo().update(principal.organizationId, id, datasourceFields.prepareUpdate(input, current));
+    const updated = await this.repo().update(principal.organizationId, id, datasourceFields.prepareUpdate(input, current));
+    if (input.sshTunnelHost !== undefined || input.sshTunnelPort !== undefined || input.sshTunnelUser !== undefined) {
+      // Saving the tunnel settings (even unchanged) trusts the bastion's host key anew on the next connect.
+      await new SshKeyRepository(this.deps.db).forgetHostKeys(principal.organizationId, id);
+    }
+    // Sessions opened with the old settings end; the next query opens a tunnel with the new ones.
+    this.deps.sshTunnels?.closeDatasource(id, 'The datasource was changed');
+    return updated;
   }
 
   /**
@@ -98,6 +109,7 @@ export class DatasourceService {
     if (usages.length) throw new ValidationError(`The datasource is used by ${describeUsages(usages)}; delete them or move them to another datasource first`, { code: 'datasource_in_use' });
     try {
       await this.repo().delete(principal.organizationId, id);
+      this.deps.sshTunnels?.closeDatasource(id, 'The datasource was deleted');
     } catch (err) {
       const mapped = translatePgError(err);
       if (mapped instanceof ValidationError && mapped.code === 'in_use') {
@@ -113,10 +125,12 @@ export class DatasourceService {
    */
   connectionSettings(ds: Datasource): ConnectionSettings {
     if (!ds.enabled) throw new ValidationError(`Datasource ${ds.id} is disabled`, { code: 'datasource_disabled' });
-    if (ds.connectionMode !== 'direct') {
+    const transport = ds.connectionMode === 'ssh_tunnel' ? this.sshTransport(ds) : undefined;
+    if (ds.connectionMode !== 'direct' && ds.connectionMode !== 'ssh_tunnel') {
       throw new ValidationError(`Connection mode "${ds.connectionMode}" is not supported by this build yet; use "direct"`, { code: 'connection_mode_not_supported' });
     }
     return {
+      ...(transport ? { transport } : {}),
       databaseType: ds.databaseType,
       host: ds.host,
       port: ds.port,
@@ -127,6 +141,18 @@ export class DatasourceService {
       verifySsl: ds.verifySsl,
       dataTimeZone: ds.dataTimeZone,
     };
+  }
+
+  /**
+   * The SSH tunnel of a datasource in `ssh_tunnel` mode (opened on first use, shared by its sessions).
+   * @throws ValidationError when the tunnel settings are incomplete or this process has no tunnel pool
+   */
+  private sshTransport(ds: Datasource): ConnectionSettings['transport'] {
+    const pool = this.deps.sshTunnels;
+    if (!pool) throw new ValidationError('Connection mode "ssh_tunnel" is not available in this process', { code: 'connection_mode_not_supported' });
+    if (!ds.sshTunnelHost) throw new ValidationError('A datasource in connection_mode ssh_tunnel needs ssh_tunnel_host (the bastion host)', { code: 'ssh_tunnel_incomplete', source: { pointer: '/data/attributes/ssh_tunnel_host' } });
+    if (!ds.sshTunnelUser) throw new ValidationError('A datasource in connection_mode ssh_tunnel needs ssh_tunnel_user (the login on the bastion)', { code: 'ssh_tunnel_incomplete', source: { pointer: '/data/attributes/ssh_tunnel_user' } });
+    return pool.transportFor({ organizationId: ds.organizationId, datasourceId: ds.id, host: ds.sshTunnelHost, port: ds.sshTunnelPort ?? 22, username: ds.sshTunnelUser });
   }
 
   /** Effective statement timeout of a datasource in milliseconds. */
