@@ -134,6 +134,12 @@ class Tunnel {
     return (this.client as unknown as { _sock?: Socket })._sock;
   }
 
+  /** True once the connection to the bastion is gone (or going). */
+  private connectionLost(): boolean {
+    const sock = this.socket();
+    return this.closed || !sock || sock.destroyed || sock.readableEnded || !sock.writable;
+  }
+
   private scheduleIdleClose(): void {
     if (this.closed || this.channels.size > 0) return;
     clearTimeout(this.idleTimer);
@@ -160,8 +166,11 @@ class Tunnel {
             return fail('the tunnel closed');
           }
           this.channels.add(channel);
+          // Registered before the driver's listeners: when the bastion connection is what ended the
+          // channel, the driver learns why (instead of a bare "connection terminated").
           channel.once('close', () => {
             this.channels.delete(channel);
+            if (this.connectionLost()) channel.emit('error', new Error(`The SSH tunnel to ${this.where} closed`));
             this.scheduleIdleClose();
           });
           resolve(channel);
