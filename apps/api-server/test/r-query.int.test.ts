@@ -142,6 +142,43 @@ out[order(-out$id), c("id", "double_id", "label", "amount_plus", "flag", "next_d
     expect(rProcessDirs()).toEqual([]);
   });
 
+  it('post-processes a report with r_query_enabled (and ignores r_query when it is off)', async () => {
+    const dash = await t.api.post('/dashboards').set('Authorization', auth(t.adminSecret)).send({ data: { attributes: { name: 'R board' } } });
+    expect(dash.status).toBe(201);
+    const dashboardId = dash.body.data.id as string;
+    const report = async (name: string, rQueryEnabled: boolean) => {
+      const res = await t.api.post('/reports').set('Authorization', auth(t.adminSecret)).send({
+        data: {
+          attributes: { name, sql_query: 'SELECT g AS n FROM generate_series(1, 3) AS g ORDER BY g', r_query: 'data.frame(n = data$n, squared = data$n^2)', r_query_enabled: rQueryEnabled, width: 6, height: 4 },
+          relationships: { dashboard: { data: { type: 'dashboards', id: dashboardId } }, datasource: { data: { type: 'datasources', id: pgDs } } },
+        },
+      });
+      expect(res.status).toBe(201);
+      return res.body.data.id as string;
+    };
+    const withR = await report('With R', true);
+    const withoutR = await report('Without R', false);
+    type Status = { reports: Record<string, { data_key: string }>; data_keys: Record<string, { result_status: string; running: boolean; data_access_token?: string }> };
+    let status: Status | undefined;
+    await eventually('the dashboard settles', async () => {
+      const res = await t.api.post(`/dashboards/${dashboardId}/status`).set('Authorization', auth(t.adminSecret)).set('Content-Type', 'application/json').send(JSON.stringify({ refresh_data: true }));
+      expect(res.status).toBe(200);
+      status = res.body as Status;
+      return Object.values(status.data_keys).every((k) => !k.running && k.result_status !== 'no-data');
+    }, 60_000);
+    const rowsOf = async (reportId: string) => {
+      const key = status!.reports[reportId]!.data_key;
+      const entry = status!.data_keys[key]!;
+      expect(entry.result_status).toBe('success');
+      const res = await t.data.get(`/results/${key}`).set('Authorization', `Data ${entry.data_access_token}`);
+      return JSON.parse(res.text) as { fields: Array<{ name: string }>; rows: unknown[][] };
+    };
+    const r = await rowsOf(withR);
+    expect(r.fields.map((f) => f.name)).toEqual(['n', 'squared']);
+    expect(r.rows).toEqual([[1, 1], [2, 4], [3, 9]]);
+    expect((await rowsOf(withoutR)).rows).toEqual([[1], [2], [3]]);
+  });
+
   it('cancels a running R process (killed, working directory removed)', async () => {
     const res = await run(pgDs, { sql_query: 'SELECT 1 AS x', r_query: 'Sys.sleep(600)\ndata' });
     let dirs: string[] = [];
