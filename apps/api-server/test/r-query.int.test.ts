@@ -126,9 +126,15 @@ out[order(-out$id), c("id", "double_id", "label", "amount_plus", "flag", "next_d
     expect(await errorMessage(res.body.data.id)).toMatch(/^R error: .*cannot allocate vector of size/);
   });
 
-  it('has no network (its own empty network namespace)', async () => {
-    // unshare -n as root, unshare -rn otherwise; a machine allowing neither fails here (see README)
-    expect(t.services.rRuntime.isolation).not.toBe('none');
+  it('runs isolated: no network, no view of other processes, as nobody when the worker is root', async () => {
+    // a machine that allows no unshare fails here (see README)
+    expect(t.services.rRuntime.isolation).toBe(process.getuid?.() === 0 ? 'separate-user' : 'user-namespace');
+    const probe = await run(pgDs, { sql_query: 'SELECT 1 AS x', r_query: 'data.frame(pids = length(list.files("/proc", pattern = "^[0-9]+$")), user = Sys.info()[["effective_user"]], env = length(grep("DATABASE|SIGHTLINE|PG", names(Sys.getenv()))))' });
+    expect((await waitForExecution(t, t.adminSecret, probe.body.data.id, 60_000)).execution_status).toBe('success');
+    const [[pids, user, env]] = (await fetchResult(probe.body.data.id)).rows as [[number, string, number]];
+    expect(pids).toBeLessThanOrEqual(2);
+    if (process.getuid?.() === 0) expect(user).toBe('nobody');
+    expect(env).toBe(0);
     const res = await run(pgDs, { sql_query: 'SELECT 1 AS x', r_query: 'con <- socketConnection("127.0.0.1", 5432, timeout = 2)\ndata' });
     expect((await waitForExecution(t, t.adminSecret, res.body.data.id, 60_000)).execution_status).toBe('query_error');
     expect(await errorMessage(res.body.data.id)).toMatch(/^R error: .*cannot open the connection/);

@@ -160,7 +160,7 @@ export class ExecutionRunner {
       let rows: AsyncIterable<unknown[][]> = running.rows();
       if (execution.rQuery && rRuntime) {
         // The SQL result goes to R (as the data frame `data`); what R returns is the result.
-        if (rRuntime.isolation === 'none') log.warn('R post-processing runs with the network of the worker: this machine allows neither unshare -n nor unshare -rn');
+        if (rRuntime.isolation === 'none') log.warn('R post-processing runs with the network of the worker: this machine allows no unshare');
         rOutput = await rRuntime.run(execution.rQuery, { columns, rows, rowLimit: this.deps.rowLimit }, stopR.signal);
         rowLimitReached = rOutput.inputRowLimitReached;
         await running.close();

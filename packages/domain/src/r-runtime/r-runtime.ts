@@ -1,7 +1,7 @@
 // R post-processing of SQL results (`r_query`): Rscript as a separate, limited process.
 import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, statSync, accessSync, constants as fsConstants } from 'node:fs';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chown, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
@@ -10,8 +10,19 @@ import { QueryError, type DataType, type ResultColumn } from '../drivers/driver.
 import { toResultCell } from '../results/result-writer.js';
 import { R_WRAPPER } from './r-wrapper.js';
 
-/** How the R process is kept off the network. */
-export type RNetworkIsolation = 'unshare' | 'unshare-user' | 'none';
+/**
+ * How the R process is isolated from the worker:
+ * - `separate-user` (worker runs as root): own network, PID and mount namespaces (no network, no view
+ *   of other processes) and the unprivileged user `nobody` (65534), so nothing of the worker's is readable;
+ * - `user-namespace` (unprivileged worker): `unshare -rn` with own PID namespace: no network, no view
+ *   of other processes, but files the worker's user can read stay readable;
+ * - `none`: neither is allowed on this machine; R runs with the worker's network and user.
+ */
+export type RNetworkIsolation = 'separate-user' | 'user-namespace' | 'none';
+
+/** The unprivileged user R runs as under `separate-user` isolation (Debian's `nobody`/`nogroup`). */
+const NOBODY = 65_534;
+const NAMESPACES = ['-n', '-p', '-f', '--mount-proc'];
 
 export interface RRuntimeOptions {
   /** Path of `Rscript`; default: `Rscript` found on PATH. */
@@ -64,8 +75,11 @@ function which(name: string): string | undefined {
 /** The strongest network isolation this machine allows for a child process. */
 function detectIsolation(): RNetworkIsolation {
   if (process.platform !== 'linux' || !which('unshare')) return 'none';
-  if (spawnSync('unshare', ['-n', 'true'], { stdio: 'ignore', timeout: 5_000 }).status === 0) return 'unshare';
-  if (spawnSync('unshare', ['-r', '-n', 'true'], { stdio: 'ignore', timeout: 5_000 }).status === 0) return 'unshare-user';
+  const works = (command: string[]) => spawnSync(command[0]!, command.slice(1), { stdio: 'ignore', timeout: 5_000 }).status === 0;
+  if (process.getuid?.() === 0 && which('setpriv') && works(['unshare', ...NAMESPACES, '--', 'setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', 'true'])) {
+    return 'separate-user';
+  }
+  if (works(['unshare', '-r', ...NAMESPACES, 'true'])) return 'user-namespace';
   return 'none';
 }
 
@@ -159,9 +173,8 @@ function parseCell(text: string, type: DataType): unknown {
 /**
  * Runs `r_query` code on SQL results with `Rscript`: one process per run, in a temporary working
  * directory (removed afterwards), with a wall-clock limit, an address-space limit (`ulimit -v`,
- * also a CPU-time limit), no network (`unshare -n`, or `unshare -rn` for unprivileged users; where
- * neither works the process runs with the worker's network, see `isolation`) and an environment
- * holding nothing of the worker's (no database URLs or keys).
+ * also a CPU-time limit), isolated from the network and the worker as `isolation` says, and an
+ * environment holding nothing of the worker's (no database URLs or keys).
  */
 export class RRuntime {
   /** The Rscript used, or undefined when this machine has no R. */
@@ -253,7 +266,14 @@ export class RRuntime {
   private async execute(dir: string, signal: AbortSignal): Promise<void> {
     const memoryKb = Math.max(65_536, Math.floor(this.options.memoryLimitBytes / 1024));
     const cpuSeconds = Math.max(1, Math.ceil(this.options.timeoutMs / 1000) + 5);
-    const isolation = this.isolation === 'unshare' ? ['unshare', '-n', '--'] : this.isolation === 'unshare-user' ? ['unshare', '-r', '-n', '--'] : [];
+    const isolation =
+      this.isolation === 'separate-user'
+        ? ['unshare', ...NAMESPACES, '--', 'setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--']
+        : this.isolation === 'user-namespace'
+          ? ['unshare', '-r', ...NAMESPACES, '--']
+          : [];
+    // R (as nobody) writes its results into the working directory.
+    if (this.isolation === 'separate-user') await chown(dir, NOBODY, NOBODY);
     // The limits are set by a shell right before exec: they hold for R and everything it starts.
     const args = ['-c', 'ulimit -v "$1" && ulimit -t "$2" && shift 2 && exec "$@"', 'sh', String(memoryKb), String(cpuSeconds), ...isolation, this.rscriptPath!, '--vanilla', 'run.R'];
     const child = spawn('/bin/sh', args, {
