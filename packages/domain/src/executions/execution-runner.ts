@@ -216,18 +216,33 @@ export class ExecutionRunner {
     const driver = this.deps.datasources.openDriver(ds);
     let running: RunningQuery | undefined;
     let cancelled = false;
+    const stopR = new AbortController();
     const beat = setInterval(() => {
       repo.heartbeat(execution.id).then(async (cancelRequested) => {
         if (cancelRequested && !cancelled) {
           cancelled = true;
+          stopR.abort();
           await running?.cancel();
         }
       }).catch((err: unknown) => log.warn({ err }, 'heartbeat failed'));
     }, this.deps.heartbeatMs ?? 250);
+    let rOutput: ROutput | undefined;
     try {
+      const rRuntime = this.deps.rRuntime;
+      if (execution.rQuery && !rRuntime?.available) {
+        throw new QueryError('query_error', 'R post-processing (r_query) is not available: this worker has no R runtime');
+      }
       running = await driver.query(execution.sqlText, execution.sqlValues, { timeoutMs: this.deps.datasources.queryTimeoutMs(ds), batchSize: 20_000 });
       if (cancelled) await running.cancel();
-      const written = await sink.write(execution, running);
+      let source: RunningQuery = running;
+      if (execution.rQuery && rRuntime) {
+        // The export of a report with R post-processing holds what R returns (R holds it in memory,
+        // so its input is capped at the row limit like any stored result).
+        rOutput = await rRuntime.run(execution.rQuery, { columns: await running.columns(), rows: running.rows(), rowLimit: this.deps.rowLimit }, stopR.signal);
+        await running.close();
+        source = rOutputAsQuery(rOutput, running.backendId);
+      }
+      const written = await sink.write(execution, source);
       const moved = await repo.transition(execution.id, 'success', { result_rows: written.rows, result_size: written.bytes, backend_id: running.backendId }, ['running']);
       if (!moved) await sink.discard(execution);
       log.info({ rows: written.rows, bytes: written.bytes }, 'export query succeeded');
@@ -244,6 +259,7 @@ export class ExecutionRunner {
       }
     } finally {
       clearInterval(beat);
+      await rOutput?.dispose();
       await running?.close().catch(() => {});
       await driver.close().catch(() => {});
     }
@@ -275,4 +291,15 @@ export class ExecutionRunner {
       await driver.close().catch(() => {});
     }
   }
+}
+
+/** R's result in the shape of a running query (for the export sink); cancel and close drop it. */
+function rOutputAsQuery(output: ROutput, backendId: number): RunningQuery {
+  return {
+    backendId,
+    columns: async () => output.columns,
+    rows: () => output.rows(),
+    cancel: () => output.dispose(),
+    close: () => output.dispose(),
+  };
 }
