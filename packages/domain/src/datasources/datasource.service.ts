@@ -12,6 +12,9 @@ import { DatasourceRepository, type DatasourceUsage } from './datasource.reposit
 import { datasourceFields } from './datasource.fields.js';
 import type { ConnectionTestResult, CreateDatasourceInput, Datasource, UpdateDatasourceInput } from './datasource.types.js';
 
+/** The attributes that decide how a datasource is reached (a change closes its SSH tunnel). */
+const CONNECTION_FIELDS = ['connectionMode', 'host', 'port', 'username', 'password', 'database', 'sshTunnelHost', 'sshTunnelPort', 'sshTunnelUser', 'requireSsl', 'verifySsl', 'enabled'] as const;
+
 /** Permissions that make a datasource visible (contract rows 2 and 3). */
 export const DATASOURCE_VIEW_PERMISSIONS = ['View Datasources', 'Manage Datasources', 'Manage Dashboards', 'Manage Alerts'] as const;
 
@@ -91,8 +94,9 @@ export class DatasourceService {
       // Saving the tunnel settings (even unchanged) trusts the bastion's host key anew on the next connect.
       await new SshKeyRepository(this.deps.db).forgetHostKeys(principal.organizationId, id);
     }
-    // Sessions opened with the old settings end; the next query opens a tunnel with the new ones.
-    this.deps.sshTunnels?.closeDatasource(id, 'The datasource was changed');
+    // A change of how the database is reached ends the tunnel and its sessions; the next session
+    // opens one with the new settings. (A rename or a new refresh rate leaves running queries alone.)
+    if (CONNECTION_FIELDS.some((field) => current[field] !== updated[field])) this.deps.sshTunnels?.closeDatasource(id, 'The datasource connection settings were changed');
     return updated;
   }
 

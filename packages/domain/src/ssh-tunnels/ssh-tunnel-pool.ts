@@ -67,6 +67,8 @@ class Tunnel {
     const pair = await deps.keys.keyPair(target.organizationId);
     const repo = new SshKeyRepository(deps.db);
     const pinned = await repo.findHostKey(target.datasourceId, target.host, target.port);
+    // Closed (datasource changed, shutdown) while the key was read: never open a connection nobody closes.
+    if (this.closed) throw new QueryError('connection_error', `The SSH tunnel to ${this.where} was closed while it was opening`);
     let presented: string | undefined;
     await new Promise<void>((resolve, reject) => {
       let settled = false;
