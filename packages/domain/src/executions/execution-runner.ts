@@ -85,6 +85,9 @@ export class ExecutionRunner {
     const repo = this.repo();
     const execution = await repo.findById(job.executionId);
     if (!execution || isFinished(execution.executionStatus)) return;
+    // Already running: a retry of a job whose worker died. The stale sweep ends it (and its query in
+    // the datasource); running it twice could leave the first query orphaned.
+    if (execution.executionStatus === 'running') return;
     if (execution.cancelRequestedAt) {
       await repo.transition(execution.id, 'cancelled');
       return;
@@ -109,7 +112,7 @@ export class ExecutionRunner {
     try {
       const started = await this.deps.db('executions')
         .where({ id: execution.id })
-        .whereIn('execution_status', ['starting', 'scheduled', 'waiting', 'running'])
+        .whereIn('execution_status', ['starting', 'scheduled', 'waiting'])
         .update({ execution_status: 'running', started_at: this.deps.db.fn.now(), heartbeat_at: this.deps.db.fn.now(), updated_at: this.deps.db.fn.now(), attempts: this.deps.db.raw('attempts + 1') });
       if (!started) return;
       if (execution.executionType === 'almanach_query') await this.introspect(execution, ds, log);
@@ -147,7 +150,7 @@ export class ExecutionRunner {
       }
       await this.deps.resultStore.begin({ executionId: execution.id, organizationId: execution.organizationId, dataKey: execution.dataKey, kind: 'rows', timeZone: execution.timeZone, retry: execution.attempts > 0 });
       const dataTimestamp = this.deps.clock.now();
-      running = await driver.query(execution.sqlText, execution.sqlValues, { timeoutMs: this.deps.datasources.queryTimeoutMs(ds) });
+      running = await driver.query(execution.sqlText, execution.sqlValues, { timeoutMs: this.deps.datasources.queryTimeoutMs(ds), onSession: (id) => repo.recordSession(execution.id, id) });
       if (cancelled) await running.cancel();
       writer.setColumns(await running.columns());
       for await (const batch of running.rows()) {
@@ -206,7 +209,7 @@ export class ExecutionRunner {
       }).catch((err: unknown) => log.warn({ err }, 'heartbeat failed'));
     }, this.deps.heartbeatMs ?? 250);
     try {
-      running = await driver.query(execution.sqlText, execution.sqlValues, { timeoutMs: this.deps.datasources.queryTimeoutMs(ds), batchSize: 20_000 });
+      running = await driver.query(execution.sqlText, execution.sqlValues, { timeoutMs: this.deps.datasources.queryTimeoutMs(ds), batchSize: 20_000, onSession: (id) => repo.recordSession(execution.id, id) });
       if (cancelled) await running.cancel();
       const written = await sink.write(execution, running);
       const moved = await repo.transition(execution.id, 'success', { result_rows: written.rows, result_size: written.bytes, backend_id: running.backendId }, ['running']);

@@ -80,6 +80,9 @@ export interface ExportJobRunnerDeps {
   maxPictureRows?: number;
 }
 
+/** How often a running export job refreshes its heartbeat (well below the stale sweep's threshold). */
+const EXPORT_HEARTBEAT_MS = 2_000;
+
 /** A stop requested by Cancel Export Job. */
 class ExportCancelled extends Error {}
 
@@ -129,6 +132,10 @@ export class ExportJobRunner {
     const poll = setInterval(() => {
       repo.isCancelRequested(job.id).then((yes) => { if (yes) abort.abort(); }).catch((err: unknown) => log.warn({ err }, 'cancel check failed'));
     }, this.deps.pollMs ?? 100);
+    // liveness: without it the stale sweep (any process) ends the job as the work of a dead worker
+    const beat = setInterval(() => {
+      repo.heartbeat(job.id).catch((err: unknown) => log.warn({ err }, 'export heartbeat failed'));
+    }, EXPORT_HEARTBEAT_MS);
     try {
       const principal = new Principal(job.organizationId, job.apiKeyId ?? 'system', job.grants);
       if (job.kind === 'csv') await this.runCsv(job, principal, abort.signal, started);
@@ -149,6 +156,7 @@ export class ExportJobRunner {
       }
     } finally {
       clearInterval(poll);
+      clearInterval(beat);
     }
   }
 
