@@ -1,5 +1,5 @@
 import {
-  ExecutionRepository, ExecutionRunner, QUEUES, StaleWorkSweeper, createJobQueue, ensureQueues,
+  ExecutionRepository, ExecutionRunner, QUEUES, StaleWorkSweeper, createJobQueue, ensureQueues, workEagerly,
   type DomainServices, type ExecutionJob, type Knex, type Logger, type PgBoss,
 } from '@sightline/domain';
 import { CsvExportSink } from './export-csv.sink.js';
@@ -29,12 +29,12 @@ export async function startExecutionConsumers(o: ExecutionConsumerOptions): Prom
     logger: o.logger, clock: o.services.clock, rowLimit: o.rowLimit,
     exportSink: new CsvExportSink({ files: o.services.exportFiles, organizations: o.services.organizations }),
   });
-  const handle = async (jobs: Array<{ data: ExecutionJob }>) => {
-    for (const job of jobs) await runner.run(job.data);
-  };
-  await o.boss.work<ExecutionJob>(QUEUES.executionsInteractive, { batchSize: 1, localConcurrency: o.concurrency, pollingIntervalSeconds: 0.5 }, handle);
-  await o.boss.work<ExecutionJob>(QUEUES.executionsBackground, { batchSize: 1, localConcurrency: Math.max(1, Math.floor(o.concurrency / 2)), pollingIntervalSeconds: 1 }, handle);
-  await o.boss.work<ExecutionJob>(QUEUES.executionsWaiting, { batchSize: 1, localConcurrency: Math.max(1, Math.floor(o.concurrency / 2)), pollingIntervalSeconds: 0.5 }, handle);
+  const handle = (job: { data: ExecutionJob }) => runner.run(job.data);
+  // each slot fetches its next job as soon as it is free (see workEagerly: no 30 s notify stall)
+  const background = Math.max(1, Math.floor(o.concurrency / 2));
+  await workEagerly<ExecutionJob>(o.boss, QUEUES.executionsInteractive, { slots: o.concurrency, pollingIntervalSeconds: 0.5 }, handle);
+  await workEagerly<ExecutionJob>(o.boss, QUEUES.executionsBackground, { slots: background, pollingIntervalSeconds: 1 }, handle);
+  await workEagerly<ExecutionJob>(o.boss, QUEUES.executionsWaiting, { slots: background, pollingIntervalSeconds: 0.5 }, handle);
   const repo = new ExecutionRepository(o.db);
   const sweeper = new StaleWorkSweeper({ db: o.db, datasources: o.services.datasources, logger: o.logger, staleSeconds: STALE_SECONDS }).start();
   const purge = setInterval(() => {

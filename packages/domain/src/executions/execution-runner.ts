@@ -154,9 +154,10 @@ export class ExecutionRunner {
       if (cancelled) await running.cancel();
       writer.setColumns(await running.columns());
       for await (const batch of running.rows()) {
+        // the limit is reached only when a row beyond it exists: exactly `rowLimit` rows is complete
         const room = this.deps.rowLimit - writer.rowCount;
-        if (batch.length >= room) {
-          await writer.write(batch.slice(0, room));
+        if (batch.length > room) {
+          if (room > 0) await writer.write(batch.slice(0, room));
           rowLimitReached = true;
           break;
         }

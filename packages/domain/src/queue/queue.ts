@@ -1,4 +1,4 @@
-import { PgBoss, fromKnex } from 'pg-boss';
+import { PgBoss, fromKnex, type Job } from 'pg-boss';
 import type { Knex } from 'knex';
 import type { Logger } from '../logger.js';
 
@@ -89,4 +89,53 @@ export function createJobQueue(boss: PgBoss): JobQueue {
       await boss.cancel(name, id);
     },
   };
+}
+
+/** Options of `workEagerly`. */
+export interface EagerWorkOptions {
+  /** Jobs run at once in this process (one pg-boss worker each). */
+  slots: number;
+  /** Poll interval when the queue is not notify-enabled (seconds). */
+  pollingIntervalSeconds: number;
+  /**
+   * Backstop poll of notify-enabled queues, in case a notification is missed (seconds; pg-boss's
+   * default is 30).
+   */
+  notifyPollingIntervalSeconds?: number;
+}
+
+/**
+ * Consumes `name` with `slots` jobs at a time, fetching the next job as soon as a slot frees up.
+ *
+ * pg-boss 12 (Worker.run / Manager.work) lets a worker fetch again at once only in "burst" mode
+ * (a full batch with `batchSize > 1`, or a cached ready count above `burstWhenReadyExceeds`,
+ * refreshed once a minute). Otherwise it waits out the poll interval, which on notify-enabled queues
+ * is the notify backstop (30 s): a NOTIFY wakes it only if one arrives while it is idle. A burst of
+ * inserts notifies every worker once, so each worker ran one or two jobs and slept 30 s with the
+ * rest of the backlog queued (issue 9: 24 small queries at concurrency 8, the last done after 30 s).
+ *
+ * Here each slot is its own pg-boss worker (`localConcurrency: 1`), so its handler knows its worker
+ * id and wakes it (`notifyWorker`) when the job is done: a worker that just ran a job fetches again
+ * immediately; one whose fetch found nothing sleeps until the next insert's NOTIFY (or the poll).
+ */
+export async function workEagerly<T extends object>(boss: PgBoss, name: string, options: EagerWorkOptions, handler: (job: Job<T>) => Promise<void>): Promise<void> {
+  for (let i = 0; i < Math.max(1, options.slots); i++) {
+    let workerId: string | undefined;
+    let wakePending = false;
+    workerId = await boss.work<T>(name, {
+      batchSize: 1,
+      localConcurrency: 1,
+      pollingIntervalSeconds: options.pollingIntervalSeconds,
+      notifyPollingIntervalSeconds: Math.max(options.pollingIntervalSeconds, options.notifyPollingIntervalSeconds ?? 5),
+    }, async (jobs) => {
+      try {
+        for (const job of jobs) await handler(job);
+      } finally {
+        // wakes the worker as soon as pg-boss has settled this job: it skips its poll delay
+        if (workerId) boss.notifyWorker(workerId);
+        else wakePending = true;
+      }
+    });
+    if (wakePending) boss.notifyWorker(workerId);
+  }
 }
