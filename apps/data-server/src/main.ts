@@ -15,5 +15,6 @@ runMain(async () => {
   });
   const server = await listen(app, config.host, config.dataPort);
   console.log(`Data server: ${config.dataBaseUrl ?? server.url}`);
-  stopOnSignals(logger, [() => server.close(), () => db.destroy()]);
+  // downloads in progress finish (up to the deadline) before the process ends
+  stopOnSignals(logger, [(left) => server.close(left()), () => db.destroy()], { timeoutMs: config.shutdownTimeoutSeconds * 1000 });
 });

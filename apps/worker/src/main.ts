@@ -13,5 +13,5 @@ runMain(async () => {
     mail: { smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir },
   });
   console.log('Worker ready');
-  stopOnSignals(logger, [() => worker.stop(), () => stopQueue(boss), () => db.destroy()]);
+  stopOnSignals(logger, [(left) => worker.stop({ deadlineMs: left() }), () => stopQueue(boss, 2_000), () => db.destroy()], { timeoutMs: config.shutdownTimeoutSeconds * 1000 });
 });

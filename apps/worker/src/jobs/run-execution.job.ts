@@ -22,7 +22,7 @@ const STALE_SECONDS = 30;
  * interactive work never waits behind background work), and sweeps executions and export jobs whose
  * worker died (ending their queries in the datasource).
  */
-export async function startExecutionConsumers(o: ExecutionConsumerOptions): Promise<{ stop(): Promise<void> }> {
+export async function startExecutionConsumers(o: ExecutionConsumerOptions): Promise<{ runner: ExecutionRunner; stop(): Promise<void> }> {
   await ensureQueues(o.boss);
   const runner = new ExecutionRunner({
     db: o.db, datasources: o.services.datasources, resultStore: o.services.resultStore, queue: createJobQueue(o.boss),
@@ -44,6 +44,8 @@ export async function startExecutionConsumers(o: ExecutionConsumerOptions): Prom
   }, 10 * 60_000);
   purge.unref();
   return {
+    runner,
+    /** Stops taking jobs; resolves once the running ones have finished. */
     stop: async () => {
       await sweeper.stop();
       clearInterval(purge);

@@ -3,7 +3,9 @@ import type { Clock } from '../clock.js';
 import type { DatasourceService } from '../datasources/datasource.service.js';
 import type { Datasource } from '../datasources/datasource.types.js';
 import { QueryError, type RunningQuery } from '../drivers/index.js';
+import { withTransaction } from '../db/db.js';
 import { isAppError } from '../errors.js';
+import { newUuid } from '../ids.js';
 import type { Logger } from '../logger.js';
 import { QUEUES, type JobQueue } from '../queue/queue.js';
 import type { ResultStore } from '../results/result-store.js';
@@ -51,7 +53,43 @@ const WAIT_RETRY_SECONDS = 1;
  * and settles the execution with the contract's status.
  */
 export class ExecutionRunner {
+  /** Queries running now, by execution id: how to stop each one to hand it back (shutdown). */
+  private readonly inFlight = new Map<string, () => Promise<void>>();
+
   constructor(private readonly deps: ExecutionRunnerDeps) {}
+
+  /** Executions whose query this runner is running now. */
+  get runningCount(): number {
+    return this.inFlight.size;
+  }
+
+  /**
+   * Shutdown past its deadline: stops every query this runner is running in its database
+   * (`pg_cancel_backend`, `KILL QUERY`) and hands each execution back to the queue (status
+   * `starting`, a new job) for another worker to run from the start. Resolves once every one has
+   * let go, or after `waitMs`; returns how many were handed back.
+   */
+  async handBackAll(waitMs = 5_000): Promise<number> {
+    const stops = [...this.inFlight.values()];
+    await Promise.all(stops.map((stop) => stop().catch(() => {})));
+    const until = Date.now() + waitMs;
+    while (this.inFlight.size && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    return stops.length;
+  }
+
+  /** Puts a stopped execution back in the queue (same transaction as the new job). */
+  private async handBack(execution: Execution, log: Logger): Promise<void> {
+    const moved = await withTransaction(this.deps.db, async (trx) => {
+      const repo = new ExecutionRepository(trx);
+      if (!(await repo.transition(execution.id, 'starting', { backend_id: null, error_message: null }, ['running']))) return false;
+      const jobId = newUuid();
+      await repo.setJobId(execution.id, jobId);
+      await this.deps.queue.send(execution.priority === 'background' ? QUEUES.executionsBackground : QUEUES.executionsInteractive,
+        { executionId: execution.id, organizationId: execution.organizationId } satisfies ExecutionJob, { db: trx, id: jobId });
+      return true;
+    });
+    log.warn({ handed_back: moved }, 'worker shutting down: stopped the query and handed the execution back to the queue');
+  }
 
   private repo(): ExecutionRepository {
     return new ExecutionRepository(this.deps.db);
@@ -134,7 +172,12 @@ export class ExecutionRunner {
     const writer = new ResultWriter(this.deps.resultStore, execution.id);
     let running: RunningQuery | undefined;
     let cancelled = false;
+    let handingBack = false;
     let rowLimitReached = false;
+    this.inFlight.set(execution.id, async () => {
+      handingBack = true;
+      await running?.cancel();
+    });
     const beat = setInterval(() => {
       repo.heartbeat(execution.id).then(async (cancelRequested) => {
         if (cancelRequested && !cancelled) {
@@ -151,7 +194,7 @@ export class ExecutionRunner {
       await this.deps.resultStore.begin({ executionId: execution.id, organizationId: execution.organizationId, dataKey: execution.dataKey, kind: 'rows', timeZone: execution.timeZone, retry: execution.attempts > 0 });
       const dataTimestamp = this.deps.clock.now();
       running = await driver.query(execution.sqlText, execution.sqlValues, { timeoutMs: this.deps.datasources.queryTimeoutMs(ds), onSession: (id) => repo.recordSession(execution.id, id) });
-      if (cancelled) await running.cancel();
+      if (cancelled || handingBack) await running.cancel();
       writer.setColumns(await running.columns());
       for await (const batch of running.rows()) {
         // the limit is reached only when a row beyond it exists: exactly `rowLimit` rows is complete
@@ -171,7 +214,9 @@ export class ExecutionRunner {
     } catch (err) {
       await writer.settle();
       await this.deps.resultStore.discard(execution.id).catch(() => {});
-      if (err instanceof QueryError) {
+      if (handingBack && !cancelled) {
+        await this.handBack(execution, log);
+      } else if (err instanceof QueryError) {
         const status: ExecutionStatus = cancelled || err.kind === 'cancelled' ? 'cancelled' : err.kind === 'timed_out' ? 'timed_out' : 'query_error';
         await this.settle(execution, status, status === 'cancelled' ? 'Cancelled' : err.message, log);
       } else if (isAppError(err) && err.status < 500) {
@@ -184,6 +229,7 @@ export class ExecutionRunner {
       clearInterval(beat);
       await running?.close().catch(() => {});
       await driver.close().catch(() => {});
+      this.inFlight.delete(execution.id);
     }
   }
 
@@ -201,6 +247,11 @@ export class ExecutionRunner {
     const driver = this.deps.datasources.openDriver(ds);
     let running: RunningQuery | undefined;
     let cancelled = false;
+    let handingBack = false;
+    this.inFlight.set(execution.id, async () => {
+      handingBack = true;
+      await running?.cancel();
+    });
     const beat = setInterval(() => {
       repo.heartbeat(execution.id).then(async (cancelRequested) => {
         if (cancelRequested && !cancelled) {
@@ -211,14 +262,16 @@ export class ExecutionRunner {
     }, this.deps.heartbeatMs ?? 250);
     try {
       running = await driver.query(execution.sqlText, execution.sqlValues, { timeoutMs: this.deps.datasources.queryTimeoutMs(ds), batchSize: 20_000, onSession: (id) => repo.recordSession(execution.id, id) });
-      if (cancelled) await running.cancel();
+      if (cancelled || handingBack) await running.cancel();
       const written = await sink.write(execution, running);
       const moved = await repo.transition(execution.id, 'success', { result_rows: written.rows, result_size: written.bytes, backend_id: running.backendId }, ['running']);
       if (!moved) await sink.discard(execution);
       log.info({ rows: written.rows, bytes: written.bytes }, 'export query succeeded');
     } catch (err) {
       await sink.discard(execution).catch(() => {});
-      if (err instanceof QueryError) {
+      if (handingBack && !cancelled) {
+        await this.handBack(execution, log);
+      } else if (err instanceof QueryError) {
         const status: ExecutionStatus = cancelled || err.kind === 'cancelled' ? 'cancelled' : err.kind === 'timed_out' ? 'timed_out' : 'query_error';
         await this.settle(execution, status, status === 'cancelled' ? 'Cancelled' : err.message, log);
       } else if (isAppError(err) && err.status < 500) {
@@ -231,6 +284,7 @@ export class ExecutionRunner {
       clearInterval(beat);
       await running?.close().catch(() => {});
       await driver.close().catch(() => {});
+      this.inFlight.delete(execution.id);
     }
   }
 

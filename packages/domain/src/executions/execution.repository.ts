@@ -166,14 +166,6 @@ export class ExecutionRepository {
     return rows.map((r) => ({ id: r.id, organizationId: r.organization_id, datasourceId: r.datasource_id, sessionId: r.backend_id }));
   }
 
-  /**
-   * Ends one running execution as `internal_error` with `message` (a worker giving up its own query
-   * at shutdown); returns false when it had already finished.
-   */
-  async endRunning(id: string, message: string): Promise<boolean> {
-    return this.transition(id, 'internal_error', { error_message: message }, ['running']);
-  }
-
   /** Deletes executions (and their results) older than the retention window. */
   async purge(): Promise<number> {
     return this.db('executions').where('created_at', '<', this.db.raw(`now() - interval '${EXECUTION_RETENTION_HOURS} hours'`)).delete();
