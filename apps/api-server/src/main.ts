@@ -10,7 +10,7 @@ import { ViewerAssets } from './shared-page/assets.js';
 runMain(async () => {
   const config = standaloneConfig('API server');
   const logger = createLogger(config.logLevel, 'api-server');
-  const db = createDb(config.databaseUrl, { applicationName: 'sightline-api', poolMax: 20 });
+  const db = createDb(config.databaseUrl, { applicationName: 'sightline-api', poolMax: 20 , logger });
   // The API only enqueues: pg-boss without maintenance in this process.
   const boss = await startQueue({ connectionString: config.databaseUrl, logger, applicationName: 'sightline-api-queue', supervise: false });
   await ensureQueues(boss);

@@ -24,7 +24,7 @@ export interface Platform {
  * Migrates the database, then starts API server, data server and worker in this process.
  */
 export async function startPlatform(config: ResolvedConfig, logger: Logger, sampleData?: SampleDataConnection): Promise<Platform> {
-  const db = createDb(config.databaseUrl, { applicationName: 'sightline', poolMax: 20 });
+  const db = createDb(config.databaseUrl, { applicationName: 'sightline', poolMax: 20 , logger });
   const applied = await migrateLatest(db);
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
   const boss = await startQueue({ connectionString: config.databaseUrl, logger, applicationName: 'sightline-queue', supervise: true });

@@ -6,7 +6,7 @@ import { startWorker } from './worker.js';
 runMain(async () => {
   const config = standaloneConfig('worker');
   const logger = createLogger(config.logLevel, 'worker');
-  const db = createDb(config.databaseUrl, { applicationName: 'sightline-worker', poolMax: config.workerConcurrency + 5 });
+  const db = createDb(config.databaseUrl, { applicationName: 'sightline-worker', poolMax: config.workerConcurrency + 5 , logger });
   const boss = await startQueue({ connectionString: config.databaseUrl, logger, applicationName: 'sightline-worker-queue', supervise: true });
   const worker = await startWorker({
     db, boss, logger, services: createServicesFromConfig(db, config, boss), concurrency: config.workerConcurrency, rowLimit: config.resultRowLimit,

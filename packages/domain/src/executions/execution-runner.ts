@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js';
 import type { DatasourceService } from '../datasources/datasource.service.js';
 import type { Datasource } from '../datasources/datasource.types.js';
 import { QueryError, type RunningQuery } from '../drivers/index.js';
+import { isConnectionFailure } from '../db/connection-errors.js';
 import { withTransaction } from '../db/db.js';
 import { isAppError } from '../errors.js';
 import { newUuid } from '../ids.js';
@@ -46,6 +47,8 @@ interface Slot {
 }
 
 const WAIT_RETRY_SECONDS = 1;
+/** How long a worker keeps trying to hand an execution back after its database went away. */
+const OUTAGE_HAND_BACK_MS = 60_000;
 
 /**
  * Runs one execution job on a worker: takes a datasource slot (max_concurrent_executions across
@@ -77,6 +80,26 @@ export class ExecutionRunner {
     return stops.length;
   }
 
+  /**
+   * Sightline's database went away under a running query (its rows could not be stored): once the
+   * database answers again, the execution goes back to the queue to run from the start (retried
+   * every second for up to `OUTAGE_HAND_BACK_MS`; the heartbeat keeps it from looking orphaned).
+   * @throws the last failure when the database stays away (pg-boss then retries the job)
+   */
+  private async handBackAfterOutage(execution: Execution, cause: unknown, log: Logger): Promise<void> {
+    log.warn({ err: cause }, 'the database failed under a running execution; handing it back once it answers');
+    const until = Date.now() + OUTAGE_HAND_BACK_MS;
+    for (;;) {
+      try {
+        await this.handBack(execution, log);
+        return;
+      } catch (err) {
+        if (!isConnectionFailure(err) || Date.now() > until) throw err;
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    }
+  }
+
   /** Puts a stopped execution back in the queue (same transaction as the new job). */
   private async handBack(execution: Execution, log: Logger): Promise<void> {
     const moved = await withTransaction(this.deps.db, async (trx) => {
@@ -88,7 +111,7 @@ export class ExecutionRunner {
         { executionId: execution.id, organizationId: execution.organizationId } satisfies ExecutionJob, { db: trx, id: jobId });
       return true;
     });
-    log.warn({ handed_back: moved }, 'worker shutting down: stopped the query and handed the execution back to the queue');
+    log.warn({ handed_back: moved }, 'handed the execution back to the queue');
   }
 
   private repo(): ExecutionRepository {
@@ -178,13 +201,18 @@ export class ExecutionRunner {
       handingBack = true;
       await running?.cancel();
     });
+    let heartbeatFailing = false;
     const beat = setInterval(() => {
       repo.heartbeat(execution.id).then(async (cancelRequested) => {
         if (cancelRequested && !cancelled) {
           cancelled = true;
           await running?.cancel();
         }
-      }).catch((err: unknown) => log.warn({ err }, 'heartbeat failed'));
+      }).then(() => { heartbeatFailing = false; }, (err: unknown) => {
+        // once per failure spell (a database outage would otherwise log four lines a second)
+        if (!heartbeatFailing) log.warn({ err }, 'heartbeat failed');
+        heartbeatFailing = true;
+      });
     }, this.deps.heartbeatMs ?? 250);
     try {
       if (execution.rQuery) {
@@ -212,10 +240,12 @@ export class ExecutionRunner {
       if (!moved) await this.deps.resultStore.discard(execution.id);
       log.info({ rows: stored.sqlRows, bytes: stored.sizeInBytes, row_limit_reached: rowLimitReached }, 'execution succeeded');
     } catch (err) {
-      await writer.settle();
+      await writer.settle().catch(() => {});
       await this.deps.resultStore.discard(execution.id).catch(() => {});
       if (handingBack && !cancelled) {
         await this.handBack(execution, log);
+      } else if (!(err instanceof QueryError) && isConnectionFailure(err)) {
+        await this.handBackAfterOutage(execution, err, log);
       } else if (err instanceof QueryError) {
         const status: ExecutionStatus = cancelled || err.kind === 'cancelled' ? 'cancelled' : err.kind === 'timed_out' ? 'timed_out' : 'query_error';
         await this.settle(execution, status, status === 'cancelled' ? 'Cancelled' : err.message, log);
@@ -252,13 +282,18 @@ export class ExecutionRunner {
       handingBack = true;
       await running?.cancel();
     });
+    let heartbeatFailing = false;
     const beat = setInterval(() => {
       repo.heartbeat(execution.id).then(async (cancelRequested) => {
         if (cancelRequested && !cancelled) {
           cancelled = true;
           await running?.cancel();
         }
-      }).catch((err: unknown) => log.warn({ err }, 'heartbeat failed'));
+      }).then(() => { heartbeatFailing = false; }, (err: unknown) => {
+        // once per failure spell (a database outage would otherwise log four lines a second)
+        if (!heartbeatFailing) log.warn({ err }, 'heartbeat failed');
+        heartbeatFailing = true;
+      });
     }, this.deps.heartbeatMs ?? 250);
     try {
       running = await driver.query(execution.sqlText, execution.sqlValues, { timeoutMs: this.deps.datasources.queryTimeoutMs(ds), batchSize: 20_000, onSession: (id) => repo.recordSession(execution.id, id) });
@@ -271,6 +306,8 @@ export class ExecutionRunner {
       await sink.discard(execution).catch(() => {});
       if (handingBack && !cancelled) {
         await this.handBack(execution, log);
+      } else if (!(err instanceof QueryError) && isConnectionFailure(err)) {
+        await this.handBackAfterOutage(execution, err, log);
       } else if (err instanceof QueryError) {
         const status: ExecutionStatus = cancelled || err.kind === 'cancelled' ? 'cancelled' : err.kind === 'timed_out' ? 'timed_out' : 'query_error';
         await this.settle(execution, status, status === 'cancelled' ? 'Cancelled' : err.message, log);
