@@ -72,6 +72,9 @@ function endConnection(conn: mysql.Connection): Promise<void> {
 /** Connections that broke (server restart, network, fatal error): never reused. */
 const brokenConnections = new WeakSet<mysql.Connection>();
 
+/** The sql_mode a pooled connection had when it was opened (restored after each reset). */
+const initialSqlModes = new WeakMap<mysql.Connection, string>();
+
 /** Lets an idle pooled connection not keep the process alive (and a busy one keep it). */
 function holdConnection(conn: mysql.Connection, held: boolean): void {
   const stream = (conn as unknown as { stream?: { ref?(): void; unref?(): void } }).stream;
@@ -101,11 +104,23 @@ export class MysqlDriver implements Driver {
     const p = this.pooling;
     if (!p) return undefined;
     return p.pools.pool(p.key, settingsFingerprint(this.settings), () => new SessionPool<mysql.Connection>({
-      open: () => this.openSession(),
+      open: async () => {
+        const conn = await this.openSession();
+        try {
+          const [[mode]] = (await this.runSmall(conn, 'SELECT @@SESSION.sql_mode')) as [[string]];
+          initialSqlModes.set(conn, String(mode));
+        } catch (err) {
+          await endConnection(conn);
+          throw this.toQueryError(err);
+        }
+        return conn;
+      },
       reset: async (conn) => {
         await resetConnection(conn);
-        // the reset may return the character set to the server's default: ask for the handshake's again
-        await this.runSmall(conn, 'SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci');
+        // The reset returns the character set and sql_mode to the server's defaults; a new session
+        // has the handshake's (utf8mb4, and IGNORE_SPACE from the client flags): restore those.
+        const mode = bindMysqlPlaceholders('?', [initialSqlModes.get(conn) ?? ''], { noBackslashEscapes: false, timeZone: 'UTC' });
+        await this.runSmall(conn, `SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci, SESSION sql_mode = ${mode}`);
       },
       destroy: async (conn) => {
         if (brokenConnections.has(conn)) conn.destroy();
