@@ -105,6 +105,8 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
         if (!(await settlesWithin(drained, HAND_BACK_MS))) deps.logger.warn('jobs still running after the shutdown deadline: pg-boss fails them for a retry');
       }
       if (!deps.mail?.mailer) mailer.close();
+      // idle pooled datasource sessions end with the worker, not when the server notices
+      await deps.services.datasources.sessionPools.closeAll().catch((err: unknown) => deps.logger.warn({ err }, 'closing datasource sessions failed'));
       deps.logger.info('worker stopped');
     },
   };
