@@ -272,6 +272,14 @@ export class MysqlDriver implements Driver {
         if (reused && attempt < 3 && ((err as MysqlErrorLike).fatal || brokenConnections.has(conn))) continue;
         throw this.toQueryError(err);
       }
+      if (options.onSession) {
+        try {
+          await options.onSession(session.threadId);
+        } catch (err) {
+          await release(false);
+          throw err;
+        }
+      }
       const running = new MysqlRunningQuery(this, conn, release, session.threadId, bound, options, () => this.running.delete(running));
       this.running.add(running);
       return running;
@@ -283,6 +291,28 @@ export class MysqlDriver implements Driver {
     const conn = await this.openSession();
     try {
       await this.runSmall(conn, `KILL QUERY ${Math.trunc(threadId)}`);
+    } finally {
+      await endConnection(conn);
+    }
+  }
+
+  async endSession(sessionId: number): Promise<boolean> {
+    const conn = await this.openSession();
+    try {
+      const id = Math.trunc(sessionId);
+      // connection ids are not reused before wrap-around; the user check keeps other users' sessions safe
+      const found = await this.runSmall(conn, `SELECT ID FROM information_schema.PROCESSLIST WHERE ID = ${id} AND USER = SUBSTRING_INDEX(USER(), '@', 1)`);
+      if (!found.length) return false;
+      try {
+        await this.runSmall(conn, `KILL CONNECTION ${id}`);
+        return true;
+      } catch (err) {
+        // ER_NO_SUCH_THREAD: the session is already gone
+        if ((err as MysqlErrorLike).errno === 1094) return false;
+        throw err;
+      }
+    } catch (err) {
+      throw this.toQueryError(err);
     } finally {
       await endConnection(conn);
     }

@@ -203,6 +203,14 @@ export class PostgresDriver implements Driver {
         if (reused && attempt < 3 && (brokenClients.has(client) || mapped.kind === 'connection_error')) continue;
         throw mapped;
       }
+      if (options.onSession) {
+        try {
+          await options.onSession(pid);
+        } catch (err) {
+          await release(false);
+          throw err;
+        }
+      }
       const running = new PostgresRunningQuery(this, client, release, pid, sql, values, options, () => this.running.delete(running));
       this.running.add(running);
       return running;
@@ -214,6 +222,22 @@ export class PostgresDriver implements Driver {
     const client = await this.openSession();
     try {
       await client.query('SELECT pg_cancel_backend($1)', [pid]);
+    } finally {
+      await endClient(client);
+    }
+  }
+
+  async endSession(sessionId: number): Promise<boolean> {
+    const client = await this.openSession();
+    try {
+      // Redshift has no application_name in its pg_stat_activity: the pid alone names the session there.
+      const sql = this.isRedshift
+        ? 'SELECT pg_terminate_backend($1) AS ended'
+        : `SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE pid = $1 AND application_name = 'sightline' AND pid <> pg_backend_pid()`;
+      const { rows } = await client.query<{ ended: boolean }>(sql, [Math.trunc(sessionId)]);
+      return rows.some((r) => r.ended);
+    } catch (err) {
+      throw this.toQueryError(err);
     } finally {
       await endClient(client);
     }

@@ -1,5 +1,6 @@
 import { PgBoss, fromKnex, type Job } from 'pg-boss';
 import type { Knex } from 'knex';
+import { isConnectionFailure } from '../db/connection-errors.js';
 import type { Logger } from '../logger.js';
 
 export type { PgBoss };
@@ -28,9 +29,37 @@ export async function startQueue(options: QueueOptions): Promise<PgBoss> {
     schedule: options.supervise ?? false,
     useListenNotify: true,
   });
-  boss.on('error', (err: unknown) => options.logger.error({ err }, 'queue error'));
+  boss.on('error', queueErrorLogger(options.logger));
   await boss.start();
   return boss;
+}
+
+/** At most one line per this many ms about the queue's database being unreachable. */
+const QUEUE_OUTAGE_LOG_INTERVAL_MS = 10_000;
+
+/**
+ * pg-boss's error events as log lines. While the database is unreachable every poll of every
+ * consumer fails: those are logged once per interval with a count, as a short warning (the
+ * error's own fields, not the pg client pg-boss attaches).
+ */
+function queueErrorLogger(logger: Logger): (err: unknown) => void {
+  let lastOutageLog = 0;
+  let suppressed = 0;
+  return (err: unknown) => {
+    if (!isConnectionFailure(err)) {
+      logger.error({ err }, 'queue error');
+      return;
+    }
+    const now = Date.now();
+    if (now - lastOutageLog < QUEUE_OUTAGE_LOG_INTERVAL_MS) {
+      suppressed++;
+      return;
+    }
+    const e = err as { message?: string; code?: string };
+    logger.warn({ error: { message: e.message, code: e.code }, suppressed }, 'queue cannot reach its database; retrying');
+    lastOutageLog = now;
+    suppressed = 0;
+  };
 }
 
 /** Stops pg-boss, letting running jobs finish for up to `timeoutMs`. */
