@@ -121,10 +121,16 @@ export interface ConnectionSettings {
  *   bounds `open` by its connect timeout and destroys a stream that arrives later.
  * - When the path breaks later (tunnel or agent gone), the stream should be destroyed with an Error
  *   whose message says so: the driver reports that message as the query's `connection_error`.
- * - Destroying the stream (the driver does when a session ends) must release its resources; the
- *   transport must not keep the process alive for an idle stream.
+ * - Destroying the stream (the driver does when a session ends) must release its resources. The
+ *   drivers call `unref()` on a pooled idle session's stream and `ref()` when it is used again: a
+ *   stream offering them should then not (or again) keep the process alive.
  */
 export interface DatasourceTransport {
+  /**
+   * Identifies the path (e.g. `ssh:user@bastion:22`): pooled sessions are shared only between
+   * settings with equal keys, so a changed tunnel never reuses sessions of the old one.
+   */
+  readonly key?: string;
   /** Opens one stream to the database at `host:port`. @throws QueryError kind connection_error */
   open(host: string, port: number): Promise<Duplex>;
 }
@@ -142,6 +148,12 @@ export interface QueryOptions {
   timeoutMs: number;
   /** Rows per batch yielded by `rows()` (default 1000). */
   batchSize?: number;
+  /**
+   * Called with the session id (pg backend pid, mysql connection id) once the session is set up and
+   * before the statement is sent, so that another process can end the query if this one dies.
+   * A rejection ends the session and is passed on unchanged.
+   */
+  onSession?: (sessionId: number) => Promise<void>;
 }
 
 /** A query running on its own database session. */
@@ -200,6 +212,12 @@ export interface Driver {
   query(sql: string, values: unknown[], options: QueryOptions): Promise<RunningQuery>;
   /** Reads schemas, tables (with estimated row counts) and columns. @throws QueryError */
   introspect(options: { timeoutMs: number }): Promise<SchemaInfo>;
+  /**
+   * Ends a session of this datasource that another (possibly dead) process opened: stops its query
+   * and closes it (`pg_terminate_backend`, `KILL CONNECTION`). Only sessions Sightline opened are
+   * touched. Resolves false when no such session exists any more. @throws QueryError
+   */
+  endSession(sessionId: number): Promise<boolean>;
   /** Stops every query still running on this driver and releases its sessions. */
   close(): Promise<void>;
 }
