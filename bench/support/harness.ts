@@ -116,6 +116,8 @@ export interface ChildServer {
   peakRss(): Promise<number>;
   /** Current resident set size (`VmRSS`), in bytes. */
   rss(): Promise<number>;
+  /** Everything the child printed on stdout so far (first 100 kB). */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -131,10 +133,11 @@ async function procStatus(pid: number, field: 'VmHWM' | 'VmRSS'): Promise<number
  * (first capture = the URL). Node runs the script directly (not through the `tsx` CLI wrapper)
  * so the pid is the server's own and `/proc/<pid>/status` measures it.
  */
-export async function startChild(script: string, env: Record<string, string>, urlPattern: RegExp): Promise<ChildServer> {
+export async function startChild(script: string, env: Record<string, string>, urlPattern: RegExp, scriptArgs: string[] = []): Promise<ChildServer> {
   // the same V8 flags as the npm start scripts
-  const args = script.endsWith('.ts') ? ['--max-semi-space-size=4', '--import', 'tsx', script] : ['--max-semi-space-size=4', script];
+  const args = script.endsWith('.ts') ? ['--max-semi-space-size=4', '--import', 'tsx', script, ...scriptArgs] : ['--max-semi-space-size=4', script, ...scriptArgs];
   const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => {
     stderr += b.toString();
@@ -147,10 +150,12 @@ export async function startChild(script: string, env: Record<string, string>, ur
       const m = urlPattern.exec(out);
       if (m) {
         child.stdout!.off('data', onData);
-        child.stdout!.resume();
         resolve(m[1]!);
       }
     };
+    child.stdout!.on('data', (b: Buffer) => {
+      if (stdout.length < 100_000) stdout += b.toString();
+    });
     child.stdout!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before listening:\n${stderr}`)));
     setTimeout(() => reject(new Error(`${script} did not start within 60 s:\n${stderr}`)), 60_000).unref();
@@ -162,6 +167,7 @@ export async function startChild(script: string, env: Record<string, string>, ur
     process: child,
     peakRss: () => procStatus(pid, 'VmHWM'),
     rss: () => procStatus(pid, 'VmRSS'),
+    output: () => stdout,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -215,6 +221,54 @@ export function downloadToFile(url: string, headers: Record<string, string>, fil
       pipeline(res, createWriteStream(file)).then(() => resolve(bytes), reject);
     }).on('error', reject);
   });
+}
+
+export interface LoadResult {
+  rps: number;
+  p50: number;
+  p95: number;
+}
+
+/**
+ * Sends `total` requests to `url`, `concurrency` at a time over keep-alive connections, and
+ * measures throughput and latency. Each answer must have status 200; bodies are discarded.
+ */
+export async function loadTest(url: string, options: { method?: string; body?: string; headers?: Record<string, string>; total: number; concurrency: number }): Promise<LoadResult> {
+  const loadAgent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency });
+  const headers = { ...(options.body !== undefined ? { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(options.body)) } : {}), ...options.headers };
+  const one = () =>
+    new Promise<number>((resolve, reject) => {
+      const started = performance.now();
+      const req = http.request(url, { method: options.method ?? 'GET', agent: loadAgent, headers }, (res) => {
+        res.resume();
+        res.on('end', () => (res.statusCode === 200 ? resolve(performance.now() - started) : reject(new Error(`${url} answered ${res.statusCode}`))));
+      });
+      req.on('error', reject);
+      req.end(options.body);
+    });
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  try {
+    await Promise.all(Array.from({ length: options.concurrency }, async () => {
+      while (next < options.total) {
+        next++;
+        latencies.push(await one());
+      }
+    }));
+  } finally {
+    loadAgent.destroy();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { rps: options.total / seconds, p50: latencies[Math.floor(latencies.length * 0.5)]!, p95: latencies[Math.floor(latencies.length * 0.95)]! };
+}
+
+/** Comma list of names from the environment (`BENCH_PARTS=small,concurrent`); empty → all. */
+export function envList(name: string, fallback: string[]): string[] {
+  const raw = process.env[name];
+  if (!raw) return fallback;
+  return raw.split(',').map((p) => p.trim()).filter(Boolean);
 }
 
 export function median(values: number[]): number {
