@@ -135,7 +135,9 @@ async function procStatus(pid: number, field: 'VmHWM' | 'VmRSS'): Promise<number
  */
 export async function startChild(script: string, env: Record<string, string>, urlPattern: RegExp, scriptArgs: string[] = []): Promise<ChildServer> {
   // the same V8 flags as the npm start scripts
-  const args = script.endsWith('.ts') ? ['--max-semi-space-size=4', '--import', 'tsx', script, ...scriptArgs] : ['--max-semi-space-size=4', script, ...scriptArgs];
+  // BENCH_CPU_PROF=<dir>: every child writes a V8 CPU profile there on exit (see bench/support/profile-top.ts)
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const args = script.endsWith('.ts') ? ['--max-semi-space-size=4', ...profile, '--import', 'tsx', script, ...scriptArgs] : ['--max-semi-space-size=4', ...profile, script, ...scriptArgs];
   const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
