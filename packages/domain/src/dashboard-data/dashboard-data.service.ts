@@ -22,10 +22,11 @@ import type { Organization } from '../organizations/organization.types.js';
 import { compileQuery, isValidTimeZone, parseTimerange, type FilterDefinition, type InputParameters, type SnippetDefinition } from '../query/index.js';
 import type { Report } from '../reports/report.types.js';
 import type { ReportService } from '../reports/report.service.js';
+import { PgResultStore } from '../results/pg-result-store.js';
 import type { ResultStore, StoredResult } from '../results/result-store.js';
 import type { SqlSnippetService } from '../sql-snippets/sql-snippet.service.js';
 import type { CsvOptions, DataTokens } from '../tokens/data-token.js';
-import { ContentVersionRepository } from './content-version.repository.js';
+import { ContentVersionRepository, type ExecutionState, type PollState, type ResultState } from './content-version.repository.js';
 import { effectiveRule, isCurrent, type FreshnessRule } from './freshness.js';
 
 const gunzip = promisify(gunzipCallback);
@@ -227,35 +228,52 @@ export class DashboardDataService {
   private async prepare(principal: Principal, dashboardOrId: Dashboard | string, request: InputParameters | undefined, only?: { reportId?: string; filterId?: string }): Promise<CompiledDashboard> {
     const org = principal.organizationId;
     const all = typeof dashboardOrId === 'string' && !only ? await this.compiledDashboard(org, dashboardOrId, request) : await this.compileTargets(org, dashboardOrId, request, only, this.deps.clock.now());
-    const visible = (datasourceId: string | undefined) => datasourceId === undefined || principal.canUseDatasource(datasourceId, ...DASHBOARD_VIEW_PERMISSIONS);
-    return {
-      ...all,
-      targets: all.targets.filter((t) => visible(t.datasourceId)),
-      reports: all.reports.filter((r) => visible(r.datasourceId)),
-    };
+    return this.visibleTo(principal, all);
   }
 
   /** `compileTargets` for a whole dashboard, from the cache while the content version holds. */
   private async compiledDashboard(organizationId: string, dashboardId: string, request: InputParameters | undefined): Promise<CompiledDashboard> {
     const version = await new ContentVersionRepository(this.deps.db).find(organizationId);
-    const now = new WatchedDate(this.deps.clock.now().getTime());
-    const second = Math.floor(now.valueOf() / 1000);
-    const key = `${organizationId}\u0000${dashboardId}\u0000${JSON.stringify(request ?? null)}`;
+    return this.cachedCompilation(organizationId, dashboardId, request, version) ?? this.compileAndCache(organizationId, dashboardId, request, version);
+  }
+
+  private cacheKey(organizationId: string, dashboardId: string, request: InputParameters | undefined): string {
+    return `${organizationId}\u0000${dashboardId}\u0000${JSON.stringify(request ?? null)}`;
+  }
+
+  /** The cached compilation, if it was made under `version` (and, if it read "now", this second). */
+  private cachedCompilation(organizationId: string, dashboardId: string, request: InputParameters | undefined, version: string | undefined): CompiledDashboard | undefined {
+    const key = this.cacheKey(organizationId, dashboardId, request);
     const hit = this.compiledCache.get(key);
-    if (hit && version !== undefined && hit.version === version && (hit.second === null || hit.second === second)) {
-      // least recently used first: a hit moves to the end
-      this.compiledCache.delete(key);
-      this.compiledCache.set(key, hit);
-      return hit.value;
-    }
+    if (!hit || version === undefined || hit.version !== version) return undefined;
+    if (hit.second !== null && hit.second !== Math.floor(this.deps.clock.now().getTime() / 1000)) return undefined;
+    // least recently used first: a hit moves to the end
+    this.compiledCache.delete(key);
+    this.compiledCache.set(key, hit);
+    return hit.value;
+  }
+
+  /**
+   * Compiles a whole dashboard and caches it under `version`, which must have been read before
+   * the content is (a change committed in between then only makes the entry look older).
+   */
+  private async compileAndCache(organizationId: string, dashboardId: string, request: InputParameters | undefined, version: string | undefined): Promise<CompiledDashboard> {
+    const now = new WatchedDate(this.deps.clock.now().getTime());
     const transient = { failed: false };
     const value = await this.compileTargets(organizationId, dashboardId, request, undefined, now, transient);
     if (version !== undefined && !transient.failed) {
+      const key = this.cacheKey(organizationId, dashboardId, request);
       this.compiledCache.delete(key);
-      this.compiledCache.set(key, { version, second: now.read ? second : null, value });
+      this.compiledCache.set(key, { version, second: now.read ? Math.floor(now.valueOf() / 1000) : null, value });
       if (this.compiledCache.size > COMPILED_CACHE_ENTRIES) this.compiledCache.delete(this.compiledCache.keys().next().value!);
     }
     return value;
+  }
+
+  /** The targets of a compiled dashboard the key may see (and the reports among them). */
+  private visibleTo(principal: Principal, all: CompiledDashboard): CompiledDashboard {
+    const visible = (datasourceId: string | undefined) => datasourceId === undefined || principal.canUseDatasource(datasourceId, ...DASHBOARD_VIEW_PERMISSIONS);
+    return { ...all, targets: all.targets.filter((t) => visible(t.datasourceId)), reports: all.reports.filter((r) => visible(r.datasourceId)) };
   }
 
   /**
@@ -390,9 +408,23 @@ export class DashboardDataService {
    */
   async pollStatus(principal: Principal, dashboardId: string, input: { refreshData: boolean; parameters?: InputParameters }): Promise<DashboardStatus> {
     principal.requireAny(...DASHBOARD_VIEW_PERMISSIONS);
-    const { targets, dashboard } = await this.prepare(principal, dashboardId, input.parameters);
-    const keys = [...new Set(targets.flatMap((t) => (t.compiled ? [t.compiled.dataKey] : [])))];
-    let { results, executions } = await this.states(principal.organizationId, keys);
+    const org = principal.organizationId;
+    const keysOf = (targets: Target[]) => [...new Set(targets.flatMap((t) => (t.compiled ? [t.compiled.dataKey] : [])))];
+    // A current dashboard in one round trip: the content version and the state of the keys of the
+    // cached compilation are read together; when the version moved, the dashboard is compiled
+    // again (the version read first tags the new entry) and the state of its keys read anew.
+    const cached = this.compiledCache.get(this.cacheKey(org, dashboardId, input.parameters));
+    let state = await this.pollState(org, cached ? keysOf(this.visibleTo(principal, cached.value).targets) : []);
+    let compiled = this.cachedCompilation(org, dashboardId, input.parameters, state.version);
+    if (!compiled) {
+      compiled = this.visibleTo(principal, await this.compileAndCache(org, dashboardId, input.parameters, state.version));
+      state = await this.pollState(org, keysOf(compiled.targets));
+    } else {
+      compiled = this.visibleTo(principal, compiled);
+    }
+    const { targets, dashboard } = compiled;
+    const keys = keysOf(targets);
+    let { results, executions } = state;
     const now = this.deps.clock.now();
     if (input.refreshData) {
       let started = false;
@@ -408,7 +440,7 @@ export class DashboardDataService {
         await this.start(principal, target, false);
         started = true;
       }
-      if (started) ({ results, executions } = await this.states(principal.organizationId, keys));
+      if (started) ({ results, executions } = await this.pollState(org, keys));
     }
     const status: DashboardStatus = { reports: {}, filters: {}, data_keys: {}, updated_at: dashboard.updatedAt.toISOString(), status_check_delay: DELAY_IDLE_SECONDS };
     for (const target of targets) {
@@ -432,7 +464,18 @@ export class DashboardDataService {
     return status;
   }
 
-  private keyStatus(principal: Principal, key: string, result: StoredResult | undefined, latest: Execution | undefined, rule: FreshnessRule, now: Date): DataKeyStatus {
+  /**
+   * The content version with the state of `keys`: in one statement from PostgreSQL when results are
+   * stored there (the default store), else the version, then the store and the executions.
+   */
+  private async pollState(organizationId: string, keys: string[]): Promise<PollState> {
+    const repo = new ContentVersionRepository(this.deps.db);
+    if (this.deps.resultStore instanceof PgResultStore) return repo.pollState(organizationId, keys);
+    const version = await repo.find(organizationId);
+    return { version, ...(await this.states(organizationId, keys)) };
+  }
+
+  private keyStatus(principal: Principal, key: string, result: ResultState | undefined, latest: ExecutionState | undefined, rule: FreshnessRule, now: Date): DataKeyStatus {
     const running = latest !== undefined && !isFinished(latest.executionStatus);
     const entry: DataKeyStatus = {
       result_status: result ? 'success' : latest ? latest.executionStatus : 'no-data',
