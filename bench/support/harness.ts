@@ -88,23 +88,15 @@ export async function createScratchDatabase(prefix: string): Promise<ScratchData
 }
 
 /**
- * Bundles an app entry point (its workspace TypeScript compiled in, npm packages left external) to
- * `node_modules/.cache/sightline-bench/<name>.mjs`, so it runs on plain `node` as precompiled JS
- * would, without the tsx loader. Returns the bundle path.
+ * The precompiled bundle of an app entry point (`dist/<name>.mjs`, built by scripts/build-apps.mjs
+ * as `npm install` and `npm start` do), so it runs on plain `node` without the tsx loader.
  */
 export async function bundleApp(entry: string, name: string): Promise<string> {
-  const { build } = await import('esbuild');
-  const outfile = `node_modules/.cache/sightline-bench/${name}.mjs`;
-  await build({
-    entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile, logLevel: 'warning',
-    plugins: [{
-      name: 'external-packages',
-      setup(b) {
-        b.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith('@sightline/') ? undefined : { path: args.path, external: true }));
-      },
-    }],
-  });
-  return outfile;
+  const buildScript: string = '../../scripts/build-apps.mjs';
+  const { APPS, buildApps } = (await import(buildScript)) as { APPS: Record<string, string>; buildApps(apps: string[]): Promise<string[]> };
+  const app = Object.keys(APPS).find((a) => APPS[a] === entry) ?? name;
+  const [outfile] = await buildApps([app]);
+  return outfile!;
 }
 
 /** A child process that printed `pattern` (its listening URL) on stdout. */
