@@ -2,7 +2,8 @@
 // 1. Throughput: data servers (child processes) serving a BENCH_ROWS-row result (default 1M) vs a
 //    plain Node static-file server sending the same bytes from a file, gzip passthrough and
 //    identity, BENCH_ROUNDS interleaved rounds (default 5); ratio of medians. Data servers:
-//    BENCH_THROUGHPUT_RUNTIMES (default tsx; see `Runtime`).
+//    BENCH_THROUGHPUT_RUNTIMES (default bundle; see `Runtime`). Parts 4 and 5 run the
+//    BENCH_DATA_RUNTIME data server (default bundle).
 // 2. Store read alone (no HTTP): PgResultStore.readChunks vs COPY binary.
 // 3. Peak RSS (VmHWM) of a fresh data-server process per runtime (BENCH_RUNTIMES, default
 //    tsx,bundle), size (BENCH_RSS_ROWS, default 1M,10M) and format (BENCH_RSS_FORMATS,
@@ -100,7 +101,7 @@ async function cloneResult(s: Setup, sourceExecutionId: string, dataKey: string,
   );
 }
 
-/** `tsx`: `npm run start:data` as deployed; `bundle`: the same code precompiled, on plain node. */
+/** `bundle`: `npm run start:data` as deployed (precompiled, plain node); `tsx`: the TypeScript loader. */
 type Runtime = 'tsx' | 'bundle';
 const SCRIPTS: Record<Exclude<Runtime, 'bundle'>, string> = { tsx: 'apps/data-server/src/main.ts' };
 let bundlePath: string | undefined;
@@ -255,7 +256,7 @@ async function measurePeakRss(env: Env, rows: number, sizes: number[], formats: 
 /** A small cached result under 50 connections vs bare Node answering the same bytes from memory. */
 async function measureSmall(env: Env, dir: string, rows: number, total: number, concurrency: number): Promise<BenchMetric[]> {
   const metrics: BenchMetric[] = [];
-  const server = await startDataServer(env.setup.scratch.url, 'tsx');
+  const server = await startDataServer(env.setup.scratch.url, (process.env.BENCH_DATA_RUNTIME ?? 'bundle') as Runtime);
   env.children.push(server);
   const smallDir = join(dir, 'small');
   const { mkdir } = await import('node:fs/promises');
@@ -288,7 +289,7 @@ async function measureSmall(env: Env, dir: string, rows: number, total: number, 
 async function measureConcurrent(env: Env, rows: number, count: number, formats: string[]): Promise<BenchMetric[]> {
   const metrics: BenchMetric[] = [];
   for (const format of formats) {
-    const server = await startDataServer(env.setup.scratch.url, 'tsx');
+    const server = await startDataServer(env.setup.scratch.url, (process.env.BENCH_DATA_RUNTIME ?? 'bundle') as Runtime);
     env.children.push(server);
     const idle = await server.rss();
     const started = performance.now();
@@ -325,7 +326,7 @@ export const scenario: BenchScenario = {
     const rssSizes = envNumbers('BENCH_RSS_ROWS', [1_000_000, 10_000_000]);
     const rssFormats = (process.env.BENCH_RSS_FORMATS ?? 'gzip,identity,csv').split(',').map((f) => f.trim());
     const runtimes = (process.env.BENCH_RUNTIMES ?? 'tsx,bundle').split(',').map((r) => r.trim() as Runtime);
-    const throughputRuntimes = (process.env.BENCH_THROUGHPUT_RUNTIMES ?? 'tsx').split(',').map((r) => r.trim() as Runtime);
+    const throughputRuntimes = (process.env.BENCH_THROUGHPUT_RUNTIMES ?? 'bundle').split(',').map((r) => r.trim() as Runtime);
     const parts = new Set(envList('BENCH_DATA_PARTS', ['throughput', 'store', 'small', 'concurrent', 'rss']));
     const smallRows = envNumber('BENCH_SMALL_ROWS', 10);
     const metrics: BenchMetric[] = [];
