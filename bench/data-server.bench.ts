@@ -154,14 +154,20 @@ async function measureThroughput(env: Env, dir: string, rows: number, rounds: nu
   ];
   const contenders = ['static', ...runtimes];
   const times = new Map(modes.map((m) => [m.name, new Map(contenders.map((c) => [c, [] as number[]]))]));
+  // CPU seconds each server spent per download: steadier than wall time on a shared machine
+  const cpu = new Map(modes.map((m) => [m.name, new Map(contenders.map((c) => [c, [] as number[]]))]));
+  const serverOf = (who: string) => (who === 'static' ? statik : servers.get(who)!);
   for (let round = 0; round <= rounds; round++) {
     for (const mode of modes) {
       // rotate the order every round so no contender always runs first (cache, CPU boost)
       const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]!);
       for (const who of order) {
+        const cpu0 = await serverOf(who).cpuSeconds();
         const d = who === 'static' ? await download(mode.staticUrl, mode.headers) : await download(urlOf(env, servers.get(who)!, rows), { ...auth(env, rows), ...mode.headers });
+        const cpuUsed = (await serverOf(who).cpuSeconds()) - cpu0;
         if (d.bytes !== mode.bytes) throw new Error(`${who} ${mode.name}: ${d.bytes} bytes, expected ${mode.bytes}`);
         if (round > 0) times.get(mode.name)!.get(who)!.push(d.seconds);
+        if (round > 0) cpu.get(mode.name)!.get(who)!.push(cpuUsed);
       }
     }
     if (round > 0) env.log(`round ${round}: ${modes.map((m) => `${m.name}: ${contenders.map((c) => `${c} ${times.get(m.name)!.get(c)!.at(-1)!.toFixed(3)} s`).join(', ')}`).join('; ')}`);
@@ -174,6 +180,9 @@ async function measureThroughput(env: Env, dir: string, rows: number, rounds: nu
       const ratio = staticS / dataS;
       metrics.push({ metric: `${mode.name}: data server (${runtime}), ${rows.toLocaleString()} rows`, value: mbps(mode.bytes, dataS), unit: 'MB/s', note: `${dataS.toFixed(3)} s per download` });
       metrics.push({ metric: `${mode.name}: ratio data (${runtime}) / static`, value: ratio, unit: 'x', goal: '>= 0.8', pass: ratio >= 0.8 });
+      const staticCpu = median(cpu.get(mode.name)!.get('static')!);
+      const dataCpu = median(cpu.get(mode.name)!.get(runtime)!);
+      metrics.push({ metric: `${mode.name}: CPU per download, static / data (${runtime})`, value: staticCpu / Math.max(dataCpu, 0.01), unit: 'x', note: `static ${staticCpu.toFixed(2)} s, data ${dataCpu.toFixed(2)} s CPU (median)` });
     }
   }
   // transcoding (informational): csv and ndjson of the same result

@@ -110,6 +110,8 @@ export interface ChildServer {
   rss(): Promise<number>;
   /** Everything the child printed on stdout so far (first 100 kB). */
   output(): string;
+  /** CPU time the process used so far (user + system, from `/proc/<pid>/stat`), in seconds. */
+  cpuSeconds(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -162,6 +164,12 @@ export async function startChild(script: string, env: Record<string, string>, ur
     peakRss: () => procStatus(pid, 'VmHWM'),
     rss: () => procStatus(pid, 'VmRSS'),
     output: () => stdout,
+    cpuSeconds: async () => {
+      // fields 14 and 15 (utime, stime) after the command name in parentheses; clock ticks of 1/100 s
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
