@@ -3,7 +3,7 @@ import { Readable, pipeline } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { Context } from 'koa';
 import { Router } from '@koa/router';
-import { BadRequestError, NotFoundError, type DataTokenGrant, type DataTokenKind, type DataTokens, type ResultStore, type StoredResult } from '@sightline/domain';
+import { BadRequestError, CachedResultStore, NotFoundError, type DataTokenGrant, type DataTokenKind, type DataTokens, type ResultStore, type StoredResult } from '@sightline/domain';
 import { checkQueryParameters, sendNoContent, type RequestState } from '@sightline/jsonapi';
 import { DEFAULT_CSV_OPTIONS } from './csv.js';
 import { dataKeyFromPath } from './data-key.js';
@@ -85,6 +85,12 @@ async function findResult(deps: ResultRoutesDeps, grant: DataTokenGrant, dataKey
   return result;
 }
 
+async function collect(source: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const part of source) parts.push(part);
+  return Buffer.concat(parts);
+}
+
 /** Sets the streaming body: `source` with back-pressure, optionally gzip-compressed on the way. */
 function sendStream(ctx: Context, source: AsyncIterable<Buffer>, compress: boolean): void {
   const readable = Readable.from(source, { objectMode: false, highWaterMark: STREAM_HIGH_WATER_MARK });
@@ -140,7 +146,13 @@ export function resultRoutes(deps: ResultRoutesDeps): Router<RequestState> {
     commonHeaders(ctx, result, CONTENT_TYPES[format], gzipped);
     ctx.set('X-Sql-Rows', String(result.sqlRows));
     if (format === 'json') {
-      sendStream(ctx, gzipped ? jsonGzipBody(input, query.range) : jsonBody(input, query.range), false);
+      const body = () => (gzipped ? jsonGzipBody(input, query.range) : jsonBody(input, query.range));
+      // a small result held in memory: its whole body, made once (the same bytes as streamed)
+      const whole = deps.resultStore instanceof CachedResultStore && !query.range
+        ? await deps.resultStore.body(result.executionId, gzipped ? 'json.gz' : 'json', () => collect(body()))
+        : undefined;
+      if (whole) ctx.body = whole;
+      else sendStream(ctx, body(), false);
     } else if (format === 'csv') {
       ctx.set('Content-Disposition', `attachment; filename="result-${result.executionId}.csv"`);
       sendStream(ctx, csvBody(input, grant.csv ?? DEFAULT_CSV_OPTIONS), gzipped);

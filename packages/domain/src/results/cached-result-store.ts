@@ -15,6 +15,8 @@ export interface CachedResultStoreOptions {
 interface Entry {
   result: StoredResult;
   chunks: StoredChunk[];
+  /** Whole response bodies made from this result, by variant (see `body`). */
+  bodies: Map<string, Buffer>;
   bytes: number;
 }
 
@@ -163,9 +165,32 @@ export class CachedResultStore implements ResultStore {
     for await (const chunk of this.inner.readChunks(result.executionId, 0, Math.max(0, result.chunkCount - 1))) chunks.push({ ...chunk, bytes: Buffer.from(chunk.bytes) });
     // a change notified meanwhile may concern this key: answer, but keep nothing
     if (this.generation === generation && chunks.length === result.chunkCount) {
-      this.add(key, { result, chunks, bytes: chunks.reduce((n, c) => n + c.bytes.length, 0) + 1024 });
+      this.add(key, { result, chunks, bodies: new Map(), bytes: chunks.reduce((n, c) => n + c.bytes.length, 0) + 1024 });
     }
     return result;
+  }
+
+  /**
+   * A whole response body made from a cached result (`variant` names how, e.g. `json.gz`): made
+   * once by `make` and kept with the result (counted in the byte cap). Undefined when the result
+   * is not cached; the caller then streams as usual.
+   */
+  async body(executionId: string, variant: string, make: () => Promise<Buffer>): Promise<Buffer | undefined> {
+    const key = this.listening ? this.byExecution.get(executionId) : undefined;
+    const entry = key === undefined ? undefined : this.entries.get(key);
+    if (!entry) return undefined;
+    const known = entry.bodies.get(variant);
+    if (known) return known;
+    const generation = this.generation;
+    const body = await make();
+    // still the same entry (not dropped or replaced meanwhile): keep the body with it
+    if (this.generation === generation && this.entries.get(key!) === entry && body.length <= this.maxResultBytes * 8) {
+      entry.bodies.set(variant, body);
+      entry.bytes += body.length;
+      // re-added: counts the new size, moves it to most recently used, evicts over the cap
+      this.add(key!, entry);
+    }
+    return body;
   }
 
   private cachedChunks(executionId: string): StoredChunk[] | undefined {
