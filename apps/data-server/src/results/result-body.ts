@@ -1,5 +1,5 @@
 import { promisify } from 'node:util';
-import { constants as zlibConstants, crc32, deflateRawSync, gunzip as gunzipCallback } from 'node:zlib';
+import { constants as zlibConstants, crc32, createGunzip, deflateRawSync, gunzip as gunzipCallback } from 'node:zlib';
 import {
   FINAL_DEFLATE_BLOCK, GZIP_HEADER, crc32Combine, deflateRun, gzipTrailer, spliceableRun,
   type CsvOptions, type DeflateRun, type ResultField, type ResultStore, type StoredChunk, type StoredResult,
@@ -32,11 +32,14 @@ const GZ_LEVEL = 4;
 const READ_AHEAD = 2;
 /**
  * Stored chunks fetched ahead when passing them through (each about 150-250 KiB compressed): the
- * next store read overlaps with sending, for about 2-4 MiB of memory.
+ * next store read overlaps with sending, for 1-2 MiB per download (50 concurrent downloads of a
+ * 1M-row result must stay under 250 MB in all).
  */
-const PASSTHROUGH_READ_AHEAD = 12;
-/** Chunks inflated ahead of the one being sent (identity JSON responses). */
-const INFLATE_READ_AHEAD = 1;
+const PASSTHROUGH_READ_AHEAD = 8;
+/** Stored chunks fetched ahead of the one being inflated (identity JSON responses). */
+const INFLATE_READ_AHEAD = 2;
+/** Pieces of the streaming inflate of identity JSON responses. */
+const INFLATE_STREAM_PIECE_BYTES = 128 * 1024;
 /**
  * Output piece size of inflating a stored chunk: zlib's default (16 KiB) enters the thread pool
  * once per 16 KiB, measured 383 MB/s on a 1 MiB chunk vs 744 MB/s with 256 KiB pieces.
@@ -167,21 +170,26 @@ export async function* jsonGzipBody(input: BodyInput, range: RowRange | undefine
   yield gzipTrailer(crc, length);
 }
 
+/** The decompressed text of a stored chunk as a stream of `INFLATE_STREAM_PIECE_BYTES` pieces. */
+async function* inflatePieces(bytes: Buffer): AsyncGenerator<Buffer> {
+  const stream = createGunzip({ chunkSize: INFLATE_STREAM_PIECE_BYTES });
+  stream.end(bytes);
+  yield* stream as AsyncIterable<Buffer>;
+}
+
 /**
- * `ResultData` JSON, decompressed on the fly chunk by chunk (one chunk inflated ahead of the one
- * being sent: about 2 MiB per download).
+ * `ResultData` JSON, decompressed on the fly: stored chunks (compressed, small) are fetched one
+ * ahead and inflated as a stream, so a download holds a few hundred KiB, not megabytes, of text.
  */
 export async function* jsonBody(input: BodyInput, range: RowRange | undefined): AsyncGenerator<Buffer> {
   yield Buffer.from(jsonHeader(input.result, range));
-  const pieces = async function* (): AsyncGenerator<Buffer> {
-    for await (const [chunk, slice] of chunksOf(input.store, input.result.executionId, input.slices)) yield sliceText(chunk, slice);
-  };
   let first = true;
-  for await (const text of readAhead(pieces(), INFLATE_READ_AHEAD)) {
+  for await (const [chunk, slice] of readAhead(chunksOf(input.store, input.result.executionId, input.slices), INFLATE_READ_AHEAD)) {
     // chunks are joined by a comma (each chunk's text starts with a row, not a separator)
     if (!first) yield COMMA;
     first = false;
-    yield text;
+    if (slice.whole) yield* inflatePieces(chunk.bytes);
+    else yield await sliceText(chunk, slice);
   }
   yield Buffer.from(JSON_TRAILER);
 }
