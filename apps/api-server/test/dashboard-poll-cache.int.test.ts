@@ -68,10 +68,19 @@ afterAll(async () => {
 });
 
 describe('Poll Dashboard Status cache', () => {
-  it('answers repeated polls with the same keys', async () => {
+  it('answers repeated polls with the same keys, a current one in two statements (API key, then version and data state)', async () => {
     const first = await poll();
     expect(first.reports[reportId]!.data_key).toBeDefined();
-    expect(await poll()).toEqual(first);
+    const statements: string[] = [];
+    const onQuery = (q: { sql: string }) => statements.push(q.sql);
+    t.database.db.on('query', onQuery);
+    try {
+      expect(await poll()).toEqual(first);
+    } finally {
+      t.database.db.off('query', onQuery);
+    }
+    expect(statements).toHaveLength(2);
+    expect(statements[1]).toContain('content_versions');
   });
 
   it('sees a changed report at the next poll', async () => {
