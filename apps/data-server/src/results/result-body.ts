@@ -1,5 +1,5 @@
 import { promisify } from 'node:util';
-import { constants as zlibConstants, crc32, createGunzip, deflateRawSync, gunzip as gunzipCallback } from 'node:zlib';
+import { constants as zlibConstants, crc32, deflateRawSync, gunzip as gunzipCallback } from 'node:zlib';
 import {
   FINAL_DEFLATE_BLOCK, GZIP_HEADER, crc32Combine, deflateRun, gzipTrailer, spliceableRun,
   type CsvOptions, type DeflateRun, type ResultField, type ResultStore, type StoredChunk, type StoredResult,
@@ -38,8 +38,6 @@ const READ_AHEAD = 2;
 const PASSTHROUGH_READ_AHEAD = 8;
 /** Stored chunks fetched ahead of the one being inflated (identity JSON responses). */
 const INFLATE_READ_AHEAD = 2;
-/** Pieces of the streaming inflate of identity JSON responses. */
-const INFLATE_STREAM_PIECE_BYTES = 128 * 1024;
 /**
  * Output piece size of inflating a stored chunk: zlib's default (16 KiB) enters the thread pool
  * once per 16 KiB, measured 383 MB/s on a 1 MiB chunk vs 744 MB/s with 256 KiB pieces.
@@ -170,16 +168,10 @@ export async function* jsonGzipBody(input: BodyInput, range: RowRange | undefine
   yield gzipTrailer(crc, length);
 }
 
-/** The decompressed text of a stored chunk as a stream of `INFLATE_STREAM_PIECE_BYTES` pieces. */
-async function* inflatePieces(bytes: Buffer): AsyncGenerator<Buffer> {
-  const stream = createGunzip({ chunkSize: INFLATE_STREAM_PIECE_BYTES });
-  stream.end(bytes);
-  yield* stream as AsyncIterable<Buffer>;
-}
-
 /**
- * `ResultData` JSON, decompressed on the fly: stored chunks (compressed, small) are fetched one
- * ahead and inflated as a stream, so a download holds a few hundred KiB, not megabytes, of text.
+ * `ResultData` JSON, decompressed on the fly: stored chunks (compressed, small) are fetched ahead,
+ * and each is inflated (in 256 KiB pieces: fast) only when the previous one has been handed to
+ * the socket, so a download holds about one chunk of text at a time.
  */
 export async function* jsonBody(input: BodyInput, range: RowRange | undefined): AsyncGenerator<Buffer> {
   yield Buffer.from(jsonHeader(input.result, range));
@@ -188,8 +180,7 @@ export async function* jsonBody(input: BodyInput, range: RowRange | undefined): 
     // chunks are joined by a comma (each chunk's text starts with a row, not a separator)
     if (!first) yield COMMA;
     first = false;
-    if (slice.whole) yield* inflatePieces(chunk.bytes);
-    else yield await sliceText(chunk, slice);
+    yield await sliceText(chunk, slice);
   }
   yield Buffer.from(JSON_TRAILER);
 }
