@@ -3,6 +3,7 @@ import { ApiKeyService } from './api-keys/api-key.service.js';
 import { AuthFailureLimiter, DEFAULT_AUTH_FAILURE_LIMIT, type AuthFailureLimit } from './api-keys/auth-failure-limiter.js';
 import { OrganizationService, type OrganizationProvisioner } from './organizations/organization.service.js';
 import { DatasourceService, type SampleDataConnection } from './datasources/datasource.service.js';
+import { DatasourceAgentService } from './datasource-agents/datasource-agent.service.js';
 import { SqlSnippetService } from './sql-snippets/sql-snippet.service.js';
 import { UserService } from './users/user.service.js';
 import { UserGroupService, provisionBuiltInUserGroups } from './user-groups/user-group.service.js';
@@ -74,6 +75,8 @@ export interface DomainServices {
   organizations: OrganizationService;
   apiKeys: ApiKeyService;
   datasources: DatasourceService;
+  /** Datasource agents: CRUD, the `agents` of datasources, the relay's look-ups. */
+  datasourceAgents: DatasourceAgentService;
   sqlSnippets: SqlSnippetService;
   mail: MailService;
   users: UserService;
@@ -109,8 +112,10 @@ export interface DomainServices {
 /** Builds the domain services (the composition roots call this once). */
 export function createDomainServices(deps: DomainDeps): DomainServices {
   const clock = deps.clock ?? systemClock;
+  const datasourceAgents = new DatasourceAgentService({ db: deps.db });
   const datasources = new DatasourceService({
     db: deps.db,
+    agents: datasourceAgents,
     encryptionKey: deps.encryptionKey,
     defaultQueryTimeoutSeconds: deps.queryTimeoutSeconds ?? 300,
     sampleData: deps.sampleData,
@@ -148,7 +153,7 @@ export function createDomainServices(deps: DomainDeps): DomainServices {
   const viewerTokens = new ViewerTokens(deps.dataTokenSecret ?? 'unset-data-token-secret-process-cannot-issue-tokens', deps.viewerTokenTtlSeconds ?? 600);
   const sharedDashboards = new SharedDashboardService({ db: deps.db, clock, links: sharingLinks, dashboardData, viewerTokens });
   return {
-    clock, organizations, apiKeys, datasources, sqlSnippets, mail, users, userGroups, executions, resultStore, tokens, dashboards, dashboardGroups, reports, filters, dashboardData, dashboardSharing,
+    clock, organizations, apiKeys, datasources, datasourceAgents, sqlSnippets, mail, users, userGroups, executions, resultStore, tokens, dashboards, dashboardGroups, reports, filters, dashboardData, dashboardSharing,
     exportJobs, exportFiles, dashboardSchedules, sqlAlerts, apiBaseUrl: deps.apiBaseUrl ?? 'http://localhost:8080',
     sharingLinks, sharedDashboards,
   };

@@ -6,6 +6,7 @@ import { redactSecret } from '../drivers/values.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
 import { translatePgError } from '../db/pg-errors.js';
+import type { DatasourceAgentService } from '../datasource-agents/index.js';
 import { DatasourceRepository, type DatasourceUsage } from './datasource.repository.js';
 import { datasourceFields } from './datasource.fields.js';
 import type { ConnectionTestResult, CreateDatasourceInput, Datasource, UpdateDatasourceInput } from './datasource.types.js';
@@ -27,6 +28,8 @@ export interface DatasourceServiceDeps {
   encryptionKey: Buffer;
   /** Default statement timeout (seconds) for datasources without their own. */
   defaultQueryTimeoutSeconds: number;
+  /** Agents: the `agents` relationship of datasources in connection mode `agent`. */
+  agents: DatasourceAgentService;
   /** Builds a driver (injectable so tests can count connections). */
   driverFactory?: (settings: ConnectionSettings) => Driver;
   sampleData?: SampleDataConnection;
@@ -69,7 +72,19 @@ export class DatasourceService {
     if (principal.datasourceScope('Manage Datasources') !== 'all') {
       throw new ForbiddenError('Creating datasources needs "Manage Datasources" for all datasources, not limited to some');
     }
-    return this.repo().insert({ ...datasourceFields.prepareCreate(input), id: newId(), organizationId: principal.organizationId });
+    const prepared = datasourceFields.prepareCreate(input);
+    return withTransaction(this.deps.db, async (trx) => {
+      const ds = await this.repo(trx).insert({ ...prepared, id: newId(), organizationId: principal.organizationId });
+      if (!prepared.agentIds?.length) return ds;
+      await this.deps.agents.setDatasourceAgents(trx, principal.organizationId, ds.id, ds.connectionMode, prepared.agentIds);
+      return this.repo(trx).get(principal.organizationId, ds.id);
+    }).catch((err: unknown) => { throw translatePgError(err); });
+  }
+
+  /** Datasources of the organization among `ids` that the key may see (included resources). */
+  async listVisibleByIds(principal: Principal, ids: readonly string[]): Promise<Datasource[]> {
+    const visible = ids.filter((id) => principal.canUseDatasource(id, ...DATASOURCE_VIEW_PERMISSIONS));
+    return this.repo().listByIds(principal.organizationId, visible);
   }
 
   /** @throws NotFoundError, ForbiddenError, ValidationError */
@@ -82,7 +97,16 @@ export class DatasourceService {
       const locked = (Object.keys(input) as Array<keyof UpdateDatasourceInput>).filter((k) => !allowed.has(k) && input[k] !== undefined);
       if (locked.length) throw new ValidationError(`The connection of the Sample Data datasource cannot be changed (${locked.join(', ')})`, { code: 'sample_datasource_locked' });
     }
-    return this.repo().update(principal.organizationId, id, datasourceFields.prepareUpdate(input, current));
+    const patch = datasourceFields.prepareUpdate(input, current);
+    const mode = patch.connectionMode ?? current.connectionMode;
+    // Agents belong to agent mode only: leaving it lets go of them (so they can be deleted).
+    const agentIds = input.agentIds ?? (mode === 'agent' ? undefined : current.agentIds.length ? [] : undefined);
+    if (agentIds === undefined) return this.repo().update(principal.organizationId, id, patch);
+    return withTransaction(this.deps.db, async (trx) => {
+      await this.repo(trx).update(principal.organizationId, id, patch);
+      await this.deps.agents.setDatasourceAgents(trx, principal.organizationId, id, mode, agentIds);
+      return this.repo(trx).get(principal.organizationId, id);
+    }).catch((err: unknown) => { throw translatePgError(err); });
   }
 
   /**
