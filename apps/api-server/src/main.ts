@@ -5,6 +5,7 @@ import {
 } from '@sightline/domain';
 import { listen } from '@sightline/jsonapi';
 import { createApiApp } from './app.js';
+import { startAgentRelay } from './agent-relay/agent-relay.js';
 import { ViewerAssets } from './shared-page/assets.js';
 
 runMain(async () => {
@@ -21,7 +22,9 @@ runMain(async () => {
   // the shared dashboard page fetches results from the data server's public URL
   const dataBaseUrl = config.dataBaseUrl ?? `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.dataPort}`;
   const server = await listen(createApiApp({ db, logger, services, maxBodyBytes: config.maxBodyBytes, trustProxy: config.trustProxy, viewerAssets, dataBaseUrl }), config.host, config.apiPort);
+  // datasource agents connect here; workers reach them through this process's relay URL
+  const relay = startAgentRelay(server.server, { agents: services.datasourceAgents, logger, relayUrl: config.agentRelayUrl ?? server.url, trustProxy: config.trustProxy });
   viewerAssets.warm();
   console.log(`API server: ${config.apiBaseUrl ?? server.url}`);
-  stopOnSignals(logger, [() => server.close(), () => stopQueue(boss), () => db.destroy()]);
+  stopOnSignals(logger, [() => relay.close(), () => server.close(), () => stopQueue(boss), () => db.destroy()]);
 });

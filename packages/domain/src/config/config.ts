@@ -58,6 +58,11 @@ export const ENV_SCHEMA = z.object({
   AUTH_FAILURE_WINDOW_SECONDS: positiveInt('AUTH_FAILURE_WINDOW_SECONDS', 60, 86_400),
   /** Take the client address from `X-Forwarded-For` (set it only behind a reverse proxy that sets that header). */
   TRUST_PROXY: bool(false),
+  /**
+   * Internal base URL at which workers reach this API server process's datasource agent relay
+   * (each process behind a load balancer needs its own). Unset: the URL the API server listens on.
+   */
+  AGENT_RELAY_URL: optionalString.pipe(z.url('AGENT_RELAY_URL must be a URL').optional()),
   /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -85,6 +90,7 @@ export interface Config {
   authFailureLimit: number;
   authFailureWindowSeconds: number;
   trustProxy: boolean;
+  agentRelayUrl?: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -165,6 +171,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     authFailureLimit: e.AUTH_FAILURE_LIMIT,
     authFailureWindowSeconds: e.AUTH_FAILURE_WINDOW_SECONDS,
     trustProxy: e.TRUST_PROXY,
+    agentRelayUrl: e.AGENT_RELAY_URL,
     logLevel: e.LOG_LEVEL,
   };
 }
