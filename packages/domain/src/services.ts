@@ -112,7 +112,7 @@ export interface DomainServices {
 /** Builds the domain services (the composition roots call this once). */
 export function createDomainServices(deps: DomainDeps): DomainServices {
   const clock = deps.clock ?? systemClock;
-  const datasourceAgents = new DatasourceAgentService({ db: deps.db });
+  const datasourceAgents = new DatasourceAgentService({ db: deps.db, encryptionKey: deps.encryptionKey });
   const datasources = new DatasourceService({
     db: deps.db,
     agents: datasourceAgents,

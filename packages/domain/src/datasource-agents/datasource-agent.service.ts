@@ -5,6 +5,9 @@ import { hashSecret, randomSecret } from '../crypto/secrets.js';
 import { withTransaction } from '../db/db.js';
 import { translatePgError } from '../db/pg-errors.js';
 import { ForbiddenError, ValidationError } from '../errors.js';
+import type { DatasourceTransport } from '../drivers/driver.types.js';
+import { AgentRelayTokens } from './agent-relay-token.js';
+import { AgentTransport } from './agent-transport.js';
 import { DatasourceAgentRepository } from './datasource-agent.repository.js';
 import { datasourceAgentFields } from './datasource-agent.fields.js';
 import type { CreateDatasourceAgentInput, DatasourceAgent, DatasourceAgentPatch, UpdateDatasourceAgentInput } from './datasource-agent.types.js';
@@ -14,6 +17,8 @@ export const DATASOURCE_AGENT_VIEW_PERMISSIONS = ['View Datasources', 'Manage Da
 
 export interface DatasourceAgentServiceDeps {
   db: Knex;
+  /** The deployment's key: relay tokens are signed with a key derived from it. */
+  encryptionKey: Buffer;
 }
 
 /** Events of `DatasourceAgentService.events`. */
@@ -31,7 +36,17 @@ export class DatasourceAgentService {
   /** Emits `revoked` after an agent is disabled or deleted (other processes notice at their next heartbeat). */
   readonly events = new EventEmitter<DatasourceAgentEvents>();
 
-  constructor(private readonly deps: DatasourceAgentServiceDeps) {}
+  /** Tokens with which workers open sessions at a relay (and the relay checks them). */
+  readonly relayTokens: AgentRelayTokens;
+
+  constructor(private readonly deps: DatasourceAgentServiceDeps) {
+    this.relayTokens = new AgentRelayTokens(deps.encryptionKey);
+  }
+
+  /** The transport of a datasource in connection mode `agent` (the drivers open sessions through it). */
+  transportFor(datasource: { id: string; organizationId: string }): DatasourceTransport {
+    return new AgentTransport({ repository: this.repo(), tokens: this.relayTokens }, datasource);
+  }
 
   repo(db: Knex = this.deps.db): DatasourceAgentRepository {
     return new DatasourceAgentRepository(db);

@@ -137,10 +137,12 @@ export class DatasourceService {
    */
   connectionSettings(ds: Datasource): ConnectionSettings {
     if (!ds.enabled) throw new ValidationError(`Datasource ${ds.id} is disabled`, { code: 'datasource_disabled' });
-    if (ds.connectionMode !== 'direct') {
+    if (ds.connectionMode !== 'direct' && ds.connectionMode !== 'agent') {
       throw new ValidationError(`Connection mode "${ds.connectionMode}" is not supported by this build yet; use "direct"`, { code: 'connection_mode_not_supported' });
     }
     return {
+      // agent mode: every session goes through a connected agent of the datasource (via its relay)
+      ...(ds.connectionMode === 'agent' ? { transport: this.deps.agents.transportFor(ds) } : {}),
       databaseType: ds.databaseType,
       host: ds.host,
       port: ds.port,

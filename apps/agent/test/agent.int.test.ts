@@ -1,0 +1,293 @@
+// A real agent process (spawned like `npm run agent`) against a listening API server with its relay,
+// a worker, and the local PostgreSQL and MariaDB: connection state, queries, cancel, a killed agent,
+// refused keys, and two organizations' agents kept apart.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+import WebSocket from 'ws';
+import { createApiApp, startAgentRelay, type AgentRelay } from '@sightline/api-server';
+import { AGENT_RELAY_PATH, createLogger } from '@sightline/domain';
+import { listen, type RunningServer } from '@sightline/jsonapi';
+import { createPlatformTestContext, waitForExecution, type PlatformTestContext } from '../../../test/support/platform.js';
+import { expectValidJsonApi } from '../../../test/support/jsonapi-schema.js';
+
+let t: PlatformTestContext;
+let server: RunningServer;
+let relay: AgentRelay;
+let admin: pg.Client;
+const agents: RunningAgent[] = [];
+
+const auth = (secret: string) => `Api ${secret}`;
+
+/** Polls `check` until it returns true (fails after `timeoutMs`: a liveness bound, not a speed goal). */
+async function eventually(label: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${label}: not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A spawned agent process and what it printed. */
+interface RunningAgent {
+  child: ChildProcess;
+  output: string[];
+  exited: Promise<number | null>;
+}
+
+function startAgent(secret: string): RunningAgent {
+  const root = path.resolve(import.meta.dirname, '../../..');
+  // the test runner's NODE_OPTIONS (vm modules) are not the agent's
+  const env = { ...process.env, NODE_OPTIONS: '' };
+  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/agent/src/main.ts', '--server', server.url, '--secret', secret, '--min-backoff-ms', '100', '--max-backoff-ms', '500'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  child.stdout!.on('data', (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean)));
+  child.stderr!.on('data', (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const agent = { child, output, exited };
+  agents.push(agent);
+  return agent;
+}
+
+async function stopAgent(agent: RunningAgent, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (agent.child.exitCode === null && agent.child.signalCode === null) agent.child.kill(signal);
+  await agent.exited;
+}
+
+const getAgent = async (id: string, secret = t.adminSecret) => {
+  const res = await t.api.get(`/datasource_agents/${id}`).set('Authorization', auth(secret));
+  expect(res.status).toBe(200);
+  return res.body.data.attributes as Record<string, unknown>;
+};
+
+async function createAgent(name: string, secret = t.adminSecret): Promise<{ id: string; secretKey: string }> {
+  const res = await t.api.post('/datasource_agents').set('Authorization', auth(secret)).send({ data: { attributes: { name } } });
+  expect(res.status).toBe(201);
+  return { id: res.body.data.id, secretKey: res.body.data.attributes.secret_key };
+}
+
+async function createDatasource(attributes: Record<string, unknown>, agentIds: string[], secret = t.adminSecret): Promise<string> {
+  const res = await t.api.post('/datasources').set('Authorization', auth(secret)).send({
+    data: { attributes: { connection_mode: 'agent', require_ssl: false, ...attributes }, relationships: { agents: { data: agentIds.map((id) => ({ type: 'datasource_agents', id })) } } },
+  });
+  expect(res.status).toBe(201);
+  return res.body.data.id;
+}
+
+const pgAttributes = () => ({ name: 'PG via agent', database_type: 'postgres', host: '127.0.0.1', port: 5432, username: 'postgres', database: t.database.name });
+const mariaAttributes = { name: 'Maria via agent', database_type: 'mariadb', host: '127.0.0.1', port: 3306, username: 'root', database: 'test' };
+
+const run = (datasourceId: string, sql: string, secret = t.adminSecret) =>
+  t.api.post(`/datasources/${datasourceId}/executions`).set('Authorization', auth(secret)).set('Content-Type', 'application/json').send(JSON.stringify({ sql_query: sql }));
+
+async function fetchRows(executionId: string): Promise<unknown[][]> {
+  const data = await t.api.get(`/executions/${executionId}/data`).set('Authorization', auth(t.adminSecret));
+  expect(data.status).toBe(200);
+  const res = await t.data.get(`/results/${data.body.data_key}`).set('Authorization', `Data ${data.body.data_access_token}`);
+  expect(res.status).toBe(200);
+  return JSON.parse(res.text).rows;
+}
+
+const errorMessage = async (executionId: string) => (await t.database.db('executions').where({ id: executionId }).first()).error_message as string | null;
+const activeQueries = async (needle: string) =>
+  (await admin.query("SELECT pid FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid() AND state = 'active'", [`%${needle}%`])).rowCount ?? 0;
+let lockCounter = 0;
+const newLockKey = () => 7_260_000 + (process.pid % 1000) * 100 + ++lockCounter;
+
+beforeAll(async () => {
+  t = await createPlatformTestContext();
+  const app = createApiApp({ db: t.database.db, logger: createLogger('silent', 'test'), services: t.services, maxBodyBytes: t.config.maxBodyBytes });
+  server = await listen(app, '127.0.0.1', 0);
+  relay = startAgentRelay(server.server, { agents: t.services.datasourceAgents, logger: createLogger('silent', 'test'), relayUrl: server.url, heartbeatMs: 500 });
+  admin = new pg.Client({ connectionString: t.database.url });
+  await admin.connect();
+});
+
+afterAll(async () => {
+  await Promise.all(agents.map((a) => stopAgent(a, 'SIGKILL')));
+  await relay?.close();
+  await server?.close();
+  await admin?.end();
+  await t?.close();
+});
+
+jest.setTimeout(120_000);
+
+describe('a datasource agent process', () => {
+  it('connects, reports its version and address, and carries PostgreSQL and MariaDB queries', async () => {
+    const { id, secretKey } = await createAgent('office');
+    const pgDs = await createDatasource(pgAttributes(), [id]);
+    const mariaDs = await createDatasource(mariaAttributes, [id]);
+    expect(await getAgent(id)).toMatchObject({ connected: false, version: null });
+    const notYet = await t.api.post(`/datasources/${pgDs}/test_connection`).set('Authorization', auth(t.adminSecret));
+    expect(notYet.status).toBe(200);
+    expect(notYet.body).toEqual({ status: 'error', error_message: expect.stringMatching(/agent "office" is not connected/) });
+
+    const agent = startAgent(secretKey);
+    await eventually('the agent connects', async () => (await getAgent(id)).connected === true);
+    const shown = await t.api.get(`/datasource_agents/${id}?include=datasources`).set('Authorization', auth(t.adminSecret));
+    expectValidJsonApi(shown.body);
+    expect(shown.body.data.attributes).toMatchObject({ connected: true, version: '0.1.0', address: '127.0.0.1', enabled: true });
+    expect(shown.body.included.map((d: { id: string }) => d.id).sort()).toEqual([pgDs, mariaDs].sort());
+
+    for (const ds of [pgDs, mariaDs]) {
+      const test = await t.api.post(`/datasources/${ds}/test_connection`).set('Authorization', auth(t.adminSecret));
+      expect([ds, test.body]).toEqual([ds, { status: 'ok', error_message: null }]);
+    }
+    const q = await run(pgDs, "SELECT g AS n, repeat('x', 200) AS pad FROM generate_series(1, 20000) g ORDER BY g");
+    expect(q.status).toBe(201);
+    expect(await waitForExecution(t, t.adminSecret, q.body.data.id, 60_000)).toMatchObject({ execution_status: 'success', result_rows: 20000 });
+    const rows = await fetchRows(q.body.data.id);
+    expect(rows[19999]).toEqual([20000, 'x'.repeat(200)]);
+    const m = await run(mariaDs, "SELECT 41 + 1 AS answer, 'über' AS word");
+    expect(await waitForExecution(t, t.adminSecret, m.body.data.id, 60_000)).toMatchObject({ execution_status: 'success', result_rows: 1 });
+    expect(await fetchRows(m.body.data.id)).toEqual([[42, 'über']]);
+    // schema refresh through the agent too
+    const refresh = await t.api.post(`/datasources/${pgDs}/refresh`).set('Authorization', auth(t.adminSecret)).set('Content-Type', 'application/json').send('{}');
+    expect(refresh.status).toBeLessThan(300);
+    expect(agent.output.some((l) => l.includes('opening 127.0.0.1:5432'))).toBe(true);
+    expect(agent.output.some((l) => l.includes('opening 127.0.0.1:3306'))).toBe(true);
+
+    await stopAgent(agent);
+    await eventually('the disconnect is recorded', async () => (await getAgent(id)).connected === false);
+    const gone = await t.api.post(`/datasources/${pgDs}/test_connection`).set('Authorization', auth(t.adminSecret));
+    expect(gone.body).toEqual({ status: 'error', error_message: expect.stringMatching(/not connected/) });
+  });
+
+  it('keeps active_queries current and cancels PostgreSQL and MariaDB queries through the agent', async () => {
+    const { id, secretKey } = await createAgent('cancel');
+    const pgDs = await createDatasource(pgAttributes(), [id]);
+    const mariaDs = await createDatasource(mariaAttributes, [id]);
+    startAgent(secretKey);
+    await eventually('the agent connects', async () => (await getAgent(id)).connected === true);
+
+    const lock = newLockKey();
+    await admin.query('SELECT pg_advisory_lock($1)', [lock]);
+    try {
+      const res = await run(pgDs, `SELECT pg_advisory_xact_lock(${lock}) /* agent-cancel-probe */`);
+      await eventually('the query runs', async () => (await activeQueries('agent-cancel-probe')) === 1);
+      await eventually('active_queries counts it', async () => (await getAgent(id)).active_queries === 1);
+      expect((await t.api.post(`/executions/${res.body.data.id}/cancel`).set('Authorization', auth(t.adminSecret))).status).toBe(204);
+      await eventually('cancel reaches PostgreSQL', async () => (await activeQueries('agent-cancel-probe')) === 0);
+      expect((await waitForExecution(t, t.adminSecret, res.body.data.id, 60_000)).execution_status).toBe('cancelled');
+      await eventually('active_queries drops', async () => (await getAgent(id)).active_queries === 0);
+    } finally {
+      await admin.query('SELECT pg_advisory_unlock($1)', [lock]);
+    }
+
+    const conn = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root' });
+    const name = `sightline_agent_cancel_${process.pid}_${newLockKey()}`;
+    const probe = async () => ((await conn.query("SELECT id FROM information_schema.PROCESSLIST WHERE INFO LIKE '%agent-maria-probe%' AND INFO NOT LIKE '%PROCESSLIST%'"))[0] as unknown[]).length;
+    await conn.query('SELECT GET_LOCK(?, 10)', [name]);
+    try {
+      const res = await run(mariaDs, `SELECT GET_LOCK('${name}', 3600) /* agent-maria-probe */`);
+      await eventually('the query runs', async () => (await probe()) === 1);
+      await t.api.post(`/executions/${res.body.data.id}/cancel`).set('Authorization', auth(t.adminSecret));
+      await eventually('KILL QUERY reaches MariaDB', async () => (await probe()) === 0);
+      expect((await waitForExecution(t, t.adminSecret, res.body.data.id, 60_000)).execution_status).toBe('cancelled');
+    } finally {
+      await conn.query('SELECT RELEASE_LOCK(?)', [name]);
+      await conn.end();
+    }
+  });
+
+  it('ends a query with a clear error when the agent is killed mid-query, and nothing stays stuck', async () => {
+    const { id, secretKey } = await createAgent('doomed');
+    const pgDs = await createDatasource(pgAttributes(), [id]);
+    const agent = startAgent(secretKey);
+    await eventually('the agent connects', async () => (await getAgent(id)).connected === true);
+    const lock = newLockKey();
+    await admin.query('SELECT pg_advisory_lock($1)', [lock]);
+    try {
+      const res = await run(pgDs, `SELECT pg_advisory_xact_lock(${lock}) /* agent-kill-probe */`);
+      await eventually('the query runs', async () => (await activeQueries('agent-kill-probe')) === 1);
+      await stopAgent(agent, 'SIGKILL');
+      const done = await waitForExecution(t, t.adminSecret, res.body.data.id, 60_000);
+      expect(done.execution_status).toBe('query_error');
+      expect(await errorMessage(res.body.data.id)).toMatch(/datasource agent "doomed" disconnected/);
+      await eventually('the agent shows as disconnected', async () => (await getAgent(id)).connected === false);
+      // the next execution fails fast and clearly, it does not hang
+      const next = await run(pgDs, 'SELECT 1');
+      expect((await waitForExecution(t, t.adminSecret, next.body.data.id, 60_000)).execution_status).toBe('query_error');
+      expect(await errorMessage(next.body.data.id)).toMatch(/agent "doomed" is not connected/);
+    } finally {
+      await admin.query('SELECT pg_advisory_unlock($1)', [lock]);
+    }
+    // (PostgreSQL notices the vanished client only once the lock wait ends, as with any dropped connection)
+    await eventually('the session leaves PostgreSQL', async () => (await activeQueries('agent-kill-probe')) === 0);
+  }, 120_000);
+
+  it('disconnects a disabled agent, refuses it while disabled, and lets it back when enabled', async () => {
+    const { id, secretKey } = await createAgent('switch');
+    const agent = startAgent(secretKey);
+    await eventually('the agent connects', async () => (await getAgent(id)).connected === true);
+    const off = await t.api.patch(`/datasource_agents/${id}`).set('Authorization', auth(t.adminSecret)).send({ data: { attributes: { enabled: false } } });
+    expect(off.status).toBe(200);
+    expect(off.body.data.attributes).toMatchObject({ enabled: false, connected: false });
+    await eventually('the agent is told', () => agent.output.some((l) => l.includes('disconnected by the server')));
+    await eventually('its reconnects are refused', () => agent.output.some((l) => l.includes('refused: the server does not accept this agent key')));
+    expect((await getAgent(id)).connected).toBe(false);
+    const on = await t.api.patch(`/datasource_agents/${id}`).set('Authorization', auth(t.adminSecret)).send({ data: { attributes: { enabled: true } } });
+    expect(on.status).toBe(200);
+    await eventually('the agent reconnects', async () => (await getAgent(id)).connected === true);
+    // deleting the (unused) agent revokes its key for good
+    expect((await t.api.delete(`/datasource_agents/${id}`).set('Authorization', auth(t.adminSecret))).status).toBe(204);
+    const refusedBefore = agent.output.filter((l) => l.includes('refused')).length;
+    await eventually('the deleted agent is refused', () => agent.output.filter((l) => l.includes('refused')).length > refusedBefore);
+    await stopAgent(agent);
+  });
+
+  it('refuses wrong keys and forged relay sessions', async () => {
+    const wrong = startAgent('A'.repeat(43));
+    await eventually('the wrong key is refused', () => wrong.output.some((l) => l.includes('refused: the server does not accept this agent key')));
+    await stopAgent(wrong);
+    const status = (headers: Record<string, string>, endpoint: string) => new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(`${server.url.replace('http', 'ws')}${endpoint}`, { headers });
+      ws.on('unexpected-response', (_req, res) => { resolve(res.statusCode ?? 0); ws.terminate(); });
+      ws.on('open', () => { ws.terminate(); reject(new Error('the upgrade was accepted')); });
+      ws.on('error', () => {});
+    });
+    expect(await status({ authorization: 'Agent nope' }, '/agent/connect')).toBe(401);
+    expect(await status({}, '/agent/connect')).toBe(401);
+    expect(await status({ authorization: 'Relay forged.token' }, AGENT_RELAY_PATH)).toBe(401);
+    expect(await status({}, '/agent/other')).toBe(404);
+  });
+
+  it('never lets one organization\'s traffic reach another organization\'s agent', async () => {
+    const other = await t.services.organizations.create('Other organization');
+    const mine = await createAgent('mine');
+    const theirs = await createAgent('theirs', other.adminKey.secret);
+    const myDs = await createDatasource(pgAttributes(), [mine.id]);
+    const theirDs = await createDatasource(pgAttributes(), [theirs.id], other.adminKey.secret);
+    const myAgent = startAgent(mine.secretKey);
+    const theirAgent = startAgent(theirs.secretKey);
+    await eventually('both connect', async () => (await getAgent(mine.id)).connected === true && (await getAgent(theirs.id, other.adminKey.secret)).connected === true);
+    // each organization sees only its own agent
+    expect((await t.api.get(`/datasource_agents/${theirs.id}`).set('Authorization', auth(t.adminSecret))).status).toBe(404);
+    expect((await t.api.get('/datasource_agents').set('Authorization', auth(other.adminKey.secret))).body.data.map((a: { id: string }) => a.id)).toEqual([theirs.id]);
+
+    const res = await run(myDs, 'SELECT 7 AS mine');
+    expect((await waitForExecution(t, t.adminSecret, res.body.data.id, 60_000)).execution_status).toBe('success');
+    expect(myAgent.output.some((l) => l.includes('opening 127.0.0.1:5432'))).toBe(true);
+    expect(theirAgent.output.some((l) => l.includes('opening'))).toBe(false);
+    const theirRun = await run(theirDs, 'SELECT 8 AS theirs', other.adminKey.secret);
+    expect((await waitForExecution(t, other.adminKey.secret, theirRun.body.data.id, 60_000)).execution_status).toBe('success');
+    expect(theirAgent.output.filter((l) => l.includes('opening')).length).toBeGreaterThan(0);
+
+    // a relay token for my agent naming the other organization is refused
+    const token = t.services.datasourceAgents.relayTokens.issue({ agentId: mine.id, organizationId: other.organization.id, host: '127.0.0.1', port: 5432 });
+    const refused = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(`${server.url.replace('http', 'ws')}${AGENT_RELAY_PATH}`, { headers: { authorization: `Relay ${token}` } });
+      ws.on('unexpected-response', (_req, r) => { resolve(r.statusCode ?? 0); ws.terminate(); });
+      ws.on('open', () => { resolve(101); ws.terminate(); });
+      ws.on('error', () => {});
+    });
+    expect(refused).toBe(409);
+    // and my agent's datasource cannot be pointed at their agent
+    const steal = await t.api.patch(`/datasources/${myDs}`).set('Authorization', auth(t.adminSecret))
+      .send({ data: { relationships: { agents: { data: [{ type: 'datasource_agents', id: theirs.id }] } } } });
+    expect(steal.status).toBe(422);
+  });
+});
