@@ -8,10 +8,11 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { createApiApp, startAgentRelay, type AgentRelay } from '@sightline/api-server';
-import { AGENT_RELAY_PATH, createLogger } from '@sightline/domain';
+import { AGENT_RELAY_PATH, createDomainServices, createLogger } from '@sightline/domain';
 import { listen, type RunningServer } from '@sightline/jsonapi';
 import { createPlatformTestContext, waitForExecution, type PlatformTestContext } from '../../../test/support/platform.js';
 import { expectValidJsonApi } from '../../../test/support/jsonapi-schema.js';
+import { TEST_ENCRYPTION_KEY } from '../../../test/support/context.js';
 
 let t: PlatformTestContext;
 let server: RunningServer;
@@ -37,11 +38,11 @@ interface RunningAgent {
   exited: Promise<number | null>;
 }
 
-function startAgent(secret: string): RunningAgent {
+function startAgent(secret: string, serverUrl = server.url): RunningAgent {
   const root = path.resolve(import.meta.dirname, '../../..');
   // the test runner's NODE_OPTIONS (vm modules) are not the agent's
   const env = { ...process.env, NODE_OPTIONS: '' };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/agent/src/main.ts', '--server', server.url, '--secret', secret, '--min-backoff-ms', '100', '--max-backoff-ms', '500'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/agent/src/main.ts', '--server', serverUrl, '--secret', secret, '--min-backoff-ms', '100', '--max-backoff-ms', '500'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   child.stdout!.on('data', (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean)));
   child.stderr!.on('data', (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean)));
@@ -145,8 +146,15 @@ describe('a datasource agent process', () => {
     expect(await waitForExecution(t, t.adminSecret, m.body.data.id, 60_000)).toMatchObject({ execution_status: 'success', result_rows: 1 });
     expect(await fetchRows(m.body.data.id)).toEqual([[42, 'über']]);
     // schema refresh through the agent too
-    const refresh = await t.api.post(`/datasources/${pgDs}/refresh`).set('Authorization', auth(t.adminSecret)).set('Content-Type', 'application/json').send('{}');
-    expect(refresh.status).toBeLessThan(300);
+    await admin.query('CREATE TABLE agent_schema_probe (id int, label text)');
+    const refresh = await t.api.post(`/datasources/${pgDs}/refresh`).set('Authorization', auth(t.adminSecret));
+    expect(refresh.status).toBe(200);
+    expect(await waitForExecution(t, t.adminSecret, refresh.body.execution_id, 60_000)).toMatchObject({ execution_status: 'success' });
+    const schema = await t.api.get(`/datasources/${pgDs}/schema?name=public`).set('Authorization', auth(t.adminSecret));
+    expect(schema.status).toBe(200);
+    const schemaData = await t.data.get(`/schemas/${schema.body.data_key}`).set('Authorization', `Data ${schema.body.data_access_token}`);
+    expect(schemaData.status).toBe(200);
+    expect(schemaData.text).toContain('agent_schema_probe');
     expect(agent.output.some((l) => l.includes('opening 127.0.0.1:5432'))).toBe(true);
     expect(agent.output.some((l) => l.includes('opening 127.0.0.1:3306'))).toBe(true);
 
@@ -253,6 +261,31 @@ describe('a datasource agent process', () => {
     expect(await status({}, '/agent/connect')).toBe(401);
     expect(await status({ authorization: 'Relay forged.token' }, AGENT_RELAY_PATH)).toBe(401);
     expect(await status({}, '/agent/other')).toBe(404);
+  });
+
+  it('works with several API server processes: the worker finds the relay holding the agent', async () => {
+    // a second API server process with its own services (its own in-process events), like a replica
+    const services = createDomainServices({ db: t.database.db, encryptionKey: TEST_ENCRYPTION_KEY });
+    const second = await listen(createApiApp({ db: t.database.db, logger: createLogger('silent', 'test'), services, maxBodyBytes: t.config.maxBodyBytes }), '127.0.0.1', 0);
+    const secondRelay = startAgentRelay(second.server, { agents: services.datasourceAgents, logger: createLogger('silent', 'test'), relayUrl: second.url, heartbeatMs: 300 });
+    try {
+      const { id, secretKey } = await createAgent('replica');
+      const pgDs = await createDatasource(pgAttributes(), [id]);
+      const agent = startAgent(secretKey, second.url);
+      await eventually('the agent connects to the second process', async () => (await getAgent(id)).connected === true);
+      expect((await t.database.db('datasource_agents').where({ id }).first()).relay_url).toBe(second.url);
+      const res = await run(pgDs, 'SELECT 5 AS via_second');
+      expect((await waitForExecution(t, t.adminSecret, res.body.data.id, 60_000)).execution_status).toBe('success');
+      expect(await fetchRows(res.body.data.id)).toEqual([[5]]);
+      // disabled through the first process: the second one notices at its heartbeat and disconnects the agent
+      await t.api.patch(`/datasource_agents/${id}`).set('Authorization', auth(t.adminSecret)).send({ data: { attributes: { enabled: false } } });
+      await eventually('the other process disconnects it', () => agent.output.some((l) => l.includes('disconnected by the server')));
+      expect(secondRelay.connectedAgents).toBe(0);
+      await stopAgent(agent);
+    } finally {
+      await secondRelay.close();
+      await second.close();
+    }
   });
 
   it('never lets one organization\'s traffic reach another organization\'s agent', async () => {
