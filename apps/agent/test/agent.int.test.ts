@@ -98,7 +98,8 @@ let lockCounter = 0;
 const newLockKey = () => 7_260_000 + (process.pid % 1000) * 100 + ++lockCounter;
 
 beforeAll(async () => {
-  t = await createPlatformTestContext();
+  // agents retrying with disabled keys fail often from 127.0.0.1: the limit is tested on its own below
+  t = await createPlatformTestContext({ env: { AUTH_FAILURE_LIMIT: '1000000' } });
   const app = createApiApp({ db: t.database.db, logger: createLogger('silent', 'test'), services: t.services, maxBodyBytes: t.config.maxBodyBytes });
   server = await listen(app, '127.0.0.1', 0);
   relay = startAgentRelay(server.server, { agents: t.services.datasourceAgents, logger: createLogger('silent', 'test'), relayUrl: server.url, heartbeatMs: 500 });
@@ -261,6 +262,34 @@ describe('a datasource agent process', () => {
     expect(await status({}, '/agent/connect')).toBe(401);
     expect(await status({ authorization: 'Relay forged.token' }, AGENT_RELAY_PATH)).toBe(401);
     expect(await status({}, '/agent/other')).toBe(404);
+  });
+
+  it('limits failed agent authentications like API keys (429 with Retry-After)', async () => {
+    const services = createDomainServices({ db: t.database.db, encryptionKey: TEST_ENCRYPTION_KEY, authFailureLimit: { limit: 3, windowSeconds: 60 } });
+    const limited = await listen(createApiApp({ db: t.database.db, logger: createLogger('silent', 'test'), services, maxBodyBytes: t.config.maxBodyBytes }), '127.0.0.1', 0);
+    const limitedRelay = startAgentRelay(limited.server, { agents: services.datasourceAgents, logger: createLogger('silent', 'test'), relayUrl: limited.url });
+    try {
+      const attempt = () => new Promise<{ status: number; retryAfter?: string }>((resolve) => {
+        const ws = new WebSocket(`${limited.url.replace('http', 'ws')}/agent/connect`, { headers: { authorization: `Agent ${'B'.repeat(43)}` } });
+        ws.on('unexpected-response', (_req, res) => { resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] }); ws.terminate(); });
+        ws.on('error', () => {});
+      });
+      // earlier tests' failures from 127.0.0.1 are counted in this database: start from none
+      await t.database.db('auth_failures').delete();
+      const seen: number[] = [];
+      for (let i = 0; i < 5; i++) seen.push((await attempt()).status);
+      expect(seen.slice(0, 1)).toEqual([401]);
+      expect(seen[4]).toBe(429);
+      expect(Number((await attempt()).retryAfter)).toBeGreaterThan(0);
+      // a valid key is never refused because others failed
+      const { id, secretKey } = await createAgent('valid despite failures');
+      const agent = startAgent(secretKey, limited.url);
+      await eventually('the valid agent connects', async () => (await getAgent(id)).connected === true);
+      await stopAgent(agent);
+    } finally {
+      await limitedRelay.close();
+      await limited.close();
+    }
   });
 
   it('works with several API server processes: the worker finds the relay holding the agent', async () => {

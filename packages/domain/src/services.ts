@@ -112,7 +112,8 @@ export interface DomainServices {
 /** Builds the domain services (the composition roots call this once). */
 export function createDomainServices(deps: DomainDeps): DomainServices {
   const clock = deps.clock ?? systemClock;
-  const datasourceAgents = new DatasourceAgentService({ db: deps.db, encryptionKey: deps.encryptionKey });
+  const authFailureLimiter = new AuthFailureLimiter(deps.db, deps.authFailureLimit ?? DEFAULT_AUTH_FAILURE_LIMIT);
+  const datasourceAgents = new DatasourceAgentService({ db: deps.db, encryptionKey: deps.encryptionKey, failureLimiter: authFailureLimiter });
   const datasources = new DatasourceService({
     db: deps.db,
     agents: datasourceAgents,
@@ -123,7 +124,7 @@ export function createDomainServices(deps: DomainDeps): DomainServices {
   const apiKeys = new ApiKeyService({
     db: deps.db,
     findUnknownDatasourceIds: (db, org, ids) => datasources.unknownIds(db, org, ids),
-    failureLimiter: new AuthFailureLimiter(deps.db, deps.authFailureLimit ?? DEFAULT_AUTH_FAILURE_LIMIT),
+    failureLimiter: authFailureLimiter,
   });
   const provisioners: OrganizationProvisioner[] = [
     async (trx, organization) => {

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import {
   AGENT_AUTH_SCHEME, AGENT_CONNECT_PATH, AGENT_RELAY_PATH, AGENT_VERSION_HEADER, CLOSE_CODE, FRAME, RELAY_AUTH_SCHEME, dataFrames, decodeFrame, encodeFrame,
-  type DatasourceAgentService, type Logger,
+  RateLimitedError, type DatasourceAgent, type DatasourceAgentService, type Logger,
 } from '@sightline/domain';
 
 export interface AgentRelayDeps {
@@ -46,12 +46,12 @@ interface AgentConnection {
 const MAX_PAYLOAD = 1024 * 1024;
 const PAUSE_ABOVE = 4 * 1024 * 1024;
 const RESUME_BELOW = 1024 * 1024;
-const SECRET_SHAPE = /^[A-Za-z0-9_-]{20,200}$/;
 
 /** Answers an upgrade request with a plain HTTP error (JSON:API error body) and closes the socket. */
-function refuse(socket: Duplex, status: number, reason: string, detail: string): void {
+function refuse(socket: Duplex, status: number, reason: string, detail: string, retryAfterSeconds?: number): void {
   const body = JSON.stringify({ errors: [{ status: String(status), code: String(status), title: reason, detail }] });
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/vnd.api+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  const retry = retryAfterSeconds === undefined ? '' : `Retry-After: ${retryAfterSeconds}\r\n`;
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/vnd.api+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${retry}Connection: close\r\n\r\n${body}`);
 }
 
 /**
@@ -128,9 +128,15 @@ export class AgentRelay {
   }
 
   private async acceptAgent(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const secret = this.credential(req, AGENT_AUTH_SCHEME);
-    const agent = secret && SECRET_SHAPE.test(secret) ? await this.deps.agents.findBySecretKey(secret) : undefined;
-    if (!agent || !agent.enabled) {
+    let agent: DatasourceAgent | undefined;
+    try {
+      agent = await this.deps.agents.authenticate(this.credential(req, AGENT_AUTH_SCHEME), this.address(req) ?? undefined);
+    } catch (err) {
+      if (!(err instanceof RateLimitedError)) throw err;
+      refuse(socket, 429, 'Too Many Requests', err.detail ?? 'Too many failed authentications', err.retryAfterSeconds);
+      return;
+    }
+    if (!agent) {
       refuse(socket, 401, 'Unauthorized', 'Unknown, disabled or deleted datasource agent key');
       return;
     }

@@ -8,6 +8,7 @@ import { ForbiddenError, ValidationError } from '../errors.js';
 import type { DatasourceTransport } from '../drivers/driver.types.js';
 import { AgentRelayTokens } from './agent-relay-token.js';
 import { AgentTransport } from './agent-transport.js';
+import type { AuthFailureLimiter } from '../api-keys/auth-failure-limiter.js';
 import { DatasourceAgentRepository } from './datasource-agent.repository.js';
 import { datasourceAgentFields } from './datasource-agent.fields.js';
 import type { CreateDatasourceAgentInput, DatasourceAgent, DatasourceAgentPatch, UpdateDatasourceAgentInput } from './datasource-agent.types.js';
@@ -19,6 +20,8 @@ export interface DatasourceAgentServiceDeps {
   db: Knex;
   /** The deployment's key: relay tokens are signed with a key derived from it. */
   encryptionKey: Buffer;
+  /** Counts failed agent authentications (shared with API keys); without it, nothing is limited. */
+  failureLimiter?: AuthFailureLimiter;
 }
 
 /** Events of `DatasourceAgentService.events`. */
@@ -133,6 +136,19 @@ export class DatasourceAgentService {
   /** The agent a secret key belongs to, when it exists (the relay checks `enabled` itself). */
   findBySecretKey(secretKey: string): Promise<DatasourceAgent | undefined> {
     return this.repo().findBySecretHash(hashSecret(secretKey));
+  }
+
+  /**
+   * Authenticates a connecting agent by its secret key: the enabled agent it belongs to, or
+   * undefined for a missing, unknown, disabled or deleted key (counted like failed API-key
+   * authentications, per client address and key prefix).
+   * @throws RateLimitedError when the client or the key prefix failed too often in the window
+   */
+  async authenticate(secretKey: string | undefined, clientAddress?: string): Promise<DatasourceAgent | undefined> {
+    const agent = secretKey && /^[A-Za-z0-9_-]{20,200}$/.test(secretKey) ? await this.findBySecretKey(secretKey) : undefined;
+    if (agent?.enabled) return agent;
+    await this.deps.failureLimiter?.recordFailure({ clientAddress, secret: secretKey });
+    return undefined;
   }
 
   /**
