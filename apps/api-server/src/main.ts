@@ -26,5 +26,5 @@ runMain(async () => {
   const relay = startAgentRelay(server.server, { agents: services.datasourceAgents, logger, relayUrl: config.agentRelayUrl ?? server.url, trustProxy: config.trustProxy });
   viewerAssets.warm();
   console.log(`API server: ${config.apiBaseUrl ?? server.url}`);
-  stopOnSignals(logger, [() => relay.close(), () => server.close(), () => stopQueue(boss), () => db.destroy()]);
+  stopOnSignals(logger, [() => relay.close(), () => server.close(), () => services.sshTunnels.close(), () => stopQueue(boss), () => db.destroy()]);
 });

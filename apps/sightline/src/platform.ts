@@ -59,6 +59,7 @@ export async function startPlatform(config: ResolvedConfig, logger: Logger, samp
       await relay.close();
       await Promise.all([api.close(), data.close()]);
       await worker.stop();
+      await services.sshTunnels.close();
       await stopQueue(boss);
       await db.destroy();
     },

@@ -8,10 +8,11 @@ runMain(async () => {
   const logger = createLogger(config.logLevel, 'worker');
   const db = createDb(config.databaseUrl, { applicationName: 'sightline-worker', poolMax: config.workerConcurrency + 5 });
   const boss = await startQueue({ connectionString: config.databaseUrl, logger, applicationName: 'sightline-worker-queue', supervise: true });
+  const services = createServicesFromConfig(db, config, boss);
   const worker = await startWorker({
-    db, boss, logger, services: createServicesFromConfig(db, config, boss), concurrency: config.workerConcurrency, rowLimit: config.resultRowLimit,
+    db, boss, logger, services, concurrency: config.workerConcurrency, rowLimit: config.resultRowLimit,
     mail: { smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir },
   });
   console.log('Worker ready');
-  stopOnSignals(logger, [() => worker.stop(), () => stopQueue(boss), () => db.destroy()]);
+  stopOnSignals(logger, [() => worker.stop(), () => services.sshTunnels.close(), () => stopQueue(boss), () => db.destroy()]);
 });

@@ -38,3 +38,4 @@ export * from './scheduling/index.js';
 export * from './dashboard-schedules/index.js';
 export * from './sql-alerts/index.js';
 export * from './export-jobs/index.js';
+export * from './ssh-tunnels/index.js';

@@ -31,6 +31,8 @@ import { PgExportFileStore } from './export-jobs/export-file-store.js';
 import { ViewerTokens } from './tokens/viewer-token.js';
 import { SharingLinkService } from './sharing-links/sharing-link.service.js';
 import { SharedDashboardService } from './sharing-links/shared-dashboard.service.js';
+import { SshKeyService } from './ssh-tunnels/ssh-key.service.js';
+import { SshTunnelPool } from './ssh-tunnels/ssh-tunnel-pool.js';
 
 export interface DomainDeps {
   db: Knex;
@@ -107,6 +109,10 @@ export interface DomainServices {
   sharingLinks: SharingLinkService;
   /** The shared dashboard page: opening links, viewer tokens, the viewer's status polls. */
   sharedDashboards: SharedDashboardService;
+  /** The organizations' SSH key pairs (public key for bastions' authorized_keys). */
+  sshKeys: SshKeyService;
+  /** The SSH tunnels of this process (close them on shutdown: `sshTunnels.close()`). */
+  sshTunnels: SshTunnelPool;
 }
 
 /** Builds the domain services (the composition roots call this once). */
@@ -114,7 +120,10 @@ export function createDomainServices(deps: DomainDeps): DomainServices {
   const clock = deps.clock ?? systemClock;
   const authFailureLimiter = new AuthFailureLimiter(deps.db, deps.authFailureLimit ?? DEFAULT_AUTH_FAILURE_LIMIT);
   const datasourceAgents = new DatasourceAgentService({ db: deps.db, encryptionKey: deps.encryptionKey, failureLimiter: authFailureLimiter });
+  const sshKeys = new SshKeyService({ db: deps.db, encryptionKey: deps.encryptionKey });
+  const sshTunnels = new SshTunnelPool({ db: deps.db, keys: sshKeys });
   const datasources = new DatasourceService({
+    sshTunnels,
     db: deps.db,
     agents: datasourceAgents,
     encryptionKey: deps.encryptionKey,
@@ -156,7 +165,7 @@ export function createDomainServices(deps: DomainDeps): DomainServices {
   return {
     clock, organizations, apiKeys, datasources, datasourceAgents, sqlSnippets, mail, users, userGroups, executions, resultStore, tokens, dashboards, dashboardGroups, reports, filters, dashboardData, dashboardSharing,
     exportJobs, exportFiles, dashboardSchedules, sqlAlerts, apiBaseUrl: deps.apiBaseUrl ?? 'http://localhost:8080',
-    sharingLinks, sharedDashboards,
+    sharingLinks, sharedDashboards, sshKeys, sshTunnels,
   };
 }
 

@@ -7,6 +7,8 @@ import { ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
 import { translatePgError } from '../db/pg-errors.js';
 import type { DatasourceAgentService } from '../datasource-agents/index.js';
+import { SshKeyRepository } from '../ssh-tunnels/ssh-key.repository.js';
+import type { SshTunnelPool } from '../ssh-tunnels/ssh-tunnel-pool.js';
 import { DatasourceRepository, type DatasourceUsage } from './datasource.repository.js';
 import { datasourceFields } from './datasource.fields.js';
 import type { ConnectionTestResult, CreateDatasourceInput, Datasource, UpdateDatasourceInput } from './datasource.types.js';
@@ -33,6 +35,8 @@ export interface DatasourceServiceDeps {
   /** Builds a driver (injectable so tests can count connections). */
   driverFactory?: (settings: ConnectionSettings) => Driver;
   sampleData?: SampleDataConnection;
+  /** The SSH tunnels of this process; without it, datasources in `ssh_tunnel` mode cannot connect. */
+  sshTunnels?: SshTunnelPool;
 }
 
 /** Datasources: CRUD, visibility by key scope, connection settings for drivers, connection tests. */
@@ -101,12 +105,20 @@ export class DatasourceService {
     const mode = patch.connectionMode ?? current.connectionMode;
     // Agents belong to agent mode only: leaving it lets go of them (so they can be deleted).
     const agentIds = input.agentIds ?? (mode === 'agent' ? undefined : current.agentIds.length ? [] : undefined);
-    if (agentIds === undefined) return this.repo().update(principal.organizationId, id, patch);
-    return withTransaction(this.deps.db, async (trx) => {
-      await this.repo(trx).update(principal.organizationId, id, patch);
-      await this.deps.agents.setDatasourceAgents(trx, principal.organizationId, id, mode, agentIds);
-      return this.repo(trx).get(principal.organizationId, id);
-    }).catch((err: unknown) => { throw translatePgError(err); });
+    const updated = agentIds === undefined
+      ? await this.repo().update(principal.organizationId, id, patch)
+      : await withTransaction(this.deps.db, async (trx) => {
+        await this.repo(trx).update(principal.organizationId, id, patch);
+        await this.deps.agents.setDatasourceAgents(trx, principal.organizationId, id, mode, agentIds);
+        return this.repo(trx).get(principal.organizationId, id);
+      }).catch((err: unknown) => { throw translatePgError(err); });
+    if (input.sshTunnelHost !== undefined || input.sshTunnelPort !== undefined || input.sshTunnelUser !== undefined) {
+      // Saving the tunnel settings (even unchanged) trusts the bastion's host key anew on the next connect.
+      await new SshKeyRepository(this.deps.db).forgetHostKeys(principal.organizationId, id);
+    }
+    // Sessions opened with the old settings end; the next query opens a tunnel with the new ones.
+    this.deps.sshTunnels?.closeDatasource(id, 'The datasource was changed');
+    return updated;
   }
 
   /**
@@ -122,6 +134,7 @@ export class DatasourceService {
     if (usages.length) throw new ValidationError(`The datasource is used by ${describeUsages(usages)}; delete them or move them to another datasource first`, { code: 'datasource_in_use' });
     try {
       await this.repo().delete(principal.organizationId, id);
+      this.deps.sshTunnels?.closeDatasource(id, 'The datasource was deleted');
     } catch (err) {
       const mapped = translatePgError(err);
       if (mapped instanceof ValidationError && mapped.code === 'in_use') {
@@ -137,12 +150,13 @@ export class DatasourceService {
    */
   connectionSettings(ds: Datasource): ConnectionSettings {
     if (!ds.enabled) throw new ValidationError(`Datasource ${ds.id} is disabled`, { code: 'datasource_disabled' });
-    if (ds.connectionMode !== 'direct' && ds.connectionMode !== 'agent') {
+    // ssh_tunnel: through the datasource's SSH tunnel; agent: through a connected agent of the datasource (via its relay)
+    const transport = ds.connectionMode === 'ssh_tunnel' ? this.sshTransport(ds) : ds.connectionMode === 'agent' ? this.deps.agents.transportFor(ds) : undefined;
+    if (ds.connectionMode !== 'direct' && ds.connectionMode !== 'ssh_tunnel' && ds.connectionMode !== 'agent') {
       throw new ValidationError(`Connection mode "${ds.connectionMode}" is not supported by this build yet; use "direct"`, { code: 'connection_mode_not_supported' });
     }
     return {
-      // agent mode: every session goes through a connected agent of the datasource (via its relay)
-      ...(ds.connectionMode === 'agent' ? { transport: this.deps.agents.transportFor(ds) } : {}),
+      ...(transport ? { transport } : {}),
       databaseType: ds.databaseType,
       host: ds.host,
       port: ds.port,
@@ -153,6 +167,18 @@ export class DatasourceService {
       verifySsl: ds.verifySsl,
       dataTimeZone: ds.dataTimeZone,
     };
+  }
+
+  /**
+   * The SSH tunnel of a datasource in `ssh_tunnel` mode (opened on first use, shared by its sessions).
+   * @throws ValidationError when the tunnel settings are incomplete or this process has no tunnel pool
+   */
+  private sshTransport(ds: Datasource): ConnectionSettings['transport'] {
+    const pool = this.deps.sshTunnels;
+    if (!pool) throw new ValidationError('Connection mode "ssh_tunnel" is not available in this process', { code: 'connection_mode_not_supported' });
+    if (!ds.sshTunnelHost) throw new ValidationError('A datasource in connection_mode ssh_tunnel needs ssh_tunnel_host (the bastion host)', { code: 'ssh_tunnel_incomplete', source: { pointer: '/data/attributes/ssh_tunnel_host' } });
+    if (!ds.sshTunnelUser) throw new ValidationError('A datasource in connection_mode ssh_tunnel needs ssh_tunnel_user (the login on the bastion)', { code: 'ssh_tunnel_incomplete', source: { pointer: '/data/attributes/ssh_tunnel_user' } });
+    return pool.transportFor({ organizationId: ds.organizationId, datasourceId: ds.id, host: ds.sshTunnelHost, port: ds.sshTunnelPort ?? 22, username: ds.sshTunnelUser });
   }
 
   /** Effective statement timeout of a datasource in milliseconds. */
