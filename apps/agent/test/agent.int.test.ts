@@ -99,7 +99,8 @@ const newLockKey = () => 7_260_000 + (process.pid % 1000) * 100 + ++lockCounter;
 
 beforeAll(async () => {
   // agents retrying with disabled keys fail often from 127.0.0.1: the limit is tested on its own below
-  t = await createPlatformTestContext({ env: { AUTH_FAILURE_LIMIT: '1000000' } });
+  // (and bodies up to 4 MiB: a SQL text longer than the relay's 1 MiB message limit)
+  t = await createPlatformTestContext({ env: { AUTH_FAILURE_LIMIT: '1000000', MAX_BODY_BYTES: String(4 * 1024 * 1024) } });
   const app = createApiApp({ db: t.database.db, logger: createLogger('silent', 'test'), services: t.services, maxBodyBytes: t.config.maxBodyBytes });
   server = await listen(app, '127.0.0.1', 0);
   relay = startAgentRelay(server.server, { agents: t.services.datasourceAgents, logger: createLogger('silent', 'test'), relayUrl: server.url, heartbeatMs: 500 });
@@ -143,6 +144,12 @@ describe('a datasource agent process', () => {
     expect(await waitForExecution(t, t.adminSecret, q.body.data.id, 60_000)).toMatchObject({ execution_status: 'success', result_rows: 20000 });
     const rows = await fetchRows(q.body.data.id);
     expect(rows[19999]).toEqual([20000, 'x'.repeat(200)]);
+    // a SQL text longer than the relay's message size limit (1 MiB) goes through in pieces
+    // (600 000 two-byte characters: within sql_query's 1 000 000 characters, 1.2 MB on the wire)
+    const long = await run(pgDs, `SELECT length('${'é'.repeat(600_000)}') AS n`);
+    expect(long.status).toBe(201);
+    expect(await waitForExecution(t, t.adminSecret, long.body.data.id, 60_000)).toMatchObject({ execution_status: 'success' });
+    expect(await fetchRows(long.body.data.id)).toEqual([[600_000]]);
     const m = await run(mariaDs, "SELECT 41 + 1 AS answer, 'über' AS word");
     expect(await waitForExecution(t, t.adminSecret, m.body.data.id, 60_000)).toMatchObject({ execution_status: 'success', result_rows: 1 });
     expect(await fetchRows(m.body.data.id)).toEqual([[42, 'über']]);

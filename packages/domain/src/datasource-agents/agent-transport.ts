@@ -1,7 +1,7 @@
 import { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import { QueryError, type DatasourceTransport } from '../drivers/driver.types.js';
-import { AGENT_RELAY_PATH } from './agent-protocol.js';
+import { AGENT_RELAY_PATH, MAX_FRAME_PAYLOAD } from './agent-protocol.js';
 import type { AgentRelayTokens } from './agent-relay-token.js';
 import type { AgentRoute, DatasourceAgentRepository } from './datasource-agent.repository.js';
 
@@ -49,7 +49,18 @@ class RelayStream extends Duplex {
       callback(new Error(this.lastError ?? `The connection through the datasource agent "${this.agentName}" is closed`));
       return;
     }
-    this.ws.send(chunk, { binary: true }, (err) => callback(err ?? null));
+    // the relay accepts messages up to 1 MiB: large writes (a long SQL text) go in pieces
+    let offset = 0;
+    const sendNext = (err?: Error) => {
+      if (err || offset >= chunk.length) {
+        callback(err ?? null);
+        return;
+      }
+      const piece = chunk.subarray(offset, offset + MAX_FRAME_PAYLOAD);
+      offset += piece.length;
+      this.ws.send(piece, { binary: true }, sendNext);
+    };
+    sendNext();
   }
 
   override _final(callback: (error?: Error | null) => void): void {
