@@ -18,6 +18,11 @@ export interface AgentOptions {
   maxBackoffMs?: number;
   /** Without a ping from the server for this long, the connection counts as dead (milliseconds). */
   idleTimeoutMs?: number;
+  /**
+   * Database addresses (`host:port`, as the datasources name them) the agent may connect to; others
+   * are refused. Undefined: any address the server asks for.
+   */
+  allow?: readonly string[];
   /** One line per event (connected, refused, sessions opened and closed). */
   log?: (line: string) => void;
 }
@@ -155,6 +160,12 @@ export class Agent {
         const target = decodeOpenTarget(frame.payload);
         if (!target || session) {
           this.send(encodeFrame(FRAME.ERROR, frame.channel, target ? 'channel already open' : 'malformed open request'));
+          return;
+        }
+        const address = `${target.host}:${target.port}`;
+        if (this.options.allow && !this.options.allow.includes(address)) {
+          this.log(`session ${frame.channel}: refused ${address} (not in --allow)`);
+          this.send(encodeFrame(FRAME.ERROR, frame.channel, `this agent does not connect to ${address} (not in its --allow list)`));
           return;
         }
         this.open(frame.channel, target.host, target.port);

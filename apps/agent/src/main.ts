@@ -7,8 +7,9 @@ import { parseArgs } from 'node:util';
 import { Agent } from './agent.js';
 
 const USAGE = `usage: sightline-agent --server <API server URL> --secret <agent secret key>
-  [--min-backoff-ms 500] [--max-backoff-ms 30000]
-environment: SIGHTLINE_AGENT_SERVER, SIGHTLINE_AGENT_SECRET`;
+  [--allow <host:port>]... [--min-backoff-ms 500] [--max-backoff-ms 30000]
+  --allow: databases this agent may connect to (repeat, or comma-separate); default: any
+environment: SIGHTLINE_AGENT_SERVER, SIGHTLINE_AGENT_SECRET, SIGHTLINE_AGENT_ALLOW (comma-separated)`;
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -20,6 +21,7 @@ function main(): void {
     options: {
       server: { type: 'string' },
       secret: { type: 'string' },
+      allow: { type: 'string', multiple: true },
       'min-backoff-ms': { type: 'string' },
       'max-backoff-ms': { type: 'string' },
       help: { type: 'boolean' },
@@ -44,7 +46,15 @@ function main(): void {
     }
     return n;
   };
+  const allowText = values.allow?.join(',') ?? process.env.SIGHTLINE_AGENT_ALLOW;
+  const allow = allowText?.split(',').map((a) => a.trim()).filter(Boolean);
+  const badAllow = allow?.find((a) => !/^[^\s:]+:\d{1,5}$/.test(a));
+  if (badAllow !== undefined) {
+    console.error(`--allow takes host:port, not "${badAllow}"`);
+    process.exit(2);
+  }
   const agent = new Agent({
+    allow,
     serverUrl: server,
     secretKey: secret,
     version: version(),

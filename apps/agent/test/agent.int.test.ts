@@ -38,11 +38,11 @@ interface RunningAgent {
   exited: Promise<number | null>;
 }
 
-function startAgent(secret: string, serverUrl = server.url): RunningAgent {
+function startAgent(secret: string, serverUrl = server.url, extraArgs: string[] = []): RunningAgent {
   const root = path.resolve(import.meta.dirname, '../../..');
   // the test runner's NODE_OPTIONS (vm modules) are not the agent's
   const env = { ...process.env, NODE_OPTIONS: '' };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/agent/src/main.ts', '--server', serverUrl, '--secret', secret, '--min-backoff-ms', '100', '--max-backoff-ms', '500'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/agent/src/main.ts', '--server', serverUrl, '--secret', secret, '--min-backoff-ms', '100', '--max-backoff-ms', '500', ...extraArgs], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   child.stdout!.on('data', (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean)));
   child.stderr!.on('data', (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean)));
@@ -269,6 +269,22 @@ describe('a datasource agent process', () => {
     expect(await status({}, '/agent/connect')).toBe(401);
     expect(await status({ authorization: 'Relay forged.token' }, AGENT_RELAY_PATH)).toBe(401);
     expect(await status({}, '/agent/other')).toBe(404);
+  });
+
+  it('connects only to the databases of its --allow list', async () => {
+    const { id, secretKey } = await createAgent('strict');
+    const pgDs = await createDatasource(pgAttributes(), [id]);
+    const mariaDs = await createDatasource(mariaAttributes, [id]);
+    const agent = startAgent(secretKey, server.url, ['--allow', '127.0.0.1:3306']);
+    await eventually('the agent connects', async () => (await getAgent(id)).connected === true);
+    const refused = await t.api.post(`/datasources/${pgDs}/test_connection`).set('Authorization', auth(t.adminSecret));
+    expect(refused.body).toEqual({ status: 'error', error_message: expect.stringMatching(/does not connect to 127\.0\.0\.1:5432 \(not in its --allow list\)/) });
+    const q = await run(pgDs, 'SELECT 1');
+    expect((await waitForExecution(t, t.adminSecret, q.body.data.id, 60_000)).execution_status).toBe('query_error');
+    expect(await errorMessage(q.body.data.id)).toMatch(/not in its --allow list/);
+    const allowed = await t.api.post(`/datasources/${mariaDs}/test_connection`).set('Authorization', auth(t.adminSecret));
+    expect(allowed.body).toEqual({ status: 'ok', error_message: null });
+    await stopAgent(agent);
   });
 
   it('limits failed agent authentications like API keys (429 with Retry-After)', async () => {
