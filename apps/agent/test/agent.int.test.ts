@@ -8,7 +8,7 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { createApiApp, startAgentRelay, type AgentRelay } from '@sightline/api-server';
-import { AGENT_RELAY_PATH, createDomainServices, createLogger } from '@sightline/domain';
+import { AGENT_RELAY_PATH, FRAME, createDomainServices, createLogger, decodeFrame, encodeFrame } from '@sightline/domain';
 import { listen, type RunningServer } from '@sightline/jsonapi';
 import { createPlatformTestContext, waitForExecution, type PlatformTestContext } from '../../../test/support/platform.js';
 import { expectValidJsonApi } from '../../../test/support/jsonapi-schema.js';
@@ -269,6 +269,41 @@ describe('a datasource agent process', () => {
     expect(await status({}, '/agent/connect')).toBe(401);
     expect(await status({ authorization: 'Relay forged.token' }, AGENT_RELAY_PATH)).toBe(401);
     expect(await status({}, '/agent/other')).toBe(404);
+  });
+
+  it('survives a misbehaving agent: junk frames, unknown channels, oversized messages', async () => {
+    const { id, secretKey } = await createAgent('junk');
+    const pgDs = await createDatasource(pgAttributes(), [id]);
+    const connectFake = () => new Promise<WebSocket>((resolve, reject) => {
+      const ws = new WebSocket(`${server.url.replace('http', 'ws')}/agent/connect`, { headers: { authorization: `Agent ${secretKey}`, 'x-sightline-agent-version': 'x'.repeat(500) } });
+      ws.on('open', () => resolve(ws));
+      ws.on('error', reject);
+    });
+    const fake = await connectFake();
+    await eventually('the fake agent counts as connected', async () => (await getAgent(id)).connected === true);
+    // an overlong version is not recorded
+    expect((await getAgent(id)).version).toBeNull();
+    fake.send('not a frame');
+    fake.send(Buffer.from([1, 2]));
+    fake.send(Buffer.from([9, 0, 0, 0, 1, 1, 2, 3]));
+    fake.send(encodeFrame(FRAME.DATA, 12345, 'data for a channel nobody opened'));
+    fake.send(encodeFrame(FRAME.OPENED, 777));
+    // a session opened through the fake agent fails clearly when the agent answers with an error
+    fake.on('message', (data: Buffer) => {
+      const frame = decodeFrame(data);
+      if (frame?.type === FRAME.OPEN) fake.send(encodeFrame(FRAME.ERROR, frame.channel, 'no such network'));
+    });
+    const test = await t.api.post(`/datasources/${pgDs}/test_connection`).set('Authorization', auth(t.adminSecret));
+    expect(test.body).toEqual({ status: 'error', error_message: expect.stringMatching(/Datasource agent "junk": no such network/) });
+    // a message over the relay's limit ends that agent's connection, not the relay
+    const closed = new Promise<number>((resolve) => fake.once('close', (code) => resolve(code)));
+    fake.send(Buffer.alloc(2 * 1024 * 1024));
+    expect(await closed).toBe(1009);
+    await eventually('the disconnect is recorded', async () => (await getAgent(id)).connected === false);
+    // and the relay serves the next connection
+    const again = await connectFake();
+    await eventually('it connects again', async () => (await getAgent(id)).connected === true);
+    again.terminate();
   });
 
   it('connects only to the databases of its --allow list', async () => {
