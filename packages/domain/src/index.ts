@@ -39,3 +39,4 @@ export * from './dashboard-schedules/index.js';
 export * from './sql-alerts/index.js';
 export * from './export-jobs/index.js';
 export * from './ssh-tunnels/index.js';
+export * from './r-runtime/index.js';

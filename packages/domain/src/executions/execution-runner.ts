@@ -6,6 +6,7 @@ import { QueryError, type RunningQuery } from '../drivers/index.js';
 import { isAppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { QUEUES, type JobQueue } from '../queue/queue.js';
+import type { ROutput, RRuntime } from '../r-runtime/r-runtime.js';
 import type { ResultStore } from '../results/result-store.js';
 import { ResultWriter, storeDocument } from '../results/result-writer.js';
 import { ExecutionRepository } from './execution.repository.js';
@@ -25,6 +26,8 @@ export interface ExecutionRunnerDeps {
   heartbeatMs?: number;
   /** Where `export_query` executions (unlimited CSV) send their rows; without it they fail. */
   exportSink?: ExportQuerySink;
+  /** R post-processing of executions with `r_query`; without it (or without R) they fail with a query_error. */
+  rRuntime?: RRuntime;
 }
 
 /**
@@ -132,25 +135,40 @@ export class ExecutionRunner {
     let running: RunningQuery | undefined;
     let cancelled = false;
     let rowLimitReached = false;
+    // stops the R process of an r_query execution (cancel requested)
+    const stopR = new AbortController();
     const beat = setInterval(() => {
       repo.heartbeat(execution.id).then(async (cancelRequested) => {
         if (cancelRequested && !cancelled) {
           cancelled = true;
+          stopR.abort();
           await running?.cancel();
         }
       }).catch((err: unknown) => log.warn({ err }, 'heartbeat failed'));
     }, this.deps.heartbeatMs ?? 250);
+    let rOutput: ROutput | undefined;
     try {
-      if (execution.rQuery) {
-        // R post-processing needs an R runtime on the worker; this build ships none.
+      const rRuntime = this.deps.rRuntime;
+      if (execution.rQuery && !rRuntime?.available) {
         throw new QueryError('query_error', 'R post-processing (r_query) is not available: this worker has no R runtime');
       }
       await this.deps.resultStore.begin({ executionId: execution.id, organizationId: execution.organizationId, dataKey: execution.dataKey, kind: 'rows', timeZone: execution.timeZone, retry: execution.attempts > 0 });
       const dataTimestamp = this.deps.clock.now();
       running = await driver.query(execution.sqlText, execution.sqlValues, { timeoutMs: this.deps.datasources.queryTimeoutMs(ds) });
       if (cancelled) await running.cancel();
-      writer.setColumns(await running.columns());
-      for await (const batch of running.rows()) {
+      let columns = await running.columns();
+      let rows: AsyncIterable<unknown[][]> = running.rows();
+      if (execution.rQuery && rRuntime) {
+        // The SQL result goes to R (as the data frame `data`); what R returns is the result.
+        if (rRuntime.isolation === 'none') log.warn('R post-processing runs with the network of the worker: this machine allows no unshare');
+        rOutput = await rRuntime.run(execution.rQuery, { columns, rows, rowLimit: this.deps.rowLimit }, stopR.signal);
+        rowLimitReached = rOutput.inputRowLimitReached;
+        await running.close();
+        columns = rOutput.columns;
+        rows = rOutput.rows();
+      }
+      writer.setColumns(columns);
+      for await (const batch of rows) {
         const room = this.deps.rowLimit - writer.rowCount;
         if (batch.length >= room) {
           await writer.write(batch.slice(0, room));
@@ -159,7 +177,7 @@ export class ExecutionRunner {
         }
         await writer.write(batch);
       }
-      if (rowLimitReached) await running.cancel().catch(() => {});
+      if (rowLimitReached && !rOutput) await running.cancel().catch(() => {});
       const stored = await writer.finish({ rowLimitReached, dataTimestamp });
       const moved = await repo.transition(execution.id, 'success', { result_columns: stored.sqlColumns, result_rows: stored.sqlRows, result_size: stored.sizeInBytes, backend_id: running.backendId }, ['running']);
       if (!moved) await this.deps.resultStore.discard(execution.id);
@@ -178,6 +196,7 @@ export class ExecutionRunner {
       }
     } finally {
       clearInterval(beat);
+      await rOutput?.dispose();
       await running?.close().catch(() => {});
       await driver.close().catch(() => {});
     }

@@ -27,12 +27,15 @@ export interface SshTunnelPoolDeps {
   logger?: Logger;
   /** A tunnel without database sessions is closed after this long (ms, default 60000). */
   idleMs?: number;
-  /** Upper bound for reaching the bastion and completing the SSH handshake (ms, default 10000). */
+  /**
+   * Upper bound for reaching the bastion and completing the SSH handshake (ms, default 8000: below
+   * the drivers' 10 s connect timeout, so a silent bastion is reported as such).
+   */
   readyTimeoutMs?: number;
 }
 
 const DEFAULT_IDLE_MS = 60_000;
-const DEFAULT_READY_TIMEOUT_MS = 10_000;
+const DEFAULT_READY_TIMEOUT_MS = 8_000;
 
 /** One SSH connection to a bastion and the channels (database sessions) it carries. */
 class Tunnel {
