@@ -1,7 +1,7 @@
 // Composition root of the API server on its own (`npm run start:api`): needs DATABASE_URL;
 // migrations run separately (`npm run db:migrate`).
 import {
-  createDb, createLogger, createServicesFromConfig, ensureMailQueues, ensureQueues, ensureSchedulingQueues, runMain, standaloneConfig, startQueue, stopOnSignals, stopQueue,
+  StaleWorkSweeper, createDb, createLogger, createServicesFromConfig, ensureMailQueues, ensureQueues, ensureSchedulingQueues, runMain, standaloneConfig, startQueue, stopOnSignals, stopQueue,
 } from '@sightline/domain';
 import { listen } from '@sightline/jsonapi';
 import { createApiApp } from './app.js';
@@ -11,7 +11,7 @@ import { ViewerAssets } from './shared-page/assets.js';
 runMain(async () => {
   const config = standaloneConfig('API server');
   const logger = createLogger(config.logLevel, 'api-server');
-  const db = createDb(config.databaseUrl, { applicationName: 'sightline-api', poolMax: 20 });
+  const db = createDb(config.databaseUrl, { applicationName: 'sightline-api', poolMax: 20 , logger });
   // The API only enqueues: pg-boss without maintenance in this process.
   const boss = await startQueue({ connectionString: config.databaseUrl, logger, applicationName: 'sightline-api-queue', supervise: false });
   await ensureQueues(boss);
@@ -25,6 +25,8 @@ runMain(async () => {
   // datasource agents connect here; workers reach them through this process's relay URL
   const relay = startAgentRelay(server.server, { agents: services.datasourceAgents, logger, relayUrl: config.agentRelayUrl ?? server.url, trustProxy: config.trustProxy });
   viewerAssets.warm();
+  // executions and exports whose worker died end even when no worker is running
+  const sweeper = new StaleWorkSweeper({ db, datasources: services.datasources, logger }).start();
   console.log(`API server: ${config.apiBaseUrl ?? server.url}`);
-  stopOnSignals(logger, [() => relay.close(), () => server.close(), () => services.sshTunnels.close(), () => stopQueue(boss), () => db.destroy()]);
+  stopOnSignals(logger, [() => relay.close(), (left) => server.close(left()), () => sweeper.stop(), () => services.sshTunnels.close(), () => stopQueue(boss, 2_000), () => db.destroy()], { timeoutMs: config.shutdownTimeoutSeconds * 1000 });
 });

@@ -6,7 +6,7 @@ import { startWorker } from './worker.js';
 runMain(async () => {
   const config = standaloneConfig('worker');
   const logger = createLogger(config.logLevel, 'worker');
-  const db = createDb(config.databaseUrl, { applicationName: 'sightline-worker', poolMax: config.workerConcurrency + 5 });
+  const db = createDb(config.databaseUrl, { applicationName: 'sightline-worker', poolMax: config.workerConcurrency + 5 , logger });
   const boss = await startQueue({ connectionString: config.databaseUrl, logger, applicationName: 'sightline-worker-queue', supervise: true });
   const services = createServicesFromConfig(db, config, boss);
   const worker = await startWorker({
@@ -14,5 +14,5 @@ runMain(async () => {
     mail: { smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir },
   });
   console.log('Worker ready');
-  stopOnSignals(logger, [() => worker.stop(), () => services.sshTunnels.close(), () => stopQueue(boss), () => db.destroy()]);
+  stopOnSignals(logger, [(left) => worker.stop({ deadlineMs: left() }), () => services.sshTunnels.close(), () => stopQueue(boss, 2_000), () => db.destroy()], { timeoutMs: config.shutdownTimeoutSeconds * 1000 });
 });

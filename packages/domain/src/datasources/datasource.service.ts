@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Principal } from '../api-keys/permissions.js';
 import { withTransaction } from '../db/db.js';
-import { createDriver, type ConnectionSettings, type Driver } from '../drivers/index.js';
+import { DatasourceSessionPools, createDriver, type ConnectionSettings, type Driver } from '../drivers/index.js';
 import { redactSecret } from '../drivers/values.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
@@ -37,11 +37,18 @@ export interface DatasourceServiceDeps {
   sampleData?: SampleDataConnection;
   /** The SSH tunnels of this process; without it, datasources in `ssh_tunnel` mode cannot connect. */
   sshTunnels?: SshTunnelPool;
+  /** Idle pooled datasource sessions end after this long (ms, default 60 s). */
+  sessionIdleTimeoutMs?: number;
 }
 
 /** Datasources: CRUD, visibility by key scope, connection settings for drivers, connection tests. */
 export class DatasourceService {
-  constructor(private readonly deps: DatasourceServiceDeps) {}
+  /** Query sessions of this process, pooled per datasource (bounded by its max_concurrent_executions). */
+  readonly sessionPools: DatasourceSessionPools;
+
+  constructor(private readonly deps: DatasourceServiceDeps) {
+    this.sessionPools = new DatasourceSessionPools({ idleTimeoutMs: deps.sessionIdleTimeoutMs });
+  }
 
   private repo(db: Knex = this.deps.db): DatasourceRepository {
     return new DatasourceRepository(db, this.deps.encryptionKey);
@@ -118,6 +125,7 @@ export class DatasourceService {
     }
     // Sessions opened with the old settings end; the next query opens a tunnel with the new ones.
     this.deps.sshTunnels?.closeDatasource(id, 'The datasource was changed');
+    await this.sessionPools.evict(id);
     return updated;
   }
 
@@ -135,6 +143,7 @@ export class DatasourceService {
     try {
       await this.repo().delete(principal.organizationId, id);
       this.deps.sshTunnels?.closeDatasource(id, 'The datasource was deleted');
+      await this.sessionPools.evict(id);
     } catch (err) {
       const mapped = translatePgError(err);
       if (mapped instanceof ValidationError && mapped.code === 'in_use') {
@@ -186,9 +195,14 @@ export class DatasourceService {
     return (ds.queryTimeoutSeconds ?? this.deps.defaultQueryTimeoutSeconds) * 1000;
   }
 
-  /** A driver for the datasource (the caller closes it). @throws ValidationError */
+  /**
+   * A driver for the datasource (the caller closes it); its query sessions come from the
+   * datasource's pool in this process. @throws ValidationError
+   */
   openDriver(ds: Datasource): Driver {
-    return (this.deps.driverFactory ?? createDriver)(this.connectionSettings(ds));
+    const settings = this.connectionSettings(ds);
+    if (this.deps.driverFactory) return this.deps.driverFactory(settings);
+    return createDriver(settings, { pools: this.sessionPools, key: ds.id, max: ds.maxConcurrentExecutions });
   }
 
   /**
