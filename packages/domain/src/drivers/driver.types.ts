@@ -127,6 +127,8 @@ export interface ConnectionSettings {
 export interface DatasourceTransport {
   /** Opens one stream to the database at `host:port`. @throws QueryError kind connection_error */
   open(host: string, port: number): Promise<Duplex>;
+  /** Identifies where the transport leads (e.g. `agent:<datasource id>`); pooled sessions are replaced when it changes. */
+  readonly fingerprint?: string;
 }
 
 /** One column of a result set. */

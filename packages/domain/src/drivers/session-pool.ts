@@ -211,6 +211,9 @@ export function settingsFingerprint(settings: ConnectionSettings): string {
   return createHash('sha256').update(JSON.stringify([
     settings.databaseType, settings.host, settings.port, settings.username, settings.password, settings.database,
     settings.requireSsl, settings.verifySsl, settings.dataTimeZone, settings.connectTimeoutMs ?? null,
+    // how sessions reach the database (direct, a tunnel, an agent): a datasource switched to another
+    // connection mode in another process must not keep using sessions opened the old way
+    settings.transport ? (settings.transport.fingerprint ?? 'transport') : 'direct',
   ])).digest('hex');
 }
 
