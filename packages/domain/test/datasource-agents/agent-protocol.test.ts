@@ -54,3 +54,16 @@ describe('relay tokens', () => {
     expect(new AgentRelayTokens(Buffer.alloc(32, 2)).verify(token)).toBeUndefined();
   });
 });
+
+describe('pooled sessions and transports', () => {
+  it('a datasource switched between direct, tunnel and agent gets a new session pool', async () => {
+    const { settingsFingerprint } = await import('../../src/drivers/session-pool.js');
+    const base = { databaseType: 'postgres' as const, host: 'db', port: 5432, username: 'u', password: 'p', database: 'd', requireSsl: false, verifySsl: false, dataTimeZone: 'UTC' };
+    const open = async () => { throw new Error('not used'); };
+    const direct = settingsFingerprint(base);
+    const agent = settingsFingerprint({ ...base, transport: { open, fingerprint: 'agent:ds1' } });
+    const tunnel = settingsFingerprint({ ...base, transport: { open, fingerprint: 'ssh:bastion:22' } });
+    expect(new Set([direct, agent, tunnel]).size).toBe(3);
+    expect(settingsFingerprint({ ...base, transport: { open, fingerprint: 'agent:ds1' } })).toBe(agent);
+  });
+});
