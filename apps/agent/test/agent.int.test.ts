@@ -289,12 +289,18 @@ describe('a datasource agent process', () => {
     fake.send(encodeFrame(FRAME.DATA, 12345, 'data for a channel nobody opened'));
     fake.send(encodeFrame(FRAME.OPENED, 777));
     // a session opened through the fake agent fails clearly when the agent answers with an error
+    let silent = false;
     fake.on('message', (data: Buffer) => {
       const frame = decodeFrame(data);
-      if (frame?.type === FRAME.OPEN) fake.send(encodeFrame(FRAME.ERROR, frame.channel, 'no such network'));
+      if (frame?.type === FRAME.OPEN && !silent) fake.send(encodeFrame(FRAME.ERROR, frame.channel, 'no such network'));
     });
     const test = await t.api.post(`/datasources/${pgDs}/test_connection`).set('Authorization', auth(t.adminSecret));
     expect(test.body).toEqual({ status: 'error', error_message: expect.stringMatching(/Datasource agent "junk": no such network/) });
+    // an agent that never answers: the driver gives up at its connect timeout, the session's WebSocket soon after
+    silent = true;
+    const hung = await t.api.post(`/datasources/${pgDs}/test_connection`).set('Authorization', auth(t.adminSecret));
+    expect(hung.body).toEqual({ status: 'error', error_message: expect.stringMatching(/Could not connect to 127\.0\.0\.1:5432 within/) });
+    await eventually('the abandoned session is closed', async () => (await getAgent(id)).active_queries === 0, 60_000);
     // a message over the relay's limit ends that agent's connection, not the relay
     const closed = new Promise<number>((resolve) => fake.once('close', (code) => resolve(code)));
     fake.send(Buffer.alloc(2 * 1024 * 1024));

@@ -5,6 +5,9 @@ import { AGENT_RELAY_PATH, MAX_FRAME_PAYLOAD } from './agent-protocol.js';
 import type { AgentRelayTokens } from './agent-relay-token.js';
 import type { AgentRoute, DatasourceAgentRepository } from './datasource-agent.repository.js';
 
+/** Longest wait for a session to open through relay and agent (the driver's connect timeout is usually shorter). */
+const OPEN_TIMEOUT_MS = 20_000;
+
 /** Scheme of the `Authorization` header a worker sends to a relay: `Relay <token>`. */
 export const RELAY_AUTH_SCHEME = 'Relay';
 
@@ -105,9 +108,12 @@ function openThroughRelay(route: AgentRoute, token: string): Promise<Duplex> {
     const fail = (message: string) => {
       if (settled) return;
       settled = true;
+      clearTimeout(timer);
       ws.terminate();
       reject(new QueryError('connection_error', message));
     };
+    // the driver gives up at its connect timeout; this bounds the WebSocket itself (an agent that never answers)
+    const timer = setTimeout(() => fail(`The datasource agent "${route.name}" did not open the session within ${OPEN_TIMEOUT_MS / 1000} s`), OPEN_TIMEOUT_MS);
     ws.on('unexpected-response', (_req, res) => {
       res.resume();
       fail(res.statusCode === 409
@@ -122,6 +128,7 @@ function openThroughRelay(route: AgentRoute, token: string): Promise<Duplex> {
       if (notice?.t === 'error') failure = `Datasource agent "${route.name}": ${notice.message}`;
       if (notice?.t === 'opened' && !settled) {
         settled = true;
+        clearTimeout(timer);
         ws.off('message', onMessage);
         ws.removeAllListeners('close');
         ws.removeAllListeners('error');
