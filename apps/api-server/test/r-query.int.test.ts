@@ -185,6 +185,33 @@ out[order(-out$id), c("id", "double_id", "label", "amount_plus", "flag", "next_d
     expect((await rowsOf(withoutR)).rows).toEqual([[1], [2], [3]]);
   });
 
+  it('exports what R returns as the unlimited CSV of a report with r_query_enabled', async () => {
+    const dash = await t.api.post('/dashboards').set('Authorization', auth(t.adminSecret)).send({ data: { attributes: { name: 'R export' } } });
+    const rep = await t.api.post('/reports').set('Authorization', auth(t.adminSecret)).send({
+      data: {
+        attributes: { name: 'R csv', sql_query: 'SELECT g AS n FROM generate_series(1, 3) AS g ORDER BY g', r_query: 'data.frame(n = data$n, label = paste("row", data$n))', r_query_enabled: true, unlimited_csv_export_enabled: true, width: 6, height: 4 },
+        relationships: { dashboard: { data: { type: 'dashboards', id: dash.body.data.id } }, datasource: { data: { type: 'datasources', id: pgDs } } },
+      },
+    });
+    expect(rep.status).toBe(201);
+    const job = await t.api.post(`/reports/${rep.body.data.id}/export_csv`).set('Authorization', auth(t.adminSecret)).set('Content-Type', 'application/json').send('{}');
+    expect(job.status).toBe(200);
+    let doc: { job_status: string; file_url: string | null; error_message: string | null } | undefined;
+    await eventually('the export finishes', async () => {
+      doc = (await t.api.get(`/export_jobs/${job.body.job_id}`).set('Authorization', auth(t.adminSecret))).body;
+      return doc!.job_status === 'success' || doc!.job_status === 'error';
+    }, 60_000);
+    expect(doc).toMatchObject({ job_status: 'success', error_message: null });
+    const url = new URL(doc!.file_url!);
+    const file = await t.data.get(`${url.pathname}${url.search}`).set('Accept-Encoding', 'identity').buffer(true).parse((res, cb) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.on('end', () => cb(null, Buffer.concat(parts)));
+    });
+    expect(file.status).toBe(200);
+    expect((file.body as Buffer).toString('utf8').trim().split(/\r?\n/)).toEqual(['n,label', '1,row 1', '2,row 2', '3,row 3']);
+  });
+
   it('cancels a running R process (killed, working directory removed)', async () => {
     const res = await run(pgDs, { sql_query: 'SELECT 1 AS x', r_query: 'Sys.sleep(600)\ndata' });
     let dirs: string[] = [];

@@ -181,12 +181,14 @@ describe('through a working tunnel', () => {
     }
   });
 
-  it('closes the tunnel when the datasource changes', async () => {
+  it('closes the tunnel when the datasource connection changes (not on a rename)', async () => {
     expect(t.services.sshTunnels.size).toBeGreaterThan(0);
     const before = t.services.sshTunnels.size;
-    const res = await t.api.patch(`/datasources/${mariaDs}`).set('Authorization', auth(t.adminSecret))
-      .send({ data: { type: 'datasources', id: mariaDs, attributes: { name: 'Maria via SSH, renamed' } } });
-    expect(res.status).toBe(200);
+    const patch = (attributes: Record<string, unknown>) => t.api.patch(`/datasources/${mariaDs}`).set('Authorization', auth(t.adminSecret))
+      .send({ data: { type: 'datasources', id: mariaDs, attributes } });
+    expect((await patch({ name: 'Maria via SSH, renamed' })).status).toBe(200);
+    expect(t.services.sshTunnels.size).toBe(before);
+    expect((await patch({ database: 'mysql' })).status).toBe(200);
     expect(t.services.sshTunnels.size).toBe(before - 1);
     const again = await run(mariaDs, { sql_query: 'SELECT 1 AS one' });
     expect(await waitForExecution(t, t.adminSecret, again.body.data.id)).toMatchObject({ execution_status: 'success' });

@@ -147,14 +147,14 @@ function openThroughRelay(route: AgentRoute, token: string): Promise<Duplex> {
  * tried first; an agent that vanished between look-up and connect is skipped.
  */
 export class AgentTransport implements DatasourceTransport {
-  /** Sessions of agent mode are alike whichever agent carries them (agents are chosen per session). */
-  readonly fingerprint: string;
+  /** The pool key of agent-mode sessions: alike whichever agent carries them (agents are chosen per session). */
+  readonly key: string;
 
   constructor(
     private readonly deps: { repository: DatasourceAgentRepository; tokens: AgentRelayTokens },
     private readonly datasource: { id: string; organizationId: string },
   ) {
-    this.fingerprint = `agent:${datasource.id}`;
+    this.key = `agent:${datasource.id}`;
   }
 
   /** @throws QueryError kind connection_error naming the agent(s) and why */

@@ -13,6 +13,9 @@ import { DatasourceRepository, type DatasourceUsage } from './datasource.reposit
 import { datasourceFields } from './datasource.fields.js';
 import type { ConnectionTestResult, CreateDatasourceInput, Datasource, UpdateDatasourceInput } from './datasource.types.js';
 
+/** The attributes that decide how a datasource is reached (a change closes its SSH tunnel). */
+const CONNECTION_FIELDS = ['connectionMode', 'host', 'port', 'username', 'password', 'database', 'sshTunnelHost', 'sshTunnelPort', 'sshTunnelUser', 'requireSsl', 'verifySsl', 'enabled'] as const;
+
 /** Permissions that make a datasource visible (contract rows 2 and 3). */
 export const DATASOURCE_VIEW_PERMISSIONS = ['View Datasources', 'Manage Datasources', 'Manage Dashboards', 'Manage Alerts'] as const;
 
@@ -35,10 +38,10 @@ export interface DatasourceServiceDeps {
   /** Builds a driver (injectable so tests can count connections). */
   driverFactory?: (settings: ConnectionSettings) => Driver;
   sampleData?: SampleDataConnection;
-  /** The SSH tunnels of this process; without it, datasources in `ssh_tunnel` mode cannot connect. */
-  sshTunnels?: SshTunnelPool;
   /** Idle pooled datasource sessions end after this long (ms, default 60 s). */
   sessionIdleTimeoutMs?: number;
+  /** The SSH tunnels of this process; without it, datasources in `ssh_tunnel` mode cannot connect. */
+  sshTunnels?: SshTunnelPool;
 }
 
 /** Datasources: CRUD, visibility by key scope, connection settings for drivers, connection tests. */
@@ -119,13 +122,15 @@ export class DatasourceService {
         await this.deps.agents.setDatasourceAgents(trx, principal.organizationId, id, mode, agentIds);
         return this.repo(trx).get(principal.organizationId, id);
       }).catch((err: unknown) => { throw translatePgError(err); });
+    // sessions of the old settings end (other processes notice the changed settings on next use)
+    await this.sessionPools.evict(id);
     if (input.sshTunnelHost !== undefined || input.sshTunnelPort !== undefined || input.sshTunnelUser !== undefined) {
       // Saving the tunnel settings (even unchanged) trusts the bastion's host key anew on the next connect.
       await new SshKeyRepository(this.deps.db).forgetHostKeys(principal.organizationId, id);
     }
-    // Sessions opened with the old settings end; the next query opens a tunnel with the new ones.
-    this.deps.sshTunnels?.closeDatasource(id, 'The datasource was changed');
-    await this.sessionPools.evict(id);
+    // A change of how the database is reached ends the tunnel and its sessions; the next session
+    // opens one with the new settings. (A rename or a new refresh rate leaves running queries alone.)
+    if (CONNECTION_FIELDS.some((field) => current[field] !== updated[field])) this.deps.sshTunnels?.closeDatasource(id, 'The datasource connection settings were changed');
     return updated;
   }
 
@@ -142,8 +147,8 @@ export class DatasourceService {
     if (usages.length) throw new ValidationError(`The datasource is used by ${describeUsages(usages)}; delete them or move them to another datasource first`, { code: 'datasource_in_use' });
     try {
       await this.repo().delete(principal.organizationId, id);
-      this.deps.sshTunnels?.closeDatasource(id, 'The datasource was deleted');
       await this.sessionPools.evict(id);
+      this.deps.sshTunnels?.closeDatasource(id, 'The datasource was deleted');
     } catch (err) {
       const mapped = translatePgError(err);
       if (mapped instanceof ValidationError && mapped.code === 'in_use') {

@@ -121,14 +121,18 @@ export interface ConnectionSettings {
  *   bounds `open` by its connect timeout and destroys a stream that arrives later.
  * - When the path breaks later (tunnel or agent gone), the stream should be destroyed with an Error
  *   whose message says so: the driver reports that message as the query's `connection_error`.
- * - Destroying the stream (the driver does when a session ends) must release its resources; the
- *   transport must not keep the process alive for an idle stream.
+ * - Destroying the stream (the driver does when a session ends) must release its resources. The
+ *   drivers call `unref()` on a pooled idle session's stream and `ref()` when it is used again: a
+ *   stream offering them should then not (or again) keep the process alive.
  */
 export interface DatasourceTransport {
+  /**
+   * Identifies the path (e.g. `ssh:user@bastion:22`): pooled sessions are shared only between
+   * settings with equal keys, so a changed tunnel never reuses sessions of the old one.
+   */
+  readonly key?: string;
   /** Opens one stream to the database at `host:port`. @throws QueryError kind connection_error */
   open(host: string, port: number): Promise<Duplex>;
-  /** Identifies where the transport leads (e.g. `agent:<datasource id>`); pooled sessions are replaced when it changes. */
-  readonly fingerprint?: string;
 }
 
 /** One column of a result set. */

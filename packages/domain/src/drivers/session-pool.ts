@@ -211,9 +211,8 @@ export function settingsFingerprint(settings: ConnectionSettings): string {
   return createHash('sha256').update(JSON.stringify([
     settings.databaseType, settings.host, settings.port, settings.username, settings.password, settings.database,
     settings.requireSsl, settings.verifySsl, settings.dataTimeZone, settings.connectTimeoutMs ?? null,
-    // how sessions reach the database (direct, a tunnel, an agent): a datasource switched to another
-    // connection mode in another process must not keep using sessions opened the old way
-    settings.transport ? (settings.transport.fingerprint ?? 'transport') : 'direct',
+    // direct TCP or the path of a transport (SSH tunnel, agent): sessions never cross paths
+    settings.transport ? (settings.transport.key ?? 'transport') : 'direct',
   ])).digest('hex');
 }
 

@@ -64,11 +64,14 @@ export class TransportSocket extends Duplex {
     return this;
   }
 
+  /** Passed on to the inner stream when it has `ref` (an idle pooled session must not keep the process alive). */
   ref(): this {
+    (this.inner as Duplex & { ref?(): unknown }).ref?.();
     return this;
   }
 
   unref(): this {
+    (this.inner as Duplex & { unref?(): unknown }).unref?.();
     return this;
   }
 }

@@ -200,7 +200,7 @@ export class ExecutionRunner {
     let cancelled = false;
     let handingBack = false;
     let rowLimitReached = false;
-    // stops the R process of an r_query execution (cancel requested, or the execution handed back)
+    // stops the R process of an r_query execution (cancel requested, or the worker hands it back)
     const stopR = new AbortController();
     this.inFlight.set(execution.id, async () => {
       handingBack = true;
@@ -297,9 +297,11 @@ export class ExecutionRunner {
     const driver = this.deps.datasources.openDriver(ds);
     let running: RunningQuery | undefined;
     let cancelled = false;
+    const stopR = new AbortController();
     let handingBack = false;
     this.inFlight.set(execution.id, async () => {
       handingBack = true;
+      stopR.abort();
       await running?.cancel();
     });
     let heartbeatFailing = false;
@@ -307,6 +309,7 @@ export class ExecutionRunner {
       repo.heartbeat(execution.id).then(async (cancelRequested) => {
         if (cancelRequested && !cancelled) {
           cancelled = true;
+          stopR.abort();
           await running?.cancel();
         }
       }).then(() => { heartbeatFailing = false; }, (err: unknown) => {
@@ -315,10 +318,23 @@ export class ExecutionRunner {
         heartbeatFailing = true;
       });
     }, this.deps.heartbeatMs ?? 250);
+    let rOutput: ROutput | undefined;
     try {
+      const rRuntime = this.deps.rRuntime;
+      if (execution.rQuery && !rRuntime?.available) {
+        throw new QueryError('query_error', 'R post-processing (r_query) is not available: this worker has no R runtime');
+      }
       running = await driver.query(execution.sqlText, execution.sqlValues, { timeoutMs: this.deps.datasources.queryTimeoutMs(ds), batchSize: 20_000, onSession: (id) => repo.recordSession(execution.id, id) });
       if (cancelled || handingBack) await running.cancel();
-      const written = await sink.write(execution, running);
+      let source: RunningQuery = running;
+      if (execution.rQuery && rRuntime) {
+        // The export of a report with R post-processing holds what R returns (R holds it in memory,
+        // so its input is capped at the row limit like any stored result).
+        rOutput = await rRuntime.run(execution.rQuery, { columns: await running.columns(), rows: running.rows(), rowLimit: this.deps.rowLimit }, stopR.signal);
+        await running.close();
+        source = rOutputAsQuery(rOutput, running.backendId);
+      }
+      const written = await sink.write(execution, source);
       const moved = await repo.transition(execution.id, 'success', { result_rows: written.rows, result_size: written.bytes, backend_id: running.backendId }, ['running']);
       if (!moved) await sink.discard(execution);
       log.info({ rows: written.rows, bytes: written.bytes }, 'export query succeeded');
@@ -339,6 +355,7 @@ export class ExecutionRunner {
       }
     } finally {
       clearInterval(beat);
+      await rOutput?.dispose();
       await running?.close().catch(() => {});
       await driver.close().catch(() => {});
       this.inFlight.delete(execution.id);
@@ -371,4 +388,15 @@ export class ExecutionRunner {
       await driver.close().catch(() => {});
     }
   }
+}
+
+/** R's result in the shape of a running query (for the export sink); cancel and close drop it. */
+function rOutputAsQuery(output: ROutput, backendId: number): RunningQuery {
+  return {
+    backendId,
+    columns: async () => output.columns,
+    rows: () => output.rows(),
+    cancel: () => output.dispose(),
+    close: () => output.dispose(),
+  };
 }

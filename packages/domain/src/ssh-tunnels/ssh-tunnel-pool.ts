@@ -41,6 +41,8 @@ const DEFAULT_READY_TIMEOUT_MS = 8_000;
 class Tunnel {
   readonly client = new ssh2.Client();
   readonly channels = new Set<Duplex>();
+  /** Channels whose session is in use (not idle in a session pool): while any is, the socket keeps the process alive. */
+  private readonly held = new Set<Duplex>();
   readonly ready: Promise<void>;
   closed = false;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -67,6 +69,8 @@ class Tunnel {
     const pair = await deps.keys.keyPair(target.organizationId);
     const repo = new SshKeyRepository(deps.db);
     const pinned = await repo.findHostKey(target.datasourceId, target.host, target.port);
+    // Closed (datasource changed, shutdown) while the key was read: never open a connection nobody closes.
+    if (this.closed) throw new QueryError('connection_error', `The SSH tunnel to ${this.where} was closed while it was opening`);
     let presented: string | undefined;
     await new Promise<void>((resolve, reject) => {
       let settled = false;
@@ -143,6 +147,11 @@ class Tunnel {
     return this.closed || !sock || sock.destroyed || sock.readableEnded || !sock.writable;
   }
 
+  private updateRef(): void {
+    if (this.held.size > 0) this.socket()?.ref?.();
+    else this.socket()?.unref?.();
+  }
+
   private scheduleIdleClose(): void {
     if (this.closed || this.channels.size > 0) return;
     clearTimeout(this.idleTimer);
@@ -169,10 +178,24 @@ class Tunnel {
             return fail('the tunnel closed');
           }
           this.channels.add(channel);
+          this.held.add(channel);
+          // The drivers unref an idle pooled session's stream and ref it when it is used again.
+          Object.assign(channel, {
+            ref: () => {
+              this.held.add(channel);
+              this.updateRef();
+            },
+            unref: () => {
+              this.held.delete(channel);
+              this.updateRef();
+            },
+          });
           // Registered before the driver's listeners: when the bastion connection is what ended the
           // channel, the driver learns why (instead of a bare "connection terminated").
           channel.once('close', () => {
             this.channels.delete(channel);
+            this.held.delete(channel);
+            this.updateRef();
             if (this.connectionLost()) channel.emit('error', new Error(`The SSH tunnel to ${this.where} closed`));
             this.scheduleIdleClose();
           });
@@ -212,7 +235,7 @@ export class SshTunnelPool {
 
   /** The transport of a datasource in `ssh_tunnel` mode (creating it opens nothing). */
   transportFor(target: SshTunnelTarget): DatasourceTransport {
-    return { open: (host, port) => this.open(target, host, port) };
+    return { key: `ssh:${target.username}@${target.host}:${target.port}`, open: (host, port) => this.open(target, host, port) };
   }
 
   /** Opens one stream to `host:port` through the datasource's tunnel. @throws QueryError kind connection_error */

@@ -61,9 +61,9 @@ describe('pooled sessions and transports', () => {
     const base = { databaseType: 'postgres' as const, host: 'db', port: 5432, username: 'u', password: 'p', database: 'd', requireSsl: false, verifySsl: false, dataTimeZone: 'UTC' };
     const open = async () => { throw new Error('not used'); };
     const direct = settingsFingerprint(base);
-    const agent = settingsFingerprint({ ...base, transport: { open, fingerprint: 'agent:ds1' } });
-    const tunnel = settingsFingerprint({ ...base, transport: { open, fingerprint: 'ssh:bastion:22' } });
+    const agent = settingsFingerprint({ ...base, transport: { open, key: 'agent:ds1' } });
+    const tunnel = settingsFingerprint({ ...base, transport: { open, key: 'ssh:bastion:22' } });
     expect(new Set([direct, agent, tunnel]).size).toBe(3);
-    expect(settingsFingerprint({ ...base, transport: { open, fingerprint: 'agent:ds1' } })).toBe(agent);
+    expect(settingsFingerprint({ ...base, transport: { open, key: 'agent:ds1' } })).toBe(agent);
   });
 });

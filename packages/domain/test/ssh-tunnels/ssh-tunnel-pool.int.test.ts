@@ -59,7 +59,7 @@ describe('SshTunnelPool', () => {
     await createDriver(t.services.datasources.connectionSettings(ds)).testConnection();
     expect(t.services.sshTunnels.size).toBe(1);
     const res = await t.api.patch(`/datasources/${datasourceId}`).set('Authorization', auth(t.adminSecret))
-      .send({ data: { type: 'datasources', id: datasourceId, attributes: { port: 5432 } } });
+      .send({ data: { type: 'datasources', id: datasourceId, attributes: { database: 'postgres' } } });
     expect(res.status).toBe(200);
     expect(t.services.sshTunnels.size).toBe(0);
   });
