@@ -32,6 +32,18 @@ export function sshFingerprint(keyBlob: Buffer): string {
 }
 
 /**
+ * An Ed25519 pair whose private key ssh2 itself can read back. About 1 in 300 keys that ssh2 generates
+ * fails its own parser ("Malformed OpenSSH private key", seen in tests), so such a key is never stored.
+ */
+function generateParsableKeyPair(comment: string): { public: string; private: string } {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const generated = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+    if (!(ssh2.utils.parseKey(generated.private) instanceof Error)) return generated;
+  }
+  throw new Error('Could not generate a readable SSH key pair');
+}
+
+/**
  * The organizations' SSH key pairs: one Ed25519 pair each, generated on first need, the private key
  * sealed with the deployment's encryption key like datasource credentials.
  */
@@ -43,7 +55,7 @@ export class SshKeyService {
     const repo = new SshKeyRepository(this.deps.db);
     let row = await repo.findKey(organizationId);
     if (!row) {
-      const generated = ssh2.utils.generateKeyPairSync('ed25519', { comment: `sightline-${organizationId}` });
+      const generated = generateParsableKeyPair(`sightline-${organizationId}`);
       const blob = Buffer.from(generated.public.split(' ')[1]!, 'base64');
       row = await repo.insertKeyIfMissing({
         organization_id: organizationId,
