@@ -6,7 +6,8 @@ import { DASHBOARD_MANAGE_PERMISSION, DASHBOARD_VIEW_PERMISSIONS } from '../dash
 import { AppErrors, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
 import { DashboardGroupRepository } from './dashboard-group.repository.js';
-import type { DashboardGroup, DashboardGroupInput } from './dashboard-group.types.js';
+import { dashboardGroupFields } from './dashboard-group.fields.js';
+import type { CreateDashboardGroupInput, DashboardGroup, UpdateDashboardGroupInput } from './dashboard-group.types.js';
 
 export interface DashboardGroupServiceDeps {
   db: Knex;
@@ -47,30 +48,29 @@ export class DashboardGroupService {
   }
 
   /** Create Dashboard Group. @throws ForbiddenError, ValidationError (unknown dashboards) */
-  async create(principal: Principal, input: DashboardGroupInput & { name: string }): Promise<DashboardGroup> {
+  async create(principal: Principal, input: CreateDashboardGroupInput): Promise<DashboardGroup> {
     principal.requireAny(DASHBOARD_MANAGE_PERMISSION);
     return withTransaction(this.deps.db, async (trx) => {
       await this.checkDashboards(trx, principal.organizationId, input.dashboardIds);
       const repo = new DashboardGroupRepository(trx);
       const id = newId();
-      await repo.insert({ id, organization_id: principal.organizationId, name: input.name, description: input.description ?? null });
-      await repo.replaceMembers(principal.organizationId, id, input.dashboardIds ?? []);
+      const { dashboardIds, ...group } = dashboardGroupFields.prepareCreate(input);
+      await repo.insert({ ...group, id, organizationId: principal.organizationId });
+      await repo.replaceMembers(principal.organizationId, id, dashboardIds ?? []);
       return repo.get(principal.organizationId, id);
     });
   }
 
   /** Update Dashboard Group (`dashboardIds` replaces the members). @throws NotFoundError, ForbiddenError, ValidationError */
-  async update(principal: Principal, id: string, input: DashboardGroupInput): Promise<DashboardGroup> {
+  async update(principal: Principal, id: string, input: UpdateDashboardGroupInput): Promise<DashboardGroup> {
     principal.requireAny(DASHBOARD_MANAGE_PERMISSION);
     return withTransaction(this.deps.db, async (trx) => {
       const repo = new DashboardGroupRepository(trx);
-      await repo.get(principal.organizationId, id);
+      const current = await repo.get(principal.organizationId, id);
       await this.checkDashboards(trx, principal.organizationId, input.dashboardIds);
-      await repo.update(principal.organizationId, id, {
-        ...(input.name !== undefined ? { name: input.name } : {}),
-        ...(input.description !== undefined ? { description: input.description } : {}),
-      });
-      if (input.dashboardIds !== undefined) await repo.replaceMembers(principal.organizationId, id, input.dashboardIds);
+      const { dashboardIds, ...patch } = dashboardGroupFields.prepareUpdate(input, current);
+      await repo.update(principal.organizationId, id, patch);
+      if (dashboardIds !== undefined) await repo.replaceMembers(principal.organizationId, id, dashboardIds);
       return repo.get(principal.organizationId, id);
     });
   }
