@@ -167,6 +167,14 @@ export class Field<T extends FieldTypes = FieldTypes> {
   }
 
   /**
+   * Shown, never accepted: a Create or Update naming it is an unknown attribute (422). For resources
+   * whose writes have always refused echoed values (`users`, `user_groups`); prefer `readOnly()`.
+   */
+  outputOnly(): Field<With<T, { create: 'none'; update: 'none' }>> {
+    return this.with({ create: 'none', update: 'none' });
+  }
+
+  /**
    * Update accepts the attribute only with its current value; any other value is a 422
    * `read_only_attribute` whose detail is `"<api name>" <hint>`.
    */
