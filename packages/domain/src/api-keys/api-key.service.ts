@@ -3,6 +3,7 @@ import { hashSecret, newApiKeySecret } from '../crypto/secrets.js';
 import { withTransaction } from '../db/db.js';
 import { UnauthenticatedError, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
+import { apiKeyFields } from './api-key.fields.js';
 import { ApiKeyRepository } from './api-key.repository.js';
 import type { AuthFailureLimiter } from './auth-failure-limiter.js';
 import type { ApiKey, ApiKeyWithSecret, CreateApiKeyInput, UpdateApiKeyInput } from './api-key.types.js';
@@ -80,12 +81,14 @@ export class ApiKeyService {
 
   /** Creates a key; the secret is in the result and nowhere else, ever. */
   async create(organizationId: string, input: CreateApiKeyInput): Promise<ApiKeyWithSecret> {
-    const secret = input.secret ?? newApiKeySecret();
+    const { secret: given, ...rest } = input;
+    const secret = given ?? newApiKeySecret();
+    const { permissions, ...fields } = apiKeyFields.prepareCreate(rest);
     return withTransaction(this.deps.db, async (trx) => {
-      await this.checkDatasourceIds(trx, organizationId, input.permissions);
+      await this.checkDatasourceIds(trx, organizationId, permissions);
       const key = await new ApiKeyRepository(trx).insert(
-        { id: newId(), organization_id: organizationId, name: input.name, enabled: input.enabled ?? true, secret_hash: hashSecret(secret), secret_hint: secret.slice(-4) },
-        input.permissions,
+        { ...fields, id: newId(), organizationId, secretHash: hashSecret(secret), secretHint: secret.slice(-4) },
+        permissions,
       );
       return { ...key, secret };
     });
@@ -121,7 +124,8 @@ export class ApiKeyService {
         await this.checkDatasourceIds(trx, organizationId, input.permissions);
         await repo.replacePermissions(id, input.permissions);
       }
-      await repo.update(organizationId, id, { name: input.name, enabled: input.enabled });
+      const { permissions: _replaced, ...patch } = apiKeyFields.prepareUpdate(input, current);
+      await repo.update(organizationId, id, patch);
       return repo.get(organizationId, id);
     });
   }
@@ -156,7 +160,7 @@ export class ApiKeyService {
     }
     const admin = (await repo.list(organizationId)).find((k) => k.name === 'Admin');
     if (admin) {
-      await repo.update(organizationId, admin.id, { secret_hash: hashSecret(secret), secret_hint: secret.slice(-4), enabled: true });
+      await repo.update(organizationId, admin.id, { secretHash: hashSecret(secret), secretHint: secret.slice(-4), enabled: true });
     } else {
       await this.create(organizationId, { name: 'Admin', permissions: ALL_PERMISSIONS, secret });
     }

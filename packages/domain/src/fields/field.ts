@@ -231,6 +231,14 @@ export class Field<T extends FieldTypes = FieldTypes> {
     return this.with({ writeOnly: true, backup: false });
   }
 
+  /**
+   * How a non-null value appears in API documents and backups when its JSON form differs from the
+   * domain form (the field's schema reads the JSON form and yields the domain one).
+   */
+  shownAs(toJson: (value: Exclude<T['value'], null>) => unknown): Field<T> {
+    return this.with({ codec: { ...this.spec.codec, toJson: toJson as (value: unknown) => unknown } });
+  }
+
   /** Left out of backups and copies (Duplicate). */
   notInBackup(): Field<With<T, { backup: false }>> {
     return this.with({ backup: false });
