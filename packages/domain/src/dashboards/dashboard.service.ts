@@ -14,6 +14,7 @@ import { isValidTimeZone } from '../query/time-zones.js';
 import type { FilterDefinition, InputParameters } from '../query/query.types.js';
 import { collectDashboardReferences, deriveDashboardReferences, loadReferenceContext } from '../reports/dashboard-references.js';
 import { ReportRepository, datasourceSummaries } from '../reports/report.repository.js';
+import { filterFields } from '../filters/filter.fields.js';
 import { sqlSnippetFields } from '../sql-snippets/sql-snippet.fields.js';
 import { SqlSnippetRepository } from '../sql-snippets/sql-snippet.repository.js';
 import { reportFields } from '../reports/report.fields.js';
@@ -359,28 +360,7 @@ export class DashboardService {
         dashboard_group_ids: dashboard.dashboardGroupIds,
       },
       reports: reports.map((r) => reportFields.toBackup(r)),
-      filters: [...refs.filters, ...parents].map((f) => ({
-        id: f.id,
-        display_name: f.displayName,
-        variable_name: f.variableName,
-        control_type: f.controlType,
-        value_type: f.valueType,
-        values: f.values,
-        value_names: f.valueNames,
-        sql_query: f.sqlQuery,
-        datasource_id: f.datasourceId,
-        parent_filter_id: f.parentFilterId,
-        data_refresh_rate: f.dataRefreshRate,
-        default_values: f.defaultValues,
-        required: f.required,
-        dropdown_validate: f.dropdownValidate,
-        relative_range_enabled: f.relativeRangeEnabled,
-        before_range_enabled: f.beforeRangeEnabled,
-        after_range_enabled: f.afterRangeEnabled,
-        from_to_range_enabled: f.fromToRangeEnabled,
-        allowed_aggregations: f.allowedAggregations,
-        sql_snippet_ids: f.sqlSnippetIds,
-      })),
+      filters: [...refs.filters, ...parents].map((f) => filterFields.toBackup(f)),
       sql_snippets: snippets.map((s) => sqlSnippetFields.toBackup(s)),
       datasources,
     };

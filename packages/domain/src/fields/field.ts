@@ -226,9 +226,13 @@ export class Field<T extends FieldTypes = FieldTypes> {
     return this.with({ visibleTo: permission, backup: false });
   }
 
-  /** Accepted on create/update, never shown (e.g. a secret set once); never in backups. */
-  writeOnly(): Field<With<T, { backup: false }>> {
-    return this.with({ writeOnly: true, backup: false });
+  /**
+   * Accepted on create/update, never shown (e.g. a secret set once); never in backups unless
+   * `{ backup: true }` (a value that is merely not part of the resource's documents, e.g. a filter's
+   * option values, read through another route).
+   */
+  writeOnly<const B extends boolean = false>(options?: { backup: B }): Field<With<T, { backup: B }>> {
+    return this.with({ writeOnly: true, backup: options?.backup ?? false });
   }
 
   /**
