@@ -243,6 +243,14 @@ export class Field<T extends FieldTypes = FieldTypes> {
     return this.with({ codec: { ...this.spec.codec, toJson: toJson as (value: unknown) => unknown } });
   }
 
+  /**
+   * How a non-null value is stored when its column form differs from the domain form (jsonb: the
+   * column value is JSON text; `fromColumn` reads what the driver returns).
+   */
+  storedAs(toColumn: (value: Exclude<T['value'], null>) => unknown, fromColumn: (column: never) => Exclude<T['value'], null>): Field<T> {
+    return this.with({ codec: { ...this.spec.codec, toColumn: toColumn as (value: unknown) => unknown, fromColumn: fromColumn as (value: unknown) => unknown } });
+  }
+
   /** Left out of backups and copies (Duplicate). */
   notInBackup(): Field<With<T, { backup: false }>> {
     return this.with({ backup: false });
