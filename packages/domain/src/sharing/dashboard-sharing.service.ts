@@ -8,7 +8,8 @@ import type { MailService } from '../mail/mail.service.js';
 import { UserGroupRepository } from '../user-groups/user-group.repository.js';
 import { isBuiltInMember } from '../user-groups/user-group.memberships.js';
 import type { UserGroupRecord } from '../user-groups/user-group.types.js';
-import { UserRepository, type UserRecord } from '../users/user.repository.js';
+import { UserRepository } from '../users/user.repository.js';
+import type { UserRecord } from '../users/user.types.js';
 
 export interface ShareDashboardInput {
   shareMode: ShareMode;

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { AppErrors, NotFoundError, ValidationError, type AppError } from '../errors.js';
 import { isResourceId } from '../ids.js';
-import type { UserRecord } from '../users/user.repository.js';
+import type { UserRecord } from '../users/user.types.js';
 import { takesAnalystSeat, type User, type UserRole } from '../users/user.types.js';
 import { UserGroupRepository } from './user-group.repository.js';
 import type { BuiltInBehavior } from './user-group.types.js';

@@ -16,7 +16,6 @@ import { presentReport, reportResource } from '../../resources/report.resource.j
 import { presentSqlSnippet, sqlSnippetResource } from '../../resources/sql-snippet.resource.js';
 import { presentUser, userResource } from '../../resources/user.resource.js';
 import { presentUserGroup, userGroupResource } from '../../resources/user-group.resource.js';
-import { userAttributeFilter } from '../users/user.router.js';
 import { createDashboardAttributes, layoutBody, updateDashboardAttributes, type DashboardAttributes } from './dashboard.schema.js';
 
 export interface DashboardRouteDeps {
@@ -90,7 +89,7 @@ export function registerDashboardRoutes(router: ApiRouter, deps: DashboardRouteD
     }
     if (include.has('user')) {
       const owner = relations.userId ? await deps.users.listByIds(principal.organizationId, [relations.userId]) : [];
-      included.push({ definition: userResource, records: owner.map(presentUser), ...userAttributeFilter(principal) });
+      included.push({ definition: userResource, records: owner.map((u) => presentUser(u, principal)) });
     }
     if (include.has('user_groups')) included.push({ definition: userGroupResource, records: (await deps.userGroups.listByIds(principal.organizationId, relations.userGroupIds)).map(presentUserGroup) });
     sendJsonApi(ctx, status, serialize(dashboardResource, presentDashboard(d, relations), {

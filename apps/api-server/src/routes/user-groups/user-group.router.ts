@@ -8,7 +8,6 @@ import { dashboardOmissions, dashboardResource } from '../../resources/dashboard
 import { presentDashboardsFor } from '../dashboards/dashboard.router.js';
 import { presentUser, userResource } from '../../resources/user.resource.js';
 import { presentUserGroup, userGroupResource } from '../../resources/user-group.resource.js';
-import { userAttributeFilter } from '../users/user.router.js';
 
 export interface UserGroupRouteDeps {
   userGroups: UserGroupService;
@@ -26,7 +25,7 @@ export function registerUserGroupRoutes(router: ApiRouter, deps: UserGroupRouteD
     const principal = ctx.state.principal;
     const included: IncludedSet[] = [];
     if (include.has('users')) {
-      included.push({ definition: userResource, records: (await users.listByIds(principal.organizationId, group.userIds)).map(presentUser), ...userAttributeFilter(principal) });
+      included.push({ definition: userResource, records: (await users.listByIds(principal.organizationId, group.userIds)).map((u) => presentUser(u, principal)) });
     }
     if (include.has('dashboards')) {
       const shared = await deps.dashboards.listByIds(principal.organizationId, group.dashboardIds);
