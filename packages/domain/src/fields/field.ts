@@ -208,9 +208,12 @@ export class Field<T extends FieldTypes = FieldTypes> {
     return this.with({ api: name });
   }
 
-  /** Not part of the API (neither shown nor accepted) nor of backups; the domain and the row only. */
-  internal(): Field<With<T, { api: false; create: 'none'; update: 'none'; backup: false }>> {
-    return this.with({ api: false, create: 'none', update: 'none', backup: false });
+  /**
+   * Not part of the API (neither shown nor accepted); the domain and the row only. Not in backups
+   * either, unless `{ backup: true }` (state a restore needs, e.g. a dashboard's share mode).
+   */
+  internal<const B extends boolean = false>(options?: { backup: B }): Field<With<T, { api: false; create: 'none'; update: 'none'; backup: B }>> {
+    return this.with({ api: false, create: 'none', update: 'none', backup: options?.backup ?? false });
   }
 
   /**

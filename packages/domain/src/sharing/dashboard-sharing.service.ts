@@ -82,7 +82,7 @@ export class DashboardSharingService {
           : input.shareMode === 'all_analysts' ? [builtIn('all_analysts')!]
             : input.shareMode === 'custom' ? resolved : [];
       const before = allGroups.filter((g) => dashboard.userGroupIds.includes(g.id));
-      await dashboards.update(org, dashboardId, { share_mode: input.shareMode === 'custom' && !target.length ? 'none' : input.shareMode });
+      await dashboards.update(org, dashboardId, { shareMode: input.shareMode === 'custom' && !target.length ? 'none' : input.shareMode });
       await dashboards.replaceUserGroups(org, dashboardId, target.map((g) => g.id));
       if (!input.notifyNewUsers) return { notified: 0 };
 
