@@ -79,10 +79,10 @@ export interface DomainServices {
   users: UserService;
   userGroups: UserGroupService;
   executions: ExecutionService;
-  /** Dashboards: CRUD, lock, layout, duplicate, backup; `getById`/`relations` for the read path. */
+  /** Dashboards: CRUD, lock, layout, duplicate, backup; `getByIdUnchecked`/`relations` for the read path. */
   dashboards: DashboardService;
   dashboardGroups: DashboardGroupService;
-  /** Reports: CRUD, duplicate; `getById`/`listByDashboard` for the read path. */
+  /** Reports: CRUD, duplicate; `getByIdUnchecked`/`listByDashboard` for the read path. */
   reports: ReportService;
   /** Filters: CRUD; `listAll` (compiler definitions), `listByDashboard` (derived) for the read path. */
   filters: FilterService;

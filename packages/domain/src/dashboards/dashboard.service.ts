@@ -142,7 +142,7 @@ export class DashboardService {
   }
 
   /** Internal (read path): a dashboard by id without permission checks. @throws NotFoundError */
-  getById(organizationId: string, id: string, db: Knex = this.deps.db): Promise<Dashboard> {
+  getByIdUnchecked(organizationId: string, id: string, db: Knex = this.deps.db): Promise<Dashboard> {
     return new DashboardRepository(db).get(organizationId, id);
   }
 

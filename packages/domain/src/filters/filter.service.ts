@@ -56,7 +56,7 @@ export class FilterService {
   }
 
   /** Internal (read path): a filter by id, no permission checks. @throws NotFoundError */
-  getById(organizationId: string, id: string, db: Knex = this.deps.db): Promise<Filter> {
+  getByIdUnchecked(organizationId: string, id: string, db: Knex = this.deps.db): Promise<Filter> {
     return new FilterRepository(db).get(organizationId, id);
   }
 
