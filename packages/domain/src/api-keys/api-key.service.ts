@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { hashSecret, newApiKeySecret } from '../crypto/secrets.js';
-import { withTransaction } from '../db/db.js';
+import { lock, withTransaction } from '../db/db.js';
 import { UnauthenticatedError, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
 import { apiKeyFields } from './api-key.fields.js';
@@ -113,7 +113,7 @@ export class ApiKeyService {
       const repo = new ApiKeyRepository(trx);
       const current = await repo.get(organizationId, id);
       // Serialise concurrent changes to one organization's keys (lock-out check below).
-      await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`api_keys:${organizationId}`]);
+      await lock(trx, `api_keys:${organizationId}`);
       const losesManage =
         (input.enabled === false || (input.permissions && !input.permissions.some((g) => g.permission === 'Manage API Keys'))) &&
         current.permissions.some((g) => g.permission === 'Manage API Keys') && current.enabled;
@@ -138,7 +138,7 @@ export class ApiKeyService {
     await withTransaction(this.deps.db, async (trx) => {
       const repo = new ApiKeyRepository(trx);
       const current = await repo.get(organizationId, id);
-      await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`api_keys:${organizationId}`]);
+      await lock(trx, `api_keys:${organizationId}`);
       if (current.enabled && current.permissions.some((g) => g.permission === 'Manage API Keys') && (await repo.countWithPermission(organizationId, 'Manage API Keys', id)) === 0) {
         throw new ValidationError('This is the last enabled key with "Manage API Keys"; create another first', { code: 'last_admin_key' });
       }

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Principal } from '../api-keys/permissions.js';
-import { withTransaction } from '../db/db.js';
+import { lock, withTransaction } from '../db/db.js';
 import { DashboardRepository } from '../dashboards/dashboard.repository.js';
 import { DASHBOARD_MANAGE_PERMISSION, DASHBOARD_VIEW_PERMISSIONS } from '../dashboards/dashboard.permissions.js';
 import { AppErrors, ValidationError } from '../errors.js';
@@ -94,7 +94,7 @@ export class DashboardGroupService {
     if (repeated >= 0) throw new ValidationError(`Dashboard group ${ids[repeated]} is listed twice`, { source: { pointer: `/dashboard_group_ids/${repeated}` } });
     await withTransaction(this.deps.db, async (trx) => {
       const repo = new DashboardGroupRepository(trx);
-      await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`dashboard_groups_sort:${principal.organizationId}`]);
+      await lock(trx, `dashboard_groups_sort:${principal.organizationId}`);
       const unknown = await repo.unknownIds(principal.organizationId, ids);
       if (unknown.length) {
         throw new AppErrors(unknown.map((id) => new ValidationError(`Dashboard group ${id} not found`, { code: 'dashboard_group_not_found', source: { pointer: `/dashboard_group_ids/${ids.indexOf(id)}` } })));

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Principal } from '../api-keys/permissions.js';
-import { withTransaction } from '../db/db.js';
+import { lock, withTransaction } from '../db/db.js';
 import { translatePgError } from '../db/pg-errors.js';
 import type { DatasourceService } from '../datasources/datasource.service.js';
 import { DashboardRepository } from '../dashboards/dashboard.repository.js';
@@ -145,7 +145,7 @@ export class FilterService {
   }
 
   private async assertUniqueName(trx: Knex, organizationId: string, variableName: string, selfId: string): Promise<void> {
-    await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`filters:${organizationId}`]);
+    await lock(trx, `filters:${organizationId}`);
     const other = await new FilterRepository(trx).findByVariableName(organizationId, variableName);
     if (other && other.id !== selfId) {
       throw new ConflictError(`A filter with variable_name "${variableName}" already exists`, { code: 'variable_name_taken', source: { pointer: '/data/attributes/variable_name' } });

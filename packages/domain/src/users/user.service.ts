@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { systemClock, type Clock } from '../clock.js';
 import { hashSecret, randomSecret } from '../crypto/secrets.js';
-import { withTransaction } from '../db/db.js';
+import { lock, withTransaction } from '../db/db.js';
 import { AppError, ConflictError, NotFoundError, UnavailableError, ValidationError } from '../errors.js';
 import { isResourceId, newId } from '../ids.js';
 import type { MailService } from '../mail/mail.service.js';
@@ -83,7 +83,7 @@ export class UserService {
    * @throws ValidationError (422, `no_analyst_seat`)
    */
   private async requireFreeSeat(trx: Knex.Transaction, organizationId: string, what: string): Promise<void> {
-    await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`analyst_seats:${organizationId}`]);
+    await lock(trx, `analyst_seats:${organizationId}`);
     const organization = await new OrganizationRepository(trx).get(organizationId);
     if (organization.analystSeats === null) return;
     const used = await new UserRepository(trx).countSeatHolders(organizationId);
