@@ -14,7 +14,6 @@ export * from './services.js';
 export * from './queue/index.js';
 export * from './datasources/index.js';
 export * from './sql-snippets/index.js';
-export * from './time-zones.js';
 export * from './users/index.js';
 export * from './user-groups/index.js';
 export * from './mail/index.js';
