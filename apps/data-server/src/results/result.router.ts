@@ -5,7 +5,7 @@ import type { Context } from 'koa';
 import { Router } from '@koa/router';
 import { BadRequestError, NotFoundError, type DataTokenGrant, type DataTokenKind, type DataTokens, type ResultStore, type StoredResult } from '@sightline/domain';
 import { checkQueryParameters, sendNoContent, type RequestState } from '@sightline/jsonapi';
-import { DEFAULT_CSV_OPTIONS } from './csv.js';
+import { DEFAULT_CSV_FORMAT } from '@sightline/render/csv';
 import { dataKeyFromPath } from './data-key.js';
 import {
   allChunks, csvBody, documentBody, jsonBody, jsonGzipBody, ndjsonBody, sliceChunks, type ChunkSlice, type ResultFormat, type RowRange,
@@ -143,7 +143,7 @@ export function resultRoutes(deps: ResultRoutesDeps): Router<RequestState> {
       sendStream(ctx, gzipped ? jsonGzipBody(input, query.range) : jsonBody(input, query.range), false);
     } else if (format === 'csv') {
       ctx.set('Content-Disposition', `attachment; filename="result-${result.executionId}.csv"`);
-      sendStream(ctx, csvBody(input, grant.csv ?? DEFAULT_CSV_OPTIONS), gzipped);
+      sendStream(ctx, csvBody(input, grant.csv ?? DEFAULT_CSV_FORMAT), gzipped);
     } else {
       sendStream(ctx, ndjsonBody(input), gzipped);
     }
