@@ -61,5 +61,3 @@ export async function startPlatform(config: ResolvedConfig, logger: Logger, samp
     },
   };
 }
-
-export { createLogger };

@@ -29,7 +29,7 @@ export interface DashboardRouteDeps {
   maxBodyBytes: number;
 }
 
-export const DASHBOARD_INCLUDES = ['reports', 'filters', 'sql_snippets', 'dashboard_groups', 'dashboard_sharing_links', 'user', 'user_groups'] as const;
+const DASHBOARD_INCLUDES = ['reports', 'filters', 'sql_snippets', 'dashboard_groups', 'dashboard_sharing_links', 'user', 'user_groups'] as const;
 
 /** Dashboards as this key may see them (relations computed; permission-dependent relationships are omitted by the caller). */
 export async function presentDashboardsFor(dashboards: DashboardService, principal: Principal, list: readonly Dashboard[]): Promise<ResourceRecord[]> {

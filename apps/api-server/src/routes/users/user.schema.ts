@@ -17,5 +17,3 @@ export const activateUserBody = z
     role: z.enum(['viewer', 'analyst'], { error: 'must be "viewer" or "analyst"' }).optional(),
   })
   .strict();
-
-export type InviteUserBody = z.infer<typeof inviteUserBody>;
