@@ -25,5 +25,5 @@ runMain(async () => {
   // executions and exports whose worker died end even when no worker is running
   const sweeper = new StaleWorkSweeper({ db, datasources: services.datasources, logger }).start();
   console.log(`API server: ${config.apiBaseUrl ?? server.url}`);
-  stopOnSignals(logger, [(left) => server.close(left()), () => sweeper.stop(), () => stopQueue(boss, 2_000), () => db.destroy()], { timeoutMs: config.shutdownTimeoutSeconds * 1000 });
+  stopOnSignals(logger, [(left) => server.close(left()), () => sweeper.stop(), () => services.sshTunnels.close(), () => stopQueue(boss, 2_000), () => db.destroy()], { timeoutMs: config.shutdownTimeoutSeconds * 1000 });
 });

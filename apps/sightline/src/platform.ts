@@ -1,5 +1,5 @@
 import {
-  createDb, createServicesFromConfig, createLogger, migrateLatest, startQueue, stopQueue,
+  CachedResultStore, createDb, createServicesFromConfig, createLogger, migrateLatest, startQueue, stopQueue,
   type DomainServices, type Knex, type Logger, type ResolvedConfig, type SampleDataConnection,
 } from '@sightline/domain';
 import { listen, type RunningServer } from '@sightline/jsonapi';
@@ -41,10 +41,13 @@ export async function startPlatform(config: ResolvedConfig, logger: Logger, samp
   });
   const api = await listen(apiApp, config.host, config.apiPort);
   const origins = pageOrigins([config.apiBaseUrl, api.url]);
+  // small results answered from memory, dropped when a newer result of their key completes
+  const dataResults = new CachedResultStore(services.resultStore);
+  await dataResults.listen(config.databaseUrl, logger.child({ app: 'data-server' }));
   const dataApp = createDataApp({
     db,
     logger: logger.child({ app: 'data-server' }),
-    resultStore: services.resultStore,
+    resultStore: dataResults,
     tokens: services.tokens,
     corsOrigins: () => origins,
   });
@@ -59,6 +62,8 @@ export async function startPlatform(config: ResolvedConfig, logger: Logger, samp
     services,
     stop: async (deadlineMs = config.shutdownTimeoutSeconds * 1000) => {
       await Promise.all([api.close(deadlineMs), data.close(deadlineMs), worker.stop({ deadlineMs })]);
+      await services.sshTunnels.close();
+      await dataResults.close();
       await stopQueue(boss, 2_000);
       await db.destroy();
     },

@@ -36,3 +36,5 @@ export * from './scheduling/index.js';
 export * from './dashboard-schedules/index.js';
 export * from './sql-alerts/index.js';
 export * from './export-jobs/index.js';
+export * from './ssh-tunnels/index.js';
+export * from './r-runtime/index.js';

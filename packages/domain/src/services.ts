@@ -31,6 +31,9 @@ import { PgExportFileStore } from './export-jobs/export-file-store.js';
 import { ViewerTokens } from './tokens/viewer-token.js';
 import { SharingLinkService } from './sharing-links/sharing-link.service.js';
 import { SharedDashboardService } from './sharing-links/shared-dashboard.service.js';
+import { SshKeyService } from './ssh-tunnels/ssh-key.service.js';
+import { RRuntime, type RRuntimeOptions } from './r-runtime/r-runtime.js';
+import { SshTunnelPool } from './ssh-tunnels/ssh-tunnel-pool.js';
 
 export interface DomainDeps {
   db: Knex;
@@ -61,6 +64,8 @@ export interface DomainDeps {
   dataBaseUrl?: string;
   /** Lifetime of shared-page viewer tokens in seconds (default 600; the page renews them while it polls). */
   viewerTokenTtlSeconds?: number;
+  /** R post-processing (`r_query`): Rscript and limits (default: Rscript on PATH, 60 s, 2 GiB). */
+  rRuntime?: Partial<RRuntimeOptions>;
 }
 
 /** Stands in for a missing queue in processes that never enqueue (the operator CLI). */
@@ -105,12 +110,21 @@ export interface DomainServices {
   sharingLinks: SharingLinkService;
   /** The shared dashboard page: opening links, viewer tokens, the viewer's status polls. */
   sharedDashboards: SharedDashboardService;
+  /** The organizations' SSH key pairs (public key for bastions' authorized_keys). */
+  sshKeys: SshKeyService;
+  /** The SSH tunnels of this process (close them on shutdown: `sshTunnels.close()`). */
+  sshTunnels: SshTunnelPool;
+  /** R post-processing of `r_query` executions (the worker's runner uses it). */
+  rRuntime: RRuntime;
 }
 
 /** Builds the domain services (the composition roots call this once). */
 export function createDomainServices(deps: DomainDeps): DomainServices {
   const clock = deps.clock ?? systemClock;
+  const sshKeys = new SshKeyService({ db: deps.db, encryptionKey: deps.encryptionKey });
+  const sshTunnels = new SshTunnelPool({ db: deps.db, keys: sshKeys });
   const datasources = new DatasourceService({
+    sshTunnels,
     db: deps.db,
     encryptionKey: deps.encryptionKey,
     defaultQueryTimeoutSeconds: deps.queryTimeoutSeconds ?? CONFIG_DEFAULTS.queryTimeoutSeconds,
@@ -151,7 +165,8 @@ export function createDomainServices(deps: DomainDeps): DomainServices {
   return {
     clock, organizations, apiKeys, datasources, sqlSnippets, mail, users, userGroups, executions, resultStore, tokens, dashboards, dashboardGroups, reports, filters, dashboardData, dashboardSharing,
     exportJobs, exportFiles, dashboardSchedules, sqlAlerts, apiBaseUrl: deps.apiBaseUrl ?? `http://localhost:${CONFIG_DEFAULTS.apiPort}`,
-    sharingLinks, sharedDashboards,
+    sharingLinks, sharedDashboards, sshKeys, sshTunnels,
+    rRuntime: new RRuntime({ timeoutMs: 60_000, memoryLimitBytes: 2048 * 1_048_576, ...deps.rRuntime }),
   };
 }
 
@@ -174,6 +189,7 @@ export function createServicesFromConfig(db: Knex, config: ResolvedConfig, boss?
     dataTokenTtlSeconds: config.dataTokenTtlSeconds,
     authFailureLimit: { limit: config.authFailureLimit, windowSeconds: config.authFailureWindowSeconds },
     dataBaseUrl: config.dataBaseUrl ?? `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.dataPort}`,
+    rRuntime: { rscriptPath: config.rScriptPath, timeoutMs: config.rTimeoutSeconds * 1000, memoryLimitBytes: config.rMemoryLimitMb * 1_048_576 },
   });
 }
 

@@ -6,9 +6,14 @@ import { redactSecret } from '../drivers/values.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
 import { translatePgError } from '../db/pg-errors.js';
+import { SshKeyRepository } from '../ssh-tunnels/ssh-key.repository.js';
+import type { SshTunnelPool } from '../ssh-tunnels/ssh-tunnel-pool.js';
 import { DatasourceRepository, type DatasourceUsage } from './datasource.repository.js';
 import { datasourceFields } from './datasource.fields.js';
 import type { ConnectionTestResult, CreateDatasourceInput, Datasource, UpdateDatasourceInput } from './datasource.types.js';
+
+/** The attributes that decide how a datasource is reached (a change closes its SSH tunnel). */
+const CONNECTION_FIELDS = ['connectionMode', 'host', 'port', 'username', 'password', 'database', 'sshTunnelHost', 'sshTunnelPort', 'sshTunnelUser', 'requireSsl', 'verifySsl', 'enabled'] as const;
 
 /** Permissions that make a datasource visible (contract rows 2 and 3). */
 export const DATASOURCE_VIEW_PERMISSIONS = ['View Datasources', 'Manage Datasources', 'Manage Dashboards', 'Manage Alerts'] as const;
@@ -32,6 +37,8 @@ export interface DatasourceServiceDeps {
   sampleData?: SampleDataConnection;
   /** Idle pooled datasource sessions end after this long (ms, default 60 s). */
   sessionIdleTimeoutMs?: number;
+  /** The SSH tunnels of this process; without it, datasources in `ssh_tunnel` mode cannot connect. */
+  sshTunnels?: SshTunnelPool;
 }
 
 /** Datasources: CRUD, visibility by key scope, connection settings for drivers, connection tests. */
@@ -92,6 +99,13 @@ export class DatasourceService {
     const updated = await this.repo().update(principal.organizationId, id, datasourceFields.prepareUpdate(input, current));
     // sessions of the old settings end (other processes notice the changed settings on next use)
     await this.sessionPools.evict(id);
+    if (input.sshTunnelHost !== undefined || input.sshTunnelPort !== undefined || input.sshTunnelUser !== undefined) {
+      // Saving the tunnel settings (even unchanged) trusts the bastion's host key anew on the next connect.
+      await new SshKeyRepository(this.deps.db).forgetHostKeys(principal.organizationId, id);
+    }
+    // A change of how the database is reached ends the tunnel and its sessions; the next session
+    // opens one with the new settings. (A rename or a new refresh rate leaves running queries alone.)
+    if (CONNECTION_FIELDS.some((field) => current[field] !== updated[field])) this.deps.sshTunnels?.closeDatasource(id, 'The datasource connection settings were changed');
     return updated;
   }
 
@@ -109,6 +123,7 @@ export class DatasourceService {
     try {
       await this.repo().delete(principal.organizationId, id);
       await this.sessionPools.evict(id);
+      this.deps.sshTunnels?.closeDatasource(id, 'The datasource was deleted');
     } catch (err) {
       const mapped = translatePgError(err);
       if (mapped instanceof ValidationError && mapped.code === 'in_use') {
@@ -124,10 +139,12 @@ export class DatasourceService {
    */
   connectionSettings(ds: Datasource): ConnectionSettings {
     if (!ds.enabled) throw new ValidationError(`Datasource ${ds.id} is disabled`, { code: 'datasource_disabled' });
-    if (ds.connectionMode !== 'direct') {
+    const transport = ds.connectionMode === 'ssh_tunnel' ? this.sshTransport(ds) : undefined;
+    if (ds.connectionMode !== 'direct' && ds.connectionMode !== 'ssh_tunnel') {
       throw new ValidationError(`Connection mode "${ds.connectionMode}" is not supported by this build yet; use "direct"`, { code: 'connection_mode_not_supported' });
     }
     return {
+      ...(transport ? { transport } : {}),
       databaseType: ds.databaseType,
       host: ds.host,
       port: ds.port,
@@ -138,6 +155,18 @@ export class DatasourceService {
       verifySsl: ds.verifySsl,
       dataTimeZone: ds.dataTimeZone,
     };
+  }
+
+  /**
+   * The SSH tunnel of a datasource in `ssh_tunnel` mode (opened on first use, shared by its sessions).
+   * @throws ValidationError when the tunnel settings are incomplete or this process has no tunnel pool
+   */
+  private sshTransport(ds: Datasource): ConnectionSettings['transport'] {
+    const pool = this.deps.sshTunnels;
+    if (!pool) throw new ValidationError('Connection mode "ssh_tunnel" is not available in this process', { code: 'connection_mode_not_supported' });
+    if (!ds.sshTunnelHost) throw new ValidationError('A datasource in connection_mode ssh_tunnel needs ssh_tunnel_host (the bastion host)', { code: 'ssh_tunnel_incomplete', source: { pointer: '/data/attributes/ssh_tunnel_host' } });
+    if (!ds.sshTunnelUser) throw new ValidationError('A datasource in connection_mode ssh_tunnel needs ssh_tunnel_user (the login on the bastion)', { code: 'ssh_tunnel_incomplete', source: { pointer: '/data/attributes/ssh_tunnel_user' } });
+    return pool.transportFor({ organizationId: ds.organizationId, datasourceId: ds.id, host: ds.sshTunnelHost, port: ds.sshTunnelPort ?? 22, username: ds.sshTunnelUser });
   }
 
   /** Effective statement timeout of a datasource in milliseconds. */
