@@ -13,6 +13,7 @@ export * from './platform/runtime-secrets.js';
 export * from './services.js';
 export * from './queue/index.js';
 export * from './datasources/index.js';
+export * from './datasource-agents/index.js';
 export * from './sql-snippets/index.js';
 export * from './users/index.js';
 export * from './user-groups/index.js';

@@ -4,6 +4,7 @@ import { AuthFailureLimiter, DEFAULT_AUTH_FAILURE_LIMIT, type AuthFailureLimit }
 import { CONFIG_DEFAULTS } from './config/config.js';
 import { OrganizationService, type OrganizationProvisioner } from './organizations/organization.service.js';
 import { DatasourceService, type SampleDataConnection } from './datasources/datasource.service.js';
+import { DatasourceAgentService } from './datasource-agents/datasource-agent.service.js';
 import { SqlSnippetService } from './sql-snippets/sql-snippet.service.js';
 import { UserService } from './users/user.service.js';
 import { UserGroupService, provisionBuiltInUserGroups } from './user-groups/user-group.service.js';
@@ -80,6 +81,8 @@ export interface DomainServices {
   organizations: OrganizationService;
   apiKeys: ApiKeyService;
   datasources: DatasourceService;
+  /** Datasource agents: CRUD, the `agents` of datasources, the relay's look-ups. */
+  datasourceAgents: DatasourceAgentService;
   sqlSnippets: SqlSnippetService;
   mail: MailService;
   users: UserService;
@@ -121,11 +124,14 @@ export interface DomainServices {
 /** Builds the domain services (the composition roots call this once). */
 export function createDomainServices(deps: DomainDeps): DomainServices {
   const clock = deps.clock ?? systemClock;
+  const authFailureLimiter = new AuthFailureLimiter(deps.db, deps.authFailureLimit ?? DEFAULT_AUTH_FAILURE_LIMIT);
+  const datasourceAgents = new DatasourceAgentService({ db: deps.db, encryptionKey: deps.encryptionKey, failureLimiter: authFailureLimiter });
   const sshKeys = new SshKeyService({ db: deps.db, encryptionKey: deps.encryptionKey });
   const sshTunnels = new SshTunnelPool({ db: deps.db, keys: sshKeys });
   const datasources = new DatasourceService({
     sshTunnels,
     db: deps.db,
+    agents: datasourceAgents,
     encryptionKey: deps.encryptionKey,
     defaultQueryTimeoutSeconds: deps.queryTimeoutSeconds ?? CONFIG_DEFAULTS.queryTimeoutSeconds,
     sampleData: deps.sampleData,
@@ -133,7 +139,7 @@ export function createDomainServices(deps: DomainDeps): DomainServices {
   const apiKeys = new ApiKeyService({
     db: deps.db,
     findUnknownDatasourceIds: (db, org, ids) => datasources.unknownIds(db, org, ids),
-    failureLimiter: new AuthFailureLimiter(deps.db, deps.authFailureLimit ?? DEFAULT_AUTH_FAILURE_LIMIT),
+    failureLimiter: authFailureLimiter,
   });
   const provisioners: OrganizationProvisioner[] = [
     async (trx, organization) => {
@@ -163,7 +169,7 @@ export function createDomainServices(deps: DomainDeps): DomainServices {
   const viewerTokens = new ViewerTokens(deps.dataTokenSecret ?? 'unset-data-token-secret-process-cannot-issue-tokens', deps.viewerTokenTtlSeconds ?? 600);
   const sharedDashboards = new SharedDashboardService({ db: deps.db, clock, links: sharingLinks, dashboardData, viewerTokens });
   return {
-    clock, organizations, apiKeys, datasources, sqlSnippets, mail, users, userGroups, executions, resultStore, tokens, dashboards, dashboardGroups, reports, filters, dashboardData, dashboardSharing,
+    clock, organizations, apiKeys, datasources, datasourceAgents, sqlSnippets, mail, users, userGroups, executions, resultStore, tokens, dashboards, dashboardGroups, reports, filters, dashboardData, dashboardSharing,
     exportJobs, exportFiles, dashboardSchedules, sqlAlerts, apiBaseUrl: deps.apiBaseUrl ?? `http://localhost:${CONFIG_DEFAULTS.apiPort}`,
     sharingLinks, sharedDashboards, sshKeys, sshTunnels,
     rRuntime: new RRuntime({ timeoutMs: 60_000, memoryLimitBytes: 2048 * 1_048_576, ...deps.rRuntime }),

@@ -64,6 +64,11 @@ export const ENV_SCHEMA = z.object({
   AUTH_FAILURE_WINDOW_SECONDS: positiveInt('AUTH_FAILURE_WINDOW_SECONDS', 60, 86_400),
   /** Take the client address from `X-Forwarded-For` (set it only behind a reverse proxy that sets that header). */
   TRUST_PROXY: bool(false),
+  /**
+   * Internal base URL at which workers reach this API server process's datasource agent relay
+   * (each process behind a load balancer needs its own). Unset: the URL the API server listens on.
+   */
+  AGENT_RELAY_URL: optionalString.pipe(z.url('AGENT_RELAY_URL must be a URL').optional()),
   /** Rscript used for R post-processing (`r_query`). Unset: `Rscript` on PATH; without R, r_query executions fail with a clear error. */
   R_SCRIPT_PATH: optionalString,
   /** Wall-clock limit of one R post-processing run, in seconds. */
@@ -98,6 +103,7 @@ export interface Config {
   authFailureLimit: number;
   authFailureWindowSeconds: number;
   trustProxy: boolean;
+  agentRelayUrl?: string;
   /** R post-processing: Rscript path (undefined: found on PATH), limits. */
   rScriptPath?: string;
   rTimeoutSeconds: number;
@@ -183,6 +189,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     authFailureLimit: e.AUTH_FAILURE_LIMIT,
     authFailureWindowSeconds: e.AUTH_FAILURE_WINDOW_SECONDS,
     trustProxy: e.TRUST_PROXY,
+    agentRelayUrl: e.AGENT_RELAY_URL,
     rScriptPath: e.R_SCRIPT_PATH,
     rTimeoutSeconds: e.R_TIMEOUT_SECONDS,
     rMemoryLimitMb: e.R_MEMORY_LIMIT_MB,

@@ -6,6 +6,7 @@ import { redactSecret } from '../drivers/values.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
 import { translatePgError } from '../db/pg-errors.js';
+import type { DatasourceAgentService } from '../datasource-agents/index.js';
 import { SshKeyRepository } from '../ssh-tunnels/ssh-key.repository.js';
 import type { SshTunnelPool } from '../ssh-tunnels/ssh-tunnel-pool.js';
 import { DatasourceRepository, type DatasourceUsage } from './datasource.repository.js';
@@ -32,6 +33,8 @@ export interface DatasourceServiceDeps {
   encryptionKey: Buffer;
   /** Default statement timeout (seconds) for datasources without their own. */
   defaultQueryTimeoutSeconds: number;
+  /** Agents: the `agents` relationship of datasources in connection mode `agent`. */
+  agents: DatasourceAgentService;
   /** Builds a driver (injectable so tests can count connections). */
   driverFactory?: (settings: ConnectionSettings) => Driver;
   sampleData?: SampleDataConnection;
@@ -83,7 +86,19 @@ export class DatasourceService {
     if (principal.datasourceScope('Manage Datasources') !== 'all') {
       throw new ForbiddenError('Creating datasources needs "Manage Datasources" for all datasources, not limited to some');
     }
-    return this.repo().insert({ ...datasourceFields.prepareCreate(input), id: newId(), organizationId: principal.organizationId });
+    const prepared = datasourceFields.prepareCreate(input);
+    return withTransaction(this.deps.db, async (trx) => {
+      const ds = await this.repo(trx).insert({ ...prepared, id: newId(), organizationId: principal.organizationId });
+      if (!prepared.agentIds?.length) return ds;
+      await this.deps.agents.setDatasourceAgents(trx, principal.organizationId, ds.id, ds.connectionMode, prepared.agentIds);
+      return this.repo(trx).get(principal.organizationId, ds.id);
+    }).catch((err: unknown) => { throw translatePgError(err); });
+  }
+
+  /** Datasources of the organization among `ids` that the key may see (included resources). */
+  async listVisibleByIds(principal: Principal, ids: readonly string[]): Promise<Datasource[]> {
+    const visible = ids.filter((id) => principal.canUseDatasource(id, ...DATASOURCE_VIEW_PERMISSIONS));
+    return this.repo().listByIds(principal.organizationId, visible);
   }
 
   /** @throws NotFoundError, ForbiddenError, ValidationError */
@@ -96,7 +111,17 @@ export class DatasourceService {
       const locked = (Object.keys(input) as Array<keyof UpdateDatasourceInput>).filter((k) => !allowed.has(k) && input[k] !== undefined);
       if (locked.length) throw new ValidationError(`The connection of the Sample Data datasource cannot be changed (${locked.join(', ')})`, { code: 'sample_datasource_locked' });
     }
-    const updated = await this.repo().update(principal.organizationId, id, datasourceFields.prepareUpdate(input, current));
+    const patch = datasourceFields.prepareUpdate(input, current);
+    const mode = patch.connectionMode ?? current.connectionMode;
+    // Agents belong to agent mode only: leaving it lets go of them (so they can be deleted).
+    const agentIds = input.agentIds ?? (mode === 'agent' ? undefined : current.agentIds.length ? [] : undefined);
+    const updated = agentIds === undefined
+      ? await this.repo().update(principal.organizationId, id, patch)
+      : await withTransaction(this.deps.db, async (trx) => {
+        await this.repo(trx).update(principal.organizationId, id, patch);
+        await this.deps.agents.setDatasourceAgents(trx, principal.organizationId, id, mode, agentIds);
+        return this.repo(trx).get(principal.organizationId, id);
+      }).catch((err: unknown) => { throw translatePgError(err); });
     // sessions of the old settings end (other processes notice the changed settings on next use)
     await this.sessionPools.evict(id);
     if (input.sshTunnelHost !== undefined || input.sshTunnelPort !== undefined || input.sshTunnelUser !== undefined) {
@@ -139,8 +164,9 @@ export class DatasourceService {
    */
   connectionSettings(ds: Datasource): ConnectionSettings {
     if (!ds.enabled) throw new ValidationError(`Datasource ${ds.id} is disabled`, { code: 'datasource_disabled' });
-    const transport = ds.connectionMode === 'ssh_tunnel' ? this.sshTransport(ds) : undefined;
-    if (ds.connectionMode !== 'direct' && ds.connectionMode !== 'ssh_tunnel') {
+    // ssh_tunnel: through the datasource's SSH tunnel; agent: through a connected agent of the datasource (via its relay)
+    const transport = ds.connectionMode === 'ssh_tunnel' ? this.sshTransport(ds) : ds.connectionMode === 'agent' ? this.deps.agents.transportFor(ds) : undefined;
+    if (ds.connectionMode !== 'direct' && ds.connectionMode !== 'ssh_tunnel' && ds.connectionMode !== 'agent') {
       throw new ValidationError(`Connection mode "${ds.connectionMode}" is not supported by this build yet; use "direct"`, { code: 'connection_mode_not_supported' });
     }
     return {
