@@ -17,7 +17,7 @@ export interface BenchMetric {
   note?: string;
 }
 
-export interface BenchContext {
+interface BenchContext {
   log(line: string): void;
 }
 

@@ -72,5 +72,3 @@ export async function startPlatform(config: ResolvedConfig, logger: Logger, samp
     },
   };
 }
-
-export { createLogger };

@@ -15,7 +15,6 @@ export * from './queue/index.js';
 export * from './datasources/index.js';
 export * from './datasource-agents/index.js';
 export * from './sql-snippets/index.js';
-export * from './time-zones.js';
 export * from './users/index.js';
 export * from './user-groups/index.js';
 export * from './mail/index.js';

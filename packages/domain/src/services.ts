@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { ApiKeyService } from './api-keys/api-key.service.js';
 import { AuthFailureLimiter, DEFAULT_AUTH_FAILURE_LIMIT, type AuthFailureLimit } from './api-keys/auth-failure-limiter.js';
+import { CONFIG_DEFAULTS } from './config/config.js';
 import { OrganizationService, type OrganizationProvisioner } from './organizations/organization.service.js';
 import { DatasourceService, type SampleDataConnection } from './datasources/datasource.service.js';
 import { DatasourceAgentService } from './datasource-agents/datasource-agent.service.js';
@@ -87,10 +88,10 @@ export interface DomainServices {
   users: UserService;
   userGroups: UserGroupService;
   executions: ExecutionService;
-  /** Dashboards: CRUD, lock, layout, duplicate, backup; `getById`/`relations` for the read path. */
+  /** Dashboards: CRUD, lock, layout, duplicate, backup; `getByIdUnchecked`/`relations` for the read path. */
   dashboards: DashboardService;
   dashboardGroups: DashboardGroupService;
-  /** Reports: CRUD, duplicate; `getById`/`listByDashboard` for the read path. */
+  /** Reports: CRUD, duplicate; `getByIdUnchecked`/`listByDashboard` for the read path. */
   reports: ReportService;
   /** Filters: CRUD; `listAll` (compiler definitions), `listByDashboard` (derived) for the read path. */
   filters: FilterService;
@@ -132,7 +133,7 @@ export function createDomainServices(deps: DomainDeps): DomainServices {
     db: deps.db,
     agents: datasourceAgents,
     encryptionKey: deps.encryptionKey,
-    defaultQueryTimeoutSeconds: deps.queryTimeoutSeconds ?? 300,
+    defaultQueryTimeoutSeconds: deps.queryTimeoutSeconds ?? CONFIG_DEFAULTS.queryTimeoutSeconds,
     sampleData: deps.sampleData,
   });
   const apiKeys = new ApiKeyService({
@@ -149,10 +150,10 @@ export function createDomainServices(deps: DomainDeps): DomainServices {
   const organizations = new OrganizationService({ db: deps.db, provisioners });
   const sqlSnippets = new SqlSnippetService({ db: deps.db, datasources });
   const mail = new MailService({ queue: deps.mailQueue });
-  const users = new UserService({ db: deps.db, mail, clock, apiBaseUrl: deps.apiBaseUrl ?? 'http://localhost:8080', invitationTtlHours: deps.invitationTtlHours });
+  const users = new UserService({ db: deps.db, mail, clock, apiBaseUrl: deps.apiBaseUrl ?? `http://localhost:${CONFIG_DEFAULTS.apiPort}`, invitationTtlHours: deps.invitationTtlHours });
   const userGroups = new UserGroupService({ db: deps.db });
   const resultStore = deps.resultStore ?? new PgResultStore(deps.db);
-  const tokens = new DataTokens(deps.dataTokenSecret ?? 'unset-data-token-secret-process-cannot-issue-tokens', deps.dataTokenTtlSeconds ?? 300);
+  const tokens = new DataTokens(deps.dataTokenSecret ?? 'unset-data-token-secret-process-cannot-issue-tokens', deps.dataTokenTtlSeconds ?? CONFIG_DEFAULTS.dataTokenTtlSeconds);
   const filters = new FilterService({ db: deps.db, datasources });
   const executions = new ExecutionService({ db: deps.db, datasources, sqlSnippets, queue: deps.queue ?? NO_QUEUE, tokens, resultStore, clock, filterDefinitions: (organizationId) => filters.listAll(organizationId) });
   const dashboards = new DashboardService({ db: deps.db, clock });
@@ -169,7 +170,7 @@ export function createDomainServices(deps: DomainDeps): DomainServices {
   const sharedDashboards = new SharedDashboardService({ db: deps.db, clock, links: sharingLinks, dashboardData, viewerTokens });
   return {
     clock, organizations, apiKeys, datasources, datasourceAgents, sqlSnippets, mail, users, userGroups, executions, resultStore, tokens, dashboards, dashboardGroups, reports, filters, dashboardData, dashboardSharing,
-    exportJobs, exportFiles, dashboardSchedules, sqlAlerts, apiBaseUrl: deps.apiBaseUrl ?? 'http://localhost:8080',
+    exportJobs, exportFiles, dashboardSchedules, sqlAlerts, apiBaseUrl: deps.apiBaseUrl ?? `http://localhost:${CONFIG_DEFAULTS.apiPort}`,
     sharingLinks, sharedDashboards, sshKeys, sshTunnels,
     rRuntime: new RRuntime({ timeoutMs: 60_000, memoryLimitBytes: 2048 * 1_048_576, ...deps.rRuntime }),
   };

@@ -4,7 +4,7 @@ import {
   FINAL_DEFLATE_BLOCK, GZIP_HEADER, crc32Combine, deflateRun, gzipTrailer, spliceableRun,
   type CsvOptions, type DeflateRun, type ResultField, type ResultStore, type StoredChunk, type StoredResult,
 } from '@sightline/domain';
-import { CsvEncoder } from './csv.js';
+import { CsvRowEncoder } from '@sightline/render/csv';
 import { readAhead } from './read-ahead.js';
 
 const gunzip = promisify(gunzipCallback);
@@ -185,9 +185,9 @@ export async function* jsonBody(input: BodyInput, range: RowRange | undefined): 
   yield Buffer.from(JSON_TRAILER);
 }
 
-/** CSV: a header line of field names, then one line per row (see `CsvEncoder`). */
+/** CSV: a header line of field names, then one line per row (`CsvRowEncoder` of `@sightline/render`, the one CSV encoder). */
 export async function* csvBody(input: BodyInput, options: CsvOptions): AsyncGenerator<Buffer> {
-  const encoder = new CsvEncoder(input.result.fields, options);
+  const encoder = new CsvRowEncoder(input.result.fields, options);
   yield Buffer.from(encoder.header());
   const pieces = async function* (): AsyncGenerator<Buffer> {
     for await (const [chunk, slice] of chunksOf(input.store, input.result.executionId, input.slices)) {

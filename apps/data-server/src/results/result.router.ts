@@ -5,7 +5,7 @@ import type { Context } from 'koa';
 import { Router } from '@koa/router';
 import { BadRequestError, CachedResultStore, NotFoundError, type DataTokenGrant, type DataTokenKind, type DataTokens, type ResultStore, type StoredResult } from '@sightline/domain';
 import { checkQueryParameters, sendNoContent, type RequestState } from '@sightline/jsonapi';
-import { DEFAULT_CSV_OPTIONS } from './csv.js';
+import { DEFAULT_CSV_FORMAT } from '@sightline/render/csv';
 import { dataKeyFromPath } from './data-key.js';
 import {
   allChunks, csvBody, documentBody, jsonBody, jsonGzipBody, ndjsonBody, sliceChunks, type ChunkSlice, type ResultFormat, type RowRange,
@@ -180,7 +180,7 @@ export function resultRoutes(deps: ResultRoutesDeps): Router<RequestState> {
     const input = { store: deps.resultStore, result, slices };
     const gzipped = acceptsGzip(ctx);
     const make = () => (format === 'json' ? (gzipped ? jsonGzipBody(input, query.range) : jsonBody(input, query.range))
-      : format === 'csv' ? csvBody(input, grant.csv ?? DEFAULT_CSV_OPTIONS) : ndjsonBody(input));
+      : format === 'csv' ? csvBody(input, grant.csv ?? DEFAULT_CSV_FORMAT) : ndjsonBody(input));
     // a small result held in memory: its whole JSON body, made once (the same bytes as streamed)
     const whole = format === 'json' && !query.range && ctx.method !== 'HEAD' && deps.resultStore instanceof CachedResultStore
       ? await deps.resultStore.body(result.executionId, gzipped ? 'json.gz' : 'json', () => collect(make()))

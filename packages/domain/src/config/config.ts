@@ -196,3 +196,10 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     logLevel: e.LOG_LEVEL,
   };
 }
+
+/**
+ * What an empty environment configures: the default of every setting, for code that runs without a
+ * parsed config (composition roots called from tests or embedders). `ENV_SCHEMA` is the one place a
+ * default is written; nothing else repeats one.
+ */
+export const CONFIG_DEFAULTS: Readonly<Config> = Object.freeze(parseConfig({}));

@@ -306,7 +306,7 @@ export class DashboardDataService {
     const datasources = new Map<string, Datasource | undefined>();
     const datasource = async (id: string) => {
       if (!datasources.has(id)) {
-        datasources.set(id, await this.deps.datasources.getById(org, id).catch((err: unknown) => {
+        datasources.set(id, await this.deps.datasources.getByIdUnchecked(org, id).catch((err: unknown) => {
           if (!isAppError(err) || err.status !== 404) transient.failed = true;
           return undefined;
         }));
@@ -339,7 +339,7 @@ export class DashboardDataService {
       else await compile(target, report.datasourceId, report.sqlQuery, compileParameters, report.rQueryEnabled ? report.rQuery : null, filterDefs);
       targets.push(target);
     }
-    const filterList = only?.filterId ? [await this.deps.filters.getById(org, only.filterId)] : dashboardFilters;
+    const filterList = only?.filterId ? [await this.deps.filters.getByIdUnchecked(org, only.filterId)] : dashboardFilters;
     for (const filter of filterList) {
       const noRule = { maxAgeMinutes: dashboard.dataRefreshRate, anchor: null, organizationTimeZone: organization.timeZone };
       if (!SQL_DROPDOWNS.has(filter.controlType)) {

@@ -73,7 +73,7 @@ export class DatasourceService {
   }
 
   /** Internal lookup without a principal (worker). @throws NotFoundError */
-  getById(organizationId: string, id: string): Promise<Datasource> {
+  getByIdUnchecked(organizationId: string, id: string): Promise<Datasource> {
     return this.repo().get(organizationId, id);
   }
 

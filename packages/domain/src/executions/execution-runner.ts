@@ -159,7 +159,7 @@ export class ExecutionRunner {
     const log = this.deps.logger.child({ execution_id: execution.id, datasource_id: execution.datasourceId });
     let ds: Datasource;
     try {
-      ds = await this.deps.datasources.getById(execution.organizationId, execution.datasourceId);
+      ds = await this.deps.datasources.getByIdUnchecked(execution.organizationId, execution.datasourceId);
       this.deps.datasources.connectionSettings(ds);
     } catch (err) {
       await repo.transition(execution.id, 'query_error', { error_message: isAppError(err) ? err.detail ?? err.title : 'The datasource is not available' });

@@ -20,7 +20,7 @@ import {
 } from './ranges.js';
 
 /** Built-in variable names (reserved; they win over custom filters of the same name). */
-export const BUILTIN_VARIABLES = ['timerange', 'aggregation', 'tz'] as const;
+const BUILTIN_VARIABLES = ['timerange', 'aggregation', 'tz'] as const;
 
 /**
  * True for names a custom filter must not use as `variable_name` (the built-ins and the nine fixed
@@ -63,7 +63,7 @@ const LIST_CONTROLS = new Set([
 ]);
 
 /** Most distinct values one filter may select (MySQL prepared statements take ≤ 65,535 placeholders). */
-export const MAX_SELECTED_VALUES = 10_000;
+const MAX_SELECTED_VALUES = 10_000;
 
 /** Resolution context shared by all variables of one compilation. */
 export interface ResolveContext {
@@ -118,7 +118,7 @@ export function buildResolveContext(input: CompileInput, operatingZone: string, 
  * returns it; no choice → `day` (or the first allowed option when `day` is not allowed).
  * @throws QueryCompileError
  */
-export function chooseAggregation(
+function chooseAggregation(
   chosen: unknown,
   allowed: AggregationOption[] | null | undefined,
   variable: string,

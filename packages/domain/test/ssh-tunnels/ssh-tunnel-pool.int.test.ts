@@ -55,7 +55,7 @@ describe('SshTunnelPool', () => {
   });
 
   it('closes a datasource tunnel when the datasource is changed through the service', async () => {
-    const ds = await t.services.datasources.getById(t.organization.id, datasourceId);
+    const ds = await t.services.datasources.getByIdUnchecked(t.organization.id, datasourceId);
     await createDriver(t.services.datasources.connectionSettings(ds)).testConnection();
     expect(t.services.sshTunnels.size).toBe(1);
     const res = await t.api.patch(`/datasources/${datasourceId}`).set('Authorization', auth(t.adminSecret))
