@@ -74,6 +74,10 @@ export function parseChunkCopy(data: Buffer): StoredChunk[] {
 export class PgResultStore implements ResultStore {
   constructor(private readonly db: Knex) {}
 
+  inTransaction(trx: Knex): ResultStore {
+    return new PgResultStore(trx);
+  }
+
   async begin(input: { executionId: string; organizationId: string; dataKey: string; kind: 'rows' | 'document'; timeZone: string; retry?: boolean }): Promise<void> {
     await this.db('results')
       .insert({ execution_id: input.executionId, organization_id: input.organizationId, data_key: input.dataKey, kind: input.kind, time_zone: input.timeZone })
