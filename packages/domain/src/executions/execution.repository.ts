@@ -136,7 +136,8 @@ export class ExecutionRepository {
     const count = await this.db('executions')
       .where({ id })
       .whereIn('execution_status', from)
-      .update({ ...patch, execution_status: status, updated_at: this.db.fn.now(), ...(finishing ? { completed_at: this.db.fn.now() } : {}) });
+      // clock_timestamp(), not now(): inside a longer transaction (the worker's slot) now() is when it began
+      .update({ ...patch, execution_status: status, updated_at: this.db.raw('clock_timestamp()'), ...(finishing ? { completed_at: this.db.raw('clock_timestamp()') } : {}) });
     return count > 0;
   }
 

@@ -104,7 +104,8 @@ export class PgResultStore implements ResultStore {
         size_in_bytes: f.sizeInBytes,
         row_limit_reached: f.rowLimitReached,
         data_timestamp: f.dataTimestamp,
-        completed_at: this.db.fn.now(),
+        // clock_timestamp(), not now(): inside a longer transaction (the worker's slot) now() is when it began
+        completed_at: this.db.raw('clock_timestamp()'),
         chunk_count: this.db.raw('(SELECT count(*) FROM result_chunks WHERE execution_id = ?)', [executionId]),
         stored_bytes: this.db.raw('(SELECT coalesce(sum(octet_length(bytes)), 0) FROM result_chunks WHERE execution_id = ?)', [executionId]),
       })
