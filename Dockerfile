@@ -10,6 +10,8 @@ COPY packages/domain/package.json packages/domain/
 COPY packages/jsonapi/package.json packages/jsonapi/
 RUN npm install --no-audit --no-fund --omit=dev --ignore-scripts
 COPY . .
+# precompiled apps (npm start / start:* run dist/<app>.mjs; `--ignore-scripts` skipped `prepare`)
+RUN node scripts/build-apps.mjs
 ENV HOST=0.0.0.0
 USER node
 CMD ["npm", "run", "start:api"]

@@ -76,4 +76,6 @@ export const datasourceFields = defineFields({
   serverVersion: f.text({ max: 1000 }).nullable().readOnly(),
   /** The organization's "Sample Data" datasource: its connection cannot be changed. */
   isSample: f.boolean().internal().dbDefault(),
+  /** The agents that carry the traffic of a datasource in connection mode `agent` (`datasource_agent_links`). */
+  agentIds: f.refs('datasource_agents'),
 });

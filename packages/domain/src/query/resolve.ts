@@ -87,8 +87,7 @@ export interface ResolveContext {
  */
 export function buildResolveContext(input: CompileInput, operatingZone: string, dashboardZone: string | null): ResolveContext {
   const params = input.parameters ?? {};
-  const nowS = Math.floor(input.now.getTime() / 1000);
-  if (!Number.isFinite(nowS)) throw new QueryCompileError('now must be a valid date');
+  if (!Number.isFinite(input.now.valueOf())) throw new QueryCompileError('now must be a valid date');
   const timerange =
     params.timerange === undefined || params.timerange === null ? { start: null, endExclusive: null } : parseTimerange(params.timerange, input.now, operatingZone);
   const aggregation = chooseAggregation(params.aggregation, input.allowedAggregations, 'aggregation', null);
@@ -103,7 +102,15 @@ export function buildResolveContext(input: CompileInput, operatingZone: string, 
     if (inputs.has(f.variable_name)) throw new QueryCompileError(`Filter '${f.variable_name}' is given more than once in parameters.filters`, null, { variable: f.variable_name });
     inputs.set(f.variable_name, f);
   }
-  return { input, operatingZone, dashboardZone, nowS, timerange, aggregation, definitions, inputs };
+  // `now` is read (getTime) only when a relative range needs it: callers that cache compiled
+  // queries watch those reads to know whether the output depends on the current second.
+  let nowS: number | undefined;
+  return {
+    input, operatingZone, dashboardZone, timerange, aggregation, definitions, inputs,
+    get nowS() {
+      return (nowS ??= Math.floor(input.now.getTime() / 1000));
+    },
+  };
 }
 
 /**
