@@ -10,10 +10,10 @@ import { newUuid } from '../ids.js';
 import type { Logger } from '../logger.js';
 import { QUEUES, type JobQueue } from '../queue/queue.js';
 import type { ROutput, RRuntime } from '../r-runtime/r-runtime.js';
-import type { ResultStore } from '../results/result-store.js';
+import type { ResultStore, StoredResult } from '../results/result-store.js';
 import { ResultWriter, storeDocument } from '../results/result-writer.js';
 import { ExecutionRepository } from './execution.repository.js';
-import type { Execution, ExecutionJob, ExecutionStatus } from './execution.types.js';
+import type { Execution, ExecutionJob, ExecutionRow, ExecutionStatus } from './execution.types.js';
 import { isFinished } from './execution.types.js';
 
 export interface ExecutionRunnerDeps {
@@ -46,6 +46,12 @@ export interface ExportQuerySink {
 
 /** A datasource concurrency slot held for the length of one query (released on commit or crash). */
 interface Slot {
+  /**
+   * Writes with `trx` (the transaction holding the slot) and releases the slot by committing them
+   * (one commit for the execution's last writes); rolls back and rethrows when `write` fails.
+   * Resolves with undefined when `write` asks to roll back (returns `{ rollback: true }`).
+   */
+  commitWith<T>(write: (trx: Knex) => Promise<T | { rollback: true }>): Promise<T | undefined>;
   release(): Promise<void>;
 }
 
@@ -137,7 +143,29 @@ export class ExecutionRunner {
         await trx.rollback();
         return undefined;
       }
-      return { release: async () => { await trx.commit().catch(() => {}); } };
+      let done = false;
+      return {
+        commitWith: async (write) => {
+          done = true;
+          try {
+            const out = await write(trx);
+            if (out && typeof out === 'object' && 'rollback' in out) {
+              await trx.rollback();
+              return undefined;
+            }
+            await trx.commit();
+            return out as never;
+          } catch (err) {
+            await trx.rollback().catch(() => {});
+            throw err;
+          }
+        },
+        release: async () => {
+          if (done) return;
+          done = true;
+          await trx.commit().catch(() => {});
+        },
+      };
     } catch (err) {
       await trx.rollback().catch(() => {});
       throw err;
@@ -181,7 +209,7 @@ export class ExecutionRunner {
       if (!started) return;
       if (execution.executionType === 'almanach_query') await this.introspect(execution, ds, log);
       else if (execution.executionType === 'export_query') await this.exportQuery(execution, ds, log);
-      else await this.query(execution, ds, log);
+      else await this.query(execution, ds, log, slot);
     } finally {
       await slot.release();
     }
@@ -192,10 +220,11 @@ export class ExecutionRunner {
     log.info({ status, moved }, 'execution finished');
   }
 
-  private async query(execution: Execution, ds: Datasource, log: Logger): Promise<void> {
+  private async query(execution: Execution, ds: Datasource, log: Logger, slot: Slot): Promise<void> {
     const repo = this.repo();
     const driver = this.deps.datasources.openDriver(ds);
-    const writer = new ResultWriter(this.deps.resultStore, execution.id);
+    // the result is begun with its first chunk (for a small result: in the settling transaction)
+    const writer = new ResultWriter(this.deps.resultStore, execution.id, { executionId: execution.id, organizationId: execution.organizationId, dataKey: execution.dataKey, kind: 'rows', timeZone: execution.timeZone, retry: execution.attempts > 0 });
     let running: RunningQuery | undefined;
     let cancelled = false;
     let handingBack = false;
@@ -227,7 +256,6 @@ export class ExecutionRunner {
       if (execution.rQuery && !rRuntime?.available) {
         throw new QueryError('query_error', 'R post-processing (r_query) is not available: this worker has no R runtime');
       }
-      await this.deps.resultStore.begin({ executionId: execution.id, organizationId: execution.organizationId, dataKey: execution.dataKey, kind: 'rows', timeZone: execution.timeZone, retry: execution.attempts > 0 });
       const dataTimestamp = this.deps.clock.now();
       running = await driver.query(execution.sqlText, execution.sqlValues, { timeoutMs: this.deps.datasources.queryTimeoutMs(ds), onSession: (id) => repo.recordSession(execution.id, id) });
       if (cancelled || handingBack) await running.cancel();
@@ -254,10 +282,28 @@ export class ExecutionRunner {
         await writer.write(batch);
       }
       if (rowLimitReached && !rOutput) await running.cancel().catch(() => {});
-      const stored = await writer.finish({ rowLimitReached, dataTimestamp });
-      const moved = await repo.transition(execution.id, 'success', { result_columns: stored.sqlColumns, result_rows: stored.sqlRows, result_size: stored.sizeInBytes, backend_id: running.backendId }, ['running']);
-      if (!moved) await this.deps.resultStore.discard(execution.id);
-      log.info({ rows: stored.sqlRows, bytes: stored.sizeInBytes, row_limit_reached: rowLimitReached }, 'execution succeeded');
+      const backendId = running.backendId;
+      const success = (stored: { sqlColumns: number; sqlRows: number; sizeInBytes: number }): Partial<ExecutionRow> =>
+        ({ result_columns: stored.sqlColumns, result_rows: stored.sqlRows, result_size: stored.sizeInBytes, backend_id: backendId });
+      const inTransaction = this.deps.resultStore.inTransaction?.bind(this.deps.resultStore);
+      let stored: StoredResult | undefined;
+      if (inTransaction) {
+        // The last chunk, the result's publication and `success` in the transaction that holds the
+        // slot: one commit (which also frees the slot) instead of one per write. If the slot's
+        // connection is gone (the database restarted), the failure is handled as any outage
+        // under a running query: the execution is handed back.
+        stored = await slot.commitWith(async (trx) => {
+          const result = await writer.finish({ rowLimitReached, dataTimestamp }, inTransaction(trx));
+          const moved = await new ExecutionRepository(trx).transition(execution.id, 'success', success(result), ['running']);
+          return moved ? result : { rollback: true as const };
+        });
+        if (!stored) await this.deps.resultStore.discard(execution.id);
+      } else {
+        stored = await writer.finish({ rowLimitReached, dataTimestamp });
+        const moved = await repo.transition(execution.id, 'success', success(stored), ['running']);
+        if (!moved) await this.deps.resultStore.discard(execution.id);
+      }
+      if (stored) log.info({ rows: stored.sqlRows, bytes: stored.sizeInBytes, row_limit_reached: rowLimitReached }, 'execution succeeded');
     } catch (err) {
       await writer.settle().catch(() => {});
       await this.deps.resultStore.discard(execution.id).catch(() => {});

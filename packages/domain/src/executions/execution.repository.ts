@@ -56,6 +56,21 @@ export class ExecutionRepository {
     return toExecution(inserted as ExecutionRow);
   }
 
+  /**
+   * Inserts an unfinished execution unless one of its data key is unfinished already (single
+   * flight by the unique index `executions_active_data_key`: a concurrent insert of the same key
+   * waits for the other transaction). Returns undefined when there is one.
+   */
+  async insertUnlessRunning(row: Parameters<ExecutionRepository['insert']>[0]): Promise<Execution | undefined> {
+    const statuses = UNFINISHED_STATUSES.map((s) => `'${s}'`).join(',');
+    const [inserted] = await this.db('executions')
+      .insert({ ...row, sql_values: JSON.stringify(row.sql_values), options: JSON.stringify(row.options) })
+      .onConflict(this.db.raw(`(data_key) WHERE execution_status IN (${statuses})`))
+      .ignore()
+      .returning('*');
+    return inserted ? toExecution(inserted as ExecutionRow) : undefined;
+  }
+
   /** An execution of the organization started within the retention window. */
   async find(organizationId: string, id: string): Promise<Execution | undefined> {
     if (!isUuid(id)) return undefined;
@@ -121,7 +136,8 @@ export class ExecutionRepository {
     const count = await this.db('executions')
       .where({ id })
       .whereIn('execution_status', from)
-      .update({ ...patch, execution_status: status, updated_at: this.db.fn.now(), ...(finishing ? { completed_at: this.db.fn.now() } : {}) });
+      // clock_timestamp(), not now(): inside a longer transaction (the worker's slot) now() is when it began
+      .update({ ...patch, execution_status: status, updated_at: this.db.raw('clock_timestamp()'), ...(finishing ? { completed_at: this.db.raw('clock_timestamp()') } : {}) });
     return count > 0;
   }
 

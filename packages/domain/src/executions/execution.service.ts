@@ -74,9 +74,43 @@ export class ExecutionService {
       const running = await new ExecutionRepository(this.deps.db).findUnfinishedByDataKey(input.dataKey);
       if (running) return running;
     }
+    const row = (): Parameters<ExecutionRepository['insert']>[0] => ({
+      id: newUuid(),
+      // The job id is chosen here so the row carries it from the start (no second write).
+      job_id: newUuid(),
+      organization_id: input.organizationId,
+      datasource_id: input.datasource.id,
+      execution_type: input.executionType,
+      execution_status: input.priority === 'interactive' ? 'starting' : 'scheduled',
+      priority: input.priority,
+      data_key: input.dataKey,
+      sql_text: input.sqlText,
+      sql_values: input.sqlValues,
+      r_query: input.rQuery ?? null,
+      time_zone: input.timeZone,
+      options: input.options ?? {},
+    });
+    if (!input.force && !(input.reuseSeconds && input.reuseSeconds > 0)) {
+      // The common case in four statements (begin, insert, enqueue, commit): the unique index on the
+      // unfinished executions of a key is the single flight (no lock, no second lookup).
+      for (let attempt = 0; ; attempt++) {
+        const started = await withTransaction(this.deps.db, async (trx) => {
+          const execution = await new ExecutionRepository(trx).insertUnlessRunning(row());
+          if (execution) await this.deps.queue.send(queueName, { executionId: execution.id, organizationId: input.organizationId } satisfies ExecutionJob, { db: trx, id: execution.jobId! });
+          return execution;
+        });
+        if (started) return started;
+        const running = await new ExecutionRepository(this.deps.db).findUnfinishedByDataKey(input.dataKey);
+        if (running) return running;
+        // the one that was running finished in between: start anew (bounded: it would need a
+        // start and a finish of the key between each two statements here)
+        if (attempt >= 5) throw new Error(`Could not start or join an execution of data key ${input.dataKey}`);
+      }
+    }
     return withTransaction(this.deps.db, async (trx) => {
       const repo = new ExecutionRepository(trx);
-      // Serialise starts of one key across every api-server instance.
+      // Serialise starts of one key across every api-server instance (a forced start cancels the
+      // running one first).
       await lock(trx, `execution:${input.dataKey}`);
       const running = await repo.findUnfinishedByDataKey(input.dataKey);
       if (running) {
@@ -87,29 +121,12 @@ export class ExecutionService {
         const fresh = await repo.findSuccessSince(input.dataKey, new Date(this.deps.clock.now().getTime() - input.reuseSeconds * 1000));
         if (fresh && (await this.deps.resultStore.findByExecution(input.organizationId, fresh.id))) return fresh;
       }
-      // The job id is chosen here so the row carries it from the start (no second write).
-      const jobId = newUuid();
-      const execution = await repo.insert({
-        id: newUuid(),
-        job_id: jobId,
-        organization_id: input.organizationId,
-        datasource_id: input.datasource.id,
-        execution_type: input.executionType,
-        execution_status: input.priority === 'interactive' ? 'starting' : 'scheduled',
-        priority: input.priority,
-        data_key: input.dataKey,
-        sql_text: input.sqlText,
-        sql_values: input.sqlValues,
-        r_query: input.rQuery ?? null,
-        time_zone: input.timeZone,
-        options: input.options ?? {},
-      });
+      const execution = await repo.insert(row());
       const job: ExecutionJob = { executionId: execution.id, organizationId: input.organizationId };
-      await this.deps.queue.send(queueName, job, { db: trx, id: jobId });
+      await this.deps.queue.send(queueName, job, { db: trx, id: execution.jobId! });
       return execution;
     });
   }
-
   /**
    * Run Execution (contract row 14): compiles `sql_query` with its parameters and starts it.
    * @throws NotFoundError (datasource not visible), ValidationError (compile errors, unsupported datasource)

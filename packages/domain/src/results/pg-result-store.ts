@@ -75,6 +75,10 @@ export function parseChunkCopy(data: Buffer): StoredChunk[] {
 export class PgResultStore implements ResultStore {
   constructor(private readonly db: Knex) {}
 
+  inTransaction(trx: Knex): ResultStore {
+    return new PgResultStore(trx);
+  }
+
   async begin(input: { executionId: string; organizationId: string; dataKey: string; kind: 'rows' | 'document'; timeZone: string; retry?: boolean }): Promise<void> {
     await this.db('results')
       .insert({ execution_id: input.executionId, organization_id: input.organizationId, data_key: input.dataKey, kind: input.kind, time_zone: input.timeZone })
@@ -101,7 +105,8 @@ export class PgResultStore implements ResultStore {
         size_in_bytes: f.sizeInBytes,
         row_limit_reached: f.rowLimitReached,
         data_timestamp: f.dataTimestamp,
-        completed_at: this.db.fn.now(),
+        // clock_timestamp(), not now(): inside a longer transaction (the worker's slot) now() is when it began
+        completed_at: this.db.raw('clock_timestamp()'),
         chunk_count: this.db.raw('(SELECT count(*) FROM result_chunks WHERE execution_id = ?)', [executionId]),
         stored_bytes: this.db.raw('(SELECT coalesce(sum(octet_length(bytes)), 0) FROM result_chunks WHERE execution_id = ?)', [executionId]),
       })

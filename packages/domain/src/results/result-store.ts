@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { ResultField } from './field-stats.js';
 
 /** Metadata of a stored result (the contract's ResultData minus the rows). */
@@ -68,4 +69,10 @@ export interface ResultStore {
   readChunks(executionId: string, fromSeq: number, toSeq: number): AsyncIterable<StoredChunk>;
   /** Deletes results completed before `before`, and superseded results older than `supersededBefore`. */
   purge(before: Date, supersededBefore: Date): Promise<number>;
+  /**
+   * The same store writing through `trx` (a transaction on Sightline's database), so that a
+   * result's last writes commit together with the execution's status. Stores that do not live in
+   * that database leave it out.
+   */
+  inTransaction?(trx: Knex): ResultStore;
 }

@@ -5,6 +5,9 @@ import { ColumnStats } from './field-stats.js';
 import { gzipSpliceable } from './gzip-members.js';
 import type { ResultStore, StoredResult } from './result-store.js';
 
+/** What `ResultStore.begin` needs: the writer begins the result just before its first write. */
+export type ResultBegin = Parameters<ResultStore['begin']>[0];
+
 const gzip = promisify(gzipCallback);
 
 /**
@@ -53,11 +56,26 @@ export class ResultWriter {
   private pending: Promise<void> = Promise.resolve();
   private stats: ColumnStats[] = [];
   private columns: ResultColumn[] = [];
+  private begun = false;
 
+  /**
+   * With `begin`, the result is begun just before the first chunk is stored (by `finish` for a
+   * result of one chunk, in the store given to it): a small result takes no write before it is done.
+   * Without it, the caller has begun the result.
+   */
   constructor(
     private readonly store: ResultStore,
     private readonly executionId: string,
-  ) {}
+    private readonly begin?: ResultBegin,
+  ) {
+    this.begun = !begin;
+  }
+
+  private async ensureBegun(store: ResultStore): Promise<void> {
+    if (this.begun) return;
+    this.begun = true;
+    await store.begin(this.begin!);
+  }
 
   /** The result's columns (call once, before the first rows). */
   setColumns(columns: ResultColumn[]): void {
@@ -89,7 +107,7 @@ export class ResultWriter {
     }
   }
 
-  private async seal(): Promise<void> {
+  private async seal(store: ResultStore = this.store): Promise<void> {
     if (this.rowsInChunk === 0) return;
     const text = this.parts.join('');
     const chunk = { seq: this.seq++, firstRow: this.firstRowOfChunk, rowCount: this.rowsInChunk };
@@ -102,16 +120,21 @@ export class ResultWriter {
     // Wait for the previous chunk's write before queueing this one: at most two chunks in memory.
     await this.pending;
     // a gzip member the data server can splice into one member without decompressing it
-    this.pending = gzipSpliceable(text, 4).then((bytes) =>
-      this.store.appendChunk(this.executionId, { ...chunk, bytes }, raw),
+    this.pending = Promise.all([gzipSpliceable(text, 4), this.ensureBegun(store)]).then(([bytes]) =>
+      store.appendChunk(this.executionId, { ...chunk, bytes }, raw),
     );
   }
 
-  /** Seals the last chunk and publishes the result. */
-  async finish(options: { rowLimitReached: boolean; dataTimestamp: Date }): Promise<StoredResult> {
-    await this.seal();
+  /**
+   * Seals the last chunk and publishes the result. With `store` (e.g. the store inside a
+   * transaction) the last chunk and the publication are written there.
+   */
+  async finish(options: { rowLimitReached: boolean; dataTimestamp: Date }, store: ResultStore = this.store): Promise<StoredResult> {
     await this.pending;
-    return this.store.finish(this.executionId, {
+    await this.seal(store);
+    await this.pending;
+    await this.ensureBegun(store);
+    return store.finish(this.executionId, {
       fields: this.columns.map((c, i) => this.stats[i]!.field(i, c.name)),
       sqlRows: this.rows,
       sqlColumns: this.columns.length,
