@@ -1,4 +1,4 @@
-import { OpenApiBuilder, RESULT_DATA_SCHEMA, addDataServerOperations, addHealthOperation, type Body, type QueryParameter, type ResponseSpec } from '@sightline/openapi';
+import { OpenApiBuilder, addDataServerOperations, addHealthOperation, type Body, type QueryParameter, type ResponseSpec } from '@sightline/openapi';
 import type { ResourceDefinition } from '@sightline/jsonapi';
 import { apiKeyResource } from '../resources/api-key.resource.js';
 import { dashboardGroupResource } from '../resources/dashboard-group.resource.js';
@@ -94,9 +94,39 @@ export function describeApi(): OpenApiBuilder {
   const b = new OpenApiBuilder();
   const executionId = b.jsonSchema('execution_reference', { type: 'object', required: ['execution_id'], properties: { execution_id: { type: 'string' } } });
   const jobId = b.jsonSchema('export_job_reference', { type: 'object', required: ['job_id'], properties: { job_id: { type: 'string' } } });
-  const resultData = b.jsonSchema('result_data', RESULT_DATA_SCHEMA);
   const object = (name: string, description: string): Body => ({ ...b.jsonSchema(name, { type: 'object', description }) });
-  const dashboardStatus = object('dashboard_status', 'Per report and filter: state, data key, data access token and data age (contract §3.13).');
+  const updatedAt = { type: 'string', format: 'date-time' };
+  const dataKeyStatus = {
+    type: 'object',
+    required: ['result_status', 'execution_id', 'execution_status', 'running'],
+    properties: {
+      result_status: { type: 'string', description: 'Status of the newest result (`no-data` when there is none).' },
+      data_timestamp: { type: 'integer', description: 'Unix seconds' },
+      data_current: { type: 'boolean' },
+      data_access_token: { type: 'string', description: 'Token for the data server (`Authorization: Data <token>`).' },
+      execution_id: { type: ['string', 'null'] },
+      execution_status: { type: ['string', 'null'] },
+      running: { type: 'boolean' },
+    },
+  };
+  const dashboardStatus = b.jsonSchema('dashboard_status', {
+    type: 'object',
+    description: 'Poll Dashboard Status (contract §4.3.19): every report and filter of the dashboard and the state of each data key.',
+    required: ['reports', 'filters', 'data_keys', 'updated_at', 'status_check_delay'],
+    properties: {
+      reports: { type: 'object', additionalProperties: { type: 'object', required: ['updated_at'], properties: { data_key: { type: 'string' }, error: { type: 'string' }, updated_at: updatedAt } } },
+      filters: { type: 'object', additionalProperties: { type: 'object', required: ['updated_at'], properties: { data_key: { type: 'string' }, error: { type: 'string' }, updated_at: updatedAt } } },
+      data_keys: { type: 'object', additionalProperties: dataKeyStatus },
+      updated_at: updatedAt,
+      status_check_delay: { type: 'number', description: 'Seconds to wait before the next poll.' },
+    },
+  });
+  const dataReference = b.jsonSchema('data_reference', {
+    type: 'object',
+    description: 'Where the result lies on the data server: `GET /results/{data_key}` with `Authorization: Data <data_access_token>`.',
+    required: ['data_key', 'data_access_token', 'data_timestamp'],
+    properties: { data_key: { type: 'string' }, data_access_token: { type: 'string' }, data_timestamp: { type: 'integer', description: 'Unix seconds' } },
+  });
 
   addHealthOperation(b);
 
@@ -130,7 +160,7 @@ export function describeApi(): OpenApiBuilder {
   b.add({ method: 'post', path: '/executions/{id}/cancel', operationId: 'cancelExecution', tag: 'Executions', access: 'Api', summary: 'Cancel execution', responses: { 204: NO_CONTENT } });
   b.add({
     method: 'get', path: '/executions/{id}/data', operationId: 'getExecutionData', tag: 'Executions', access: 'Api', summary: 'Get execution data',
-    responses: { 200: { description: 'The result', content: [resultData] }, 204: { description: 'The execution has no result (yet)' } },
+    responses: { 200: { description: 'Where to fetch the result from the data server', content: [dataReference] }, 204: { description: 'The execution has no result (yet)' } },
   });
 
   crud(b, sqlSnippetResource, { name: ['SqlSnippet', 'SqlSnippets'], tag: 'SQL snippets', ...ALL, get: { include: ['datasource', 'sql_snippets'] } });
@@ -172,7 +202,7 @@ export function describeApi(): OpenApiBuilder {
   b.add({
     method: 'post', path: '/reports/{id}/data', operationId: 'getReportData', tag: 'Dashboard data', access: 'Api', summary: 'Get report data',
     requestBody: { ...b.json('report_data', reportDataBody), required: false },
-    responses: { 200: { description: 'Where to fetch the data (data key and token)', content: [object('report_data_reference', 'Data key, data access token and URL of the result on the data server.')] }, 204: { description: 'No data yet' } },
+    responses: { 200: { description: 'Where to fetch the data (data key and token)', content: [b.jsonSchema('report_data_reference', { type: 'object', required: ['data_key', 'data_access_token'], properties: { data_key: { type: 'string' }, data_access_token: { type: 'string' } } })] }, 204: { description: 'No data yet' } },
   });
   b.add({
     method: 'post', path: '/filters/{id}/options', operationId: 'getFilterOptions', tag: 'Dashboard data', access: 'Api', summary: 'Get filter options',
