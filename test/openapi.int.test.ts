@@ -112,11 +112,12 @@ describe('GET /docs', () => {
     expect(page.headers['content-security-policy']).toContain("script-src 'self'");
     const init = await api.get('/docs/init.js');
     expect(init.status).toBe(200);
-    expect(init.text).toContain("url: '/openapi.json'");
+    expect(init.text).toContain('"url":"/openapi.json"');
     const bundle = await api.get('/docs/scalar.js');
     expect(bundle.status).toBe(200);
     expect(bundle.headers['content-type']).toMatch(/^text\/javascript/);
     expect(bundle.text).toContain('createApiReference');
+    expect(bundle.text).not.toContain('https://fonts.scalar.com/');
     expect((await api.get('/docs/other.js')).status).toBe(401);
   });
 });

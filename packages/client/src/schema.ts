@@ -8,10 +8,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List apikeys */
+        /** List API keys */
         get: operations["listApiKeys"];
         put?: never;
-        /** Create apikey */
+        /** Create API key */
         post: operations["createApiKey"];
         delete?: never;
         options?: never;
@@ -26,15 +26,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get apikey */
+        /** Get API key */
         get: operations["getApiKey"];
         put?: never;
         post?: never;
-        /** Delete apikey */
+        /** Delete API key */
         delete: operations["deleteApiKey"];
         options?: never;
         head?: never;
-        /** Update apikey */
+        /** Update API key */
         patch: operations["updateApiKey"];
         trace?: never;
     };
@@ -45,10 +45,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List dashboardgroups */
+        /** List dashboard groups */
         get: operations["listDashboardGroups"];
         put?: never;
-        /** Create dashboardgroup */
+        /** Create dashboard group */
         post: operations["createDashboardGroup"];
         delete?: never;
         options?: never;
@@ -63,15 +63,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get dashboardgroup */
+        /** Get dashboard group */
         get: operations["getDashboardGroup"];
         put?: never;
         post?: never;
-        /** Delete dashboardgroup */
+        /** Delete dashboard group */
         delete: operations["deleteDashboardGroup"];
         options?: never;
         head?: never;
-        /** Update dashboardgroup */
+        /** Update dashboard group */
         patch: operations["updateDashboardGroup"];
         trace?: never;
     };
@@ -99,10 +99,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List dashboardschedules */
+        /** List dashboard schedules */
         get: operations["listDashboardSchedules"];
         put?: never;
-        /** Create dashboardschedule */
+        /** Create dashboard schedule */
         post: operations["createDashboardSchedule"];
         delete?: never;
         options?: never;
@@ -117,15 +117,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get dashboardschedule */
+        /** Get dashboard schedule */
         get: operations["getDashboardSchedule"];
         put?: never;
         post?: never;
-        /** Delete dashboardschedule */
+        /** Delete dashboard schedule */
         delete: operations["deleteDashboardSchedule"];
         options?: never;
         head?: never;
-        /** Update dashboardschedule */
+        /** Update dashboard schedule */
         patch: operations["updateDashboardSchedule"];
         trace?: never;
     };
@@ -153,10 +153,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List dashboardsharinglinks */
+        /** List dashboard sharing links */
         get: operations["listDashboardSharingLinks"];
         put?: never;
-        /** Create dashboardsharinglink */
+        /** Create dashboard sharing link */
         post: operations["createDashboardSharingLink"];
         delete?: never;
         options?: never;
@@ -171,15 +171,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get dashboardsharinglink */
+        /** Get dashboard sharing link */
         get: operations["getDashboardSharingLink"];
         put?: never;
         post?: never;
-        /** Delete dashboardsharinglink */
+        /** Delete dashboard sharing link */
         delete: operations["deleteDashboardSharingLink"];
         options?: never;
         head?: never;
-        /** Update dashboardsharinglink */
+        /** Update dashboard sharing link */
         patch: operations["updateDashboardSharingLink"];
         trace?: never;
     };
@@ -1095,10 +1095,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List sqlalerts */
+        /** List SQL alerts */
         get: operations["listSqlAlerts"];
         put?: never;
-        /** Create sqlalert */
+        /** Create SQL alert */
         post: operations["createSqlAlert"];
         delete?: never;
         options?: never;
@@ -1113,15 +1113,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get sqlalert */
+        /** Get SQL alert */
         get: operations["getSqlAlert"];
         put?: never;
         post?: never;
-        /** Delete sqlalert */
+        /** Delete SQL alert */
         delete: operations["deleteSqlAlert"];
         options?: never;
         head?: never;
-        /** Update sqlalert */
+        /** Update SQL alert */
         patch: operations["updateSqlAlert"];
         trace?: never;
     };
@@ -1166,10 +1166,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List sqlsnippets */
+        /** List SQL snippets */
         get: operations["listSqlSnippets"];
         put?: never;
-        /** Create sqlsnippet */
+        /** Create SQL snippet */
         post: operations["createSqlSnippet"];
         delete?: never;
         options?: never;
@@ -1184,15 +1184,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get sqlsnippet */
+        /** Get SQL snippet */
         get: operations["getSqlSnippet"];
         put?: never;
         post?: never;
-        /** Delete sqlsnippet */
+        /** Delete SQL snippet */
         delete: operations["deleteSqlSnippet"];
         options?: never;
         head?: never;
-        /** Update sqlsnippet */
+        /** Update SQL snippet */
         patch: operations["updateSqlSnippet"];
         trace?: never;
     };
@@ -1203,10 +1203,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List usergroups */
+        /** List user groups */
         get: operations["listUserGroups"];
         put?: never;
-        /** Create usergroup */
+        /** Create user group */
         post: operations["createUserGroup"];
         delete?: never;
         options?: never;
@@ -1221,15 +1221,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get usergroup */
+        /** Get user group */
         get: operations["getUserGroup"];
         put?: never;
         post?: never;
-        /** Delete usergroup */
+        /** Delete user group */
         delete: operations["deleteUserGroup"];
         options?: never;
         head?: never;
-        /** Update usergroup */
+        /** Update user group */
         patch: operations["updateUserGroup"];
         trace?: never;
     };
@@ -3254,7 +3254,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The apikeys this key may see */
+            /** @description The API keys this key may see */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3297,14 +3297,14 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description ApiKey id */
+                /** @description API key id */
                 id: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The apikey */
+            /** @description The API key */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3321,7 +3321,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description ApiKey id */
+                /** @description API key id */
                 id: string;
             };
             cookie?: never;
@@ -3343,7 +3343,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description ApiKey id */
+                /** @description API key id */
                 id: string;
             };
             cookie?: never;
@@ -3376,7 +3376,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The dashboardgroups this key may see */
+            /** @description The dashboard groups this key may see */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3422,14 +3422,14 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description DashboardGroup id */
+                /** @description Dashboard group id */
                 id: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The dashboardgroup */
+            /** @description The dashboard group */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3446,7 +3446,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description DashboardGroup id */
+                /** @description Dashboard group id */
                 id: string;
             };
             cookie?: never;
@@ -3468,7 +3468,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description DashboardGroup id */
+                /** @description Dashboard group id */
                 id: string;
             };
             cookie?: never;
@@ -3524,7 +3524,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The dashboardschedules this key may see */
+            /** @description The dashboard schedules this key may see */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3570,14 +3570,14 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description DashboardSchedule id */
+                /** @description Dashboard schedule id */
                 id: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The dashboardschedule */
+            /** @description The dashboard schedule */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3594,7 +3594,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description DashboardSchedule id */
+                /** @description Dashboard schedule id */
                 id: string;
             };
             cookie?: never;
@@ -3616,7 +3616,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description DashboardSchedule id */
+                /** @description Dashboard schedule id */
                 id: string;
             };
             cookie?: never;
@@ -3671,7 +3671,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The dashboardsharinglinks this key may see */
+            /** @description The dashboard sharing links this key may see */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3714,14 +3714,14 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description DashboardSharingLink id */
+                /** @description Dashboard sharing link id */
                 id: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The dashboardsharinglink */
+            /** @description The dashboard sharing link */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3738,7 +3738,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description DashboardSharingLink id */
+                /** @description Dashboard sharing link id */
                 id: string;
             };
             cookie?: never;
@@ -3760,7 +3760,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description DashboardSharingLink id */
+                /** @description Dashboard sharing link id */
                 id: string;
             };
             cookie?: never;
@@ -5452,7 +5452,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The sqlalerts this key may see */
+            /** @description The SQL alerts this key may see */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5498,14 +5498,14 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description SqlAlert id */
+                /** @description SQL alert id */
                 id: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The sqlalert */
+            /** @description The SQL alert */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5522,7 +5522,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description SqlAlert id */
+                /** @description SQL alert id */
                 id: string;
             };
             cookie?: never;
@@ -5544,7 +5544,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description SqlAlert id */
+                /** @description SQL alert id */
                 id: string;
             };
             cookie?: never;
@@ -5630,7 +5630,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The sqlsnippets this key may see */
+            /** @description The SQL snippets this key may see */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5676,14 +5676,14 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description SqlSnippet id */
+                /** @description SQL snippet id */
                 id: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The sqlsnippet */
+            /** @description The SQL snippet */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5700,7 +5700,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description SqlSnippet id */
+                /** @description SQL snippet id */
                 id: string;
             };
             cookie?: never;
@@ -5722,7 +5722,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description SqlSnippet id */
+                /** @description SQL snippet id */
                 id: string;
             };
             cookie?: never;
@@ -5755,7 +5755,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The usergroups this key may see */
+            /** @description The user groups this key may see */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5801,14 +5801,14 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description UserGroup id */
+                /** @description User group id */
                 id: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The usergroup */
+            /** @description The user group */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5825,7 +5825,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description UserGroup id */
+                /** @description User group id */
                 id: string;
             };
             cookie?: never;
@@ -5847,7 +5847,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description UserGroup id */
+                /** @description User group id */
                 id: string;
             };
             cookie?: never;

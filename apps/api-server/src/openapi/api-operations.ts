@@ -33,6 +33,8 @@ const include = (names: readonly string[]): QueryParameter => ({
 interface CrudOptions {
   /** Operation id stem, singular and plural (`Report`, `Reports`). */
   name: [string, string];
+  /** The same in words for summaries (`report`, `reports`; default: the stems in lower case). */
+  words?: [string, string];
   tag: string;
   list?: { include?: readonly string[] };
   create?: boolean;
@@ -45,38 +47,39 @@ interface CrudOptions {
 function crud(b: OpenApiBuilder, definition: ResourceDefinition, o: CrudOptions): void {
   const base = `/${definition.type}`;
   const [one, many] = o.name;
-  const idDescription = { id: `${one} id` };
+  const [oneWord, manyWords] = o.words ?? [one.toLowerCase(), many.toLowerCase()];
+  const idDescription = { id: `${oneWord[0]!.toUpperCase()}${oneWord.slice(1)} id` };
   if (o.list) {
     b.add({
-      method: 'get', path: base, operationId: `list${many}`, tag: o.tag, access: 'Api', summary: `List ${many.toLowerCase()}`,
+      method: 'get', path: base, operationId: `list${many}`, tag: o.tag, access: 'Api', summary: `List ${manyWords}`,
       ...(o.list.include ? { query: [include(o.list.include)] } : {}),
-      responses: { 200: { description: `The ${many.toLowerCase()} this key may see`, content: [b.resourceDocument(definition, true)] } },
+      responses: { 200: { description: `The ${manyWords} this key may see`, content: [b.resourceDocument(definition, true)] } },
     });
   }
   if (o.create) {
     b.add({
-      method: 'post', path: base, operationId: `create${one}`, tag: o.tag, access: 'Api', summary: `Create ${one.toLowerCase()}`,
+      method: 'post', path: base, operationId: `create${one}`, tag: o.tag, access: 'Api', summary: `Create ${oneWord}`,
       requestBody: b.requestDocument(definition, 'create'),
       responses: { 201: { description: 'Created', content: [b.resourceDocument(definition)] } },
     });
   }
   if (o.get) {
     b.add({
-      method: 'get', path: `${base}/{id}`, operationId: `get${one}`, tag: o.tag, access: 'Api', summary: `Get ${one.toLowerCase()}`, pathParameters: idDescription,
+      method: 'get', path: `${base}/{id}`, operationId: `get${one}`, tag: o.tag, access: 'Api', summary: `Get ${oneWord}`, pathParameters: idDescription,
       ...(o.get.include ? { query: [include(o.get.include)] } : {}),
-      responses: { 200: { description: `The ${one.toLowerCase()}`, content: [b.resourceDocument(definition)] } },
+      responses: { 200: { description: `The ${oneWord}`, content: [b.resourceDocument(definition)] } },
     });
   }
   if (o.update) {
     b.add({
-      method: 'patch', path: `${base}/{id}`, operationId: `update${one}`, tag: o.tag, access: 'Api', summary: `Update ${one.toLowerCase()}`, pathParameters: idDescription,
+      method: 'patch', path: `${base}/{id}`, operationId: `update${one}`, tag: o.tag, access: 'Api', summary: `Update ${oneWord}`, pathParameters: idDescription,
       requestBody: b.requestDocument(definition, 'update'),
       responses: { 200: { description: 'Updated', content: [b.resourceDocument(definition)] } },
     });
   }
   if (o.delete) {
     b.add({
-      method: 'delete', path: `${base}/{id}`, operationId: `delete${one}`, tag: o.tag, access: 'Api', summary: `Delete ${one.toLowerCase()}`, pathParameters: idDescription,
+      method: 'delete', path: `${base}/{id}`, operationId: `delete${one}`, tag: o.tag, access: 'Api', summary: `Delete ${oneWord}`, pathParameters: idDescription,
       responses: { 204: NO_CONTENT },
     });
   }
@@ -130,7 +133,7 @@ export function describeApi(): OpenApiBuilder {
 
   addHealthOperation(b);
 
-  crud(b, apiKeyResource, { name: ['ApiKey', 'ApiKeys'], tag: 'API keys', ...ALL });
+  crud(b, apiKeyResource, { name: ['ApiKey', 'ApiKeys'], words: ['API key', 'API keys'], tag: 'API keys', ...ALL });
 
   crud(b, datasourceResource, { name: ['Datasource', 'Datasources'], tag: 'Datasources', ...ALL, list: { include: ['agents'] }, get: { include: ['agents'] } });
   b.add({
@@ -163,7 +166,7 @@ export function describeApi(): OpenApiBuilder {
     responses: { 200: { description: 'Where to fetch the result from the data server', content: [dataReference] }, 204: { description: 'The execution has no result (yet)' } },
   });
 
-  crud(b, sqlSnippetResource, { name: ['SqlSnippet', 'SqlSnippets'], tag: 'SQL snippets', ...ALL, get: { include: ['datasource', 'sql_snippets'] } });
+  crud(b, sqlSnippetResource, { name: ['SqlSnippet', 'SqlSnippets'], words: ['SQL snippet', 'SQL snippets'], tag: 'SQL snippets', ...ALL, get: { include: ['datasource', 'sql_snippets'] } });
 
   crud(b, dashboardResource, { name: ['Dashboard', 'Dashboards'], tag: 'Dashboards', ...ALL, get: { include: DASHBOARD_INCLUDES } });
   b.add({ method: 'post', path: '/dashboards/{id}/lock', operationId: 'lockDashboard', tag: 'Dashboards', access: 'Api', summary: 'Lock dashboard', responses: { 204: NO_CONTENT } });
@@ -233,7 +236,7 @@ export function describeApi(): OpenApiBuilder {
   });
   b.add({ method: 'post', path: '/export_jobs/{id}/cancel', operationId: 'cancelExportJob', tag: 'Exports', access: 'Api', summary: 'Cancel export job', responses: { 204: NO_CONTENT } });
 
-  crud(b, dashboardSharingLinkResource, { name: ['DashboardSharingLink', 'DashboardSharingLinks'], tag: 'Sharing links', ...ALL });
+  crud(b, dashboardSharingLinkResource, { name: ['DashboardSharingLink', 'DashboardSharingLinks'], words: ['dashboard sharing link', 'dashboard sharing links'], tag: 'Sharing links', ...ALL });
   b.add({
     method: 'post', path: '/dashboard_sharing_links/{id}/rotate_token', operationId: 'rotateSharingLinkToken', tag: 'Sharing links', access: 'Api', summary: 'Rotate sharing link token',
     responses: { 200: { description: 'The link with its new token', content: [b.resourceDocument(dashboardSharingLinkResource)] } },
@@ -242,7 +245,7 @@ export function describeApi(): OpenApiBuilder {
   b.add({ method: 'get', path: '/organization/sharing_secret', operationId: 'getSharingSecret', tag: 'Sharing links', access: 'Api', summary: 'Get sharing secret', responses: { 200: { description: 'The secret', content: [secret] } } });
   b.add({ method: 'post', path: '/organization/sharing_secret/rotate', operationId: 'rotateSharingSecret', tag: 'Sharing links', access: 'Api', summary: 'Rotate sharing secret', responses: { 200: { description: 'The new secret', content: [secret] } } });
 
-  crud(b, dashboardGroupResource, { name: ['DashboardGroup', 'DashboardGroups'], tag: 'Dashboard groups', ...ALL, get: { include: ['dashboards'] } });
+  crud(b, dashboardGroupResource, { name: ['DashboardGroup', 'DashboardGroups'], words: ['dashboard group', 'dashboard groups'], tag: 'Dashboard groups', ...ALL, get: { include: ['dashboards'] } });
   b.add({
     method: 'post', path: '/dashboard_groups/sort', operationId: 'sortDashboardGroups', tag: 'Dashboard groups', access: 'Api', summary: 'Sort dashboard groups',
     requestBody: { ...b.json('sort_dashboard_groups', sortDashboardGroupsBody), required: true }, responses: { 204: NO_CONTENT },
@@ -256,10 +259,10 @@ export function describeApi(): OpenApiBuilder {
 
   crud(b, filterResource, { name: ['Filter', 'Filters'], tag: 'Filters', ...ALL, get: { include: ['datasource', 'sql_snippets', 'parent_filter'] } });
 
-  crud(b, dashboardScheduleResource, { name: ['DashboardSchedule', 'DashboardSchedules'], tag: 'Dashboard schedules', ...ALL, get: { include: ['dashboard', 'report'] } });
+  crud(b, dashboardScheduleResource, { name: ['DashboardSchedule', 'DashboardSchedules'], words: ['dashboard schedule', 'dashboard schedules'], tag: 'Dashboard schedules', ...ALL, get: { include: ['dashboard', 'report'] } });
   b.add({ method: 'post', path: '/dashboard_schedules/{id}/trigger', operationId: 'triggerDashboardSchedule', tag: 'Dashboard schedules', access: 'Api', summary: 'Trigger dashboard schedule', responses: { 204: NO_CONTENT } });
 
-  crud(b, sqlAlertResource, { name: ['SqlAlert', 'SqlAlerts'], tag: 'SQL alerts', ...ALL, get: { include: ['datasource'] } });
+  crud(b, sqlAlertResource, { name: ['SqlAlert', 'SqlAlerts'], words: ['SQL alert', 'SQL alerts'], tag: 'SQL alerts', ...ALL, get: { include: ['datasource'] } });
   b.add({ method: 'post', path: '/sql_alerts/{id}/run', operationId: 'runSqlAlert', tag: 'SQL alerts', access: 'Api', summary: 'Run SQL alert', responses: { 200: { description: 'The query started', content: [executionId] } } });
   b.add({
     method: 'get', path: '/sql_alerts/{id}/results', operationId: 'listSqlAlertResults', tag: 'SQL alerts', access: 'Api', summary: 'List SQL alert results',
@@ -283,7 +286,7 @@ export function describeApi(): OpenApiBuilder {
   b.add({ method: 'post', path: '/users/{id}/resend_invite', operationId: 'resendInvite', tag: 'Users', access: 'Api', summary: 'Resend invitation', responses: { 204: NO_CONTENT } });
   b.add({ method: 'delete', path: '/users/{id}/invite', operationId: 'deleteInvite', tag: 'Users', access: 'Api', summary: 'Delete invitation', responses: { 204: NO_CONTENT } });
 
-  crud(b, userGroupResource, { name: ['UserGroup', 'UserGroups'], tag: 'User groups', ...ALL, get: { include: ['users', 'dashboards'] } });
+  crud(b, userGroupResource, { name: ['UserGroup', 'UserGroups'], words: ['user group', 'user groups'], tag: 'User groups', ...ALL, get: { include: ['users', 'dashboards'] } });
 
   b.add({
     method: 'get', path: '/invitations/{token}/accept', operationId: 'getInvitation', tag: 'Invitations', access: 'none', summary: 'Get invitation',

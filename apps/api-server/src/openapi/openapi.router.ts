@@ -36,6 +36,17 @@ function scalarBundlePath(): string {
   return path.join(path.dirname(entry), 'browser', 'standalone.js');
 }
 
+/**
+ * Scalar's bundle with its remote font faces disabled: the theme declares them on fonts.scalar.com
+ * even with `withDefaultFonts: false`. `local(…)` names no installed font, so the browser requests
+ * nothing and uses the system fonts of `SYSTEM_FONTS`. `test/api-docs-page.int.test.ts` checks in a
+ * browser that no request leaves this server.
+ */
+async function readScalarBundle(): Promise<string> {
+  const text = await readFile(scalarBundlePath(), 'utf8');
+  return text.replaceAll('url(https://fonts.scalar.com/', 'local(sightline-no-remote-font-');
+}
+
 const PAGE = `<!doctype html>
 <html lang="en">
 <head>
@@ -51,8 +62,15 @@ const PAGE = `<!doctype html>
 </html>
 `;
 
-// No inline script (the page's CSP forbids it); no fonts or anything else from a CDN.
-const INIT = `Scalar.createApiReference('#api-reference', { url: '/openapi.json', withDefaultFonts: false, hideClientButton: true, telemetry: false });\n`;
+// No inline script (the page's CSP forbids it) and nothing from a CDN: system fonts instead of
+// Scalar's Inter and mono from fonts.scalar.com (see `readScalarBundle`).
+const SYSTEM_FONTS = [
+  ':root, .light-mode, .dark-mode {',
+  '  --scalar-font: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif !important;',
+  '  --scalar-font-code: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace !important;',
+  '}',
+].join(' ');
+const INIT = `Scalar.createApiReference('#api-reference', ${JSON.stringify({ url: '/openapi.json', withDefaultFonts: false, customCss: SYSTEM_FONTS })});\n`;
 
 /**
  * `GET /openapi.json` (the document, no authentication) and `GET /docs` (a reference page rendering it
@@ -60,7 +78,7 @@ const INIT = `Scalar.createApiReference('#api-reference', { url: '/openapi.json'
  */
 export function registerOpenApiRoutes(router: Router<any>, deps: OpenApiRouteDeps): void {
   const cache = new Map<string, string>();
-  let bundle: Promise<Buffer> | undefined;
+  let bundle: Promise<string> | undefined;
 
   router.get('/openapi.json', (ctx) => {
     checkQueryParameters(ctx.query, []);
@@ -103,7 +121,7 @@ export function registerOpenApiRoutes(router: Router<any>, deps: OpenApiRouteDep
   });
   router.get('/docs/scalar.js', async (ctx) => {
     checkQueryParameters(ctx.query, []);
-    script(ctx, await (bundle ??= readFile(scalarBundlePath()).catch((err: unknown) => {
+    script(ctx, await (bundle ??= readScalarBundle().catch((err: unknown) => {
       bundle = undefined;
       throw err;
     })));
