@@ -1,7 +1,7 @@
 // Composition root of the API server on its own (`npm run start:api`): needs DATABASE_URL;
 // migrations run separately (`npm run db:migrate`).
 import {
-  createDb, createLogger, createServicesFromConfig, ensureMailQueues, ensureQueues, ensureSchedulingQueues, runMain, standaloneConfig, startQueue, stopOnSignals, stopQueue,
+  StaleWorkSweeper, createDb, createLogger, createServicesFromConfig, ensureMailQueues, ensureQueues, ensureSchedulingQueues, runMain, standaloneConfig, startQueue, stopOnSignals, stopQueue,
 } from '@sightline/domain';
 import { listen } from '@sightline/jsonapi';
 import { createApiApp } from './app.js';
@@ -10,7 +10,7 @@ import { ViewerAssets } from './shared-page/assets.js';
 runMain(async () => {
   const config = standaloneConfig('API server');
   const logger = createLogger(config.logLevel, 'api-server');
-  const db = createDb(config.databaseUrl, { applicationName: 'sightline-api', poolMax: 20 });
+  const db = createDb(config.databaseUrl, { applicationName: 'sightline-api', poolMax: 20 , logger });
   // The API only enqueues: pg-boss without maintenance in this process.
   const boss = await startQueue({ connectionString: config.databaseUrl, logger, applicationName: 'sightline-api-queue', supervise: false });
   await ensureQueues(boss);
@@ -22,6 +22,8 @@ runMain(async () => {
   const dataBaseUrl = config.dataBaseUrl ?? `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.dataPort}`;
   const server = await listen(createApiApp({ db, logger, services, maxBodyBytes: config.maxBodyBytes, trustProxy: config.trustProxy, viewerAssets, dataBaseUrl }), config.host, config.apiPort);
   viewerAssets.warm();
+  // executions and exports whose worker died end even when no worker is running
+  const sweeper = new StaleWorkSweeper({ db, datasources: services.datasources, logger }).start();
   console.log(`API server: ${config.apiBaseUrl ?? server.url}`);
-  stopOnSignals(logger, [() => server.close(), () => stopQueue(boss), () => db.destroy()]);
+  stopOnSignals(logger, [(left) => server.close(left()), () => sweeper.stop(), () => stopQueue(boss, 2_000), () => db.destroy()], { timeoutMs: config.shutdownTimeoutSeconds * 1000 });
 });

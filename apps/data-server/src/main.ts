@@ -7,7 +7,7 @@ import { pageOrigins } from './cors.js';
 runMain(async () => {
   const config = standaloneConfig('data server');
   const logger = createLogger(config.logLevel, 'data-server');
-  const db = createDb(config.databaseUrl, { applicationName: 'sightline-data', poolMax: 20 });
+  const db = createDb(config.databaseUrl, { applicationName: 'sightline-data', poolMax: 20 , logger });
   // the shared dashboard page (served by the API server) reads results from a browser
   const origins = pageOrigins([config.apiBaseUrl ?? `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.apiPort}`]);
   const app = createDataApp({
@@ -15,5 +15,6 @@ runMain(async () => {
   });
   const server = await listen(app, config.host, config.dataPort);
   console.log(`Data server: ${config.dataBaseUrl ?? server.url}`);
-  stopOnSignals(logger, [() => server.close(), () => db.destroy()]);
+  // downloads in progress finish (up to the deadline) before the process ends
+  stopOnSignals(logger, [(left) => server.close(left()), () => db.destroy()], { timeoutMs: config.shutdownTimeoutSeconds * 1000 });
 });

@@ -13,14 +13,18 @@ export interface Platform {
   data: RunningServer;
   db: Knex;
   services: DomainServices;
-  stop(): Promise<void>;
+  /**
+   * Stops the three within `deadlineMs` (default 30 s): requests in progress and running jobs
+   * finish up to it; then running queries are stopped and handed back to the queue.
+   */
+  stop(deadlineMs?: number): Promise<void>;
 }
 
 /**
  * Migrates the database, then starts API server, data server and worker in this process.
  */
 export async function startPlatform(config: ResolvedConfig, logger: Logger, sampleData?: SampleDataConnection): Promise<Platform> {
-  const db = createDb(config.databaseUrl, { applicationName: 'sightline', poolMax: 20 });
+  const db = createDb(config.databaseUrl, { applicationName: 'sightline', poolMax: 20 , logger });
   const applied = await migrateLatest(db);
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
   const boss = await startQueue({ connectionString: config.databaseUrl, logger, applicationName: 'sightline-queue', supervise: true });
@@ -53,10 +57,9 @@ export async function startPlatform(config: ResolvedConfig, logger: Logger, samp
     data,
     db,
     services,
-    stop: async () => {
-      await Promise.all([api.close(), data.close()]);
-      await worker.stop();
-      await stopQueue(boss);
+    stop: async (deadlineMs = config.shutdownTimeoutSeconds * 1000) => {
+      await Promise.all([api.close(deadlineMs), data.close(deadlineMs), worker.stop({ deadlineMs })]);
+      await stopQueue(boss, 2_000);
       await db.destroy();
     },
   };

@@ -40,8 +40,28 @@ export interface WorkerSchedulingOptions {
 
 /** A running worker: the pg-boss consumers of this process. */
 export interface Worker {
-  stop(): Promise<void>;
+  /**
+   * Stops taking jobs and lets the running ones finish for up to `deadlineMs` (default 30 s); then
+   * stops the queries still running in their databases and hands those executions and export jobs
+   * back to the queue for another worker. Jobs still held after that are failed by pg-boss when it
+   * stops (and retried).
+   */
+  stop(options?: { deadlineMs?: number }): Promise<void>;
 }
+
+/** Resolves true when `promise` settles within `ms`, false otherwise. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), Math.max(0, ms)); });
+  try {
+    return await Promise.race([promise.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Time allowed, after the deadline, for handed-back work to let go. */
+const HAND_BACK_MS = 5_000;
 
 /** Registers every job consumer of Sightline on `boss`. */
 export async function startWorker(deps: WorkerDeps): Promise<Worker> {
@@ -73,14 +93,21 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
   const exports = await startExportConsumer({ db: deps.db, boss: deps.boss, logger: deps.logger, services: deps.services, concurrency: Math.max(1, Math.min(2, deps.concurrency)) });
   deps.logger.info({ concurrency: deps.concurrency, mail: mailer.destination }, 'worker started');
   return {
-    stop: async () => {
-      deps.logger.info('worker stopping');
+    stop: async (options = {}) => {
+      const deadlineMs = options.deadlineMs ?? 30_000;
+      deps.logger.info({ deadline_ms: deadlineMs }, 'worker stopping');
       sweeps.stop();
-      await scheduling.stop();
-      await exports.stop();
-      await executions.stop();
-      await deps.boss.offWork(MAIL_SEND_QUEUE);
+      // every consumer stops fetching at once; each resolves when its running jobs have finished
+      const drained = Promise.allSettled([scheduling.stop(), exports.stop(), executions.stop(), deps.boss.offWork(MAIL_SEND_QUEUE)]);
+      if (!(await settlesWithin(drained, deadlineMs))) {
+        const [handedExecutions, handedExports] = await Promise.all([executions.runner.handBackAll(HAND_BACK_MS), exports.runner.handBackAll(HAND_BACK_MS)]);
+        deps.logger.warn({ executions: handedExecutions, export_jobs: handedExports, deadline_ms: deadlineMs }, 'shutdown deadline reached: stopped the running queries and handed them back to the queue');
+        if (!(await settlesWithin(drained, HAND_BACK_MS))) deps.logger.warn('jobs still running after the shutdown deadline: pg-boss fails them for a retry');
+      }
       if (!deps.mail?.mailer) mailer.close();
+      // idle pooled datasource sessions end with the worker, not when the server notices
+      await deps.services.datasources.sessionPools.closeAll().catch((err: unknown) => deps.logger.warn({ err }, 'closing datasource sessions failed'));
+      deps.logger.info('worker stopped');
     },
   };
 }

@@ -119,8 +119,12 @@ export class RateLimitedError extends AppError {
 
 /** 503: a dependency (database, queue) is unavailable or a statement was cancelled. */
 export class UnavailableError extends AppError {
-  constructor(detail = 'Service unavailable', options: Omit<AppErrorOptions, 'detail'> = {}) {
-    super(503, 'unavailable', 'Service Unavailable', { ...options, detail });
+  /** Seconds after which a retry may succeed (the `Retry-After` header), when known. */
+  readonly retryAfterSeconds?: number;
+  constructor(detail = 'Service unavailable', options: Omit<AppErrorOptions, 'detail'> & { code?: string; retryAfterSeconds?: number } = {}) {
+    const { code, retryAfterSeconds, ...rest } = options;
+    super(503, code ?? 'unavailable', 'Service Unavailable', { ...rest, detail });
+    if (retryAfterSeconds !== undefined) this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 

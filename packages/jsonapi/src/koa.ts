@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context, Middleware, Next } from 'koa';
 import getRawBody from 'raw-body';
 import {
-  AppError, BadRequestError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError, RateLimitedError, UnsupportedMediaTypeError, isAppError,
+  AppError, BadRequestError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError, RateLimitedError, UnavailableError, UnsupportedMediaTypeError, isAppError,
   translatePgError, type Logger,
 } from '@sightline/domain';
 import { errorDocument, internalErrorDocument } from './errors.js';
@@ -33,8 +33,10 @@ export function requestContext(logger: Logger): Middleware {
       await next();
     } finally {
       const ms = Math.round((performance.now() - started) * 10) / 10;
-      const level = ctx.status >= 500 ? 'error' : 'info';
-      log[level]({ method: ctx.method, path: ctx.path, status: ctx.status, ms }, 'request');
+      // one line per request: a failure's error rides on it (503s, e.g. a database outage, are warnings)
+      const level = ctx.status === 503 ? 'warn' : ctx.status >= 500 ? 'error' : 'info';
+      const err = ctx.state.error as unknown;
+      log[level]({ method: ctx.method, path: ctx.path, status: ctx.status, ms, ...(err === undefined ? {} : { err }) }, 'request');
     }
   };
 }
@@ -76,12 +78,13 @@ export function errorHandler(): Middleware {
         ctx.status = err.status;
         if (err instanceof MethodNotAllowedError) ctx.set('Allow', ((err.meta?.allowed as string[]) ?? []).join(', '));
         if (err.status === 401) ctx.set('WWW-Authenticate', ctx.state.authScheme ?? 'Api');
-        if (err instanceof RateLimitedError && err.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(err.retryAfterSeconds));
+        if ((err instanceof RateLimitedError || err instanceof UnavailableError) && err.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(err.retryAfterSeconds));
         ctx.body = errorDocument(err);
-        if (err.status >= 500) (ctx.state.log as Logger | undefined)?.warn({ err: caught }, err.detail ?? err.title);
+        // logged once, on the request's line (requestContext)
+        if (err.status >= 500) ctx.state.error = caught;
       } else {
         ctx.status = 500;
-        (ctx.state.log as Logger | undefined)?.error({ err: caught }, 'unhandled error');
+        ctx.state.error = caught;
         ctx.body = internalErrorDocument(String(ctx.state.requestId ?? 'unknown'));
       }
     }

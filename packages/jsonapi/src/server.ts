@@ -6,7 +6,11 @@ import type Koa from 'koa';
 export interface RunningServer {
   url: string;
   server: Server;
-  close(): Promise<void>;
+  /**
+   * Stops accepting connections, ends idle keep-alive sockets, lets requests in progress (e.g. a
+   * long download) finish for up to `graceMs` (default 10 s), then cuts the ones still running.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 /**
@@ -25,12 +29,17 @@ export async function listen(app: Koa<any>, host: string, port: number): Promise
   return {
     url: `http://${shownHost}:${address.port}`,
     server,
-    close: () =>
+    close: (graceMs = 10_000) =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        // a keep-alive socket that goes idle after its response is closed rather than reused
+        server.prependListener('request', (_req, res) => { if (!res.headersSent) res.setHeader('Connection', 'close'); });
+        const cut = setTimeout(() => server.closeAllConnections(), Math.max(0, graceMs));
+        cut.unref();
+        server.close(() => {
+          clearTimeout(cut);
+          resolve();
+        });
         server.closeIdleConnections();
-        // Requests still running after 10 s are cut so shutdown stays bounded.
-        setTimeout(() => server.closeAllConnections(), 10_000).unref();
       }),
   };
 }

@@ -85,6 +85,41 @@ async function findResult(deps: ResultRoutesDeps, grant: DataTokenGrant, dataKey
   return result;
 }
 
+/** Bytes of a body read before its status line is sent (see `primed`). */
+const PRIMED_BYTES = 64 * 1024;
+
+/**
+ * `source` with its first `PRIMED_BYTES` already read (whole pieces, so at least one stored chunk
+ * when there is one): a failure to read the stored result (e.g. the database is unreachable) then
+ * surfaces before the status line is sent, as a clean error answer (503), instead of a 200 cut
+ * short. A small result is read whole before it is answered. HEAD reads nothing.
+ */
+async function primed(ctx: Context, source: AsyncIterable<Buffer>): Promise<AsyncIterable<Buffer>> {
+  if (ctx.method === 'HEAD') return source;
+  const iterator = source[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let bytes = 0;
+  let done = false;
+  while (bytes < PRIMED_BYTES) {
+    const next = await iterator.next();
+    if (next.done) {
+      done = true;
+      break;
+    }
+    head.push(next.value);
+    bytes += next.value.length;
+  }
+  return (async function* () {
+    yield* head;
+    if (done) return;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  })();
+}
+
 /** Sets the streaming body: `source` with back-pressure, optionally gzip-compressed on the way. */
 function sendStream(ctx: Context, source: AsyncIterable<Buffer>, compress: boolean): void {
   const readable = Readable.from(source, { objectMode: false, highWaterMark: STREAM_HIGH_WATER_MARK });
@@ -108,10 +143,11 @@ function commonHeaders(ctx: Context, result: StoredResult, contentType: string, 
   if (gzipped) ctx.set('Content-Encoding', 'gzip');
 }
 
-function sendDocument(ctx: Context, deps: ResultRoutesDeps, result: StoredResult): void {
+async function sendDocument(ctx: Context, deps: ResultRoutesDeps, result: StoredResult): Promise<void> {
   const gzipped = acceptsGzip(ctx);
+  const body = await primed(ctx, documentBody({ store: deps.resultStore, result, slices: allChunks(result) }, gzipped));
   commonHeaders(ctx, result, CONTENT_TYPES.json, gzipped);
-  sendStream(ctx, documentBody({ store: deps.resultStore, result, slices: allChunks(result) }, gzipped), false);
+  sendStream(ctx, body, false);
 }
 
 /**
@@ -129,7 +165,7 @@ export function resultRoutes(deps: ResultRoutesDeps): Router<RequestState> {
     if (result.kind === 'document') {
       if (query.format !== undefined && query.format !== 'json') throw new BadRequestError('This data key holds a JSON document; only format=json applies', { source: { parameter: 'format' } });
       if (query.range) throw new BadRequestError('This data key holds a JSON document, which has no rows to page', { source: { parameter: query.range.limit === undefined ? 'offset' : 'limit' } });
-      sendDocument(ctx, deps, result);
+      await sendDocument(ctx, deps, result);
       return;
     }
 
@@ -137,16 +173,14 @@ export function resultRoutes(deps: ResultRoutesDeps): Router<RequestState> {
     const slices: ChunkSlice[] = query.range ? sliceChunks(await deps.resultStore.chunkIndex(result.executionId), query.range) : allChunks(result);
     const input = { store: deps.resultStore, result, slices };
     const gzipped = acceptsGzip(ctx);
+    // the first piece is read before any header is set (see `primed`)
+    const body = await primed(ctx, format === 'json' ? (gzipped ? jsonGzipBody(input, query.range) : jsonBody(input, query.range))
+      : format === 'csv' ? csvBody(input, grant.csv ?? DEFAULT_CSV_OPTIONS) : ndjsonBody(input));
     commonHeaders(ctx, result, CONTENT_TYPES[format], gzipped);
     ctx.set('X-Sql-Rows', String(result.sqlRows));
-    if (format === 'json') {
-      sendStream(ctx, gzipped ? jsonGzipBody(input, query.range) : jsonBody(input, query.range), false);
-    } else if (format === 'csv') {
-      ctx.set('Content-Disposition', `attachment; filename="result-${result.executionId}.csv"`);
-      sendStream(ctx, csvBody(input, grant.csv ?? DEFAULT_CSV_OPTIONS), gzipped);
-    } else {
-      sendStream(ctx, ndjsonBody(input), gzipped);
-    }
+    if (format === 'csv') ctx.set('Content-Disposition', `attachment; filename="result-${result.executionId}.csv"`);
+    // json bodies are built gzipped (or not) already; csv and ndjson are compressed on the way
+    sendStream(ctx, body, format !== 'json' && gzipped);
   });
 
   router.get(/^\/schemas\/.*$/, async (ctx) => {
@@ -174,7 +208,7 @@ export function resultRoutes(deps: ResultRoutesDeps): Router<RequestState> {
       return;
     }
     if (stored.kind !== 'document') throw new NotFoundError('No schema data for this data key', { code: 'data_not_found' });
-    sendDocument(ctx, deps, stored);
+    await sendDocument(ctx, deps, stored);
   });
 
   return router;

@@ -1,5 +1,5 @@
 import {
-  ExecutionRepository, ExecutionRunner, QUEUES, createJobQueue, ensureQueues,
+  ExecutionRepository, ExecutionRunner, QUEUES, StaleWorkSweeper, createJobQueue, ensureQueues, workEagerly,
   type DomainServices, type ExecutionJob, type Knex, type Logger, type PgBoss,
 } from '@sightline/domain';
 import { CsvExportSink } from './export-csv.sink.js';
@@ -14,42 +14,40 @@ export interface ExecutionConsumerOptions {
   rowLimit: number;
 }
 
-/** How long a running execution may go without a heartbeat before it is declared dead. */
+/** How long a running execution or export job may go without a heartbeat before it is declared dead. */
 const STALE_SECONDS = 30;
 
 /**
  * Consumes `executions.interactive` and `executions.background` (separate local concurrency, so
- * interactive work never waits behind background work), and sweeps executions whose worker died.
+ * interactive work never waits behind background work), and sweeps executions and export jobs whose
+ * worker died (ending their queries in the datasource).
  */
-export async function startExecutionConsumers(o: ExecutionConsumerOptions): Promise<{ stop(): Promise<void> }> {
+export async function startExecutionConsumers(o: ExecutionConsumerOptions): Promise<{ runner: ExecutionRunner; stop(): Promise<void> }> {
   await ensureQueues(o.boss);
   const runner = new ExecutionRunner({
     db: o.db, datasources: o.services.datasources, resultStore: o.services.resultStore, queue: createJobQueue(o.boss),
     logger: o.logger, clock: o.services.clock, rowLimit: o.rowLimit,
     exportSink: new CsvExportSink({ files: o.services.exportFiles, organizations: o.services.organizations }),
   });
-  const handle = async (jobs: Array<{ data: ExecutionJob }>) => {
-    for (const job of jobs) await runner.run(job.data);
-  };
-  await o.boss.work<ExecutionJob>(QUEUES.executionsInteractive, { batchSize: 1, localConcurrency: o.concurrency, pollingIntervalSeconds: 0.5 }, handle);
-  await o.boss.work<ExecutionJob>(QUEUES.executionsBackground, { batchSize: 1, localConcurrency: Math.max(1, Math.floor(o.concurrency / 2)), pollingIntervalSeconds: 1 }, handle);
-  await o.boss.work<ExecutionJob>(QUEUES.executionsWaiting, { batchSize: 1, localConcurrency: Math.max(1, Math.floor(o.concurrency / 2)), pollingIntervalSeconds: 0.5 }, handle);
+  const handle = (job: { data: ExecutionJob }) => runner.run(job.data);
+  // each slot fetches its next job as soon as it is free (see workEagerly: no 30 s notify stall)
+  const background = Math.max(1, Math.floor(o.concurrency / 2));
+  await workEagerly<ExecutionJob>(o.boss, QUEUES.executionsInteractive, { slots: o.concurrency, pollingIntervalSeconds: 0.5 }, handle);
+  await workEagerly<ExecutionJob>(o.boss, QUEUES.executionsBackground, { slots: background, pollingIntervalSeconds: 1 }, handle);
+  await workEagerly<ExecutionJob>(o.boss, QUEUES.executionsWaiting, { slots: background, pollingIntervalSeconds: 0.5 }, handle);
   const repo = new ExecutionRepository(o.db);
-  const sweep = setInterval(() => {
-    repo.failStale(STALE_SECONDS)
-      .then((n) => { if (n) o.logger.warn({ count: n }, 'ended executions whose worker stopped'); })
-      .catch((err: unknown) => o.logger.warn({ err }, 'stale execution sweep failed'));
-  }, 5_000);
+  const sweeper = new StaleWorkSweeper({ db: o.db, datasources: o.services.datasources, logger: o.logger, staleSeconds: STALE_SECONDS }).start();
   const purge = setInterval(() => {
     Promise.all([repo.purge(), o.services.resultStore.purge(new Date(Date.now() - 24 * 3600_000), new Date(Date.now() - 10 * 60_000))])
       .then(([executions, results]) => { if (executions || results) o.logger.info({ executions, results }, 'purged expired executions and results'); })
       .catch((err: unknown) => o.logger.warn({ err }, 'purge failed'));
   }, 10 * 60_000);
-  sweep.unref();
   purge.unref();
   return {
+    runner,
+    /** Stops taking jobs; resolves once the running ones have finished. */
     stop: async () => {
-      clearInterval(sweep);
+      await sweeper.stop();
       clearInterval(purge);
       await Promise.all([QUEUES.executionsInteractive, QUEUES.executionsBackground, QUEUES.executionsWaiting].map((q) => o.boss.offWork(q)));
     },

@@ -1,5 +1,5 @@
 import {
-  ExportJobRunner, QUEUES, ensureQueues,
+  ExportJobRunner, QUEUES, createJobQueue, ensureQueues, workEagerly,
   type DomainServices, type ExportJobMessage, type ExportRenderer, type Knex, type Logger, type PgBoss,
 } from '@sightline/domain';
 import { renderInWorker, writeExcel } from '@sightline/render';
@@ -30,10 +30,10 @@ export async function startExportConsumer(o: ExportConsumerOptions): Promise<{ r
   const runner = new ExportJobRunner({
     db: o.db, dashboardData: o.services.dashboardData, reports: o.services.reports, executions: o.services.executions, resultStore: o.services.resultStore,
     files: o.services.exportFiles, renderer: renderExports, clock: o.services.clock, logger: o.logger, renderTimeoutMs: o.renderTimeoutMs,
+    queue: createJobQueue(o.boss),
   });
-  await o.boss.work<ExportJobMessage>(QUEUES.exports, { batchSize: 1, localConcurrency: o.concurrency, pollingIntervalSeconds: 0.5 }, async (jobs) => {
-    for (const job of jobs) await runner.run(job.data.exportJobId);
-  });
+  // notify-enabled queue: each slot fetches again as soon as it is free (no 30 s notify stall)
+  await workEagerly<ExportJobMessage>(o.boss, QUEUES.exports, { slots: o.concurrency, pollingIntervalSeconds: 0.5 }, (job) => runner.run(job.data.exportJobId));
   const purge = setInterval(() => {
     o.services.exportJobs.purgeExpired()
       .then((n) => { if (n) o.logger.info({ count: n }, 'purged expired export jobs'); })

@@ -44,6 +44,12 @@ export const ENV_SCHEMA = z.object({
   QUERY_TIMEOUT_SECONDS: positiveInt('QUERY_TIMEOUT_SECONDS', 300, 86_400),
   /** Executions one worker process runs at the same time. */
   WORKER_CONCURRENCY: positiveInt('WORKER_CONCURRENCY', 8, 256),
+  /**
+   * How long a process may take to stop after SIGTERM/SIGINT, in seconds: the worker stops taking
+   * jobs and lets running ones finish up to it, then stops their queries and hands them back to the
+   * queue; the servers let requests in progress (downloads) finish up to it.
+   */
+  SHUTDOWN_TIMEOUT_SECONDS: positiveInt('SHUTDOWN_TIMEOUT_SECONDS', 30, 3600),
   /** Port of the embedded PostgreSQL (all-in-one mode without DATABASE_URL). */
   EMBEDDED_PG_PORT: port('EMBEDDED_PG_PORT', 54329),
   /** Create the "Sample Data" datasource and its demo database. */
@@ -78,6 +84,7 @@ export interface Config {
   resultRowLimit: number;
   queryTimeoutSeconds: number;
   workerConcurrency: number;
+  shutdownTimeoutSeconds: number;
   embeddedPgPort: number;
   sampleData: boolean;
   smtpUrl?: string;
@@ -158,6 +165,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     resultRowLimit: e.RESULT_ROW_LIMIT,
     queryTimeoutSeconds: e.QUERY_TIMEOUT_SECONDS,
     workerConcurrency: e.WORKER_CONCURRENCY,
+    shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
     embeddedPgPort: e.EMBEDDED_PG_PORT,
     sampleData: e.SAMPLE_DATA,
     smtpUrl: e.SMTP_URL,

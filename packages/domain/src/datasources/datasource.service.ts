@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Principal } from '../api-keys/permissions.js';
 import { withTransaction } from '../db/db.js';
-import { createDriver, type ConnectionSettings, type Driver } from '../drivers/index.js';
+import { DatasourceSessionPools, createDriver, type ConnectionSettings, type Driver } from '../drivers/index.js';
 import { redactSecret } from '../drivers/values.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
@@ -30,11 +30,18 @@ export interface DatasourceServiceDeps {
   /** Builds a driver (injectable so tests can count connections). */
   driverFactory?: (settings: ConnectionSettings) => Driver;
   sampleData?: SampleDataConnection;
+  /** Idle pooled datasource sessions end after this long (ms, default 60 s). */
+  sessionIdleTimeoutMs?: number;
 }
 
 /** Datasources: CRUD, visibility by key scope, connection settings for drivers, connection tests. */
 export class DatasourceService {
-  constructor(private readonly deps: DatasourceServiceDeps) {}
+  /** Query sessions of this process, pooled per datasource (bounded by its max_concurrent_executions). */
+  readonly sessionPools: DatasourceSessionPools;
+
+  constructor(private readonly deps: DatasourceServiceDeps) {
+    this.sessionPools = new DatasourceSessionPools({ idleTimeoutMs: deps.sessionIdleTimeoutMs });
+  }
 
   private repo(db: Knex = this.deps.db): DatasourceRepository {
     return new DatasourceRepository(db, this.deps.encryptionKey);
@@ -82,7 +89,10 @@ export class DatasourceService {
       const locked = (Object.keys(input) as Array<keyof UpdateDatasourceInput>).filter((k) => !allowed.has(k) && input[k] !== undefined);
       if (locked.length) throw new ValidationError(`The connection of the Sample Data datasource cannot be changed (${locked.join(', ')})`, { code: 'sample_datasource_locked' });
     }
-    return this.repo().update(principal.organizationId, id, datasourceFields.prepareUpdate(input, current));
+    const updated = await this.repo().update(principal.organizationId, id, datasourceFields.prepareUpdate(input, current));
+    // sessions of the old settings end (other processes notice the changed settings on next use)
+    await this.sessionPools.evict(id);
+    return updated;
   }
 
   /**
@@ -98,6 +108,7 @@ export class DatasourceService {
     if (usages.length) throw new ValidationError(`The datasource is used by ${describeUsages(usages)}; delete them or move them to another datasource first`, { code: 'datasource_in_use' });
     try {
       await this.repo().delete(principal.organizationId, id);
+      await this.sessionPools.evict(id);
     } catch (err) {
       const mapped = translatePgError(err);
       if (mapped instanceof ValidationError && mapped.code === 'in_use') {
@@ -134,9 +145,14 @@ export class DatasourceService {
     return (ds.queryTimeoutSeconds ?? this.deps.defaultQueryTimeoutSeconds) * 1000;
   }
 
-  /** A driver for the datasource (the caller closes it). @throws ValidationError */
+  /**
+   * A driver for the datasource (the caller closes it); its query sessions come from the
+   * datasource's pool in this process. @throws ValidationError
+   */
   openDriver(ds: Datasource): Driver {
-    return (this.deps.driverFactory ?? createDriver)(this.connectionSettings(ds));
+    const settings = this.connectionSettings(ds);
+    if (this.deps.driverFactory) return this.deps.driverFactory(settings);
+    return createDriver(settings, { pools: this.sessionPools, key: ds.id, max: ds.maxConcurrentExecutions });
   }
 
   /**

@@ -2,6 +2,7 @@
 import knex from 'knex';
 import type { Knex } from 'knex';
 import pg from 'pg';
+import type { Logger } from '../logger.js';
 import { migrationSource } from './migrations/index.js';
 
 export type { Knex };
@@ -17,6 +18,29 @@ export interface DbOptions {
   poolMax?: number;
   /** `application_name` reported to PostgreSQL. */
   applicationName?: string;
+  /**
+   * Where knex's own messages go (default: knex prints them to the console). A failed connection
+   * attempt ("Acquire connection error") is logged at debug: the query that needed it fails and
+   * whoever ran it reports that once (e.g. the 503's request line).
+   */
+  logger?: Logger;
+}
+
+/** knex's logger as JSON lines of the process logger (never raw text on stderr). */
+function knexLog(logger: Logger): Knex.Config['log'] {
+  const log = logger.child({ component: 'knex' });
+  const text = (message: unknown) => (typeof message === 'string' ? message : message instanceof Error ? message.message : JSON.stringify(message));
+  return {
+    warn: (message: unknown) => {
+      const line = text(message);
+      // connection trouble reaches the query that needed the connection, which reports it once
+      if (line.startsWith('Acquire connection error') || line.startsWith('Connection Error:')) log.debug({ detail: line.split('\n')[0] }, 'knex connection failure');
+      else log.warn(line);
+    },
+    error: (message: unknown) => log.error(text(message)),
+    deprecate: (method: unknown, alternative: unknown) => log.warn(`${String(method)} is deprecated; use ${String(alternative)}`),
+    debug: (message: unknown) => log.debug(text(message)),
+  };
 }
 
 /**
@@ -30,6 +54,7 @@ export function createDb(connectionString: string, options: DbOptions = {}): Kne
     connection: { connectionString, application_name: options.applicationName ?? 'sightline' },
     pool: { min: 0, max: options.poolMax ?? 10 },
     acquireConnectionTimeout: 10_000,
+    ...(options.logger ? { log: knexLog(options.logger) } : {}),
   });
 }
 

@@ -1,4 +1,5 @@
 import { AppError, ConflictError, UnavailableError, ValidationError } from '../errors.js';
+import { databaseUnavailable, isConnectionFailure } from './connection-errors.js';
 
 interface PgLikeError { code?: string; constraint?: string; table?: string; detail?: string; message?: string }
 
@@ -13,6 +14,8 @@ function tableWords(table: string): string {
  */
 export function translatePgError(err: unknown): unknown {
   if (err instanceof AppError || typeof err !== 'object' || err === null) return err;
+  // the database could not be reached or dropped the session (08xxx, 57P01/57P03, 53300, sockets, pool timeouts)
+  if (isConnectionFailure(err)) return databaseUnavailable(err);
   const e = err as PgLikeError;
   switch (e.code) {
     case '23505':
@@ -35,12 +38,6 @@ export function translatePgError(err: unknown): unknown {
       return new ValidationError('A value is out of range or malformed', { cause: err });
     case '57014':
       return new UnavailableError('The statement was cancelled', { cause: err });
-    case '53300':
-    case '57P01':
-    case '57P03':
-    case '08006':
-    case '08001':
-      return new UnavailableError('The database is not available', { cause: err });
     default:
       return err;
   }

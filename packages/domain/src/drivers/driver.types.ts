@@ -112,6 +112,12 @@ export interface QueryOptions {
   timeoutMs: number;
   /** Rows per batch yielded by `rows()` (default 1000). */
   batchSize?: number;
+  /**
+   * Called with the session id (pg backend pid, mysql connection id) once the session is set up and
+   * before the statement is sent, so that another process can end the query if this one dies.
+   * A rejection ends the session and is passed on unchanged.
+   */
+  onSession?: (sessionId: number) => Promise<void>;
 }
 
 /** A query running on its own database session. */
@@ -170,6 +176,12 @@ export interface Driver {
   query(sql: string, values: unknown[], options: QueryOptions): Promise<RunningQuery>;
   /** Reads schemas, tables (with estimated row counts) and columns. @throws QueryError */
   introspect(options: { timeoutMs: number }): Promise<SchemaInfo>;
+  /**
+   * Ends a session of this datasource that another (possibly dead) process opened: stops its query
+   * and closes it (`pg_terminate_backend`, `KILL CONNECTION`). Only sessions Sightline opened are
+   * touched. Resolves false when no such session exists any more. @throws QueryError
+   */
+  endSession(sessionId: number): Promise<boolean>;
   /** Stops every query still running on this driver and releases its sessions. */
   close(): Promise<void>;
 }

@@ -1,2 +1,3 @@
 export * from './driver.types.js';
 export { createDriver } from './create-driver.js';
+export { DatasourceSessionPools, SessionPool, settingsFingerprint, type DatasourcePoolOptions, type DriverPooling, type SessionPoolHooks, type SessionPoolOptions } from './session-pool.js';

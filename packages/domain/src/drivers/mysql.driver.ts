@@ -21,6 +21,7 @@ import {
   mysqlTypeCast,
   type MysqlFieldInfo,
 } from './mysql-values.js';
+import { SessionPool, settingsFingerprint, type DriverPooling } from './session-pool.js';
 import { StreamingQuery, withDeadline } from './streaming-query.js';
 import { redactSecret } from './values.js';
 
@@ -68,12 +69,67 @@ function endConnection(conn: mysql.Connection): Promise<void> {
   });
 }
 
+/** Connections that broke (server restart, network, fatal error): never reused. */
+const brokenConnections = new WeakSet<mysql.Connection>();
+
+/** The sql_mode a pooled connection had when it was opened (restored after each reset). */
+const initialSqlModes = new WeakMap<mysql.Connection, string>();
+
+/** Lets an idle pooled connection not keep the process alive (and a busy one keep it). */
+function holdConnection(conn: mysql.Connection, held: boolean): void {
+  const stream = (conn as unknown as { stream?: { ref?(): void; unref?(): void } }).stream;
+  if (held) stream?.ref?.();
+  else stream?.unref?.();
+}
+
+/** COM_RESET_CONNECTION (session variables, user variables, temporary tables, locks, prepared statements). */
+function resetConnection(conn: mysql.Connection): Promise<void> {
+  return new Promise((resolve, reject) => {
+    conn.reset((err) => (err ? reject(err) : resolve()));
+  });
+}
+
 /** Driver for `mysql` and `mariadb`. */
 export class MysqlDriver implements Driver {
   readonly dialect: SqlDialect = 'mysql';
   private readonly running = new Set<RunningQuery>();
 
-  constructor(private readonly settings: ConnectionSettings) {}
+  /** With `pooling`, query sessions come from the datasource's pool (reset with `COM_RESET_CONNECTION`). */
+  constructor(
+    private readonly settings: ConnectionSettings,
+    private readonly pooling?: DriverPooling,
+  ) {}
+
+  private sessionPool(): SessionPool<mysql.Connection> | undefined {
+    const p = this.pooling;
+    if (!p) return undefined;
+    return p.pools.pool(p.key, settingsFingerprint(this.settings), () => new SessionPool<mysql.Connection>({
+      open: async () => {
+        const conn = await this.openSession();
+        try {
+          const [[mode]] = (await this.runSmall(conn, 'SELECT @@SESSION.sql_mode')) as [[string]];
+          initialSqlModes.set(conn, String(mode));
+        } catch (err) {
+          await endConnection(conn);
+          throw this.toQueryError(err);
+        }
+        return conn;
+      },
+      reset: async (conn) => {
+        await resetConnection(conn);
+        // The reset returns the character set and sql_mode to the server's defaults; a new session
+        // has the handshake's (utf8mb4, and IGNORE_SPACE from the client flags): restore those.
+        const mode = bindMysqlPlaceholders('?', [initialSqlModes.get(conn) ?? ''], { noBackslashEscapes: false, timeZone: 'UTC' });
+        await this.runSmall(conn, `SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci, SESSION sql_mode = ${mode}`);
+      },
+      destroy: async (conn) => {
+        if (brokenConnections.has(conn)) conn.destroy();
+        else await endConnection(conn);
+      },
+      alive: (conn) => !brokenConnections.has(conn),
+      hold: holdConnection,
+    }, { max: Math.max(1, p.max), idleTimeoutMs: p.pools.idleTimeoutMs, acquireTimeoutMs: this.connectTimeoutMs }));
+  }
 
   private get connectTimeoutMs(): number {
     return this.settings.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
@@ -120,7 +176,8 @@ export class MysqlDriver implements Driver {
         typeCast: mysqlTypeCast as unknown as mysql.ConnectionOptions['typeCast'],
       });
       // Fatal errors of an idle connection surface through the next query; never crash the process.
-      conn.on('error', () => {});
+      conn.on('error', () => brokenConnections.add(conn));
+      conn.on('end', () => brokenConnections.add(conn));
       conn.connect((err) => {
         if (err) {
           conn.destroy();
@@ -196,20 +253,38 @@ export class MysqlDriver implements Driver {
   }
 
   async query(sql: string, values: unknown[], options: QueryOptions): Promise<RunningQuery> {
-    const conn = await this.openSession();
-    let session: SessionInfo;
-    let bound: string;
-    try {
-      session = await this.setUpSession(conn, options.timeoutMs);
-      bound = bindMysqlPlaceholders(sql, values, { noBackslashEscapes: session.noBackslashEscapes, timeZone: this.settings.dataTimeZone });
-    } catch (err) {
-      await endConnection(conn);
-      if (err instanceof PlaceholderMismatchError) throw new QueryError('query_error', err.message);
-      throw this.toQueryError(err);
+    const pool = this.sessionPool();
+    for (let attempt = 0; ; attempt++) {
+      const { session: conn, reused } = pool ? await pool.acquire() : { session: await this.openSession(), reused: false };
+      const release = pool ? (reusable: boolean) => pool.release(conn, reusable) : () => endConnection(conn);
+      let session: SessionInfo;
+      let bound: string;
+      try {
+        session = await this.setUpSession(conn, options.timeoutMs);
+        bound = bindMysqlPlaceholders(sql, values, { noBackslashEscapes: session.noBackslashEscapes, timeZone: this.settings.dataTimeZone });
+      } catch (err) {
+        if (err instanceof PlaceholderMismatchError) {
+          await release(true);
+          throw new QueryError('query_error', err.message);
+        }
+        await release(false);
+        // a pooled connection can have broken while idle (server restart): try a fresh one
+        if (reused && (err as MysqlErrorLike).fatal && attempt < 3) continue;
+        if (reused && brokenConnections.has(conn) && attempt < 3) continue;
+        throw this.toQueryError(err);
+      }
+      if (options.onSession) {
+        try {
+          await options.onSession(session.threadId);
+        } catch (err) {
+          await release(false);
+          throw err;
+        }
+      }
+      const running = new MysqlRunningQuery(this, conn, release, session.threadId, bound, options, () => this.running.delete(running));
+      this.running.add(running);
+      return running;
     }
-    const running = new MysqlRunningQuery(this, conn, session.threadId, bound, options, () => this.running.delete(running));
-    this.running.add(running);
-    return running;
   }
 
   /** `KILL QUERY <thread>` over a separate, short-lived session. */
@@ -217,6 +292,28 @@ export class MysqlDriver implements Driver {
     const conn = await this.openSession();
     try {
       await this.runSmall(conn, `KILL QUERY ${Math.trunc(threadId)}`);
+    } finally {
+      await endConnection(conn);
+    }
+  }
+
+  async endSession(sessionId: number): Promise<boolean> {
+    const conn = await this.openSession();
+    try {
+      const id = Math.trunc(sessionId);
+      // connection ids are not reused before wrap-around; the user check keeps other users' sessions safe
+      const found = await this.runSmall(conn, `SELECT ID FROM information_schema.PROCESSLIST WHERE ID = ${id} AND USER = SUBSTRING_INDEX(USER(), '@', 1)`);
+      if (!found.length) return false;
+      try {
+        await this.runSmall(conn, `KILL CONNECTION ${id}`);
+        return true;
+      } catch (err) {
+        // ER_NO_SUCH_THREAD: the session is already gone
+        if ((err as MysqlErrorLike).errno === 1094) return false;
+        throw err;
+      }
+    } catch (err) {
+      throw this.toQueryError(err);
     } finally {
       await endConnection(conn);
     }
@@ -284,6 +381,8 @@ class MysqlRunningQuery extends StreamingQuery {
   constructor(
     private readonly driver: MysqlDriver,
     private readonly conn: mysql.Connection,
+    /** Ends the connection, or gives it back to its pool (`reusable`: reset and keep it). */
+    private readonly release: (reusable: boolean) => Promise<void>,
     threadId: number,
     sql: string,
     options: QueryOptions,
@@ -378,8 +477,15 @@ class MysqlRunningQuery extends StreamingQuery {
 
   protected async releaseSession(): Promise<void> {
     this.onRelease();
-    if (this.ended || this.failure) await endConnection(this.conn);
-    else this.conn.destroy();
+    if (this.ended || this.failure) {
+      // reused only when the statement ended by itself and the connection survived it
+      const fatal = (this.failure as MysqlErrorLike | null)?.fatal === true;
+      await this.release(this.endedOnItsOwn && this.ended && !fatal && !brokenConnections.has(this.conn));
+    } else {
+      brokenConnections.add(this.conn);
+      this.conn.destroy();
+      await this.release(false);
+    }
   }
 
   protected toQueryError(err: unknown): QueryError {

@@ -14,7 +14,8 @@ import {
   type SchemaTableInfo,
 } from './driver.types.js';
 import { arrayDataTypeOf, pgDataTypeOf, pgTypeNameOf, postgresClientTypes } from './postgres-types.js';
-import { StreamingQuery } from './streaming-query.js';
+import { SessionPool, settingsFingerprint, type DriverPooling } from './session-pool.js';
+import { StreamingQuery, withDeadline } from './streaming-query.js';
 import { redactSecret } from './values.js';
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -48,14 +49,46 @@ async function endClient(client: pg.Client): Promise<void> {
   clearTimeout(timer);
 }
 
+/** Sessions whose connection broke (server restart, network): never reused. */
+const brokenClients = new WeakSet<pg.Client>();
+
+/** Lets an idle pooled session not keep the process alive (and a busy one keep it). */
+function holdClient(client: pg.Client, held: boolean): void {
+  const stream = (client as unknown as { connection?: { stream?: { ref?(): void; unref?(): void } } }).connection?.stream;
+  if (held) stream?.ref?.();
+  else stream?.unref?.();
+}
+
 /** Driver for `postgres` and `redshift`. */
 export class PostgresDriver implements Driver {
   readonly dialect: SqlDialect = 'postgres';
   private readonly running = new Set<RunningQuery>();
   private readonly isRedshift: boolean;
 
-  constructor(private readonly settings: ConnectionSettings) {
+  /** With `pooling`, query sessions come from the datasource's pool (reset with `DISCARD ALL`). */
+  constructor(
+    private readonly settings: ConnectionSettings,
+    private readonly pooling?: DriverPooling,
+  ) {
     this.isRedshift = settings.databaseType === 'redshift';
+  }
+
+  /** The datasource's session pool (none for Redshift: it has no `DISCARD ALL`). */
+  private sessionPool(): SessionPool<pg.Client> | undefined {
+    const p = this.pooling;
+    if (!p || this.isRedshift) return undefined;
+    return p.pools.pool(p.key, settingsFingerprint(this.settings), () => new SessionPool<pg.Client>({
+      open: () => this.openSession(),
+      reset: async (client) => {
+        await client.query('DISCARD ALL');
+      },
+      destroy: async (client) => {
+        if (brokenClients.has(client)) (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+        else await endClient(client);
+      },
+      alive: (client) => !brokenClients.has(client),
+      hold: holdClient,
+    }, { max: Math.max(1, p.max), idleTimeoutMs: p.pools.idleTimeoutMs, acquireTimeoutMs: this.connectTimeoutMs }));
   }
 
   private get connectTimeoutMs(): number {
@@ -117,7 +150,8 @@ export class PostgresDriver implements Driver {
     // node-postgres reads PGOPTIONS when `options` is unset; a datasource session must not inherit it.
     (client as unknown as { connectionParameters: { options?: string } }).connectionParameters.options = undefined;
     // Errors of an idle client (server restart) surface through the next query; never crash the process.
-    client.on('error', () => {});
+    client.on('error', () => brokenClients.add(client));
+    client.on('end', () => brokenClients.add(client));
     try {
       await client.connect();
       return client;
@@ -155,17 +189,31 @@ export class PostgresDriver implements Driver {
   }
 
   async query(sql: string, values: unknown[], options: QueryOptions): Promise<RunningQuery> {
-    const client = await this.openSession();
-    let pid: number;
-    try {
-      ({ pid } = await this.setUpSession(client, options.timeoutMs));
-    } catch (err) {
-      await endClient(client);
-      throw this.toQueryError(err);
+    const pool = this.sessionPool();
+    for (let attempt = 0; ; attempt++) {
+      const { session: client, reused } = pool ? await pool.acquire() : { session: await this.openSession(), reused: false };
+      const release = pool ? (reusable: boolean) => pool.release(client, reusable) : () => endClient(client);
+      let pid: number;
+      try {
+        ({ pid } = await this.setUpSession(client, options.timeoutMs));
+      } catch (err) {
+        await release(false);
+        // a pooled session can have broken while idle (server restart): try a fresh one
+        if (reused && attempt < 3) continue;
+        throw this.toQueryError(err);
+      }
+      if (options.onSession) {
+        try {
+          await options.onSession(pid);
+        } catch (err) {
+          await release(false);
+          throw err;
+        }
+      }
+      const running = new PostgresRunningQuery(this, client, release, pid, sql, values, options, () => this.running.delete(running));
+      this.running.add(running);
+      return running;
     }
-    const running = new PostgresRunningQuery(this, client, pid, sql, values, options, () => this.running.delete(running));
-    this.running.add(running);
-    return running;
   }
 
   /** `pg_cancel_backend(pid)` over a separate, short-lived session. */
@@ -173,6 +221,22 @@ export class PostgresDriver implements Driver {
     const client = await this.openSession();
     try {
       await client.query('SELECT pg_cancel_backend($1)', [pid]);
+    } finally {
+      await endClient(client);
+    }
+  }
+
+  async endSession(sessionId: number): Promise<boolean> {
+    const client = await this.openSession();
+    try {
+      // Redshift has no application_name in its pg_stat_activity: the pid alone names the session there.
+      const sql = this.isRedshift
+        ? 'SELECT pg_terminate_backend($1) AS ended'
+        : `SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE pid = $1 AND application_name = 'sightline' AND pid <> pg_backend_pid()`;
+      const { rows } = await client.query<{ ended: boolean }>(sql, [Math.trunc(sessionId)]);
+      return rows.some((r) => r.ended);
+    } catch (err) {
+      throw this.toQueryError(err);
     } finally {
       await endClient(client);
     }
@@ -279,7 +343,9 @@ class PostgresRunningQuery extends StreamingQuery {
 
   constructor(
     private readonly driver: PostgresDriver,
-    private readonly client: pg.Client,
+    client: pg.Client,
+    /** Ends the session, or gives it back to its pool (`reusable`: reset and keep it). */
+    private readonly release: (reusable: boolean) => Promise<void>,
     pid: number,
     sql: string,
     values: unknown[],
@@ -353,7 +419,14 @@ class PostgresRunningQuery extends StreamingQuery {
 
   protected async releaseSession(): Promise<void> {
     this.onRelease();
-    await endClient(this.client);
+    let reusable = this.endedOnItsOwn;
+    if (reusable) {
+      // the portal must be closed (and the session idle) before the pool resets it
+      await withDeadline(this.cursor.close(), 1_000, () => new Error('cursor close deadline')).catch(() => {
+        reusable = false;
+      });
+    }
+    await this.release(reusable);
   }
 
   protected toQueryError(err: unknown): QueryError {

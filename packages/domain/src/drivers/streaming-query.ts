@@ -132,6 +132,15 @@ export abstract class StreamingQuery implements RunningQuery {
     return this.stop('cancelled');
   }
 
+  /**
+   * True when the statement ended by itself (all rows read, or it failed): nothing of it can still
+   * run, so its session may be reset and reused. False once it was cancelled or timed out (a
+   * database-side cancel may still arrive) or closed early.
+   */
+  protected get endedOnItsOwn(): boolean {
+    return this.finished && this.stopReason === null;
+  }
+
   /** Marks the query as done by the subclass (e.g. a statement without a result set completed). */
   protected markFinished(): void {
     this.finished = true;

@@ -3,7 +3,10 @@ import type { Clock } from '../clock.js';
 import type { DatasourceService } from '../datasources/datasource.service.js';
 import type { Datasource } from '../datasources/datasource.types.js';
 import { QueryError, type RunningQuery } from '../drivers/index.js';
+import { isConnectionFailure } from '../db/connection-errors.js';
+import { withTransaction } from '../db/db.js';
 import { isAppError } from '../errors.js';
+import { newUuid } from '../ids.js';
 import type { Logger } from '../logger.js';
 import { QUEUES, type JobQueue } from '../queue/queue.js';
 import type { ResultStore } from '../results/result-store.js';
@@ -44,6 +47,8 @@ interface Slot {
 }
 
 const WAIT_RETRY_SECONDS = 1;
+/** How long a worker keeps trying to hand an execution back after its database went away. */
+const OUTAGE_HAND_BACK_MS = 60_000;
 
 /**
  * Runs one execution job on a worker: takes a datasource slot (max_concurrent_executions across
@@ -51,7 +56,63 @@ const WAIT_RETRY_SECONDS = 1;
  * and settles the execution with the contract's status.
  */
 export class ExecutionRunner {
+  /** Queries running now, by execution id: how to stop each one to hand it back (shutdown). */
+  private readonly inFlight = new Map<string, () => Promise<void>>();
+
   constructor(private readonly deps: ExecutionRunnerDeps) {}
+
+  /** Executions whose query this runner is running now. */
+  get runningCount(): number {
+    return this.inFlight.size;
+  }
+
+  /**
+   * Shutdown past its deadline: stops every query this runner is running in its database
+   * (`pg_cancel_backend`, `KILL QUERY`) and hands each execution back to the queue (status
+   * `starting`, a new job) for another worker to run from the start. Resolves once every one has
+   * let go, or after `waitMs`; returns how many were handed back.
+   */
+  async handBackAll(waitMs = 5_000): Promise<number> {
+    const stops = [...this.inFlight.values()];
+    await Promise.all(stops.map((stop) => stop().catch(() => {})));
+    const until = Date.now() + waitMs;
+    while (this.inFlight.size && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    return stops.length;
+  }
+
+  /**
+   * Sightline's database went away under a running query (its rows could not be stored): once the
+   * database answers again, the execution goes back to the queue to run from the start (retried
+   * every second for up to `OUTAGE_HAND_BACK_MS`; the heartbeat keeps it from looking orphaned).
+   * @throws the last failure when the database stays away (pg-boss then retries the job)
+   */
+  private async handBackAfterOutage(execution: Execution, cause: unknown, log: Logger): Promise<void> {
+    log.warn({ err: cause }, 'the database failed under a running execution; handing it back once it answers');
+    const until = Date.now() + OUTAGE_HAND_BACK_MS;
+    for (;;) {
+      try {
+        await this.handBack(execution, log);
+        return;
+      } catch (err) {
+        if (!isConnectionFailure(err) || Date.now() > until) throw err;
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    }
+  }
+
+  /** Puts a stopped execution back in the queue (same transaction as the new job). */
+  private async handBack(execution: Execution, log: Logger): Promise<void> {
+    const moved = await withTransaction(this.deps.db, async (trx) => {
+      const repo = new ExecutionRepository(trx);
+      if (!(await repo.transition(execution.id, 'starting', { backend_id: null, error_message: null }, ['running']))) return false;
+      const jobId = newUuid();
+      await repo.setJobId(execution.id, jobId);
+      await this.deps.queue.send(execution.priority === 'background' ? QUEUES.executionsBackground : QUEUES.executionsInteractive,
+        { executionId: execution.id, organizationId: execution.organizationId } satisfies ExecutionJob, { db: trx, id: jobId });
+      return true;
+    });
+    log.warn({ handed_back: moved }, 'handed the execution back to the queue');
+  }
 
   private repo(): ExecutionRepository {
     return new ExecutionRepository(this.deps.db);
@@ -85,6 +146,9 @@ export class ExecutionRunner {
     const repo = this.repo();
     const execution = await repo.findById(job.executionId);
     if (!execution || isFinished(execution.executionStatus)) return;
+    // Already running: a retry of a job whose worker died. The stale sweep ends it (and its query in
+    // the datasource); running it twice could leave the first query orphaned.
+    if (execution.executionStatus === 'running') return;
     if (execution.cancelRequestedAt) {
       await repo.transition(execution.id, 'cancelled');
       return;
@@ -109,7 +173,7 @@ export class ExecutionRunner {
     try {
       const started = await this.deps.db('executions')
         .where({ id: execution.id })
-        .whereIn('execution_status', ['starting', 'scheduled', 'waiting', 'running'])
+        .whereIn('execution_status', ['starting', 'scheduled', 'waiting'])
         .update({ execution_status: 'running', started_at: this.deps.db.fn.now(), heartbeat_at: this.deps.db.fn.now(), updated_at: this.deps.db.fn.now(), attempts: this.deps.db.raw('attempts + 1') });
       if (!started) return;
       if (execution.executionType === 'almanach_query') await this.introspect(execution, ds, log);
@@ -131,14 +195,24 @@ export class ExecutionRunner {
     const writer = new ResultWriter(this.deps.resultStore, execution.id);
     let running: RunningQuery | undefined;
     let cancelled = false;
+    let handingBack = false;
     let rowLimitReached = false;
+    this.inFlight.set(execution.id, async () => {
+      handingBack = true;
+      await running?.cancel();
+    });
+    let heartbeatFailing = false;
     const beat = setInterval(() => {
       repo.heartbeat(execution.id).then(async (cancelRequested) => {
         if (cancelRequested && !cancelled) {
           cancelled = true;
           await running?.cancel();
         }
-      }).catch((err: unknown) => log.warn({ err }, 'heartbeat failed'));
+      }).then(() => { heartbeatFailing = false; }, (err: unknown) => {
+        // once per failure spell (a database outage would otherwise log four lines a second)
+        if (!heartbeatFailing) log.warn({ err }, 'heartbeat failed');
+        heartbeatFailing = true;
+      });
     }, this.deps.heartbeatMs ?? 250);
     try {
       if (execution.rQuery) {
@@ -147,13 +221,14 @@ export class ExecutionRunner {
       }
       await this.deps.resultStore.begin({ executionId: execution.id, organizationId: execution.organizationId, dataKey: execution.dataKey, kind: 'rows', timeZone: execution.timeZone, retry: execution.attempts > 0 });
       const dataTimestamp = this.deps.clock.now();
-      running = await driver.query(execution.sqlText, execution.sqlValues, { timeoutMs: this.deps.datasources.queryTimeoutMs(ds) });
-      if (cancelled) await running.cancel();
+      running = await driver.query(execution.sqlText, execution.sqlValues, { timeoutMs: this.deps.datasources.queryTimeoutMs(ds), onSession: (id) => repo.recordSession(execution.id, id) });
+      if (cancelled || handingBack) await running.cancel();
       writer.setColumns(await running.columns());
       for await (const batch of running.rows()) {
+        // the limit is reached only when a row beyond it exists: exactly `rowLimit` rows is complete
         const room = this.deps.rowLimit - writer.rowCount;
-        if (batch.length >= room) {
-          await writer.write(batch.slice(0, room));
+        if (batch.length > room) {
+          if (room > 0) await writer.write(batch.slice(0, room));
           rowLimitReached = true;
           break;
         }
@@ -165,9 +240,13 @@ export class ExecutionRunner {
       if (!moved) await this.deps.resultStore.discard(execution.id);
       log.info({ rows: stored.sqlRows, bytes: stored.sizeInBytes, row_limit_reached: rowLimitReached }, 'execution succeeded');
     } catch (err) {
-      await writer.settle();
+      await writer.settle().catch(() => {});
       await this.deps.resultStore.discard(execution.id).catch(() => {});
-      if (err instanceof QueryError) {
+      if (handingBack && !cancelled) {
+        await this.handBack(execution, log);
+      } else if (!(err instanceof QueryError) && isConnectionFailure(err)) {
+        await this.handBackAfterOutage(execution, err, log);
+      } else if (err instanceof QueryError) {
         const status: ExecutionStatus = cancelled || err.kind === 'cancelled' ? 'cancelled' : err.kind === 'timed_out' ? 'timed_out' : 'query_error';
         await this.settle(execution, status, status === 'cancelled' ? 'Cancelled' : err.message, log);
       } else if (isAppError(err) && err.status < 500) {
@@ -180,6 +259,7 @@ export class ExecutionRunner {
       clearInterval(beat);
       await running?.close().catch(() => {});
       await driver.close().catch(() => {});
+      this.inFlight.delete(execution.id);
     }
   }
 
@@ -197,24 +277,38 @@ export class ExecutionRunner {
     const driver = this.deps.datasources.openDriver(ds);
     let running: RunningQuery | undefined;
     let cancelled = false;
+    let handingBack = false;
+    this.inFlight.set(execution.id, async () => {
+      handingBack = true;
+      await running?.cancel();
+    });
+    let heartbeatFailing = false;
     const beat = setInterval(() => {
       repo.heartbeat(execution.id).then(async (cancelRequested) => {
         if (cancelRequested && !cancelled) {
           cancelled = true;
           await running?.cancel();
         }
-      }).catch((err: unknown) => log.warn({ err }, 'heartbeat failed'));
+      }).then(() => { heartbeatFailing = false; }, (err: unknown) => {
+        // once per failure spell (a database outage would otherwise log four lines a second)
+        if (!heartbeatFailing) log.warn({ err }, 'heartbeat failed');
+        heartbeatFailing = true;
+      });
     }, this.deps.heartbeatMs ?? 250);
     try {
-      running = await driver.query(execution.sqlText, execution.sqlValues, { timeoutMs: this.deps.datasources.queryTimeoutMs(ds), batchSize: 20_000 });
-      if (cancelled) await running.cancel();
+      running = await driver.query(execution.sqlText, execution.sqlValues, { timeoutMs: this.deps.datasources.queryTimeoutMs(ds), batchSize: 20_000, onSession: (id) => repo.recordSession(execution.id, id) });
+      if (cancelled || handingBack) await running.cancel();
       const written = await sink.write(execution, running);
       const moved = await repo.transition(execution.id, 'success', { result_rows: written.rows, result_size: written.bytes, backend_id: running.backendId }, ['running']);
       if (!moved) await sink.discard(execution);
       log.info({ rows: written.rows, bytes: written.bytes }, 'export query succeeded');
     } catch (err) {
       await sink.discard(execution).catch(() => {});
-      if (err instanceof QueryError) {
+      if (handingBack && !cancelled) {
+        await this.handBack(execution, log);
+      } else if (!(err instanceof QueryError) && isConnectionFailure(err)) {
+        await this.handBackAfterOutage(execution, err, log);
+      } else if (err instanceof QueryError) {
         const status: ExecutionStatus = cancelled || err.kind === 'cancelled' ? 'cancelled' : err.kind === 'timed_out' ? 'timed_out' : 'query_error';
         await this.settle(execution, status, status === 'cancelled' ? 'Cancelled' : err.message, log);
       } else if (isAppError(err) && err.status < 500) {
@@ -227,6 +321,7 @@ export class ExecutionRunner {
       clearInterval(beat);
       await running?.close().catch(() => {});
       await driver.close().catch(() => {});
+      this.inFlight.delete(execution.id);
     }
   }
 

@@ -33,6 +33,15 @@ function toExecution(row: ExecutionRow): Execution {
   };
 }
 
+/** A running execution ended by the stale sweep, with the datasource session its query ran in. */
+export interface StaleExecution {
+  id: string;
+  organizationId: string;
+  datasourceId: string;
+  /** pg backend pid / mysql connection id; null when the query had not started. */
+  sessionId: number | null;
+}
+
 /** Executions are visible for 24 hours after they started (contract §1.9). */
 export const EXECUTION_RETENTION_HOURS = 24;
 
@@ -132,17 +141,29 @@ export class ExecutionRepository {
     return Boolean((row as { cancel_requested_at: Date | null } | undefined)?.cancel_requested_at);
   }
 
-  /** Ends executions whose worker stopped sending heartbeats. Returns how many. */
-  async failStale(staleSeconds: number): Promise<number> {
-    return this.db('executions')
-      .whereIn('execution_status', ['running'])
-      .andWhere('heartbeat_at', '<', this.db.raw(`now() - make_interval(secs => ?)`, [staleSeconds]))
-      .update({
-        execution_status: 'internal_error',
-        error_message: 'The worker running this query stopped; run it again',
-        completed_at: this.db.fn.now(),
-        updated_at: this.db.fn.now(),
-      });
+  /** Records the datasource session (pg backend pid, mysql connection id) of a running execution. */
+  async recordSession(id: string, sessionId: number): Promise<void> {
+    await this.db('executions').where({ id }).update({ backend_id: sessionId });
+  }
+
+  /**
+   * Ends running executions whose worker stopped sending heartbeats for `staleSeconds` as
+   * `internal_error` with `message`; returns them with their datasource session (to end it there).
+   * Rows another process is sweeping at the same moment are skipped.
+   */
+  async endStale(staleSeconds: number, message: string): Promise<StaleExecution[]> {
+    const stale = this.db('executions')
+      .select('id')
+      .where('execution_status', 'running')
+      .andWhere('heartbeat_at', '<', this.db.raw('now() - make_interval(secs => ?)', [staleSeconds]))
+      .forUpdate()
+      .skipLocked();
+    const rows = await this.db('executions')
+      .whereIn('id', stale)
+      .andWhere('execution_status', 'running')
+      .update({ execution_status: 'internal_error', error_message: message, completed_at: this.db.fn.now(), updated_at: this.db.fn.now() })
+      .returning(['id', 'organization_id', 'datasource_id', 'backend_id']) as Array<Pick<ExecutionRow, 'id' | 'organization_id' | 'datasource_id' | 'backend_id'>>;
+    return rows.map((r) => ({ id: r.id, organizationId: r.organization_id, datasourceId: r.datasource_id, sessionId: r.backend_id }));
   }
 
   /** Deletes executions (and their results) older than the retention window. */

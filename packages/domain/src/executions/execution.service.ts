@@ -68,6 +68,12 @@ export class ExecutionService {
    */
   async start(input: StartExecutionInput): Promise<Execution> {
     const queueName = input.priority === 'interactive' ? QUEUES.executionsInteractive : QUEUES.executionsBackground;
+    if (!input.force) {
+      // Single flight without the lock when the key is already running: under a burst of identical
+      // requests each would otherwise hold a connection waiting for the key's lock in turn.
+      const running = await new ExecutionRepository(this.deps.db).findUnfinishedByDataKey(input.dataKey);
+      if (running) return running;
+    }
     return withTransaction(this.deps.db, async (trx) => {
       const repo = new ExecutionRepository(trx);
       // Serialise starts of one key across every api-server instance.

@@ -92,8 +92,32 @@ export class ExportJobRepository {
   /** started (or running, when pg-boss retries after a worker died) → running; false when cancelled or finished. */
   async markRunning(id: string): Promise<boolean> {
     const n = await this.db('export_jobs').where({ id }).whereIn('job_status', ['started', 'running']).whereNull('cancel_requested_at')
-      .update({ job_status: 'running', started_at: this.db.fn.now(), updated_at: this.db.fn.now() });
+      .update({ job_status: 'running', started_at: this.db.fn.now(), heartbeat_at: this.db.fn.now(), updated_at: this.db.fn.now() });
     return n > 0;
+  }
+
+  /** Liveness of a running job (its worker calls it every few seconds). */
+  async heartbeat(id: string): Promise<void> {
+    await this.db('export_jobs').where({ id, job_status: 'running' }).update({ heartbeat_at: this.db.fn.now() });
+  }
+
+  /**
+   * Ends running jobs whose worker stopped sending heartbeats for `staleSeconds` as `error` with
+   * `message`; returns their ids. Rows another process is sweeping at the same moment are skipped.
+   */
+  async endStale(staleSeconds: number, message: string): Promise<string[]> {
+    const stale = this.db('export_jobs')
+      .select('id')
+      .where('job_status', 'running')
+      .andWhere(this.db.raw('coalesce(heartbeat_at, started_at, updated_at)'), '<', this.db.raw('now() - make_interval(secs => ?)', [staleSeconds]))
+      .forUpdate()
+      .skipLocked();
+    const rows = await this.db('export_jobs')
+      .whereIn('id', stale)
+      .andWhere('job_status', 'running')
+      .update({ job_status: 'error', error_message: message, completed_at: this.db.fn.now(), updated_at: this.db.fn.now() })
+      .returning(['id']) as Array<{ id: string }>;
+    return rows.map((r) => r.id);
   }
 
   /** Remembers executions the job started (cancel stops them). */

@@ -14,8 +14,10 @@ import type { Report } from '../reports/report.types.js';
 import type { ResultField } from '../results/field-stats.js';
 import type { ResultStore, StoredResult } from '../results/result-store.js';
 import type { Knex } from 'knex';
+import { withTransaction } from '../db/db.js';
+import { QUEUES, type JobQueue } from '../queue/queue.js';
 import { ExportJobRepository } from './export-job.repository.js';
-import type { ExportJob, ExportReportData } from './export-job.types.js';
+import type { ExportJob, ExportJobMessage, ExportReportData } from './export-job.types.js';
 import type { PgExportFileStore } from './export-file-store.js';
 
 const gunzip = promisify(gunzipCallback);
@@ -78,7 +80,15 @@ export interface ExportJobRunnerDeps {
   pollMs?: number;
   /** Rows a chart or table of a picture reads at most (default 5000). */
   maxPictureRows?: number;
+  /** Where a job stopped by a shutdown goes back to (without it, such a job ends as error). */
+  queue?: JobQueue;
 }
+
+/** The error of an export job stopped by a worker shutdown that could not go back to the queue. */
+export const EXPORT_SHUTDOWN_MESSAGE = 'The worker shut down before this export finished; start the export again';
+
+/** How often a running export job refreshes its heartbeat (well below the stale sweep's threshold). */
+const EXPORT_HEARTBEAT_MS = 2_000;
 
 /** A stop requested by Cancel Export Job. */
 class ExportCancelled extends Error {}
@@ -112,7 +122,42 @@ export async function* readResultRows(store: ResultStore, result: StoredResult, 
  * file. Every failure ends the job as `error` with a message for a person.
  */
 export class ExportJobRunner {
+  /** Jobs running now, by id: how to stop each one to hand it back (shutdown). */
+  private readonly inFlight = new Map<string, () => void>();
+
   constructor(private readonly deps: ExportJobRunnerDeps) {}
+
+  /** Export jobs this runner is running now. */
+  get runningCount(): number {
+    return this.inFlight.size;
+  }
+
+  /**
+   * Shutdown past its deadline: stops every job this runner is running and puts it back in the
+   * queue (status `started`, a new message) for another worker; the executions it waits for keep
+   * their own course. Resolves once every one has let go, or after `waitMs`; returns how many.
+   */
+  async handBackAll(waitMs = 5_000): Promise<number> {
+    const stops = [...this.inFlight.values()];
+    for (const stop of stops) stop();
+    const until = Date.now() + waitMs;
+    while (this.inFlight.size && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    return stops.length;
+  }
+
+  private async handBack(job: ExportJob, log: Logger): Promise<void> {
+    const queue = this.deps.queue;
+    const moved = queue
+      ? await withTransaction(this.deps.db, async (trx) => {
+        const n = await trx('export_jobs').where({ id: job.id, job_status: 'running' }).update({ job_status: 'started', updated_at: trx.fn.now() });
+        if (!n) return false;
+        await queue.send(QUEUES.exports, { exportJobId: job.id, organizationId: job.organizationId } satisfies ExportJobMessage, { db: trx });
+        return true;
+      })
+      : false;
+    if (!moved) await this.repo().markError(job.id, EXPORT_SHUTDOWN_MESSAGE);
+    log.warn({ handed_back: moved }, 'worker shutting down: handed the export job back to the queue');
+  }
 
   private repo(): ExportJobRepository {
     return new ExportJobRepository(this.deps.db);
@@ -125,17 +170,28 @@ export class ExportJobRunner {
     if (!job || !(await repo.markRunning(job.id))) return;
     const log = this.deps.logger.child({ export_job_id: job.id, kind: job.kind });
     const abort = new AbortController();
+    let handingBack = false;
+    this.inFlight.set(job.id, () => {
+      handingBack = true;
+      abort.abort();
+    });
     const started: string[] = [];
     const poll = setInterval(() => {
       repo.isCancelRequested(job.id).then((yes) => { if (yes) abort.abort(); }).catch((err: unknown) => log.warn({ err }, 'cancel check failed'));
     }, this.deps.pollMs ?? 100);
+    // liveness: without it the stale sweep (any process) ends the job as the work of a dead worker
+    const beat = setInterval(() => {
+      repo.heartbeat(job.id).catch((err: unknown) => log.warn({ err }, 'export heartbeat failed'));
+    }, EXPORT_HEARTBEAT_MS);
     try {
       const principal = new Principal(job.organizationId, job.apiKeyId ?? 'system', job.grants);
       if (job.kind === 'csv') await this.runCsv(job, principal, abort.signal, started);
       else await this.runPicture(job, principal, abort.signal, started);
       log.info('export finished');
     } catch (err) {
-      if (abort.signal.aborted || err instanceof ExportCancelled) {
+      if (handingBack) {
+        await this.handBack(job, log);
+      } else if (abort.signal.aborted || err instanceof ExportCancelled) {
         await repo.markError(job.id, 'The export was cancelled');
         await Promise.all(started.map((id) => this.deps.executions.cancelById(job.organizationId, id).catch(() => {})));
         await this.deps.files.delete(job.id).catch(() => {});
@@ -149,6 +205,8 @@ export class ExportJobRunner {
       }
     } finally {
       clearInterval(poll);
+      clearInterval(beat);
+      this.inFlight.delete(job.id);
     }
   }
 

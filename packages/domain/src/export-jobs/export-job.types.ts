@@ -79,6 +79,8 @@ export interface ExportJobRow {
   updated_at: Date;
   started_at: Date | null;
   completed_at: Date | null;
+  /** Liveness of a running job (refreshed by its worker). */
+  heartbeat_at?: Date | null;
 }
 
 /** The job payload of the `exports.run` queue. */

@@ -1,5 +1,6 @@
-import { PgBoss, fromKnex } from 'pg-boss';
+import { PgBoss, fromKnex, type Job } from 'pg-boss';
 import type { Knex } from 'knex';
+import { isConnectionFailure } from '../db/connection-errors.js';
 import type { Logger } from '../logger.js';
 
 export type { PgBoss };
@@ -28,9 +29,37 @@ export async function startQueue(options: QueueOptions): Promise<PgBoss> {
     schedule: options.supervise ?? false,
     useListenNotify: true,
   });
-  boss.on('error', (err: unknown) => options.logger.error({ err }, 'queue error'));
+  boss.on('error', queueErrorLogger(options.logger));
   await boss.start();
   return boss;
+}
+
+/** At most one line per this many ms about the queue's database being unreachable. */
+const QUEUE_OUTAGE_LOG_INTERVAL_MS = 10_000;
+
+/**
+ * pg-boss's error events as log lines. While the database is unreachable every poll of every
+ * consumer fails: those are logged once per interval with a count, as a short warning (the
+ * error's own fields, not the pg client pg-boss attaches).
+ */
+function queueErrorLogger(logger: Logger): (err: unknown) => void {
+  let lastOutageLog = 0;
+  let suppressed = 0;
+  return (err: unknown) => {
+    if (!isConnectionFailure(err)) {
+      logger.error({ err }, 'queue error');
+      return;
+    }
+    const now = Date.now();
+    if (now - lastOutageLog < QUEUE_OUTAGE_LOG_INTERVAL_MS) {
+      suppressed++;
+      return;
+    }
+    const e = err as { message?: string; code?: string };
+    logger.warn({ error: { message: e.message, code: e.code }, suppressed }, 'queue cannot reach its database; retrying');
+    lastOutageLog = now;
+    suppressed = 0;
+  };
 }
 
 /** Stops pg-boss, letting running jobs finish for up to `timeoutMs`. */
@@ -89,4 +118,53 @@ export function createJobQueue(boss: PgBoss): JobQueue {
       await boss.cancel(name, id);
     },
   };
+}
+
+/** Options of `workEagerly`. */
+export interface EagerWorkOptions {
+  /** Jobs run at once in this process (one pg-boss worker each). */
+  slots: number;
+  /** Poll interval when the queue is not notify-enabled (seconds). */
+  pollingIntervalSeconds: number;
+  /**
+   * Backstop poll of notify-enabled queues, in case a notification is missed (seconds; pg-boss's
+   * default is 30).
+   */
+  notifyPollingIntervalSeconds?: number;
+}
+
+/**
+ * Consumes `name` with `slots` jobs at a time, fetching the next job as soon as a slot frees up.
+ *
+ * pg-boss 12 (Worker.run / Manager.work) lets a worker fetch again at once only in "burst" mode
+ * (a full batch with `batchSize > 1`, or a cached ready count above `burstWhenReadyExceeds`,
+ * refreshed once a minute). Otherwise it waits out the poll interval, which on notify-enabled queues
+ * is the notify backstop (30 s): a NOTIFY wakes it only if one arrives while it is idle. A burst of
+ * inserts notifies every worker once, so each worker ran one or two jobs and slept 30 s with the
+ * rest of the backlog queued (issue 9: 24 small queries at concurrency 8, the last done after 30 s).
+ *
+ * Here each slot is its own pg-boss worker (`localConcurrency: 1`), so its handler knows its worker
+ * id and wakes it (`notifyWorker`) when the job is done: a worker that just ran a job fetches again
+ * immediately; one whose fetch found nothing sleeps until the next insert's NOTIFY (or the poll).
+ */
+export async function workEagerly<T extends object>(boss: PgBoss, name: string, options: EagerWorkOptions, handler: (job: Job<T>) => Promise<void>): Promise<void> {
+  for (let i = 0; i < Math.max(1, options.slots); i++) {
+    let workerId: string | undefined;
+    let wakePending = false;
+    workerId = await boss.work<T>(name, {
+      batchSize: 1,
+      localConcurrency: 1,
+      pollingIntervalSeconds: options.pollingIntervalSeconds,
+      notifyPollingIntervalSeconds: Math.max(options.pollingIntervalSeconds, options.notifyPollingIntervalSeconds ?? 5),
+    }, async (jobs) => {
+      try {
+        for (const job of jobs) await handler(job);
+      } finally {
+        // wakes the worker as soon as pg-boss has settled this job: it skips its poll delay
+        if (workerId) boss.notifyWorker(workerId);
+        else wakePending = true;
+      }
+    });
+    if (wakePending) boss.notifyWorker(workerId);
+  }
 }

@@ -16,6 +16,7 @@ import * as m1251 from './20261203050100_create_sql_alerts.js';
 import * as m1252 from './20261203050200_create_mail_deliveries.js';
 import * as m1403 from './20261203070000_create_dashboard_sharing_links.js';
 import * as m1404 from './20261203070100_create_organization_sharing_secrets.js';
+import * as m20261204020000 from './20261204020000_add_export_jobs_heartbeat.js';
 
 interface Migration { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> }
 
@@ -41,6 +42,7 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ['20261203050200_create_mail_deliveries', m1252],
   ['20261203070000_create_dashboard_sharing_links', m1403],
   ['20261203070100_create_organization_sharing_secrets', m1404],
+  ['20261204020000_add_export_jobs_heartbeat', m20261204020000],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
