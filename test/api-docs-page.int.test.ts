@@ -60,7 +60,7 @@ describe('the API reference page', () => {
     } catch (err) {
       await page.screenshot({ path: testOutputPath('api-docs-page-failed.png') });
       const csp = await page.evaluate(() => window.cspViolations);
-      throw new Error(`${String(err)}\nforeign: ${foreign.join(' ')}\nerrors: ${errors.join(' | ')}\ncsp: ${csp.join(' | ')}\nlocal: ${local.join(' ')}\nbody: ${(await page.content()).slice(0, 1500)}`);
+      throw new Error(`${String(err)}\nforeign: ${foreign.join(' ')}\nerrors: ${errors.join(' | ')}\ncsp: ${csp.join(' | ')}\nlocal: ${local.join(' ')}\nbody: ${(await page.content()).slice(0, 1500)}`, { cause: err });
     }
     await page.getByRole('heading', { name: 'Sightline API' }).first().waitFor({ timeout: 10_000 });
     await page.getByText('Dashboard schedules').first().waitFor({ timeout: 10_000 });
