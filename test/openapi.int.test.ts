@@ -8,7 +8,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import Koa from 'koa';
 import { Router } from '@koa/router';
-import { createApiApp } from '@sightline/api-server';
+import { DOCUMENTATION_ROUTES, SHARED_PAGE_ROUTES, createApiApp } from '@sightline/api-server';
 import { createDataApp } from '@sightline/data-server';
 import { DataTokens, PgResultStore, createDomainServices, createLogger } from '@sightline/domain';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
@@ -89,6 +89,15 @@ describe('GET /openapi.json', () => {
     expect(document.paths['/results/{data_key}']!.get.security).toEqual([{ Data: [] }]);
     expect(document.paths['/health']!.get.security).toEqual([]);
     expect(document.paths['/health']!.servers.map((s: { url: string }) => s.url)).toEqual(['/', DATA_URL]);
+  });
+
+  it('asks for an API key exactly where the server does (the open routes of test/hostile-input)', () => {
+    const open = new Set(['GET /health', 'GET /invitations/{token}/accept', 'POST /invitations/{token}/accept', ...SHARED_PAGE_ROUTES, ...DOCUMENTATION_ROUTES]);
+    for (const { method, path } of documentedOperations(document, '/')) {
+      const security = document.paths[path]![method.toLowerCase()]!.security;
+      if (!open.has(`${method} ${path}`)) expect([method, path, security]).toEqual([method, path, [{ Api: [] }]]);
+      else expect([method, path, security]).not.toEqual([method, path, [{ Api: [] }]]);
+    }
   });
 
   it('derives the report attributes from the report field table', () => {

@@ -6,6 +6,9 @@ import { checkQueryParameters } from '@sightline/jsonapi';
 import type { OpenApiDocument } from '@sightline/openapi';
 import { describeApi } from './api-operations.js';
 
+/** The documentation routes: open (no API key), like the shared page's. */
+export const DOCUMENTATION_ROUTES = ['GET /openapi.json', 'GET /docs', 'GET /docs/scalar.js', 'GET /docs/init.js'] as const;
+
 export interface OpenApiRouteDeps {
   /** Public base URL of the data server, when known (else the document names a server variable). */
   dataBaseUrl: () => string | undefined;
