@@ -170,6 +170,11 @@ describe('responses match the document', () => {
     const list = await api.get('/reports').set('Authorization', key);
     check('get', '/reports', 200, list.body);
 
+    const secret = await api.get('/organization/sharing_secret').set('Authorization', key);
+    expect(secret.status).toBe(200);
+    check('get', '/organization/sharing_secret', 200, secret.body);
+    check('get', '/health', 200, (await api.get('/health')).body);
+
     // and a body that breaks the schema is caught: the check can fail
     const broken = structuredClone(one.body);
     broken.data.attributes.name = 42;

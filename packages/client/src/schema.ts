@@ -2082,6 +2082,11 @@ export interface components {
                 type: "dashboards";
             };
         };
+        /** @description Where the data lies on the data server: `GET /results/{data_key}` (or `/schemas/{data_key}`) with `Authorization: Data <data_access_token>`. */
+        data_key_reference: {
+            data_access_token: string;
+            data_key: string;
+        };
         /** @description Where the result lies on the data server: `GET /results/{data_key}` with `Authorization: Data <data_access_token>`. */
         data_reference: {
             data_access_token: string;
@@ -2508,8 +2513,14 @@ export interface components {
             /** @constant */
             status: "ok";
         };
-        /** @description The invitation: email and organization. */
-        invitation: Record<string, unknown>;
+        invitation: {
+            /** @description How to accept: method, content type and body fields. */
+            accept: Record<string, unknown>;
+            email: string;
+            /** Format: date-time */
+            expires_at: string;
+            organization: string;
+        };
         invite_user: {
             /** Format: email */
             email: string;
@@ -2569,10 +2580,6 @@ export interface components {
                 timerange?: string;
                 tz?: string;
             };
-        };
-        report_data_reference: {
-            data_access_token: string;
-            data_key: string;
         };
         reports: {
             attributes: {
@@ -2776,12 +2783,17 @@ export interface components {
             reuse_seconds?: number;
             sql_query: string;
         };
-        /** @description Data key and data access token of the schema document. */
-        schema_reference: Record<string, unknown>;
         /** @description Users and user groups to share with, and their access. */
         share_dashboard: Record<string, unknown>;
-        /** @description The organization's secret for signing sharing link parameters. */
-        sharing_secret: Record<string, unknown>;
+        /** @description The organization's secret for signing sharing link parameters (HS256). */
+        sharing_secret: {
+            /** Format: date-time */
+            created_at: string;
+            sharing_secret: string;
+            /** Format: date-time */
+            updated_at: string;
+            version: number;
+        };
         sort_dashboard_groups: {
             dashboard_group_ids: string[];
         };
@@ -4470,7 +4482,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["schema_reference"];
+                    "application/json": components["schemas"]["data_key_reference"];
                 };
             };
             default: components["responses"]["error"];
@@ -5213,7 +5225,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["report_data_reference"];
+                    "application/json": components["schemas"]["data_key_reference"];
                 };
             };
             /** @description No data yet */

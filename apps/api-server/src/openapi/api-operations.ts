@@ -131,6 +131,13 @@ export function describeApi(): OpenApiBuilder {
     properties: { data_key: { type: 'string' }, data_access_token: { type: 'string' }, data_timestamp: { type: 'integer', description: 'Unix seconds' } },
   });
 
+  const keyAndToken = b.jsonSchema('data_key_reference', {
+    type: 'object',
+    description: 'Where the data lies on the data server: `GET /results/{data_key}` (or `/schemas/{data_key}`) with `Authorization: Data <data_access_token>`.',
+    required: ['data_key', 'data_access_token'],
+    properties: { data_key: { type: 'string' }, data_access_token: { type: 'string' } },
+  });
+
   addHealthOperation(b);
 
   crud(b, apiKeyResource, { name: ['ApiKey', 'ApiKeys'], words: ['API key', 'API keys'], tag: 'API keys', ...ALL });
@@ -153,7 +160,7 @@ export function describeApi(): OpenApiBuilder {
   b.add({
     method: 'get', path: '/datasources/{id}/schema', operationId: 'getDatasourceSchema', tag: 'Datasources', access: 'Api', summary: 'Get datasource schema',
     query: [{ name: 'name', description: 'Only the schema of this name.', schema: { type: 'string' } }],
-    responses: { 200: { description: 'Where to fetch the schema document from the data server', content: [object('schema_reference', 'Data key and data access token of the schema document.')] } },
+    responses: { 200: { description: 'Where to fetch the schema document from the data server', content: [keyAndToken] } },
   });
 
   b.add({
@@ -205,7 +212,7 @@ export function describeApi(): OpenApiBuilder {
   b.add({
     method: 'post', path: '/reports/{id}/data', operationId: 'getReportData', tag: 'Dashboard data', access: 'Api', summary: 'Get report data',
     requestBody: { ...b.json('report_data', reportDataBody), required: false },
-    responses: { 200: { description: 'Where to fetch the data (data key and token)', content: [b.jsonSchema('report_data_reference', { type: 'object', required: ['data_key', 'data_access_token'], properties: { data_key: { type: 'string' }, data_access_token: { type: 'string' } } })] }, 204: { description: 'No data yet' } },
+    responses: { 200: { description: 'Where to fetch the data (data key and token)', content: [keyAndToken] }, 204: { description: 'No data yet' } },
   });
   b.add({
     method: 'post', path: '/filters/{id}/options', operationId: 'getFilterOptions', tag: 'Dashboard data', access: 'Api', summary: 'Get filter options',
@@ -241,7 +248,12 @@ export function describeApi(): OpenApiBuilder {
     method: 'post', path: '/dashboard_sharing_links/{id}/rotate_token', operationId: 'rotateSharingLinkToken', tag: 'Sharing links', access: 'Api', summary: 'Rotate sharing link token',
     responses: { 200: { description: 'The link with its new token', content: [b.resourceDocument(dashboardSharingLinkResource)] } },
   });
-  const secret = object('sharing_secret', 'The organization\'s secret for signing sharing link parameters.');
+  const secret = b.jsonSchema('sharing_secret', {
+    type: 'object',
+    description: 'The organization\'s secret for signing sharing link parameters (HS256).',
+    required: ['sharing_secret', 'version', 'created_at', 'updated_at'],
+    properties: { sharing_secret: { type: 'string' }, version: { type: 'integer' }, created_at: { type: 'string', format: 'date-time' }, updated_at: { type: 'string', format: 'date-time' } },
+  });
   b.add({ method: 'get', path: '/organization/sharing_secret', operationId: 'getSharingSecret', tag: 'Sharing links', access: 'Api', summary: 'Get sharing secret', responses: { 200: { description: 'The secret', content: [secret] } } });
   b.add({ method: 'post', path: '/organization/sharing_secret/rotate', operationId: 'rotateSharingSecret', tag: 'Sharing links', access: 'Api', summary: 'Rotate sharing secret', responses: { 200: { description: 'The new secret', content: [secret] } } });
 
@@ -290,7 +302,11 @@ export function describeApi(): OpenApiBuilder {
 
   b.add({
     method: 'get', path: '/invitations/{token}/accept', operationId: 'getInvitation', tag: 'Invitations', access: 'none', summary: 'Get invitation',
-    responses: { 200: { description: 'Who is invited to which organization', content: [object('invitation', 'The invitation: email and organization.')] } },
+    responses: { 200: { description: 'Who is invited to which organization', content: [b.jsonSchema('invitation', {
+      type: 'object',
+      required: ['email', 'organization', 'expires_at', 'accept'],
+      properties: { email: { type: 'string' }, organization: { type: 'string' }, expires_at: { type: 'string', format: 'date-time' }, accept: { type: 'object', description: 'How to accept: method, content type and body fields.' } },
+    })] } },
   });
   b.add({
     method: 'post', path: '/invitations/{token}/accept', operationId: 'acceptInvitation', tag: 'Invitations', access: 'none', summary: 'Accept invitation',
