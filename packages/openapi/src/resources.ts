@@ -42,7 +42,8 @@ export function attributesSchema(definition: ResourceDefinition): JsonSchema {
     }
   }
   // names outside the table (a resource's extra attributes, or all of a name-only definition)
-  for (const name of definition.attributes) properties[name] ??= {};
+  const tableNames = new Set(table?.attributes ?? []);
+  for (const name of definition.attributes) if (!tableNames.has(name)) properties[name] ??= {};
   return { type: 'object', properties, ...(required.length ? { required } : {}), additionalProperties: false };
 }
 
