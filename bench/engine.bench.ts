@@ -12,6 +12,7 @@
 //   pooled connection: p95 difference over BENCH_SMALL_ROUNDS (default 100).
 // - submits: 500 concurrent POSTs, half of them identical (held open by an advisory lock until all
 //   are answered): all accepted, one query run for the identical half, submit p95, peak RSS per process.
+import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { createDomainServices } from '@sightline/domain';
 import { createScratchDatabase, envNumber, envNumbers, startChild, type BenchMetric, type BenchScenario, type ChildServer } from './support/harness.js';
@@ -28,6 +29,13 @@ const ENV = {
 /** The worker's default concurrency (WORKER_CONCURRENCY is left unset). */
 const CONCURRENCY = 8;
 const UNFINISHED = ['starting', 'running', 'waiting', 'scheduled'];
+
+/** CPU time (user + system) a process has used so far, in ms (from /proc/<pid>/stat, 100 ticks/s). */
+async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -123,16 +131,22 @@ export const scenario: BenchScenario = {
 
       if (parts.has('burst')) {
         for (const n of envNumbers('BENCH_BURST_SIZES', [24, 200, 1000])) {
+          const [w0, a0] = [await cpuMs(worker.pid), await cpuMs(api.pid)];
           const timings = (await burst(n)).sort((a, b) => a.created - b.created);
+          const [w1, a1] = [await cpuMs(worker.pid), await cpuMs(api.pid)];
           const first = timings[0]!.created;
           const drain = Math.max(...timings.map((t) => t.completed)) - first;
           const ideal = (n * t1) / CONCURRENCY;
           // the k-th execution's turn: its wave (k / concurrency) done, or t1 after its own insert
           const late = timings.map((t, k) => t.completed - Math.max(first + (Math.floor(k / CONCURRENCY) + 1) * t1, t.created + t1));
           const failed = timings.filter((t) => t.status !== 'success').length;
+          const runMs = percentile(timings.map((t) => t.completed - t.started), 50);
+          ctx.log(`burst ${n}: running (start → done) p50 ${runMs.toFixed(0)} ms vs ${run1.toFixed(0)} ms alone`);
           ctx.log(`burst ${n}: last done after ${(drain / 1000).toFixed(2)} s, ideal ${(ideal / 1000).toFixed(2)} s, median done ${((percentile(timings.map((t) => t.completed), 50) - first) / 1000).toFixed(2)} s, latest beyond its turn ${(Math.max(...late) / 1000).toFixed(2)} s, ${failed} not success`);
           metrics.push({ metric: `burst ${n}: drain / ideal`, value: drain / ideal, unit: 'x', goal: '≤ 1.5', pass: drain / ideal <= 1.5 && failed === 0, note: `${(drain / 1000).toFixed(2)} s vs ${(ideal / 1000).toFixed(2)} s (t1 ${t1.toFixed(0)} ms × ${n} / ${CONCURRENCY})` });
           metrics.push({ metric: `burst ${n}: longest wait beyond its turn`, value: Math.max(...late) / 1000, unit: 's', goal: '≤ 2', pass: Math.max(...late) <= 2000 });
+          // what bounds throughput on this machine: CPU per execution of the worker (one Node thread) and the api-server
+          metrics.push({ metric: `burst ${n}: CPU per execution, worker / api-server`, value: (w1 - w0) / n, unit: 'ms', note: `api-server ${((a1 - a0) / n).toFixed(1)} ms; worker busy ${((w1 - w0) / drain * 100).toFixed(0)}% of the drain` });
         }
       }
 

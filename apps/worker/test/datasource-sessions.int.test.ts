@@ -131,6 +131,15 @@ describe('PostgreSQL sessions are pooled', () => {
     await eventually('the session of the deleted datasource ends', async () => !(await pgBackendAlive(pid2 as number)));
   }, 60_000);
 
+  it('replaces a pooled session that broke while idle (terminated, as on a server restart)', async () => {
+    const ds = await createDatasource({ name: 'PG broken', ...pgAttributes() });
+    const [pid] = await firstRow(ds, 'SELECT pg_backend_pid()');
+    await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+    await eventually('the session is gone', async () => !(await pgBackendAlive(pid as number)));
+    const [pid2] = await firstRow(ds, 'SELECT pg_backend_pid()');
+    expect(pid2).not.toBe(pid);
+  }, 60_000);
+
   it('opens a new session when another process changed the settings', async () => {
     const ds = await createDatasource({ name: 'PG elsewhere', ...pgAttributes() });
     const [pid] = await firstRow(ds, 'SELECT pg_backend_pid()');
@@ -160,6 +169,15 @@ describe('MariaDB sessions are pooled', () => {
     const after = await firstRow(ds, STATE);
     expect(after[0]).toBe(id); // the same connection served every query
     expect(after).toEqual(baseline);
+  }, 60_000);
+
+  it('replaces a pooled connection that broke while idle (KILL CONNECTION, as on a server restart)', async () => {
+    const ds = await createDatasource({ name: 'Maria broken', ...mariaAttributes });
+    const [threadId] = await firstRow(ds, 'SELECT CONNECTION_ID()');
+    await maria.query(`KILL CONNECTION ${Number(threadId)}`);
+    await eventually('the connection is gone', async () => !(await mariaThreadAlive(threadId as number)));
+    const [threadId2] = await firstRow(ds, 'SELECT CONNECTION_ID()');
+    expect(threadId2).not.toBe(threadId);
   }, 60_000);
 
   it('ends the connections of a datasource when it is deleted, and KILL QUERY still cancels', async () => {

@@ -269,8 +269,7 @@ export class MysqlDriver implements Driver {
         }
         await release(false);
         // a pooled connection can have broken while idle (server restart): try a fresh one
-        if (reused && (err as MysqlErrorLike).fatal && attempt < 3) continue;
-        if (reused && brokenConnections.has(conn) && attempt < 3) continue;
+        if (reused && attempt < 3 && ((err as MysqlErrorLike).fatal || brokenConnections.has(conn))) continue;
         throw this.toQueryError(err);
       }
       if (options.onSession) {

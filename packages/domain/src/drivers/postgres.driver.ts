@@ -198,9 +198,10 @@ export class PostgresDriver implements Driver {
         ({ pid } = await this.setUpSession(client, options.timeoutMs));
       } catch (err) {
         await release(false);
+        const mapped = this.toQueryError(err);
         // a pooled session can have broken while idle (server restart): try a fresh one
-        if (reused && attempt < 3) continue;
-        throw this.toQueryError(err);
+        if (reused && attempt < 3 && (brokenClients.has(client) || mapped.kind === 'connection_error')) continue;
+        throw mapped;
       }
       if (options.onSession) {
         try {
