@@ -14,6 +14,7 @@ COPY apps/api-server/package.json apps/api-server/
 COPY apps/data-server/package.json apps/data-server/
 COPY apps/worker/package.json apps/worker/
 COPY apps/sightline/package.json apps/sightline/
+COPY apps/agent/package.json apps/agent/
 COPY packages/domain/package.json packages/domain/
 COPY packages/jsonapi/package.json packages/jsonapi/
 COPY packages/openapi/package.json packages/openapi/
@@ -22,6 +23,8 @@ COPY packages/client/package.json packages/client/
 RUN npm install --no-audit --no-fund --omit=dev --ignore-scripts && npm cache clean --force
 # .dockerignore keeps node_modules, .git, .sightline (secrets), tests and benches out
 COPY . .
+# precompiled apps (dist/<app>.mjs; `--ignore-scripts` skipped `prepare`)
+RUN node scripts/build-apps.mjs
 
 ENV NODE_ENV=production HOST=0.0.0.0
 USER node
@@ -33,4 +36,4 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 CMD ["nod
 
 ENTRYPOINT ["/usr/bin/tini", "--"]
 # node directly (not npm): signals reach the process, no npm wrapper in the process tree
-CMD ["node", "--max-semi-space-size=4", "--import", "tsx", "apps/api-server/src/main.ts"]
+CMD ["node", "--max-semi-space-size=4", "scripts/run-app.mjs", "api-server"]

@@ -4,7 +4,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const APPS = ['@sightline/api-server', '@sightline/data-server', '@sightline/worker', '@sightline/sightline'];
+const APPS = ['@sightline/api-server', '@sightline/data-server', '@sightline/worker', '@sightline/sightline', '@sightline/agent'];
 
 /** `packages/*` never import an app, by name or by path. */
 const NO_APPS = [

@@ -2,18 +2,26 @@
 // 1. Throughput: data servers (child processes) serving a BENCH_ROWS-row result (default 1M) vs a
 //    plain Node static-file server sending the same bytes from a file, gzip passthrough and
 //    identity, BENCH_ROUNDS interleaved rounds (default 5); ratio of medians. Data servers:
-//    BENCH_THROUGHPUT_RUNTIMES (default tsx; see `Runtime`).
+//    BENCH_THROUGHPUT_RUNTIMES (default bundle; see `Runtime`). Parts 4 and 5 run the
+//    BENCH_DATA_RUNTIME data server (default bundle).
 // 2. Store read alone (no HTTP): PgResultStore.readChunks vs COPY binary.
 // 3. Peak RSS (VmHWM) of a fresh data-server process per runtime (BENCH_RUNTIMES, default
 //    tsx,bundle), size (BENCH_RSS_ROWS, default 1M,10M) and format (BENCH_RSS_FORMATS,
 //    default gzip,identity,csv). Results larger than BENCH_ROWS are copies of its chunks.
+// 4. Small cached result (BENCH_SMALL_ROWS, default 10 rows): BENCH_SMALL_REQUESTS (default 6000)
+//    requests over BENCH_SMALL_CONCURRENCY (default 50) connections, gzip and identity, vs bare Node
+//    answering the same bytes from memory. Goal (issue 15): >= 0.3 of bare Node.
+// 5. BENCH_CONCURRENT_DOWNLOADS (default 50) simultaneous downloads of the BENCH_ROWS-row result
+//    (BENCH_CONCURRENT_FORMATS, default identity,gzip) on a fresh data server: peak RSS, and RSS
+//    after the downloads (2 s later) next to the idle RSS. Goal: < 250 MB peak, back to idle.
+// BENCH_DATA_PARTS (default throughput,store,small,concurrent,rss) runs a subset of 1-5.
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataTokens, PgResultStore, ResultWriter, createDomainServices, newId, type ResultColumn } from '@sightline/domain';
 import {
-  MB, bundleApp, createScratchDatabase, download, downloadToFile, envNumber, envNumbers, median, startChild,
+  MB, bundleApp, createScratchDatabase, download, downloadToFile, envList, envNumber, envNumbers, loadTest, median, startChild,
   type BenchMetric, type BenchScenario, type ChildServer, type ScratchDatabase,
 } from './support/harness.js';
 
@@ -93,7 +101,7 @@ async function cloneResult(s: Setup, sourceExecutionId: string, dataKey: string,
   );
 }
 
-/** `tsx`: `npm run start:data` as deployed; `bundle`: the same code precompiled, on plain node. */
+/** `bundle`: `npm run start:data` as deployed (precompiled, plain node); `tsx`: the TypeScript loader. */
 type Runtime = 'tsx' | 'bundle';
 const SCRIPTS: Record<Exclude<Runtime, 'bundle'>, string> = { tsx: 'apps/data-server/src/main.ts' };
 let bundlePath: string | undefined;
@@ -146,14 +154,20 @@ async function measureThroughput(env: Env, dir: string, rows: number, rounds: nu
   ];
   const contenders = ['static', ...runtimes];
   const times = new Map(modes.map((m) => [m.name, new Map(contenders.map((c) => [c, [] as number[]]))]));
+  // CPU seconds each server spent per download: steadier than wall time on a shared machine
+  const cpu = new Map(modes.map((m) => [m.name, new Map(contenders.map((c) => [c, [] as number[]]))]));
+  const serverOf = (who: string) => (who === 'static' ? statik : servers.get(who)!);
   for (let round = 0; round <= rounds; round++) {
     for (const mode of modes) {
       // rotate the order every round so no contender always runs first (cache, CPU boost)
       const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]!);
       for (const who of order) {
+        const cpu0 = await serverOf(who).cpuSeconds();
         const d = who === 'static' ? await download(mode.staticUrl, mode.headers) : await download(urlOf(env, servers.get(who)!, rows), { ...auth(env, rows), ...mode.headers });
+        const cpuUsed = (await serverOf(who).cpuSeconds()) - cpu0;
         if (d.bytes !== mode.bytes) throw new Error(`${who} ${mode.name}: ${d.bytes} bytes, expected ${mode.bytes}`);
         if (round > 0) times.get(mode.name)!.get(who)!.push(d.seconds);
+        if (round > 0) cpu.get(mode.name)!.get(who)!.push(cpuUsed);
       }
     }
     if (round > 0) env.log(`round ${round}: ${modes.map((m) => `${m.name}: ${contenders.map((c) => `${c} ${times.get(m.name)!.get(c)!.at(-1)!.toFixed(3)} s`).join(', ')}`).join('; ')}`);
@@ -166,6 +180,9 @@ async function measureThroughput(env: Env, dir: string, rows: number, rounds: nu
       const ratio = staticS / dataS;
       metrics.push({ metric: `${mode.name}: data server (${runtime}), ${rows.toLocaleString()} rows`, value: mbps(mode.bytes, dataS), unit: 'MB/s', note: `${dataS.toFixed(3)} s per download` });
       metrics.push({ metric: `${mode.name}: ratio data (${runtime}) / static`, value: ratio, unit: 'x', goal: '>= 0.8', pass: ratio >= 0.8 });
+      const staticCpu = median(cpu.get(mode.name)!.get('static')!);
+      const dataCpu = median(cpu.get(mode.name)!.get(runtime)!);
+      metrics.push({ metric: `${mode.name}: CPU per download, static / data (${runtime})`, value: staticCpu / Math.max(dataCpu, 0.01), unit: 'x', note: `static ${staticCpu.toFixed(2)} s, data ${dataCpu.toFixed(2)} s CPU (median)` });
     }
   }
   // transcoding (informational): csv and ndjson of the same result
@@ -245,6 +262,70 @@ async function measurePeakRss(env: Env, rows: number, sizes: number[], formats: 
   return metrics;
 }
 
+/** A small cached result under 50 connections vs bare Node answering the same bytes from memory. */
+async function measureSmall(env: Env, dir: string, rows: number, total: number, concurrency: number): Promise<BenchMetric[]> {
+  const metrics: BenchMetric[] = [];
+  const server = await startDataServer(env.setup.scratch.url, (process.env.BENCH_DATA_RUNTIME ?? 'bundle') as Runtime);
+  env.children.push(server);
+  const smallDir = join(dir, 'small');
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(smallDir, { recursive: true });
+  const headers = auth(env, rows);
+  await downloadToFile(urlOf(env, server, rows), { ...headers, ...GZIP }, join(smallDir, 'small.json.gz'));
+  const identityBytes = await downloadToFile(urlOf(env, server, rows), { ...headers, ...IDENTITY }, join(smallDir, 'small.json'));
+  const bare = await startChild('bench/support/static-server.ts', { STATIC_DIR: smallDir, STATIC_MEMORY: '1' }, /Static server: (http:\/\/\S+)/);
+  env.children.push(bare);
+  for (const mode of [{ name: 'identity', headers: IDENTITY, file: 'small.json' }, { name: 'gzip', headers: GZIP, file: 'small.json.gz' }]) {
+    // warm-up, then interleaved rounds; the best round of each
+    await loadTest(urlOf(env, server, rows), { headers: { ...headers, ...mode.headers }, total: 500, concurrency });
+    const data: number[] = [];
+    const plain: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      data.push((await loadTest(urlOf(env, server, rows), { headers: { ...headers, ...mode.headers }, total: Math.ceil(total / 3), concurrency })).rps);
+      plain.push((await loadTest(`${bare.url}/${mode.file}`, { headers: mode.headers, total: Math.ceil(total / 3), concurrency })).rps);
+    }
+    const d = Math.max(...data);
+    const b = Math.max(...plain);
+    env.log(`${rows}-row result, ${mode.name}, ${concurrency} connections: data server ${d.toFixed(0)} req/s, bare Node ${b.toFixed(0)} req/s (${identityBytes} bytes identity)`);
+    metrics.push({ metric: `${rows}-row cached result (${mode.name}), ${concurrency} connections`, value: d, unit: 'req/s', note: `bare Node ${b.toFixed(0)} req/s` });
+    metrics.push({ metric: `${rows}-row cached result (${mode.name}): ratio data / bare Node`, value: d / b, unit: 'x', goal: '>= 0.3', pass: d / b >= 0.3 });
+  }
+  await stopAll(env.children);
+  return metrics;
+}
+
+/** `count` simultaneous downloads of one big result on a fresh data server: peak and after RSS. */
+async function measureConcurrent(env: Env, rows: number, count: number, formats: string[]): Promise<BenchMetric[]> {
+  const metrics: BenchMetric[] = [];
+  for (const format of formats) {
+    const server = await startDataServer(env.setup.scratch.url, (process.env.BENCH_DATA_RUNTIME ?? 'bundle') as Runtime);
+    env.children.push(server);
+    const idle = await server.rss();
+    const started = performance.now();
+    const headers = { ...auth(env, rows), ...(format === 'gzip' ? GZIP : IDENTITY) };
+    const { default: http } = await import('node:http');
+    const manyAgent = new http.Agent({ keepAlive: false, maxSockets: count });
+    let bytes = 0;
+    await Promise.all(Array.from({ length: count }, () => new Promise<void>((resolve, reject) => {
+      http.get(urlOf(env, server, rows), { headers, agent: manyAgent }, (res) => {
+        if (res.statusCode !== 200) return reject(new Error(`answered ${res.statusCode}`));
+        res.on('data', (b: Buffer) => { bytes += b.length; });
+        res.on('end', resolve);
+        res.on('error', reject);
+      }).on('error', reject);
+    })));
+    const seconds = (performance.now() - started) / 1000;
+    const peak = await server.peakRss();
+    await new Promise((r) => setTimeout(r, 2000));
+    const after = await server.rss();
+    env.log(`${count} × ${rows.toLocaleString()} rows ${format}: ${(bytes / MB).toFixed(0)} MB in ${seconds.toFixed(1)} s; RSS idle ${(idle / MB).toFixed(0)} MB, peak ${(peak / MB).toFixed(0)} MB, 2 s after ${(after / MB).toFixed(0)} MB`);
+    metrics.push({ metric: `${count} concurrent downloads (${format}), ${rows.toLocaleString()} rows: peak RSS`, value: peak / MB, unit: 'MB', goal: '< 250', pass: peak / MB < 250, note: `${(bytes / count / MB).toFixed(0)} MB each, ${seconds.toFixed(1)} s in all` });
+    metrics.push({ metric: `${count} concurrent downloads (${format}): RSS 2 s after`, value: after / MB, unit: 'MB', goal: 'idle', pass: after - idle < 30 * MB, note: `idle ${(idle / MB).toFixed(0)} MB` });
+    await stopAll(env.children);
+  }
+  return metrics;
+}
+
 export const scenario: BenchScenario = {
   name: 'data-server',
   description: 'cached result: data server vs static file server throughput, and data-server peak RSS',
@@ -254,7 +335,9 @@ export const scenario: BenchScenario = {
     const rssSizes = envNumbers('BENCH_RSS_ROWS', [1_000_000, 10_000_000]);
     const rssFormats = (process.env.BENCH_RSS_FORMATS ?? 'gzip,identity,csv').split(',').map((f) => f.trim());
     const runtimes = (process.env.BENCH_RUNTIMES ?? 'tsx,bundle').split(',').map((r) => r.trim() as Runtime);
-    const throughputRuntimes = (process.env.BENCH_THROUGHPUT_RUNTIMES ?? 'tsx').split(',').map((r) => r.trim() as Runtime);
+    const throughputRuntimes = (process.env.BENCH_THROUGHPUT_RUNTIMES ?? 'bundle').split(',').map((r) => r.trim() as Runtime);
+    const parts = new Set(envList('BENCH_DATA_PARTS', ['throughput', 'store', 'small', 'concurrent', 'rss']));
+    const smallRows = envNumber('BENCH_SMALL_ROWS', 10);
     const metrics: BenchMetric[] = [];
     const scratch = await createScratchDatabase('sightline_bench');
     const dir = await mkdtemp(join(tmpdir(), 'sightline-bench-'));
@@ -273,7 +356,8 @@ export const scenario: BenchScenario = {
       const stored = await scratch.db('results').where({ execution_id: sourceExecution }).first();
       log(`wrote ${rows.toLocaleString()} rows in ${writeSeconds.toFixed(1)} s: ${stored.chunk_count} chunks, ${(Number(stored.size_in_bytes) / MB).toFixed(1)} MB JSON, ${(Number(stored.stored_bytes) / MB).toFixed(1)} MB gzip`);
       metrics.push({ metric: `ResultWriter ${rows.toLocaleString()} rows (in-process, incl. column stats)`, value: rows / writeSeconds, unit: 'rows/s' });
-      for (const n of rssSizes) {
+      if (parts.has('small')) await writeResult(setup, env.keyOf(smallRows), smallRows);
+      for (const n of parts.has('rss') ? rssSizes : []) {
         if (n === rows) continue;
         const copies = Math.max(1, Math.round(n / rows));
         started = performance.now();
@@ -282,11 +366,11 @@ export const scenario: BenchScenario = {
         log(`built the ${(copies * rows).toLocaleString()}-row result from chunk copies in ${((performance.now() - started) / 1000).toFixed(1)} s`);
       }
 
-      if (rounds > 0) {
-        metrics.push(...(await measureThroughput(env, dir, rows, rounds, throughputRuntimes)));
-        metrics.push(...(await measureStoreRead(env, sourceExecution, rounds)));
-      }
-      metrics.push(...(await measurePeakRss(env, rows, rssSizes, rssFormats, runtimes)));
+      if (rounds > 0 && parts.has('throughput')) metrics.push(...(await measureThroughput(env, dir, rows, rounds, throughputRuntimes)));
+      if (rounds > 0 && parts.has('store')) metrics.push(...(await measureStoreRead(env, sourceExecution, rounds)));
+      if (parts.has('small')) metrics.push(...(await measureSmall(env, dir, smallRows, envNumber('BENCH_SMALL_REQUESTS', 6000), envNumber('BENCH_SMALL_CONCURRENCY', 50))));
+      if (parts.has('concurrent')) metrics.push(...(await measureConcurrent(env, rows, envNumber('BENCH_CONCURRENT_DOWNLOADS', 50), envList('BENCH_CONCURRENT_FORMATS', ['identity', 'gzip']))));
+      if (parts.has('rss')) metrics.push(...(await measurePeakRss(env, rows, rssSizes, rssFormats, runtimes)));
       return metrics;
     } finally {
       await stopAll(children);

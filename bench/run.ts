@@ -1,5 +1,6 @@
-// Benchmark runner (`npm run bench [-- <name filter>...]`): runs every `bench/*.bench.ts` scenario
-// (or those whose name contains one of the filters) one after another and prints a summary table.
+// Benchmark runner (`npm run bench [-- <name filter>...]`, or `BENCH_ONLY=poll,data npm run bench`):
+// runs every `bench/*.bench.ts` scenario (or those whose name contains one of the filters) one after
+// another and prints a summary table.
 // Scenarios export `scenario: BenchScenario` (see bench/support/harness.ts). Not part of `npm test`.
 import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -20,7 +21,10 @@ async function loadScenarios(filters: string[]): Promise<BenchScenario[]> {
 }
 
 async function main(): Promise<void> {
-  const filters = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  const filters = [
+    ...process.argv.slice(2).filter((a) => !a.startsWith('-')),
+    ...(process.env.BENCH_ONLY ?? '').split(',').map((f) => f.trim()).filter(Boolean),
+  ];
   const scenarios = await loadScenarios(filters);
   if (!scenarios.length) throw new Error(`no scenario matches ${filters.join(', ')}`);
   const all: Array<BenchMetric & { scenario: string }> = [];

@@ -50,7 +50,7 @@ describe('Dockerfile and .dockerignore', () => {
   it('copies every workspace manifest before installing', () => {
     const workspaces = (JSON.parse(read('package.json')) as { workspaces: string[] }).workspaces;
     expect(workspaces).toEqual(['packages/*', 'apps/*']);
-    for (const dir of ['apps/api-server', 'apps/data-server', 'apps/worker', 'apps/sightline', 'packages/domain', 'packages/jsonapi', 'packages/openapi', 'packages/render', 'packages/client']) {
+    for (const dir of ['apps/api-server', 'apps/data-server', 'apps/worker', 'apps/sightline', 'apps/agent', 'packages/domain', 'packages/jsonapi', 'packages/openapi', 'packages/render', 'packages/client']) {
       expect(dockerfile).toContain(`COPY ${dir}/package.json ${dir}/`);
     }
   });

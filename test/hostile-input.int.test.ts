@@ -33,7 +33,7 @@ const OPEN_ROUTES = new Set([
 /** Path parameters that are no ids (checked by their own route). */
 const NOT_ID_PARAMETERS = new Set([':file']);
 /** The resource a route's `:id` names, for filling in a real id. */
-const RESOURCE_OF: Record<string, string> = { datasources: 'datasource', dashboards: 'dashboard', reports: 'report', api_keys: 'api_key' };
+const RESOURCE_OF: Record<string, string> = { datasources: 'datasource', dashboards: 'dashboard', reports: 'report', api_keys: 'api_key', datasource_agents: 'agent' };
 
 /** The path with real ids where one exists (else an unknown well-formed id), or `override` for every parameter. */
 function fillRoute(path: string, override?: string): string {
@@ -64,6 +64,7 @@ const ROUTES: Array<[string, string]> = [
   ['get', '/export_jobs/:none'], ['post', '/export_jobs/:none/cancel'],
   ['post', '/dashboard_sharing_links'], ['patch', '/dashboard_sharing_links/:none'], ['post', '/dashboard_sharing_links/:none/rotate_token'],
   ['post', '/dashboards/:dashboard/shared/status'],
+  ['post', '/datasource_agents'], ['patch', '/datasource_agents/:agent'], ['get', '/datasource_agents/:agent'],
 ];
 
 const deep = (n: number): unknown => (n === 0 ? 'x' : { data: deep(n - 1), a: [deep(0)] });
@@ -91,6 +92,7 @@ beforeAll(async () => {
   ids.api_key = (await t.api.get('/api_keys').set(auth)).body.data[0].id;
   ids.schedule = (await t.api.post('/dashboard_schedules').set(auth).send({ data: { attributes: { name: 'S', emails: 'a@example.com', attach_as: '', schedule: 'disabled' }, relationships: { dashboard: { data: { type: 'dashboards', id: ids.dashboard } } } } })).body.data.id;
   ids.alert = (await t.api.post('/sql_alerts').set(auth).send({ data: { attributes: { name: 'A', sql_query: 'SELECT 1', run_schedule: 'disabled', email_condition: 'all' }, relationships: { datasource: { data: { type: 'datasources', id: ids.datasource } } } } })).body.data.id;
+  ids.agent = (await t.api.post('/datasource_agents').set(auth).send({ data: { attributes: { name: 'agent' } } })).body.data.id;
   ids.none = 'zzzz-zzzz-zzzz';
 });
 afterAll(async () => {

@@ -17,7 +17,7 @@ export interface BenchMetric {
   note?: string;
 }
 
-export interface BenchContext {
+interface BenchContext {
   log(line: string): void;
 }
 
@@ -88,23 +88,15 @@ export async function createScratchDatabase(prefix: string): Promise<ScratchData
 }
 
 /**
- * Bundles an app entry point (its workspace TypeScript compiled in, npm packages left external) to
- * `node_modules/.cache/sightline-bench/<name>.mjs`, so it runs on plain `node` as precompiled JS
- * would, without the tsx loader. Returns the bundle path.
+ * The precompiled bundle of an app entry point (`dist/<name>.mjs`, built by scripts/build-apps.mjs
+ * as `npm install` and `npm start` do), so it runs on plain `node` without the tsx loader.
  */
 export async function bundleApp(entry: string, name: string): Promise<string> {
-  const { build } = await import('esbuild');
-  const outfile = `node_modules/.cache/sightline-bench/${name}.mjs`;
-  await build({
-    entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile, logLevel: 'warning',
-    plugins: [{
-      name: 'external-packages',
-      setup(b) {
-        b.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith('@sightline/') ? undefined : { path: args.path, external: true }));
-      },
-    }],
-  });
-  return outfile;
+  const buildScript: string = '../../scripts/build-apps.mjs';
+  const { APPS, buildApps } = (await import(buildScript)) as { APPS: Record<string, string>; buildApps(apps: string[]): Promise<string[]> };
+  const app = Object.keys(APPS).find((a) => APPS[a] === entry) ?? name;
+  const [outfile] = await buildApps([app]);
+  return outfile!;
 }
 
 /** A child process that printed `pattern` (its listening URL) on stdout. */
@@ -116,6 +108,10 @@ export interface ChildServer {
   peakRss(): Promise<number>;
   /** Current resident set size (`VmRSS`), in bytes. */
   rss(): Promise<number>;
+  /** Everything the child printed on stdout so far (first 100 kB). */
+  output(): string;
+  /** CPU time the process used so far (user + system, from `/proc/<pid>/stat`), in seconds. */
+  cpuSeconds(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -131,10 +127,13 @@ async function procStatus(pid: number, field: 'VmHWM' | 'VmRSS'): Promise<number
  * (first capture = the URL). Node runs the script directly (not through the `tsx` CLI wrapper)
  * so the pid is the server's own and `/proc/<pid>/status` measures it.
  */
-export async function startChild(script: string, env: Record<string, string>, urlPattern: RegExp): Promise<ChildServer> {
+export async function startChild(script: string, env: Record<string, string>, urlPattern: RegExp, scriptArgs: string[] = []): Promise<ChildServer> {
   // the same V8 flags as the npm start scripts
-  const args = script.endsWith('.ts') ? ['--max-semi-space-size=4', '--import', 'tsx', script] : ['--max-semi-space-size=4', script];
+  // BENCH_CPU_PROF=<dir>: every child writes a V8 CPU profile there on exit (see bench/support/profile-top.ts)
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const args = script.endsWith('.ts') ? ['--max-semi-space-size=4', ...profile, '--import', 'tsx', script, ...scriptArgs] : ['--max-semi-space-size=4', ...profile, script, ...scriptArgs];
   const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => {
     stderr += b.toString();
@@ -147,10 +146,12 @@ export async function startChild(script: string, env: Record<string, string>, ur
       const m = urlPattern.exec(out);
       if (m) {
         child.stdout!.off('data', onData);
-        child.stdout!.resume();
         resolve(m[1]!);
       }
     };
+    child.stdout!.on('data', (b: Buffer) => {
+      if (stdout.length < 100_000) stdout += b.toString();
+    });
     child.stdout!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before listening:\n${stderr}`)));
     setTimeout(() => reject(new Error(`${script} did not start within 60 s:\n${stderr}`)), 60_000).unref();
@@ -162,6 +163,13 @@ export async function startChild(script: string, env: Record<string, string>, ur
     process: child,
     peakRss: () => procStatus(pid, 'VmHWM'),
     rss: () => procStatus(pid, 'VmRSS'),
+    output: () => stdout,
+    cpuSeconds: async () => {
+      // fields 14 and 15 (utime, stime) after the command name in parentheses; clock ticks of 1/100 s
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -215,6 +223,54 @@ export function downloadToFile(url: string, headers: Record<string, string>, fil
       pipeline(res, createWriteStream(file)).then(() => resolve(bytes), reject);
     }).on('error', reject);
   });
+}
+
+export interface LoadResult {
+  rps: number;
+  p50: number;
+  p95: number;
+}
+
+/**
+ * Sends `total` requests to `url`, `concurrency` at a time over keep-alive connections, and
+ * measures throughput and latency. Each answer must have status 200; bodies are discarded.
+ */
+export async function loadTest(url: string, options: { method?: string; body?: string; headers?: Record<string, string>; total: number; concurrency: number }): Promise<LoadResult> {
+  const loadAgent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency });
+  const headers = { ...(options.body !== undefined ? { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(options.body)) } : {}), ...options.headers };
+  const one = () =>
+    new Promise<number>((resolve, reject) => {
+      const started = performance.now();
+      const req = http.request(url, { method: options.method ?? 'GET', agent: loadAgent, headers }, (res) => {
+        res.resume();
+        res.on('end', () => (res.statusCode === 200 ? resolve(performance.now() - started) : reject(new Error(`${url} answered ${res.statusCode}`))));
+      });
+      req.on('error', reject);
+      req.end(options.body);
+    });
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  try {
+    await Promise.all(Array.from({ length: options.concurrency }, async () => {
+      while (next < options.total) {
+        next++;
+        latencies.push(await one());
+      }
+    }));
+  } finally {
+    loadAgent.destroy();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { rps: options.total / seconds, p50: latencies[Math.floor(latencies.length * 0.5)]!, p95: latencies[Math.floor(latencies.length * 0.95)]! };
+}
+
+/** Comma list of names from the environment (`BENCH_PARTS=small,concurrent`); empty → all. */
+export function envList(name: string, fallback: string[]): string[] {
+  const raw = process.env[name];
+  if (!raw) return fallback;
+  return raw.split(',').map((p) => p.trim()).filter(Boolean);
 }
 
 export function median(values: number[]): number {

@@ -35,6 +35,7 @@ export async function createApiTestContext(options: { maxBodyBytes?: number; ext
     api: supertest(app.callback()),
     close: async () => {
       await extra?.close?.();
+      await services.sshTunnels.close();
       await database.drop();
     },
   };

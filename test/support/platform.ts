@@ -72,6 +72,7 @@ export async function createPlatformTestContext(options: PlatformTestOptions = {
     data: supertest(data.callback()),
     close: async () => {
       await worker.stop();
+      await services.sshTunnels.close();
       await stopQueue(boss, 2_000);
       await database.drop();
     },

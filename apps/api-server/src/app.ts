@@ -8,6 +8,8 @@ import { checkPathIds } from './middleware/path-ids.js';
 import { registerApiKeyRoutes } from './routes/api-keys/api-key.router.js';
 import { registerHealthRoute } from './routes/health.router.js';
 import { registerDatasourceRoutes } from './routes/datasources/datasource.router.js';
+import { registerDatasourceAgentRoutes } from './routes/datasource-agents/datasource-agent.router.js';
+import { registerSshPublicKeyRoute } from './routes/datasources/ssh-public-key.router.js';
 import { registerSqlSnippetRoutes } from './routes/sql-snippets/sql-snippet.router.js';
 import { registerExecutionRoutes } from './routes/executions/execution.router.js';
 import { registerDashboardDataRoutes } from './routes/dashboard-data/dashboard-data.router.js';
@@ -68,7 +70,10 @@ export function createApiApp(deps: ApiAppDeps): Koa<ApiState> {
 
   const router = new Router<ApiState>();
   registerApiKeyRoutes(router, { apiKeys: deps.services.apiKeys, maxBodyBytes: deps.maxBodyBytes });
-  registerDatasourceRoutes(router, { datasources: deps.services.datasources, maxBodyBytes: deps.maxBodyBytes });
+  // before /datasources/:id, which would take `ssh_public_key` for an id
+  registerSshPublicKeyRoute(router, { sshKeys: deps.services.sshKeys });
+  registerDatasourceRoutes(router, { datasources: deps.services.datasources, datasourceAgents: deps.services.datasourceAgents, maxBodyBytes: deps.maxBodyBytes });
+  registerDatasourceAgentRoutes(router, { datasourceAgents: deps.services.datasourceAgents, datasources: deps.services.datasources, maxBodyBytes: deps.maxBodyBytes });
   registerSqlSnippetRoutes(router, { sqlSnippets: deps.services.sqlSnippets, datasources: deps.services.datasources, maxBodyBytes: deps.maxBodyBytes });
   registerExecutionRoutes(router, { executions: deps.services.executions, maxBodyBytes: deps.maxBodyBytes });
   registerDashboardDataRoutes(router, { dashboardData: deps.services.dashboardData, maxBodyBytes: deps.maxBodyBytes });

@@ -5,6 +5,7 @@ import {
 } from '@sightline/domain';
 import { listen } from '@sightline/jsonapi';
 import { createApiApp } from './app.js';
+import { startAgentRelay } from './agent-relay/agent-relay.js';
 import { ViewerAssets } from './shared-page/assets.js';
 
 runMain(async () => {
@@ -21,9 +22,11 @@ runMain(async () => {
   // the shared dashboard page fetches results from the data server's public URL
   const dataBaseUrl = config.dataBaseUrl ?? `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.dataPort}`;
   const server = await listen(createApiApp({ db, logger, services, maxBodyBytes: config.maxBodyBytes, trustProxy: config.trustProxy, viewerAssets, dataBaseUrl }), config.host, config.apiPort);
+  // datasource agents connect here; workers reach them through this process's relay URL
+  const relay = startAgentRelay(server.server, { agents: services.datasourceAgents, logger, relayUrl: config.agentRelayUrl ?? server.url, trustProxy: config.trustProxy });
   viewerAssets.warm();
   // executions and exports whose worker died end even when no worker is running
   const sweeper = new StaleWorkSweeper({ db, datasources: services.datasources, logger }).start();
   console.log(`API server: ${config.apiBaseUrl ?? server.url}`);
-  stopOnSignals(logger, [(left) => server.close(left()), () => sweeper.stop(), () => stopQueue(boss, 2_000), () => db.destroy()], { timeoutMs: config.shutdownTimeoutSeconds * 1000 });
+  stopOnSignals(logger, [() => relay.close(), (left) => server.close(left()), () => sweeper.stop(), () => services.sshTunnels.close(), () => stopQueue(boss, 2_000), () => db.destroy()], { timeoutMs: config.shutdownTimeoutSeconds * 1000 });
 });

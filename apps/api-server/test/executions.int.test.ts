@@ -51,7 +51,8 @@ async function fetchRows(secret: string, executionId: string): Promise<{ fields:
 }
 
 beforeAll(async () => {
-  t = await createPlatformTestContext({ env: { RESULT_ROW_LIMIT: '5000' } });
+  // R_SCRIPT_PATH names no program: this worker has no R (r-query.int.test.ts covers R itself)
+  t = await createPlatformTestContext({ env: { RESULT_ROW_LIMIT: '5000', R_SCRIPT_PATH: '/nonexistent/Rscript' } });
   const mk = async (attributes: Record<string, unknown>) => {
     const res = await t.api.post('/datasources').set('Authorization', auth(t.adminSecret)).send({ data: { attributes } });
     expect(res.status).toBe(201);
@@ -395,7 +396,7 @@ describe('concurrency, retention, R', () => {
     const res = await run(pgDs, { sql_query: 'SELECT 1 AS x', r_query: 'result <- data' });
     const done = await waitForExecution(t, t.adminSecret, res.body.data.id);
     expect(done.execution_status).toBe('query_error');
-    expect(done.error_message).toMatch(/R/);
+    expect(done.error_message).toBe('R post-processing (r_query) is not available: this worker has no R runtime');
   });
 });
 

@@ -1,7 +1,7 @@
 // The page's filter bar is rendered by the server with the initial selection; the controls are the
 // one source of truth: this reads them back into the contract's InputParameters.
 
-export type Scalar = string | number | boolean | null;
+type Scalar = string | number | boolean | null;
 
 /** Contract InputParameters (§1.10). */
 export interface InputParameters {

@@ -4,7 +4,7 @@ import { buildVegaLiteSpec, type ReportVisual, type TableVisual } from '@sightli
 import type { ViewerReport } from './config.js';
 
 /** One column of result data (contract ResultDataField). */
-export interface ResultField {
+interface ResultField {
   name: string;
   human_name?: string;
   data_type: string;

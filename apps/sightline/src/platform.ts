@@ -1,9 +1,9 @@
 import {
-  createDb, createServicesFromConfig, createLogger, migrateLatest, startQueue, stopQueue,
+  CachedResultStore, createDb, createServicesFromConfig, createLogger, migrateLatest, startQueue, stopQueue,
   type DomainServices, type Knex, type Logger, type ResolvedConfig, type SampleDataConnection,
 } from '@sightline/domain';
 import { listen, type RunningServer } from '@sightline/jsonapi';
-import { ViewerAssets, createApiApp } from '@sightline/api-server';
+import { ViewerAssets, createApiApp, startAgentRelay } from '@sightline/api-server';
 import { createDataApp, pageOrigins } from '@sightline/data-server';
 import { startWorker, type Worker } from '@sightline/worker';
 
@@ -40,11 +40,16 @@ export async function startPlatform(config: ResolvedConfig, logger: Logger, samp
     db, logger: logger.child({ app: 'api-server' }), services, maxBodyBytes: config.maxBodyBytes, trustProxy: config.trustProxy, viewerAssets, dataBaseUrl: () => config.dataBaseUrl ?? dataUrl,
   });
   const api = await listen(apiApp, config.host, config.apiPort);
+  // datasource agents connect to the API server; the worker reaches them through this relay
+  const relay = startAgentRelay(api.server, { agents: services.datasourceAgents, logger: logger.child({ app: 'agent-relay' }), relayUrl: config.agentRelayUrl ?? api.url, trustProxy: config.trustProxy });
   const origins = pageOrigins([config.apiBaseUrl, api.url]);
+  // small results answered from memory, dropped when a newer result of their key completes
+  const dataResults = new CachedResultStore(services.resultStore);
+  await dataResults.listen(config.databaseUrl, logger.child({ app: 'data-server' }));
   const dataApp = createDataApp({
     db,
     logger: logger.child({ app: 'data-server' }),
-    resultStore: services.resultStore,
+    resultStore: dataResults,
     tokens: services.tokens,
     corsOrigins: () => origins,
   });
@@ -58,11 +63,12 @@ export async function startPlatform(config: ResolvedConfig, logger: Logger, samp
     db,
     services,
     stop: async (deadlineMs = config.shutdownTimeoutSeconds * 1000) => {
+      await relay.close();
       await Promise.all([api.close(deadlineMs), data.close(deadlineMs), worker.stop({ deadlineMs })]);
+      await services.sshTunnels.close();
+      await dataResults.close();
       await stopQueue(boss, 2_000);
       await db.destroy();
     },
   };
 }
-
-export { createLogger };

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import {
-  MAIL_SEND_QUEUE, MailLedger, createMailer, type AlertAttachmentRenderer, type DomainServices, type Knex, type Logger, type Mailer, type PgBoss, type ScheduleRenderer,
+  CONFIG_DEFAULTS, MAIL_SEND_QUEUE, MailLedger, createMailer, type AlertAttachmentRenderer, type DomainServices, type Knex, type Logger, type Mailer, type PgBoss, type ScheduleRenderer,
 } from '@sightline/domain';
 import { startMailConsumer, type MailConsumerOptions } from './jobs/send-mail.job.js';
 import { startExecutionConsumers } from './jobs/run-execution.job.js';
@@ -67,8 +67,8 @@ const HAND_BACK_MS = 5_000;
 export async function startWorker(deps: WorkerDeps): Promise<Worker> {
   const mailer = deps.mail?.mailer ?? createMailer({
     smtpUrl: deps.mail?.smtpUrl,
-    from: deps.mail?.from ?? 'Sightline <sightline@localhost>',
-    outboxDir: path.join(deps.mail?.dataDir ?? './.sightline', 'outbox'),
+    from: deps.mail?.from ?? CONFIG_DEFAULTS.mailFrom,
+    outboxDir: path.join(deps.mail?.dataDir ?? CONFIG_DEFAULTS.dataDir, 'outbox'),
     logger: deps.logger,
   });
   // Idempotent mail: a schedule run's delivery sets the schedule's `last_sent_at`.
@@ -78,7 +78,7 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
   });
   await startMailConsumer(deps.boss, mailer, deps.logger, { ...deps.mail?.queue, ledger });
   const executions = await startExecutionConsumers({
-    db: deps.db, boss: deps.boss, logger: deps.logger, services: deps.services, concurrency: deps.concurrency, rowLimit: deps.rowLimit ?? 1_000_000,
+    db: deps.db, boss: deps.boss, logger: deps.logger, services: deps.services, concurrency: deps.concurrency, rowLimit: deps.rowLimit ?? CONFIG_DEFAULTS.resultRowLimit,
   });
   const scheduling = await startSchedulingConsumers({
     db: deps.db, boss: deps.boss, logger: deps.logger, services: deps.services, concurrency: Math.max(1, Math.floor(deps.concurrency / 2)),

@@ -448,6 +448,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/datasource_agents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List datasource agents */
+        get: operations["listDatasourceAgents"];
+        put?: never;
+        /** Create datasource agent */
+        post: operations["createDatasourceAgent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/datasource_agents/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get datasource agent */
+        get: operations["getDatasourceAgent"];
+        put?: never;
+        post?: never;
+        /** Delete datasource agent */
+        delete: operations["deleteDatasourceAgent"];
+        options?: never;
+        head?: never;
+        /** Update datasource agent */
+        patch: operations["updateDatasourceAgent"];
+        trace?: never;
+    };
     "/datasources": {
         parameters: {
             query?: never;
@@ -550,6 +587,26 @@ export interface paths {
         put?: never;
         /** Test datasource connection */
         post: operations["testDatasourceConnection"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/datasources/ssh_public_key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get SSH public key
+         * @description The public key of the organization's SSH key pair, for SSH tunnels to datasources.
+         */
+        get: operations["getSshPublicKey"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1376,14 +1433,21 @@ export interface components {
         };
         api_keys: {
             attributes: {
-                created_at?: unknown;
-                enabled?: unknown;
-                last_used_at?: unknown;
-                name?: unknown;
-                permissions?: unknown;
+                /** Format: date-time */
+                created_at: string;
+                enabled: boolean;
+                last_used_at: string | null;
+                name: string;
+                permissions: {
+                    /** @default null */
+                    datasource_ids: string[] | null;
+                    /** @enum {string} */
+                    name: "View Datasources" | "Manage Datasources" | "View Dashboards" | "Manage Dashboards" | "View Alerts" | "Manage Alerts" | "View Users" | "Manage Users" | "Include SQL Details" | "Manage API Keys";
+                }[];
                 secret?: unknown;
-                secret_hint?: unknown;
-                updated_at?: unknown;
+                secret_hint: string;
+                /** Format: date-time */
+                updated_at: string;
             };
             id: string;
             links?: Record<string, unknown>;
@@ -1394,14 +1458,14 @@ export interface components {
         api_keys_create_document: {
             data: {
                 attributes?: {
-                    created_at?: unknown;
-                    enabled?: unknown;
-                    last_used_at?: unknown;
-                    name?: unknown;
-                    permissions?: unknown;
-                    secret?: unknown;
-                    secret_hint?: unknown;
-                    updated_at?: unknown;
+                    enabled?: boolean;
+                    name: string;
+                    permissions?: {
+                        /** @default null */
+                        datasource_ids: string[] | null;
+                        /** @enum {string} */
+                        name: "View Datasources" | "Manage Datasources" | "View Dashboards" | "Manage Dashboards" | "View Alerts" | "Manage Alerts" | "View Users" | "Manage Users" | "Include SQL Details" | "Manage API Keys";
+                    }[];
                 };
                 /** @constant */
                 type: "api_keys";
@@ -1424,14 +1488,14 @@ export interface components {
         api_keys_update_document: {
             data: {
                 attributes?: {
-                    created_at?: unknown;
-                    enabled?: unknown;
-                    last_used_at?: unknown;
-                    name?: unknown;
-                    permissions?: unknown;
-                    secret?: unknown;
-                    secret_hint?: unknown;
-                    updated_at?: unknown;
+                    enabled?: boolean;
+                    name?: string;
+                    permissions?: {
+                        /** @default null */
+                        datasource_ids: string[] | null;
+                        /** @enum {string} */
+                        name: "View Datasources" | "Manage Datasources" | "View Dashboards" | "Manage Dashboards" | "View Alerts" | "Manage Alerts" | "View Users" | "Manage Users" | "Include SQL Details" | "Manage API Keys";
+                    }[];
                 };
                 id: string;
                 /** @constant */
@@ -1444,10 +1508,12 @@ export interface components {
         dashboard_backup: Record<string, unknown>;
         dashboard_groups: {
             attributes: {
-                created_at?: unknown;
-                description?: unknown;
-                name?: unknown;
-                updated_at?: unknown;
+                /** Format: date-time */
+                created_at: string;
+                description: string | null;
+                name: string;
+                /** Format: date-time */
+                updated_at: string;
             };
             id: string;
             links?: Record<string, unknown>;
@@ -1468,8 +1534,8 @@ export interface components {
             data: {
                 attributes?: {
                     created_at?: unknown;
-                    description?: unknown;
-                    name?: unknown;
+                    description?: string | null;
+                    name: string;
                     updated_at?: unknown;
                 };
                 relationships?: {
@@ -1503,8 +1569,8 @@ export interface components {
             data: {
                 attributes?: {
                     created_at?: unknown;
-                    description?: unknown;
-                    name?: unknown;
+                    description?: string | null;
+                    name?: string;
                     updated_at?: unknown;
                 };
                 id: string;
@@ -1694,17 +1760,19 @@ export interface components {
         };
         dashboard_sharing_links: {
             attributes: {
-                allowed_embed_origins?: unknown;
-                created_at?: unknown;
-                enabled?: unknown;
-                expires_at?: unknown;
-                fixed_parameters?: unknown;
-                last_viewed_at?: unknown;
-                name?: unknown;
-                password_protected?: unknown;
-                requires_secret?: unknown;
-                sharing_token?: unknown;
-                updated_at?: unknown;
+                allowed_embed_origins: string[];
+                /** Format: date-time */
+                created_at: string;
+                enabled: boolean;
+                expires_at: string | null;
+                fixed_parameters: unknown | null;
+                last_viewed_at: string | null;
+                name: string | null;
+                password_protected: boolean;
+                requires_secret: boolean;
+                sharing_token: string;
+                /** Format: date-time */
+                updated_at: string;
             };
             id: string;
             links?: Record<string, unknown>;
@@ -1724,17 +1792,13 @@ export interface components {
         dashboard_sharing_links_create_document: {
             data: {
                 attributes?: {
-                    allowed_embed_origins?: unknown;
-                    created_at?: unknown;
-                    enabled?: unknown;
-                    expires_at?: unknown;
-                    fixed_parameters?: unknown;
-                    last_viewed_at?: unknown;
-                    name?: unknown;
-                    password_protected?: unknown;
-                    requires_secret?: unknown;
-                    sharing_token?: unknown;
-                    updated_at?: unknown;
+                    allowed_embed_origins?: string[];
+                    enabled?: boolean;
+                    expires_at?: string | null;
+                    fixed_parameters?: unknown | null;
+                    name?: string | null;
+                    password?: string | null;
+                    requires_secret?: boolean;
                 };
                 relationships?: {
                     dashboard?: {
@@ -1766,17 +1830,13 @@ export interface components {
         dashboard_sharing_links_update_document: {
             data: {
                 attributes?: {
-                    allowed_embed_origins?: unknown;
-                    created_at?: unknown;
-                    enabled?: unknown;
-                    expires_at?: unknown;
-                    fixed_parameters?: unknown;
-                    last_viewed_at?: unknown;
-                    name?: unknown;
-                    password_protected?: unknown;
-                    requires_secret?: unknown;
-                    sharing_token?: unknown;
-                    updated_at?: unknown;
+                    allowed_embed_origins?: string[];
+                    enabled?: boolean;
+                    expires_at?: string | null;
+                    fixed_parameters?: unknown | null;
+                    name?: string | null;
+                    password?: string | null;
+                    requires_secret?: boolean;
                 };
                 id: string;
                 relationships?: {
@@ -1831,26 +1891,56 @@ export interface components {
         };
         dashboards: {
             attributes: {
-                automatic_update_enabled?: unknown;
-                color_scheme?: unknown;
-                created_at?: unknown;
-                data_refresh_anchor_time?: unknown;
-                data_refresh_rate?: unknown;
-                default_page_width?: unknown;
-                default_parameters?: unknown;
-                description?: unknown;
-                filters_configuration?: unknown;
-                floating_enabled?: unknown;
-                is_locked?: unknown;
-                layout?: unknown;
-                name?: unknown;
-                prewarm?: unknown;
-                published?: unknown;
-                thumbnail_created_at?: unknown;
-                thumbnail_enabled?: unknown;
-                thumbnail_image_url?: unknown;
-                time_zone_config?: unknown;
-                updated_at?: unknown;
+                automatic_update_enabled: boolean;
+                /** @enum {string} */
+                color_scheme: "scheme_1" | "scheme_2" | "scheme_3" | "scheme_4" | "scheme_5" | "scheme_6" | "scheme_7" | "scheme_8";
+                /** Format: date-time */
+                created_at: string;
+                data_refresh_anchor_time: string | null;
+                data_refresh_rate: number;
+                default_page_width: number;
+                default_parameters: {
+                    /** @enum {string} */
+                    aggregation?: "second" | "minute" | "hour" | "day" | "week" | "week_sunday" | "month" | "quarter" | "year" | "all_time";
+                    filters?: {
+                        selected_values: (string | number | boolean | null)[];
+                        variable_name: string;
+                    }[];
+                    timerange?: string;
+                    tz?: string;
+                } | null;
+                description: string | null;
+                filters_configuration: {
+                    aggregation_options?: ("second" | "minute" | "hour" | "day" | "week" | "week_sunday" | "month" | "quarter" | "year" | "all_time")[];
+                    apply_immediately?: boolean;
+                    filter_sorting?: string[];
+                    hidden_parameters?: string[];
+                };
+                floating_enabled: boolean;
+                is_locked: boolean;
+                layout: {
+                    column: number;
+                    height: number;
+                    id: string;
+                    row: number;
+                    /** @constant */
+                    type: "report";
+                    width: number;
+                }[];
+                name: string;
+                prewarm: boolean;
+                published: boolean;
+                thumbnail_created_at: string | null;
+                thumbnail_enabled: boolean;
+                thumbnail_image_url: string | null;
+                time_zone_config: {
+                    allowed_time_zones?: string[];
+                    fixed_time_zone?: string;
+                    /** @enum {string} */
+                    type: "disabled" | "organization" | "fixed" | "input";
+                };
+                /** Format: date-time */
+                updated_at: string;
             };
             id: string;
             links?: Record<string, unknown>;
@@ -1912,25 +2002,45 @@ export interface components {
         dashboards_create_document: {
             data: {
                 attributes?: {
-                    automatic_update_enabled?: unknown;
-                    color_scheme?: unknown;
+                    automatic_update_enabled?: boolean;
+                    /** @enum {string} */
+                    color_scheme?: "scheme_1" | "scheme_2" | "scheme_3" | "scheme_4" | "scheme_5" | "scheme_6" | "scheme_7" | "scheme_8";
                     created_at?: unknown;
-                    data_refresh_anchor_time?: unknown;
-                    data_refresh_rate?: unknown;
-                    default_page_width?: unknown;
-                    default_parameters?: unknown;
-                    description?: unknown;
-                    filters_configuration?: unknown;
+                    data_refresh_anchor_time?: string | null;
+                    data_refresh_rate?: number;
+                    default_page_width?: number;
+                    default_parameters?: {
+                        /** @enum {string} */
+                        aggregation?: "second" | "minute" | "hour" | "day" | "week" | "week_sunday" | "month" | "quarter" | "year" | "all_time";
+                        filters?: {
+                            selected_values: (string | number | boolean | null)[];
+                            variable_name: string;
+                        }[];
+                        timerange?: string;
+                        tz?: string;
+                    } | null;
+                    description?: string | null;
+                    filters_configuration?: {
+                        aggregation_options?: ("second" | "minute" | "hour" | "day" | "week" | "week_sunday" | "month" | "quarter" | "year" | "all_time")[];
+                        apply_immediately?: boolean;
+                        filter_sorting?: string[];
+                        hidden_parameters?: string[];
+                    };
                     floating_enabled?: unknown;
-                    is_locked?: unknown;
+                    is_locked?: boolean;
                     layout?: unknown;
-                    name?: unknown;
-                    prewarm?: unknown;
+                    name: string;
+                    prewarm?: boolean;
                     published?: unknown;
                     thumbnail_created_at?: unknown;
-                    thumbnail_enabled?: unknown;
+                    thumbnail_enabled?: boolean;
                     thumbnail_image_url?: unknown;
-                    time_zone_config?: unknown;
+                    time_zone_config?: {
+                        allowed_time_zones?: string[];
+                        fixed_time_zone?: string;
+                        /** @enum {string} */
+                        type: "disabled" | "organization" | "fixed" | "input";
+                    };
                     updated_at?: unknown;
                 };
                 relationships?: {
@@ -2005,25 +2115,45 @@ export interface components {
         dashboards_update_document: {
             data: {
                 attributes?: {
-                    automatic_update_enabled?: unknown;
-                    color_scheme?: unknown;
+                    automatic_update_enabled?: boolean;
+                    /** @enum {string} */
+                    color_scheme?: "scheme_1" | "scheme_2" | "scheme_3" | "scheme_4" | "scheme_5" | "scheme_6" | "scheme_7" | "scheme_8";
                     created_at?: unknown;
-                    data_refresh_anchor_time?: unknown;
-                    data_refresh_rate?: unknown;
-                    default_page_width?: unknown;
-                    default_parameters?: unknown;
-                    description?: unknown;
-                    filters_configuration?: unknown;
+                    data_refresh_anchor_time?: string | null;
+                    data_refresh_rate?: number;
+                    default_page_width?: number;
+                    default_parameters?: {
+                        /** @enum {string} */
+                        aggregation?: "second" | "minute" | "hour" | "day" | "week" | "week_sunday" | "month" | "quarter" | "year" | "all_time";
+                        filters?: {
+                            selected_values: (string | number | boolean | null)[];
+                            variable_name: string;
+                        }[];
+                        timerange?: string;
+                        tz?: string;
+                    } | null;
+                    description?: string | null;
+                    filters_configuration?: {
+                        aggregation_options?: ("second" | "minute" | "hour" | "day" | "week" | "week_sunday" | "month" | "quarter" | "year" | "all_time")[];
+                        apply_immediately?: boolean;
+                        filter_sorting?: string[];
+                        hidden_parameters?: string[];
+                    };
                     floating_enabled?: unknown;
-                    is_locked?: unknown;
+                    is_locked?: boolean;
                     layout?: unknown;
-                    name?: unknown;
-                    prewarm?: unknown;
+                    name?: string;
+                    prewarm?: boolean;
                     published?: unknown;
                     thumbnail_created_at?: unknown;
-                    thumbnail_enabled?: unknown;
+                    thumbnail_enabled?: boolean;
                     thumbnail_image_url?: unknown;
-                    time_zone_config?: unknown;
+                    time_zone_config?: {
+                        allowed_time_zones?: string[];
+                        fixed_time_zone?: string;
+                        /** @enum {string} */
+                        type: "disabled" | "organization" | "fixed" | "input";
+                    };
                     updated_at?: unknown;
                 };
                 id: string;
@@ -2093,6 +2223,103 @@ export interface components {
             data_key: string;
             /** @description Unix seconds */
             data_timestamp: number;
+        };
+        datasource_agents: {
+            attributes: {
+                active_queries: number;
+                address: string | null;
+                agent_id: string;
+                connected: boolean;
+                /** Format: date-time */
+                created_at: string;
+                enabled: boolean;
+                name: string;
+                secret_key?: unknown;
+                /** Format: date-time */
+                updated_at: string;
+                version: string | null;
+            };
+            id: string;
+            links?: Record<string, unknown>;
+            meta?: Record<string, unknown>;
+            relationships?: {
+                datasources?: {
+                    data?: {
+                        id: string;
+                        /** @constant */
+                        type: "datasources";
+                    }[];
+                };
+            };
+            /** @constant */
+            type: "datasource_agents";
+        };
+        datasource_agents_create_document: {
+            data: {
+                attributes?: {
+                    active_queries?: unknown;
+                    address?: unknown;
+                    agent_id?: unknown;
+                    connected?: unknown;
+                    created_at?: unknown;
+                    enabled?: boolean;
+                    name: string;
+                    updated_at?: unknown;
+                    version?: unknown;
+                };
+                relationships?: {
+                    datasources?: {
+                        data?: {
+                            id: string;
+                            /** @constant */
+                            type: "datasources";
+                        }[];
+                    };
+                };
+                /** @constant */
+                type: "datasource_agents";
+            };
+        };
+        datasource_agents_document: {
+            data: components["schemas"]["datasource_agents"];
+            included?: components["schemas"]["any_resource"][];
+            jsonapi?: Record<string, unknown>;
+            links?: Record<string, unknown>;
+            meta?: Record<string, unknown>;
+        };
+        datasource_agents_list_document: {
+            data: components["schemas"]["datasource_agents"][];
+            included?: components["schemas"]["any_resource"][];
+            jsonapi?: Record<string, unknown>;
+            links?: Record<string, unknown>;
+            meta?: Record<string, unknown>;
+        };
+        datasource_agents_update_document: {
+            data: {
+                attributes?: {
+                    active_queries?: unknown;
+                    address?: unknown;
+                    agent_id?: unknown;
+                    connected?: unknown;
+                    created_at?: unknown;
+                    enabled?: boolean;
+                    name?: string;
+                    updated_at?: unknown;
+                    version?: unknown;
+                };
+                id: string;
+                relationships?: {
+                    datasources?: {
+                        data?: {
+                            id: string;
+                            /** @constant */
+                            type: "datasources";
+                        }[];
+                    };
+                };
+                /** @constant */
+                type: "datasource_agents";
+            };
         };
         datasources: {
             attributes: {
@@ -2347,24 +2574,28 @@ export interface components {
         filter_options_status: Record<string, unknown>;
         filters: {
             attributes: {
-                after_range_enabled?: unknown;
-                allowed_aggregations?: unknown;
-                before_range_enabled?: unknown;
-                control_type?: unknown;
-                created_at?: unknown;
-                data_refresh_rate?: unknown;
-                default_values?: unknown;
-                display_name?: unknown;
-                dropdown_validate?: unknown;
-                from_to_range_enabled?: unknown;
-                last_query_error_message?: unknown;
-                last_query_success?: unknown;
-                relative_range_enabled?: unknown;
-                required?: unknown;
-                sql_query?: unknown;
-                updated_at?: unknown;
-                value_type?: unknown;
-                variable_name?: unknown;
+                after_range_enabled: boolean;
+                allowed_aggregations: ("second" | "minute" | "hour" | "day" | "week" | "week_sunday" | "month" | "quarter" | "year" | "all_time")[] | null;
+                before_range_enabled: boolean;
+                /** @enum {string} */
+                control_type: "input" | "input_multi" | "checkbox" | "checkbox_two_way" | "date_time" | "date_time_range" | "date" | "date_range" | "time" | "time_range" | "date_time_aggregation" | "dropdown" | "dropdown_multi" | "dropdown_dynamic" | "dropdown_multi_dynamic" | "dropdown_manual" | "dropdown_multi_manual";
+                /** Format: date-time */
+                created_at: string;
+                data_refresh_rate: number | null;
+                default_values: (string | number | boolean | null)[] | null;
+                display_name: string | null;
+                dropdown_validate: boolean;
+                from_to_range_enabled: boolean;
+                last_query_error_message: string | null;
+                last_query_success: string | null;
+                relative_range_enabled: boolean;
+                required: boolean;
+                sql_query: string | null;
+                /** Format: date-time */
+                updated_at: string;
+                /** @enum {string} */
+                value_type: "TEXT" | "NUMBER" | "BOOLEAN" | "DATE" | "TIME" | "DATE_TIME";
+                variable_name: string;
             };
             id: string;
             links?: Record<string, unknown>;
@@ -2398,24 +2629,28 @@ export interface components {
         filters_create_document: {
             data: {
                 attributes?: {
-                    after_range_enabled?: unknown;
-                    allowed_aggregations?: unknown;
-                    before_range_enabled?: unknown;
-                    control_type?: unknown;
+                    after_range_enabled?: boolean;
+                    allowed_aggregations?: ("second" | "minute" | "hour" | "day" | "week" | "week_sunday" | "month" | "quarter" | "year" | "all_time")[] | null;
+                    before_range_enabled?: boolean;
+                    /** @enum {string} */
+                    control_type: "input" | "input_multi" | "checkbox" | "checkbox_two_way" | "date_time" | "date_time_range" | "date" | "date_range" | "time" | "time_range" | "date_time_aggregation" | "dropdown" | "dropdown_multi" | "dropdown_dynamic" | "dropdown_multi_dynamic" | "dropdown_manual" | "dropdown_multi_manual";
                     created_at?: unknown;
-                    data_refresh_rate?: unknown;
-                    default_values?: unknown;
-                    display_name?: unknown;
-                    dropdown_validate?: unknown;
-                    from_to_range_enabled?: unknown;
+                    data_refresh_rate?: number | null;
+                    default_values?: (string | number | boolean | null)[] | null;
+                    display_name?: string | null;
+                    dropdown_validate?: boolean;
+                    from_to_range_enabled?: boolean;
                     last_query_error_message?: unknown;
                     last_query_success?: unknown;
-                    relative_range_enabled?: unknown;
-                    required?: unknown;
-                    sql_query?: unknown;
+                    relative_range_enabled?: boolean;
+                    required?: boolean;
+                    sql_query?: string | null;
                     updated_at?: unknown;
-                    value_type?: unknown;
-                    variable_name?: unknown;
+                    value_names?: string[] | null;
+                    /** @enum {string} */
+                    value_type: "TEXT" | "NUMBER" | "BOOLEAN" | "DATE" | "TIME" | "DATE_TIME";
+                    values?: string[] | null;
+                    variable_name: string;
                 };
                 relationships?: {
                     datasource?: {
@@ -2461,24 +2696,28 @@ export interface components {
         filters_update_document: {
             data: {
                 attributes?: {
-                    after_range_enabled?: unknown;
-                    allowed_aggregations?: unknown;
-                    before_range_enabled?: unknown;
-                    control_type?: unknown;
+                    after_range_enabled?: boolean;
+                    allowed_aggregations?: ("second" | "minute" | "hour" | "day" | "week" | "week_sunday" | "month" | "quarter" | "year" | "all_time")[] | null;
+                    before_range_enabled?: boolean;
+                    /** @enum {string} */
+                    control_type?: "input" | "input_multi" | "checkbox" | "checkbox_two_way" | "date_time" | "date_time_range" | "date" | "date_range" | "time" | "time_range" | "date_time_aggregation" | "dropdown" | "dropdown_multi" | "dropdown_dynamic" | "dropdown_multi_dynamic" | "dropdown_manual" | "dropdown_multi_manual";
                     created_at?: unknown;
-                    data_refresh_rate?: unknown;
-                    default_values?: unknown;
-                    display_name?: unknown;
-                    dropdown_validate?: unknown;
-                    from_to_range_enabled?: unknown;
+                    data_refresh_rate?: number | null;
+                    default_values?: (string | number | boolean | null)[] | null;
+                    display_name?: string | null;
+                    dropdown_validate?: boolean;
+                    from_to_range_enabled?: boolean;
                     last_query_error_message?: unknown;
                     last_query_success?: unknown;
-                    relative_range_enabled?: unknown;
-                    required?: unknown;
-                    sql_query?: unknown;
+                    relative_range_enabled?: boolean;
+                    required?: boolean;
+                    sql_query?: string | null;
                     updated_at?: unknown;
-                    value_type?: unknown;
-                    variable_name?: unknown;
+                    value_names?: string[] | null;
+                    /** @enum {string} */
+                    value_type?: "TEXT" | "NUMBER" | "BOOLEAN" | "DATE" | "TIME" | "DATE_TIME";
+                    values?: string[] | null;
+                    variable_name?: string;
                 };
                 id: string;
                 relationships?: {
@@ -3051,13 +3290,35 @@ export interface components {
                 type: "sql_snippets";
             };
         };
+        ssh_public_keys: {
+            attributes: {
+                created_at?: unknown;
+                fingerprint?: unknown;
+                key_type?: unknown;
+                public_key?: unknown;
+            };
+            id: string;
+            links?: Record<string, unknown>;
+            meta?: Record<string, unknown>;
+            /** @constant */
+            type: "ssh_public_keys";
+        };
+        ssh_public_keys_document: {
+            data: components["schemas"]["ssh_public_keys"];
+            included?: components["schemas"]["any_resource"][];
+            jsonapi?: Record<string, unknown>;
+            links?: Record<string, unknown>;
+            meta?: Record<string, unknown>;
+        };
         user_groups: {
             attributes: {
-                built_in_behavior?: unknown;
-                created_at?: unknown;
-                description?: unknown;
-                name?: unknown;
-                updated_at?: unknown;
+                built_in_behavior: ("all_users" | "all_analysts") | null;
+                /** Format: date-time */
+                created_at: string;
+                description: string | null;
+                name: string;
+                /** Format: date-time */
+                updated_at: string;
             };
             id: string;
             links?: Record<string, unknown>;
@@ -3084,11 +3345,8 @@ export interface components {
         user_groups_create_document: {
             data: {
                 attributes?: {
-                    built_in_behavior?: unknown;
-                    created_at?: unknown;
-                    description?: unknown;
-                    name?: unknown;
-                    updated_at?: unknown;
+                    description?: string | null;
+                    name: string;
                 };
                 relationships?: {
                     dashboards?: {
@@ -3127,11 +3385,8 @@ export interface components {
         user_groups_update_document: {
             data: {
                 attributes?: {
-                    built_in_behavior?: unknown;
-                    created_at?: unknown;
-                    description?: unknown;
-                    name?: unknown;
-                    updated_at?: unknown;
+                    description?: string | null;
+                    name?: string;
                 };
                 id: string;
                 relationships?: {
@@ -3156,16 +3411,19 @@ export interface components {
         };
         users: {
             attributes: {
-                created_at?: unknown;
-                deactivated_at?: unknown;
-                email?: unknown;
-                firstname?: unknown;
-                invitation_accepted_at?: unknown;
-                invitation_created_at?: unknown;
-                lastname?: unknown;
-                otp_app_enabled?: unknown;
-                otp_phone_enabled?: unknown;
-                role?: unknown;
+                /** Format: date-time */
+                created_at: string;
+                deactivated_at: string | null;
+                /** Format: email */
+                email: string;
+                firstname: string | null;
+                invitation_accepted_at: string | null;
+                invitation_created_at: string | null;
+                lastname: string | null;
+                otp_app_enabled?: boolean;
+                otp_phone_enabled?: boolean;
+                /** @enum {string} */
+                role: "analyst" | "viewer";
             };
             id: string;
             links?: Record<string, unknown>;
@@ -3206,16 +3464,8 @@ export interface components {
         users_update_document: {
             data: {
                 attributes?: {
-                    created_at?: unknown;
-                    deactivated_at?: unknown;
-                    email?: unknown;
-                    firstname?: unknown;
-                    invitation_accepted_at?: unknown;
-                    invitation_created_at?: unknown;
-                    lastname?: unknown;
-                    otp_app_enabled?: unknown;
-                    otp_phone_enabled?: unknown;
-                    role?: unknown;
+                    /** @enum {string} */
+                    role?: "analyst" | "viewer";
                 };
                 id: string;
                 relationships?: {
@@ -4281,6 +4531,134 @@ export interface operations {
             default: components["responses"]["error"];
         };
     };
+    listDatasourceAgents: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated related resources to include: `datasources`. */
+                include?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The datasource agents this key may see */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.api+json": components["schemas"]["datasource_agents_list_document"];
+                };
+            };
+            default: components["responses"]["error"];
+        };
+    };
+    createDatasourceAgent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["datasource_agents_create_document"];
+                "application/vnd.api+json": components["schemas"]["datasource_agents_create_document"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.api+json": components["schemas"]["datasource_agents_document"];
+                };
+            };
+            default: components["responses"]["error"];
+        };
+    };
+    getDatasourceAgent: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated related resources to include: `datasources`. */
+                include?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Datasource agent id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The datasource agent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.api+json": components["schemas"]["datasource_agents_document"];
+                };
+            };
+            default: components["responses"]["error"];
+        };
+    };
+    deleteDatasourceAgent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Datasource agent id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done (no content) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            default: components["responses"]["error"];
+        };
+    };
+    updateDatasourceAgent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Datasource agent id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["datasource_agents_update_document"];
+                "application/vnd.api+json": components["schemas"]["datasource_agents_update_document"];
+            };
+        };
+        responses: {
+            /** @description Updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.api+json": components["schemas"]["datasource_agents_document"];
+                };
+            };
+            default: components["responses"]["error"];
+        };
+    };
     listDatasources: {
         parameters: {
             query?: {
@@ -4507,6 +4885,27 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["connection_test"];
+                };
+            };
+            default: components["responses"]["error"];
+        };
+    };
+    getSshPublicKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The public key */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.api+json": components["schemas"]["ssh_public_keys_document"];
                 };
             };
             default: components["responses"]["error"];

@@ -1,8 +1,10 @@
 import type { Knex } from 'knex';
 import { ApiKeyService } from './api-keys/api-key.service.js';
 import { AuthFailureLimiter, DEFAULT_AUTH_FAILURE_LIMIT, type AuthFailureLimit } from './api-keys/auth-failure-limiter.js';
+import { CONFIG_DEFAULTS } from './config/config.js';
 import { OrganizationService, type OrganizationProvisioner } from './organizations/organization.service.js';
 import { DatasourceService, type SampleDataConnection } from './datasources/datasource.service.js';
+import { DatasourceAgentService } from './datasource-agents/datasource-agent.service.js';
 import { SqlSnippetService } from './sql-snippets/sql-snippet.service.js';
 import { UserService } from './users/user.service.js';
 import { UserGroupService, provisionBuiltInUserGroups } from './user-groups/user-group.service.js';
@@ -30,6 +32,9 @@ import { PgExportFileStore } from './export-jobs/export-file-store.js';
 import { ViewerTokens } from './tokens/viewer-token.js';
 import { SharingLinkService } from './sharing-links/sharing-link.service.js';
 import { SharedDashboardService } from './sharing-links/shared-dashboard.service.js';
+import { SshKeyService } from './ssh-tunnels/ssh-key.service.js';
+import { RRuntime, type RRuntimeOptions } from './r-runtime/r-runtime.js';
+import { SshTunnelPool } from './ssh-tunnels/ssh-tunnel-pool.js';
 
 export interface DomainDeps {
   db: Knex;
@@ -60,6 +65,8 @@ export interface DomainDeps {
   dataBaseUrl?: string;
   /** Lifetime of shared-page viewer tokens in seconds (default 600; the page renews them while it polls). */
   viewerTokenTtlSeconds?: number;
+  /** R post-processing (`r_query`): Rscript and limits (default: Rscript on PATH, 60 s, 2 GiB). */
+  rRuntime?: Partial<RRuntimeOptions>;
 }
 
 /** Stands in for a missing queue in processes that never enqueue (the operator CLI). */
@@ -74,15 +81,17 @@ export interface DomainServices {
   organizations: OrganizationService;
   apiKeys: ApiKeyService;
   datasources: DatasourceService;
+  /** Datasource agents: CRUD, the `agents` of datasources, the relay's look-ups. */
+  datasourceAgents: DatasourceAgentService;
   sqlSnippets: SqlSnippetService;
   mail: MailService;
   users: UserService;
   userGroups: UserGroupService;
   executions: ExecutionService;
-  /** Dashboards: CRUD, lock, layout, duplicate, backup; `getById`/`relations` for the read path. */
+  /** Dashboards: CRUD, lock, layout, duplicate, backup; `getByIdUnchecked`/`relations` for the read path. */
   dashboards: DashboardService;
   dashboardGroups: DashboardGroupService;
-  /** Reports: CRUD, duplicate; `getById`/`listByDashboard` for the read path. */
+  /** Reports: CRUD, duplicate; `getByIdUnchecked`/`listByDashboard` for the read path. */
   reports: ReportService;
   /** Filters: CRUD; `listAll` (compiler definitions), `listByDashboard` (derived) for the read path. */
   filters: FilterService;
@@ -104,21 +113,33 @@ export interface DomainServices {
   sharingLinks: SharingLinkService;
   /** The shared dashboard page: opening links, viewer tokens, the viewer's status polls. */
   sharedDashboards: SharedDashboardService;
+  /** The organizations' SSH key pairs (public key for bastions' authorized_keys). */
+  sshKeys: SshKeyService;
+  /** The SSH tunnels of this process (close them on shutdown: `sshTunnels.close()`). */
+  sshTunnels: SshTunnelPool;
+  /** R post-processing of `r_query` executions (the worker's runner uses it). */
+  rRuntime: RRuntime;
 }
 
 /** Builds the domain services (the composition roots call this once). */
 export function createDomainServices(deps: DomainDeps): DomainServices {
   const clock = deps.clock ?? systemClock;
+  const authFailureLimiter = new AuthFailureLimiter(deps.db, deps.authFailureLimit ?? DEFAULT_AUTH_FAILURE_LIMIT);
+  const datasourceAgents = new DatasourceAgentService({ db: deps.db, encryptionKey: deps.encryptionKey, failureLimiter: authFailureLimiter });
+  const sshKeys = new SshKeyService({ db: deps.db, encryptionKey: deps.encryptionKey });
+  const sshTunnels = new SshTunnelPool({ db: deps.db, keys: sshKeys });
   const datasources = new DatasourceService({
+    sshTunnels,
     db: deps.db,
+    agents: datasourceAgents,
     encryptionKey: deps.encryptionKey,
-    defaultQueryTimeoutSeconds: deps.queryTimeoutSeconds ?? 300,
+    defaultQueryTimeoutSeconds: deps.queryTimeoutSeconds ?? CONFIG_DEFAULTS.queryTimeoutSeconds,
     sampleData: deps.sampleData,
   });
   const apiKeys = new ApiKeyService({
     db: deps.db,
     findUnknownDatasourceIds: (db, org, ids) => datasources.unknownIds(db, org, ids),
-    failureLimiter: new AuthFailureLimiter(deps.db, deps.authFailureLimit ?? DEFAULT_AUTH_FAILURE_LIMIT),
+    failureLimiter: authFailureLimiter,
   });
   const provisioners: OrganizationProvisioner[] = [
     async (trx, organization) => {
@@ -129,10 +150,10 @@ export function createDomainServices(deps: DomainDeps): DomainServices {
   const organizations = new OrganizationService({ db: deps.db, provisioners });
   const sqlSnippets = new SqlSnippetService({ db: deps.db, datasources });
   const mail = new MailService({ queue: deps.mailQueue });
-  const users = new UserService({ db: deps.db, mail, clock, apiBaseUrl: deps.apiBaseUrl ?? 'http://localhost:8080', invitationTtlHours: deps.invitationTtlHours });
+  const users = new UserService({ db: deps.db, mail, clock, apiBaseUrl: deps.apiBaseUrl ?? `http://localhost:${CONFIG_DEFAULTS.apiPort}`, invitationTtlHours: deps.invitationTtlHours });
   const userGroups = new UserGroupService({ db: deps.db });
   const resultStore = deps.resultStore ?? new PgResultStore(deps.db);
-  const tokens = new DataTokens(deps.dataTokenSecret ?? 'unset-data-token-secret-process-cannot-issue-tokens', deps.dataTokenTtlSeconds ?? 300);
+  const tokens = new DataTokens(deps.dataTokenSecret ?? 'unset-data-token-secret-process-cannot-issue-tokens', deps.dataTokenTtlSeconds ?? CONFIG_DEFAULTS.dataTokenTtlSeconds);
   const filters = new FilterService({ db: deps.db, datasources });
   const executions = new ExecutionService({ db: deps.db, datasources, sqlSnippets, queue: deps.queue ?? NO_QUEUE, tokens, resultStore, clock, filterDefinitions: (organizationId) => filters.listAll(organizationId) });
   const dashboards = new DashboardService({ db: deps.db, clock });
@@ -148,9 +169,10 @@ export function createDomainServices(deps: DomainDeps): DomainServices {
   const viewerTokens = new ViewerTokens(deps.dataTokenSecret ?? 'unset-data-token-secret-process-cannot-issue-tokens', deps.viewerTokenTtlSeconds ?? 600);
   const sharedDashboards = new SharedDashboardService({ db: deps.db, clock, links: sharingLinks, dashboardData, viewerTokens });
   return {
-    clock, organizations, apiKeys, datasources, sqlSnippets, mail, users, userGroups, executions, resultStore, tokens, dashboards, dashboardGroups, reports, filters, dashboardData, dashboardSharing,
-    exportJobs, exportFiles, dashboardSchedules, sqlAlerts, apiBaseUrl: deps.apiBaseUrl ?? 'http://localhost:8080',
-    sharingLinks, sharedDashboards,
+    clock, organizations, apiKeys, datasources, datasourceAgents, sqlSnippets, mail, users, userGroups, executions, resultStore, tokens, dashboards, dashboardGroups, reports, filters, dashboardData, dashboardSharing,
+    exportJobs, exportFiles, dashboardSchedules, sqlAlerts, apiBaseUrl: deps.apiBaseUrl ?? `http://localhost:${CONFIG_DEFAULTS.apiPort}`,
+    sharingLinks, sharedDashboards, sshKeys, sshTunnels,
+    rRuntime: new RRuntime({ timeoutMs: 60_000, memoryLimitBytes: 2048 * 1_048_576, ...deps.rRuntime }),
   };
 }
 
@@ -173,6 +195,7 @@ export function createServicesFromConfig(db: Knex, config: ResolvedConfig, boss?
     dataTokenTtlSeconds: config.dataTokenTtlSeconds,
     authFailureLimit: { limit: config.authFailureLimit, windowSeconds: config.authFailureWindowSeconds },
     dataBaseUrl: config.dataBaseUrl ?? `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.dataPort}`,
+    rRuntime: { rscriptPath: config.rScriptPath, timeoutMs: config.rTimeoutSeconds * 1000, memoryLimitBytes: config.rMemoryLimitMb * 1_048_576 },
   });
 }
 

@@ -16,7 +16,11 @@ describe('secrets', () => {
     expect(sealed).not.toContain('pässwörd');
     expect(decryptSecret(sealed, key)).toBe('pässwörd');
     expect(() => decryptSecret(sealed, randomBytes(32))).toThrow();
-    const tampered = sealed.slice(0, -2) + (sealed.endsWith('A') ? 'B' : 'A') + sealed.slice(-1);
+    // flip one bit of the ciphertext (editing a base64 character could leave the bytes unchanged)
+    const [version, iv, tag, ct] = sealed.split('.');
+    const bytes = Buffer.from(ct!, 'base64url');
+    bytes[0] = bytes[0]! ^ 1;
+    const tampered = [version, iv, tag, bytes.toString('base64url')].join('.');
     expect(() => decryptSecret(tampered, key)).toThrow();
   });
 });

@@ -4,9 +4,13 @@ import type { Linkage, RelationshipDefinition, ResourceDefinition, ResourceRecor
 
 type AnyTable = FieldTable<FieldMap>;
 
-/** A relationship the field table does not hold (e.g. one computed elsewhere), with its linkage. */
+/**
+ * A relationship the field table does not hold (e.g. one computed elsewhere), with its linkage when
+ * the record holds it; without `linkage` the caller of `present` adds it (e.g. from relations that
+ * depend on the caller's permissions).
+ */
 export interface ExtraRelationship<R> extends RelationshipDefinition {
-  linkage(record: R): Linkage;
+  linkage?(record: R): Linkage;
 }
 
 /** A resource definition derived from a field table, with its presenter. */
@@ -52,7 +56,7 @@ export function defineFieldResource<T extends AnyTable>(definition: {
     relationships,
     present(record, canSee) {
       const linkage: Record<string, Linkage> = { ...fields.linkage(record) };
-      for (const [name, rel] of Object.entries(extra)) linkage[name] = rel.linkage(record);
+      for (const [name, rel] of Object.entries(extra)) if (rel.linkage) linkage[name] = rel.linkage(record);
       return { id: fields.idOf(record), attributes: fields.toAttributes(record, canSee), relationships: linkage };
     },
     hiddenAttributes: (canSee) => fields.hiddenAttributes(canSee),

@@ -44,7 +44,7 @@ export interface LayoutOptions {
 }
 
 /** A render width in range (defaults to `fallback`). */
-export function clampWidth(width: number | undefined, fallback: number): number {
+function clampWidth(width: number | undefined, fallback: number): number {
   const w = Number.isFinite(width) && width! > 0 ? Math.round(width!) : fallback;
   return Math.min(MAX_PAGE_WIDTH, Math.max(MIN_PAGE_WIDTH, w));
 }
@@ -100,7 +100,7 @@ async function drawVisual(item: RenderReportItem, content: ReportBox['content'],
  * A table as rectangles and texts: a bold header, the rows that fit (at most `maxTableRows`),
  * columns sized to their content and cut with an ellipsis, and "… and N more rows" below.
  */
-export function drawTable(table: TableVisual, box: ReportBox['content'], ctx: Pick<LayoutContext, 'colors'>, noDataMessage?: string | null): SceneItem[] {
+function drawTable(table: TableVisual, box: ReportBox['content'], ctx: Pick<LayoutContext, 'colors'>, noDataMessage?: string | null): SceneItem[] {
   const { colors } = ctx;
   const items: SceneItem[] = [];
   const cols = table.columns.length;

@@ -3,7 +3,7 @@
 
 import type { ReportBox } from './types.js';
 
-export interface RectItem {
+interface RectItem {
   type: 'rect';
   x: number;
   y: number;
@@ -14,7 +14,7 @@ export interface RectItem {
   radius?: number;
 }
 
-export interface TextItem {
+interface TextItem {
   type: 'text';
   x: number;
   /** Baseline. */
@@ -26,7 +26,7 @@ export interface TextItem {
   anchor?: 'start' | 'middle' | 'end';
 }
 
-export interface LineItem {
+interface LineItem {
   type: 'line';
   x1: number;
   y1: number;
@@ -36,7 +36,7 @@ export interface LineItem {
 }
 
 /** A chart rendered by vega, placed at (x, y) with its own size. */
-export interface SvgItem {
+interface SvgItem {
   type: 'svg';
   x: number;
   y: number;

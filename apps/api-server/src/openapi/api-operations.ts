@@ -6,6 +6,8 @@ import { dashboardScheduleResource } from '../resources/dashboard-schedule.resou
 import { dashboardSharingLinkResource } from '../resources/dashboard-sharing-link.resource.js';
 import { dashboardResource } from '../resources/dashboard.resource.js';
 import { datasourceResource } from '../resources/datasource.resource.js';
+import { datasourceAgentResource } from '../resources/datasource-agent.resource.js';
+import { sshPublicKeyResource } from '../resources/ssh-public-key.resource.js';
 import { executionResource } from '../resources/execution.resource.js';
 import { filterResource } from '../resources/filter.resource.js';
 import { reportResource } from '../resources/report.resource.js';
@@ -146,6 +148,12 @@ export function describeApi(): OpenApiBuilder {
   b.add({
     method: 'post', path: '/datasources/{id}/test_connection', operationId: 'testDatasourceConnection', tag: 'Datasources', access: 'Api', summary: 'Test datasource connection',
     responses: { 200: { description: 'The outcome of the connection attempt', content: [object('connection_test', 'Whether the connection succeeded, with the error when not.')] } },
+  });
+  crud(b, datasourceAgentResource, { name: ['DatasourceAgent', 'DatasourceAgents'], words: ['datasource agent', 'datasource agents'], tag: 'Datasource agents', ...ALL, list: { include: ['datasources'] }, get: { include: ['datasources'] } });
+  b.add({
+    method: 'get', path: '/datasources/ssh_public_key', operationId: 'getSshPublicKey', tag: 'Datasources', access: 'Api', summary: 'Get SSH public key',
+    description: 'The public key of the organization\'s SSH key pair, for SSH tunnels to datasources.',
+    responses: { 200: { description: 'The public key', content: [b.resourceDocument(sshPublicKeyResource)] } },
   });
   b.add({
     method: 'post', path: '/datasources/{id}/executions', operationId: 'runExecution', tag: 'Executions', access: 'Api', summary: 'Run execution',

@@ -1,26 +1,15 @@
-import type { ApiKey, ApiKeyWithSecret } from '@sightline/domain';
-import { defineResource, type ResourceRecord } from '@sightline/jsonapi';
+import { apiKeyFields, type ApiKey, type ApiKeyWithSecret } from '@sightline/domain';
+import { defineFieldResource, type ResourceRecord } from '@sightline/jsonapi';
 
-/** `api_keys`: Sightline's own resource for managing keys (the Cluvio contract has none). */
-export const apiKeyResource = defineResource({
+/** `api_keys`: Sightline's own resource for managing keys (the Cluvio contract has none); attributes from `apiKeyFields`. */
+export const apiKeyResource = defineFieldResource({
   type: 'api_keys',
-  attributes: ['name', 'enabled', 'permissions', 'secret', 'secret_hint', 'last_used_at', 'created_at', 'updated_at'],
-  relationships: {},
+  fields: apiKeyFields,
+  extraAttributes: ['secret'], // only the Create response fills it
 });
 
 /** Presents a key; `secret` only right after creation. */
 export function presentApiKey(key: ApiKey | ApiKeyWithSecret): ResourceRecord {
-  return {
-    id: key.id,
-    attributes: {
-      name: key.name,
-      enabled: key.enabled,
-      permissions: key.permissions.map((g) => ({ name: g.permission, datasource_ids: g.datasourceIds })),
-      secret: 'secret' in key ? key.secret : undefined,
-      secret_hint: key.secretHint,
-      last_used_at: key.lastUsedAt?.toISOString() ?? null,
-      created_at: key.createdAt.toISOString(),
-      updated_at: key.updatedAt.toISOString(),
-    },
-  };
+  const record = apiKeyResource.present(key);
+  return 'secret' in key ? { ...record, attributes: { ...record.attributes, secret: key.secret } } : record;
 }

@@ -1,17 +1,9 @@
-import type { DashboardGroup } from '@sightline/domain';
-import { defineResource, type ResourceRecord } from '@sightline/jsonapi';
+import { dashboardGroupFields, type DashboardGroup } from '@sightline/domain';
+import { defineFieldResource, type ResourceRecord } from '@sightline/jsonapi';
 
-/** `dashboard_groups` (contract §3.5). */
-export const dashboardGroupResource = defineResource({
-  type: 'dashboard_groups',
-  attributes: ['name', 'description', 'created_at', 'updated_at'],
-  relationships: { dashboards: { type: 'dashboards', many: true } },
-});
+/** `dashboard_groups` (contract §3.5): attributes and relationships from `dashboardGroupFields`. */
+export const dashboardGroupResource = defineFieldResource({ type: 'dashboard_groups', fields: dashboardGroupFields });
 
 export function presentDashboardGroup(g: DashboardGroup): ResourceRecord {
-  return {
-    id: g.id,
-    attributes: { name: g.name, description: g.description, created_at: g.createdAt.toISOString(), updated_at: g.updatedAt.toISOString() },
-    relationships: { dashboards: g.dashboardIds },
-  };
+  return dashboardGroupResource.present(g);
 }

@@ -1,14 +1,13 @@
-import type { Dashboard, DashboardRelations, Principal } from '@sightline/domain';
-import { defineResource, type ResourceRecord } from '@sightline/jsonapi';
+import { dashboardFields, type Dashboard, type DashboardRelations, type Principal } from '@sightline/domain';
+import { defineFieldResource, type ResourceRecord } from '@sightline/jsonapi';
 
-/** `dashboards` (contract §3.4). */
-export const dashboardResource = defineResource({
+/**
+ * `dashboards` (contract §3.4): attributes from `dashboardFields`; the relationships depend on the
+ * caller's permissions (`DashboardService.relations`) and are filled by `presentDashboard`.
+ */
+export const dashboardResource = defineFieldResource({
   type: 'dashboards',
-  attributes: [
-    'name', 'description', 'time_zone_config', 'automatic_update_enabled', 'thumbnail_enabled', 'thumbnail_image_url', 'thumbnail_created_at',
-    'prewarm', 'published', 'data_refresh_rate', 'data_refresh_anchor_time', 'is_locked', 'default_parameters', 'default_page_width', 'layout',
-    'floating_enabled', 'color_scheme', 'filters_configuration', 'created_at', 'updated_at',
-  ],
+  fields: dashboardFields,
   relationships: {
     reports: { type: 'reports', many: true },
     filters: { type: 'filters', many: true },
@@ -42,41 +41,13 @@ export function dashboardOmissions(principal: Principal): string[] {
 
 /** Presents a dashboard with the relations the key may see (`layout` lists the visible reports). */
 export function presentDashboard(d: Dashboard, relations: DashboardRelations): ResourceRecord {
-  const tz = d.timeZoneConfig;
-  const fc = d.filtersConfiguration;
+  const record = dashboardResource.present({
+    ...d,
+    published: d.shareMode !== 'none',
+    layout: relations.reports.map((r) => ({ type: 'report', id: r.id, row: r.row, column: r.column, width: r.width, height: r.height })),
+  });
   return {
-    id: d.id,
-    attributes: {
-      name: d.name,
-      description: d.description,
-      time_zone_config: {
-        type: tz.type,
-        ...(tz.fixedTimeZone !== undefined ? { fixed_time_zone: tz.fixedTimeZone } : {}),
-        ...(tz.allowedTimeZones !== undefined ? { allowed_time_zones: tz.allowedTimeZones } : {}),
-      },
-      automatic_update_enabled: d.automaticUpdateEnabled,
-      thumbnail_enabled: d.thumbnailEnabled,
-      thumbnail_image_url: d.thumbnailImageUrl,
-      thumbnail_created_at: d.thumbnailCreatedAt?.toISOString() ?? null,
-      prewarm: d.prewarm,
-      published: d.shareMode !== 'none',
-      data_refresh_rate: d.dataRefreshRate,
-      data_refresh_anchor_time: d.dataRefreshAnchorTime,
-      is_locked: d.isLocked,
-      default_parameters: d.defaultParameters,
-      default_page_width: d.defaultPageWidth,
-      layout: relations.reports.map((r) => ({ type: 'report', id: r.id, row: r.row, column: r.column, width: r.width, height: r.height })),
-      floating_enabled: d.floatingEnabled,
-      color_scheme: d.colorScheme,
-      filters_configuration: {
-        ...(fc.applyImmediately !== undefined ? { apply_immediately: fc.applyImmediately } : {}),
-        ...(fc.aggregationOptions !== undefined ? { aggregation_options: fc.aggregationOptions } : {}),
-        ...(fc.filterSorting !== undefined ? { filter_sorting: fc.filterSorting } : {}),
-        ...(fc.hiddenParameters !== undefined ? { hidden_parameters: fc.hiddenParameters } : {}),
-      },
-      created_at: d.createdAt.toISOString(),
-      updated_at: d.updatedAt.toISOString(),
-    },
+    ...record,
     relationships: {
       reports: relations.reportIds,
       filters: relations.filterIds,

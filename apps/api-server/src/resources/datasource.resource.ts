@@ -1,11 +1,10 @@
 import { datasourceFields, type CanSee, type Datasource, type Principal } from '@sightline/domain';
 import { defineFieldResource, type ResourceRecord } from '@sightline/jsonapi';
 
-/** `datasources` (contract §3.1): attributes from `datasourceFields`; agents are not in this build (always empty). */
+/** `datasources` (contract §3.1): attributes and the `agents` relationship from `datasourceFields`. */
 export const datasourceResource = defineFieldResource({
   type: 'datasources',
   fields: datasourceFields,
-  relationships: { agents: { type: 'datasource_agents', many: true, linkage: () => [] } },
 });
 
 /** Whether the key holds a permission for one datasource (any datasource when `datasourceId` is undefined). */

@@ -7,10 +7,10 @@ import type { Logger } from '@sightline/domain';
 const gzip = promisify(gzipCallback);
 
 /** Where the page's browser code lives (`apps/api-server/viewer`). */
-export const VIEWER_SOURCE_DIR = fileURLToPath(new URL('../../viewer/', import.meta.url));
+const VIEWER_SOURCE_DIR = fileURLToPath(new URL('../../viewer/', import.meta.url));
 
 /** One built file, kept in memory with its gzip form. */
-export interface AssetFile {
+interface AssetFile {
   body: Buffer;
   gzip: Buffer;
   contentType: string;

@@ -3,9 +3,9 @@ import { Readable, pipeline } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { Context } from 'koa';
 import { Router } from '@koa/router';
-import { BadRequestError, NotFoundError, type DataTokenGrant, type DataTokenKind, type DataTokens, type ResultStore, type StoredResult } from '@sightline/domain';
+import { BadRequestError, CachedResultStore, NotFoundError, type DataTokenGrant, type DataTokenKind, type DataTokens, type ResultStore, type StoredResult } from '@sightline/domain';
 import { checkQueryParameters, sendNoContent, type RequestState } from '@sightline/jsonapi';
-import { DEFAULT_CSV_OPTIONS } from './csv.js';
+import { DEFAULT_CSV_FORMAT } from '@sightline/render/csv';
 import { dataKeyFromPath } from './data-key.js';
 import {
   allChunks, csvBody, documentBody, jsonBody, jsonGzipBody, ndjsonBody, sliceChunks, type ChunkSlice, type ResultFormat, type RowRange,
@@ -83,6 +83,12 @@ async function findResult(deps: ResultRoutesDeps, grant: DataTokenGrant, dataKey
   // unknown, expired and another organization's keys all read the same
   if (!result) throw new NotFoundError('No data for this data key; it may have expired', { code: 'data_not_found' });
   return result;
+}
+
+async function collect(source: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const part of source) parts.push(part);
+  return Buffer.concat(parts);
 }
 
 /** Bytes of a body read before its status line is sent (see `primed`). */
@@ -173,14 +179,20 @@ export function resultRoutes(deps: ResultRoutesDeps): Router<RequestState> {
     const slices: ChunkSlice[] = query.range ? sliceChunks(await deps.resultStore.chunkIndex(result.executionId), query.range) : allChunks(result);
     const input = { store: deps.resultStore, result, slices };
     const gzipped = acceptsGzip(ctx);
+    const make = () => (format === 'json' ? (gzipped ? jsonGzipBody(input, query.range) : jsonBody(input, query.range))
+      : format === 'csv' ? csvBody(input, grant.csv ?? DEFAULT_CSV_FORMAT) : ndjsonBody(input));
+    // a small result held in memory: its whole JSON body, made once (the same bytes as streamed)
+    const whole = format === 'json' && !query.range && ctx.method !== 'HEAD' && deps.resultStore instanceof CachedResultStore
+      ? await deps.resultStore.body(result.executionId, gzipped ? 'json.gz' : 'json', () => collect(make()))
+      : undefined;
     // the first piece is read before any header is set (see `primed`)
-    const body = await primed(ctx, format === 'json' ? (gzipped ? jsonGzipBody(input, query.range) : jsonBody(input, query.range))
-      : format === 'csv' ? csvBody(input, grant.csv ?? DEFAULT_CSV_OPTIONS) : ndjsonBody(input));
+    const body = whole ? undefined : await primed(ctx, make());
     commonHeaders(ctx, result, CONTENT_TYPES[format], gzipped);
     ctx.set('X-Sql-Rows', String(result.sqlRows));
     if (format === 'csv') ctx.set('Content-Disposition', `attachment; filename="result-${result.executionId}.csv"`);
+    if (whole) ctx.body = whole;
     // json bodies are built gzipped (or not) already; csv and ndjson are compressed on the way
-    sendStream(ctx, body, format !== 'json' && gzipped);
+    else sendStream(ctx, body!, format !== 'json' && gzipped);
   });
 
   router.get(/^\/schemas\/.*$/, async (ctx) => {

@@ -1,4 +1,4 @@
-import type { Execution, ExportQuerySink, OrganizationService, PgExportFileStore, RunningQuery } from '@sightline/domain';
+import { csvOptionsOf, type Execution, type ExportQuerySink, type OrganizationService, type PgExportFileStore, type RunningQuery } from '@sightline/domain';
 import { CsvRowEncoder, type CsvFormat } from '@sightline/render/csv';
 
 /**
@@ -17,11 +17,7 @@ export class CsvExportSink implements ExportQuerySink {
 
   async write(execution: Execution, query: RunningQuery): Promise<{ rows: number; bytes: number }> {
     const organization = await this.deps.organizations.get(execution.organizationId);
-    const format: CsvFormat = {
-      columnSeparator: organization.csvColumnSeparator as CsvFormat['columnSeparator'],
-      decimalSeparator: organization.csvDecimalSeparator as CsvFormat['decimalSeparator'],
-      quoteStyle: organization.csvQuoteStyle,
-    };
+    const format: CsvFormat = csvOptionsOf(organization);
     const columns = await query.columns();
     const encoder = new CsvRowEncoder(columns.map((c) => ({ name: c.name, data_type: c.dataType })), format);
     const writer = await this.deps.files.createWriter(this.jobId(execution), { gzip: true });

@@ -26,7 +26,7 @@ export async function startExecutionConsumers(o: ExecutionConsumerOptions): Prom
   await ensureQueues(o.boss);
   const runner = new ExecutionRunner({
     db: o.db, datasources: o.services.datasources, resultStore: o.services.resultStore, queue: createJobQueue(o.boss),
-    logger: o.logger, clock: o.services.clock, rowLimit: o.rowLimit,
+    logger: o.logger, clock: o.services.clock, rowLimit: o.rowLimit, rRuntime: o.services.rRuntime,
     exportSink: new CsvExportSink({ files: o.services.exportFiles, organizations: o.services.organizations }),
   });
   const handle = (job: { data: ExecutionJob }) => runner.run(job.data);

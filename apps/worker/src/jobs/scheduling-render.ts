@@ -1,10 +1,10 @@
 import { PassThrough } from 'node:stream';
 import {
-  pictureReport, readResultRows, resolveDashboardTimeZone, slugify,
+  csvOptionsOf, pictureReport, readResultRows, resolveDashboardTimeZone, slugify,
   type AlertAttachmentRenderer, type ExportRenderer, type Organization, type PictureReportItem, type PictureTask, type RenderedAttachment,
   type ResultStore, type ScheduleAttachmentFormat, type ScheduleRenderInput, type ScheduleRenderer, type StoredResult,
 } from '@sightline/domain';
-import { CsvRowEncoder, type CsvFormat } from '@sightline/render';
+import { CsvRowEncoder } from '@sightline/render';
 
 /** Limits of files that travel by mail (most mail servers refuse messages beyond 20–25 MB). */
 export interface MailFileLimits {
@@ -22,14 +22,6 @@ const DEFAULT_LIMITS: MailFileLimits = { maxPictureRows: 5000, maxFileRows: 100_
 
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
-function csvFormat(organization: Organization): CsvFormat {
-  return {
-    columnSeparator: organization.csvColumnSeparator as CsvFormat['columnSeparator'],
-    decimalSeparator: organization.csvDecimalSeparator as CsvFormat['decimalSeparator'],
-    quoteStyle: organization.csvQuoteStyle,
-  };
-}
-
 /** Rows of a result up to `limit`, counting them (to say in the mail when a file was cut). */
 function countingRows(store: ResultStore, result: StoredResult, limit: number, seen: { rows: number }): AsyncIterable<unknown[]> {
   return (async function* () {
@@ -42,7 +34,7 @@ function countingRows(store: ResultStore, result: StoredResult, limit: number, s
 
 /** A CSV of a stored result with the organization's CSV settings, bounded in rows and bytes. */
 async function resultCsv(store: ResultStore, result: StoredResult, organization: Organization, limits: MailFileLimits): Promise<{ content: Buffer; note?: string }> {
-  const encoder = new CsvRowEncoder(result.fields, csvFormat(organization));
+  const encoder = new CsvRowEncoder(result.fields, csvOptionsOf(organization));
   const parts: Buffer[] = [Buffer.from(encoder.header(), 'utf8')];
   let bytes = parts[0]!.length;
   let rows = 0;

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { NotFoundError } from '../errors.js';
-import type { ApiKey, ApiKeyRow } from './api-key.types.js';
+import { apiKeyFields } from './api-key.fields.js';
+import type { ApiKey, ApiKeyPatch, ApiKeyRow, NewApiKey } from './api-key.types.js';
 import type { Permission, PermissionGrant } from './permissions.js';
 
 interface PermissionRow { api_key_id: string; permission: Permission; datasource_id: string | null }
@@ -21,17 +22,7 @@ function groupGrants(rows: PermissionRow[]): Map<string, PermissionGrant[]> {
 }
 
 function toApiKey(row: ApiKeyRow, permissions: PermissionGrant[]): ApiKey {
-  return {
-    id: row.id,
-    organizationId: row.organization_id,
-    name: row.name,
-    enabled: row.enabled,
-    secretHint: row.secret_hint,
-    permissions,
-    lastUsedAt: row.last_used_at,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
+  return { ...apiKeyFields.fromRow(row), permissions };
 }
 
 /** SQL for `api_keys` and `api_key_permissions`. Every method is scoped to one organization. */
@@ -47,9 +38,10 @@ export class ApiKeyRepository {
     return rows.map((r) => toApiKey(r, grouped.get(r.id) ?? []));
   }
 
-  async insert(row: Omit<ApiKeyRow, 'created_at' | 'updated_at' | 'last_used_at'>, permissions: PermissionGrant[]): Promise<ApiKey> {
-    const [inserted] = await this.db<ApiKeyRow>('api_keys').insert(row).returning('*');
-    await this.replacePermissions(row.id, permissions);
+  /** Inserts the key and its permissions. */
+  async insert(record: NewApiKey, permissions: PermissionGrant[]): Promise<ApiKey> {
+    const [inserted] = await this.db('api_keys').insert(apiKeyFields.toColumns(record)).returning('*');
+    await this.replacePermissions(record.id, permissions);
     const [key] = await this.withPermissions([inserted as ApiKeyRow]);
     return key!;
   }
@@ -99,10 +91,11 @@ export class ApiKeyRepository {
     return toApiKey(row, groupGrants(row.permission_rows).get(row.id) ?? []);
   }
 
-  async update(organizationId: string, id: string, patch: Partial<Pick<ApiKeyRow, 'name' | 'enabled' | 'secret_hash' | 'secret_hint'>>): Promise<boolean> {
+  /** Updates the row (permissions are written by `replacePermissions`). */
+  async update(organizationId: string, id: string, patch: ApiKeyPatch): Promise<boolean> {
     const count = await this.db('api_keys')
       .where({ organization_id: organizationId, id })
-      .update({ ...patch, updated_at: this.db.fn.now() });
+      .update({ ...apiKeyFields.toColumns(patch), updated_at: this.db.fn.now() });
     return count > 0;
   }
 

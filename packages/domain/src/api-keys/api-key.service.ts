@@ -1,8 +1,9 @@
 import type { Knex } from 'knex';
 import { hashSecret, newApiKeySecret } from '../crypto/secrets.js';
-import { withTransaction } from '../db/db.js';
+import { lock, withTransaction } from '../db/db.js';
 import { UnauthenticatedError, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
+import { apiKeyFields } from './api-key.fields.js';
 import { ApiKeyRepository } from './api-key.repository.js';
 import type { AuthFailureLimiter } from './auth-failure-limiter.js';
 import type { ApiKey, ApiKeyWithSecret, CreateApiKeyInput, UpdateApiKeyInput } from './api-key.types.js';
@@ -80,12 +81,14 @@ export class ApiKeyService {
 
   /** Creates a key; the secret is in the result and nowhere else, ever. */
   async create(organizationId: string, input: CreateApiKeyInput): Promise<ApiKeyWithSecret> {
-    const secret = input.secret ?? newApiKeySecret();
+    const { secret: given, ...rest } = input;
+    const secret = given ?? newApiKeySecret();
+    const { permissions, ...fields } = apiKeyFields.prepareCreate(rest);
     return withTransaction(this.deps.db, async (trx) => {
-      await this.checkDatasourceIds(trx, organizationId, input.permissions);
+      await this.checkDatasourceIds(trx, organizationId, permissions);
       const key = await new ApiKeyRepository(trx).insert(
-        { id: newId(), organization_id: organizationId, name: input.name, enabled: input.enabled ?? true, secret_hash: hashSecret(secret), secret_hint: secret.slice(-4) },
-        input.permissions,
+        { ...fields, id: newId(), organizationId, secretHash: hashSecret(secret), secretHint: secret.slice(-4) },
+        permissions,
       );
       return { ...key, secret };
     });
@@ -110,7 +113,7 @@ export class ApiKeyService {
       const repo = new ApiKeyRepository(trx);
       const current = await repo.get(organizationId, id);
       // Serialise concurrent changes to one organization's keys (lock-out check below).
-      await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`api_keys:${organizationId}`]);
+      await lock(trx, `api_keys:${organizationId}`);
       const losesManage =
         (input.enabled === false || (input.permissions && !input.permissions.some((g) => g.permission === 'Manage API Keys'))) &&
         current.permissions.some((g) => g.permission === 'Manage API Keys') && current.enabled;
@@ -121,7 +124,8 @@ export class ApiKeyService {
         await this.checkDatasourceIds(trx, organizationId, input.permissions);
         await repo.replacePermissions(id, input.permissions);
       }
-      await repo.update(organizationId, id, { name: input.name, enabled: input.enabled });
+      const { permissions: _replaced, ...patch } = apiKeyFields.prepareUpdate(input, current);
+      await repo.update(organizationId, id, patch);
       return repo.get(organizationId, id);
     });
   }
@@ -134,7 +138,7 @@ export class ApiKeyService {
     await withTransaction(this.deps.db, async (trx) => {
       const repo = new ApiKeyRepository(trx);
       const current = await repo.get(organizationId, id);
-      await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`api_keys:${organizationId}`]);
+      await lock(trx, `api_keys:${organizationId}`);
       if (current.enabled && current.permissions.some((g) => g.permission === 'Manage API Keys') && (await repo.countWithPermission(organizationId, 'Manage API Keys', id)) === 0) {
         throw new ValidationError('This is the last enabled key with "Manage API Keys"; create another first', { code: 'last_admin_key' });
       }
@@ -156,7 +160,7 @@ export class ApiKeyService {
     }
     const admin = (await repo.list(organizationId)).find((k) => k.name === 'Admin');
     if (admin) {
-      await repo.update(organizationId, admin.id, { secret_hash: hashSecret(secret), secret_hint: secret.slice(-4), enabled: true });
+      await repo.update(organizationId, admin.id, { secretHash: hashSecret(secret), secretHint: secret.slice(-4), enabled: true });
     } else {
       await this.create(organizationId, { name: 'Admin', permissions: ALL_PERMISSIONS, secret });
     }

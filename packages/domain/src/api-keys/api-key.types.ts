@@ -1,17 +1,10 @@
-import type { PermissionGrant } from './permissions.js';
+import type { CreateInputOf, NewRecordOf, PatchOf, RecordOf, RowOf, StoredRecordOf, UpdateInputOf } from '../fields/index.js';
+import type { apiKeyFields } from './api-key.fields.js';
 
-/** An API key (its secret is never stored, only a hash). */
-export interface ApiKey {
+/** An API key (its secret is never stored, only a hash). Fields: `apiKeyFields`. */
+export interface ApiKey extends RecordOf<typeof apiKeyFields> {
+  // restated so that messages and hovers name the type (an empty extension would print its base)
   id: string;
-  organizationId: string;
-  name: string;
-  enabled: boolean;
-  /** Last four characters of the secret, to recognise a key without revealing it. */
-  secretHint: string;
-  permissions: PermissionGrant[];
-  lastUsedAt: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
 }
 
 /** A freshly created key together with its secret (shown once). */
@@ -19,28 +12,25 @@ export interface ApiKeyWithSecret extends ApiKey {
   secret: string;
 }
 
-export interface CreateApiKeyInput {
-  name: string;
-  enabled?: boolean;
-  permissions: PermissionGrant[];
+/** Create API Key input. */
+export type CreateApiKeyInput = CreateInputOf<typeof apiKeyFields> & {
   /** Use this secret instead of a random one (SIGHTLINE_ADMIN_API_KEY). */
   secret?: string;
-}
+};
 
-export interface UpdateApiKeyInput {
-  name?: string;
-  enabled?: boolean;
-  permissions?: PermissionGrant[];
-}
+/** Update API Key input; `permissions` replaces the grants; `undefined` = unchanged. */
+export type UpdateApiKeyInput = UpdateInputOf<typeof apiKeyFields>;
 
-export interface ApiKeyRow {
+/** A key as stored, before its permissions are attached. */
+export type ApiKeyRecord = StoredRecordOf<typeof apiKeyFields>;
+
+/** Row of `api_keys`. */
+export interface ApiKeyRow extends RowOf<typeof apiKeyFields> {
   id: string;
-  organization_id: string;
-  name: string;
-  secret_hash: string;
-  secret_hint: string;
-  enabled: boolean;
-  last_used_at: Date | null;
-  created_at: Date;
-  updated_at: Date;
 }
+
+/** What `ApiKeyRepository.insert` takes. */
+export type NewApiKey = NewRecordOf<typeof apiKeyFields>;
+
+/** What `ApiKeyRepository.update` takes. */
+export type ApiKeyPatch = PatchOf<typeof apiKeyFields>;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
+import { CONFIG_DEFAULTS } from '../config/config.js';
 import { RateLimitedError } from '../errors.js';
 import { AuthFailureRepository } from './auth-failure.repository.js';
 
@@ -10,7 +11,7 @@ export interface AuthFailureLimit {
 }
 
 /** The defaults of `AUTH_FAILURE_LIMIT` and `AUTH_FAILURE_WINDOW_SECONDS`. */
-export const DEFAULT_AUTH_FAILURE_LIMIT: AuthFailureLimit = Object.freeze({ limit: 30, windowSeconds: 60 });
+export const DEFAULT_AUTH_FAILURE_LIMIT: AuthFailureLimit = Object.freeze({ limit: CONFIG_DEFAULTS.authFailureLimit, windowSeconds: CONFIG_DEFAULTS.authFailureWindowSeconds });
 
 /** Characters of a presented secret that name its bucket (`sl_` and 9 random characters). */
 const KEY_PREFIX_LENGTH = 12;

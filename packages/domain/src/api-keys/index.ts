@@ -1,4 +1,5 @@
 export * from './permissions.js';
+export * from './api-key.fields.js';
 export * from './api-key.types.js';
 export * from './api-key.repository.js';
 export * from './api-key.service.js';

@@ -64,6 +64,17 @@ export const ENV_SCHEMA = z.object({
   AUTH_FAILURE_WINDOW_SECONDS: positiveInt('AUTH_FAILURE_WINDOW_SECONDS', 60, 86_400),
   /** Take the client address from `X-Forwarded-For` (set it only behind a reverse proxy that sets that header). */
   TRUST_PROXY: bool(false),
+  /**
+   * Internal base URL at which workers reach this API server process's datasource agent relay
+   * (each process behind a load balancer needs its own). Unset: the URL the API server listens on.
+   */
+  AGENT_RELAY_URL: optionalString.pipe(z.url('AGENT_RELAY_URL must be a URL').optional()),
+  /** Rscript used for R post-processing (`r_query`). Unset: `Rscript` on PATH; without R, r_query executions fail with a clear error. */
+  R_SCRIPT_PATH: optionalString,
+  /** Wall-clock limit of one R post-processing run, in seconds. */
+  R_TIMEOUT_SECONDS: positiveInt('R_TIMEOUT_SECONDS', 60, 3600),
+  /** Address-space (virtual memory) limit of one R process, in MiB. */
+  R_MEMORY_LIMIT_MB: positiveInt('R_MEMORY_LIMIT_MB', 2048, 262_144),
   /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -92,6 +103,11 @@ export interface Config {
   authFailureLimit: number;
   authFailureWindowSeconds: number;
   trustProxy: boolean;
+  agentRelayUrl?: string;
+  /** R post-processing: Rscript path (undefined: found on PATH), limits. */
+  rScriptPath?: string;
+  rTimeoutSeconds: number;
+  rMemoryLimitMb: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -173,6 +189,17 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     authFailureLimit: e.AUTH_FAILURE_LIMIT,
     authFailureWindowSeconds: e.AUTH_FAILURE_WINDOW_SECONDS,
     trustProxy: e.TRUST_PROXY,
+    agentRelayUrl: e.AGENT_RELAY_URL,
+    rScriptPath: e.R_SCRIPT_PATH,
+    rTimeoutSeconds: e.R_TIMEOUT_SECONDS,
+    rMemoryLimitMb: e.R_MEMORY_LIMIT_MB,
     logLevel: e.LOG_LEVEL,
   };
 }
+
+/**
+ * What an empty environment configures: the default of every setting, for code that runs without a
+ * parsed config (composition roots called from tests or embedders). `ENV_SCHEMA` is the one place a
+ * default is written; nothing else repeats one.
+ */
+export const CONFIG_DEFAULTS: Readonly<Config> = Object.freeze(parseConfig({}));

@@ -22,9 +22,11 @@ import type { Organization } from '../organizations/organization.types.js';
 import { compileQuery, isValidTimeZone, parseTimerange, type FilterDefinition, type InputParameters, type SnippetDefinition } from '../query/index.js';
 import type { Report } from '../reports/report.types.js';
 import type { ReportService } from '../reports/report.service.js';
+import { PgResultStore } from '../results/pg-result-store.js';
 import type { ResultStore, StoredResult } from '../results/result-store.js';
 import type { SqlSnippetService } from '../sql-snippets/sql-snippet.service.js';
 import type { CsvOptions, DataTokens } from '../tokens/data-token.js';
+import { ContentVersionRepository, type ExecutionState, type PollState, type ResultState } from './content-version.repository.js';
 import { effectiveRule, isCurrent, type FreshnessRule } from './freshness.js';
 
 const gunzip = promisify(gunzipCallback);
@@ -36,6 +38,8 @@ const DELAY_IDLE_SECONDS = 60;
 const FAILED_RETRY_SECONDS = 60;
 /** Most drop-down options read from a stored result. */
 const MAX_OPTIONS = 10_000;
+/** Compiled dashboards kept per process (dashboard × parameter set), least recently used dropped first. */
+const COMPILED_CACHE_ENTRIES = 500;
 
 const SQL_DROPDOWNS = new Set(['dropdown', 'dropdown_multi', 'dropdown_dynamic', 'dropdown_multi_dynamic']);
 const STATIC_DROPDOWNS = new Set(['dropdown', 'dropdown_multi']);
@@ -50,6 +54,8 @@ interface Target {
   updatedAt: Date;
   rule: FreshnessRule;
   manual?: boolean;
+  /** The datasource the key must be allowed to use to see this target (reports, SQL drop-downs). */
+  datasourceId?: string;
   compiled?: { datasource: Datasource; dataKey: string; sql: string; values: unknown[]; timeZone: string; rQuery: string | null };
   error?: string;
 }
@@ -173,20 +179,112 @@ export function resolveDashboardTimeZone(dashboard: Dashboard, organization: Org
   }
 }
 
+/** A `Date` that records whether its time was read (`getTime`): did a compilation depend on "now"? */
+class WatchedDate extends Date {
+  read = false;
+  override getTime(): number {
+    this.read = true;
+    return super.getTime();
+  }
+}
+
+/** Every target of a dashboard compiled under one parameter set, before any key's permissions apply. */
+interface CompiledDashboard {
+  targets: Target[];
+  organization: Organization;
+  dashboard: Dashboard;
+  reports: Report[];
+}
+
+interface CompiledCacheEntry {
+  /** The organization's content version the entry was compiled under (see `content_versions`). */
+  version: string;
+  /** The second (epoch) whose "now" the compilation read (relative time ranges), else null. */
+  second: number | null;
+  value: CompiledDashboard;
+}
+
 /**
  * The dashboard read path: data keys for every report and SQL drop-down of a dashboard under given
  * parameters, their state from the result store, and (only when asked) executions for stale data.
+ *
+ * Status polls are read-mostly: what a poll compiles (SQL, bound values, data keys) is kept per
+ * dashboard and parameter set under the organization's content version, which database triggers
+ * bump with every change to what the queries are compiled from. A poll reads that version (one
+ * small query) and recompiles only when it moved, so a change made through any process is seen by
+ * the next poll. A compilation that read the current time is good for that second only.
  */
 export class DashboardDataService {
+  private readonly compiledCache = new Map<string, CompiledCacheEntry>();
+
   constructor(private readonly deps: DashboardDataServiceDeps) {}
 
-  /** Compiles every target of a dashboard; compile errors become per-target errors. */
   /**
+   * Compiles every target of a dashboard (through the cache for whole dashboards by id) and keeps
+   * those the key may see.
    * @param dashboardOrId a dashboard id (loaded here, with everything its queries need) or a
    *   stand-in dashboard without id (a static drop-down asked for outside any dashboard)
    */
-  private async prepare(principal: Principal, dashboardOrId: Dashboard | string, request: InputParameters | undefined, only?: { reportId?: string; filterId?: string }): Promise<{ targets: Target[]; organization: Organization; dashboard: Dashboard; reports: Report[] }> {
+  private async prepare(principal: Principal, dashboardOrId: Dashboard | string, request: InputParameters | undefined, only?: { reportId?: string; filterId?: string }): Promise<CompiledDashboard> {
     const org = principal.organizationId;
+    const all = typeof dashboardOrId === 'string' && !only ? await this.compiledDashboard(org, dashboardOrId, request) : await this.compileTargets(org, dashboardOrId, request, only, this.deps.clock.now());
+    return this.visibleTo(principal, all);
+  }
+
+  /** `compileTargets` for a whole dashboard, from the cache while the content version holds. */
+  private async compiledDashboard(organizationId: string, dashboardId: string, request: InputParameters | undefined): Promise<CompiledDashboard> {
+    const version = await new ContentVersionRepository(this.deps.db).find(organizationId);
+    return this.cachedCompilation(organizationId, dashboardId, request, version) ?? this.compileAndCache(organizationId, dashboardId, request, version);
+  }
+
+  private cacheKey(organizationId: string, dashboardId: string, request: InputParameters | undefined): string {
+    return `${organizationId}\u0000${dashboardId}\u0000${JSON.stringify(request ?? null)}`;
+  }
+
+  /** The cached compilation, if it was made under `version` (and, if it read "now", this second). */
+  private cachedCompilation(organizationId: string, dashboardId: string, request: InputParameters | undefined, version: string | undefined): CompiledDashboard | undefined {
+    const key = this.cacheKey(organizationId, dashboardId, request);
+    const hit = this.compiledCache.get(key);
+    if (!hit || version === undefined || hit.version !== version) return undefined;
+    if (hit.second !== null && hit.second !== Math.floor(this.deps.clock.now().getTime() / 1000)) return undefined;
+    // least recently used first: a hit moves to the end
+    this.compiledCache.delete(key);
+    this.compiledCache.set(key, hit);
+    return hit.value;
+  }
+
+  /**
+   * Compiles a whole dashboard and caches it under `version`, which must have been read before
+   * the content is (a change committed in between then only makes the entry look older).
+   */
+  private async compileAndCache(organizationId: string, dashboardId: string, request: InputParameters | undefined, version: string | undefined): Promise<CompiledDashboard> {
+    const now = new WatchedDate(this.deps.clock.now().getTime());
+    const transient = { failed: false };
+    const value = await this.compileTargets(organizationId, dashboardId, request, undefined, now, transient);
+    if (version !== undefined && !transient.failed) {
+      const key = this.cacheKey(organizationId, dashboardId, request);
+      this.compiledCache.delete(key);
+      this.compiledCache.set(key, { version, second: now.read ? Math.floor(now.valueOf() / 1000) : null, value });
+      if (this.compiledCache.size > COMPILED_CACHE_ENTRIES) this.compiledCache.delete(this.compiledCache.keys().next().value!);
+    }
+    return value;
+  }
+
+  /** The targets of a compiled dashboard the key may see (and the reports among them). */
+  private visibleTo(principal: Principal, all: CompiledDashboard): CompiledDashboard {
+    const visible = (datasourceId: string | undefined) => datasourceId === undefined || principal.canUseDatasource(datasourceId, ...DASHBOARD_VIEW_PERMISSIONS);
+    return { ...all, targets: all.targets.filter((t) => visible(t.datasourceId)), reports: all.reports.filter((r) => visible(r.datasourceId)) };
+  }
+
+  /**
+   * Compiles every target of a dashboard, whatever the key may see; compile errors become
+   * per-target errors. `transient.failed` is set when a datasource could not be read for another
+   * reason than not existing (such a result is not cached).
+   */
+  private async compileTargets(
+    org: string, dashboardOrId: Dashboard | string, request: InputParameters | undefined, only: { reportId?: string; filterId?: string } | undefined, now: Date,
+    transient: { failed: boolean } = { failed: false },
+  ): Promise<CompiledDashboard> {
     // One read of everything the dashboard's queries need (reports, the filters and snippets they use).
     const [organization, content] = await Promise.all([
       this.deps.organizations.get(org),
@@ -195,22 +293,26 @@ export class DashboardDataService {
         : this.deps.sqlSnippets.listAll(org).then((snippets) => ({ dashboard: dashboardOrId, reports: [] as Report[], filters: [] as Filter[], filterDefinitions: [] as FilterDefinition[], snippets })),
     ]);
     const dashboard = content.dashboard;
-    const reports = only?.filterId ? [] : content.reports.filter((r) => principal.canUseDatasource(r.datasourceId, ...DASHBOARD_VIEW_PERMISSIONS));
+    const reports = only?.filterId ? [] : content.reports;
     const dashboardFilters = only?.reportId ? [] : content.filters;
     const filterDefs = content.filterDefinitions;
     const snippets = content.snippets;
     const parameters = mergeParameters(dashboard.defaultParameters, request);
     const dashboardTimeZone = resolveDashboardTimeZone(dashboard, organization, parameters.tz);
-    this.checkRequest(parameters, dashboard, dashboardTimeZone ?? organization.timeZone);
+    this.checkRequest(parameters, dashboard, dashboardTimeZone ?? organization.timeZone, now);
     const { tz: _tz, ...compileParameters } = parameters;
     void _tz;
     const snippetDefs: SnippetDefinition[] = snippets.map((s) => ({ name: s.name, text: s.text, params: s.params }));
     const datasources = new Map<string, Datasource | undefined>();
     const datasource = async (id: string) => {
-      if (!datasources.has(id)) datasources.set(id, await this.deps.datasources.getById(org, id).catch(() => undefined));
+      if (!datasources.has(id)) {
+        datasources.set(id, await this.deps.datasources.getByIdUnchecked(org, id).catch((err: unknown) => {
+          if (!isAppError(err) || err.status !== 404) transient.failed = true;
+          return undefined;
+        }));
+      }
       return datasources.get(id);
     };
-    const now = this.deps.clock.now();
     const compile = async (target: Target, datasourceId: string, sql: string, params: InputParameters, rQuery: string | null, defs: FilterDefinition[]) => {
       try {
         const ds = await datasource(datasourceId);
@@ -232,12 +334,12 @@ export class DashboardDataService {
     const targets: Target[] = [];
     for (const report of reports) {
       if (only?.reportId && report.id !== only.reportId) continue;
-      const target: Target = { kind: 'reports', id: report.id, updatedAt: report.updatedAt, rule: effectiveRule(dashboard, report, organization.timeZone) };
+      const target: Target = { kind: 'reports', id: report.id, datasourceId: report.datasourceId, updatedAt: report.updatedAt, rule: effectiveRule(dashboard, report, organization.timeZone) };
       if (!report.sqlQuery?.trim()) target.error = 'The report has no SQL query';
       else await compile(target, report.datasourceId, report.sqlQuery, compileParameters, report.rQueryEnabled ? report.rQuery : null, filterDefs);
       targets.push(target);
     }
-    const filterList = only?.filterId ? [await this.deps.filters.getById(org, only.filterId)] : dashboardFilters;
+    const filterList = only?.filterId ? [await this.deps.filters.getByIdUnchecked(org, only.filterId)] : dashboardFilters;
     for (const filter of filterList) {
       const noRule = { maxAgeMinutes: dashboard.dataRefreshRate, anchor: null, organizationTimeZone: organization.timeZone };
       if (!SQL_DROPDOWNS.has(filter.controlType)) {
@@ -245,16 +347,16 @@ export class DashboardDataService {
         targets.push({ kind: 'filters', id: filter.id, updatedAt: filter.updatedAt, rule: noRule, manual: true });
         continue;
       }
-      if (filter.datasourceId && !principal.canUseDatasource(filter.datasourceId, ...DASHBOARD_VIEW_PERMISSIONS)) continue;
+      const datasourceId = filter.datasourceId ?? undefined;
       if (!filter.sqlQuery?.trim() || !filter.datasourceId) {
-        targets.push({ kind: 'filters', id: filter.id, updatedAt: filter.updatedAt, rule: noRule, error: 'The drop-down has no SQL query or no datasource' });
+        targets.push({ kind: 'filters', id: filter.id, datasourceId, updatedAt: filter.updatedAt, rule: noRule, error: 'The drop-down has no SQL query or no datasource' });
         continue;
       }
       const isStatic = STATIC_DROPDOWNS.has(filter.controlType);
       const rule = isStatic
         ? { maxAgeMinutes: filter.dataRefreshRate ?? dashboard.dataRefreshRate, anchor: null, organizationTimeZone: organization.timeZone }
         : effectiveRule(dashboard, { dataRefreshRate: filter.dataRefreshRate }, organization.timeZone);
-      const target: Target = { kind: 'filters', id: filter.id, updatedAt: filter.updatedAt, rule };
+      const target: Target = { kind: 'filters', id: filter.id, datasourceId, updatedAt: filter.updatedAt, rule };
       // Static SQL drop-downs are plain SQL: they never see dashboard parameters.
       await compile(target, filter.datasourceId, filter.sqlQuery, isStatic ? {} : compileParameters, null, isStatic ? [] : filterDefs);
       targets.push(target);
@@ -266,13 +368,13 @@ export class DashboardDataService {
    * Request-level checks (422 for the whole request rather than an error per report): the
    * timerange syntax, the time zone name, aggregation options the dashboard allows.
    */
-  private checkRequest(parameters: InputParameters, dashboard: Dashboard, zone: string): void {
+  private checkRequest(parameters: InputParameters, dashboard: Dashboard, zone: string, now: Date): void {
     if (parameters.tz !== undefined && parameters.tz !== '' && !isValidTimeZone(parameters.tz)) {
       throw new ValidationError(`tz "${parameters.tz}" is not an IANA time zone`, { source: { pointer: '/parameters/tz' } });
     }
     if (parameters.timerange !== undefined && parameters.timerange !== '') {
       try {
-        parseTimerange(parameters.timerange, this.deps.clock.now(), zone);
+        parseTimerange(parameters.timerange, now, zone);
       } catch (err) {
         throw new ValidationError(isAppError(err) ? err.detail ?? err.title : 'Malformed timerange', { source: { pointer: '/parameters/timerange' }, code: 'invalid_timerange' });
       }
@@ -306,9 +408,23 @@ export class DashboardDataService {
    */
   async pollStatus(principal: Principal, dashboardId: string, input: { refreshData: boolean; parameters?: InputParameters }): Promise<DashboardStatus> {
     principal.requireAny(...DASHBOARD_VIEW_PERMISSIONS);
-    const { targets, dashboard } = await this.prepare(principal, dashboardId, input.parameters);
-    const keys = [...new Set(targets.flatMap((t) => (t.compiled ? [t.compiled.dataKey] : [])))];
-    let { results, executions } = await this.states(principal.organizationId, keys);
+    const org = principal.organizationId;
+    const keysOf = (targets: Target[]) => [...new Set(targets.flatMap((t) => (t.compiled ? [t.compiled.dataKey] : [])))];
+    // A current dashboard in one round trip: the content version and the state of the keys of the
+    // cached compilation are read together; when the version moved, the dashboard is compiled
+    // again (the version read first tags the new entry) and the state of its keys read anew.
+    const cached = this.compiledCache.get(this.cacheKey(org, dashboardId, input.parameters));
+    let state = await this.pollState(org, cached ? keysOf(this.visibleTo(principal, cached.value).targets) : []);
+    let compiled = this.cachedCompilation(org, dashboardId, input.parameters, state.version);
+    if (!compiled) {
+      compiled = this.visibleTo(principal, await this.compileAndCache(org, dashboardId, input.parameters, state.version));
+      state = await this.pollState(org, keysOf(compiled.targets));
+    } else {
+      compiled = this.visibleTo(principal, compiled);
+    }
+    const { targets, dashboard } = compiled;
+    const keys = keysOf(targets);
+    let { results, executions } = state;
     const now = this.deps.clock.now();
     if (input.refreshData) {
       let started = false;
@@ -324,7 +440,7 @@ export class DashboardDataService {
         await this.start(principal, target, false);
         started = true;
       }
-      if (started) ({ results, executions } = await this.states(principal.organizationId, keys));
+      if (started) ({ results, executions } = await this.pollState(org, keys));
     }
     const status: DashboardStatus = { reports: {}, filters: {}, data_keys: {}, updated_at: dashboard.updatedAt.toISOString(), status_check_delay: DELAY_IDLE_SECONDS };
     for (const target of targets) {
@@ -348,7 +464,18 @@ export class DashboardDataService {
     return status;
   }
 
-  private keyStatus(principal: Principal, key: string, result: StoredResult | undefined, latest: Execution | undefined, rule: FreshnessRule, now: Date): DataKeyStatus {
+  /**
+   * The content version with the state of `keys`: in one statement from PostgreSQL when results are
+   * stored there (the default store), else the version, then the store and the executions.
+   */
+  private async pollState(organizationId: string, keys: string[]): Promise<PollState> {
+    const repo = new ContentVersionRepository(this.deps.db);
+    if (this.deps.resultStore instanceof PgResultStore) return repo.pollState(organizationId, keys);
+    const version = await repo.find(organizationId);
+    return { version, ...(await this.states(organizationId, keys)) };
+  }
+
+  private keyStatus(principal: Principal, key: string, result: ResultState | undefined, latest: ExecutionState | undefined, rule: FreshnessRule, now: Date): DataKeyStatus {
     const running = latest !== undefined && !isFinished(latest.executionStatus);
     const entry: DataKeyStatus = {
       result_status: result ? 'success' : latest ? latest.executionStatus : 'no-data',

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { NotFoundError } from '../errors.js';
-import type { DashboardGroup, DashboardGroupRow } from './dashboard-group.types.js';
+import { dashboardGroupFields } from './dashboard-group.fields.js';
+import type { DashboardGroup, DashboardGroupPatch, DashboardGroupRow, NewDashboardGroup } from './dashboard-group.types.js';
 
 /** SQL for `dashboard_groups` and `dashboard_group_members`. Personal groups (with an owner) are never returned. */
 export class DashboardGroupRepository {
@@ -17,16 +18,7 @@ export class DashboardGroupRepository {
       .select<{ dashboard_group_id: string; dashboard_id: string }[]>('m.dashboard_group_id', 'm.dashboard_id');
     const byId = new Map<string, string[]>();
     for (const m of members) byId.set(m.dashboard_group_id, [...(byId.get(m.dashboard_group_id) ?? []), m.dashboard_id]);
-    return rows.map((r) => ({
-      id: r.id,
-      organizationId: r.organization_id,
-      name: r.name,
-      description: r.description,
-      sortPosition: r.sort_position,
-      dashboardIds: byId.get(r.id) ?? [],
-      createdAt: r.created_at,
-      updatedAt: r.updated_at,
-    }));
+    return rows.map((r) => ({ ...dashboardGroupFields.fromRow(r), dashboardIds: byId.get(r.id) ?? [] }));
   }
 
   /** Every non-personal group: explicitly ordered ones first (by position), then by name ascending. */
@@ -60,12 +52,14 @@ export class DashboardGroupRepository {
     return ids.filter((id) => !found.has(id));
   }
 
-  async insert(row: Pick<DashboardGroupRow, 'id' | 'organization_id' | 'name' | 'description'>): Promise<void> {
-    await this.db('dashboard_groups').insert(row);
+  /** Inserts the row (members are written by `replaceMembers`). */
+  async insert(group: NewDashboardGroup): Promise<void> {
+    await this.db('dashboard_groups').insert(dashboardGroupFields.toColumns(group));
   }
 
-  async update(organizationId: string, id: string, patch: Partial<Pick<DashboardGroupRow, 'name' | 'description'>>): Promise<void> {
-    await this.visible(organizationId).where({ id }).update({ ...patch, updated_at: this.db.fn.now() });
+  /** Updates the row (members are written by `replaceMembers`). */
+  async update(organizationId: string, id: string, patch: DashboardGroupPatch): Promise<void> {
+    await this.visible(organizationId).where({ id }).update({ ...dashboardGroupFields.toColumns(patch), updated_at: this.db.fn.now() });
   }
 
   async replaceMembers(organizationId: string, groupId: string, dashboardIds: readonly string[]): Promise<void> {

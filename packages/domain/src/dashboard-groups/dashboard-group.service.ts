@@ -1,12 +1,13 @@
 import type { Knex } from 'knex';
 import type { Principal } from '../api-keys/permissions.js';
-import { withTransaction } from '../db/db.js';
+import { lock, withTransaction } from '../db/db.js';
 import { DashboardRepository } from '../dashboards/dashboard.repository.js';
 import { DASHBOARD_MANAGE_PERMISSION, DASHBOARD_VIEW_PERMISSIONS } from '../dashboards/dashboard.permissions.js';
 import { AppErrors, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
 import { DashboardGroupRepository } from './dashboard-group.repository.js';
-import type { DashboardGroup, DashboardGroupInput } from './dashboard-group.types.js';
+import { dashboardGroupFields } from './dashboard-group.fields.js';
+import type { CreateDashboardGroupInput, DashboardGroup, UpdateDashboardGroupInput } from './dashboard-group.types.js';
 
 export interface DashboardGroupServiceDeps {
   db: Knex;
@@ -47,30 +48,29 @@ export class DashboardGroupService {
   }
 
   /** Create Dashboard Group. @throws ForbiddenError, ValidationError (unknown dashboards) */
-  async create(principal: Principal, input: DashboardGroupInput & { name: string }): Promise<DashboardGroup> {
+  async create(principal: Principal, input: CreateDashboardGroupInput): Promise<DashboardGroup> {
     principal.requireAny(DASHBOARD_MANAGE_PERMISSION);
     return withTransaction(this.deps.db, async (trx) => {
       await this.checkDashboards(trx, principal.organizationId, input.dashboardIds);
       const repo = new DashboardGroupRepository(trx);
       const id = newId();
-      await repo.insert({ id, organization_id: principal.organizationId, name: input.name, description: input.description ?? null });
-      await repo.replaceMembers(principal.organizationId, id, input.dashboardIds ?? []);
+      const { dashboardIds, ...group } = dashboardGroupFields.prepareCreate(input);
+      await repo.insert({ ...group, id, organizationId: principal.organizationId });
+      await repo.replaceMembers(principal.organizationId, id, dashboardIds ?? []);
       return repo.get(principal.organizationId, id);
     });
   }
 
   /** Update Dashboard Group (`dashboardIds` replaces the members). @throws NotFoundError, ForbiddenError, ValidationError */
-  async update(principal: Principal, id: string, input: DashboardGroupInput): Promise<DashboardGroup> {
+  async update(principal: Principal, id: string, input: UpdateDashboardGroupInput): Promise<DashboardGroup> {
     principal.requireAny(DASHBOARD_MANAGE_PERMISSION);
     return withTransaction(this.deps.db, async (trx) => {
       const repo = new DashboardGroupRepository(trx);
-      await repo.get(principal.organizationId, id);
+      const current = await repo.get(principal.organizationId, id);
       await this.checkDashboards(trx, principal.organizationId, input.dashboardIds);
-      await repo.update(principal.organizationId, id, {
-        ...(input.name !== undefined ? { name: input.name } : {}),
-        ...(input.description !== undefined ? { description: input.description } : {}),
-      });
-      if (input.dashboardIds !== undefined) await repo.replaceMembers(principal.organizationId, id, input.dashboardIds);
+      const { dashboardIds, ...patch } = dashboardGroupFields.prepareUpdate(input, current);
+      await repo.update(principal.organizationId, id, patch);
+      if (dashboardIds !== undefined) await repo.replaceMembers(principal.organizationId, id, dashboardIds);
       return repo.get(principal.organizationId, id);
     });
   }
@@ -94,7 +94,7 @@ export class DashboardGroupService {
     if (repeated >= 0) throw new ValidationError(`Dashboard group ${ids[repeated]} is listed twice`, { source: { pointer: `/dashboard_group_ids/${repeated}` } });
     await withTransaction(this.deps.db, async (trx) => {
       const repo = new DashboardGroupRepository(trx);
-      await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`dashboard_groups_sort:${principal.organizationId}`]);
+      await lock(trx, `dashboard_groups_sort:${principal.organizationId}`);
       const unknown = await repo.unknownIds(principal.organizationId, ids);
       if (unknown.length) {
         throw new AppErrors(unknown.map((id) => new ValidationError(`Dashboard group ${id} not found`, { code: 'dashboard_group_not_found', source: { pointer: `/dashboard_group_ids/${ids.indexOf(id)}` } })));

@@ -1,32 +1,25 @@
-/** A (non-personal) dashboard group (contract §3.5). */
-export interface DashboardGroup {
+import type { CreateInputOf, NewRecordOf, PatchOf, RecordOf, RowOf, UpdateInputOf } from '../fields/index.js';
+import type { dashboardGroupFields } from './dashboard-group.fields.js';
+
+/** A (non-personal) dashboard group (contract §3.5). Fields: `dashboardGroupFields`. */
+export interface DashboardGroup extends RecordOf<typeof dashboardGroupFields> {
+  // restated so that messages and hovers name the type (an empty extension would print its base)
   id: string;
-  organizationId: string;
-  name: string;
-  description: string | null;
-  /** Explicit position from Sort Dashboard Groups (0-based), or null (sorted by name after the ordered ones). */
-  sortPosition: number | null;
-  /** Member dashboards by name. */
-  dashboardIds: string[];
-  createdAt: Date;
-  updatedAt: Date;
 }
 
-export interface DashboardGroupInput {
-  name?: string;
-  description?: string | null;
-  /** Replaces the member dashboards. */
-  dashboardIds?: string[];
+/** Create Dashboard Group input (`dashboardIds` sets the members). */
+export type CreateDashboardGroupInput = CreateInputOf<typeof dashboardGroupFields>;
+
+/** Update Dashboard Group input; `dashboardIds` replaces the members; `undefined` = unchanged. */
+export type UpdateDashboardGroupInput = UpdateInputOf<typeof dashboardGroupFields>;
+
+/** Row of `dashboard_groups` (the columns the field table maps). */
+export interface DashboardGroupRow extends RowOf<typeof dashboardGroupFields> {
+  id: string;
 }
 
-/** Row of `dashboard_groups`. */
-export interface DashboardGroupRow {
-  id: string;
-  organization_id: string;
-  owner_user_id: string | null;
-  name: string;
-  description: string | null;
-  sort_position: number | null;
-  created_at: Date;
-  updated_at: Date;
-}
+/** What `DashboardGroupRepository.insert` takes. */
+export type NewDashboardGroup = NewRecordOf<typeof dashboardGroupFields>;
+
+/** What `DashboardGroupRepository.update` takes. */
+export type DashboardGroupPatch = PatchOf<typeof dashboardGroupFields>;

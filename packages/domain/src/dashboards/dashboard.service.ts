@@ -14,21 +14,27 @@ import { isValidTimeZone } from '../query/time-zones.js';
 import type { FilterDefinition, InputParameters } from '../query/query.types.js';
 import { collectDashboardReferences, deriveDashboardReferences, loadReferenceContext } from '../reports/dashboard-references.js';
 import { ReportRepository, datasourceSummaries } from '../reports/report.repository.js';
+import { filterFields } from '../filters/filter.fields.js';
 import { sqlSnippetFields } from '../sql-snippets/sql-snippet.fields.js';
 import { SqlSnippetRepository } from '../sql-snippets/sql-snippet.repository.js';
 import { reportFields } from '../reports/report.fields.js';
 import { dashboardLockedError } from '../reports/report.service.js';
 import { SharingLinkRepository } from '../sharing-links/sharing-link.repository.js';
 import type { Report } from '../reports/report.types.js';
-import { DashboardRepository, dashboardColumns } from './dashboard.repository.js';
+import type { RecordOf } from '../fields/index.js';
+import { dashboardFields } from './dashboard.fields.js';
+import { DashboardRepository } from './dashboard.repository.js';
 import { DASHBOARD_MANAGE_PERMISSION, DASHBOARD_VIEW_PERMISSIONS } from './dashboard.permissions.js';
-import { DASHBOARD_BACKUP_FORMAT_VERSION, type Dashboard, type DashboardInput, type DashboardLayoutInput, type TimeZoneConfig } from './dashboard.types.js';
+import { DASHBOARD_BACKUP_FORMAT_VERSION, type CreateDashboardInput, type Dashboard, type DashboardInput, type DashboardLayoutInput, type UpdateDashboardInput, type TimeZoneConfig } from './dashboard.types.js';
 import { validateLayout } from './layout.js';
 
 export interface DashboardServiceDeps {
   db: Knex;
   clock: Clock;
 }
+
+/** The full field record of a dashboard: the presenter-computed `published`/`layout` are neither copied nor backed up. */
+const complete = (d: Dashboard): RecordOf<typeof dashboardFields> => ({ ...d, published: d.shareMode !== 'none', layout: [] });
 
 /** Ids of what a dashboard relates to, as the key may see them (contract §3.4 relationships). */
 export interface DashboardRelations {
@@ -136,7 +142,7 @@ export class DashboardService {
   }
 
   /** Internal (read path): a dashboard by id without permission checks. @throws NotFoundError */
-  getById(organizationId: string, id: string, db: Knex = this.deps.db): Promise<Dashboard> {
+  getByIdUnchecked(organizationId: string, id: string, db: Knex = this.deps.db): Promise<Dashboard> {
     return new DashboardRepository(db).get(organizationId, id);
   }
 
@@ -207,7 +213,7 @@ export class DashboardService {
    * Create Dashboard. `default_parameters` cannot be set on create (contract §4.4 rule 30).
    * @throws ForbiddenError, ValidationError
    */
-  async create(principal: Principal, input: DashboardInput & { name: string }): Promise<Dashboard> {
+  async create(principal: Principal, input: CreateDashboardInput): Promise<Dashboard> {
     principal.requireAny(DASHBOARD_MANAGE_PERMISSION);
     if (input.defaultParameters !== undefined) {
       throw new ValidationError('default_parameters can only be set on existing dashboards (use Update Dashboard)', { source: attrPointer('default_parameters') });
@@ -216,7 +222,7 @@ export class DashboardService {
     const id = newId();
     return withTransaction(this.deps.db, async (trx) => {
       const repo = new DashboardRepository(trx);
-      await repo.insert(id, principal.organizationId, dashboardColumns(input)).catch((err: unknown) => { throw translatePgError(err); });
+      await repo.insert({ ...dashboardFields.prepareCreate(input), id, organizationId: principal.organizationId }).catch((err: unknown) => { throw translatePgError(err); });
       return repo.get(principal.organizationId, id);
     });
   }
@@ -226,7 +232,7 @@ export class DashboardService {
    * may change other attributes at the same time.
    * @throws NotFoundError, ForbiddenError, ValidationError (locked, invalid values)
    */
-  async update(principal: Principal, id: string, input: DashboardInput): Promise<Dashboard> {
+  async update(principal: Principal, id: string, input: UpdateDashboardInput): Promise<Dashboard> {
     principal.requireAny(DASHBOARD_MANAGE_PERMISSION);
     this.check(input);
     return withTransaction(this.deps.db, async (trx) => {
@@ -234,8 +240,8 @@ export class DashboardService {
       await repo.lockRow(principal.organizationId, id);
       const current = await repo.get(principal.organizationId, id);
       if (current.isLocked && input.isLocked !== false) throw dashboardLockedError(id);
-      const columns = dashboardColumns(input);
-      if (Object.keys(columns).length) await repo.update(principal.organizationId, id, columns).catch((err: unknown) => { throw translatePgError(err); });
+      const patch = dashboardFields.prepareUpdate(input, complete(current));
+      if (Object.keys(patch).length) await repo.update(principal.organizationId, id, patch).catch((err: unknown) => { throw translatePgError(err); });
       return repo.get(principal.organizationId, id);
     });
   }
@@ -254,7 +260,7 @@ export class DashboardService {
   /** Lock (`true`) or Unlock (`false`) Dashboard; idempotent. @throws NotFoundError, ForbiddenError */
   async setLocked(principal: Principal, id: string, locked: boolean): Promise<void> {
     principal.requireAny(DASHBOARD_MANAGE_PERMISSION);
-    await new DashboardRepository(this.deps.db).update(principal.organizationId, id, { is_locked: locked });
+    await new DashboardRepository(this.deps.db).update(principal.organizationId, id, { isLocked: locked });
   }
 
   /**
@@ -273,7 +279,7 @@ export class DashboardService {
       for (const item of input.layout) {
         await reports.setPosition(principal.organizationId, item.id, { row: item.row, column: item.column, width: item.width, height: item.height });
       }
-      await repo.update(principal.organizationId, id, input.floatingEnabled === undefined ? {} : { floating_enabled: input.floatingEnabled });
+      await repo.update(principal.organizationId, id, input.floatingEnabled === undefined ? {} : { floatingEnabled: input.floatingEnabled });
     });
   }
 
@@ -296,13 +302,15 @@ export class DashboardService {
       const reports = await new ReportRepository(trx).listByDashboard(principal.organizationId, id);
       this.requireReportsUsable(principal, reports);
       const copyId = newId();
-      const { id: _id, organizationId: _org, createdAt: _c, updatedAt: _u, userGroupIds: _g, dashboardGroupIds, ...attributes } = source;
-      await repo.insert(copyId, principal.organizationId, dashboardColumns({ ...attributes, name: `${source.name} (copy)`, isLocked: false, shareMode: 'none', thumbnailImageUrl: null, thumbnailCreatedAt: null }));
+      const copy = dashboardFields.copyOf(complete(source));
+      await repo.insert({
+        ...copy, id: copyId, organizationId: principal.organizationId, userId: source.userId, name: `${source.name} (copy)`, isLocked: false, shareMode: 'none',
+      });
       const reportRepo = new ReportRepository(trx);
       for (const r of reports) {
         await reportRepo.insert({ ...reportFields.copyOf(r), id: newId(), organizationId: principal.organizationId, dashboardId: copyId });
       }
-      await repo.addToGroups(principal.organizationId, copyId, dashboardGroupIds);
+      await repo.addToGroups(principal.organizationId, copyId, source.dashboardGroupIds);
       return repo.get(principal.organizationId, copyId);
     });
   }
@@ -328,59 +336,12 @@ export class DashboardService {
     const datasourceIds = [...new Set([...reports.map((r) => r.datasourceId), ...refs.filters.map((f) => f.datasourceId).filter((d): d is string => d !== null), ...snippets.map((s) => s.datasourceId)])];
     const datasources = await datasourceSummaries(db, principal.organizationId, datasourceIds);
     const parents = await new FilterRepository(db).listByIds(principal.organizationId, refs.filters.map((f) => f.parentFilterId).filter((p): p is string => p !== null && !refs.filters.some((f) => f.id === p)));
-    const tz = dashboard.timeZoneConfig;
-    const fc = dashboard.filtersConfiguration;
     return {
       format_version: DASHBOARD_BACKUP_FORMAT_VERSION,
       created_at: this.deps.clock.now().toISOString(),
-      dashboard: {
-        id: dashboard.id,
-        name: dashboard.name,
-        description: dashboard.description,
-        time_zone_config: { type: tz.type, ...(tz.fixedTimeZone !== undefined ? { fixed_time_zone: tz.fixedTimeZone } : {}), ...(tz.allowedTimeZones !== undefined ? { allowed_time_zones: tz.allowedTimeZones } : {}) },
-        automatic_update_enabled: dashboard.automaticUpdateEnabled,
-        thumbnail_enabled: dashboard.thumbnailEnabled,
-        prewarm: dashboard.prewarm,
-        data_refresh_rate: dashboard.dataRefreshRate,
-        data_refresh_anchor_time: dashboard.dataRefreshAnchorTime,
-        is_locked: dashboard.isLocked,
-        default_parameters: dashboard.defaultParameters,
-        default_page_width: dashboard.defaultPageWidth,
-        floating_enabled: dashboard.floatingEnabled,
-        color_scheme: dashboard.colorScheme,
-        filters_configuration: {
-          ...(fc.applyImmediately !== undefined ? { apply_immediately: fc.applyImmediately } : {}),
-          ...(fc.aggregationOptions !== undefined ? { aggregation_options: fc.aggregationOptions } : {}),
-          ...(fc.filterSorting !== undefined ? { filter_sorting: fc.filterSorting } : {}),
-          ...(fc.hiddenParameters !== undefined ? { hidden_parameters: fc.hiddenParameters } : {}),
-        },
-        share_mode: dashboard.shareMode,
-        user_group_ids: dashboard.userGroupIds,
-        dashboard_group_ids: dashboard.dashboardGroupIds,
-      },
+      dashboard: dashboardFields.toBackup(complete(dashboard)),
       reports: reports.map((r) => reportFields.toBackup(r)),
-      filters: [...refs.filters, ...parents].map((f) => ({
-        id: f.id,
-        display_name: f.displayName,
-        variable_name: f.variableName,
-        control_type: f.controlType,
-        value_type: f.valueType,
-        values: f.values,
-        value_names: f.valueNames,
-        sql_query: f.sqlQuery,
-        datasource_id: f.datasourceId,
-        parent_filter_id: f.parentFilterId,
-        data_refresh_rate: f.dataRefreshRate,
-        default_values: f.defaultValues,
-        required: f.required,
-        dropdown_validate: f.dropdownValidate,
-        relative_range_enabled: f.relativeRangeEnabled,
-        before_range_enabled: f.beforeRangeEnabled,
-        after_range_enabled: f.afterRangeEnabled,
-        from_to_range_enabled: f.fromToRangeEnabled,
-        allowed_aggregations: f.allowedAggregations,
-        sql_snippet_ids: f.sqlSnippetIds,
-      })),
+      filters: [...refs.filters, ...parents].map((f) => filterFields.toBackup(f)),
       sql_snippets: snippets.map((s) => sqlSnippetFields.toBackup(s)),
       datasources,
     };

@@ -1,3 +1,4 @@
+export * from './dashboard.fields.js';
 export * from './dashboard.types.js';
 export * from './dashboard.permissions.js';
 export * from './dashboard.repository.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DATABASE_TYPES, type DatabaseType } from '../drivers/driver.types.js';
 import { defineFields, f, nulFreeText } from '../fields/index.js';
-import { isKnownTimeZone } from '../time-zones.js';
+import { isValidTimeZone } from '../query/time-zones.js';
 import { CONNECTION_MODES, type ConnectionMode } from './datasource.types.js';
 
 /** Types whose SSL settings the contract forces to true (coerced rather than rejected, contract §4.1.5). */
@@ -44,7 +44,7 @@ export const datasourceFields = defineFields({
   sshTunnelHost: f.text({ max: 255 }).nullable(),
   sshTunnelPort: f.integer(1, 65535).nullable(),
   sshTunnelUser: f.text({ max: 255 }).nullable(),
-  dataTimeZone: f.value(z.string().refine(isKnownTimeZone, 'must be an IANA time zone name such as "Europe/Berlin"')).default('UTC'),
+  dataTimeZone: f.value(z.string().refine(isValidTimeZone, 'must be an IANA time zone name such as "Europe/Berlin"')).default('UTC'),
   /** On by default for direct connections; always on for types that only connect over TLS. */
   requireSsl: f.boolean()
     .default((d: SslSettings) => d.connectionMode === 'direct')
@@ -76,4 +76,6 @@ export const datasourceFields = defineFields({
   serverVersion: f.text({ max: 1000 }).nullable().readOnly(),
   /** The organization's "Sample Data" datasource: its connection cannot be changed. */
   isSample: f.boolean().internal().dbDefault(),
+  /** The agents that carry the traffic of a datasource in connection mode `agent` (`datasource_agent_links`). */
+  agentIds: f.refs('datasource_agents'),
 });

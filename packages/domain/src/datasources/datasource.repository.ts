@@ -20,8 +20,17 @@ export class DatasourceRepository {
     this.sealer = sealerFor(encryptionKey);
   }
 
-  private toDatasource(row: DatasourceRow): Datasource {
-    return datasourceFields.fromRow(row, this.sealer);
+  private toDatasource(row: DatasourceRow, agentIds: string[] = []): Datasource {
+    return { ...datasourceFields.fromRow(row, this.sealer), agentIds };
+  }
+
+  /** Rows to datasources with their agents (`datasource_agent_links`). */
+  private async hydrate(rows: DatasourceRow[]): Promise<Datasource[]> {
+    if (!rows.length) return [];
+    const links = await this.db('datasource_agent_links').whereIn('datasource_id', rows.map((r) => r.id)).orderBy('agent_id').select<{ datasource_id: string; agent_id: string }[]>('datasource_id', 'agent_id');
+    const byDatasource = new Map<string, string[]>();
+    for (const l of links) byDatasource.set(l.datasource_id, [...(byDatasource.get(l.datasource_id) ?? []), l.agent_id]);
+    return rows.map((r) => this.toDatasource(r, byDatasource.get(r.id) ?? []));
   }
 
   async insert(datasource: NewDatasource): Promise<Datasource> {
@@ -33,12 +42,18 @@ export class DatasourceRepository {
   async list(organizationId: string, scope: DatasourceScope): Promise<Datasource[]> {
     const q = this.db<DatasourceRow>('datasources').where({ organization_id: organizationId }).orderBy([{ column: 'is_sample', order: 'desc' }, 'name', 'id']);
     if (scope !== 'all') q.whereIn('id', [...scope]);
-    return (await q).map((r) => this.toDatasource(r));
+    return this.hydrate(await q);
+  }
+
+  /** Datasources of the organization among `ids` (included resources). */
+  async listByIds(organizationId: string, ids: readonly string[]): Promise<Datasource[]> {
+    if (!ids.length) return [];
+    return this.hydrate(await this.db<DatasourceRow>('datasources').where({ organization_id: organizationId }).whereIn('id', [...ids]).orderBy(['name', 'id']));
   }
 
   async find(organizationId: string, id: string): Promise<Datasource | undefined> {
     const row = await this.db<DatasourceRow>('datasources').where({ organization_id: organizationId, id }).first();
-    return row ? this.toDatasource(row) : undefined;
+    return row ? (await this.hydrate([row]))[0] : undefined;
   }
 
   /** @throws NotFoundError */
@@ -50,7 +65,7 @@ export class DatasourceRepository {
 
   async findSample(organizationId: string): Promise<Datasource | undefined> {
     const row = await this.db<DatasourceRow>('datasources').where({ organization_id: organizationId, is_sample: true }).first();
-    return row ? this.toDatasource(row) : undefined;
+    return row ? (await this.hydrate([row]))[0] : undefined;
   }
 
   async update(organizationId: string, id: string, patch: DatasourcePatch): Promise<Datasource> {
@@ -59,7 +74,7 @@ export class DatasourceRepository {
       .update({ ...datasourceFields.toColumns(patch, this.sealer), updated_at: this.db.fn.now() as unknown as Date })
       .returning('*');
     if (!row) throw new NotFoundError(`Datasource ${id} not found`, { code: 'datasource_not_found' });
-    return this.toDatasource(row as DatasourceRow);
+    return (await this.hydrate([row as DatasourceRow]))[0]!;
   }
 
   /** Records what a connection learned about the database (server version, schema statistics). */

@@ -6,9 +6,15 @@ import { redactSecret } from '../drivers/values.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
 import { translatePgError } from '../db/pg-errors.js';
+import type { DatasourceAgentService } from '../datasource-agents/index.js';
+import { SshKeyRepository } from '../ssh-tunnels/ssh-key.repository.js';
+import type { SshTunnelPool } from '../ssh-tunnels/ssh-tunnel-pool.js';
 import { DatasourceRepository, type DatasourceUsage } from './datasource.repository.js';
 import { datasourceFields } from './datasource.fields.js';
 import type { ConnectionTestResult, CreateDatasourceInput, Datasource, UpdateDatasourceInput } from './datasource.types.js';
+
+/** The attributes that decide how a datasource is reached (a change closes its SSH tunnel). */
+const CONNECTION_FIELDS = ['connectionMode', 'host', 'port', 'username', 'password', 'database', 'sshTunnelHost', 'sshTunnelPort', 'sshTunnelUser', 'requireSsl', 'verifySsl', 'enabled'] as const;
 
 /** Permissions that make a datasource visible (contract rows 2 and 3). */
 export const DATASOURCE_VIEW_PERMISSIONS = ['View Datasources', 'Manage Datasources', 'Manage Dashboards', 'Manage Alerts'] as const;
@@ -27,11 +33,15 @@ export interface DatasourceServiceDeps {
   encryptionKey: Buffer;
   /** Default statement timeout (seconds) for datasources without their own. */
   defaultQueryTimeoutSeconds: number;
+  /** Agents: the `agents` relationship of datasources in connection mode `agent`. */
+  agents: DatasourceAgentService;
   /** Builds a driver (injectable so tests can count connections). */
   driverFactory?: (settings: ConnectionSettings) => Driver;
   sampleData?: SampleDataConnection;
   /** Idle pooled datasource sessions end after this long (ms, default 60 s). */
   sessionIdleTimeoutMs?: number;
+  /** The SSH tunnels of this process; without it, datasources in `ssh_tunnel` mode cannot connect. */
+  sshTunnels?: SshTunnelPool;
 }
 
 /** Datasources: CRUD, visibility by key scope, connection settings for drivers, connection tests. */
@@ -63,7 +73,7 @@ export class DatasourceService {
   }
 
   /** Internal lookup without a principal (worker). @throws NotFoundError */
-  getById(organizationId: string, id: string): Promise<Datasource> {
+  getByIdUnchecked(organizationId: string, id: string): Promise<Datasource> {
     return this.repo().get(organizationId, id);
   }
 
@@ -76,7 +86,19 @@ export class DatasourceService {
     if (principal.datasourceScope('Manage Datasources') !== 'all') {
       throw new ForbiddenError('Creating datasources needs "Manage Datasources" for all datasources, not limited to some');
     }
-    return this.repo().insert({ ...datasourceFields.prepareCreate(input), id: newId(), organizationId: principal.organizationId });
+    const prepared = datasourceFields.prepareCreate(input);
+    return withTransaction(this.deps.db, async (trx) => {
+      const ds = await this.repo(trx).insert({ ...prepared, id: newId(), organizationId: principal.organizationId });
+      if (!prepared.agentIds?.length) return ds;
+      await this.deps.agents.setDatasourceAgents(trx, principal.organizationId, ds.id, ds.connectionMode, prepared.agentIds);
+      return this.repo(trx).get(principal.organizationId, ds.id);
+    }).catch((err: unknown) => { throw translatePgError(err); });
+  }
+
+  /** Datasources of the organization among `ids` that the key may see (included resources). */
+  async listVisibleByIds(principal: Principal, ids: readonly string[]): Promise<Datasource[]> {
+    const visible = ids.filter((id) => principal.canUseDatasource(id, ...DATASOURCE_VIEW_PERMISSIONS));
+    return this.repo().listByIds(principal.organizationId, visible);
   }
 
   /** @throws NotFoundError, ForbiddenError, ValidationError */
@@ -89,9 +111,26 @@ export class DatasourceService {
       const locked = (Object.keys(input) as Array<keyof UpdateDatasourceInput>).filter((k) => !allowed.has(k) && input[k] !== undefined);
       if (locked.length) throw new ValidationError(`The connection of the Sample Data datasource cannot be changed (${locked.join(', ')})`, { code: 'sample_datasource_locked' });
     }
-    const updated = await this.repo().update(principal.organizationId, id, datasourceFields.prepareUpdate(input, current));
+    const patch = datasourceFields.prepareUpdate(input, current);
+    const mode = patch.connectionMode ?? current.connectionMode;
+    // Agents belong to agent mode only: leaving it lets go of them (so they can be deleted).
+    const agentIds = input.agentIds ?? (mode === 'agent' ? undefined : current.agentIds.length ? [] : undefined);
+    const updated = agentIds === undefined
+      ? await this.repo().update(principal.organizationId, id, patch)
+      : await withTransaction(this.deps.db, async (trx) => {
+        await this.repo(trx).update(principal.organizationId, id, patch);
+        await this.deps.agents.setDatasourceAgents(trx, principal.organizationId, id, mode, agentIds);
+        return this.repo(trx).get(principal.organizationId, id);
+      }).catch((err: unknown) => { throw translatePgError(err); });
     // sessions of the old settings end (other processes notice the changed settings on next use)
     await this.sessionPools.evict(id);
+    if (input.sshTunnelHost !== undefined || input.sshTunnelPort !== undefined || input.sshTunnelUser !== undefined) {
+      // Saving the tunnel settings (even unchanged) trusts the bastion's host key anew on the next connect.
+      await new SshKeyRepository(this.deps.db).forgetHostKeys(principal.organizationId, id);
+    }
+    // A change of how the database is reached ends the tunnel and its sessions; the next session
+    // opens one with the new settings. (A rename or a new refresh rate leaves running queries alone.)
+    if (CONNECTION_FIELDS.some((field) => current[field] !== updated[field])) this.deps.sshTunnels?.closeDatasource(id, 'The datasource connection settings were changed');
     return updated;
   }
 
@@ -109,6 +148,7 @@ export class DatasourceService {
     try {
       await this.repo().delete(principal.organizationId, id);
       await this.sessionPools.evict(id);
+      this.deps.sshTunnels?.closeDatasource(id, 'The datasource was deleted');
     } catch (err) {
       const mapped = translatePgError(err);
       if (mapped instanceof ValidationError && mapped.code === 'in_use') {
@@ -124,10 +164,13 @@ export class DatasourceService {
    */
   connectionSettings(ds: Datasource): ConnectionSettings {
     if (!ds.enabled) throw new ValidationError(`Datasource ${ds.id} is disabled`, { code: 'datasource_disabled' });
-    if (ds.connectionMode !== 'direct') {
+    // ssh_tunnel: through the datasource's SSH tunnel; agent: through a connected agent of the datasource (via its relay)
+    const transport = ds.connectionMode === 'ssh_tunnel' ? this.sshTransport(ds) : ds.connectionMode === 'agent' ? this.deps.agents.transportFor(ds) : undefined;
+    if (ds.connectionMode !== 'direct' && ds.connectionMode !== 'ssh_tunnel' && ds.connectionMode !== 'agent') {
       throw new ValidationError(`Connection mode "${ds.connectionMode}" is not supported by this build yet; use "direct"`, { code: 'connection_mode_not_supported' });
     }
     return {
+      ...(transport ? { transport } : {}),
       databaseType: ds.databaseType,
       host: ds.host,
       port: ds.port,
@@ -138,6 +181,18 @@ export class DatasourceService {
       verifySsl: ds.verifySsl,
       dataTimeZone: ds.dataTimeZone,
     };
+  }
+
+  /**
+   * The SSH tunnel of a datasource in `ssh_tunnel` mode (opened on first use, shared by its sessions).
+   * @throws ValidationError when the tunnel settings are incomplete or this process has no tunnel pool
+   */
+  private sshTransport(ds: Datasource): ConnectionSettings['transport'] {
+    const pool = this.deps.sshTunnels;
+    if (!pool) throw new ValidationError('Connection mode "ssh_tunnel" is not available in this process', { code: 'connection_mode_not_supported' });
+    if (!ds.sshTunnelHost) throw new ValidationError('A datasource in connection_mode ssh_tunnel needs ssh_tunnel_host (the bastion host)', { code: 'ssh_tunnel_incomplete', source: { pointer: '/data/attributes/ssh_tunnel_host' } });
+    if (!ds.sshTunnelUser) throw new ValidationError('A datasource in connection_mode ssh_tunnel needs ssh_tunnel_user (the login on the bastion)', { code: 'ssh_tunnel_incomplete', source: { pointer: '/data/attributes/ssh_tunnel_user' } });
+    return pool.transportFor({ organizationId: ds.organizationId, datasourceId: ds.id, host: ds.sshTunnelHost, port: ds.sshTunnelPort ?? 22, username: ds.sshTunnelUser });
   }
 
   /** Effective statement timeout of a datasource in milliseconds. */

@@ -71,3 +71,14 @@ export async function withTransaction<T>(db: Knex, fn: (trx: Knex.Transaction) =
   if (db.isTransaction) return fn(db as Knex.Transaction);
   return db.transaction(fn);
 }
+
+/**
+ * Takes the transaction-scoped advisory lock named `key` (e.g. `api_keys:<organization id>`): other
+ * transactions taking the same key wait until this one ends. The one place the domain serialises
+ * work by name.
+ * @param trx a transaction (outside one the lock would be released at once)
+ */
+export async function lock(trx: Knex, key: string): Promise<void> {
+  if (!trx.isTransaction) throw new Error(`lock("${key}") needs a transaction`);
+  await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [key]);
+}

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { SqlDialect } from '../query/query.types.js';
 
 /** Every `database_type` of the API contract (§3.1). */
@@ -97,6 +98,41 @@ export interface ConnectionSettings {
   dataTimeZone: string;
   /** Upper bound for opening a session, in milliseconds (default 10000). */
   connectTimeoutMs?: number;
+  /**
+   * How the driver reaches `host:port`. Undefined (direct mode): a plain TCP connection from this
+   * process. Otherwise every session (queries, Test Connection, cancel, schema refresh) is opened
+   * through `transport.open(host, port)`, where `host`/`port` are seen from the transport's far end.
+   */
+  transport?: DatasourceTransport;
+}
+
+/**
+ * A way to reach a database server other than direct TCP: an SSH tunnel through a bastion, or a
+ * datasource agent inside the customer's network. The drivers speak their wire protocol (TLS
+ * included when `require_ssl`) over the returned stream, one stream per database session: node-postgres
+ * gets it as the `stream` option of its client config, mysql2 as its `stream` connection option.
+ *
+ * Contract for implementations:
+ * - `open` resolves with a connected, bidirectional byte stream to `host:port` (e.g. an ssh2
+ *   `forwardOut` channel or an agent-multiplexed stream); bytes written are delivered to the
+ *   database, bytes the database sends are readable.
+ * - It rejects (ideally with a `QueryError` kind `connection_error` whose message names what failed,
+ *   e.g. "SSH tunnel to bastion:22: authentication failed") when the stream cannot be opened. The driver
+ *   bounds `open` by its connect timeout and destroys a stream that arrives later.
+ * - When the path breaks later (tunnel or agent gone), the stream should be destroyed with an Error
+ *   whose message says so: the driver reports that message as the query's `connection_error`.
+ * - Destroying the stream (the driver does when a session ends) must release its resources. The
+ *   drivers call `unref()` on a pooled idle session's stream and `ref()` when it is used again: a
+ *   stream offering them should then not (or again) keep the process alive.
+ */
+export interface DatasourceTransport {
+  /**
+   * Identifies the path (e.g. `ssh:user@bastion:22`): pooled sessions are shared only between
+   * settings with equal keys, so a changed tunnel never reuses sessions of the old one.
+   */
+  readonly key?: string;
+  /** Opens one stream to the database at `host:port`. @throws QueryError kind connection_error */
+  open(host: string, port: number): Promise<Duplex>;
 }
 
 /** One column of a result set. */

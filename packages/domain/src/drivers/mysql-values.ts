@@ -1,6 +1,7 @@
 // MySQL/MariaDB column types → DataType and value converters, and `?` placeholder binding.
 import type { DataType } from './driver.types.js';
 import { bigIntToJson, binaryToJson, decimalToJson, floatToJson, naiveTimestampToIso } from './values.js';
+import { skipNonCode } from '../query/sql-lexer.js';
 
 /** The column metadata mysql2 hands to the `fields` event. */
 export interface MysqlFieldInfo {
@@ -310,34 +311,17 @@ export function bindMysqlPlaceholders(sql: string, values: unknown[], ctx: { noB
   let index = 0;
   let i = 0;
   while (i < sql.length) {
-    const ch = sql[i]!;
-    const next = sql[i + 1];
-    if (ch === "'" || ch === '"' || ch === '`') {
-      let j = i + 1;
-      while (j < sql.length) {
-        if (sql[j] === '\\' && ch !== '`' && !ctx.noBackslashEscapes) j += 2;
-        else if (sql[j] === ch && sql[j + 1] === ch) j += 2;
-        else if (sql[j] === ch) break;
-        else j++;
-      }
-      out += sql.slice(i, j + 1);
-      i = j + 1;
-    } else if (ch === '#' || (ch === '-' && next === '-' && /[\s]/.test(sql[i + 2] ?? ' '))) {
-      const end = sql.indexOf('\n', i);
-      const j = end === -1 ? sql.length : end;
-      out += sql.slice(i, j);
-      i = j;
-    } else if (ch === '/' && next === '*') {
-      const end = sql.indexOf('*/', i + 2);
-      const j = end === -1 ? sql.length : end + 2;
-      out += sql.slice(i, j);
-      i = j;
-    } else if (ch === '?') {
+    // string literals, quoted identifiers and comments are copied as they are (the shared SQL lexer)
+    const skipped = skipNonCode(sql, i, 'mysql', { noBackslashEscapes: ctx.noBackslashEscapes });
+    if (skipped > i) {
+      out += sql.slice(i, skipped);
+      i = skipped;
+    } else if (sql[i] === '?') {
       if (index >= values.length) throw new PlaceholderMismatchError(`The statement has more placeholders than the ${values.length} bound values`);
       out += mysqlLiteral(values[index++], ctx);
       i++;
     } else {
-      out += ch;
+      out += sql[i];
       i++;
     }
   }

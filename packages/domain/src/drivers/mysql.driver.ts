@@ -23,6 +23,7 @@ import {
 } from './mysql-values.js';
 import { SessionPool, settingsFingerprint, type DriverPooling } from './session-pool.js';
 import { StreamingQuery, withDeadline } from './streaming-query.js';
+import { openTransportSocket } from './transport.js';
 import { redactSecret } from './values.js';
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -156,8 +157,12 @@ export class MysqlDriver implements Driver {
     const s = this.settings;
     if (!s.host) throw new QueryError('connection_error', 'The datasource has no host');
     const where = `${s.host ?? 'localhost'}:${s.port ?? 3306}`;
+    // Through a tunnel/agent: the stream is opened first (bounded by the connect timeout); mysql2
+    // then runs its handshake (and TLS) over it instead of dialing TCP itself.
+    const socket = s.transport ? await openTransportSocket(s.transport, s.host, s.port ?? 3306, this.connectTimeoutMs) : undefined;
     const opening = new Promise<mysql.Connection>((resolve, reject) => {
       const conn = mysql.createConnection({
+        ...(socket ? { stream: socket } : {}),
         host: s.host ?? undefined,
         port: s.port ?? undefined,
         user: s.username ?? undefined,
@@ -423,6 +428,14 @@ class MysqlRunningQuery extends StreamingQuery {
       }
     });
     query.on('error', (err: unknown) => {
+      this.failure = err;
+      this.resolveFields();
+      this.notify();
+    });
+    // A lost connection (server gone, transport stream destroyed) is reported to the connection
+    // only: mysql2 tells a callback-less query nothing, so the read would wait forever.
+    conn.on('error', (err: unknown) => {
+      if (this.ended || this.failure) return;
       this.failure = err;
       this.resolveFields();
       this.notify();

@@ -16,6 +16,7 @@ import {
 import { arrayDataTypeOf, pgDataTypeOf, pgTypeNameOf, postgresClientTypes } from './postgres-types.js';
 import { SessionPool, settingsFingerprint, type DriverPooling } from './session-pool.js';
 import { StreamingQuery, withDeadline } from './streaming-query.js';
+import { openTransportSocket } from './transport.js';
 import { redactSecret } from './values.js';
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -146,7 +147,15 @@ export class PostgresDriver implements Driver {
 
   /** Opens a session; bounded by the connect timeout. @throws QueryError kind connection_error */
   async openSession(): Promise<pg.Client> {
-    const client = new pg.Client(this.clientConfig());
+    const config = this.clientConfig();
+    const transport = this.settings.transport;
+    if (transport) {
+      // Through a tunnel/agent: the stream is opened first (bounded by the connect timeout); the
+      // client then runs its start-up (and TLS) over it instead of dialing TCP itself.
+      const socket = await openTransportSocket(transport, config.host as string, config.port as number, this.connectTimeoutMs);
+      config.stream = () => socket;
+    }
+    const client = new pg.Client(config);
     // node-postgres reads PGOPTIONS when `options` is unset; a datasource session must not inherit it.
     (client as unknown as { connectionParameters: { options?: string } }).connectionParameters.options = undefined;
     // Errors of an idle client (server restart) surface through the next query; never crash the process.

@@ -211,6 +211,8 @@ export function settingsFingerprint(settings: ConnectionSettings): string {
   return createHash('sha256').update(JSON.stringify([
     settings.databaseType, settings.host, settings.port, settings.username, settings.password, settings.database,
     settings.requireSsl, settings.verifySsl, settings.dataTimeZone, settings.connectTimeoutMs ?? null,
+    // direct TCP or the path of a transport (SSH tunnel, agent): sessions never cross paths
+    settings.transport ? (settings.transport.key ?? 'transport') : 'direct',
   ])).digest('hex');
 }
 

@@ -9,6 +9,7 @@ import { isAppError } from '../errors.js';
 import { newUuid } from '../ids.js';
 import type { Logger } from '../logger.js';
 import { QUEUES, type JobQueue } from '../queue/queue.js';
+import type { ROutput, RRuntime } from '../r-runtime/r-runtime.js';
 import type { ResultStore } from '../results/result-store.js';
 import { ResultWriter, storeDocument } from '../results/result-writer.js';
 import { ExecutionRepository } from './execution.repository.js';
@@ -28,6 +29,8 @@ export interface ExecutionRunnerDeps {
   heartbeatMs?: number;
   /** Where `export_query` executions (unlimited CSV) send their rows; without it they fail. */
   exportSink?: ExportQuerySink;
+  /** R post-processing of executions with `r_query`; without it (or without R) they fail with a query_error. */
+  rRuntime?: RRuntime;
 }
 
 /**
@@ -156,7 +159,7 @@ export class ExecutionRunner {
     const log = this.deps.logger.child({ execution_id: execution.id, datasource_id: execution.datasourceId });
     let ds: Datasource;
     try {
-      ds = await this.deps.datasources.getById(execution.organizationId, execution.datasourceId);
+      ds = await this.deps.datasources.getByIdUnchecked(execution.organizationId, execution.datasourceId);
       this.deps.datasources.connectionSettings(ds);
     } catch (err) {
       await repo.transition(execution.id, 'query_error', { error_message: isAppError(err) ? err.detail ?? err.title : 'The datasource is not available' });
@@ -197,8 +200,11 @@ export class ExecutionRunner {
     let cancelled = false;
     let handingBack = false;
     let rowLimitReached = false;
+    // stops the R process of an r_query execution (cancel requested, or the worker hands it back)
+    const stopR = new AbortController();
     this.inFlight.set(execution.id, async () => {
       handingBack = true;
+      stopR.abort();
       await running?.cancel();
     });
     let heartbeatFailing = false;
@@ -206,6 +212,7 @@ export class ExecutionRunner {
       repo.heartbeat(execution.id).then(async (cancelRequested) => {
         if (cancelRequested && !cancelled) {
           cancelled = true;
+          stopR.abort();
           await running?.cancel();
         }
       }).then(() => { heartbeatFailing = false; }, (err: unknown) => {
@@ -214,17 +221,29 @@ export class ExecutionRunner {
         heartbeatFailing = true;
       });
     }, this.deps.heartbeatMs ?? 250);
+    let rOutput: ROutput | undefined;
     try {
-      if (execution.rQuery) {
-        // R post-processing needs an R runtime on the worker; this build ships none.
+      const rRuntime = this.deps.rRuntime;
+      if (execution.rQuery && !rRuntime?.available) {
         throw new QueryError('query_error', 'R post-processing (r_query) is not available: this worker has no R runtime');
       }
       await this.deps.resultStore.begin({ executionId: execution.id, organizationId: execution.organizationId, dataKey: execution.dataKey, kind: 'rows', timeZone: execution.timeZone, retry: execution.attempts > 0 });
       const dataTimestamp = this.deps.clock.now();
       running = await driver.query(execution.sqlText, execution.sqlValues, { timeoutMs: this.deps.datasources.queryTimeoutMs(ds), onSession: (id) => repo.recordSession(execution.id, id) });
       if (cancelled || handingBack) await running.cancel();
-      writer.setColumns(await running.columns());
-      for await (const batch of running.rows()) {
+      let columns = await running.columns();
+      let rows: AsyncIterable<unknown[][]> = running.rows();
+      if (execution.rQuery && rRuntime) {
+        // The SQL result goes to R (as the data frame `data`); what R returns is the result.
+        if (rRuntime.isolation === 'none') log.warn('R post-processing runs with the network of the worker: this machine allows no unshare');
+        rOutput = await rRuntime.run(execution.rQuery, { columns, rows, rowLimit: this.deps.rowLimit }, stopR.signal);
+        rowLimitReached = rOutput.inputRowLimitReached;
+        await running.close();
+        columns = rOutput.columns;
+        rows = rOutput.rows();
+      }
+      writer.setColumns(columns);
+      for await (const batch of rows) {
         // the limit is reached only when a row beyond it exists: exactly `rowLimit` rows is complete
         const room = this.deps.rowLimit - writer.rowCount;
         if (batch.length > room) {
@@ -234,7 +253,7 @@ export class ExecutionRunner {
         }
         await writer.write(batch);
       }
-      if (rowLimitReached) await running.cancel().catch(() => {});
+      if (rowLimitReached && !rOutput) await running.cancel().catch(() => {});
       const stored = await writer.finish({ rowLimitReached, dataTimestamp });
       const moved = await repo.transition(execution.id, 'success', { result_columns: stored.sqlColumns, result_rows: stored.sqlRows, result_size: stored.sizeInBytes, backend_id: running.backendId }, ['running']);
       if (!moved) await this.deps.resultStore.discard(execution.id);
@@ -257,6 +276,7 @@ export class ExecutionRunner {
       }
     } finally {
       clearInterval(beat);
+      await rOutput?.dispose();
       await running?.close().catch(() => {});
       await driver.close().catch(() => {});
       this.inFlight.delete(execution.id);
@@ -277,9 +297,11 @@ export class ExecutionRunner {
     const driver = this.deps.datasources.openDriver(ds);
     let running: RunningQuery | undefined;
     let cancelled = false;
+    const stopR = new AbortController();
     let handingBack = false;
     this.inFlight.set(execution.id, async () => {
       handingBack = true;
+      stopR.abort();
       await running?.cancel();
     });
     let heartbeatFailing = false;
@@ -287,6 +309,7 @@ export class ExecutionRunner {
       repo.heartbeat(execution.id).then(async (cancelRequested) => {
         if (cancelRequested && !cancelled) {
           cancelled = true;
+          stopR.abort();
           await running?.cancel();
         }
       }).then(() => { heartbeatFailing = false; }, (err: unknown) => {
@@ -295,10 +318,23 @@ export class ExecutionRunner {
         heartbeatFailing = true;
       });
     }, this.deps.heartbeatMs ?? 250);
+    let rOutput: ROutput | undefined;
     try {
+      const rRuntime = this.deps.rRuntime;
+      if (execution.rQuery && !rRuntime?.available) {
+        throw new QueryError('query_error', 'R post-processing (r_query) is not available: this worker has no R runtime');
+      }
       running = await driver.query(execution.sqlText, execution.sqlValues, { timeoutMs: this.deps.datasources.queryTimeoutMs(ds), batchSize: 20_000, onSession: (id) => repo.recordSession(execution.id, id) });
       if (cancelled || handingBack) await running.cancel();
-      const written = await sink.write(execution, running);
+      let source: RunningQuery = running;
+      if (execution.rQuery && rRuntime) {
+        // The export of a report with R post-processing holds what R returns (R holds it in memory,
+        // so its input is capped at the row limit like any stored result).
+        rOutput = await rRuntime.run(execution.rQuery, { columns: await running.columns(), rows: running.rows(), rowLimit: this.deps.rowLimit }, stopR.signal);
+        await running.close();
+        source = rOutputAsQuery(rOutput, running.backendId);
+      }
+      const written = await sink.write(execution, source);
       const moved = await repo.transition(execution.id, 'success', { result_rows: written.rows, result_size: written.bytes, backend_id: running.backendId }, ['running']);
       if (!moved) await sink.discard(execution);
       log.info({ rows: written.rows, bytes: written.bytes }, 'export query succeeded');
@@ -319,6 +355,7 @@ export class ExecutionRunner {
       }
     } finally {
       clearInterval(beat);
+      await rOutput?.dispose();
       await running?.close().catch(() => {});
       await driver.close().catch(() => {});
       this.inFlight.delete(execution.id);
@@ -351,4 +388,15 @@ export class ExecutionRunner {
       await driver.close().catch(() => {});
     }
   }
+}
+
+/** R's result in the shape of a running query (for the export sink); cancel and close drop it. */
+function rOutputAsQuery(output: ROutput, backendId: number): RunningQuery {
+  return {
+    backendId,
+    columns: async () => output.columns,
+    rows: () => output.rows(),
+    cancel: () => output.dispose(),
+    close: () => output.dispose(),
+  };
 }

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Permission, Principal } from '../api-keys/permissions.js';
 import type { Clock } from '../clock.js';
-import { withTransaction } from '../db/db.js';
+import { lock, withTransaction } from '../db/db.js';
 import type { Datasource } from '../datasources/datasource.types.js';
 import type { DatasourceService } from '../datasources/datasource.service.js';
 import { dialectOf } from '../drivers/index.js';
@@ -77,7 +77,7 @@ export class ExecutionService {
     return withTransaction(this.deps.db, async (trx) => {
       const repo = new ExecutionRepository(trx);
       // Serialise starts of one key across every api-server instance.
-      await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`execution:${input.dataKey}`]);
+      await lock(trx, `execution:${input.dataKey}`);
       const running = await repo.findUnfinishedByDataKey(input.dataKey);
       if (running) {
         if (!input.force) return running;

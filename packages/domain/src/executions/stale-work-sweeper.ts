@@ -108,7 +108,7 @@ export class StaleWorkSweeper {
     await Promise.all([...byDatasource.values()].map(async (list) => {
       const first = list[0]!;
       try {
-        const ds = await this.deps.datasources.getById(first.organizationId, first.datasourceId);
+        const ds = await this.deps.datasources.getByIdUnchecked(first.organizationId, first.datasourceId);
         // a datasource disabled meanwhile still gets its orphaned queries ended
         const driver = this.deps.datasources.openDriver({ ...ds, enabled: true });
         try {

@@ -212,7 +212,7 @@ export class ExportJobRunner {
 
   private async targetsOf(job: ExportJob, principal: Principal): Promise<ExportTargets> {
     if (job.targetType === 'dashboard') return this.deps.dashboardData.exportTargets(principal, job.targetId, job.parameters);
-    const report = await this.deps.reports.getById(job.organizationId, job.targetId);
+    const report = await this.deps.reports.getByIdUnchecked(job.organizationId, job.targetId);
     return this.deps.dashboardData.exportTargets(principal, report.dashboardId, job.parameters, { reportId: report.id });
   }
 

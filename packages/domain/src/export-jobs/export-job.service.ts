@@ -157,8 +157,8 @@ export class ExportJobService {
     let reportId: string | undefined;
     if (input.targetType === 'report') {
       reportId = input.targetId;
-      dashboardId = (await this.deps.reports.getById(input.organizationId, input.targetId)).dashboardId;
-    } else await this.deps.dashboards.getById(input.organizationId, input.targetId);
+      dashboardId = (await this.deps.reports.getByIdUnchecked(input.organizationId, input.targetId)).dashboardId;
+    } else await this.deps.dashboards.getByIdUnchecked(input.organizationId, input.targetId);
     const targets = await this.deps.dashboardData.exportTargets(principal, dashboardId, input.parameters, reportId ? { reportId } : undefined);
     const pageWidth = input.pageWidth ?? null;
     return this.create(input.organizationId, null, ALL_PERMISSIONS, {

@@ -70,6 +70,8 @@ type MapOf<T extends AnyTable> = T['fields'];
 export type RecordOf<T extends AnyTable> = FieldRecord<MapOf<T>>;
 /** The row type of a table (`ReportRow`). */
 export type RowOf<T extends AnyTable> = FieldRow<MapOf<T>>;
+/** The stored part of a table's domain type (what `fromRow` yields: no to-many relationships). */
+export type StoredRecordOf<T extends AnyTable> = StoredFieldRecord<MapOf<T>>;
 /** Create input of a table (what the API's Create yields after validation). */
 export type CreateInputOf<T extends AnyTable> = FieldCreateInput<MapOf<T>>;
 /** Update input of a table (what the API's Update yields after validation). */

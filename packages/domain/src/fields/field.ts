@@ -167,6 +167,14 @@ export class Field<T extends FieldTypes = FieldTypes> {
   }
 
   /**
+   * Shown, never accepted: a Create or Update naming it is an unknown attribute (422). For resources
+   * whose writes have always refused echoed values (`users`, `user_groups`); prefer `readOnly()`.
+   */
+  outputOnly(): Field<With<T, { create: 'none'; update: 'none' }>> {
+    return this.with({ create: 'none', update: 'none' });
+  }
+
+  /**
    * Update accepts the attribute only with its current value; any other value is a 422
    * `read_only_attribute` whose detail is `"<api name>" <hint>`.
    */
@@ -200,9 +208,12 @@ export class Field<T extends FieldTypes = FieldTypes> {
     return this.with({ api: name });
   }
 
-  /** Not part of the API (neither shown nor accepted) nor of backups; the domain and the row only. */
-  internal(): Field<With<T, { api: false; create: 'none'; update: 'none'; backup: false }>> {
-    return this.with({ api: false, create: 'none', update: 'none', backup: false });
+  /**
+   * Not part of the API (neither shown nor accepted); the domain and the row only. Not in backups
+   * either, unless `{ backup: true }` (state a restore needs, e.g. a dashboard's share mode).
+   */
+  internal<const B extends boolean = false>(options?: { backup: B }): Field<With<T, { api: false; create: 'none'; update: 'none'; backup: B }>> {
+    return this.with({ api: false, create: 'none', update: 'none', backup: options?.backup ?? false });
   }
 
   /**
@@ -218,9 +229,29 @@ export class Field<T extends FieldTypes = FieldTypes> {
     return this.with({ visibleTo: permission, backup: false });
   }
 
-  /** Accepted on create/update, never shown (e.g. a secret set once); never in backups. */
-  writeOnly(): Field<With<T, { backup: false }>> {
-    return this.with({ writeOnly: true, backup: false });
+  /**
+   * Accepted on create/update, never shown (e.g. a secret set once); never in backups unless
+   * `{ backup: true }` (a value that is merely not part of the resource's documents, e.g. a filter's
+   * option values, read through another route).
+   */
+  writeOnly<const B extends boolean = false>(options?: { backup: B }): Field<With<T, { backup: B }>> {
+    return this.with({ writeOnly: true, backup: options?.backup ?? false });
+  }
+
+  /**
+   * How a non-null value appears in API documents and backups when its JSON form differs from the
+   * domain form (the field's schema reads the JSON form and yields the domain one).
+   */
+  shownAs(toJson: (value: Exclude<T['value'], null>) => unknown): Field<T> {
+    return this.with({ codec: { ...this.spec.codec, toJson: toJson as (value: unknown) => unknown } });
+  }
+
+  /**
+   * How a non-null value is stored when its column form differs from the domain form (jsonb: the
+   * column value is JSON text; `fromColumn` reads what the driver returns).
+   */
+  storedAs(toColumn: (value: Exclude<T['value'], null>) => unknown, fromColumn: (column: never) => Exclude<T['value'], null>): Field<T> {
+    return this.with({ codec: { ...this.spec.codec, toColumn: toColumn as (value: unknown) => unknown, fromColumn: fromColumn as (value: unknown) => unknown } });
   }
 
   /** Left out of backups and copies (Duplicate). */

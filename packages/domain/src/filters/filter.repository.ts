@@ -1,62 +1,7 @@
 import type { Knex } from 'knex';
 import { NotFoundError } from '../errors.js';
-import type { Filter, FilterRow } from './filter.types.js';
-
-function toFilter(row: FilterRow, sqlSnippetIds: string[]): Filter {
-  return {
-    id: row.id,
-    organizationId: row.organization_id,
-    displayName: row.display_name,
-    variableName: row.variable_name,
-    controlType: row.control_type,
-    valueType: row.value_type,
-    values: row.values,
-    valueNames: row.value_names,
-    sqlQuery: row.sql_query,
-    datasourceId: row.datasource_id,
-    parentFilterId: row.parent_filter_id,
-    dataRefreshRate: row.data_refresh_rate,
-    defaultValues: row.default_values,
-    required: row.required,
-    dropdownValidate: row.dropdown_validate,
-    relativeRangeEnabled: row.relative_range_enabled,
-    beforeRangeEnabled: row.before_range_enabled,
-    afterRangeEnabled: row.after_range_enabled,
-    fromToRangeEnabled: row.from_to_range_enabled,
-    allowedAggregations: row.allowed_aggregations,
-    lastQuerySuccess: row.last_query_success,
-    lastQueryErrorMessage: row.last_query_error_message,
-    sqlSnippetIds,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
-
-/** Column values of a filter (jsonb columns serialised). */
-export function filterColumns(f: Omit<Filter, 'id' | 'organizationId' | 'createdAt' | 'updatedAt' | 'lastQuerySuccess' | 'lastQueryErrorMessage' | 'sqlSnippetIds'>): Record<string, unknown> {
-  return {
-    display_name: f.displayName,
-    variable_name: f.variableName,
-    control_type: f.controlType,
-    value_type: f.valueType,
-    values: json(f.values),
-    value_names: json(f.valueNames),
-    sql_query: f.sqlQuery,
-    datasource_id: f.datasourceId,
-    parent_filter_id: f.parentFilterId,
-    data_refresh_rate: f.dataRefreshRate,
-    default_values: json(f.defaultValues),
-    required: f.required,
-    dropdown_validate: f.dropdownValidate,
-    relative_range_enabled: f.relativeRangeEnabled,
-    before_range_enabled: f.beforeRangeEnabled,
-    after_range_enabled: f.afterRangeEnabled,
-    from_to_range_enabled: f.fromToRangeEnabled,
-    allowed_aggregations: json(f.allowedAggregations),
-  };
-}
+import { filterFields } from './filter.fields.js';
+import type { Filter, FilterPatch, FilterRow, NewFilter } from './filter.types.js';
 
 /** SQL for `filters` and `filter_sql_snippets`. Every query is scoped by organization. */
 export class FilterRepository {
@@ -68,7 +13,7 @@ export class FilterRepository {
       .select<{ filter_id: string; sql_snippet_id: string }[]>('filter_id', 'sql_snippet_id');
     const byId = new Map<string, string[]>();
     for (const l of links) byId.set(l.filter_id, [...(byId.get(l.filter_id) ?? []), l.sql_snippet_id]);
-    return rows.map((r) => toFilter(r, byId.get(r.id) ?? []));
+    return rows.map((r) => ({ ...filterFields.fromRow(r), sqlSnippetIds: byId.get(r.id) ?? [] }));
   }
 
   /** Every filter of the organization by variable name. */
@@ -103,12 +48,14 @@ export class FilterRepository {
     return f;
   }
 
-  async insert(id: string, organizationId: string, columns: Record<string, unknown>): Promise<void> {
-    await this.db('filters').insert({ ...columns, id, organization_id: organizationId });
+  /** Inserts the row (snippet links are written by `replaceSnippets`). */
+  async insert(filter: NewFilter): Promise<void> {
+    await this.db('filters').insert(filterFields.toColumns(filter));
   }
 
-  async update(organizationId: string, id: string, columns: Record<string, unknown>): Promise<void> {
-    await this.db('filters').where({ organization_id: organizationId, id }).update({ ...columns, updated_at: this.db.fn.now() });
+  /** Updates the row (snippet links are written by `replaceSnippets`). */
+  async update(organizationId: string, id: string, patch: FilterPatch): Promise<void> {
+    await this.db('filters').where({ organization_id: organizationId, id }).update({ ...filterFields.toColumns(patch), updated_at: this.db.fn.now() });
   }
 
   async replaceSnippets(organizationId: string, filterId: string, snippetIds: readonly string[]): Promise<void> {

@@ -3,7 +3,7 @@ import { compileQuery } from '../query/compile-query.js';
 import { FIXED_AGGREGATIONS } from '../query/aggregation.js';
 import { isReservedVariableName } from '../query/resolve.js';
 import type { FilterControlType, FilterDefinition, FilterValueType } from '../query/query.types.js';
-import type { Filter } from './filter.types.js';
+import type { Filter, FilterContent } from './filter.types.js';
 
 /** Variable names: letters, digits, `_` and `-` (contract §3.8), at most 100 characters. */
 export const FILTER_VARIABLE_NAME = /^[A-Za-z0-9_-]{1,100}$/;
@@ -86,7 +86,7 @@ const rel = (name: string) => ({ pointer: `/data/relationships/${name}` });
  * and `default_values` (validated exactly as request input would be, by the query compiler).
  * @throws AppErrors of ValidationError (422), each with a pointer into the request document
  */
-export function checkFilter(f: Omit<Filter, 'id' | 'organizationId' | 'createdAt' | 'updatedAt' | 'lastQuerySuccess' | 'lastQueryErrorMessage' | 'sqlSnippetIds'>): void {
+export function checkFilter(f: FilterContent): void {
   const errors: AppError[] = [];
   const c = f.controlType;
   if (!FILTER_VARIABLE_NAME.test(f.variableName)) {

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Principal } from '../api-keys/permissions.js';
-import { withTransaction } from '../db/db.js';
+import { lock, withTransaction } from '../db/db.js';
 import { translatePgError } from '../db/pg-errors.js';
 import type { DatasourceService } from '../datasources/datasource.service.js';
 import { DashboardRepository } from '../dashboards/dashboard.repository.js';
@@ -12,16 +12,15 @@ import { collectDashboardReferences } from '../reports/dashboard-references.js';
 import { ReportRepository } from '../reports/report.repository.js';
 import { findSqlReferences } from '../reports/sql-references.js';
 import { SqlSnippetRepository } from '../sql-snippets/sql-snippet.repository.js';
-import { FilterRepository, filterColumns } from './filter.repository.js';
+import { filterFields } from './filter.fields.js';
+import { FilterRepository } from './filter.repository.js';
 import { checkFilter, toFilterDefinition } from './filter.rules.js';
-import type { Filter, FilterInputData } from './filter.types.js';
+import type { CreateFilterInput, Filter, FilterContent, UpdateFilterInput } from './filter.types.js';
 
 export interface FilterServiceDeps {
   db: Knex;
   datasources: DatasourceService;
 }
-
-type FilterFields = Parameters<typeof filterColumns>[0];
 
 const notFound = (id: string) => new NotFoundError(`Filter ${id} not found`, { code: 'filter_not_found' });
 
@@ -57,7 +56,7 @@ export class FilterService {
   }
 
   /** Internal (read path): a filter by id, no permission checks. @throws NotFoundError */
-  getById(organizationId: string, id: string, db: Knex = this.deps.db): Promise<Filter> {
+  getByIdUnchecked(organizationId: string, id: string, db: Knex = this.deps.db): Promise<Filter> {
     return new FilterRepository(db).get(organizationId, id);
   }
 
@@ -108,7 +107,7 @@ export class FilterService {
     }
   }
 
-  private async checkLinks(trx: Knex, principal: Principal, id: string, f: FilterFields, datasourceChanged: boolean): Promise<void> {
+  private async checkLinks(trx: Knex, principal: Principal, id: string, f: FilterContent, datasourceChanged: boolean): Promise<void> {
     if (f.datasourceId !== null && datasourceChanged) {
       const inaccessible = !principal.canUseDatasource(f.datasourceId, DASHBOARD_MANAGE_PERMISSION);
       if (inaccessible || (await this.deps.datasources.unknownIds(trx, principal.organizationId, [f.datasourceId])).length) {
@@ -146,7 +145,7 @@ export class FilterService {
   }
 
   private async assertUniqueName(trx: Knex, organizationId: string, variableName: string, selfId: string): Promise<void> {
-    await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`filters:${organizationId}`]);
+    await lock(trx, `filters:${organizationId}`);
     const other = await new FilterRepository(trx).findByVariableName(organizationId, variableName);
     if (other && other.id !== selfId) {
       throw new ConflictError(`A filter with variable_name "${variableName}" already exists`, { code: 'variable_name_taken', source: { pointer: '/data/attributes/variable_name' } });
@@ -157,28 +156,9 @@ export class FilterService {
    * Create Filter.
    * @throws ForbiddenError, ValidationError (rules of `checkFilter`, unknown links, locked dashboard), ConflictError (variable name taken)
    */
-  async create(principal: Principal, input: FilterInputData & Pick<Filter, 'variableName' | 'controlType' | 'valueType'>): Promise<Filter> {
+  async create(principal: Principal, input: CreateFilterInput): Promise<Filter> {
     principal.requireAny(DASHBOARD_MANAGE_PERMISSION);
-    const f: FilterFields = {
-      displayName: input.displayName ?? null,
-      variableName: input.variableName,
-      controlType: input.controlType,
-      valueType: input.valueType,
-      values: input.values ?? null,
-      valueNames: input.valueNames ?? null,
-      sqlQuery: input.sqlQuery ?? null,
-      datasourceId: input.datasourceId ?? null,
-      parentFilterId: input.parentFilterId ?? null,
-      dataRefreshRate: input.dataRefreshRate ?? null,
-      defaultValues: input.defaultValues ?? null,
-      required: input.required ?? false,
-      dropdownValidate: input.dropdownValidate ?? false,
-      relativeRangeEnabled: input.relativeRangeEnabled ?? true,
-      beforeRangeEnabled: input.beforeRangeEnabled ?? true,
-      afterRangeEnabled: input.afterRangeEnabled ?? true,
-      fromToRangeEnabled: input.fromToRangeEnabled ?? true,
-      allowedAggregations: input.allowedAggregations ?? null,
-    };
+    const { sqlSnippetIds, ...f } = filterFields.prepareCreate(input);
     checkFilter(f);
     const id = newId();
     return withTransaction(this.deps.db, async (trx) => {
@@ -186,8 +166,8 @@ export class FilterService {
       await this.assertUniqueName(trx, principal.organizationId, f.variableName, id);
       await this.assertNotUsedByLockedDashboard(trx, principal.organizationId, [f.variableName]);
       const repo = new FilterRepository(trx);
-      await repo.insert(id, principal.organizationId, filterColumns(f)).catch((err: unknown) => { throw translatePgError(err); });
-      await repo.replaceSnippets(principal.organizationId, id, await this.snippetIds(trx, principal.organizationId, f.sqlQuery, input.sqlSnippetIds));
+      await repo.insert({ ...f, id, organizationId: principal.organizationId }).catch((err: unknown) => { throw translatePgError(err); });
+      await repo.replaceSnippets(principal.organizationId, id, await this.snippetIds(trx, principal.organizationId, f.sqlQuery, sqlSnippetIds));
       return repo.get(principal.organizationId, id);
     });
   }
@@ -199,42 +179,23 @@ export class FilterService {
    * references become ad hoc filters, contract §4.6).
    * @throws NotFoundError, ForbiddenError, ValidationError, ConflictError
    */
-  async update(principal: Principal, id: string, input: FilterInputData): Promise<Filter> {
+  async update(principal: Principal, id: string, input: UpdateFilterInput): Promise<Filter> {
     principal.requireAny(DASHBOARD_MANAGE_PERMISSION);
     const current = await this.get(principal, id);
     if (current.datasourceId !== null && !principal.canUseDatasource(current.datasourceId, DASHBOARD_MANAGE_PERMISSION)) {
       throw new ForbiddenError('This API key cannot change filters of this datasource');
     }
-    const pick = <K extends keyof FilterFields>(k: K): FilterFields[K] => (input[k as keyof FilterInputData] !== undefined ? input[k as keyof FilterInputData] : current[k]) as FilterFields[K];
-    const f: FilterFields = {
-      displayName: pick('displayName'),
-      variableName: pick('variableName'),
-      controlType: pick('controlType'),
-      valueType: pick('valueType'),
-      values: pick('values'),
-      valueNames: pick('valueNames'),
-      sqlQuery: pick('sqlQuery'),
-      datasourceId: pick('datasourceId'),
-      parentFilterId: pick('parentFilterId'),
-      dataRefreshRate: pick('dataRefreshRate'),
-      defaultValues: pick('defaultValues'),
-      required: pick('required'),
-      dropdownValidate: pick('dropdownValidate'),
-      relativeRangeEnabled: pick('relativeRangeEnabled'),
-      beforeRangeEnabled: pick('beforeRangeEnabled'),
-      afterRangeEnabled: pick('afterRangeEnabled'),
-      fromToRangeEnabled: pick('fromToRangeEnabled'),
-      allowedAggregations: pick('allowedAggregations'),
-    };
+    const { sqlSnippetIds, ...patch } = filterFields.prepareUpdate(input, current);
+    const f: Filter = { ...current, ...patch };
     checkFilter(f);
     return withTransaction(this.deps.db, async (trx) => {
       await this.checkLinks(trx, principal, id, f, f.datasourceId !== current.datasourceId);
       if (f.variableName !== current.variableName) await this.assertUniqueName(trx, principal.organizationId, f.variableName, id);
       await this.assertNotUsedByLockedDashboard(trx, principal.organizationId, [...new Set([current.variableName, f.variableName])]);
       const repo = new FilterRepository(trx);
-      await repo.update(principal.organizationId, id, filterColumns(f)).catch((err: unknown) => { throw translatePgError(err); });
-      if (input.sqlSnippetIds !== undefined || f.sqlQuery !== current.sqlQuery) {
-        await repo.replaceSnippets(principal.organizationId, id, await this.snippetIds(trx, principal.organizationId, f.sqlQuery, input.sqlSnippetIds));
+      await repo.update(principal.organizationId, id, patch).catch((err: unknown) => { throw translatePgError(err); });
+      if (sqlSnippetIds !== undefined || f.sqlQuery !== current.sqlQuery) {
+        await repo.replaceSnippets(principal.organizationId, id, await this.snippetIds(trx, principal.organizationId, f.sqlQuery, sqlSnippetIds));
       }
       return repo.get(principal.organizationId, id);
     });

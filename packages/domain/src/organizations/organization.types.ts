@@ -1,3 +1,5 @@
+import type { CsvOptions } from '../tokens/data-token.js';
+
 /** An organization (tenant). Nothing of one organization is ever visible to another. */
 export interface Organization {
   id: string;
@@ -22,4 +24,16 @@ export interface OrganizationRow {
   csv_quote_style: string;
   created_at: Date;
   updated_at: Date;
+}
+
+/**
+ * The organization's CSV settings as encoder options (the one place the stored text becomes the
+ * contract's separator types): unlimited CSV exports and mail attachments.
+ */
+export function csvOptionsOf(organization: Organization): CsvOptions {
+  return {
+    columnSeparator: organization.csvColumnSeparator as CsvOptions['columnSeparator'],
+    decimalSeparator: organization.csvDecimalSeparator as CsvOptions['decimalSeparator'],
+    quoteStyle: organization.csvQuoteStyle,
+  };
 }

@@ -76,7 +76,7 @@ export function normalizeValue(raw: RawValue, valueType: FilterValueType, ctx: V
  * Rejects text that cannot be sent safely: NUL characters, lone UTF-16 surrogates, > 1,000,000 chars.
  * @throws QueryCompileError
  */
-export function assertCleanText(text: string, ctx: ValueContext): void {
+function assertCleanText(text: string, ctx: ValueContext): void {
   if (text.includes('\u0000')) fail(ctx, 'values must not contain the NUL character (U+0000)');
   if (LONE_SURROGATE.test(text)) fail(ctx, 'values must be well-formed Unicode (no lone surrogates)');
   if (text.length > MAX_TEXT_LENGTH) fail(ctx, `values must not be longer than ${MAX_TEXT_LENGTH} characters`);
@@ -87,7 +87,7 @@ export function assertCleanText(text: string, ctx: ValueContext): void {
  * MySQL binds go through `DECIMAL(65,30)`, so there at most 35 integer and 30 fraction digits are allowed.
  * @throws QueryCompileError if the text is not a number or out of range
  */
-export function canonicalNumber(text: string, ctx: ValueContext): string {
+function canonicalNumber(text: string, ctx: ValueContext): string {
   const m = NUMBER_RE.exec(text.trim());
   if (!m || (m[2] === undefined && (m[3] === undefined || m[3] === ''))) fail(ctx, `${show(text)} is not a NUMBER`);
   const exp = m[4] === undefined ? 0 : Number(m[4]);
@@ -111,7 +111,7 @@ export function canonicalNumber(text: string, ctx: ValueContext): string {
 }
 
 /** True if `y-m-d` is a real calendar date (year 1 … 9999). */
-export function isCalendarDate(y: number, m: number, d: number): boolean {
+function isCalendarDate(y: number, m: number, d: number): boolean {
   if (y < 1 || y > 9999 || m < 1 || m > 12 || d < 1) return false;
   const days = [31, y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
   return d <= days[m - 1]!;
@@ -121,7 +121,7 @@ export function isCalendarDate(y: number, m: number, d: number): boolean {
  * Validates `YYYY-MM-DD`.
  * @throws QueryCompileError
  */
-export function parseDate(text: string, ctx: ValueContext): string {
+function parseDate(text: string, ctx: ValueContext): string {
   const m = DATE_RE.exec(text);
   if (!m || !isCalendarDate(Number(m[1]), Number(m[2]), Number(m[3]))) fail(ctx, `${show(text)} is not a DATE (YYYY-MM-DD)`);
   return text;
@@ -131,7 +131,7 @@ export function parseDate(text: string, ctx: ValueContext): string {
  * Parses `HH:MM:SS` or `HH:MM` to seconds since midnight.
  * @throws QueryCompileError
  */
-export function parseTime(text: string, ctx: ValueContext): number {
+function parseTime(text: string, ctx: ValueContext): number {
   const m = TIME_RE.exec(text);
   const h = Number(m?.[1]);
   const mi = Number(m?.[2]);

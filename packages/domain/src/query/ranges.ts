@@ -332,6 +332,3 @@ export function parseTimeRangeInput(values: RawValue[], def: FilterDefinition, c
   checkRangeConfig(def, start !== null, end !== null, false, ctx);
   return { start, endExclusive: end === null ? null : end + 1 };
 }
-
-/** All relative range units, finest first. */
-export const RANGE_UNITS = UNITS;

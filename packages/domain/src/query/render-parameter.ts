@@ -8,7 +8,7 @@ import type { ResolvedVariable } from './resolve.js';
 import { dateOfDayNumber, formatDate, sqlZoneLiteral } from './time-zones.js';
 
 /** Lists longer than this use one array bind (PostgreSQL) or OR-joined IN chunks (MySQL). */
-export const LONG_LIST_THRESHOLD = 1000;
+const LONG_LIST_THRESHOLD = 1000;
 
 /** Everything the renderer needs besides the parameter and its variable. */
 export interface RenderContext {

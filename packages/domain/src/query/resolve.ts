@@ -20,7 +20,7 @@ import {
 } from './ranges.js';
 
 /** Built-in variable names (reserved; they win over custom filters of the same name). */
-export const BUILTIN_VARIABLES = ['timerange', 'aggregation', 'tz'] as const;
+const BUILTIN_VARIABLES = ['timerange', 'aggregation', 'tz'] as const;
 
 /**
  * True for names a custom filter must not use as `variable_name` (the built-ins and the nine fixed
@@ -63,7 +63,7 @@ const LIST_CONTROLS = new Set([
 ]);
 
 /** Most distinct values one filter may select (MySQL prepared statements take ≤ 65,535 placeholders). */
-export const MAX_SELECTED_VALUES = 10_000;
+const MAX_SELECTED_VALUES = 10_000;
 
 /** Resolution context shared by all variables of one compilation. */
 export interface ResolveContext {
@@ -87,8 +87,7 @@ export interface ResolveContext {
  */
 export function buildResolveContext(input: CompileInput, operatingZone: string, dashboardZone: string | null): ResolveContext {
   const params = input.parameters ?? {};
-  const nowS = Math.floor(input.now.getTime() / 1000);
-  if (!Number.isFinite(nowS)) throw new QueryCompileError('now must be a valid date');
+  if (!Number.isFinite(input.now.valueOf())) throw new QueryCompileError('now must be a valid date');
   const timerange =
     params.timerange === undefined || params.timerange === null ? { start: null, endExclusive: null } : parseTimerange(params.timerange, input.now, operatingZone);
   const aggregation = chooseAggregation(params.aggregation, input.allowedAggregations, 'aggregation', null);
@@ -103,7 +102,15 @@ export function buildResolveContext(input: CompileInput, operatingZone: string, 
     if (inputs.has(f.variable_name)) throw new QueryCompileError(`Filter '${f.variable_name}' is given more than once in parameters.filters`, null, { variable: f.variable_name });
     inputs.set(f.variable_name, f);
   }
-  return { input, operatingZone, dashboardZone, nowS, timerange, aggregation, definitions, inputs };
+  // `now` is read (getTime) only when a relative range needs it: callers that cache compiled
+  // queries watch those reads to know whether the output depends on the current second.
+  let nowS: number | undefined;
+  return {
+    input, operatingZone, dashboardZone, timerange, aggregation, definitions, inputs,
+    get nowS() {
+      return (nowS ??= Math.floor(input.now.getTime() / 1000));
+    },
+  };
 }
 
 /**
@@ -111,7 +118,7 @@ export function buildResolveContext(input: CompileInput, operatingZone: string, 
  * returns it; no choice → `day` (or the first allowed option when `day` is not allowed).
  * @throws QueryCompileError
  */
-export function chooseAggregation(
+function chooseAggregation(
   chosen: unknown,
   allowed: AggregationOption[] | null | undefined,
   variable: string,

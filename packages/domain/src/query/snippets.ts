@@ -6,7 +6,7 @@ import { buildBracketIndex, findClosingBracket, skipNonCode, splitTopLevel, type
 export const MAX_SNIPPET_DEPTH = 10;
 
 /** Maximum length of the SQL after snippet expansion (guards against exponential expansion). */
-export const MAX_EXPANDED_SQL_LENGTH = 2_000_000;
+const MAX_EXPANDED_SQL_LENGTH = 2_000_000;
 
 /** Built-in snippet names; they are not expanded textually but compiled to bind parameters. */
 export const BUILTIN_SNIPPET_NAMES = [
@@ -67,7 +67,7 @@ export function parseSnippetRef(
 }
 
 /** Maps offsets of the expanded SQL back to the author's SQL. */
-export interface SourceMap {
+interface SourceMap {
   /** Location in the author's SQL of an offset in the expanded SQL. */
   locate(expandedOffset: number): QueryErrorLocation;
 }

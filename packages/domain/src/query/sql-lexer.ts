@@ -22,22 +22,30 @@ export function isIdentChar(ch: string | undefined): boolean {
 
 const DOLLAR_TAG = /\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/y;
 
+/** How the server reads the text, beyond its dialect. */
+export interface LexOptions {
+  /** MySQL `sql_mode` NO_BACKSLASH_ESCAPES: a backslash is an ordinary character inside quotes. */
+  noBackslashEscapes?: boolean;
+}
+
 /**
  * If a string literal, quoted identifier or comment starts at `i`, returns the index just after it;
- * otherwise returns `i`.
+ * otherwise returns `i`. The one SQL lexer: query compilation, snippet expansion, reference scanning
+ * and MySQL placeholder binding all skip non-code through it.
  */
-export function skipNonCode(text: string, i: number, dialect: SqlDialect): number {
+export function skipNonCode(text: string, i: number, dialect: SqlDialect, options: LexOptions = {}): number {
   const ch = text[i];
   const next = text[i + 1];
+  const mysqlBackslashes = dialect === 'mysql' && !options.noBackslashEscapes;
   switch (ch) {
     case "'": {
       const prev = text[i - 1];
       const backslashes =
-        dialect === 'mysql' || ((prev === 'E' || prev === 'e') && !isIdentChar(text[i - 2]));
+        mysqlBackslashes || (dialect !== 'mysql' && (prev === 'E' || prev === 'e') && !isIdentChar(text[i - 2]));
       return skipQuoted(text, i, "'", backslashes);
     }
     case '"':
-      return skipQuoted(text, i, '"', dialect === 'mysql');
+      return skipQuoted(text, i, '"', mysqlBackslashes);
     case '`':
       return skipQuoted(text, i, '`', false);
     case '$': {

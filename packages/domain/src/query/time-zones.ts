@@ -130,7 +130,7 @@ export function utcSecondsOfWall(w: WallTime): number {
 }
 
 /** UTC offset of `zone` at the instant, in seconds (east positive). */
-export function zoneOffsetSeconds(zone: string, epochSeconds: number): number {
+function zoneOffsetSeconds(zone: string, epochSeconds: number): number {
   return utcSecondsOfWall(wallFromEpoch(epochSeconds, zone)) - epochSeconds;
 }
 

@@ -54,7 +54,7 @@ export class ReportService {
   }
 
   /** Internal (read path): a report by id without permission checks. @throws NotFoundError */
-  getById(organizationId: string, id: string, db: Knex = this.deps.db): Promise<Report> {
+  getByIdUnchecked(organizationId: string, id: string, db: Knex = this.deps.db): Promise<Report> {
     return new ReportRepository(db).get(organizationId, id);
   }
 

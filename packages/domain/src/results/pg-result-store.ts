@@ -42,7 +42,8 @@ function toStored(row: ResultRow): StoredResult {
   };
 }
 
-const READ_BATCH = 8;
+/** Chunks per COPY read: each batch is held until its last chunk is sent (memory per download). */
+const READ_BATCH = 4;
 const { to: copyTo } = copyStreams;
 const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 

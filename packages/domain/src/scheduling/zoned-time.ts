@@ -47,7 +47,7 @@ export function toLocal(instant: Date, timeZone: string): LocalDateTime {
 }
 
 /** Milliseconds of a wall time read as if it were UTC (fields may overflow: `day: 32` is the next month). */
-export function wallMs(local: LocalDateTime): number {
+function wallMs(local: LocalDateTime): number {
   return Date.UTC(local.year, local.month - 1, local.day, local.hour, local.minute);
 }
 

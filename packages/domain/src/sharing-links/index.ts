@@ -1,3 +1,4 @@
+export * from './sharing-link.fields.js';
 export * from './sharing-link.types.js';
 export * from './fixed-parameters.js';
 export * from './sharing-link.repository.js';

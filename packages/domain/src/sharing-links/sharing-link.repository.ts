@@ -1,67 +1,11 @@
 import type { Knex } from 'knex';
 import { NotFoundError } from '../errors.js';
-import type { FilterScalar } from '../filters/filter.types.js';
-import type { AggregationOption } from '../query/query.types.js';
-import type { FixedParameters, SharingLink, SharingLinkRow, SharingSecretRow } from './sharing-link.types.js';
-import { fixedParametersToWire } from './fixed-parameters.js';
-
-/** Stored fixed parameters back to the domain shape (they were validated before they were stored). */
-function toFixed(raw: Record<string, unknown> | null): FixedParameters | null {
-  if (!raw) return null;
-  const out: FixedParameters = { filters: Object.create(null) as Record<string, FilterScalar[]> };
-  for (const [name, value] of Object.entries(raw)) {
-    if (name === 'aggregation') out.aggregation = value as AggregationOption;
-    else if (name === 'timerange') out.timerange = value as string;
-    else out.filters[name] = value as FilterScalar[];
-  }
-  return out;
-}
+import { sharingLinkFields } from './sharing-link.fields.js';
+import type { NewSharingLink, SharingLink, SharingLinkPatch, SharingLinkRow, SharingSecretRow } from './sharing-link.types.js';
 
 function toLink(row: SharingLinkRow): SharingLink {
-  return {
-    id: row.id,
-    organizationId: row.organization_id,
-    dashboardId: row.dashboard_id,
-    sharingToken: row.sharing_token,
-    name: row.name,
-    requiresSecret: row.requires_secret,
-    expiresAt: row.expires_at,
-    fixedParameters: toFixed(row.fixed_parameters),
-    enabled: row.enabled,
-    passwordProtected: row.password_hash !== null,
-    allowedEmbedOrigins: row.allowed_embed_origins ?? [],
-    lastViewedAt: row.last_viewed_at,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-/** Insert shape: jsonb columns as JSON text (knex would send arrays as PostgreSQL arrays). */
-export interface SharingLinkInsert {
-  id: string;
-  organization_id: string;
-  dashboard_id: string;
-  sharing_token: string;
-  name: string | null;
-  requires_secret: boolean;
-  expires_at: Date | null;
-  fixed_parameters: FixedParameters | null;
-  enabled: boolean;
-  password_hash: string | null;
-  allowed_embed_origins: string[];
-}
-
-export type SharingLinkPatch = Partial<Omit<SharingLinkInsert, 'id' | 'organization_id'>>;
-
-function toColumns(values: SharingLinkPatch): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(values)) {
-    if (value === undefined) continue;
-    if (key === 'fixed_parameters') out[key] = value === null ? null : JSON.stringify(fixedParametersToWire(value as FixedParameters));
-    else if (key === 'allowed_embed_origins') out[key] = JSON.stringify(value);
-    else out[key] = value;
-  }
-  return out;
+  const { passwordHash, ...link } = sharingLinkFields.fromRow(row);
+  return { ...link, passwordProtected: passwordHash !== null, allowedEmbedOrigins: link.allowedEmbedOrigins ?? [] };
 }
 
 /** A link with what only the viewer path needs: the password hash and the organization's secret version. */
@@ -76,8 +20,8 @@ export interface LinkForViewer {
 export class SharingLinkRepository {
   constructor(private readonly db: Knex) {}
 
-  async insert(values: SharingLinkInsert): Promise<SharingLink> {
-    const [row] = await this.db('dashboard_sharing_links').insert({ id: values.id, organization_id: values.organization_id, ...toColumns(values) }).returning('*');
+  async insert(link: NewSharingLink): Promise<SharingLink> {
+    const [row] = await this.db('dashboard_sharing_links').insert(sharingLinkFields.toColumns(link)).returning('*');
     return toLink(row as SharingLinkRow);
   }
 
@@ -113,7 +57,7 @@ export class SharingLinkRepository {
   async update(organizationId: string, id: string, patch: SharingLinkPatch, now: Date): Promise<SharingLink> {
     const [row] = await this.db('dashboard_sharing_links')
       .where({ organization_id: organizationId, id })
-      .update({ ...toColumns(patch), updated_at: now })
+      .update({ ...sharingLinkFields.toColumns(patch), updated_at: now })
       .returning('*');
     if (!row) throw new NotFoundError(`Dashboard sharing link ${id} not found`, { code: 'dashboard_sharing_link_not_found' });
     return toLink(row as SharingLinkRow);

@@ -10,23 +10,9 @@ import { ForbiddenError, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
 import { ReportRepository } from '../reports/report.repository.js';
 import { hashPassword } from './password.js';
-import { SharingLinkRepository, type SharingLinkPatch } from './sharing-link.repository.js';
-import type { SharingLink, SharingLinkInput, SharingSecret, SharingSecretRow } from './sharing-link.types.js';
-
-/** Shortest and longest accepted sharing-link password. */
-export const SHARING_PASSWORD_LENGTH = { min: 8, max: 200 } as const;
-
-const EMBED_ORIGIN = /^https?:\/\/(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:\d{1,5})?$/;
-
-/**
- * Normalises an origin that may frame a shared page: `https://host[:port]` (or `http://`), host
- * optionally `*.`-prefixed, no path. It ends up in a CSP header, so nothing else gets through.
- * @returns the lowercase origin, or undefined when the text is not one
- */
-export function parseEmbedOrigin(text: string): string | undefined {
-  const origin = text.trim().toLowerCase().replace(/\/$/, '');
-  return origin.length <= 300 && EMBED_ORIGIN.test(origin) ? origin : undefined;
-}
+import { SHARING_PASSWORD_LENGTH, sharingLinkFields } from './sharing-link.fields.js';
+import { SharingLinkRepository } from './sharing-link.repository.js';
+import type { CreateSharingLinkInput, SharingLink, SharingSecret, SharingSecretRow, UpdateSharingLinkInput } from './sharing-link.types.js';
 
 /** Who may read and rotate the organization's sharing secret: an admin key ("Manage API Keys" and unscoped "Manage Dashboards"). */
 export function requireSharingSecretAdmin(principal: Principal): void {
@@ -63,22 +49,13 @@ export class SharingLinkService {
     if (blocked) throw new ForbiddenError(`This API key cannot share dashboard ${dashboardId}: it cannot use datasource ${blocked.datasourceId} of report ${blocked.id}`);
   }
 
-  private async columns(input: SharingLinkInput): Promise<SharingLinkPatch> {
-    const patch: SharingLinkPatch = {
-      name: input.name,
-      requires_secret: input.requiresSecret,
-      expires_at: input.expiresAt,
-      fixed_parameters: input.fixedParameters,
-      enabled: input.enabled,
-      allowed_embed_origins: input.allowedEmbedOrigins,
-    };
-    if (input.password !== undefined) {
-      if (input.password !== null && (input.password.length < SHARING_PASSWORD_LENGTH.min || input.password.length > SHARING_PASSWORD_LENGTH.max)) {
-        throw new ValidationError(`password must have ${SHARING_PASSWORD_LENGTH.min} to ${SHARING_PASSWORD_LENGTH.max} characters`, { source: { pointer: '/data/attributes/password' } });
-      }
-      patch.password_hash = input.password === null ? null : await hashPassword(input.password);
+  /** The hash to store for a password change: undefined = unchanged, null = remove. */
+  private async passwordHash(password: string | null | undefined): Promise<string | null | undefined> {
+    if (password === undefined || password === null) return password;
+    if (password.length < SHARING_PASSWORD_LENGTH.min || password.length > SHARING_PASSWORD_LENGTH.max) {
+      throw new ValidationError(`password must have ${SHARING_PASSWORD_LENGTH.min} to ${SHARING_PASSWORD_LENGTH.max} characters`, { source: { pointer: '/data/attributes/password' } });
     }
-    return patch;
+    return hashPassword(password);
   }
 
   /** Lists the organization's links. */
@@ -102,24 +79,13 @@ export class SharingLinkService {
    * Creates a link with a new random sharing token.
    * @throws ForbiddenError, ValidationError (also for an unknown dashboard)
    */
-  async create(principal: Principal, input: SharingLinkInput & { dashboardId: string }): Promise<SharingLink> {
+  async create(principal: Principal, input: CreateSharingLinkInput): Promise<SharingLink> {
     principal.requireAny(DASHBOARD_MANAGE_PERMISSION);
-    const columns = await this.columns(input);
+    const { password, ...link } = sharingLinkFields.prepareCreate(input);
+    const passwordHash = await this.passwordHash(password);
     return withTransaction(this.deps.db, async (trx) => {
-      await this.requireDashboardShareable(principal, trx, input.dashboardId);
-      return new SharingLinkRepository(trx).insert({
-        id: newId(),
-        organization_id: principal.organizationId,
-        dashboard_id: input.dashboardId,
-        sharing_token: randomUUID(),
-        name: columns.name ?? null,
-        requires_secret: columns.requires_secret ?? false,
-        expires_at: columns.expires_at ?? null,
-        fixed_parameters: columns.fixed_parameters ?? null,
-        enabled: columns.enabled ?? true,
-        password_hash: columns.password_hash ?? null,
-        allowed_embed_origins: columns.allowed_embed_origins ?? [],
-      });
+      await this.requireDashboardShareable(principal, trx, link.dashboardId);
+      return new SharingLinkRepository(trx).insert({ ...link, id: newId(), organizationId: principal.organizationId, sharingToken: randomUUID(), passwordHash });
     });
   }
 
@@ -127,17 +93,18 @@ export class SharingLinkService {
    * Updates a link. The dashboard of a link cannot change (make a new link instead).
    * @throws NotFoundError, ForbiddenError, ValidationError
    */
-  async update(principal: Principal, id: string, input: SharingLinkInput): Promise<SharingLink> {
+  async update(principal: Principal, id: string, input: UpdateSharingLinkInput): Promise<SharingLink> {
     principal.requireAny(DASHBOARD_MANAGE_PERMISSION);
-    const columns = await this.columns(input);
+    const { password, dashboardId, ...patch } = input;
+    const passwordHash = await this.passwordHash(password);
     return withTransaction(this.deps.db, async (trx) => {
       const repo = new SharingLinkRepository(trx);
       const current = await repo.get(principal.organizationId, id);
-      if (input.dashboardId !== undefined && input.dashboardId !== current.dashboardId) {
+      if (dashboardId !== undefined && dashboardId !== current.dashboardId) {
         throw new ValidationError('The dashboard of a sharing link cannot change; create a new link for the other dashboard', { source: { pointer: '/data/relationships/dashboard' } });
       }
       await this.requireDashboardShareable(principal, trx, current.dashboardId);
-      return repo.update(principal.organizationId, id, columns, this.deps.clock.now());
+      return repo.update(principal.organizationId, id, { ...patch, passwordHash }, this.deps.clock.now());
     });
   }
 
@@ -152,7 +119,7 @@ export class SharingLinkService {
       const repo = new SharingLinkRepository(trx);
       const current = await repo.get(principal.organizationId, id);
       await this.requireDashboardShareable(principal, trx, current.dashboardId);
-      return repo.update(principal.organizationId, id, { sharing_token: randomUUID() }, this.deps.clock.now());
+      return repo.update(principal.organizationId, id, { sharingToken: randomUUID() }, this.deps.clock.now());
     });
   }
 

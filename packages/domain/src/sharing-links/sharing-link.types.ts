@@ -1,5 +1,7 @@
+import type { CreateInputOf, NewRecordOf, PatchOf, RecordOf, RowOf, UpdateInputOf } from '../fields/index.js';
 import type { AggregationOption } from '../query/query.types.js';
 import type { FilterScalar } from '../filters/filter.types.js';
+import type { sharingLinkFields } from './sharing-link.fields.js';
 
 /**
  * Parameters a sharing link (or the sharing secret that opened it) pins: custom filters by variable
@@ -12,58 +14,35 @@ export interface FixedParameters {
   filters: Record<string, FilterScalar[]>;
 }
 
-/** A sharing link of a dashboard (Sightline's `dashboard_sharing_links` resource; contract §3.13 has no schema). */
-export interface SharingLink {
+/**
+ * A sharing link of a dashboard (Sightline's `dashboard_sharing_links` resource; contract §3.13 has no
+ * schema). Fields: `sharingLinkFields`, without the write-only `password` and the `passwordHash` that
+ * stays in the repository.
+ */
+export interface SharingLink extends Omit<RecordOf<typeof sharingLinkFields>, 'password' | 'passwordHash'> {
+  // restated so that messages and hovers name the type
   id: string;
-  organizationId: string;
-  dashboardId: string;
-  /** Random UUID: the bearer part of `/dashboards/{id}/shared?sharingToken=…`. */
-  sharingToken: string;
-  name: string | null;
-  /** The URL must also carry `sharingSecret=<JWT>` signed with the organization's sharing secret. */
-  requiresSecret: boolean;
-  expiresAt: Date | null;
-  fixedParameters: FixedParameters | null;
-  enabled: boolean;
-  /** A password is set (the hash never leaves the repository). */
-  passwordProtected: boolean;
-  /** Origins that may show the page in a frame (CSP `frame-ancestors`); empty = none. */
-  allowedEmbedOrigins: string[];
-  lastViewedAt: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
 }
 
-/** Create/Update input; `undefined` = unchanged / default. */
-export interface SharingLinkInput {
-  dashboardId?: string;
-  name?: string | null;
-  requiresSecret?: boolean;
-  expiresAt?: Date | null;
-  fixedParameters?: FixedParameters | null;
-  enabled?: boolean;
-  /** A new password, or null to remove it. */
-  password?: string | null;
-  allowedEmbedOrigins?: string[];
-}
+/** Create Dashboard Sharing Link input (`dashboardId` required; `password` is hashed, never stored). */
+export type CreateSharingLinkInput = CreateInputOf<typeof sharingLinkFields>;
+
+/** Update input; `undefined` = unchanged (the dashboard cannot change: the service refuses another one). */
+export type UpdateSharingLinkInput = UpdateInputOf<typeof sharingLinkFields>;
+
+/** The writable attributes of a link, all optional (a create adds `dashboardId`). */
+export type SharingLinkInput = UpdateSharingLinkInput;
 
 /** Row of `dashboard_sharing_links`. */
-export interface SharingLinkRow {
+export interface SharingLinkRow extends RowOf<typeof sharingLinkFields> {
   id: string;
-  organization_id: string;
-  dashboard_id: string;
-  sharing_token: string;
-  name: string | null;
-  requires_secret: boolean;
-  expires_at: Date | null;
-  fixed_parameters: Record<string, unknown> | null;
-  enabled: boolean;
-  password_hash: string | null;
-  allowed_embed_origins: string[];
-  last_viewed_at: Date | null;
-  created_at: Date;
-  updated_at: Date;
 }
+
+/** What `SharingLinkRepository.insert` takes. */
+export type NewSharingLink = NewRecordOf<typeof sharingLinkFields>;
+
+/** What `SharingLinkRepository.update` takes. */
+export type SharingLinkPatch = PatchOf<typeof sharingLinkFields>;
 
 /** The organization's embedding secret, as an admin key reads it. */
 export interface SharingSecret {

@@ -7,8 +7,9 @@ import { AppErrors, ValidationError, type AppError } from '../errors.js';
 import type { MailService } from '../mail/mail.service.js';
 import { UserGroupRepository } from '../user-groups/user-group.repository.js';
 import { isBuiltInMember } from '../user-groups/user-group.memberships.js';
-import type { UserGroupRow } from '../user-groups/user-group.types.js';
-import { UserRepository, type UserRecord } from '../users/user.repository.js';
+import type { UserGroupRecord } from '../user-groups/user-group.types.js';
+import { UserRepository } from '../users/user.repository.js';
+import type { UserRecord } from '../users/user.types.js';
 
 export interface ShareDashboardInput {
   shareMode: ShareMode;
@@ -37,12 +38,12 @@ export class DashboardSharingService {
   constructor(private readonly deps: DashboardSharingServiceDeps) {}
 
   /** Users (active, invitation accepted) reached through `groups`. */
-  private audience(users: UserRecord[], groups: UserGroupRow[], members: Map<string, string[]>): Set<string> {
+  private audience(users: UserRecord[], groups: UserGroupRecord[], members: Map<string, string[]>): Set<string> {
     const out = new Set<string>();
     const usable = users.filter((u) => !u.deactivatedAt && u.invitationAcceptedAt);
     for (const g of groups) {
-      if (g.built_in_behavior) {
-        for (const u of usable) if (isBuiltInMember(g.built_in_behavior, u)) out.add(u.id);
+      if (g.builtInBehavior) {
+        for (const u of usable) if (isBuiltInMember(g.builtInBehavior, u)) out.add(u.id);
       } else {
         const ids = new Set(members.get(g.id) ?? []);
         for (const u of usable) if (ids.has(u.id)) out.add(u.id);
@@ -64,9 +65,9 @@ export class DashboardSharingService {
       const groupRepo = new UserGroupRepository(trx);
       const allGroups = await groupRepo.list(org);
       const byId = new Map(allGroups.map((g) => [g.id, g]));
-      const builtIn = (behavior: 'all_users' | 'all_analysts') => allGroups.find((g) => g.built_in_behavior === behavior);
+      const builtIn = (behavior: 'all_users' | 'all_analysts') => allGroups.find((g) => g.builtInBehavior === behavior);
       const errors: AppError[] = [];
-      const resolved: UserGroupRow[] = [];
+      const resolved: UserGroupRecord[] = [];
       input.userGroupIds.forEach((id, i) => {
         const group = id === 'all_users' || id === 'all_analysts' ? builtIn(id) : byId.get(id);
         if (!group) errors.push(new ValidationError(`User group ${id} not found`, { source: { pointer: `/user_group_ids/${i}` }, code: 'user_group_not_found' }));
@@ -76,17 +77,17 @@ export class DashboardSharingService {
       if (input.shareMode !== 'custom' && resolved.length) {
         throw new ValidationError(`user_group_ids only apply to share_mode "custom" (got "${input.shareMode}")`, { source: { pointer: '/user_group_ids' } });
       }
-      const target: UserGroupRow[] =
+      const target: UserGroupRecord[] =
         input.shareMode === 'all_users' ? [builtIn('all_users')!]
           : input.shareMode === 'all_analysts' ? [builtIn('all_analysts')!]
             : input.shareMode === 'custom' ? resolved : [];
       const before = allGroups.filter((g) => dashboard.userGroupIds.includes(g.id));
-      await dashboards.update(org, dashboardId, { share_mode: input.shareMode === 'custom' && !target.length ? 'none' : input.shareMode });
+      await dashboards.update(org, dashboardId, { shareMode: input.shareMode === 'custom' && !target.length ? 'none' : input.shareMode });
       await dashboards.replaceUserGroups(org, dashboardId, target.map((g) => g.id));
       if (!input.notifyNewUsers) return { notified: 0 };
 
       const users = await new UserRepository(trx).list(org);
-      const customIds = [...before, ...target].filter((g) => !g.built_in_behavior).map((g) => g.id);
+      const customIds = [...before, ...target].filter((g) => !g.builtInBehavior).map((g) => g.id);
       const members = await groupRepo.memberIdsByGroup(org, customIds);
       const had = this.audience(users, before, members);
       const now = this.audience(users, target, members);

@@ -160,7 +160,7 @@ export class SqlAlertService {
    */
   async startExecution(alert: SqlAlert, priority: ExecutionPriority): Promise<Execution> {
     const org = alert.organizationId;
-    const ds = await this.deps.datasources.getById(org, alert.datasourceId);
+    const ds = await this.deps.datasources.getByIdUnchecked(org, alert.datasourceId);
     this.deps.datasources.connectionSettings(ds);
     const dialect = dialectOf(ds.databaseType);
     if (!dialect) throw new ValidationError(`Database type "${ds.databaseType}" is not supported by this build`, { code: 'database_type_not_supported' });

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Permission, Principal } from '../api-keys/permissions.js';
-import { withTransaction } from '../db/db.js';
+import { lock, withTransaction } from '../db/db.js';
 import type { DatasourceService } from '../datasources/datasource.service.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
@@ -101,7 +101,7 @@ export class SqlSnippetService {
       });
       const repo = new SqlSnippetRepository(trx);
       const id = newId();
-      await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`sql_snippets:${principal.organizationId}`]);
+      await lock(trx, `sql_snippets:${principal.organizationId}`);
       if ((await repo.list(principal.organizationId)).some((s) => s.name === input.name)) {
         throw new ConflictError(`A SQL snippet named "${input.name}" already exists`, { source: { pointer: '/data/attributes/name' } });
       }
@@ -127,7 +127,7 @@ export class SqlSnippetService {
         const unknown = await this.deps.datasources.unknownIds(trx, principal.organizationId, [input.datasourceId]);
         if (unknown.length) throw new ValidationError(`Datasource ${input.datasourceId} not found`, { source: { pointer: '/data/relationships/datasource' }, code: 'datasource_not_found' });
       }
-      await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`sql_snippets:${principal.organizationId}`]);
+      await lock(trx, `sql_snippets:${principal.organizationId}`);
       const name = input.name ?? current.name;
       if (name !== current.name && (await repo.list(principal.organizationId)).some((s) => s.name === name)) {
         throw new ConflictError(`A SQL snippet named "${name}" already exists`, { source: { pointer: '/data/attributes/name' } });

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { UnauthenticatedError } from '../errors.js';
 
@@ -84,14 +84,15 @@ export function verifySharingSecret(token: string, secret: string, now: Date): S
  * data token secret so the two kinds can never stand in for each other).
  */
 export class ViewerTokens {
-  private readonly key: Buffer;
+  /** A KeyObject: jsonwebtoken would otherwise try (and fail) to parse raw bytes as a PEM key each time. */
+  private readonly key: KeyObject;
 
   /**
    * @param secret the deployment's data token secret (a separate key is derived from it)
    * @param ttlSeconds lifetime of one viewer token; the page renews it while it polls
    */
   constructor(secret: string, readonly ttlSeconds: number) {
-    this.key = createHmac('sha256', secret).update('sightline viewer tokens v1').digest();
+    this.key = createSecretKey(createHmac('sha256', secret).update('sightline viewer tokens v1').digest());
   }
 
   /**

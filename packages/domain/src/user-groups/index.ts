@@ -1,3 +1,4 @@
+export * from './user-group.fields.js';
 export * from './user-group.types.js';
 export * from './user-group.repository.js';
 export * from './user-group.memberships.js';

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { AppErrors, NotFoundError, ValidationError, type AppError } from '../errors.js';
 import { isResourceId } from '../ids.js';
-import type { UserRecord } from '../users/user.repository.js';
+import type { UserRecord } from '../users/user.types.js';
 import { takesAnalystSeat, type User, type UserRole } from '../users/user.types.js';
 import { UserGroupRepository } from './user-group.repository.js';
 import type { BuiltInBehavior } from './user-group.types.js';
@@ -20,7 +20,7 @@ export async function attachUserGroups(db: Knex, organizationId: string, users: 
   return users.map((u) => ({
     ...u,
     userGroupIds: [
-      ...builtIns.filter((g) => isBuiltInMember(g.built_in_behavior!, u)).sort((a, b) => (a.built_in_behavior! < b.built_in_behavior! ? 1 : -1)).map((g) => g.id),
+      ...builtIns.filter((g) => isBuiltInMember(g.builtInBehavior!, u)).sort((a, b) => (a.builtInBehavior! < b.builtInBehavior! ? 1 : -1)).map((g) => g.id),
       ...(stored.get(u.id) ?? []),
     ],
   }));
@@ -46,8 +46,8 @@ export async function customGroupIdsFor(
     const row = byId.get(id);
     const source = { pointer: `${pointer}/${groupIds.indexOf(id)}` };
     if (!row) errors.push(new NotFoundError(`User group ${id} not found`, { code: 'user_group_not_found', source }));
-    else if (row.built_in_behavior === null) custom.push(id);
-    else if (!isBuiltInMember(row.built_in_behavior, user)) {
+    else if (row.builtInBehavior === null) custom.push(id);
+    else if (!isBuiltInMember(row.builtInBehavior, user)) {
       errors.push(new ValidationError(`"${row.name}" is a built-in group whose membership is automatic; this user is not a member`, { code: 'built_in_group', source }));
     }
   }

@@ -1,58 +1,64 @@
 import type { Knex } from 'knex';
 import { NotFoundError } from '../errors.js';
-import type { UserGroupRow } from './user-group.types.js';
+import { userGroupFields } from './user-group.fields.js';
+import type { NewUserGroup, UserGroupPatch, UserGroupRecord, UserGroupRow } from './user-group.types.js';
+
+const toRecord = (row: UserGroupRow): UserGroupRecord => userGroupFields.fromRow(row);
 
 /** SQL for `user_groups` and `user_group_members`. Every method is scoped to one organization. */
 export class UserGroupRepository {
   constructor(private readonly db: Knex) {}
 
   /** Built-in groups first, then by name. */
-  async list(organizationId: string): Promise<UserGroupRow[]> {
-    return this.db<UserGroupRow>('user_groups')
+  async list(organizationId: string): Promise<UserGroupRecord[]> {
+    const rows = await this.db<UserGroupRow>('user_groups')
       .where({ organization_id: organizationId })
       .orderByRaw('built_in_behavior IS NULL, lower(name), id');
+    return rows.map(toRecord);
   }
 
-  async listByIds(organizationId: string, ids: readonly string[]): Promise<UserGroupRow[]> {
+  async listByIds(organizationId: string, ids: readonly string[]): Promise<UserGroupRecord[]> {
     if (!ids.length) return [];
-    return this.db<UserGroupRow>('user_groups').where({ organization_id: organizationId }).whereIn('id', [...ids]).orderByRaw('built_in_behavior IS NULL, lower(name), id');
+    const rows = await this.db<UserGroupRow>('user_groups').where({ organization_id: organizationId }).whereIn('id', [...ids]).orderByRaw('built_in_behavior IS NULL, lower(name), id');
+    return rows.map(toRecord);
   }
 
-  async find(organizationId: string, id: string): Promise<UserGroupRow | undefined> {
-    return this.db<UserGroupRow>('user_groups').where({ organization_id: organizationId, id }).first();
+  async find(organizationId: string, id: string): Promise<UserGroupRecord | undefined> {
+    const row = await this.db<UserGroupRow>('user_groups').where({ organization_id: organizationId, id }).first();
+    return row ? toRecord(row) : undefined;
   }
 
   /** @throws NotFoundError */
-  async get(organizationId: string, id: string): Promise<UserGroupRow> {
-    const row = await this.find(organizationId, id);
-    if (!row) throw new NotFoundError(`User group ${id} not found`, { code: 'user_group_not_found' });
-    return row;
+  async get(organizationId: string, id: string): Promise<UserGroupRecord> {
+    const group = await this.find(organizationId, id);
+    if (!group) throw new NotFoundError(`User group ${id} not found`, { code: 'user_group_not_found' });
+    return group;
   }
 
-  async listBuiltIn(organizationId: string): Promise<UserGroupRow[]> {
-    return this.db<UserGroupRow>('user_groups').where({ organization_id: organizationId }).whereNotNull('built_in_behavior');
+  async listBuiltIn(organizationId: string): Promise<UserGroupRecord[]> {
+    return (await this.db<UserGroupRow>('user_groups').where({ organization_id: organizationId }).whereNotNull('built_in_behavior')).map(toRecord);
   }
 
-  async insert(row: Pick<UserGroupRow, 'id' | 'organization_id' | 'name' | 'description' | 'built_in_behavior'>): Promise<UserGroupRow> {
-    const [inserted] = await this.db<UserGroupRow>('user_groups').insert(row).returning('*');
-    return inserted as UserGroupRow;
+  async insert(group: NewUserGroup): Promise<UserGroupRecord> {
+    const [inserted] = await this.db('user_groups').insert(userGroupFields.toColumns(group)).returning('*');
+    return toRecord(inserted as UserGroupRow);
   }
 
   /** Inserts the built-in group of `behavior` unless the organization has it. */
-  async insertBuiltInIfMissing(row: Pick<UserGroupRow, 'id' | 'organization_id' | 'name' | 'description' | 'built_in_behavior'>): Promise<void> {
+  async insertBuiltInIfMissing(group: NewUserGroup): Promise<void> {
     await this.db('user_groups')
-      .insert(row)
+      .insert(userGroupFields.toColumns(group))
       .onConflict(this.db.raw('(organization_id, built_in_behavior) WHERE built_in_behavior IS NOT NULL'))
       .ignore();
   }
 
-  async update(organizationId: string, id: string, patch: Partial<Pick<UserGroupRow, 'name' | 'description'>>): Promise<UserGroupRow> {
+  async update(organizationId: string, id: string, patch: UserGroupPatch): Promise<UserGroupRecord> {
     const [row] = await this.db('user_groups')
       .where({ organization_id: organizationId, id })
-      .update({ ...patch, updated_at: this.db.fn.now() })
+      .update({ ...userGroupFields.toColumns(patch), updated_at: this.db.fn.now() })
       .returning('*');
     if (!row) throw new NotFoundError(`User group ${id} not found`, { code: 'user_group_not_found' });
-    return row as UserGroupRow;
+    return toRecord(row as UserGroupRow);
   }
 
   async delete(organizationId: string, id: string): Promise<boolean> {

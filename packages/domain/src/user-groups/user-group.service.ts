@@ -3,27 +3,15 @@ import { withTransaction } from '../db/db.js';
 import { AppErrors, ConflictError, NotFoundError, ValidationError, type AppError } from '../errors.js';
 import { isResourceId, newId } from '../ids.js';
 import type { Organization } from '../organizations/organization.types.js';
-import { UserRepository, type UserRecord } from '../users/user.repository.js';
+import { UserRepository } from '../users/user.repository.js';
+import type { UserRecord } from '../users/user.types.js';
 import { isBuiltInMember } from './user-group.memberships.js';
+import { userGroupFields } from './user-group.fields.js';
 import { UserGroupRepository } from './user-group.repository.js';
-import { BUILT_IN_GROUPS, type CreateUserGroupInput, type UpdateUserGroupInput, type UserGroup, type UserGroupRow } from './user-group.types.js';
+import { BUILT_IN_GROUPS, type CreateUserGroupInput, type UpdateUserGroupInput, type UserGroup, type UserGroupRecord } from './user-group.types.js';
 
 export interface UserGroupServiceDeps {
   db: Knex;
-}
-
-function toUserGroup(row: UserGroupRow, userIds: string[], dashboardIds: string[]): UserGroup {
-  return {
-    id: row.id,
-    organizationId: row.organization_id,
-    name: row.name,
-    description: row.description,
-    builtInBehavior: row.built_in_behavior,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    userIds,
-    dashboardIds,
-  };
 }
 
 function isUniqueViolation(err: unknown): boolean {
@@ -37,7 +25,7 @@ function isUniqueViolation(err: unknown): boolean {
 export async function provisionBuiltInUserGroups(trx: Knex.Transaction, organization: Organization): Promise<void> {
   const repo = new UserGroupRepository(trx);
   for (const g of BUILT_IN_GROUPS) {
-    await repo.insertBuiltInIfMissing({ id: newId(), organization_id: organization.id, name: g.name, description: g.description, built_in_behavior: g.behavior });
+    await repo.insertBuiltInIfMissing({ id: newId(), organizationId: organization.id, name: g.name, description: g.description, builtInBehavior: g.behavior });
   }
 }
 
@@ -45,18 +33,20 @@ export async function provisionBuiltInUserGroups(trx: Knex.Transaction, organiza
 export class UserGroupService {
   constructor(private readonly deps: UserGroupServiceDeps) {}
 
-  private async withMembers(db: Knex, organizationId: string, rows: UserGroupRow[]): Promise<UserGroup[]> {
+  private async withMembers(db: Knex, organizationId: string, rows: UserGroupRecord[]): Promise<UserGroup[]> {
     if (!rows.length) return [];
     const repo = new UserGroupRepository(db);
     const [stored, dashboards] = await Promise.all([
-      repo.memberIdsByGroup(organizationId, rows.filter((r) => !r.built_in_behavior).map((r) => r.id)),
+      repo.memberIdsByGroup(organizationId, rows.filter((r) => !r.builtInBehavior).map((r) => r.id)),
       repo.dashboardIdsByGroup(organizationId, rows.map((r) => r.id)),
     ]);
-    const needsUsers = rows.some((r) => r.built_in_behavior);
+    const needsUsers = rows.some((r) => r.builtInBehavior);
     const users: UserRecord[] = needsUsers ? await new UserRepository(db).list(organizationId) : [];
-    return rows.map((r) =>
-      toUserGroup(r, r.built_in_behavior ? users.filter((u) => isBuiltInMember(r.built_in_behavior!, u)).map((u) => u.id) : (stored.get(r.id) ?? []), dashboards.get(r.id) ?? []),
-    );
+    return rows.map((r) => ({
+      ...r,
+      userIds: r.builtInBehavior ? users.filter((u) => isBuiltInMember(r.builtInBehavior!, u)).map((u) => u.id) : (stored.get(r.id) ?? []),
+      dashboardIds: dashboards.get(r.id) ?? [],
+    }));
   }
 
   /** Every group of the organization, built-in ones first. */
@@ -110,18 +100,19 @@ export class UserGroupService {
       withTransaction(this.deps.db, async (trx) => {
         await this.checkLinks(trx, organizationId, input);
         const repo = new UserGroupRepository(trx);
-        const row = await repo.insert({ id: newId(), organization_id: organizationId, name: input.name, description: input.description ?? null, built_in_behavior: null });
-        if (input.userIds?.length) await repo.replaceMembersOfGroup(organizationId, row.id, input.userIds);
-        if (input.dashboardIds?.length) await repo.replaceDashboardsOfGroup(organizationId, row.id, input.dashboardIds);
+        const { userIds, dashboardIds, ...group } = userGroupFields.prepareCreate(input);
+        const row = await repo.insert({ ...group, id: newId(), organizationId });
+        if (userIds?.length) await repo.replaceMembersOfGroup(organizationId, row.id, userIds);
+        if (dashboardIds?.length) await repo.replaceDashboardsOfGroup(organizationId, row.id, dashboardIds);
         return (await this.withMembers(trx, organizationId, [row]))[0]!;
       }),
     );
   }
 
-  private async getCustomForUpdate(trx: Knex, organizationId: string, id: string, verb: string): Promise<UserGroupRow> {
+  private async getCustomForUpdate(trx: Knex, organizationId: string, id: string, verb: string): Promise<UserGroupRecord> {
     if (!isResourceId(id)) throw new NotFoundError(`User group ${id} not found`, { code: 'user_group_not_found' });
     const row = await new UserGroupRepository(trx).get(organizationId, id);
-    if (row.built_in_behavior) throw new ValidationError(`"${row.name}" is a built-in group and cannot be ${verb}`, { code: 'built_in_group' });
+    if (row.builtInBehavior) throw new ValidationError(`"${row.name}" is a built-in group and cannot be ${verb}`, { code: 'built_in_group' });
     return row;
   }
 
@@ -132,12 +123,13 @@ export class UserGroupService {
   async update(organizationId: string, id: string, input: UpdateUserGroupInput): Promise<UserGroup> {
     return this.conflictOnName(input.name, () =>
       withTransaction(this.deps.db, async (trx) => {
-        await this.getCustomForUpdate(trx, organizationId, id, 'changed');
+        const current = await this.getCustomForUpdate(trx, organizationId, id, 'changed');
         await this.checkLinks(trx, organizationId, input);
         const repo = new UserGroupRepository(trx);
-        const row = await repo.update(organizationId, id, { name: input.name, description: input.description });
-        if (input.userIds) await repo.replaceMembersOfGroup(organizationId, id, input.userIds);
-        if (input.dashboardIds) await repo.replaceDashboardsOfGroup(organizationId, id, input.dashboardIds);
+        const { userIds, dashboardIds, ...patch } = userGroupFields.prepareUpdate(input, { ...current, userIds: [], dashboardIds: [] });
+        const row = await repo.update(organizationId, id, patch);
+        if (userIds) await repo.replaceMembersOfGroup(organizationId, id, userIds);
+        if (dashboardIds) await repo.replaceDashboardsOfGroup(organizationId, id, dashboardIds);
         return (await this.withMembers(trx, organizationId, [row]))[0]!;
       }),
     );

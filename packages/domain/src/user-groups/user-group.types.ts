@@ -1,45 +1,35 @@
+import type { CreateInputOf, NewRecordOf, PatchOf, RecordOf, RowOf, StoredRecordOf, UpdateInputOf } from '../fields/index.js';
+import type { userGroupFields } from './user-group.fields.js';
+
 /** Behaviours of the built-in groups: `all_users` (every user), `all_analysts` (analysts and admins). */
 export const BUILT_IN_BEHAVIORS = ['all_users', 'all_analysts'] as const;
 export type BuiltInBehavior = (typeof BUILT_IN_BEHAVIORS)[number];
 
-/** A user group. Built-in groups compute their members and cannot be changed or deleted. */
-export interface UserGroup {
+/** A user group. Built-in groups compute their members and cannot be changed or deleted. Fields: `userGroupFields`. */
+export interface UserGroup extends RecordOf<typeof userGroupFields> {
+  // restated so that messages and hovers name the type (an empty extension would print its base)
   id: string;
-  organizationId: string;
-  name: string;
-  description: string | null;
-  builtInBehavior: BuiltInBehavior | null;
-  createdAt: Date;
-  updatedAt: Date;
-  /** Members: stored for custom groups, computed for built-in groups (deactivated users excluded). */
-  userIds: string[];
-  /** Dashboards shared with the group (not stored yet: always empty until dashboard sharing lands). */
-  dashboardIds: string[];
 }
 
-export interface UserGroupRow {
+/** A group as stored, before members and dashboards are attached. */
+export type UserGroupRecord = StoredRecordOf<typeof userGroupFields>;
+
+/** Row of `user_groups`. */
+export interface UserGroupRow extends RowOf<typeof userGroupFields> {
   id: string;
-  organization_id: string;
-  name: string;
-  description: string | null;
-  built_in_behavior: BuiltInBehavior | null;
-  created_at: Date;
-  updated_at: Date;
 }
 
-export interface CreateUserGroupInput {
-  name: string;
-  description?: string | null;
-  userIds?: string[];
-  dashboardIds?: string[];
-}
+/** Create User Group input (`userIds`, `dashboardIds` set members and shared dashboards). */
+export type CreateUserGroupInput = CreateInputOf<typeof userGroupFields>;
 
-export interface UpdateUserGroupInput {
-  name?: string;
-  description?: string | null;
-  userIds?: string[];
-  dashboardIds?: string[];
-}
+/** Update User Group input; `userIds`/`dashboardIds` replace; `undefined` = unchanged. */
+export type UpdateUserGroupInput = UpdateInputOf<typeof userGroupFields>;
+
+/** What `UserGroupRepository.insert` takes. */
+export type NewUserGroup = NewRecordOf<typeof userGroupFields>;
+
+/** What `UserGroupRepository.update` takes. */
+export type UserGroupPatch = PatchOf<typeof userGroupFields>;
 
 /** Names and descriptions of the built-in groups every organization has. */
 export const BUILT_IN_GROUPS: ReadonlyArray<{ behavior: BuiltInBehavior; name: string; description: string }> = [

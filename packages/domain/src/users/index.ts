@@ -1,3 +1,4 @@
+export * from './user.fields.js';
 export * from './user.types.js';
 export * from './password.js';
 export * from './user.repository.js';

@@ -1,30 +1,13 @@
 import type { Knex } from 'knex';
 import { NotFoundError } from '../errors.js';
-import type { InvitationRow, User, UserRow } from './user.types.js';
-
-/** A user as stored, before group memberships are attached. */
-export type UserRecord = Omit<User, 'userGroupIds'>;
+import { userFields } from './user.fields.js';
+import type { InvitationRow, NewUser, UserPatch, UserRecord, UserRow } from './user.types.js';
 
 function toUserRecord(row: UserRow): UserRecord {
-  return {
-    id: row.id,
-    organizationId: row.organization_id,
-    email: row.email,
-    firstname: row.firstname,
-    lastname: row.lastname,
-    role: row.role,
-    otpAppEnabled: row.otp_app_enabled,
-    otpPhoneEnabled: row.otp_phone_enabled,
-    deactivatedAt: row.deactivated_at,
-    invitedByUserId: row.invited_by_user_id,
-    invitationCreatedAt: row.invitation_created_at,
-    invitationAcceptedAt: row.invitation_accepted_at,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
+  const { passwordHash, ...user } = userFields.fromRow(row);
+  void passwordHash; // the hash never leaves the repository
+  return user;
 }
-
-export type UserPatch = Partial<Pick<UserRow, 'role' | 'firstname' | 'lastname' | 'password_hash' | 'deactivated_at' | 'invitation_created_at' | 'invitation_accepted_at'>>;
 
 /** SQL for `users`. Every method is scoped to one organization. */
 export class UserRepository {
@@ -66,15 +49,15 @@ export class UserRepository {
     return row ? toUserRecord(row) : undefined;
   }
 
-  async insert(row: Pick<UserRow, 'id' | 'organization_id' | 'email' | 'role' | 'invited_by_user_id' | 'invitation_created_at'>): Promise<UserRecord> {
-    const [inserted] = await this.db<UserRow>('users').insert(row).returning('*');
+  async insert(user: NewUser): Promise<UserRecord> {
+    const [inserted] = await this.db('users').insert(userFields.toColumns(user)).returning('*');
     return toUserRecord(inserted as UserRow);
   }
 
   async update(organizationId: string, id: string, patch: UserPatch): Promise<UserRecord> {
     const [row] = await this.db('users')
       .where({ organization_id: organizationId, id })
-      .update({ ...patch, updated_at: this.db.fn.now() })
+      .update({ ...userFields.toColumns(patch), updated_at: this.db.fn.now() })
       .returning('*');
     if (!row) throw new NotFoundError(`User ${id} not found`, { code: 'user_not_found' });
     return toUserRecord(row as UserRow);

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { systemClock, type Clock } from '../clock.js';
 import { hashSecret, randomSecret } from '../crypto/secrets.js';
-import { withTransaction } from '../db/db.js';
+import { lock, withTransaction } from '../db/db.js';
 import { AppError, ConflictError, NotFoundError, UnavailableError, ValidationError } from '../errors.js';
 import { isResourceId, newId } from '../ids.js';
 import type { MailService } from '../mail/mail.service.js';
@@ -10,7 +10,8 @@ import { attachUserGroups, customGroupIdsFor } from '../user-groups/user-group.m
 import { UserGroupRepository } from '../user-groups/user-group.repository.js';
 import { invitationMail } from './invitation.mail.js';
 import { hashPassword } from './password.js';
-import { InvitationRepository, UserRepository, type UserRecord } from './user.repository.js';
+import { InvitationRepository, UserRepository } from './user.repository.js';
+import type { UserRecord } from './user.types.js';
 import { takesAnalystSeat, type AcceptInvitationInput, type InvitationRow, type InviteUserInput, type UpdateUserInput, type User, type UserRole } from './user.types.js';
 
 /** Default lifetime of an invitation link: 7 days. */
@@ -82,7 +83,7 @@ export class UserService {
    * @throws ValidationError (422, `no_analyst_seat`)
    */
   private async requireFreeSeat(trx: Knex.Transaction, organizationId: string, what: string): Promise<void> {
-    await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`analyst_seats:${organizationId}`]);
+    await lock(trx, `analyst_seats:${organizationId}`);
     const organization = await new OrganizationRepository(trx).get(organizationId);
     if (organization.analystSeats === null) return;
     const used = await new UserRepository(trx).countSeatHolders(organizationId);
@@ -107,6 +108,7 @@ export class UserService {
   private async updateIn(trx: Knex.Transaction, organizationId: string, id: string, input: UpdateUserInput): Promise<User> {
     const user = await this.lockedUser(trx, organizationId, id);
     this.rejectAdmin(user, 'updated');
+    if (input.role === 'admin') throw new ValidationError('must be "analyst" or "viewer" (admins cannot be assigned through the API)', { source: { pointer: '/data/attributes/role' } });
     const role = input.role ?? user.role;
     if (input.userGroupIds) {
       const custom = await customGroupIdsFor(trx, organizationId, input.userGroupIds, { role, deactivatedAt: user.deactivatedAt }, '/data/relationships/user_groups/data');
@@ -127,7 +129,7 @@ export class UserService {
     await withTransaction(this.deps.db, async (trx) => {
       const user = await this.lockedUser(trx, organizationId, id);
       this.rejectAdmin(user, 'deactivated');
-      if (!user.deactivatedAt) await new UserRepository(trx).update(organizationId, id, { deactivated_at: this.clock.now() });
+      if (!user.deactivatedAt) await new UserRepository(trx).update(organizationId, id, { deactivatedAt: this.clock.now() });
     });
   }
 
@@ -152,7 +154,7 @@ export class UserService {
       }
       const newRole: UserRole = role ?? user.role;
       if (takesAnalystSeat(newRole)) await this.requireFreeSeat(trx, organizationId, 'The user cannot be re-activated as analyst; pass "role": "viewer" or free a seat');
-      await repo.update(organizationId, id, { deactivated_at: null, role: newRole });
+      await repo.update(organizationId, id, { deactivatedAt: null, role: newRole });
     });
   }
 
@@ -186,7 +188,7 @@ export class UserService {
         if (input.invitedByUserId !== undefined) await repo.get(organizationId, input.invitedByUserId);
         if (takesAnalystSeat(role)) await this.requireFreeSeat(trx, organizationId, `The user cannot be invited as ${role}`);
         const user = await repo.insert({
-          id: newId(), organization_id: organizationId, email, role, invited_by_user_id: input.invitedByUserId ?? null, invitation_created_at: this.clock.now(),
+          id: newId(), organizationId, email, role, invitedByUserId: input.invitedByUserId ?? null, invitationCreatedAt: this.clock.now(),
         });
         if (custom.length) await new UserGroupRepository(trx).replaceGroupsOfUser(organizationId, user.id, custom);
         await this.issueInvitation(trx, organizationId, user);
@@ -213,7 +215,7 @@ export class UserService {
       this.requirePending(user);
       const now = this.clock.now();
       await new InvitationRepository(trx).revokeOpen(organizationId, id, now);
-      const updated = await new UserRepository(trx).update(organizationId, id, { invitation_created_at: now });
+      const updated = await new UserRepository(trx).update(organizationId, id, { invitationCreatedAt: now });
       await this.issueInvitation(trx, organizationId, updated);
     });
   }
@@ -269,7 +271,7 @@ export class UserService {
       if (user.deactivatedAt) throw new ValidationError('This user account is deactivated; ask an administrator to activate it first', { code: 'user_deactivated' });
       if (!(await invitations.markUsed(invitation.id, now))) throw new InvitationGoneError('invitation_used', 'This invitation was already accepted; the link works only once');
       await new UserRepository(trx).update(invitation.organization_id, user.id, {
-        firstname: input.firstname, lastname: input.lastname, password_hash: passwordHash, invitation_accepted_at: now,
+        firstname: input.firstname, lastname: input.lastname, passwordHash, invitationAcceptedAt: now,
       });
       return this.load(trx, invitation.organization_id, user.id);
     });

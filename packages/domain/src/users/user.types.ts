@@ -1,44 +1,29 @@
+import type { NewRecordOf, PatchOf, RecordOf, RowOf, UpdateInputOf } from '../fields/index.js';
+import type { userFields } from './user.fields.js';
+
 /** Roles of a user. Admins exist (invite may create them) but the API cannot promote to or change them. */
 export const USER_ROLES = ['viewer', 'analyst', 'admin'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
 
-/** A user of an organization. Users come from invitations; there is no create or delete. */
-export interface User {
+/** A user of an organization. Users come from invitations; there is no create or delete. Fields: `userFields` (without the password hash). */
+export interface User extends Omit<RecordOf<typeof userFields>, 'passwordHash'> {
+  // restated so that messages and hovers name the type
   id: string;
-  organizationId: string;
-  email: string;
-  firstname: string | null;
-  lastname: string | null;
-  role: UserRole;
-  otpAppEnabled: boolean;
-  otpPhoneEnabled: boolean;
-  deactivatedAt: Date | null;
-  invitedByUserId: string | null;
-  invitationCreatedAt: Date | null;
-  invitationAcceptedAt: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
-  /** Every group the user belongs to: custom memberships plus the built-in groups that apply. */
-  userGroupIds: string[];
 }
 
-export interface UserRow {
+/** A user as stored, before group memberships are attached. */
+export type UserRecord = Omit<User, 'userGroupIds'>;
+
+/** Row of `users`. */
+export interface UserRow extends RowOf<typeof userFields> {
   id: string;
-  organization_id: string;
-  email: string;
-  firstname: string | null;
-  lastname: string | null;
-  role: UserRole;
-  password_hash: string | null;
-  otp_app_enabled: boolean;
-  otp_phone_enabled: boolean;
-  deactivated_at: Date | null;
-  invited_by_user_id: string | null;
-  invitation_created_at: Date | null;
-  invitation_accepted_at: Date | null;
-  created_at: Date;
-  updated_at: Date;
 }
+
+/** What `UserRepository.insert` takes. */
+export type NewUser = NewRecordOf<typeof userFields>;
+
+/** What `UserRepository.update` takes. */
+export type UserPatch = PatchOf<typeof userFields>;
 
 export interface InvitationRow {
   id: string;
@@ -61,11 +46,8 @@ export interface InviteUserInput {
   invitedByUserId?: string;
 }
 
-export interface UpdateUserInput {
-  role?: 'viewer' | 'analyst';
-  /** Replaces the custom group memberships. */
-  userGroupIds?: string[];
-}
+/** Update User input: the role (never admin: the service refuses it) and/or the custom group memberships (replaced). */
+export type UpdateUserInput = UpdateInputOf<typeof userFields>;
 
 export interface AcceptInvitationInput {
   firstname: string;

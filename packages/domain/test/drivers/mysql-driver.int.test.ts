@@ -20,7 +20,7 @@ function settings(overrides: Partial<ConnectionSettings> = {}): ConnectionSettin
     requireSsl: false,
     verifySsl: false,
     dataTimeZone: 'UTC',
-    connectTimeoutMs: 3000,
+    connectTimeoutMs: 15_000, // generous: a loaded machine may take seconds to accept a connection
     ...overrides,
   };
 }

@@ -1,12 +1,9 @@
-import type { ApiKeyService, PermissionGrant } from '@sightline/domain';
-import { checkQueryParameters, parseResourceDocument, readJsonBody, sendJsonApi, sendNoContent, serialize, validate } from '@sightline/jsonapi';
+import { apiKeyFields, type ApiKeyService } from '@sightline/domain';
+import { checkQueryParameters, parseResourceDocument, readInput, readJsonBody, sendJsonApi, sendNoContent, serialize } from '@sightline/jsonapi';
 import type { ApiContext, ApiRouter } from '../../context.js';
 import { apiKeyResource, presentApiKey } from '../../resources/api-key.resource.js';
-import { createApiKeyAttributes, updateApiKeyAttributes, type PermissionInput } from './api-key.schema.js';
 
 const HIDE_SECRET = { omitAttributes: ['secret'] };
-
-const toGrants = (list: PermissionInput[]): PermissionGrant[] => list.map((p) => ({ permission: p.name, datasourceIds: p.datasource_ids }));
 
 export interface ApiKeyRouteDeps {
   apiKeys: ApiKeyService;
@@ -28,8 +25,7 @@ export function registerApiKeyRoutes(router: ApiRouter, deps: ApiKeyRouteDeps): 
     checkQueryParameters(ctx.query, []);
     ctx.state.principal.requireAny('Manage API Keys');
     const doc = parseResourceDocument(await body(ctx), apiKeyResource);
-    const input = validate(createApiKeyAttributes, doc.attributes);
-    const key = await deps.apiKeys.create(ctx.state.principal.organizationId, { name: input.name, enabled: input.enabled, permissions: toGrants(input.permissions) });
+    const key = await deps.apiKeys.create(ctx.state.principal.organizationId, readInput(doc, apiKeyFields, 'create'));
     sendJsonApi(ctx, 201, serialize(apiKeyResource, presentApiKey(key)));
   });
 
@@ -44,12 +40,7 @@ export function registerApiKeyRoutes(router: ApiRouter, deps: ApiKeyRouteDeps): 
     checkQueryParameters(ctx.query, []);
     ctx.state.principal.requireAny('Manage API Keys');
     const doc = parseResourceDocument(await body(ctx), apiKeyResource, ctx.params.id);
-    const input = validate(updateApiKeyAttributes, doc.attributes);
-    const key = await deps.apiKeys.update(ctx.state.principal.organizationId, ctx.params.id!, {
-      name: input.name,
-      enabled: input.enabled,
-      permissions: input.permissions && toGrants(input.permissions),
-    });
+    const key = await deps.apiKeys.update(ctx.state.principal.organizationId, ctx.params.id!, readInput(doc, apiKeyFields, 'update'));
     sendJsonApi(ctx, 200, serialize(apiKeyResource, presentApiKey(key), HIDE_SECRET));
   });
 

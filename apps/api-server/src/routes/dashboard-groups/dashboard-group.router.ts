@@ -1,6 +1,6 @@
-import type { DashboardGroup, DashboardGroupService, DashboardService } from '@sightline/domain';
+import { dashboardGroupFields, type DashboardGroup, type DashboardGroupService, type DashboardService } from '@sightline/domain';
 import {
-  checkQueryParameters, parseInclude, parseResourceDocument, readJsonBody, sendJsonApi, sendNoContent, serialize, validate,
+  checkQueryParameters, parseInclude, parseResourceDocument, readInput, readJsonBody, sendJsonApi, sendNoContent, serialize, validate,
   type IncludedSet,
 } from '@sightline/jsonapi';
 import type { ApiContext, ApiRouter } from '../../context.js';
@@ -8,7 +8,7 @@ import { checkLinkageIds, pathId } from '../dashboards/ids.js';
 import { dashboardOmissions, dashboardResource } from '../../resources/dashboard.resource.js';
 import { dashboardGroupResource, presentDashboardGroup } from '../../resources/dashboard-group.resource.js';
 import { presentDashboardsFor } from '../dashboards/dashboard.router.js';
-import { createDashboardGroupAttributes, sortDashboardGroupsBody, updateDashboardGroupAttributes } from './dashboard-group.schema.js';
+import { sortDashboardGroupsBody } from './dashboard-group.schema.js';
 
 export interface DashboardGroupRouteDeps {
   dashboardGroups: DashboardGroupService;
@@ -49,8 +49,7 @@ export function registerDashboardGroupRoutes(router: ApiRouter, deps: DashboardG
     ctx.state.principal.requireAny('Manage Dashboards');
     const doc = parseResourceDocument(await body(ctx), dashboardGroupResource);
     checkLinkageIds(doc);
-    const a = validate(createDashboardGroupAttributes, doc.attributes);
-    const group = await dashboardGroups.create(ctx.state.principal, { name: a.name, description: a.description, dashboardIds: doc.relationships.dashboards as string[] | undefined });
+    const group = await dashboardGroups.create(ctx.state.principal, readInput(doc, dashboardGroupFields, 'create'));
     await respond(ctx, 201, group);
   });
 
@@ -65,8 +64,7 @@ export function registerDashboardGroupRoutes(router: ApiRouter, deps: DashboardG
     ctx.state.principal.requireAny('Manage Dashboards');
     const doc = parseResourceDocument(await body(ctx), dashboardGroupResource, ctx.params.id);
     checkLinkageIds(doc);
-    const a = validate(updateDashboardGroupAttributes, doc.attributes);
-    const group = await dashboardGroups.update(ctx.state.principal, pathId(ctx, 'Dashboard group'), { name: a.name, description: a.description, dashboardIds: doc.relationships.dashboards as string[] | undefined });
+    const group = await dashboardGroups.update(ctx.state.principal, pathId(ctx, 'Dashboard group'), readInput(doc, dashboardGroupFields, 'update'));
     await respond(ctx, 200, group);
   });
 

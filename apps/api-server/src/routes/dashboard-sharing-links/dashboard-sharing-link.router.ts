@@ -1,36 +1,12 @@
-import { ValidationError, parseFixedParameters, type SharingLinkInput, type SharingLinkService, type SharingSecret } from '@sightline/domain';
-import { checkQueryParameters, parseResourceDocument, readJsonBody, sendJson, sendJsonApi, sendNoContent, serialize, validate, type ParsedResourceDocument } from '@sightline/jsonapi';
+import { sharingLinkFields, type SharingLinkService, type SharingSecret } from '@sightline/domain';
+import { checkQueryParameters, parseResourceDocument, readInput, readJsonBody, sendJson, sendJsonApi, sendNoContent, serialize } from '@sightline/jsonapi';
 import type { ApiContext, ApiRouter } from '../../context.js';
 import { dashboardSharingLinkResource, presentDashboardSharingLink } from '../../resources/dashboard-sharing-link.resource.js';
 import { checkLinkageIds, pathId } from '../dashboards/ids.js';
-import { createSharingLinkAttributes, updateSharingLinkAttributes, type SharingLinkAttributes } from './dashboard-sharing-link.schema.js';
 
 export interface DashboardSharingLinkRouteDeps {
   sharingLinks: SharingLinkService;
   maxBodyBytes: number;
-}
-
-function toInput(a: SharingLinkAttributes, now: Date): SharingLinkInput {
-  return {
-    name: a.name,
-    requiresSecret: a.requires_secret,
-    expiresAt: a.expires_at,
-    fixedParameters: a.fixed_parameters === undefined ? undefined : a.fixed_parameters === null ? null : parseFixedParameters(a.fixed_parameters, '/data/attributes/fixed_parameters', now),
-    enabled: a.enabled,
-    password: a.password,
-    allowedEmbedOrigins: a.allowed_embed_origins,
-  };
-}
-
-/** The `dashboard` linkage of a request document (required on create). */
-function dashboardLinkage(doc: ParsedResourceDocument, required: boolean): string | undefined {
-  const value = doc.relationships.dashboard;
-  if (value === undefined) {
-    if (required) throw new ValidationError('Relationship "dashboard" is required', { source: { pointer: '/data/relationships/dashboard' } });
-    return undefined;
-  }
-  if (typeof value !== 'string') throw new ValidationError('Relationship "dashboard" must name a dashboard', { source: { pointer: '/data/relationships/dashboard/data' } });
-  return value;
 }
 
 function presentSecret(secret: SharingSecret): Record<string, unknown> {
@@ -59,9 +35,7 @@ export function registerDashboardSharingLinkRoutes(router: ApiRouter, deps: Dash
     ctx.state.principal.requireAny('Manage Dashboards');
     const doc = parseResourceDocument(await body(ctx), dashboardSharingLinkResource);
     checkLinkageIds(doc);
-    const a = validate(createSharingLinkAttributes, doc.attributes);
-    const dashboardId = dashboardLinkage(doc, true)!;
-    send(ctx, 201, await sharingLinks.create(ctx.state.principal, { ...toInput(a, new Date()), dashboardId }));
+    send(ctx, 201, await sharingLinks.create(ctx.state.principal, readInput(doc, sharingLinkFields, 'create')));
   });
 
   router.get('/dashboard_sharing_links/:id', async (ctx) => {
@@ -74,9 +48,8 @@ export function registerDashboardSharingLinkRoutes(router: ApiRouter, deps: Dash
     ctx.state.principal.requireAny('Manage Dashboards');
     const doc = parseResourceDocument(await body(ctx), dashboardSharingLinkResource, ctx.params.id);
     checkLinkageIds(doc);
-    const a = validate(updateSharingLinkAttributes, doc.attributes);
-    const dashboardId = dashboardLinkage(doc, false);
-    send(ctx, 200, await sharingLinks.update(ctx.state.principal, pathId(ctx, 'Dashboard sharing link'), { ...toInput(a, new Date()), dashboardId }));
+    const input = readInput(doc, sharingLinkFields, 'update');
+    send(ctx, 200, await sharingLinks.update(ctx.state.principal, pathId(ctx, 'Dashboard sharing link'), input));
   });
 
   router.delete('/dashboard_sharing_links/:id', async (ctx) => {

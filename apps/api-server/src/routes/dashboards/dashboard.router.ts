@@ -1,9 +1,9 @@
 import {
-  ForbiddenError, type Dashboard, type DashboardGroupService, type DashboardInput, type DashboardService, type FilterService, type Principal,
+  ForbiddenError, dashboardFields, type Dashboard, type DashboardGroupService, type DashboardService, type FilterService, type Principal,
   type SharingLinkService, type SqlSnippetService, type UserGroupService, type UserService,
 } from '@sightline/domain';
 import {
-  checkQueryParameters, parseInclude, parseResourceDocument, readJsonBody, sendJson, sendJsonApi, sendNoContent, serialize, validate,
+  checkQueryParameters, parseInclude, parseResourceDocument, readInput, readJsonBody, sendJson, sendJsonApi, sendNoContent, serialize, validate,
   type IncludedSet, type ResourceRecord,
 } from '@sightline/jsonapi';
 import type { ApiContext, ApiRouter } from '../../context.js';
@@ -16,8 +16,7 @@ import { presentReport, reportResource } from '../../resources/report.resource.j
 import { presentSqlSnippet, sqlSnippetResource } from '../../resources/sql-snippet.resource.js';
 import { presentUser, userResource } from '../../resources/user.resource.js';
 import { presentUserGroup, userGroupResource } from '../../resources/user-group.resource.js';
-import { userAttributeFilter } from '../users/user.router.js';
-import { createDashboardAttributes, layoutBody, updateDashboardAttributes, type DashboardAttributes } from './dashboard.schema.js';
+import { layoutBody } from './dashboard.schema.js';
 
 export interface DashboardRouteDeps {
   dashboards: DashboardService;
@@ -30,39 +29,13 @@ export interface DashboardRouteDeps {
   maxBodyBytes: number;
 }
 
+/** The relationships `include` accepts on Get Dashboard (also in the OpenAPI document). */
 export const DASHBOARD_INCLUDES = ['reports', 'filters', 'sql_snippets', 'dashboard_groups', 'dashboard_sharing_links', 'user', 'user_groups'] as const;
 
 /** Dashboards as this key may see them (relations computed; permission-dependent relationships are omitted by the caller). */
 export async function presentDashboardsFor(dashboards: DashboardService, principal: Principal, list: readonly Dashboard[]): Promise<ResourceRecord[]> {
   const relations = await dashboards.relationsOfMany(principal, list);
   return list.map((d, i) => presentDashboard(d, relations[i]!));
-}
-
-function toInput(a: DashboardAttributes): DashboardInput {
-  return {
-    name: a.name,
-    description: a.description,
-    timeZoneConfig: a.time_zone_config && {
-      type: a.time_zone_config.type,
-      ...(a.time_zone_config.fixed_time_zone !== undefined ? { fixedTimeZone: a.time_zone_config.fixed_time_zone } : {}),
-      ...(a.time_zone_config.allowed_time_zones !== undefined ? { allowedTimeZones: a.time_zone_config.allowed_time_zones } : {}),
-    },
-    automaticUpdateEnabled: a.automatic_update_enabled,
-    thumbnailEnabled: a.thumbnail_enabled,
-    prewarm: a.prewarm,
-    dataRefreshRate: a.data_refresh_rate,
-    dataRefreshAnchorTime: a.data_refresh_anchor_time,
-    isLocked: a.is_locked,
-    defaultParameters: a.default_parameters,
-    defaultPageWidth: a.default_page_width,
-    colorScheme: a.color_scheme,
-    filtersConfiguration: a.filters_configuration && {
-      ...(a.filters_configuration.apply_immediately !== undefined ? { applyImmediately: a.filters_configuration.apply_immediately } : {}),
-      ...(a.filters_configuration.aggregation_options !== undefined ? { aggregationOptions: a.filters_configuration.aggregation_options } : {}),
-      ...(a.filters_configuration.filter_sorting !== undefined ? { filterSorting: a.filters_configuration.filter_sorting } : {}),
-      ...(a.filters_configuration.hidden_parameters !== undefined ? { hiddenParameters: a.filters_configuration.hidden_parameters } : {}),
-    },
-  };
 }
 
 /** Contract rows 18–22, 25, 26, 30–32: dashboards, lock, layout, duplicate, backup. */
@@ -90,7 +63,7 @@ export function registerDashboardRoutes(router: ApiRouter, deps: DashboardRouteD
     }
     if (include.has('user')) {
       const owner = relations.userId ? await deps.users.listByIds(principal.organizationId, [relations.userId]) : [];
-      included.push({ definition: userResource, records: owner.map(presentUser), ...userAttributeFilter(principal) });
+      included.push({ definition: userResource, records: owner.map((u) => presentUser(u, principal)) });
     }
     if (include.has('user_groups')) included.push({ definition: userGroupResource, records: (await deps.userGroups.listByIds(principal.organizationId, relations.userGroupIds)).map(presentUserGroup) });
     sendJsonApi(ctx, status, serialize(dashboardResource, presentDashboard(d, relations), {
@@ -113,8 +86,7 @@ export function registerDashboardRoutes(router: ApiRouter, deps: DashboardRouteD
     ctx.state.principal.requireAny('Manage Dashboards');
     const doc = parseResourceDocument(await body(ctx), { ...dashboardResource, relationships: {} });
     checkLinkageIds(doc);
-    const a = validate(createDashboardAttributes, doc.attributes);
-    const d = await dashboards.create(ctx.state.principal, { ...toInput(a), name: a.name });
+    const d = await dashboards.create(ctx.state.principal, readInput(doc, dashboardFields, 'create'));
     await respond(ctx, 201, d);
   });
 
@@ -130,8 +102,8 @@ export function registerDashboardRoutes(router: ApiRouter, deps: DashboardRouteD
     // relationships of dashboards are read-only (contract §3.4): the update schema has none
     const doc = parseResourceDocument(await body(ctx), { ...dashboardResource, relationships: {} }, ctx.params.id);
     checkLinkageIds(doc);
-    const a = validate(updateDashboardAttributes, doc.attributes);
-    await respond(ctx, 200, await dashboards.update(ctx.state.principal, pathId(ctx, 'Dashboard'), toInput(a)));
+    const input = readInput(doc, dashboardFields, 'update');
+    await respond(ctx, 200, await dashboards.update(ctx.state.principal, pathId(ctx, 'Dashboard'), input));
   });
 
   router.delete('/dashboards/:id', async (ctx) => {

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { inputParametersSchema } from '../../schemas/input-parameters.schema.js';
 
 /** Smallest and largest render widths in px (the renderer's range). */
-export const MIN_PAGE_WIDTH = 320;
-export const MAX_PAGE_WIDTH = 8000;
+const MIN_PAGE_WIDTH = 320;
+const MAX_PAGE_WIDTH = 8000;
 
 /**
  * Export request body (rows 27, 28, 53–55): the contract's `{parameters}`, plus Sightline's

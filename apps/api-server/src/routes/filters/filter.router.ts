@@ -1,45 +1,19 @@
-import type { DatasourceService, Filter, FilterInputData, FilterService, SqlSnippetService } from '@sightline/domain';
+import { filterFields, type DatasourceService, type Filter, type FilterService, type SqlSnippetService } from '@sightline/domain';
 import {
-  checkQueryParameters, parseInclude, parseResourceDocument, readJsonBody, sendJsonApi, sendNoContent, serialize, validate,
-  type IncludedSet, type ParsedResourceDocument,
+  checkQueryParameters, parseInclude, parseResourceDocument, readInput, readJsonBody, sendJsonApi, sendNoContent, serialize,
+  type IncludedSet,
 } from '@sightline/jsonapi';
 import type { ApiContext, ApiRouter } from '../../context.js';
 import { checkLinkageIds, pathId } from '../dashboards/ids.js';
 import { filterResource, presentFilter } from '../../resources/filter.resource.js';
 import { presentSqlSnippet, sqlSnippetResource } from '../../resources/sql-snippet.resource.js';
 import { includedDatasource, requireDatasourceInclude } from '../reports/report.router.js';
-import { createFilterAttributes, updateFilterAttributes, type FilterAttributes } from './filter.schema.js';
 
 export interface FilterRouteDeps {
   filters: FilterService;
   datasources: DatasourceService;
   sqlSnippets: SqlSnippetService;
   maxBodyBytes: number;
-}
-
-function toInput(a: FilterAttributes, doc: ParsedResourceDocument): FilterInputData {
-  const rel = doc.relationships;
-  return {
-    displayName: a.display_name,
-    variableName: a.variable_name,
-    controlType: a.control_type,
-    valueType: a.value_type,
-    values: a.values,
-    valueNames: a.value_names,
-    sqlQuery: a.sql_query,
-    dataRefreshRate: a.data_refresh_rate,
-    defaultValues: a.default_values,
-    required: a.required,
-    dropdownValidate: a.dropdown_validate,
-    relativeRangeEnabled: a.relative_range_enabled,
-    beforeRangeEnabled: a.before_range_enabled,
-    afterRangeEnabled: a.after_range_enabled,
-    fromToRangeEnabled: a.from_to_range_enabled,
-    allowedAggregations: a.allowed_aggregations,
-    datasourceId: rel.datasource as string | null | undefined,
-    parentFilterId: rel.parent_filter as string | null | undefined,
-    sqlSnippetIds: rel.sql_snippets as string[] | undefined,
-  };
 }
 
 /** Contract rows 56–60: filters (`values`/`value_names` are write-only). */
@@ -71,8 +45,7 @@ export function registerFilterRoutes(router: ApiRouter, deps: FilterRouteDeps): 
     ctx.state.principal.requireAny('Manage Dashboards');
     const doc = parseResourceDocument(await body(ctx), filterResource);
     checkLinkageIds(doc);
-    const a = validate(createFilterAttributes, doc.attributes);
-    const filter = await filters.create(ctx.state.principal, { ...toInput(a, doc), variableName: a.variable_name, controlType: a.control_type, valueType: a.value_type });
+    const filter = await filters.create(ctx.state.principal, readInput(doc, filterFields, 'create'));
     await respond(ctx, 201, filter);
   });
 
@@ -87,8 +60,8 @@ export function registerFilterRoutes(router: ApiRouter, deps: FilterRouteDeps): 
     ctx.state.principal.requireAny('Manage Dashboards');
     const doc = parseResourceDocument(await body(ctx), filterResource, ctx.params.id);
     checkLinkageIds(doc);
-    const a = validate(updateFilterAttributes, doc.attributes);
-    await respond(ctx, 200, await filters.update(ctx.state.principal, pathId(ctx, 'Filter'), toInput(a, doc)));
+    const input = readInput(doc, filterFields, 'update');
+    await respond(ctx, 200, await filters.update(ctx.state.principal, pathId(ctx, 'Filter'), input));
   });
 
   router.delete('/filters/:id', async (ctx) => {

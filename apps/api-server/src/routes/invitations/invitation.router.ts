@@ -1,7 +1,7 @@
 import type { UserService } from '@sightline/domain';
 import { checkQueryParameters, readJsonBody, sendJson, sendJsonApi, serialize, validate } from '@sightline/jsonapi';
 import type { ApiRouter } from '../../context.js';
-import { MANAGE_USERS_ONLY_ATTRIBUTES, presentUser, userResource } from '../../resources/user.resource.js';
+import { presentUser, userResource } from '../../resources/user.resource.js';
 import { acceptInvitationBody } from './invitation.schema.js';
 
 export interface InvitationRouteDeps {
@@ -32,6 +32,6 @@ export function registerInvitationRoutes(router: ApiRouter, deps: InvitationRout
     checkQueryParameters(ctx.query, []);
     const input = validate(acceptInvitationBody, await readJsonBody(ctx, { limit: deps.maxBodyBytes, mediaType: 'json', required: true }), '');
     const user = await deps.users.acceptInvitation(ctx.params.token!, input);
-    sendJsonApi(ctx, 200, serialize(userResource, presentUser(user), { omitAttributes: MANAGE_USERS_ONLY_ATTRIBUTES }));
+    sendJsonApi(ctx, 200, serialize(userResource, presentUser(user)));
   });
 }

@@ -42,7 +42,7 @@ export function registerReportRoutes(router: ApiRouter, deps: ReportRouteDeps): 
     const included: IncludedSet[] = [];
     if (include.has('datasource')) requireDatasourceInclude(principal);
     if (include.has('dashboard')) {
-      const d = await deps.dashboards.getById(principal.organizationId, report.dashboardId);
+      const d = await deps.dashboards.getByIdUnchecked(principal.organizationId, report.dashboardId);
       included.push({ definition: dashboardResource, records: await presentDashboardsFor(deps.dashboards, principal, [d]), omitRelationships: dashboardOmissions(principal) });
     }
     if (include.has('datasource')) included.push(await includedDatasource(deps.datasources, principal, report.datasourceId));

@@ -1,26 +1,19 @@
-import type { DashboardService, UserGroup, UserGroupService, UserService } from '@sightline/domain';
+import { userGroupFields, type DashboardService, type UserGroup, type UserGroupService, type UserService } from '@sightline/domain';
 import {
-  checkQueryParameters, parseInclude, parseResourceDocument, readJsonBody, sendJsonApi, sendNoContent, serialize, validate,
-  type IncludedSet, type ParsedResourceDocument,
+  checkQueryParameters, parseInclude, parseResourceDocument, readInput, readJsonBody, sendJsonApi, sendNoContent, serialize,
+  type IncludedSet,
 } from '@sightline/jsonapi';
 import type { ApiContext, ApiRouter } from '../../context.js';
 import { dashboardOmissions, dashboardResource } from '../../resources/dashboard.resource.js';
 import { presentDashboardsFor } from '../dashboards/dashboard.router.js';
 import { presentUser, userResource } from '../../resources/user.resource.js';
 import { presentUserGroup, userGroupResource } from '../../resources/user-group.resource.js';
-import { userAttributeFilter } from '../users/user.router.js';
-import { createUserGroupAttributes, updateUserGroupAttributes } from './user-group.schema.js';
-
 
 export interface UserGroupRouteDeps {
   userGroups: UserGroupService;
   users: UserService;
   dashboards: DashboardService;
   maxBodyBytes: number;
-}
-
-function linkage(doc: ParsedResourceDocument, name: 'users' | 'dashboards'): string[] | undefined {
-  return doc.relationships[name] as string[] | undefined;
 }
 
 /** `/user_groups` (contract rows 83-87). Reads need "View Users", writes "Manage Users". */
@@ -32,7 +25,7 @@ export function registerUserGroupRoutes(router: ApiRouter, deps: UserGroupRouteD
     const principal = ctx.state.principal;
     const included: IncludedSet[] = [];
     if (include.has('users')) {
-      included.push({ definition: userResource, records: (await users.listByIds(principal.organizationId, group.userIds)).map(presentUser), ...userAttributeFilter(principal) });
+      included.push({ definition: userResource, records: (await users.listByIds(principal.organizationId, group.userIds)).map((u) => presentUser(u, principal)) });
     }
     if (include.has('dashboards')) {
       const shared = await deps.dashboards.listByIds(principal.organizationId, group.dashboardIds);
@@ -52,10 +45,7 @@ export function registerUserGroupRoutes(router: ApiRouter, deps: UserGroupRouteD
     checkQueryParameters(ctx.query, []);
     ctx.state.principal.requireAny('Manage Users');
     const doc = parseResourceDocument(await body(ctx), userGroupResource);
-    const input = validate(createUserGroupAttributes, doc.attributes);
-    const group = await userGroups.create(ctx.state.principal.organizationId, {
-      name: input.name, description: input.description, userIds: linkage(doc, 'users'), dashboardIds: linkage(doc, 'dashboards'),
-    });
+    const group = await userGroups.create(ctx.state.principal.organizationId, readInput(doc, userGroupFields, 'create'));
     await respond(ctx, 201, group);
   });
 
@@ -70,10 +60,7 @@ export function registerUserGroupRoutes(router: ApiRouter, deps: UserGroupRouteD
     checkQueryParameters(ctx.query, []);
     ctx.state.principal.requireAny('Manage Users');
     const doc = parseResourceDocument(await body(ctx), userGroupResource, ctx.params.id);
-    const input = validate(updateUserGroupAttributes, doc.attributes);
-    const group = await userGroups.update(ctx.state.principal.organizationId, ctx.params.id!, {
-      name: input.name, description: input.description, userIds: linkage(doc, 'users'), dashboardIds: linkage(doc, 'dashboards'),
-    });
+    const group = await userGroups.update(ctx.state.principal.organizationId, ctx.params.id!, readInput(doc, userGroupFields, 'update'));
     await respond(ctx, 200, group);
   });
 

@@ -1,23 +1,17 @@
-import type { Principal, UserGroupService, UserService, User } from '@sightline/domain';
-import { ValidationError } from '@sightline/domain';
+import { userFields, ValidationError, type UserGroupService, type UserService, type User } from '@sightline/domain';
 import {
-  checkQueryParameters, parseInclude, parseResourceDocument, readJsonBody, sendJsonApi, sendNoContent, serialize, validate,
+  checkQueryParameters, parseInclude, parseResourceDocument, readInput, readJsonBody, sendJsonApi, sendNoContent, serialize, validate,
   type IncludedSet,
 } from '@sightline/jsonapi';
 import type { ApiContext, ApiRouter } from '../../context.js';
-import { MANAGE_USERS_ONLY_ATTRIBUTES, presentUser, userResource } from '../../resources/user.resource.js';
+import { presentUser, userResource } from '../../resources/user.resource.js';
 import { presentUserGroup, userGroupResource } from '../../resources/user-group.resource.js';
-import { activateUserBody, inviteUserBody, updateUserAttributes } from './user.schema.js';
+import { activateUserBody, inviteUserBody } from './user.schema.js';
 
 export interface UserRouteDeps {
   users: UserService;
   userGroups: UserGroupService;
   maxBodyBytes: number;
-}
-
-/** OTP flags are only for keys with "Manage Users" (contract §1.3). */
-export function userAttributeFilter(principal: Principal): { omitAttributes?: readonly string[] } {
-  return principal.has('Manage Users') ? {} : { omitAttributes: MANAGE_USERS_ONLY_ATTRIBUTES };
 }
 
 /**
@@ -30,15 +24,14 @@ export function registerUserRoutes(router: ApiRouter, deps: UserRouteDeps): void
   const respondUser = async (ctx: ApiContext, status: number, user: User, include: Set<string> = new Set()) => {
     const principal = ctx.state.principal;
     const org = principal.organizationId;
-    const filter = userAttributeFilter(principal);
     const included: IncludedSet[] = [];
     if (include.has('user_groups')) included.push({ definition: userGroupResource, records: (await userGroups.listByIds(org, user.userGroupIds)).map(presentUserGroup) });
     if (include.has('invited_by_user') && user.invitedByUserId) {
-      included.push({ definition: userResource, records: (await users.listByIds(org, [user.invitedByUserId])).map(presentUser), ...filter });
+      included.push({ definition: userResource, records: (await users.listByIds(org, [user.invitedByUserId])).map((u) => presentUser(u, principal)) });
     } else if (include.has('invited_by_user')) {
       included.push({ definition: userResource, records: [] });
     }
-    sendJsonApi(ctx, status, serialize(userResource, presentUser(user), { ...filter, included: include.size ? included : undefined }));
+    sendJsonApi(ctx, status, serialize(userResource, presentUser(user, principal), { included: include.size ? included : undefined }));
   };
 
   router.get('/users', async (ctx) => {
@@ -52,7 +45,7 @@ export function registerUserRoutes(router: ApiRouter, deps: UserRouteDeps): void
       const ids = [...new Set(list.flatMap((u) => u.userGroupIds))];
       included.push({ definition: userGroupResource, records: (await userGroups.listByIds(principal.organizationId, ids)).map(presentUserGroup) });
     }
-    sendJsonApi(ctx, 200, serialize(userResource, list.map(presentUser), { ...userAttributeFilter(principal), included: include.size ? included : undefined }));
+    sendJsonApi(ctx, 200, serialize(userResource, list.map((u) => presentUser(u, principal)), { included: include.size ? included : undefined }));
   });
 
   // Before `/users/:id` routes of the same method so "invite" is never taken for an id.
@@ -76,12 +69,11 @@ export function registerUserRoutes(router: ApiRouter, deps: UserRouteDeps): void
     checkQueryParameters(ctx.query, []);
     ctx.state.principal.requireAny('Manage Users');
     const doc = parseResourceDocument(await readJsonBody(ctx, { limit: deps.maxBodyBytes, mediaType: 'jsonapi', required: true }), userResource, ctx.params.id);
-    const input = validate(updateUserAttributes, doc.attributes);
+    const input = readInput(doc, userFields, 'update');
     if ('invited_by_user' in doc.relationships) {
       throw new ValidationError('The "invited_by_user" relationship is read-only', { source: { pointer: '/data/relationships/invited_by_user' } });
     }
-    const groups = doc.relationships.user_groups as string[] | undefined;
-    const user = await users.update(ctx.state.principal.organizationId, ctx.params.id!, { role: input.role, userGroupIds: groups });
+    const user = await users.update(ctx.state.principal.organizationId, ctx.params.id!, input);
     await respondUser(ctx, 200, user);
   });
 

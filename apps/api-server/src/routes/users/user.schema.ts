@@ -2,13 +2,6 @@ import { z } from 'zod';
 
 const id = z.string().min(1).max(64);
 
-/** PATCH /users/{id} attributes: only the role, and never admin (contract row 77). */
-export const updateUserAttributes = z
-  .object({
-    role: z.enum(['analyst', 'viewer'], { error: 'must be "analyst" or "viewer" (admins cannot be assigned through the API)' }).optional(),
-  })
-  .strict();
-
 /** POST /users/invite (plain JSON, contract row 80). */
 export const inviteUserBody = z
   .object({
@@ -24,5 +17,3 @@ export const activateUserBody = z
     role: z.enum(['viewer', 'analyst'], { error: 'must be "viewer" or "analyst"' }).optional(),
   })
   .strict();
-
-export type InviteUserBody = z.infer<typeof inviteUserBody>;

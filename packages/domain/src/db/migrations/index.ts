@@ -17,6 +17,10 @@ import * as m1252 from './20261203050200_create_mail_deliveries.js';
 import * as m1403 from './20261203070000_create_dashboard_sharing_links.js';
 import * as m1404 from './20261203070100_create_organization_sharing_secrets.js';
 import * as m20261204020000 from './20261204020000_add_export_jobs_heartbeat.js';
+import * as m130300 from './20261204030000_create_ssh_tunnel_keys.js';
+import * as m20261204040000 from './20261204040000_create_datasource_agents.js';
+import * as m1500 from './20261204050000_create_content_versions.js';
+import * as m1501 from './20261204050100_notify_result_changes.js';
 
 interface Migration { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> }
 
@@ -43,6 +47,10 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ['20261203070000_create_dashboard_sharing_links', m1403],
   ['20261203070100_create_organization_sharing_secrets', m1404],
   ['20261204020000_add_export_jobs_heartbeat', m20261204020000],
+  ['20261204030000_create_ssh_tunnel_keys', m130300],
+  ['20261204040000_create_datasource_agents', m20261204040000],
+  ['20261204050000_create_content_versions', m1500],
+  ['20261204050100_notify_result_changes', m1501],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
