@@ -13,8 +13,8 @@ import { startBrowser } from '../test/support/browser.js';
 import { createScratchDatabase, envNumber, median, startChild, type BenchMetric, type BenchScenario, type ChildServer } from './support/harness.js';
 
 // waitForFunction callbacks run in the browser; this program has no DOM types.
-declare const document: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-declare const MutationObserver: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+declare const document: any;
+declare const MutationObserver: any;
 
 const ENCRYPTION_KEY_HEX = '07'.repeat(32);
 const REPORTS = 12;

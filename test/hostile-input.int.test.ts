@@ -3,7 +3,7 @@
 // routers, so a route added later is covered without touching this file.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Test } from 'supertest';
-import { SHARED_PAGE_ROUTES, createApiApp } from '@sightline/api-server';
+import { DOCUMENTATION_ROUTES, SHARED_PAGE_ROUTES, createApiApp } from '@sightline/api-server';
 import { createLogger } from '@sightline/domain';
 import { createPlatformTestContext, type PlatformTestContext } from './support/platform.js';
 import { expectValidJsonApi } from './support/jsonapi-schema.js';
@@ -28,7 +28,7 @@ function appRoutes(): Array<[string, string]> {
 /** Routes that answer without an API key (their own credential, or none). */
 const OPEN_ROUTES = new Set([
   'get /health', 'get /invitations/:token/accept', 'post /invitations/:token/accept',
-  ...SHARED_PAGE_ROUTES.map((r) => r.replace(/\{(\w+)\}/g, ':$1').replace(/^(\w+) /, (m) => m.toLowerCase())),
+  ...[...SHARED_PAGE_ROUTES, ...DOCUMENTATION_ROUTES].map((r) => r.replace(/\{(\w+)\}/g, ':$1').replace(/^(\w+) /, (m) => m.toLowerCase())),
 ]);
 /** Path parameters that are no ids (checked by their own route). */
 const NOT_ID_PARAMETERS = new Set([':file']);

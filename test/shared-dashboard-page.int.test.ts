@@ -12,7 +12,6 @@ import { createPlatformTestContext, type PlatformTestContext } from './support/p
 import { startBrowser, testOutputPath, type TestBrowser } from './support/browser.js';
 
 // page.evaluate / waitForFunction callbacks run in the browser; this program has no DOM types.
-/* eslint-disable @typescript-eslint/no-explicit-any */
 declare const document: any;
 declare const window: any;
 

@@ -48,7 +48,7 @@ export async function startAppProcess(app: 'worker' | 'api' | 'data', databaseUr
     resolve({ code, signal });
   }));
   const deadline = Date.now() + 90_000;
-  let match: RegExpMatchArray | null = null;
+  let match: RegExpMatchArray | null;
   while (!(match = out.match(READY[app]))) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${app} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${out}`);
     if (Date.now() > deadline) {

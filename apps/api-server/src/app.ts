@@ -27,6 +27,7 @@ import { registerExportJobRoutes } from './routes/export-jobs/export-job.router.
 import { registerSharedDashboardRoutes } from './routes/shared-dashboards/shared-dashboard.router.js';
 import { registerDashboardSharingLinkRoutes } from './routes/dashboard-sharing-links/dashboard-sharing-link.router.js';
 import { ViewerAssets } from './shared-page/assets.js';
+import { registerOpenApiRoutes } from './openapi/openapi.router.js';
 
 export interface ApiAppDeps {
   db: Knex;
@@ -65,6 +66,7 @@ export function createApiApp(deps: ApiAppDeps): Koa<ApiState> {
     dataBaseUrl: typeof dataBaseUrl === 'function' ? dataBaseUrl : () => dataBaseUrl,
     maxBodyBytes: deps.maxBodyBytes,
   });
+  registerOpenApiRoutes(open, { dataBaseUrl: typeof dataBaseUrl === 'function' ? dataBaseUrl : () => dataBaseUrl });
 
   const router = new Router<ApiState>();
   registerApiKeyRoutes(router, { apiKeys: deps.services.apiKeys, maxBodyBytes: deps.maxBodyBytes });

@@ -1,5 +1,5 @@
 import {
-  CachedResultStore, createDb, createServicesFromConfig, createLogger, migrateLatest, startQueue, stopQueue,
+  CachedResultStore, createDb, createServicesFromConfig, migrateLatest, startQueue, stopQueue,
   type DomainServices, type Knex, type Logger, type ResolvedConfig, type SampleDataConnection,
 } from '@sightline/domain';
 import { listen, type RunningServer } from '@sightline/jsonapi';

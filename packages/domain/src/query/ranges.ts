@@ -16,7 +16,6 @@ import {
 
 /** Units of relative range encodings. */
 export type RangeUnit = 'minute' | 'hour' | 'day' | 'week' | 'month' | 'quarter' | 'year';
-const UNITS: readonly RangeUnit[] = ['minute', 'hour', 'day', 'week', 'month', 'quarter', 'year'];
 
 /** A relative range encoding (`7_full_day`, `7_day`, `thisfull_week`, `this_month`, `previous_year`). */
 export interface RelativeRange {

@@ -147,7 +147,6 @@ async function* readCsv(file: string): AsyncGenerator<string[]> {
       }
     }
   }
-  if (quotePending) inQuotes = false;
   if (record.length || fieldStarted || field) {
     record.push(field);
     yield record;

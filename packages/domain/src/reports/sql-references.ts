@@ -20,7 +20,7 @@ function scan(text: string, from: number, to: number, dialect: SqlDialect, out: 
       continue;
     }
     if (text[i] === '{') {
-      let p: ReturnType<typeof parseParameterAt> = null;
+      let p: ReturnType<typeof parseParameterAt>;
       try {
         p = parseParameterAt(text, i, dialect, () => false, (offset) => ({ position: { offset, line: 1, column: offset + 1 } }));
       } catch {

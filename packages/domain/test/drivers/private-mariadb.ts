@@ -43,7 +43,7 @@ export async function startPrivateMariaDb(): Promise<PrivateMariaDb> {
       break;
     } catch (err) {
       const log = (() => { try { return readFileSync(path.join(dir, 'error.log'), 'utf8'); } catch { return ''; } })();
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the private mariadbd did not start: ${String(err)}\n${log}`);
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the private mariadbd did not start: ${String(err)}\n${log}`, { cause: err });
       await new Promise((r) => setTimeout(r, 100));
     }
   }

@@ -29,7 +29,8 @@ export interface DashboardRouteDeps {
   maxBodyBytes: number;
 }
 
-const DASHBOARD_INCLUDES = ['reports', 'filters', 'sql_snippets', 'dashboard_groups', 'dashboard_sharing_links', 'user', 'user_groups'] as const;
+/** The relationships `include` accepts on Get Dashboard (also in the OpenAPI document). */
+export const DASHBOARD_INCLUDES = ['reports', 'filters', 'sql_snippets', 'dashboard_groups', 'dashboard_sharing_links', 'user', 'user_groups'] as const;
 
 /** Dashboards as this key may see them (relations computed; permission-dependent relationships are omitted by the caller). */
 export async function presentDashboardsFor(dashboards: DashboardService, principal: Principal, list: readonly Dashboard[]): Promise<ResourceRecord[]> {
