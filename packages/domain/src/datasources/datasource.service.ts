@@ -236,6 +236,11 @@ export class DatasourceService {
     return { status: 'ok', error_message: null };
   }
 
+  /** Records what a schema refresh learned about the database (worker side; no access check). */
+  async recordSchemaRefresh(id: string, info: { serverVersion: string | null; defaultSchemaName: string | null; totalRowCount: number }): Promise<void> {
+    await this.repo().setMetadata(id, { ...info, schemaUpdatedAt: new Date(), totalRowCountExact: false });
+  }
+
   /** Gives the organization its "Sample Data" datasource when the deployment has sample data. */
   async ensureSampleDatasource(db: Knex, organizationId: string): Promise<Datasource | undefined> {
     const sample = this.deps.sampleData;

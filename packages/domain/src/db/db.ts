@@ -78,6 +78,19 @@ export async function withTransaction<T>(db: Knex, fn: (trx: Knex.Transaction) =
  * work by name.
  * @param trx a transaction (outside one the lock would be released at once)
  */
+/**
+ * Takes one of `slots` transaction-scoped advisory locks of `key` without waiting; returns the slot
+ * number, or undefined when all are held (by other transactions).
+ */
+export async function tryLockSlot(trx: Knex, key: string, slots: number): Promise<number | undefined> {
+  if (!trx.isTransaction) throw new Error(`tryLockSlot("${key}") needs a transaction`);
+  const { rows } = await trx.raw(
+    'SELECT s FROM generate_series(0, ? - 1) AS s WHERE pg_try_advisory_xact_lock(hashtext(?), s) LIMIT 1',
+    [slots, key],
+  ) as { rows: Array<{ s: number }> };
+  return rows[0]?.s;
+}
+
 export async function lock(trx: Knex, key: string): Promise<void> {
   if (!trx.isTransaction) throw new Error(`lock("${key}") needs a transaction`);
   await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [key]);

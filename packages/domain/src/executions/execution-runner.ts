@@ -4,7 +4,7 @@ import type { DatasourceService } from '../datasources/datasource.service.js';
 import type { Datasource } from '../datasources/datasource.types.js';
 import { QueryError, type RunningQuery } from '../drivers/index.js';
 import { isConnectionFailure } from '../db/connection-errors.js';
-import { withTransaction } from '../db/db.js';
+import { tryLockSlot, withTransaction } from '../db/db.js';
 import { isAppError } from '../errors.js';
 import { newUuid } from '../ids.js';
 import type { Logger } from '../logger.js';
@@ -135,11 +135,7 @@ export class ExecutionRunner {
     const slots = priority === 'background' && ds.maxConcurrentExecutions > 1 ? ds.maxConcurrentExecutions - 1 : ds.maxConcurrentExecutions;
     const trx = await this.deps.db.transaction();
     try {
-      const { rows } = await trx.raw(
-        `SELECT s FROM generate_series(0, ? - 1) AS s WHERE pg_try_advisory_xact_lock(hashtext(?), s) LIMIT 1`,
-        [slots, `datasource-slot:${ds.id}`],
-      );
-      if (!rows.length) {
+      if ((await tryLockSlot(trx, `datasource-slot:${ds.id}`, slots)) === undefined) {
         await trx.rollback();
         return undefined;
       }
@@ -202,11 +198,7 @@ export class ExecutionRunner {
       return;
     }
     try {
-      const started = await this.deps.db('executions')
-        .where({ id: execution.id })
-        .whereIn('execution_status', ['starting', 'scheduled', 'waiting'])
-        .update({ execution_status: 'running', started_at: this.deps.db.fn.now(), heartbeat_at: this.deps.db.fn.now(), updated_at: this.deps.db.fn.now(), attempts: this.deps.db.raw('attempts + 1') });
-      if (!started) return;
+      if (!(await repo.markRunning(execution.id))) return;
       if (execution.executionType === 'almanach_query') await this.introspect(execution, ds, log);
       else if (execution.executionType === 'export_query') await this.exportQuery(execution, ds, log);
       else await this.query(execution, ds, log, slot);
@@ -419,10 +411,7 @@ export class ExecutionRunner {
         document: { schemas: info.schemas }, dataTimestamp: this.deps.clock.now(),
       });
       const totalRows = info.schemas.flatMap((s) => s.tables).reduce((sum, t) => sum + (t.row_count ?? 0), 0);
-      await this.deps.db('datasources').where({ id: ds.id }).update({
-        schema_updated_at: this.deps.db.fn.now(), server_version: info.server_version, default_schema_name: info.default_schema_name,
-        total_row_count: totalRows, total_row_count_exact: false,
-      });
+      await this.deps.datasources.recordSchemaRefresh(ds.id, { serverVersion: info.server_version, defaultSchemaName: info.default_schema_name, totalRowCount: totalRows });
       await this.repo().transition(execution.id, 'success', { result_columns: 0, result_rows: info.schemas.length, result_size: stored.sizeInBytes }, ['running']);
     } catch (err) {
       await this.deps.resultStore.discard(execution.id).catch(() => {});

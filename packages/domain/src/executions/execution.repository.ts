@@ -151,6 +151,16 @@ export class ExecutionRepository {
     return row ? toExecution(row as ExecutionRow) : undefined;
   }
 
+  /** Moves a queued execution to `running` (counting the attempt); false when it is no longer queued. */
+  async markRunning(id: string): Promise<boolean> {
+    const now = this.db.fn.now();
+    const moved = await this.db('executions')
+      .where({ id })
+      .whereIn('execution_status', ['starting', 'scheduled', 'waiting'])
+      .update({ execution_status: 'running', started_at: now, heartbeat_at: now, updated_at: now, attempts: this.db.raw('attempts + 1') });
+    return moved > 0;
+  }
+
   /** Heartbeat of a running execution; returns true when cancellation was requested. */
   async heartbeat(id: string): Promise<boolean> {
     const [row] = await this.db('executions').where({ id }).update({ heartbeat_at: this.db.fn.now() }).returning(['cancel_requested_at']);
