@@ -42,7 +42,7 @@ function startAgent(secret: string, serverUrl = server.url, extraArgs: string[] 
   const root = path.resolve(import.meta.dirname, '../../..');
   // the test runner's NODE_OPTIONS (vm modules) are not the agent's
   const env = { ...process.env, NODE_OPTIONS: '' };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/agent/src/main.ts', '--server', serverUrl, '--secret', secret, '--min-backoff-ms', '100', '--max-backoff-ms', '500', ...extraArgs], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/agent/src/main.ts', '--server', serverUrl, '--secret', secret, '--min-backoff-ms', '100', '--max-backoff-ms', '3000', ...extraArgs], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   child.stdout!.on('data', (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean)));
   child.stderr!.on('data', (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean)));
