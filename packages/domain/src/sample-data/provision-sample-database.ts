@@ -33,6 +33,8 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 const DUPLICATE_DATABASE = '42P04';
 const DUPLICATE_OBJECT = '42710';
 
+const UNKNOWN_DATABASE = '3D000';
+
 function connectionUrl(adminUrl: string, database: string): string {
   const url = new URL(adminUrl);
   url.pathname = `/${encodeURIComponent(database)}`;
@@ -68,7 +70,12 @@ export async function provisionSampleDatabase(adminUrl: string, options: Provisi
   if (!readerPassword) throw new ValidationError('The sample reader role needs a password');
   const started = Date.now();
   const url = new URL(adminUrl);
-  const admin = await connect(adminUrl);
+  // Advisory locks are per database: every caller takes the lock below in the maintenance database
+  // `postgres` (whatever database its own URL names), so concurrent starts on one server serialize.
+  const admin = await connect(connectionUrl(adminUrl, 'postgres')).catch(async (err: { code?: string }) => {
+    if (err.code !== UNKNOWN_DATABASE) throw err;
+    return connect(adminUrl);
+  });
   try {
     const { rows: me } = await admin.query<{ rolname: string; rolsuper: boolean; rolcreatedb: boolean; rolcreaterole: boolean }>(
       'SELECT rolname, rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = current_user',
