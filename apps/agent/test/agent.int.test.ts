@@ -1,7 +1,9 @@
 // A real agent process (spawned like `npm run agent`) against a listening API server with its relay,
 // a worker, and the local PostgreSQL and MariaDB: connection state, queries, cancel, a killed agent,
 // refused keys, and two organizations' agents kept apart.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import mysql from 'mysql2/promise';
@@ -38,11 +40,16 @@ interface RunningAgent {
   exited: Promise<number | null>;
 }
 
+const root = path.resolve(import.meta.dirname, '../../..');
+// the agent as shipped: the standalone bundle (`dist/agent.mjs`), built here into a private
+// directory and run from outside the checkout, so it cannot lean on node_modules
+const bundleDir = mkdtempSync(path.join(tmpdir(), 'sightline-agent-'));
+const bundle = path.join(bundleDir, 'agent.mjs');
+
 function startAgent(secret: string, serverUrl = server.url, extraArgs: string[] = []): RunningAgent {
-  const root = path.resolve(import.meta.dirname, '../../..');
   // the test runner's NODE_OPTIONS (vm modules) are not the agent's
   const env = { ...process.env, NODE_OPTIONS: '' };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/agent/src/main.ts', '--server', serverUrl, '--secret', secret, '--min-backoff-ms', '100', '--max-backoff-ms', '3000', ...extraArgs], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bundle, '--server', serverUrl, '--secret', secret, '--min-backoff-ms', '100', '--max-backoff-ms', '3000', ...extraArgs], { cwd: bundleDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   child.stdout!.on('data', (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean)));
   child.stderr!.on('data', (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean)));
@@ -98,6 +105,7 @@ let lockCounter = 0;
 const newLockKey = () => 7_260_000 + (process.pid % 1000) * 100 + ++lockCounter;
 
 beforeAll(async () => {
+  execFileSync(process.execPath, ['scripts/build-apps.mjs', `--outdir=${bundleDir}`, 'agent'], { cwd: root, env: { ...process.env, NODE_OPTIONS: '' }, stdio: 'pipe' });
   // agents retrying with disabled keys fail often from 127.0.0.1: the limit is tested on its own below
   // (and bodies up to 4 MiB: a SQL text longer than the relay's 1 MiB message limit)
   t = await createPlatformTestContext({ env: { AUTH_FAILURE_LIMIT: '1000000', MAX_BODY_BYTES: String(4 * 1024 * 1024) } });
@@ -113,6 +121,7 @@ afterAll(async () => {
   await relay?.close();
   await server?.close();
   await admin?.end();
+  rmSync(bundleDir, { recursive: true, force: true });
   await t?.close();
 });
 
