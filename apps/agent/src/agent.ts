@@ -97,9 +97,9 @@ export class Agent {
     });
     this.ws = ws;
     ws.on('unexpected-response', (_req, res) => {
-      this.log(res.statusCode === 401
-        ? 'refused: the server does not accept this agent key (wrong, disabled or deleted agent)'
-        : `refused: the server answered HTTP ${res.statusCode}`);
+      this.log(res.statusCode === 401 ? 'refused: the server does not accept this agent key (wrong or deleted agent)'
+        : res.statusCode === 403 ? 'refused: this agent is disabled on the server (it connects again once enabled)'
+          : `refused: the server answered HTTP ${res.statusCode}`);
       res.resume();
       ws.terminate();
     });

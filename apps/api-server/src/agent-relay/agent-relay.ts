@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import {
   AGENT_AUTH_SCHEME, AGENT_CONNECT_PATH, AGENT_RELAY_PATH, AGENT_VERSION_HEADER, CLOSE_CODE, FRAME, RELAY_AUTH_SCHEME, dataFrames, decodeFrame, encodeFrame,
-  RateLimitedError, type DatasourceAgent, type DatasourceAgentService, type Logger,
+  RateLimitedError, type AgentAuthentication, type DatasourceAgentService, type Logger,
 } from '@sightline/domain';
 
 export interface AgentRelayDeps {
@@ -128,16 +128,18 @@ export class AgentRelay {
   }
 
   private async acceptAgent(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    let agent: DatasourceAgent | undefined;
+    let authentication: AgentAuthentication;
     try {
-      agent = await this.deps.agents.authenticate(this.credential(req, AGENT_AUTH_SCHEME), this.address(req) ?? undefined);
+      authentication = await this.deps.agents.authenticate(this.credential(req, AGENT_AUTH_SCHEME), this.address(req) ?? undefined);
     } catch (err) {
       if (!(err instanceof RateLimitedError)) throw err;
       refuse(socket, 429, 'Too Many Requests', err.detail ?? 'Too many failed authentications', err.retryAfterSeconds);
       return;
     }
+    const { agent } = authentication;
     if (!agent) {
-      refuse(socket, 401, 'Unauthorized', 'Unknown, disabled or deleted datasource agent key');
+      if (authentication.refused === 'disabled') refuse(socket, 403, 'Forbidden', 'This datasource agent is disabled; it may connect again once it is enabled');
+      else refuse(socket, 401, 'Unauthorized', 'Unknown or deleted datasource agent key');
       return;
     }
     const versionHeader = req.headers[AGENT_VERSION_HEADER];

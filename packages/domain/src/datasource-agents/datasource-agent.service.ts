@@ -35,6 +35,9 @@ export interface DatasourceAgentEvents {
  * rules on who may change an agent and when it may be deleted, and the look-ups of the relay
  * (authenticating an agent by its key).
  */
+/** What a connecting agent's key is worth: its enabled agent, or why it is refused. */
+export type AgentAuthentication = { agent: DatasourceAgent; refused?: undefined } | { agent?: undefined; refused: 'unknown' | 'disabled' };
+
 export class DatasourceAgentService {
   /** Emits `revoked` after an agent is disabled or deleted (other processes notice at their next heartbeat). */
   readonly events = new EventEmitter<DatasourceAgentEvents>();
@@ -139,16 +142,19 @@ export class DatasourceAgentService {
   }
 
   /**
-   * Authenticates a connecting agent by its secret key: the enabled agent it belongs to, or
-   * undefined for a missing, unknown, disabled or deleted key (counted like failed API-key
-   * authentications, per client address and key prefix).
+   * Authenticates a connecting agent by its secret key: the enabled agent it belongs to; `disabled`
+   * for the valid key of a disabled agent (not counted as a failure: the key is right, and a disabled
+   * agent retrying all day must not fill its address's failure budget); `unknown` for a missing,
+   * malformed, unknown or deleted key (counted like failed API-key authentications, per client
+   * address and key prefix).
    * @throws RateLimitedError when the client or the key prefix failed too often in the window
    */
-  async authenticate(secretKey: string | undefined, clientAddress?: string): Promise<DatasourceAgent | undefined> {
+  async authenticate(secretKey: string | undefined, clientAddress?: string): Promise<AgentAuthentication> {
     const agent = secretKey && /^[A-Za-z0-9_-]{20,200}$/.test(secretKey) ? await this.findBySecretKey(secretKey) : undefined;
-    if (agent?.enabled) return agent;
+    if (agent?.enabled) return { agent };
+    if (agent) return { refused: 'disabled' };
     await this.deps.failureLimiter?.recordFailure({ clientAddress, secret: secretKey });
-    return undefined;
+    return { refused: 'unknown' };
   }
 
   /**
