@@ -341,7 +341,8 @@ describe('Get Datasource Schema before any refresh', () => {
     } finally {
       await admin.query('SELECT pg_advisory_unlock($1)', [lock]);
     }
-    const deadline = Date.now() + 20_000;
+    // a liveness bound (the refresh takes well under a second alone), generous for a loaded machine
+    const deadline = Date.now() + 90_000;
     let schema = await t.data.get(`/schemas/${key.data_key}`).set('Authorization', `Data ${key.data_access_token}`);
     while (schema.status === 204 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
@@ -349,7 +350,7 @@ describe('Get Datasource Schema before any refresh', () => {
     }
     expect(schema.status).toBe(200);
     expect((JSON.parse(schema.text) as { schemas: Array<{ name: string }> }).schemas.map((x) => x.name)).toContain('public');
-  });
+  }, 150_000);
 
   it('answers 422 when the datasource can never be refreshed by this build', async () => {
     const oracle = await t.api.post('/datasources').set('Authorization', auth(t.adminSecret)).send({ data: { attributes: { name: 'o', database_type: 'oracle', connection_mode: 'direct', host: 'h' } } });
@@ -406,7 +407,7 @@ describe('crash safety', () => {
     await waitForExecution(t, t.adminSecret, res.body.data.id);
     // Simulate a worker killed mid-query: running, last heartbeat long ago.
     await t.database.db('executions').where({ id: res.body.data.id }).update({ execution_status: 'running', heartbeat_at: t.database.db.raw("now() - interval '1 minute'"), completed_at: null });
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + 45_000;
     let status = '';
     while (Date.now() < deadline) {
       status = (await t.database.db('executions').where({ id: res.body.data.id }).first()).execution_status;

@@ -35,9 +35,9 @@ const SMALL = 'org1/sql_query/cached-small';
 const BIG = 'org1/sql_query/cached-big';
 
 async function until(check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 45_000;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met within 20 s');
+    if (Date.now() > deadline) throw new Error('condition not met within 45 s');
     await new Promise((r) => setTimeout(r, 25));
   }
 }
