@@ -3,7 +3,7 @@
 import {
   StaleWorkSweeper, createDb, createLogger, createServicesFromConfig, ensureMailQueues, ensureQueues, ensureSchedulingQueues, runMain, standaloneConfig, startQueue, stopOnSignals, stopQueue,
 } from '@sightline/domain';
-import { listen } from '@sightline/jsonapi';
+import { listen } from '@sightline/http';
 import { createApiApp } from './app.js';
 import { startAgentRelay } from './agent-relay/agent-relay.js';
 import { ViewerAssets } from './shared-page/assets.js';
