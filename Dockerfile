@@ -16,6 +16,7 @@ COPY apps/worker/package.json apps/worker/
 COPY apps/sightline/package.json apps/sightline/
 COPY apps/agent/package.json apps/agent/
 COPY packages/domain/package.json packages/domain/
+COPY packages/http/package.json packages/http/
 COPY packages/jsonapi/package.json packages/jsonapi/
 COPY packages/openapi/package.json packages/openapi/
 COPY packages/render/package.json packages/render/
