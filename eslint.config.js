@@ -60,6 +60,7 @@ export default tseslint.config(
           { name: 'jsonapi-serializer', message: 'Only packages/jsonapi imports jsonapi-serializer.' },
           { name: '@sightline/jsonapi', message: 'packages/domain must not depend on packages/jsonapi (it depends on the domain).' },
           { name: '@sightline/http', message: 'packages/domain must not depend on packages/http (it depends on the domain).' },
+          { name: '@sightline/runtime', message: 'packages/domain must not depend on packages/runtime (it depends on the domain).' },
         ],
         patterns: [...NO_APPS, ...NO_DEEP, { group: ['@koa/*'], message: 'packages/domain has no HTTP: no @koa/* (STYLE.md §2).' }],
       }],

@@ -1,5 +1,6 @@
 // Composition root of the data server on its own (`npm run start:data`): needs DATABASE_URL.
-import { CachedResultStore, DataTokens, PgResultStore, createDb, createLogger, runMain, standaloneConfig, stopOnSignals } from '@sightline/domain';
+import { CachedResultStore, DataTokens, PgResultStore, createDb, createLogger } from '@sightline/domain';
+import { runMain, standaloneConfig, stopOnSignals } from '@sightline/runtime';
 import { listen } from '@sightline/http';
 import { createDataApp } from './app.js';
 import { pageOrigins } from './cors.js';
