@@ -7,12 +7,12 @@ import type { Recurrence } from './schedule-grammar.js';
 const TICK_BATCH = 200;
 
 /** The idempotency key of a due time: one run per (item, due time), ever. */
-export function dueRunKey(dueAt: Date): string {
+function dueRunKey(dueAt: Date): string {
   return `due:${dueAt.toISOString()}`;
 }
 
 /** A locked due item and the time zone of its organization. */
-export interface DueItem<T> {
+interface DueItem<T> {
   item: T;
   timeZone: string;
 }
