@@ -16,9 +16,11 @@ COPY apps/worker/package.json apps/worker/
 COPY apps/sightline/package.json apps/sightline/
 COPY apps/agent/package.json apps/agent/
 COPY packages/domain/package.json packages/domain/
+COPY packages/http/package.json packages/http/
 COPY packages/jsonapi/package.json packages/jsonapi/
 COPY packages/openapi/package.json packages/openapi/
 COPY packages/render/package.json packages/render/
+COPY packages/runtime/package.json packages/runtime/
 COPY packages/client/package.json packages/client/
 RUN npm install --no-audit --no-fund --omit=dev --ignore-scripts && npm cache clean --force
 # .dockerignore keeps node_modules, .git, .sightline (secrets), tests and benches out

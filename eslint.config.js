@@ -59,14 +59,29 @@ export default tseslint.config(
           { name: 'koa', message: 'packages/domain has no HTTP: no koa (STYLE.md §2).' },
           { name: 'jsonapi-serializer', message: 'Only packages/jsonapi imports jsonapi-serializer.' },
           { name: '@sightline/jsonapi', message: 'packages/domain must not depend on packages/jsonapi (it depends on the domain).' },
+          { name: '@sightline/http', message: 'packages/domain must not depend on packages/http (it depends on the domain).' },
+          { name: '@sightline/runtime', message: 'packages/domain must not depend on packages/runtime (it depends on the domain).' },
         ],
         patterns: [...NO_APPS, ...NO_DEEP, { group: ['@koa/*'], message: 'packages/domain has no HTTP: no @koa/* (STYLE.md §2).' }],
       }],
     },
   },
   {
+    // JSON:API documents only: the Koa middlewares and `listen()` are packages/http's
+    files: ['packages/jsonapi/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [
+          { name: 'koa', message: 'packages/jsonapi builds JSON:API documents only: Koa code goes in packages/http.' },
+          { name: '@sightline/http', message: 'packages/jsonapi must not depend on packages/http (it depends on packages/jsonapi).' },
+        ],
+        patterns: [...NO_APPS, ...NO_DEEP, { group: ['@koa/*', 'raw-body'], message: 'packages/jsonapi builds JSON:API documents only: Koa code goes in packages/http.' }],
+      }],
+    },
+  },
+  {
     files: ['packages/*/src/**/*.ts'],
-    ignores: ['packages/domain/src/**'],
+    ignores: ['packages/domain/src/**', 'packages/jsonapi/src/**'],
     rules: { 'no-restricted-imports': ['error', { patterns: [...NO_APPS, ...NO_DEEP] }] },
   },
   {

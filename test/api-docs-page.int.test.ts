@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createApiApp } from '@sightline/api-server';
 import { createDomainServices, createLogger } from '@sightline/domain';
-import { listen, type RunningServer } from '@sightline/jsonapi';
+import { listen, type RunningServer } from '@sightline/http';
 import { startBrowser, testOutputPath, type TestBrowser } from './support/browser.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { TEST_ENCRYPTION_KEY } from './support/context.js';

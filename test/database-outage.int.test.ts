@@ -9,8 +9,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  createDb, createDomainServices, migrateLatest, startEmbeddedPostgres, type EmbeddedPostgresHandle, type Knex,
+  createDb, createDomainServices, migrateLatest, type Knex,
 } from '@sightline/domain';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '@sightline/runtime';
 import { TEST_ENCRYPTION_KEY } from './support/context.js';
 import { expectValidJsonApi } from './support/jsonapi-schema.js';
 import { killAppProcesses, logLines, startAppProcess, type AppProcess } from './support/processes.js';

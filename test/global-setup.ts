@@ -32,7 +32,7 @@ export default async function globalSetup(): Promise<void> {
   else if (await reachable('postgres://postgres@127.0.0.1:5432/postgres')) adminUrl = 'postgres://postgres@127.0.0.1:5432/postgres';
   if (!adminUrl) {
     // No PostgreSQL on this machine: start a throw-away embedded one (tuned for speed, not durability).
-    const { startEmbeddedPostgres } = await import('../packages/domain/src/platform/embedded-postgres.js');
+    const { startEmbeddedPostgres } = await import('../packages/runtime/src/embedded-postgres.js');
     const port = Number(process.env.TEST_PG_PORT ?? 54331);
     const server = await startEmbeddedPostgres({
       dir: path.join(os.tmpdir(), `sightline-test-pg-${port}`),

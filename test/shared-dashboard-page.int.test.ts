@@ -7,7 +7,7 @@ import type { Page, Response as PwResponse } from 'playwright-core';
 import { ViewerAssets, createApiApp } from '@sightline/api-server';
 import { createDataApp, pageOrigins } from '@sightline/data-server';
 import { createLogger, type Principal, type SharingLink, type SharingLinkInput } from '@sightline/domain';
-import { listen, type RunningServer } from '@sightline/jsonapi';
+import { listen, type RunningServer } from '@sightline/http';
 import { createPlatformTestContext, type PlatformTestContext } from './support/platform.js';
 import { startBrowser, testOutputPath, type TestBrowser } from './support/browser.js';
 

@@ -11,7 +11,7 @@ import pg from 'pg';
 import WebSocket from 'ws';
 import { createApiApp, startAgentRelay, type AgentRelay } from '@sightline/api-server';
 import { AGENT_RELAY_PATH, FRAME, createDomainServices, createLogger, decodeFrame, encodeFrame } from '@sightline/domain';
-import { listen, type RunningServer } from '@sightline/jsonapi';
+import { listen, type RunningServer } from '@sightline/http';
 import { createPlatformTestContext, waitForExecution, type PlatformTestContext } from '../../../test/support/platform.js';
 import { expectValidJsonApi } from '../../../test/support/jsonapi-schema.js';
 import { TEST_ENCRYPTION_KEY } from '../../../test/support/context.js';

@@ -1,7 +1,7 @@
 import Koa from 'koa';
 import { Router } from '@koa/router';
 import type { DomainServices, Knex, Logger } from '@sightline/domain';
-import { errorHandler, requestContext, routingErrors } from '@sightline/jsonapi';
+import { errorHandler, requestContext, routingErrors } from '@sightline/http';
 import type { ApiState } from './context.js';
 import { authenticate } from './middleware/authenticate.js';
 import { checkPathIds } from './middleware/path-ids.js';

@@ -1,9 +1,10 @@
 // Composition root of the API server on its own (`npm run start:api`): needs DATABASE_URL;
 // migrations run separately (`npm run db:migrate`).
 import {
-  StaleWorkSweeper, createDb, createLogger, createServicesFromConfig, ensureMailQueues, ensureQueues, ensureSchedulingQueues, runMain, standaloneConfig, startQueue, stopOnSignals, stopQueue,
+  StaleWorkSweeper, createDb, createLogger, createServicesFromConfig, ensureMailQueues, ensureQueues, ensureSchedulingQueues, startQueue, stopQueue,
 } from '@sightline/domain';
-import { listen } from '@sightline/jsonapi';
+import { runMain, standaloneConfig, stopOnSignals } from '@sightline/runtime';
+import { listen } from '@sightline/http';
 import { createApiApp } from './app.js';
 import { startAgentRelay } from './agent-relay/agent-relay.js';
 import { ViewerAssets } from './shared-page/assets.js';

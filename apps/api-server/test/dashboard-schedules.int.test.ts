@@ -1,14 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { MAIL_SEND_QUEUE, dashboardScheduleFields } from '@sightline/domain';
-import { createPlatformTestContext, type PlatformTestContext } from '../../../test/support/platform.js';
+import type { PlatformTestContext } from '../../../test/support/platform.js';
 import { expectValidJsonApi } from '../../../test/support/jsonapi-schema.js';
-import { startTestSmtpServer, type TestSmtpServer } from '../../../test/support/smtp-server.js';
-import { openJobs, openScheduleRuns, parseMail, waitUntil } from '../../../test/support/scheduling.js';
+import type { TestSmtpServer } from '../../../test/support/smtp-server.js';
+import { createTestDatasource, openJobs, openScheduleRuns, parseMail, startSchedulingTestContext, waitUntil, type SchedulingTestContext } from '../../../test/support/scheduling.js';
 
 const auth = (secret: string) => `Api ${secret}`;
 
 let t: PlatformTestContext;
 let smtp: TestSmtpServer;
+let context: SchedulingTestContext;
 let dsA: string;
 let dsB: string;
 let dashboard: string;
@@ -29,14 +30,14 @@ async function key(permissions: Array<{ name: string; datasource_ids?: string[] 
 }
 
 beforeAll(async () => {
-  smtp = await startTestSmtpServer();
-  t = await createPlatformTestContext({ smtpUrl: smtp.url, scheduling: { tickAtStart: false, pollingIntervalSeconds: 0.5 }, mailPollingIntervalSeconds: 0.5 });
+  context = await startSchedulingTestContext();
+  ({ t, smtp } = context);
   const mk = async (path: string, payload: object, secret = t.adminSecret) => {
     const res = await send('post', path, payload, secret);
     if (res.status !== 201) throw new Error(`${path}: ${res.status} ${res.text}`);
     return res.body.data.id as string;
   };
-  const ds = (name: string, secret?: string) => mk('/datasources', { data: { attributes: { name, database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres', database: t.database.name, require_ssl: false } } }, secret);
+  const ds = (name: string, secret?: string) => createTestDatasource(t, name, secret);
   dsA = await ds('A');
   dsB = await ds('B');
   dashboard = await mk('/dashboards', { data: { attributes: { name: 'Sales' } } });
@@ -50,8 +51,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await t?.close();
-  await smtp?.close();
+  await context?.close();
 });
 
 describe('dashboard_schedules: CRUD (rows 39–43)', () => {

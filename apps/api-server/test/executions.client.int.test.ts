@@ -6,7 +6,7 @@ import { createSightlineClient, SightlineApiError, unwrap, type SightlineClient 
 import { createApiApp } from '@sightline/api-server';
 import { createDataApp } from '@sightline/data-server';
 import { createLogger } from '@sightline/domain';
-import { listen, type RunningServer } from '@sightline/jsonapi';
+import { listen, type RunningServer } from '@sightline/http';
 import { createPlatformTestContext, type PlatformTestContext } from '../../../test/support/platform.js';
 
 let t: PlatformTestContext;

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createSightlineClient, SightlineApiError, unwrap, type SightlineClient } from '@sightline/client';
 import { createApiApp } from '@sightline/api-server';
 import { createDomainServices, createLogger } from '@sightline/domain';
-import { listen, type RunningServer } from '@sightline/jsonapi';
+import { listen, type RunningServer } from '@sightline/http';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.js';
 import { TEST_ENCRYPTION_KEY } from '../../../test/support/context.js';
 import { expectValidJsonApi } from '../../../test/support/jsonapi-schema.js';

@@ -1,15 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { MAIL_SEND_QUEUE, SQL_ALERT_RUN_QUEUE, SqlAlertRepository, sqlAlertFields, type SqlAlertResultStatus } from '@sightline/domain';
-import { createPlatformTestContext, waitForExecution, type PlatformTestContext } from '../../../test/support/platform.js';
+import { waitForExecution, type PlatformTestContext } from '../../../test/support/platform.js';
 import { expectValidJsonApi } from '../../../test/support/jsonapi-schema.js';
-import { startTestSmtpServer, type TestSmtpServer } from '../../../test/support/smtp-server.js';
-import { openJobs, parseMail, waitUntil } from '../../../test/support/scheduling.js';
+import type { TestSmtpServer } from '../../../test/support/smtp-server.js';
+import { createTestDatasource, openJobs, parseMail, startSchedulingTestContext, waitUntil, type SchedulingTestContext } from '../../../test/support/scheduling.js';
 
 const auth = (secret: string) => `Api ${secret}`;
 
 let t: PlatformTestContext;
 let smtp: TestSmtpServer;
+let context: SchedulingTestContext;
 let dsA: string;
 let dsB: string;
 let other: { secret: string; datasource: string };
@@ -45,12 +46,9 @@ async function seedResults(alertId: string, n: number, evaluatedAt: (i: number) 
 }
 
 beforeAll(async () => {
-  smtp = await startTestSmtpServer();
-  t = await createPlatformTestContext({ smtpUrl: smtp.url, scheduling: { tickAtStart: false, pollingIntervalSeconds: 0.5 }, mailPollingIntervalSeconds: 0.5 });
-  const ds = async (name: string, secret = t.adminSecret) => {
-    const res = await send('post', '/datasources', { data: { attributes: { name, database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres', database: t.database.name, require_ssl: false } } }, secret);
-    return res.body.data.id as string;
-  };
+  context = await startSchedulingTestContext();
+  ({ t, smtp } = context);
+  const ds = (name: string, secret?: string) => createTestDatasource(t, name, secret);
   dsA = await ds('A');
   dsB = await ds('B');
   const org = await t.services.organizations.create('Other Org');
@@ -58,8 +56,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await t?.close();
-  await smtp?.close();
+  await context?.close();
 });
 
 describe('sql_alerts: CRUD (rows 68–72)', () => {

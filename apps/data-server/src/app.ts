@@ -2,7 +2,7 @@ import Koa from 'koa';
 import { Router } from '@koa/router';
 import type { Clock, DataTokens, Knex, Logger, ResultStore } from '@sightline/domain';
 import { PgExportFileStore, UnavailableError, pingDatabase, systemClock } from '@sightline/domain';
-import { errorHandler, requestContext, routingErrors, sendJson, type RequestState } from '@sightline/jsonapi';
+import { errorHandler, requestContext, routingErrors, sendJson, type RequestState } from '@sightline/http';
 import { resultRoutes } from './results/result.router.js';
 import { exportFileRoutes } from './exports/export-file.router.js';
 import { cors } from './cors.js';

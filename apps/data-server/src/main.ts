@@ -1,6 +1,7 @@
 // Composition root of the data server on its own (`npm run start:data`): needs DATABASE_URL.
-import { CachedResultStore, DataTokens, PgResultStore, createDb, createLogger, runMain, standaloneConfig, stopOnSignals } from '@sightline/domain';
-import { listen } from '@sightline/jsonapi';
+import { CachedResultStore, DataTokens, PgResultStore, createDb, createLogger } from '@sightline/domain';
+import { runMain, standaloneConfig, stopOnSignals } from '@sightline/runtime';
+import { listen } from '@sightline/http';
 import { createDataApp } from './app.js';
 import { pageOrigins } from './cors.js';
 

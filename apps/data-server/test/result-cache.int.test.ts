@@ -2,7 +2,7 @@
 // no database read for a cached key, and a newer or deleted result seen once PostgreSQL notifies.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CachedResultStore, createLogger, type ResultColumn, type ResultStore } from '@sightline/domain';
-import { listen, type RunningServer } from '@sightline/jsonapi';
+import { listen, type RunningServer } from '@sightline/http';
 import { createDataApp } from '@sightline/data-server';
 import { createDataTestContext, dataAuth, rawRequest, type DataTestContext } from './support/data-context.js';
 

@@ -38,6 +38,23 @@ async function withServices<T>(config: Config, fn: (s: ReturnType<typeof createD
   }
 }
 
+/**
+ * `sightline migrate`: runs the migrations, nothing else (the sample database and the organizations'
+ * sample datasources are `start`'s). Without `DATABASE_URL` it still opens the embedded PostgreSQL,
+ * whose password lives in the data dir's secrets file.
+ */
+async function migrate(config: Config): Promise<void> {
+  const logger = createLogger(process.env.LOG_LEVEL ?? 'warn', 'sightline');
+  const handle = await openDatabase(config, logger);
+  const db = createDb(handle.config.databaseUrl, { poolMax: 2 });
+  try {
+    await migrateLatest(db);
+  } finally {
+    await db.destroy();
+    await handle.release();
+  }
+}
+
 async function start(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel, 'sightline');
   const handle = await openDatabase(config, logger);
@@ -95,7 +112,9 @@ async function main(argv: string[]): Promise<void> {
     case 'start':
       return start(config);
     case 'migrate':
-      return withServices(config, async () => console.log('migrations are up to date'));
+      await migrate(config);
+      console.log('migrations are up to date');
+      return;
     case 'organizations create': {
       if (!values.name) throw new Error('--name is required');
       const { organization, adminKey } = await withServices(config, (s) => s.organizations.create(values.name!));

@@ -2,7 +2,7 @@ import {
   CachedResultStore, createDb, createServicesFromConfig, migrateLatest, startQueue, stopQueue,
   type DomainServices, type Knex, type Logger, type ResolvedConfig, type SampleDataConnection,
 } from '@sightline/domain';
-import { listen, type RunningServer } from '@sightline/jsonapi';
+import { listen, type RunningServer } from '@sightline/http';
 import { ViewerAssets, createApiApp, startAgentRelay } from '@sightline/api-server';
 import { createDataApp, pageOrigins } from '@sightline/data-server';
 import { startWorker, type Worker } from '@sightline/worker';

@@ -1,4 +1,5 @@
-import { provisionSampleDatabase, randomSecret, type Config, type Logger, type SampleDataConnection } from '@sightline/domain';
+import { randomSecret, type Config, type Logger, type SampleDataConnection } from '@sightline/domain';
+import { provisionSampleDatabase } from '@sightline/runtime';
 import type { DatabaseHandle } from './database.js';
 
 const SAMPLE_DATABASE = 'sightline_sample';

@@ -1,6 +1,7 @@
 // Composition root of a worker process (`npm run start:worker`): needs DATABASE_URL. Run as many as
 // the datasources can take; they share the pg-boss queue.
-import { createDb, createLogger, createServicesFromConfig, runMain, standaloneConfig, startQueue, stopOnSignals, stopQueue } from '@sightline/domain';
+import { createDb, createLogger, createServicesFromConfig, startQueue, stopQueue } from '@sightline/domain';
+import { runMain, standaloneConfig, stopOnSignals } from '@sightline/runtime';
 import { startWorker } from './worker.js';
 
 runMain(async () => {

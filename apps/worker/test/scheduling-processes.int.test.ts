@@ -10,7 +10,7 @@ import { MAIL_SEND_QUEUE, SCHEDULING_TICK_QUEUE, type DashboardSchedule, type Pr
 import { createPlatformTestContext, type PlatformTestContext } from '../../../test/support/platform.js';
 import { startTestSmtpServer, type TestSmtpServer } from '../../../test/support/smtp-server.js';
 import { TEST_ENCRYPTION_KEY } from '../../../test/support/context.js';
-import { openJobs, parseMail, waitUntil } from '../../../test/support/scheduling.js';
+import { createTestDatasource, openJobs, parseMail, waitUntil } from '../../../test/support/scheduling.js';
 
 const auth = (secret: string) => `Api ${secret}`;
 
@@ -90,7 +90,7 @@ beforeAll(async () => {
     if (res.status !== 201) throw new Error(`${path}: ${res.status} ${res.text}`);
     return res.body.data.id as string;
   };
-  datasourceId = await post('/datasources', { data: { attributes: { name: 'PG', database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres', database: t.database.name, require_ssl: false } } });
+  datasourceId = await createTestDatasource(t);
   emptyDashboard = await post('/dashboards', { data: { attributes: { name: 'Empty' } } });
 }, 120_000);
 

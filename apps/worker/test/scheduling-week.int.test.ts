@@ -2,26 +2,29 @@
 // Europe/Berlin whose week contains the spring-forward night (2027-03-28, 02:00 → 03:00): every
 // schedule sends exactly the mails it should, with the right attachments.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { MAIL_SEND_QUEUE, SQL_ALERT_RUN_QUEUE, runSchedulingTick, type Principal } from '@sightline/domain';
-import { createPlatformTestContext, type PlatformTestContext } from '../../../test/support/platform.js';
-import { startTestSmtpServer, type TestSmtpServer } from '../../../test/support/smtp-server.js';
-import { TestClock, openJobs, openScheduleRuns, parseMail, waitUntil } from '../../../test/support/scheduling.js';
+import { MAIL_SEND_QUEUE, SQL_ALERT_RUN_QUEUE, type Principal } from '@sightline/domain';
+import type { PlatformTestContext } from '../../../test/support/platform.js';
+import type { TestSmtpServer } from '../../../test/support/smtp-server.js';
+import {
+  TestClock, createTestDatasource, openJobs, openScheduleRuns, parseMail, startSchedulingTestContext, tickScheduling, waitUntil, type SchedulingTestContext,
+} from '../../../test/support/scheduling.js';
 
 const auth = (secret: string) => `Api ${secret}`;
 const MINUTE = 60_000;
 
 let t: PlatformTestContext;
 let smtp: TestSmtpServer;
+let context: SchedulingTestContext;
 let clock: TestClock;
 let berlin: Principal;
 let secret: string;
 let organizationId: string;
 
 beforeAll(async () => {
-  smtp = await startTestSmtpServer();
   // Monday 2027-03-22 00:00 in Berlin (CET, UTC+1)
   clock = new TestClock('2027-03-21T23:00:00Z');
-  t = await createPlatformTestContext({ clock, smtpUrl: smtp.url, scheduling: { tickAtStart: false, pollingIntervalSeconds: 0.5 }, mailPollingIntervalSeconds: 0.5 });
+  context = await startSchedulingTestContext({ clock });
+  ({ t, smtp } = context);
   const created = await t.services.organizations.create('Berlin GmbH', { timeZone: 'Europe/Berlin' });
   organizationId = created.organization.id;
   secret = created.adminKey.secret;
@@ -29,8 +32,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await t?.close();
-  await smtp?.close();
+  await context?.close();
 });
 
 describe('a week of schedules', () => {
@@ -40,7 +42,7 @@ describe('a week of schedules', () => {
       if (res.status !== 201) throw new Error(`${path}: ${res.status} ${res.text}`);
       return res.body.data.id as string;
     };
-    const datasourceId = await post('/datasources', { data: { attributes: { name: 'PG', database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres', database: t.database.name, require_ssl: false } } });
+    const datasourceId = await createTestDatasource(t, 'PG', secret);
     const dashboardId = await post('/dashboards', { data: { attributes: { name: 'Weekly numbers' } } });
     const reportId = await post('/reports', {
       data: {
@@ -81,7 +83,7 @@ describe('a week of schedules', () => {
         await settle();
         await event();
       }
-      await runSchedulingTick({ clock: t.services.clock, dashboardSchedules: t.services.dashboardSchedules, sqlAlerts: t.services.sqlAlerts });
+      await tickScheduling(t);
     }
     await settle();
 

@@ -1,20 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { MAIL_SEND_QUEUE, runSchedulingTick, type Principal } from '@sightline/domain';
-import { createPlatformTestContext, type PlatformTestContext } from '../../../test/support/platform.js';
-import { startTestSmtpServer, type TestSmtpServer } from '../../../test/support/smtp-server.js';
-import { TestClock, openJobs, openScheduleRuns, parseMail, waitUntil } from '../../../test/support/scheduling.js';
+import { MAIL_SEND_QUEUE, type Principal } from '@sightline/domain';
+import type { PlatformTestContext } from '../../../test/support/platform.js';
+import type { TestSmtpServer } from '../../../test/support/smtp-server.js';
+import {
+  TestClock, createTestDatasource, openJobs, openScheduleRuns, parseMail, startSchedulingTestContext, tickScheduling, waitUntil, type SchedulingTestContext,
+} from '../../../test/support/scheduling.js';
 
 const auth = (secret: string) => `Api ${secret}`;
 
 let t: PlatformTestContext;
 let smtp: TestSmtpServer;
+let context: SchedulingTestContext;
 let clock: TestClock;
 let admin: Principal;
 let datasourceId: string;
 let dashboardId: string;
 let reportId: string;
 
-const tick = () => runSchedulingTick({ clock: t.services.clock, dashboardSchedules: t.services.dashboardSchedules, sqlAlerts: t.services.sqlAlerts });
+const tick = () => tickScheduling(t);
 
 /** Waits until every run is sent and no mail job is left: then the mail count is final. */
 async function settle(): Promise<void> {
@@ -22,16 +25,16 @@ async function settle(): Promise<void> {
 }
 
 beforeAll(async () => {
-  smtp = await startTestSmtpServer();
   clock = new TestClock('2027-03-22T08:00:00Z');
-  t = await createPlatformTestContext({ clock, smtpUrl: smtp.url, scheduling: { tickAtStart: false, pollingIntervalSeconds: 0.5 }, mailPollingIntervalSeconds: 0.5 });
+  context = await startSchedulingTestContext({ clock });
+  ({ t, smtp } = context);
   admin = await t.services.apiKeys.authenticate(auth(t.adminSecret));
   const post = async (path: string, body: object) => {
     const res = await t.api.post(path).set('Authorization', auth(t.adminSecret)).send(body);
     if (res.status !== 201) throw new Error(`${path}: ${res.status} ${res.text}`);
     return res.body.data.id as string;
   };
-  datasourceId = await post('/datasources', { data: { attributes: { name: 'PG', database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres', database: t.database.name, require_ssl: false } } });
+  datasourceId = await createTestDatasource(t);
   dashboardId = await post('/dashboards', { data: { attributes: { name: 'Sales overview' } } });
   reportId = await post('/reports', {
     data: {
@@ -42,8 +45,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await t?.close();
-  await smtp?.close();
+  await context?.close();
 });
 
 describe('firing', () => {

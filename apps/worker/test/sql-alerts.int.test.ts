@@ -1,14 +1,17 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { MAIL_SEND_QUEUE, runSchedulingTick, type Principal, type SqlAlert, type CreateSqlAlertInput } from '@sightline/domain';
-import { createPlatformTestContext, type PlatformTestContext } from '../../../test/support/platform.js';
-import { startTestSmtpServer, type TestSmtpServer } from '../../../test/support/smtp-server.js';
-import { TestClock, openJobs, parseMail, waitUntil } from '../../../test/support/scheduling.js';
+import { MAIL_SEND_QUEUE, type Principal, type SqlAlert, type CreateSqlAlertInput } from '@sightline/domain';
+import type { PlatformTestContext } from '../../../test/support/platform.js';
+import type { TestSmtpServer } from '../../../test/support/smtp-server.js';
+import {
+  TestClock, createTestDatasource, openJobs, parseMail, startSchedulingTestContext, tickScheduling, waitUntil, type SchedulingTestContext,
+} from '../../../test/support/scheduling.js';
 
 const auth = (secret: string) => `Api ${secret}`;
 
 let t: PlatformTestContext;
 let smtp: TestSmtpServer;
+let context: SchedulingTestContext;
 let clock: TestClock;
 let admin: Principal;
 let datasourceId: string;
@@ -47,12 +50,11 @@ const create = (input: Partial<CreateSqlAlertInput>) => t.services.sqlAlerts.cre
 });
 
 beforeAll(async () => {
-  smtp = await startTestSmtpServer();
   clock = new TestClock('2027-03-22T08:00:00Z');
-  t = await createPlatformTestContext({ clock, smtpUrl: smtp.url, scheduling: { tickAtStart: false, pollingIntervalSeconds: 0.5 }, mailPollingIntervalSeconds: 0.5 });
+  context = await startSchedulingTestContext({ clock });
+  ({ t, smtp } = context);
   admin = await t.services.apiKeys.authenticate(auth(t.adminSecret));
-  const res = await t.api.post('/datasources').set('Authorization', auth(t.adminSecret)).send({ data: { attributes: { name: 'PG', database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres', database: t.database.name, require_ssl: false } } });
-  datasourceId = res.body.data.id;
+  datasourceId = await createTestDatasource(t);
   direct = new pg.Client({ connectionString: t.database.url });
   await direct.connect();
   await direct.query(`CREATE TABLE ${TABLE} (v text)`);
@@ -60,8 +62,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await direct?.end();
-  await t?.close();
-  await smtp?.close();
+  await context?.close();
 });
 
 beforeEach(() => clock.advance(60_000));
@@ -179,7 +180,7 @@ describe('scheduled runs', () => {
     const before = smtp.received.length;
     for (const at of ['10:09:59', '10:10:00', '10:10:30', '10:15:00', '10:20:00', '10:20:01']) {
       clock.set(`2027-03-22T${at}Z`);
-      await runSchedulingTick({ clock: t.services.clock, dashboardSchedules: t.services.dashboardSchedules, sqlAlerts: t.services.sqlAlerts });
+      await tickScheduling(t);
     }
     const runs = await settledRuns(alert.id);
     // Runs of different due times may finish in either order; what matters is one run per due time.

@@ -66,38 +66,10 @@ export class NotFoundError extends AppError {
   }
 }
 
-/** 405: the path exists but not with this method. */
-export class MethodNotAllowedError extends AppError {
-  constructor(allowed: string[]) {
-    super(405, 'method_not_allowed', 'Method Not Allowed', { detail: `Allowed methods: ${allowed.join(', ')}`, meta: { allowed } });
-  }
-}
-
 /** 409: a conflict with the current state or an id/type mismatch in a JSON:API document. */
 export class ConflictError extends AppError {
   constructor(detail: string, options: Omit<AppErrorOptions, 'detail'> & { code?: string } = {}) {
     super(409, options.code ?? 'conflict', 'Conflict', { ...options, detail });
-  }
-}
-
-/** 413: the request body exceeds the configured limit. */
-export class PayloadTooLargeError extends AppError {
-  constructor(limitBytes: number) {
-    super(413, 'payload_too_large', 'Payload Too Large', { detail: `The request body exceeds the limit of ${limitBytes} bytes` });
-  }
-}
-
-/** 415: unsupported request media type. */
-export class UnsupportedMediaTypeError extends AppError {
-  constructor(detail: string) {
-    super(415, 'unsupported_media_type', 'Unsupported Media Type', { detail, source: { header: 'Content-Type' } });
-  }
-}
-
-/** 406: the client accepts none of the media types this operation can answer with. */
-export class NotAcceptableError extends AppError {
-  constructor(detail: string) {
-    super(406, 'not_acceptable', 'Not Acceptable', { detail, source: { header: 'Accept' } });
   }
 }
 

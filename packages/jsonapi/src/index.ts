@@ -2,6 +2,4 @@ export * from './media-types.js';
 export * from './serializer.js';
 export * from './errors.js';
 export * from './request.js';
-export * from './koa.js';
-export * from './server.js';
 export * from './field-resource.js';

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { UnavailableError, pingDatabase } from '@sightline/domain';
-import { sendJson } from '@sightline/jsonapi';
+import { sendJson } from '@sightline/http';
 import type { Router } from '@koa/router';
 
 /** `GET /health`: 200 `{status:"ok"}` when the database answers, 503 otherwise. No authentication. */

@@ -2,7 +2,8 @@ import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Router } from '@koa/router';
 import { NotFoundError, isUuid, type Clock, type DataTokens, type PgExportFileStore } from '@sightline/domain';
-import { checkQueryParameters, type RequestState } from '@sightline/jsonapi';
+import { checkQueryParameters } from '@sightline/jsonapi';
+import type { RequestState } from '@sightline/http';
 
 export interface ExportFileRoutesDeps {
   exportFiles: PgExportFileStore;

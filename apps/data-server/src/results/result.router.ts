@@ -4,7 +4,8 @@ import { createGzip } from 'node:zlib';
 import type { Context } from 'koa';
 import { Router } from '@koa/router';
 import { BadRequestError, CachedResultStore, NotFoundError, type DataTokenGrant, type DataTokenKind, type DataTokens, type ResultStore, type StoredResult } from '@sightline/domain';
-import { checkQueryParameters, sendNoContent, type RequestState } from '@sightline/jsonapi';
+import { checkQueryParameters } from '@sightline/jsonapi';
+import { sendNoContent, type RequestState } from '@sightline/http';
 import { DEFAULT_CSV_FORMAT } from '@sightline/render/csv';
 import { dataKeyFromPath } from './data-key.js';
 import {

@@ -4,7 +4,7 @@ import {
   DataTokens, PgResultStore, ResultWriter, createDomainServices, createLogger, newId, storeDocument,
   type DataTokenGrant, type ResultColumn, type ResultStore, type StoredResult,
 } from '@sightline/domain';
-import { listen, type RunningServer } from '@sightline/jsonapi';
+import { listen, type RunningServer } from '@sightline/http';
 import { createDataApp } from '@sightline/data-server';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database.js';
 

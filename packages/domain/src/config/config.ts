@@ -3,7 +3,7 @@ import { z } from 'zod';
 /**
  * Every environment variable Sightline reads, declared once: name, description, default.
  * `parseConfig(env)` is pure (no I/O); secrets that the all-in-one mode keeps in its data dir are
- * filled in later by `resolveRuntimeSecrets` (platform/).
+ * filled in later from the data dir's secrets (`loadOrCreateRuntimeSecrets`, packages/runtime).
  */
 const port = (name: string, dflt: number) =>
   z.coerce.number({ error: `${name} must be a port number` }).int(`${name} must be an integer`).min(0, `${name} must be 0-65535`).max(65535, `${name} must be 0-65535`).default(dflt);

@@ -12,7 +12,8 @@ import type { JobQueue } from '../queue/queue.js';
 import { SCHEDULING_QUEUES } from '../queue/scheduling-queues.js';
 import type { ReportService } from '../reports/report.service.js';
 import { SCHEDULE_ATTACHMENT_FORMATS, parseAttachAs } from '../scheduling/attach-as.js';
-import { lastOccurrenceAtOrBefore, nextOccurrence } from '../scheduling/occurrences.js';
+import { enqueueDueRuns } from '../scheduling/due-runs.js';
+import { nextOccurrence } from '../scheduling/occurrences.js';
 import { parseSchedule } from '../scheduling/schedule-grammar.js';
 import { DashboardScheduleRepository } from './dashboard-schedule.repository.js';
 import { dashboardScheduleFields } from './dashboard-schedule.fields.js';
@@ -26,9 +27,6 @@ export const DASHBOARD_SCHEDULE_RUN_QUEUE = SCHEDULING_QUEUES.dashboardScheduleR
 /** Who may read schedules (contract row 40: View ∨ Manage Dashboards) and who may change them. */
 export const SCHEDULE_VIEW_PERMISSIONS = DASHBOARD_VIEW_PERMISSIONS;
 
-/** Most due schedules one tick claims in one transaction (the rest follow in the next batch). */
-const TICK_BATCH = 200;
-
 export interface DashboardScheduleServiceDeps {
   db: Knex;
   clock: Clock;
@@ -36,11 +34,6 @@ export interface DashboardScheduleServiceDeps {
   dashboards: DashboardService;
   reports: ReportService;
   organizations: OrganizationService;
-}
-
-/** The idempotency key of a due time: one run per (schedule, due time), ever. */
-export function dueRunKey(dueAt: Date): string {
-  return `due:${dueAt.toISOString()}`;
 }
 
 /**
@@ -218,36 +211,19 @@ export class DashboardScheduleService {
   }
 
   /**
-   * The tick's share for schedules: every schedule whose next due time is at or before `now` gets
-   * ONE run, for the latest due time it missed (a schedule due while the platform was down fires
-   * once when it comes back), and its next due time moves past `now`. Runs and their jobs are
-   * written in the transaction that moves `next_due_at`, and a run's key is its due time, so any
-   * number of concurrent ticks produce exactly one run per due time.
+   * The tick's share for schedules: every due schedule gets ONE run for the latest due time it
+   * missed, and its next due time moves past `now` (see `enqueueDueRuns`).
    * @returns runs created
    */
   async enqueueDue(now: Date = this.deps.clock.now()): Promise<number> {
-    if (!(await this.repo().hasDue(now))) return 0;
-    let created = 0;
-    for (;;) {
-      const batch = await withTransaction(this.deps.db, async (trx) => {
-        const due = await this.repo(trx).lockDue(now, TICK_BATCH);
-        for (const { schedule, timeZone } of due) {
-          let next: Date | null = null;
-          let dueAt: Date | null = null;
-          try {
-            const recurrence = parseSchedule(schedule.schedule);
-            dueAt = lastOccurrenceAtOrBefore(recurrence, now, timeZone) ?? schedule.nextDueAt;
-            next = nextOccurrence(recurrence, now, timeZone);
-          } catch {
-            // stored before a grammar change made it invalid: it cannot fire until it is fixed
-          }
-          if (dueAt && (await this.createRun(trx, schedule, dueRunKey(dueAt), dueAt))) created++;
-          await this.repo(trx).setNextDue(schedule.id, next);
-        }
-        return due.length;
-      });
-      if (batch < TICK_BATCH) return created;
-    }
+    return enqueueDueRuns<DashboardSchedule>(this.deps.db, now, {
+      hasDue: (at) => this.repo().hasDue(at),
+      lockDue: async (trx, at, limit) => (await this.repo(trx).lockDue(at, limit)).map(({ schedule, timeZone }) => ({ item: schedule, timeZone })),
+      recurrenceOf: (schedule) => parseSchedule(schedule.schedule),
+      storedDueAt: (schedule) => schedule.nextDueAt,
+      createRun: async (trx, schedule, runKey, dueAt) => (await this.createRun(trx, schedule, runKey, dueAt)) !== undefined,
+      setNextDue: (trx, schedule, next) => this.repo(trx).setNextDue(schedule.id, next),
+    });
   }
 
   /** Mail hook (`onDelivered` type `dashboard_schedule_run`): the run's mail was handed to SMTP. */

@@ -16,7 +16,8 @@ import { compileQuery } from '../query/index.js';
 import type { JobQueue } from '../queue/queue.js';
 import { SCHEDULING_QUEUES } from '../queue/scheduling-queues.js';
 import { ALERT_ATTACHMENT_FORMATS, parseAttachAs } from '../scheduling/attach-as.js';
-import { lastOccurrenceAtOrBefore, nextOccurrence } from '../scheduling/occurrences.js';
+import { enqueueDueRuns } from '../scheduling/due-runs.js';
+import { nextOccurrence } from '../scheduling/occurrences.js';
 import { parseRunSchedule } from '../scheduling/schedule-grammar.js';
 import type { SqlSnippetService } from '../sql-snippets/sql-snippet.service.js';
 import { COMPARISON_CONDITIONS } from './alert-evaluation.js';
@@ -36,8 +37,6 @@ export const ALERT_MANAGE_PERMISSION: Permission = 'Manage Alerts';
 /** Results are listed for this long (contract §1.9: "available only for the last 30 days"). */
 export const ALERT_RESULT_RETENTION_DAYS = 30;
 
-const TICK_BATCH = 200;
-
 export interface SqlAlertServiceDeps {
   db: Knex;
   clock: Clock;
@@ -47,11 +46,6 @@ export interface SqlAlertServiceDeps {
   filters: FilterService;
   executions: ExecutionService;
   organizations: OrganizationService;
-}
-
-/** The idempotency key of a due time: one run per (alert, due time), ever. */
-function dueRunKey(dueAt: Date): string {
-  return `due:${dueAt.toISOString()}`;
 }
 
 /**
@@ -229,41 +223,26 @@ export class SqlAlertService {
 
   /**
    * The tick's share for alerts: every alert whose next run is due gets ONE run for the latest due
-   * time it missed, its next run moves past `now` (see `DashboardScheduleService.enqueueDue`).
+   * time it missed, its next run moves past `now` (see `enqueueDueRuns`).
    * @returns runs created
    */
   async enqueueDue(now: Date = this.deps.clock.now()): Promise<number> {
-    if (!(await this.repo().hasDue(now))) return 0;
-    let created = 0;
-    for (;;) {
-      const batch = await withTransaction(this.deps.db, async (trx) => {
-        const due = await this.repo(trx).lockDue(now, TICK_BATCH);
-        for (const { alert, timeZone } of due) {
-          let next: Date | null = null;
-          let dueAt: Date | null = null;
-          try {
-            const recurrence = parseRunSchedule({ runSchedule: alert.runSchedule, runAt: alert.runAt, runEvery: alert.runEvery });
-            dueAt = lastOccurrenceAtOrBefore(recurrence, now, timeZone) ?? alert.nextRunAt;
-            next = nextOccurrence(recurrence, now, timeZone);
-          } catch {
-            // a stored schedule that no longer parses cannot fire until it is fixed
-          }
-          if (dueAt) {
-            const run = await this.repo(trx).insertRun({
-              id: newUuid(), organization_id: alert.organizationId, sql_alert_id: alert.id, run_key: dueRunKey(dueAt), due_at: dueAt, status: 'pending', created_at: this.deps.clock.now(),
-            });
-            if (run) {
-              const job: SqlAlertRunJob = { organizationId: alert.organizationId, runId: run.id };
-              await this.deps.queue.send(SQL_ALERT_RUN_QUEUE, job, { db: trx, id: run.id });
-              created++;
-            }
-          }
-          await this.repo(trx).setNextRun(alert.id, next);
-        }
-        return due.length;
-      });
-      if (batch < TICK_BATCH) return created;
-    }
+    return enqueueDueRuns<SqlAlert>(this.deps.db, now, {
+      hasDue: (at) => this.repo().hasDue(at),
+      lockDue: async (trx, at, limit) => (await this.repo(trx).lockDue(at, limit)).map(({ alert, timeZone }) => ({ item: alert, timeZone })),
+      recurrenceOf: (alert) => parseRunSchedule({ runSchedule: alert.runSchedule, runAt: alert.runAt, runEvery: alert.runEvery }),
+      storedDueAt: (alert) => alert.nextRunAt,
+      createRun: async (trx, alert, runKey, dueAt) => {
+        const run = await this.repo(trx).insertRun({
+          id: newUuid(), organization_id: alert.organizationId, sql_alert_id: alert.id, run_key: runKey, due_at: dueAt, status: 'pending', created_at: this.deps.clock.now(),
+        });
+        if (!run) return false;
+        const job: SqlAlertRunJob = { organizationId: alert.organizationId, runId: run.id };
+        await this.deps.queue.send(SQL_ALERT_RUN_QUEUE, job, { db: trx, id: run.id });
+        return true;
+      },
+      setNextDue: (trx, alert, next) => this.repo(trx).setNextRun(alert.id, next),
+    });
   }
 
   /** A run (worker, tests). */

@@ -1,5 +1,6 @@
 import { apiKeyFields, type ApiKeyService } from '@sightline/domain';
-import { checkQueryParameters, parseResourceDocument, readInput, readJsonBody, sendJsonApi, sendNoContent, serialize } from '@sightline/jsonapi';
+import { checkQueryParameters, parseResourceDocument, readInput, serialize } from '@sightline/jsonapi';
+import { readJsonBody, sendJsonApi, sendNoContent } from '@sightline/http';
 import type { ApiContext, ApiRouter } from '../../context.js';
 import { apiKeyResource, presentApiKey } from '../../resources/api-key.resource.js';
 

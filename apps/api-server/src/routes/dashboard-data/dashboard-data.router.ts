@@ -1,5 +1,6 @@
 import type { DashboardDataService, InputParameters } from '@sightline/domain';
-import { checkQueryParameters, readJsonBody, sendJson, sendNoContent, validate } from '@sightline/jsonapi';
+import { checkQueryParameters, validate } from '@sightline/jsonapi';
+import { readJsonBody, sendJson, sendNoContent } from '@sightline/http';
 import type { z } from 'zod';
 import type { ApiContext, ApiRouter } from '../../context.js';
 import { filterOptionsBody, pollStatusBody, refreshBody, reportDataBody } from './dashboard-data.schema.js';

@@ -2,9 +2,10 @@ import {
   dashboardScheduleFields, type DashboardSchedule, type DashboardScheduleService, type DashboardService, type ReportService,
 } from '@sightline/domain';
 import {
-  checkQueryParameters, parseInclude, parseResourceDocument, readInput, readJsonBody, sendJsonApi, sendNoContent, serialize,
+  checkQueryParameters, parseInclude, parseResourceDocument, readInput, serialize,
   type IncludedSet,
 } from '@sightline/jsonapi';
+import { readJsonBody, sendJsonApi, sendNoContent } from '@sightline/http';
 import type { ApiContext, ApiRouter } from '../../context.js';
 import { dashboardOmissions, dashboardResource } from '../../resources/dashboard.resource.js';
 import { dashboardScheduleResource, presentDashboardSchedule } from '../../resources/dashboard-schedule.resource.js';

@@ -1,5 +1,6 @@
 import { sharingLinkFields, type SharingLinkService, type SharingSecret } from '@sightline/domain';
-import { checkQueryParameters, parseResourceDocument, readInput, readJsonBody, sendJson, sendJsonApi, sendNoContent, serialize } from '@sightline/jsonapi';
+import { checkQueryParameters, parseResourceDocument, readInput, serialize } from '@sightline/jsonapi';
+import { readJsonBody, sendJson, sendJsonApi, sendNoContent } from '@sightline/http';
 import type { ApiContext, ApiRouter } from '../../context.js';
 import { dashboardSharingLinkResource, presentDashboardSharingLink } from '../../resources/dashboard-sharing-link.resource.js';
 import { checkLinkageIds, pathId } from '../dashboards/ids.js';

@@ -3,9 +3,10 @@ import {
   type SharingLinkService, type SqlSnippetService, type UserGroupService, type UserService,
 } from '@sightline/domain';
 import {
-  checkQueryParameters, parseInclude, parseResourceDocument, readInput, readJsonBody, sendJson, sendJsonApi, sendNoContent, serialize, validate,
+  checkQueryParameters, parseInclude, parseResourceDocument, readInput, serialize, validate,
   type IncludedSet, type ResourceRecord,
 } from '@sightline/jsonapi';
+import { readJsonBody, sendJson, sendJsonApi, sendNoContent } from '@sightline/http';
 import type { ApiContext, ApiRouter } from '../../context.js';
 import { checkLinkageIds, pathId } from './ids.js';
 import { canSeeDashboardUsers, canSeeSharingLinks, dashboardOmissions, dashboardResource, dashboardSharingLinkResource, presentDashboard } from '../../resources/dashboard.resource.js';

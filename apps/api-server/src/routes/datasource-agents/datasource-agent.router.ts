@@ -2,8 +2,9 @@ import {
   DATASOURCE_AGENT_VIEW_PERMISSIONS, datasourceAgentFields, type DatasourceAgent, type DatasourceAgentService, type DatasourceService, type Principal,
 } from '@sightline/domain';
 import {
-  checkQueryParameters, parseInclude, parseResourceDocument, readInput, readJsonBody, sendJsonApi, sendNoContent, serialize, type IncludedSet,
+  checkQueryParameters, parseInclude, parseResourceDocument, readInput, serialize, type IncludedSet,
 } from '@sightline/jsonapi';
+import { readJsonBody, sendJsonApi, sendNoContent } from '@sightline/http';
 import type { ApiContext, ApiRouter } from '../../context.js';
 import { datasourceAgentResource, presentDatasourceAgent } from '../../resources/datasource-agent.resource.js';
 import { datasourceOmissions, datasourceResource, presentDatasource } from '../../resources/datasource.resource.js';

@@ -1,7 +1,8 @@
 import { datasourceFields, type DatasourceAgentService, type DatasourceService } from '@sightline/domain';
 import {
-  checkQueryParameters, parseInclude, parseResourceDocument, readInput, readJsonBody, sendJson, sendJsonApi, sendNoContent, serialize,
+  checkQueryParameters, parseInclude, parseResourceDocument, readInput, serialize,
 } from '@sightline/jsonapi';
+import { readJsonBody, sendJson, sendJsonApi, sendNoContent } from '@sightline/http';
 import type { ApiContext, ApiRouter } from '../../context.js';
 import { datasourceResource, presentDatasource } from '../../resources/datasource.resource.js';
 import { includedAgents } from '../datasource-agents/datasource-agent.router.js';

@@ -1,5 +1,6 @@
 import type { SshKeyService } from '@sightline/domain';
-import { checkQueryParameters, sendJsonApi, serialize } from '@sightline/jsonapi';
+import { checkQueryParameters, serialize } from '@sightline/jsonapi';
+import { sendJsonApi } from '@sightline/http';
 import type { ApiRouter } from '../../context.js';
 import { presentSshPublicKey, sshPublicKeyResource } from '../../resources/ssh-public-key.resource.js';
 

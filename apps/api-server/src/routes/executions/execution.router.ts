@@ -1,5 +1,6 @@
 import { BadRequestError, type ExecutionService } from '@sightline/domain';
-import { checkQueryParameters, readJsonBody, sendJson, sendJsonApi, sendNoContent, serialize, validate } from '@sightline/jsonapi';
+import { checkQueryParameters, serialize, validate } from '@sightline/jsonapi';
+import { readJsonBody, sendJson, sendJsonApi, sendNoContent } from '@sightline/http';
 import type { ApiRouter } from '../../context.js';
 import { executionResource, presentExecution } from '../../resources/execution.resource.js';
 import { runExecutionBody } from './execution.schema.js';

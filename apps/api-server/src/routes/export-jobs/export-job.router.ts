@@ -1,5 +1,6 @@
 import type { ExportJobService, InputParameters } from '@sightline/domain';
-import { checkQueryParameters, readJsonBody, sendJson, sendNoContent, validate } from '@sightline/jsonapi';
+import { checkQueryParameters, validate } from '@sightline/jsonapi';
+import { readJsonBody, sendJson, sendNoContent } from '@sightline/http';
 import type { ApiContext, ApiRouter } from '../../context.js';
 import { exportBody } from './export-job.schema.js';
 

@@ -1,8 +1,9 @@
 import { filterFields, type DatasourceService, type Filter, type FilterService, type SqlSnippetService } from '@sightline/domain';
 import {
-  checkQueryParameters, parseInclude, parseResourceDocument, readInput, readJsonBody, sendJsonApi, sendNoContent, serialize,
+  checkQueryParameters, parseInclude, parseResourceDocument, readInput, serialize,
   type IncludedSet,
 } from '@sightline/jsonapi';
+import { readJsonBody, sendJsonApi, sendNoContent } from '@sightline/http';
 import type { ApiContext, ApiRouter } from '../../context.js';
 import { checkLinkageIds, pathId } from '../dashboards/ids.js';
 import { filterResource, presentFilter } from '../../resources/filter.resource.js';

@@ -1,5 +1,6 @@
 import type { UserService } from '@sightline/domain';
-import { checkQueryParameters, readJsonBody, sendJson, sendJsonApi, serialize, validate } from '@sightline/jsonapi';
+import { checkQueryParameters, serialize, validate } from '@sightline/jsonapi';
+import { readJsonBody, sendJson, sendJsonApi } from '@sightline/http';
 import type { ApiRouter } from '../../context.js';
 import { presentUser, userResource } from '../../resources/user.resource.js';
 import { acceptInvitationBody } from './invitation.schema.js';

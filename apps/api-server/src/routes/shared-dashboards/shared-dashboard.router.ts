@@ -1,9 +1,10 @@
 import type { Context } from 'koa';
 import {
-  BadRequestError, PayloadTooLargeError, SharedLinkRefusal, UnavailableError, UnsupportedMediaTypeError, isAppError, parseFixedParameters,
+  BadRequestError, SharedLinkRefusal, UnavailableError, isAppError, parseFixedParameters,
   type FilterScalar, type InputParameters, type Logger, type SharedDashboardService,
 } from '@sightline/domain';
-import { checkQueryParameters, readJsonBody, sendJson, validate } from '@sightline/jsonapi';
+import { checkQueryParameters, validate } from '@sightline/jsonapi';
+import { PayloadTooLargeError, UnsupportedMediaTypeError, readJsonBody, sendJson } from '@sightline/http';
 import type { ApiRouter } from '../../context.js';
 import { VIEWER_TOKEN_HEADER } from '../../../viewer/config.js';
 import type { ViewerAssets } from '../../shared-page/assets.js';

@@ -1,5 +1,6 @@
 import { SHARE_MODES, type DashboardSharingService } from '@sightline/domain';
-import { checkQueryParameters, readJsonBody, sendNoContent, validate } from '@sightline/jsonapi';
+import { checkQueryParameters, validate } from '@sightline/jsonapi';
+import { readJsonBody, sendNoContent } from '@sightline/http';
 import { z } from 'zod';
 import type { ApiRouter } from '../../context.js';
 

@@ -2,9 +2,10 @@ import {
   BadRequestError, ForbiddenError, parseResultsLimit, sqlAlertFields, type DatasourceService, type SqlAlert, type SqlAlertService,
 } from '@sightline/domain';
 import {
-  checkQueryParameters, parseInclude, parseResourceDocument, readInput, readJsonBody, sendJson, sendJsonApi, sendNoContent, serialize,
+  checkQueryParameters, parseInclude, parseResourceDocument, readInput, serialize,
   type IncludedSet,
 } from '@sightline/jsonapi';
+import { readJsonBody, sendJson, sendJsonApi, sendNoContent } from '@sightline/http';
 import type { ApiContext, ApiRouter } from '../../context.js';
 import { datasourceOmissions, datasourceResource, presentDatasource } from '../../resources/datasource.resource.js';
 import { presentSqlAlert, sqlAlertResource } from '../../resources/sql-alert.resource.js';

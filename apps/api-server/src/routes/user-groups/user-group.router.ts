@@ -1,8 +1,9 @@
 import { userGroupFields, type DashboardService, type UserGroup, type UserGroupService, type UserService } from '@sightline/domain';
 import {
-  checkQueryParameters, parseInclude, parseResourceDocument, readInput, readJsonBody, sendJsonApi, sendNoContent, serialize,
+  checkQueryParameters, parseInclude, parseResourceDocument, readInput, serialize,
   type IncludedSet,
 } from '@sightline/jsonapi';
+import { readJsonBody, sendJsonApi, sendNoContent } from '@sightline/http';
 import type { ApiContext, ApiRouter } from '../../context.js';
 import { dashboardOmissions, dashboardResource } from '../../resources/dashboard.resource.js';
 import { presentDashboardsFor } from '../dashboards/dashboard.router.js';

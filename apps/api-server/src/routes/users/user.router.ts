@@ -1,8 +1,9 @@
 import { userFields, ValidationError, type UserGroupService, type UserService, type User } from '@sightline/domain';
 import {
-  checkQueryParameters, parseInclude, parseResourceDocument, readInput, readJsonBody, sendJsonApi, sendNoContent, serialize, validate,
+  checkQueryParameters, parseInclude, parseResourceDocument, readInput, serialize, validate,
   type IncludedSet,
 } from '@sightline/jsonapi';
+import { readJsonBody, sendJsonApi, sendNoContent } from '@sightline/http';
 import type { ApiContext, ApiRouter } from '../../context.js';
 import { presentUser, userResource } from '../../resources/user.resource.js';
 import { presentUserGroup, userGroupResource } from '../../resources/user-group.resource.js';

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { decodeKey } from '../config/config.js';
+import { decodeKey } from '@sightline/domain';
 
 /** Secrets the all-in-one mode generates once and keeps in `<data dir>/secrets.json` (mode 0600). */
 export interface RuntimeSecrets {

@@ -1,6 +1,6 @@
 // Creates the "Sample Data" database and its read-only login role on Sightline's PostgreSQL server.
 import pg from 'pg';
-import { ValidationError } from '../errors.js';
+import { ValidationError } from '@sightline/domain';
 import { SAMPLE_DATA_STATEMENTS, SAMPLE_DATA_VERSION, SAMPLE_TABLES } from './sample-data.sql.js';
 
 export interface ProvisionSampleDatabaseOptions {

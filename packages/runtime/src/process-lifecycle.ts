@@ -1,5 +1,4 @@
-import { ConfigError, parseConfig, type ResolvedConfig } from '../config/config.js';
-import type { Logger } from '../logger.js';
+import { ConfigError, parseConfig, type Logger, type ResolvedConfig } from '@sightline/domain';
 
 /**
  * The configuration of an app started on its own (`npm run start:api|start:data|start:worker`):

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { ValidationError } from '../../src/errors.js';
-import { SAMPLE_ROW_COUNTS, provisionSampleDatabase, type SampleDatabaseResult } from '../../src/sample-data/index.js';
-import { createTestDatabase, type TestDatabase } from '../../../../test/support/database.js';
+import { ValidationError } from '@sightline/domain';
+import { SAMPLE_ROW_COUNTS, provisionSampleDatabase, type SampleDatabaseResult } from '../src/sample-data/index.js';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/database.js';
 
 const adminUrl = process.env.SIGHTLINE_TEST_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const suffix = randomBytes(4).toString('hex');

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { Context, Middleware, Next } from 'koa';
 import getRawBody from 'raw-body';
 import {
-  AppError, BadRequestError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError, RateLimitedError, UnavailableError, UnsupportedMediaTypeError, isAppError,
+  AppError, BadRequestError, NotFoundError, RateLimitedError, UnavailableError, isAppError,
   translatePgError, type Logger,
 } from '@sightline/domain';
-import { errorDocument, internalErrorDocument } from './errors.js';
-import { JSONAPI_MEDIA_TYPE, JSON_MEDIA_TYPE } from './media-types.js';
+import { JSONAPI_MEDIA_TYPE, JSON_MEDIA_TYPE, errorDocument, internalErrorDocument } from '@sightline/jsonapi';
+import { MethodNotAllowedError, PayloadTooLargeError, UnsupportedMediaTypeError } from './http-errors.js';
 
 /** What the shared middlewares put on `ctx.state`. */
 export interface RequestState {

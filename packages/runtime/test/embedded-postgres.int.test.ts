@@ -7,8 +7,9 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, syml
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { packagedPostgresDir, startEmbeddedPostgres, translatePgError, ValidationError } from '../../src/index.js';
-import { closedPort } from '../drivers/support.js';
+import { translatePgError, ValidationError } from '@sightline/domain';
+import { packagedPostgresDir, startEmbeddedPostgres } from '../src/index.js';
+import { closedPort } from '../../domain/test/drivers/support.js';
 
 const asRoot = process.getuid?.() === 0;
 const cleanups: Array<() => void> = [];
