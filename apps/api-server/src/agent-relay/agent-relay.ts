@@ -19,6 +19,11 @@ export interface AgentRelayDeps {
   trustProxy?: boolean;
   /** Interval of pings to agents and of heartbeats to the database, in milliseconds (default 10 000). */
   heartbeatMs?: number;
+  /**
+   * An agent that answered no ping for this long is dropped (default: two heartbeats, at least
+   * 10 s, so that a busy agent machine missing one ping keeps its connection).
+   */
+  pongTimeoutMs?: number;
 }
 
 /** A worker's session through an agent: one WebSocket from the worker, one channel on the agent's. */
@@ -39,7 +44,8 @@ interface AgentConnection {
   nextChannel: number;
   /** Bytes sent to workers not yet written (agent → worker flow control). */
   pendingToWorkers: number;
-  alive: boolean;
+  /** When the agent last answered a ping (or connected). */
+  lastPongAt: number;
   activeTimer?: NodeJS.Timeout;
 }
 
@@ -69,12 +75,15 @@ export class AgentRelay {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD, perMessageDeflate: false });
   private readonly connections = new Map<string, AgentConnection>();
   private readonly timer: NodeJS.Timeout;
+  private readonly pongTimeoutMs: number;
   private readonly onRevoked = (agentId: string) => {
     this.connections.get(agentId)?.ws.close(CLOSE_CODE.REVOKED, 'agent disabled or deleted');
   };
 
   constructor(private readonly deps: AgentRelayDeps) {
-    this.timer = setInterval(() => void this.heartbeat(), deps.heartbeatMs ?? 10_000);
+    const heartbeatMs = deps.heartbeatMs ?? 10_000;
+    this.pongTimeoutMs = deps.pongTimeoutMs ?? Math.max(2 * heartbeatMs, 10_000);
+    this.timer = setInterval(() => void this.heartbeat(), heartbeatMs);
     this.timer.unref();
     deps.agents.events.on('revoked', this.onRevoked);
   }
@@ -155,11 +164,11 @@ export class AgentRelay {
       const previous = this.connections.get(agent.id);
       previous?.ws.close(CLOSE_CODE.REVOKED, 'replaced by a newer connection of the same agent');
       const conn: AgentConnection = {
-        agentId: agent.id, organizationId: agent.organizationId, name: agent.name, connectionId, ws, channels: new Map(), nextChannel: 1, pendingToWorkers: 0, alive: true,
+        agentId: agent.id, organizationId: agent.organizationId, name: agent.name, connectionId, ws, channels: new Map(), nextChannel: 1, pendingToWorkers: 0, lastPongAt: Date.now(),
       };
       this.connections.set(agent.id, conn);
       this.deps.logger.info({ agent_id: agent.id, organization_id: agent.organizationId, version }, 'datasource agent connected');
-      ws.on('pong', () => { conn.alive = true; });
+      ws.on('pong', () => { conn.lastPongAt = Date.now(); });
       ws.on('message', (data: Buffer, isBinary: boolean) => {
         if (isBinary) this.fromAgent(conn, data);
       });
@@ -278,11 +287,11 @@ export class AgentRelay {
   /** Pings every agent (dropping those that did not answer the last ping) and refreshes their records. */
   private async heartbeat(): Promise<void> {
     for (const conn of [...this.connections.values()]) {
-      if (!conn.alive) {
+      // an agent that has not answered for a while is gone (a starved machine may miss one ping)
+      if (Date.now() - conn.lastPongAt > this.pongTimeoutMs) {
         conn.ws.terminate();
         continue;
       }
-      conn.alive = false;
       conn.ws.ping();
       try {
         const current = await this.deps.agents.repo().heartbeat(conn.agentId, conn.connectionId, conn.channels.size);
