@@ -1,6 +1,6 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
-import type { ResultColumn } from '../drivers/index.js';
+import { rowJsonOf, type ResultColumn } from '../drivers/index.js';
 import { ColumnStats } from './field-stats.js';
 import { gzipSpliceable } from './gzip-members.js';
 import type { ResultStore, StoredResult } from './result-store.js';
@@ -91,13 +91,17 @@ export class ResultWriter {
   /** Adds a batch of positional rows. Resolves when the store has room for more (back-pressure). */
   async write(batch: unknown[][]): Promise<void> {
     const stats = this.stats;
-    for (const row of batch) {
+    // the driver's exact JSON of each row, when it has it (then its values are JSON values already)
+    const texts = rowJsonOf(batch);
+    for (let r = 0; r < batch.length; r++) {
+      const row = batch[r]!;
       for (let i = 0; i < stats.length; i++) {
         let value = row[i];
         if (value !== null && typeof value !== 'string' && typeof value !== 'boolean' && !(typeof value === 'number' && Number.isFinite(value))) row[i] = value = toResultCell(value);
         stats[i]!.add(value);
       }
-      const text = (this.rowsInChunk === 0 ? '' : ',') + JSON.stringify(row);
+      const json = texts ? texts[r]! : JSON.stringify(row);
+      const text = this.rowsInChunk === 0 ? json : `,${json}`;
       this.parts.push(text);
       // UTF-16 length: close enough to size chunks; exact byte counts are taken when sealing.
       this.partBytes += text.length;
