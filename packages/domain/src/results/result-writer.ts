@@ -37,6 +37,9 @@ export function toResultCell(value: unknown): number | string | boolean | null {
   }
 }
 
+/** zlib level of result chunks (see `seal`). */
+const GZIP_LEVEL = 2;
+
 /** Uncompressed size at which a chunk is sealed (about 1 MiB). */
 const CHUNK_BYTES = 1 << 20;
 
@@ -123,8 +126,11 @@ export class ResultWriter {
     this.rowsInChunk = 0;
     // Wait for the previous chunk's write before queueing this one: at most two chunks in memory.
     await this.pending;
-    // a gzip member the data server can splice into one member without decompressing it
-    this.pending = Promise.all([gzipSpliceable(text, 4), this.ensureBegun(store)]).then(([bytes]) =>
+    // a gzip member the data server can splice into one member without decompressing it; level 2:
+    // measured on 1.2 MB chunks of a typical 11-column result, 8.5 ms CPU per chunk vs 12.8 ms at
+    // level 4 (and 25 ms at 6) for 20.5 % vs 19.5 % of the size (zlib runs on the thread pool,
+    // beside the next chunk's encoding; on a 2-core machine it competes with the database)
+    this.pending = Promise.all([gzipSpliceable(text, GZIP_LEVEL), this.ensureBegun(store)]).then(([bytes]) =>
       store.appendChunk(this.executionId, { ...chunk, bytes }, raw),
     );
   }
