@@ -104,10 +104,11 @@ export class ResultWriter {
         stats[i]!.add(value);
       }
       const json = texts ? texts[r]! : JSON.stringify(row);
-      const text = this.rowsInChunk === 0 ? json : `,${json}`;
-      this.parts.push(text);
-      // UTF-16 length: close enough to size chunks; exact byte counts are taken when sealing.
-      this.partBytes += text.length;
+      // the commas are added by the join when sealing (no concatenated string per row)
+      this.parts.push(json);
+      // UTF-16 length (with the comma before every row but the first): close enough to size
+      // chunks; exact byte counts are taken when sealing.
+      this.partBytes += this.rowsInChunk === 0 ? json.length : json.length + 1;
       this.rowsInChunk++;
       this.rows++;
       if (this.partBytes >= CHUNK_BYTES) await this.seal();
@@ -116,9 +117,9 @@ export class ResultWriter {
 
   private async seal(store: ResultStore = this.store): Promise<void> {
     if (this.rowsInChunk === 0) return;
-    const text = this.parts.join('');
+    const text = Buffer.from(this.parts.join(','));
     const chunk = { seq: this.seq++, firstRow: this.firstRowOfChunk, rowCount: this.rowsInChunk };
-    const raw = Buffer.byteLength(text);
+    const raw = text.length;
     this.rawBytes += raw;
     this.parts = [];
     this.partBytes = 0;
