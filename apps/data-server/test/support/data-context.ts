@@ -22,6 +22,8 @@ export interface DataTestContext {
   token(dataKey: string, grant?: Partial<DataTokenGrant>): string;
   /** Writes `rows` through `ResultWriter` as the newest result of `dataKey`. */
   storeRows(input: { dataKey: string; columns: ResultColumn[]; rows: unknown[][]; organizationId?: string; timeZone?: string; dataTimestamp?: Date; rowLimitReached?: boolean }): Promise<StoredResult>;
+  /** Writes the batches of a running query (as a driver yields them) through `ResultWriter`. */
+  storeBatches(input: { dataKey: string; columns: ResultColumn[]; batches: AsyncIterable<unknown[][]>; timeZone?: string }): Promise<StoredResult>;
   /** Stores a JSON document (a schema) as the newest result of `dataKey`. */
   storeDocument(input: { dataKey: string; document: unknown; organizationId?: string }): Promise<StoredResult>;
   /** A raw GET/HEAD (path sent byte for byte, nothing decoded). */
@@ -98,6 +100,14 @@ export async function createDataTestContext(options: { serveFrom?: (store: Resul
       writer.setColumns(input.columns);
       for (let i = 0; i < input.rows.length; i += 5000) await writer.write(input.rows.slice(i, i + 5000));
       return writer.finish({ rowLimitReached: input.rowLimitReached ?? false, dataTimestamp: input.dataTimestamp ?? new Date('2026-11-23T10:00:00.000Z') });
+    },
+    storeBatches: async (input) => {
+      const executionId = await insertDatasourceAndExecution(database, organization.id, input.dataKey);
+      await store.begin({ executionId, organizationId: organization.id, dataKey: input.dataKey, kind: 'rows', timeZone: input.timeZone ?? 'UTC' });
+      const writer = new ResultWriter(store, executionId);
+      writer.setColumns(input.columns);
+      for await (const batch of input.batches) await writer.write(batch);
+      return writer.finish({ rowLimitReached: false, dataTimestamp: new Date('2026-11-23T10:00:00.000Z') });
     },
     storeDocument: async (input) => {
       const organizationId = input.organizationId ?? organization.id;

@@ -149,6 +149,11 @@ export interface QueryOptions {
   /** Rows per batch yielded by `rows()` (default 1000). */
   batchSize?: number;
   /**
+   * The caller stores rows as JSON (the result writer): the driver may let the database encode
+   * them and attach each row's exact JSON text to its batch (`rowJsonOf`). Values are the same.
+   */
+  jsonText?: boolean;
+  /**
    * Called with the session id (pg backend pid, mysql connection id) once the session is set up and
    * before the statement is sent, so that another process can end the query if this one dies.
    * A rejection ends the session and is passed on unchanged.

@@ -1,6 +1,7 @@
 // PostgreSQL and Redshift datasources (node-postgres + pg-cursor).
 import pg from 'pg';
 import Cursor from 'pg-cursor';
+import copyStreams from 'pg-copy-streams';
 import type { SqlDialect } from '../query/query.types.js';
 import {
   QueryError,
@@ -13,15 +14,20 @@ import {
   type SchemaInfo,
   type SchemaTableInfo,
 } from './driver.types.js';
+import { CopyLineSplitter, DescribeStatement, fixJsonRow, jsonCopyPlan, wrappableSelect, type JsonCopyPlan } from './postgres-json-rows.js';
 import { arrayDataTypeOf, pgDataTypeOf, pgTypeNameOf, postgresClientTypes } from './postgres-types.js';
 import { SessionPool, settingsFingerprint, type DriverPooling } from './session-pool.js';
 import { StreamingQuery, withDeadline } from './streaming-query.js';
+import { withRowJson } from './row-json.js';
 import { openTransportSocket } from './transport.js';
 import { redactSecret } from './values.js';
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_BATCH_SIZE = 2_000;
 const types = postgresClientTypes as unknown as pg.CustomTypesConfig;
+const { to: copyTo } = copyStreams;
+/** Bytes the COPY stream buffers ahead of the reader (read-ahead while a batch is processed). */
+const COPY_HIGH_WATER_MARK = 1 << 20;
 
 interface PgErrorLike {
   code?: string;
@@ -65,6 +71,8 @@ export class PostgresDriver implements Driver {
   readonly dialect: SqlDialect = 'postgres';
   private readonly running = new Set<RunningQuery>();
   private readonly isRedshift: boolean;
+  /** Major version of the server, from the last session set up (0 before). */
+  private serverMajor = 0;
 
   /** With `pooling`, query sessions come from the datasource's pool (reset with `DISCARD ALL`). */
   constructor(
@@ -203,8 +211,9 @@ export class PostgresDriver implements Driver {
       const { session: client, reused } = pool ? await pool.acquire() : { session: await this.openSession(), reused: false };
       const release = pool ? (reusable: boolean) => pool.release(client, reusable) : () => endClient(client);
       let pid: number;
+      let serverVersion: string;
       try {
-        ({ pid } = await this.setUpSession(client, options.timeoutMs));
+        ({ pid, serverVersion } = await this.setUpSession(client, options.timeoutMs));
       } catch (err) {
         await release(false);
         const mapped = this.toQueryError(err);
@@ -220,10 +229,29 @@ export class PostgresDriver implements Driver {
           throw err;
         }
       }
-      const running = new PostgresRunningQuery(this, client, release, pid, sql, values, options, () => this.running.delete(running));
+      this.serverMajor = Number.parseInt(serverVersion, 10) || 0;
+      const running = new PostgresRunningQuery(this, client, release, pid, { sql, values }, options, () => this.running.delete(running));
       this.running.add(running);
       return running;
     }
+  }
+
+  /**
+   * The COPY plan that lets the database encode the rows of `sql` (see postgres-json-rows.ts), or
+   * undefined when the statement is not one parameterless SELECT, cannot be described, or has a
+   * column type the database-encoded path does not reproduce exactly: such statements take the
+   * cursor path. (COPY takes no bind parameters.)
+   */
+  async jsonCopyPlanOf(client: pg.Client, sql: string, values: unknown[]): Promise<(JsonCopyPlan & { fields: pg.FieldDef[] }) | undefined> {
+    if (this.isRedshift || values.length > 0) return undefined;
+    const select = wrappableSelect(sql);
+    if (!select) return undefined;
+    const describe = new DescribeStatement(sql);
+    client.query(describe as unknown as pg.Submittable);
+    const fields = await describe.done;
+    if (!fields) return undefined;
+    const plan = jsonCopyPlan(select, fields, this.serverMajor);
+    return plan && { ...plan, fields };
   }
 
   /** `pg_cancel_backend(pid)` over a separate, short-lived session. */
@@ -340,30 +368,29 @@ class DescribedCursor extends Cursor<unknown[]> {
   }
 }
 
+function toColumns(fields: pg.FieldDef[]): ResultColumn[] {
+  return fields.map((f) => ({ name: f.name, dbType: pgTypeNameOf(f.dataTypeID), dataType: pgDataTypeOf(f.dataTypeID) }));
+}
+
+/** Where a running statement's rows come from: a cursor, or the database-encoded COPY. */
+interface RowSource {
+  columns(): Promise<ResultColumn[]>;
+  batch(): Promise<unknown[][]>;
+  /** Closes what is still open on the session so it can be reused; rejects when it cannot. */
+  close(): Promise<void>;
+}
+
 /** A statement streamed through a named portal, `batchSize` rows per round trip. */
-class PostgresRunningQuery extends StreamingQuery {
-  readonly backendId: number;
+class CursorSource implements RowSource {
   private readonly cursor: DescribedCursor;
   private fields: ResultColumn[] | null = null;
-  private firstBatch: Promise<unknown[][]> | null;
+  private next: Promise<unknown[][]> | null;
   /** Settles when the first round trip did (never rejects; keeps no rows). */
   private readonly firstSettled: Promise<void>;
   private firstError: unknown = null;
   private readonly described: Promise<void>;
 
-  constructor(
-    private readonly driver: PostgresDriver,
-    client: pg.Client,
-    /** Ends the session, or gives it back to its pool (`reusable`: reset and keep it). */
-    private readonly release: (reusable: boolean) => Promise<void>,
-    pid: number,
-    sql: string,
-    values: unknown[],
-    options: QueryOptions,
-    private readonly onRelease: () => void,
-  ) {
-    super(options.timeoutMs, options.batchSize ?? DEFAULT_BATCH_SIZE);
-    this.backendId = pid;
+  constructor(client: pg.Client, sql: string, values: unknown[], private readonly batchSize: number) {
     const cursor = new DescribedCursor(sql, values, { rowMode: 'array', types });
     this.described = new Promise((resolve) => {
       cursor.onDescription = (fields) => {
@@ -373,8 +400,8 @@ class PostgresRunningQuery extends StreamingQuery {
     });
     this.cursor = client.query(cursor);
     // Start the first round trip right away: the row description arrives first, then the first rows.
-    this.firstBatch = this.read();
-    this.firstSettled = this.firstBatch.then(
+    this.next = this.read();
+    this.firstSettled = this.next.then(
       () => {},
       (err: unknown) => {
         this.firstError = err;
@@ -383,8 +410,7 @@ class PostgresRunningQuery extends StreamingQuery {
   }
 
   private setFields(fields: pg.FieldDef[]): void {
-    if (this.fields !== null) return;
-    this.fields = fields.map((f) => ({ name: f.name, dbType: pgTypeNameOf(f.dataTypeID), dataType: pgDataTypeOf(f.dataTypeID) }));
+    if (this.fields === null) this.fields = toColumns(fields);
   }
 
   private read(): Promise<unknown[][]> {
@@ -397,8 +423,7 @@ class PostgresRunningQuery extends StreamingQuery {
     });
   }
 
-  /** Resolves with the row description (before the first row); `[]` for statements without rows. */
-  protected async fetchColumns(): Promise<ResultColumn[]> {
+  async columns(): Promise<ResultColumn[]> {
     if (this.fields) return this.fields;
     await Promise.race([this.described, this.firstSettled]);
     if (this.fields) return this.fields;
@@ -410,17 +435,149 @@ class PostgresRunningQuery extends StreamingQuery {
    * Read-ahead: when a full batch arrives, the next one is requested at once, so the database
    * produces rows while the caller processes the previous batch (at most two batches in memory).
    */
-  protected fetchBatch(): Promise<unknown[][]> {
-    const pending = this.firstBatch ?? this.read();
-    this.firstBatch = null;
+  batch(): Promise<unknown[][]> {
+    const pending = this.next ?? this.read();
+    this.next = null;
     return pending.then((rows) => {
       if (rows.length === this.batchSize) {
         const next = this.read();
         next.catch(() => {}); // observed when fetched; never an unhandled rejection meanwhile
-        this.firstBatch = next;
+        this.next = next;
       }
       return rows;
     });
+  }
+
+  close(): Promise<void> {
+    return this.cursor.close();
+  }
+}
+
+/**
+ * The rows of `COPY (<json rows>) TO STDOUT` (postgres-json-rows.ts): each line is a row's JSON
+ * array text; the values come from `JSON.parse` and the text is kept for the result writer.
+ * Back-pressure: the stream stops reading the socket when `COPY_HIGH_WATER_MARK` bytes wait.
+ */
+class CopySource implements RowSource {
+  private readonly stream: ReturnType<typeof copyTo>;
+  private readonly chunks: AsyncIterator<Buffer>;
+  private readonly splitter = new CopyLineSplitter();
+  private lines: string[] = [];
+  private at = 0;
+  private ended = false;
+  /** The statement failed in the database (the session is idle again after it). */
+  private failed = false;
+  /** True once the database sent any row (a later error is the statement's own). */
+  sentRows = false;
+
+  constructor(client: pg.Client, private readonly plan: JsonCopyPlan, private readonly fields: ResultColumn[], private readonly batchSize: number) {
+    this.stream = client.query(copyTo(plan.sql, { highWaterMark: COPY_HIGH_WATER_MARK }));
+    this.stream.on('error', () => {}); // reported through the iterator
+    this.chunks = this.stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  }
+
+  columns(): Promise<ResultColumn[]> {
+    return Promise.resolve(this.fields);
+  }
+
+  async batch(): Promise<unknown[][]> {
+    const rows: unknown[][] = [];
+    const texts: string[] = [];
+    const fixups = this.plan.fixups;
+    while (rows.length < this.batchSize) {
+      if (this.at >= this.lines.length) {
+        if (this.ended) break;
+        const next = await this.chunks.next().catch((err: unknown) => {
+          if (/^[0-9A-Z]{5}$/.test((err as PgErrorLike | null)?.code ?? '')) this.failed = true;
+          throw err;
+        });
+        if (next.done) {
+          this.ended = true;
+          if (this.splitter.hasRest) throw new QueryError('query_error', 'The COPY output ended inside a row');
+          break;
+        }
+        this.sentRows = true;
+        this.lines = this.splitter.push(next.value);
+        this.at = 0;
+        continue;
+      }
+      const line = this.lines[this.at++]!;
+      const row = JSON.parse(line) as unknown[];
+      texts.push(fixJsonRow(row, fixups) ? JSON.stringify(row) : line);
+      rows.push(row);
+    }
+    if (this.at >= this.lines.length) this.lines = [];
+    return withRowJson(rows, texts);
+  }
+
+  async close(): Promise<void> {
+    if (!this.ended && !this.failed) throw new Error('COPY still running');
+  }
+}
+
+/** SQLSTATE classes after which the cursor path is not tried: cancel/shutdown, connection, resources, system. */
+const NO_FALLBACK_CLASSES = new Set(['57', '08', '53', '58', 'XX']);
+
+/**
+ * A running statement. With `jsonText`, a parameterless SELECT whose column types allow it is
+ * described and run as a database-encoded COPY; when the COPY fails before sending a row (e.g. a
+ * statement that cannot be a subquery) the statement runs through the cursor instead.
+ */
+class PostgresRunningQuery extends StreamingQuery {
+  readonly backendId: number;
+  private source: RowSource | null = null;
+  private readonly ready: Promise<RowSource>;
+  private released = false;
+
+  constructor(
+    private readonly driver: PostgresDriver,
+    private readonly client: pg.Client,
+    /** Ends the session, or gives it back to its pool (`reusable`: reset and keep it). */
+    private readonly release: (reusable: boolean) => Promise<void>,
+    pid: number,
+    private readonly statement: { sql: string; values: unknown[] },
+    options: QueryOptions,
+    private readonly onRelease: () => void,
+  ) {
+    super(options.timeoutMs, options.batchSize ?? DEFAULT_BATCH_SIZE);
+    this.backendId = pid;
+    if (options.jsonText) {
+      this.ready = this.startCopy();
+      this.ready.catch(() => {});
+    } else {
+      this.source = this.cursorSource();
+      this.ready = Promise.resolve(this.source);
+    }
+  }
+
+  private cursorSource(): CursorSource {
+    return new CursorSource(this.client, this.statement.sql, this.statement.values, this.batchSize);
+  }
+
+  private async startCopy(): Promise<RowSource> {
+    const plan = await this.driver.jsonCopyPlanOf(this.client, this.statement.sql, this.statement.values).catch(() => undefined);
+    if (this.released) throw new QueryError('cancelled', 'The query was cancelled');
+    this.source = plan ? new CopySource(this.client, plan, toColumns(plan.fields), this.batchSize) : this.cursorSource();
+    return this.source;
+  }
+
+  protected async fetchColumns(): Promise<ResultColumn[]> {
+    return (await this.ready).columns();
+  }
+
+  protected async fetchBatch(): Promise<unknown[][]> {
+    const source = await this.ready;
+    const current = this.source ?? source;
+    try {
+      return await current.batch();
+    } catch (err) {
+      const code = (err as PgErrorLike | null)?.code;
+      const fallback = current instanceof CopySource && !current.sentRows && !this.stopped && !this.released
+        && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !NO_FALLBACK_CLASSES.has(code.slice(0, 2));
+      if (!fallback) throw err;
+      this.source = this.cursorSource();
+      return this.source.batch();
+    }
   }
 
   protected cancelInDatabase(): Promise<void> {
@@ -428,11 +585,12 @@ class PostgresRunningQuery extends StreamingQuery {
   }
 
   protected async releaseSession(): Promise<void> {
+    this.released = true;
     this.onRelease();
-    let reusable = this.endedOnItsOwn;
+    let reusable = this.endedOnItsOwn && this.source !== null;
     if (reusable) {
       // the portal must be closed (and the session idle) before the pool resets it
-      await withDeadline(this.cursor.close(), 1_000, () => new Error('cursor close deadline')).catch(() => {
+      await withDeadline(this.source!.close(), 1_000, () => new Error('cursor close deadline')).catch(() => {
         reusable = false;
       });
     }

@@ -141,6 +141,11 @@ export abstract class StreamingQuery implements RunningQuery {
     return this.finished && this.stopReason === null;
   }
 
+  /** True once the query was cancelled or timed out. */
+  protected get stopped(): boolean {
+    return this.stopReason !== null;
+  }
+
   /** Marks the query as done by the subclass (e.g. a statement without a result set completed). */
   protected markFinished(): void {
     this.finished = true;

@@ -249,7 +249,8 @@ export class ExecutionRunner {
         throw new QueryError('query_error', 'R post-processing (r_query) is not available: this worker has no R runtime');
       }
       const dataTimestamp = this.deps.clock.now();
-      running = await driver.query(execution.sqlText, execution.sqlValues, { timeoutMs: this.deps.datasources.queryTimeoutMs(ds), onSession: (id) => repo.recordSession(execution.id, id) });
+      // without R post-processing the rows go straight to the result writer, as JSON
+      running = await driver.query(execution.sqlText, execution.sqlValues, { timeoutMs: this.deps.datasources.queryTimeoutMs(ds), jsonText: !execution.rQuery, onSession: (id) => repo.recordSession(execution.id, id) });
       if (cancelled || handingBack) await running.cancel();
       let columns = await running.columns();
       let rows: AsyncIterable<unknown[][]> = running.rows();

@@ -19,13 +19,19 @@ const EXACT_LIMIT = 10_000;
 const HLL_BITS = 12;
 const HLL_SIZE = 1 << HLL_BITS;
 
-/** FNV-1a with a murmur3 finaliser: fast, well-mixed 32-bit hash (not cryptographic). */
-function hash32(text: string): number {
-  let h = 0x811c9dc5;
+const FNV_OFFSET = 0x811c9dc5;
+
+/** FNV-1a steps over the characters of `text`, from state `h`. */
+function fnv(h: number, text: string): number {
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
+  return h;
+}
+
+/** The murmur3 finaliser: mixes an FNV state into a well-spread 32-bit hash. */
+function finish(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
@@ -34,8 +40,47 @@ function hash32(text: string): number {
   return h >>> 0;
 }
 
+/** FNV-1a with a murmur3 finaliser: fast, well-mixed 32-bit hash (not cryptographic). */
+export function hash32(text: string): number {
+  return finish(fnv(FNV_OFFSET, text));
+}
+
+/** FNV states after the prefix `hllKey` puts before a non-string key's text. */
+const NUMBER_PREFIX = fnv(FNV_OFFSET, '\u0000number:');
+const digits = new Uint8Array(24);
+
+/**
+ * `hash32(hllKey(key))` without building the key text: the prefix's state is precomputed, and a
+ * safe integer's digits are hashed without converting it to a string (the same characters `String`
+ * prints). Most keys of numeric columns take no allocation.
+ */
+export function hllHash(key: unknown): number {
+  if (typeof key === 'string') return hash32(key);
+  if (typeof key === 'number' && Number.isSafeInteger(key)) {
+    let h = NUMBER_PREFIX;
+    let n = key;
+    if (n < 0) {
+      h ^= 45; // '-'
+      h = Math.imul(h, 0x01000193);
+      n = -n;
+    }
+    let count = 0;
+    do {
+      digits[count++] = 48 + (n % 10);
+      n = Math.floor(n / 10);
+    } while (n > 0);
+    while (count > 0) {
+      h ^= digits[--count]!;
+      h = Math.imul(h, 0x01000193);
+    }
+    return finish(h);
+  }
+  if (typeof key === 'number') return finish(fnv(NUMBER_PREFIX, String(key)));
+  return hash32(hllKey(key));
+}
+
 /** The text hashed for a distinct-count key; the type prefix keeps 1 and '1' apart. */
-function hllKey(key: unknown): string {
+export function hllKey(key: unknown): string {
   return typeof key === 'string' ? key : `\u0000${typeof key}:${String(key)}`;
 }
 
@@ -80,11 +125,11 @@ export class ColumnStats {
       this.exact.add(key);
       if (this.exact.size > EXACT_LIMIT) {
         this.registers = new Uint8Array(HLL_SIZE);
-        for (const k of this.exact) this.addHll(hllKey(k));
+        for (const k of this.exact) this.addHll(hllHash(k));
         this.exact = undefined;
       }
     } else {
-      this.addHll(hllKey(key));
+      this.addHll(hllHash(key));
     }
     if (this.ordered && value !== null && value !== undefined && typeof value !== 'object') {
       const v = value as number | string | boolean;
@@ -93,8 +138,7 @@ export class ColumnStats {
     }
   }
 
-  private addHll(key: string): void {
-    const x = hash32(key);
+  private addHll(x: number): void {
     const idx = x >>> (32 - HLL_BITS);
     const w = (x << HLL_BITS) >>> 0;
     const rank = w === 0 ? 32 - HLL_BITS + 1 : Math.clz32(w) + 1;

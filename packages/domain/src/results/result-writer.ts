@@ -1,6 +1,6 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
-import type { ResultColumn } from '../drivers/index.js';
+import { rowJsonOf, type ResultColumn } from '../drivers/index.js';
 import { ColumnStats } from './field-stats.js';
 import { gzipSpliceable } from './gzip-members.js';
 import type { ResultStore, StoredResult } from './result-store.js';
@@ -36,6 +36,9 @@ export function toResultCell(value: unknown): number | string | boolean | null {
       return String(value);
   }
 }
+
+/** zlib level of result chunks (see `seal`). */
+const GZIP_LEVEL = 2;
 
 /** Uncompressed size at which a chunk is sealed (about 1 MiB). */
 const CHUNK_BYTES = 1 << 20;
@@ -91,16 +94,21 @@ export class ResultWriter {
   /** Adds a batch of positional rows. Resolves when the store has room for more (back-pressure). */
   async write(batch: unknown[][]): Promise<void> {
     const stats = this.stats;
-    for (const row of batch) {
+    // the driver's exact JSON of each row, when it has it (then its values are JSON values already)
+    const texts = rowJsonOf(batch);
+    for (let r = 0; r < batch.length; r++) {
+      const row = batch[r]!;
       for (let i = 0; i < stats.length; i++) {
         let value = row[i];
         if (value !== null && typeof value !== 'string' && typeof value !== 'boolean' && !(typeof value === 'number' && Number.isFinite(value))) row[i] = value = toResultCell(value);
         stats[i]!.add(value);
       }
-      const text = (this.rowsInChunk === 0 ? '' : ',') + JSON.stringify(row);
-      this.parts.push(text);
-      // UTF-16 length: close enough to size chunks; exact byte counts are taken when sealing.
-      this.partBytes += text.length;
+      const json = texts ? texts[r]! : JSON.stringify(row);
+      // the commas are added by the join when sealing (no concatenated string per row)
+      this.parts.push(json);
+      // UTF-16 length (with the comma before every row but the first): close enough to size
+      // chunks; exact byte counts are taken when sealing.
+      this.partBytes += this.rowsInChunk === 0 ? json.length : json.length + 1;
       this.rowsInChunk++;
       this.rows++;
       if (this.partBytes >= CHUNK_BYTES) await this.seal();
@@ -109,9 +117,9 @@ export class ResultWriter {
 
   private async seal(store: ResultStore = this.store): Promise<void> {
     if (this.rowsInChunk === 0) return;
-    const text = this.parts.join('');
+    const text = Buffer.from(this.parts.join(','));
     const chunk = { seq: this.seq++, firstRow: this.firstRowOfChunk, rowCount: this.rowsInChunk };
-    const raw = Buffer.byteLength(text);
+    const raw = text.length;
     this.rawBytes += raw;
     this.parts = [];
     this.partBytes = 0;
@@ -119,8 +127,11 @@ export class ResultWriter {
     this.rowsInChunk = 0;
     // Wait for the previous chunk's write before queueing this one: at most two chunks in memory.
     await this.pending;
-    // a gzip member the data server can splice into one member without decompressing it
-    this.pending = Promise.all([gzipSpliceable(text, 4), this.ensureBegun(store)]).then(([bytes]) =>
+    // a gzip member the data server can splice into one member without decompressing it; level 2:
+    // measured on 1.2 MB chunks of a typical 11-column result, 8.5 ms CPU per chunk vs 12.8 ms at
+    // level 4 (and 25 ms at 6) for 20.5 % vs 19.5 % of the size (zlib runs on the thread pool,
+    // beside the next chunk's encoding; on a 2-core machine it competes with the database)
+    this.pending = Promise.all([gzipSpliceable(text, GZIP_LEVEL), this.ensureBegun(store)]).then(([bytes]) =>
       store.appendChunk(this.executionId, { ...chunk, bytes }, raw),
     );
   }

@@ -1,0 +1,57 @@
+// A query with a column of every type the database-encoded row path (COPY of JSON rows) encodes.
+
+/** Every type the COPY path encodes, one column each, with edge values over the rows. */
+export const TYPES_SQL = `
+  SELECT v.*
+    FROM (VALUES
+      (1::int2, 1::int4, 1::oid, 9007199254740991::int8, 12.50::numeric(10,2), 1.5::float4, 0.1::float8, true,
+       'Zürich 東京 😀 "q" \\ back\\slash'::text, 'x'::varchar(5), 'x'::char(3), 'nm'::name, '6ba7b810-9dad-11d1-80b4-00c04fd430c8'::uuid,
+       '{"a": [1, 2.5, null], "b": "ü\\u0001"}'::jsonb, '[1,2,  {"x":1e400}]'::json, '\\x00ff10'::bytea, DATE '2024-02-29',
+       TIME '13:14:15.25', TIMETZ '13:14:15+02', TIMESTAMP '2024-01-02 03:04:05.123456', TIMESTAMPTZ '2024-01-02 03:04:05.5+02',
+       interval '1 year 2 mons 3 days 04:05:06.7', '10.0.0.1'::inet, '10.0.0.0/8'::cidr, '08:00:2b:01:02:03'::macaddr, 12.5::money,
+       ARRAY[1, NULL, 3]::int4[], ARRAY[1]::int2[], ARRAY[true, NULL]::bool[], ARRAY['a,b', 'c"d', NULL, 'e\\f', '']::text[],
+       ARRAY[['x', 'y'], ['z', '{w}']]::varchar[], ARRAY['6ba7b810-9dad-11d1-80b4-00c04fd430c8']::uuid[]),
+      ('-32768'::int2, '-2147483648'::int4, 4294967295::oid, 9007199254740992::int8, 123456789012345678901234.5::numeric, 'NaN'::float4, 'Infinity'::float8, false,
+       E'tab\\there\\nnew\\rline\\u0001\\u001f\\u007f \\u2028', '', '  '::char(3), ''::name, '00000000-0000-0000-0000-000000000000'::uuid,
+       '"s"'::jsonb, 'null'::json, ''::bytea, DATE 'infinity',
+       TIME '00:00', TIMETZ '23:59:59.999999-11:30', TIMESTAMP 'infinity', TIMESTAMPTZ '-infinity',
+       interval '-1 days -00:00:00.000001', '::1'::inet, '2001:db8::/32'::cidr, '00:00:00:00:00:00'::macaddr, '-0.01'::money,
+       '{}'::int4[], '[0:1]={5,6}'::int2[], '{}'::bool[], '{}'::text[], ARRAY['']::varchar[], '{}'::uuid[]),
+      (NULL, NULL, NULL, '-9007199254740991'::int8, 'NaN'::numeric, '-Infinity'::float4, '-0'::float8, NULL,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, DATE '0044-03-15 BC', NULL, NULL, TIMESTAMP '0044-03-15 12:00 BC',
+       TIMESTAMPTZ '0001-01-01 00:30:00+00', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+      (0::int2, 0::int4, 0::oid, '-9223372036854775808'::int8, 0.0000001::numeric, 1e6::float4, 1e15::float8, NULL,
+       ' ', ' ', NULL, NULL, NULL, '{"k": 1.000}'::jsonb, NULL, '\\x0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f'::bytea,
+       DATE '10000-01-01', NULL, NULL, TIMESTAMP '10000-01-01 00:00', TIMESTAMPTZ '1900-05-01 12:00:00+00', NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL, NULL, NULL, NULL),
+      (1::int2, 2::int4, 3::oid, 42::int8, 0.000001::numeric, 0.0001::float4, 0.0001::float8, true,
+       'a', 'b', 'c', 'd', NULL, NULL, NULL, NULL, NULL, NULL, NULL, TIMESTAMP '2024-06-30 23:59:59', TIMESTAMPTZ '9998-12-31 23:00:00+00',
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+      (2::int2, 3::int4, 4::oid, '-1'::int8, 999999999999999.9::numeric, 999999::float4, 999999999999999.9::float8, false,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, TIMESTAMPTZ '9999-06-01 00:00:00+00',
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+      (3::int2, 4::int4, 5::oid, 0::int8, 99999999999999.9::numeric, 0.00009::float4, 0.00009999::float8, NULL,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, TIMESTAMPTZ '2024-03-31 01:30:00.000001+00',
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+      (4::int2, 5::int4, 6::oid, 1::int8, '-1.50000000000000000000'::numeric, 3.4028235e38::float4, 1.7976931348623157e308::float8, NULL,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+      (5::int2, 6::int4, 7::oid, 2::int8, 0.1234567890123456789::numeric, 1.17549435e-38::float4, 5e-324::float8, NULL,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+      (6::int2, 7::int4, 8::oid, 3::int8, 123456789012345.0::numeric, 123456.7::float4, 123456789012345.6::float8, NULL,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+      (7::int2, 8::int4, 9::oid, 4::int8, 1e-6::numeric, 1.0::float4, 2.5e-5::float8, NULL,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+      (8::int2, 9::int4, 10::oid, 5::int8, '-0.0'::numeric, 100000.5::float4, 1e14::float8, NULL,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+      (9::int2, 10::int4, 11::oid, 6::int8, 'Infinity'::numeric, 0.3::float4, 1/3::float8, NULL,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)
+    ) AS v(i2, i4, o, i8, num, f4, f8, b, txt, vc, ch, nm, id, jb, js, bin, d, tm, tmtz, ts, tstz, iv, ip, net, mac, cash,
+           a_i4, a_i2, a_b, a_txt, a_vc, a_id)
+    ORDER BY i4 NULLS FIRST -- a trailing comment ;
+  ;`;
