@@ -118,7 +118,7 @@ export class ExecutionService {
    */
   async runAdHoc(principal: Principal, datasourceId: string, input: AdHocExecutionInput): Promise<Execution> {
     principal.requireAny(...EXECUTION_RUN_PERMISSIONS);
-    const ds = await this.deps.datasources.getVisible(principal, datasourceId, EXECUTION_RUN_PERMISSIONS);
+    const ds = await this.deps.datasources.getVisibleShared(principal, datasourceId, EXECUTION_RUN_PERMISSIONS);
     this.deps.datasources.connectionSettings(ds);
     const dialect = dialectOf(ds.databaseType);
     if (!dialect) throw new ValidationError(`Database type "${ds.databaseType}" is not supported by this build`, { code: 'database_type_not_supported' });
