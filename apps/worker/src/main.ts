@@ -7,9 +7,7 @@ runMain(async () => {
   const config = standaloneConfig('worker');
   const logger = createLogger(config.logLevel, 'worker');
   const db = createDb(config.databaseUrl, { applicationName: 'sightline-worker', poolMax: config.workerConcurrency + 5 , logger });
-  // a connection for each slot's fetch and completion, plus maintenance and the other queues: with
-  // pg-boss's default 5 a drain's completions and next fetches queued for the pool
-  const boss = await startQueue({ connectionString: config.databaseUrl, logger, applicationName: 'sightline-worker-queue', supervise: true, max: config.workerConcurrency + 6 });
+  const boss = await startQueue({ connectionString: config.databaseUrl, logger, applicationName: 'sightline-worker-queue', supervise: true });
   const services = createServicesFromConfig(db, config, boss);
   const worker = await startWorker({
     db, boss, logger, services, concurrency: config.workerConcurrency, rowLimit: config.resultRowLimit,
