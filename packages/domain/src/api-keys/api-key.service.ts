@@ -18,6 +18,15 @@ const lastTouched = new Map<string, number>();
 
 const AUTH_SCHEME = /^Api[ ]+([\x21-\x7e]{1,512})$/;
 
+/**
+ * How long this process reuses a key it looked up (ms). Changes made through this process apply at
+ * once (they clear the cache); a key disabled or deleted through another process still works here
+ * for at most this long. Requests arriving while the same key is being looked up share the lookup.
+ */
+const KEY_CACHE_TTL_MS = 2_000;
+/** Most keys remembered at once (the cache starts over when full). */
+const KEY_CACHE_MAX = 10_000;
+
 export interface ApiKeyServiceDeps {
   db: Knex;
   /** Checks that datasource ids exist in the organization; returns the unknown ones. */
@@ -34,7 +43,48 @@ export interface AuthenticationSource {
 
 /** API keys: authentication of requests and management of keys. */
 export class ApiKeyService {
+  /** Known keys by secret hash: the lookup (in flight or done) and when it stops being reused. */
+  private readonly known = new Map<string, { key: Promise<ApiKey | undefined>; expiresAt: number }>();
+  /** Bumped by every change to keys, so a lookup that started before it is not kept. */
+  private generation = 0;
+
   constructor(private readonly deps: ApiKeyServiceDeps) {}
+
+  /**
+   * Runs a change to keys; cached keys are forgotten before it starts and again when it ended (a
+   * lookup in between may have read the old row).
+   */
+  private async changingKeys<T>(change: () => Promise<T>): Promise<T> {
+    this.forgetKeys();
+    try {
+      return await change();
+    } finally {
+      this.forgetKeys();
+    }
+  }
+
+  private forgetKeys(): void {
+    this.generation++;
+    this.known.clear();
+  }
+
+  /** The key with this secret hash, from a lookup of the last `KEY_CACHE_TTL_MS` or a new one. */
+  private lookUp(secretHash: string): Promise<ApiKey | undefined> {
+    const now = Date.now();
+    const hit = this.known.get(secretHash);
+    if (hit && hit.expiresAt > now) return hit.key;
+    if (this.known.size >= KEY_CACHE_MAX) this.known.clear();
+    const generation = this.generation;
+    const key = new ApiKeyRepository(this.deps.db).findBySecretHash(secretHash);
+    const entry = { key, expiresAt: now + KEY_CACHE_TTL_MS };
+    this.known.set(secretHash, entry);
+    const drop = () => {
+      if (this.known.get(secretHash) === entry) this.known.delete(secretHash);
+    };
+    // unknown secrets and failed lookups are not remembered; nor a lookup older than a change
+    key.then((found) => { if (!found || generation !== this.generation) drop(); }, drop);
+    return key;
+  }
 
   /**
    * Resolves an `Authorization` header to the calling key. A failure is counted per client address
@@ -58,14 +108,13 @@ export class ApiKeyService {
     if (!authorization) throw new UnauthenticatedError('Missing Authorization header; send "Authorization: Api <secret>"', { source: { header: 'Authorization' } });
     const match = AUTH_SCHEME.exec(authorization.trim());
     if (!match) throw new UnauthenticatedError('Malformed Authorization header; expected "Api <secret>"', { source: { header: 'Authorization' } });
-    const repo = new ApiKeyRepository(this.deps.db);
-    const key = await repo.findBySecretHash(hashSecret(match[1]!));
+    const key = await this.lookUp(hashSecret(match[1]!));
     if (!key) throw new UnauthenticatedError('Unknown API key', { source: { header: 'Authorization' } });
     if (!key.enabled) throw new UnauthenticatedError('The API key is disabled', { source: { header: 'Authorization' } });
     const now = Date.now();
     if ((lastTouched.get(key.id) ?? 0) < now - TOUCH_INTERVAL_MS) {
       lastTouched.set(key.id, now);
-      repo.touch(key.id).catch(() => {});
+      new ApiKeyRepository(this.deps.db).touch(key.id).catch(() => {});
     }
     return new Principal(key.organizationId, key.id, key.permissions);
   }
@@ -109,7 +158,7 @@ export class ApiKeyService {
    *   enabled key that can manage keys
    */
   async update(organizationId: string, id: string, input: UpdateApiKeyInput): Promise<ApiKey> {
-    return withTransaction(this.deps.db, async (trx) => {
+    return this.changingKeys(() => withTransaction(this.deps.db, async (trx) => {
       const repo = new ApiKeyRepository(trx);
       const current = await repo.get(organizationId, id);
       // Serialise concurrent changes to one organization's keys (lock-out check below).
@@ -127,7 +176,7 @@ export class ApiKeyService {
       const { permissions: _replaced, ...patch } = apiKeyFields.prepareUpdate(input, current);
       await repo.update(organizationId, id, patch);
       return repo.get(organizationId, id);
-    });
+    }));
   }
 
   /**
@@ -135,7 +184,7 @@ export class ApiKeyService {
    * @throws NotFoundError; ValidationError for the last enabled key that can manage keys
    */
   async delete(organizationId: string, id: string): Promise<void> {
-    await withTransaction(this.deps.db, async (trx) => {
+    await this.changingKeys(() => withTransaction(this.deps.db, async (trx) => {
       const repo = new ApiKeyRepository(trx);
       const current = await repo.get(organizationId, id);
       await lock(trx, `api_keys:${organizationId}`);
@@ -143,7 +192,7 @@ export class ApiKeyService {
         throw new ValidationError('This is the last enabled key with "Manage API Keys"; create another first', { code: 'last_admin_key' });
       }
       await repo.delete(organizationId, id);
-    });
+    }));
   }
 
   /**
@@ -152,6 +201,10 @@ export class ApiKeyService {
    * @returns true when something changed
    */
   async ensureSecret(organizationId: string, secret: string): Promise<boolean> {
+    return this.changingKeys(() => this.replaceSecret(organizationId, secret));
+  }
+
+  private async replaceSecret(organizationId: string, secret: string): Promise<boolean> {
     const repo = new ApiKeyRepository(this.deps.db);
     const existing = await repo.findBySecretHash(hashSecret(secret));
     if (existing) {

@@ -49,8 +49,50 @@ export class DatasourceService {
   /** Query sessions of this process, pooled per datasource (bounded by its max_concurrent_executions). */
   readonly sessionPools: DatasourceSessionPools;
 
+  /**
+   * Lookups of a datasource in flight (by organization and id), shared by the requests that arrive
+   * meanwhile: a burst of submits to one datasource reads it a few times, not once per submit.
+   * Nothing is kept once a lookup is answered; a change through this process is not joined by
+   * lookups that started before it.
+   */
+  private readonly lookups = new Map<string, Promise<Datasource | undefined>>();
+
   constructor(private readonly deps: DatasourceServiceDeps) {
     this.sessionPools = new DatasourceSessionPools({ idleTimeoutMs: deps.sessionIdleTimeoutMs });
+  }
+
+  /**
+   * `getVisible` sharing the lookup with concurrent callers (the submit path: it reads the
+   * datasource on every request).
+   * @throws NotFoundError when it does not exist or is outside the key's scope
+   */
+  async getVisibleShared(principal: Principal, id: string, permissions: readonly Parameters<Principal['has']>[0][] = DATASOURCE_VIEW_PERMISSIONS): Promise<Datasource> {
+    if (!principal.canUseDatasource(id, ...permissions)) throw new NotFoundError(`Datasource ${id} not found`, { code: 'datasource_not_found' });
+    // the organization is part of the key: a lookup is only ever shared within one tenant
+    const key = `${principal.organizationId}\u0000${id}`;
+    let lookup = this.lookups.get(key);
+    if (!lookup) {
+      const started = this.repo().find(principal.organizationId, id);
+      lookup = started;
+      this.lookups.set(key, started);
+      const forget = () => {
+        if (this.lookups.get(key) === started) this.lookups.delete(key);
+      };
+      started.then(forget, forget);
+    }
+    const ds = await lookup;
+    if (!ds) throw new NotFoundError(`Datasource ${id} not found`, { code: 'datasource_not_found' });
+    return { ...ds, agentIds: [...ds.agentIds] };
+  }
+
+  /** Runs a change to datasources; lookups in flight are not joined by later callers (before and after it). */
+  private async changing<T>(change: () => Promise<T>): Promise<T> {
+    this.lookups.clear();
+    try {
+      return await change();
+    } finally {
+      this.lookups.clear();
+    }
   }
 
   private repo(db: Knex = this.deps.db): DatasourceRepository {
@@ -102,7 +144,11 @@ export class DatasourceService {
   }
 
   /** @throws NotFoundError, ForbiddenError, ValidationError */
-  async update(principal: Principal, id: string, input: UpdateDatasourceInput): Promise<Datasource> {
+  update(principal: Principal, id: string, input: UpdateDatasourceInput): Promise<Datasource> {
+    return this.changing(() => this.applyUpdate(principal, id, input));
+  }
+
+  private async applyUpdate(principal: Principal, id: string, input: UpdateDatasourceInput): Promise<Datasource> {
     principal.requireAny('Manage Datasources');
     const current = await this.getVisible(principal, id);
     if (!principal.canUseDatasource(id, 'Manage Datasources')) throw new ForbiddenError('This API key cannot manage this datasource');
@@ -139,7 +185,11 @@ export class DatasourceService {
    * naming them (contract §4.1.1); the foreign keys (RESTRICT) guard against a race with a new use.
    * @throws NotFoundError, ForbiddenError, ValidationError (`datasource_in_use`)
    */
-  async delete(principal: Principal, id: string): Promise<void> {
+  delete(principal: Principal, id: string): Promise<void> {
+    return this.changing(() => this.applyDelete(principal, id));
+  }
+
+  private async applyDelete(principal: Principal, id: string): Promise<void> {
     principal.requireAny('Manage Datasources');
     await this.getVisible(principal, id);
     if (!principal.canUseDatasource(id, 'Manage Datasources')) throw new ForbiddenError('This API key cannot manage this datasource');
@@ -245,7 +295,7 @@ export class DatasourceService {
   async ensureSampleDatasource(db: Knex, organizationId: string): Promise<Datasource | undefined> {
     const sample = this.deps.sampleData;
     if (!sample) return undefined;
-    return withTransaction(db, async (trx) => {
+    return this.changing(() => withTransaction(db, async (trx) => {
       const repo = this.repo(trx);
       const existing = await repo.findSample(organizationId);
       if (existing) {
@@ -257,7 +307,7 @@ export class DatasourceService {
         dataTimeZone: 'UTC', maxConcurrentExecutions: 10,
       });
       return repo.insert({ ...settings, id: newId(), organizationId, isSample: true });
-    });
+    }));
   }
 
   /** Ids among `ids` that are not datasources of the organization (API key permission checks). */

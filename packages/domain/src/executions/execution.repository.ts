@@ -71,6 +71,30 @@ export class ExecutionRepository {
     return inserted ? toExecution(inserted as ExecutionRow) : undefined;
   }
 
+  /**
+   * `insertUnlessRunning` for many rows in one statement (distinct data keys): returns the rows
+   * inserted; a row whose key has an unfinished execution already is skipped.
+   */
+  async insertManyUnlessRunning(rows: Array<Parameters<ExecutionRepository['insert']>[0]>): Promise<Execution[]> {
+    if (!rows.length) return [];
+    const statuses = UNFINISHED_STATUSES.map((s) => `'${s}'`).join(',');
+    const inserted = await this.db('executions')
+      .insert(rows.map((row) => ({ ...row, sql_values: JSON.stringify(row.sql_values), options: JSON.stringify(row.options) })))
+      .onConflict(this.db.raw(`(data_key) WHERE execution_status IN (${statuses})`))
+      .ignore()
+      .returning('*');
+    return (inserted as ExecutionRow[]).map(toExecution);
+  }
+
+  /** The unfinished execution of each of `dataKeys` that has one (at most one each: unique index). */
+  async listUnfinishedByDataKeys(dataKeys: readonly string[]): Promise<Map<string, Execution>> {
+    const out = new Map<string, Execution>();
+    if (!dataKeys.length) return out;
+    const rows = await this.db<ExecutionRow>('executions').whereIn('data_key', [...dataKeys]).whereIn('execution_status', UNFINISHED_STATUSES);
+    for (const row of rows) out.set(row.data_key, toExecution(row));
+    return out;
+  }
+
   /** An execution of the organization started within the retention window. */
   async find(organizationId: string, id: string): Promise<Execution | undefined> {
     if (!isUuid(id)) return undefined;

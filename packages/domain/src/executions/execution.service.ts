@@ -7,13 +7,14 @@ import type { DatasourceService } from '../datasources/datasource.service.js';
 import { dialectOf } from '../drivers/index.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { newUuid } from '../ids.js';
-import { compileQuery, type FilterDefinition, type InputParameters } from '../query/index.js';
+import { compileQuery, mayReferenceDefinitions, type FilterDefinition, type InputParameters } from '../query/index.js';
 import { QUEUES, type JobQueue } from '../queue/queue.js';
 import type { ResultStore } from '../results/result-store.js';
 import type { SqlSnippetService } from '../sql-snippets/sql-snippet.service.js';
 import type { DataTokens } from '../tokens/data-token.js';
 import { computeDataKey, schemaDataKey } from './data-key.js';
 import { ExecutionRepository } from './execution.repository.js';
+import { ExecutionStarter, type NewExecutionRow } from './execution-starter.js';
 import type { Execution, ExecutionJob, ExecutionOptions, ExecutionPriority, ExecutionType } from './execution.types.js';
 
 /** Who may start ad hoc executions (contract row 14). */
@@ -60,7 +61,11 @@ export interface ExecutionServiceDeps {
 
 /** Executions: compile, key, single-flight start, status, cancel, data tokens, schema refresh. */
 export class ExecutionService {
-  constructor(private readonly deps: ExecutionServiceDeps) {}
+  private readonly starter: ExecutionStarter;
+
+  constructor(private readonly deps: ExecutionServiceDeps) {
+    this.starter = new ExecutionStarter({ db: deps.db, queue: deps.queue });
+  }
 
   /**
    * Starts an execution, or joins the unfinished one with the same data key (single flight), or
@@ -68,13 +73,7 @@ export class ExecutionService {
    */
   async start(input: StartExecutionInput): Promise<Execution> {
     const queueName = input.priority === 'interactive' ? QUEUES.executionsInteractive : QUEUES.executionsBackground;
-    if (!input.force) {
-      // Single flight without the lock when the key is already running: under a burst of identical
-      // requests each would otherwise hold a connection waiting for the key's lock in turn.
-      const running = await new ExecutionRepository(this.deps.db).findUnfinishedByDataKey(input.dataKey);
-      if (running) return running;
-    }
-    const row = (): Parameters<ExecutionRepository['insert']>[0] => ({
+    const row = (): NewExecutionRow => ({
       id: newUuid(),
       // The job id is chosen here so the row carries it from the start (no second write).
       job_id: newUuid(),
@@ -90,23 +89,9 @@ export class ExecutionService {
       time_zone: input.timeZone,
       options: input.options ?? {},
     });
-    if (!input.force && !(input.reuseSeconds && input.reuseSeconds > 0)) {
-      // The common case in four statements (begin, insert, enqueue, commit): the unique index on the
-      // unfinished executions of a key is the single flight (no lock, no second lookup).
-      for (let attempt = 0; ; attempt++) {
-        const started = await withTransaction(this.deps.db, async (trx) => {
-          const execution = await new ExecutionRepository(trx).insertUnlessRunning(row());
-          if (execution) await this.deps.queue.send(queueName, { executionId: execution.id, organizationId: input.organizationId } satisfies ExecutionJob, { db: trx, id: execution.jobId! });
-          return execution;
-        });
-        if (started) return started;
-        const running = await new ExecutionRepository(this.deps.db).findUnfinishedByDataKey(input.dataKey);
-        if (running) return running;
-        // the one that was running finished in between: start anew (bounded: it would need a
-        // start and a finish of the key between each two statements here)
-        if (attempt >= 5) throw new Error(`Could not start or join an execution of data key ${input.dataKey}`);
-      }
-    }
+    // The common case: batched with the starts that arrive meanwhile; the unique index on the
+    // unfinished executions of a key is the single flight (no lock).
+    if (!input.force && !(input.reuseSeconds && input.reuseSeconds > 0)) return this.starter.start(row(), queueName);
     return withTransaction(this.deps.db, async (trx) => {
       const repo = new ExecutionRepository(trx);
       // Serialise starts of one key across every api-server instance (a forced start cancels the
@@ -133,15 +118,16 @@ export class ExecutionService {
    */
   async runAdHoc(principal: Principal, datasourceId: string, input: AdHocExecutionInput): Promise<Execution> {
     principal.requireAny(...EXECUTION_RUN_PERMISSIONS);
-    const ds = await this.deps.datasources.getVisible(principal, datasourceId, EXECUTION_RUN_PERMISSIONS);
+    const ds = await this.deps.datasources.getVisibleShared(principal, datasourceId, EXECUTION_RUN_PERMISSIONS);
     this.deps.datasources.connectionSettings(ds);
     const dialect = dialectOf(ds.databaseType);
     if (!dialect) throw new ValidationError(`Database type "${ds.databaseType}" is not supported by this build`, { code: 'database_type_not_supported' });
     const parameters = input.parameters ?? {};
-    const [snippets, filters] = await Promise.all([
+    // plain SQL (no brackets) needs neither snippets nor filters: two statements fewer per submit
+    const [snippets, filters] = mayReferenceDefinitions(input.sqlQuery) ? await Promise.all([
       this.deps.sqlSnippets.listAll(principal.organizationId),
       this.deps.filterDefinitions?.(principal.organizationId) ?? Promise.resolve([]),
-    ]);
+    ]) : [[], []];
     // Without a dashboard, a given `tz` acts as the dashboard time zone (param-language §7.7).
     const dashboardTimeZone = parameters.tz ?? null;
     const compiled = compileQuery({

@@ -18,6 +18,14 @@ const BUILTIN_VALUES: Record<BuiltinSnippetName, keyof NonNullable<CompileInput[
 };
 
 /**
+ * False when `sql` cannot reference a snippet (`[name]`) or a filter (`{…}`): it has neither
+ * bracket, so compiling it needs no snippet or filter definitions (callers may skip loading them).
+ */
+export function mayReferenceDefinitions(sql: string): boolean {
+  return typeof sql !== 'string' || sql.includes('[') || sql.includes('{');
+}
+
+/**
  * Compiles report/filter/alert SQL written in the Cluvio-compatible parameter language into SQL with
  * bind placeholders. Pure: no I/O; `now` is taken from the input.
  *

@@ -89,6 +89,11 @@ export interface JobQueue {
    * transaction commits.
    */
   send(name: string, data: object, options?: { db?: Knex; startAfterSeconds?: number; id?: string }): Promise<string | null>;
+  /**
+   * Enqueues several jobs of one queue in one statement (one NOTIFY), inside `db`'s transaction
+   * when given. Optional: without it callers send one by one.
+   */
+  sendMany?(name: string, jobs: Array<{ id: string; data: object }>, options?: { db?: Knex }): Promise<void>;
   cancel(name: string, id: string): Promise<void>;
 }
 
@@ -114,6 +119,9 @@ export function createJobQueue(boss: PgBoss): JobQueue {
         ...(options.startAfterSeconds ? { startAfter: new Date(Date.now() + options.startAfterSeconds * 1000) } : {}),
         ...(options.id ? { id: options.id } : {}),
       }),
+    sendMany: async (name, jobs, options = {}) => {
+      await boss.insert(name, jobs, options.db ? { db: fromKnex(options.db as never) } : {});
+    },
     cancel: async (name, id) => {
       await boss.cancel(name, id);
     },
