@@ -42,41 +42,113 @@ function toStored(row: ResultRow): StoredResult {
   };
 }
 
-/** Chunks per COPY read: each batch is held until its last chunk is sent (memory per download). */
+/** Chunks per COPY read (each about 150-250 KiB compressed). */
 const READ_BATCH = 4;
+/**
+ * Bytes of chunks read ahead of their reader in all (default): while a reader sends one batch,
+ * the next is fetched only while the store's prefetched bytes stay under this budget, so many
+ * concurrent downloads cost about one batch each, not two.
+ */
+const DEFAULT_PREFETCH_BUDGET_BYTES = 16 * 1024 * 1024;
 const { to: copyTo } = copyStreams;
 const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 
-/** Parses `COPY … (FORMAT binary)` output of `seq int4, first_row int8, row_count int4, bytes bytea`. */
-export function parseChunkCopy(data: Buffer): StoredChunk[] {
-  if (data.compare(COPY_SIGNATURE, 0, 11, 0, 11) !== 0) throw new Error('not a binary COPY stream');
-  let at = 11 + 4;
-  at += 4 + data.readUInt32BE(at);
+/**
+ * Reads consecutive bytes out of a list of buffers (the pieces of a COPY stream as they arrived).
+ * A field that spans pieces is copied into a buffer of its own, so a chunk never keeps the whole
+ * batch (or more than one small piece) alive.
+ */
+class PieceReader {
+  private index = 0;
+  private at = 0;
+
+  constructor(private readonly pieces: readonly Buffer[]) {}
+
+  take(n: number): Buffer {
+    const piece = this.pieces[this.index];
+    if (piece && this.at + n <= piece.length) {
+      const view = piece.subarray(this.at, this.at + n);
+      this.advance(n, piece.length);
+      return view;
+    }
+    const out = Buffer.allocUnsafeSlow(n);
+    let filled = 0;
+    while (filled < n) {
+      const p = this.pieces[this.index];
+      if (!p) throw new Error('truncated COPY stream');
+      const k = Math.min(n - filled, p.length - this.at);
+      p.copy(out, filled, this.at, this.at + k);
+      filled += k;
+      this.advance(k, p.length);
+    }
+    return out;
+  }
+
+  private advance(n: number, length: number): void {
+    this.at += n;
+    if (this.at === length) {
+      this.index++;
+      this.at = 0;
+    }
+  }
+}
+
+/**
+ * Parses `COPY … (FORMAT binary)` output of `seq int4, first_row int8, row_count int4, bytes bytea`,
+ * given whole or as the pieces it arrived in (each chunk's bytes are then a buffer of their own).
+ */
+export function parseChunkCopy(data: Buffer | readonly Buffer[]): StoredChunk[] {
+  const reader = new PieceReader(Buffer.isBuffer(data) ? [data] : data);
+  if (reader.take(11).compare(COPY_SIGNATURE, 0, 11) !== 0) throw new Error('not a binary COPY stream');
+  reader.take(4);
+  reader.take(reader.take(4).readUInt32BE(0));
   const out: StoredChunk[] = [];
   for (;;) {
-    const fields = data.readInt16BE(at);
-    at += 2;
+    const fields = reader.take(2).readInt16BE(0);
     if (fields === -1) return out;
     if (fields !== 4) throw new Error(`expected 4 fields, got ${fields}`);
-    const seq = data.readInt32BE(at + 4);
-    at += 8;
-    const firstRow = Number(data.readBigInt64BE(at + 4));
-    at += 12;
-    const rowCount = data.readInt32BE(at + 4);
-    at += 8;
-    const length = data.readInt32BE(at);
-    at += 4;
-    out.push({ seq, firstRow, rowCount, bytes: data.subarray(at, at + length) });
-    at += length;
+    // each field: int32 length, then the value (int4, int8, int4, bytea)
+    const head = reader.take(32);
+    const seq = head.readInt32BE(4);
+    const firstRow = Number(head.readBigInt64BE(12));
+    const rowCount = head.readInt32BE(24);
+    const length = head.readInt32BE(28);
+    out.push({ seq, firstRow, rowCount, bytes: reader.take(length) });
   }
+}
+
+/** A process-wide allowance of bytes read ahead (see `DEFAULT_PREFETCH_BUDGET_BYTES`). */
+class PrefetchBudget {
+  private used = 0;
+
+  constructor(private readonly limit: number) {}
+
+  tryTake(bytes: number): boolean {
+    if (this.used + bytes > this.limit) return false;
+    this.used += bytes;
+    return true;
+  }
+
+  give(bytes: number): void {
+    this.used -= bytes;
+  }
+}
+
+export interface PgResultStoreOptions {
+  /** Bytes of chunks fetched ahead of their readers, across all reads (default 16 MiB; 0: none). */
+  prefetchBudgetBytes?: number;
 }
 
 /** The default result store: tables `results` and `result_chunks` in Sightline's PostgreSQL. */
 export class PgResultStore implements ResultStore {
-  constructor(private readonly db: Knex) {}
+  private readonly prefetch: PrefetchBudget;
+
+  constructor(private readonly db: Knex, options: PgResultStoreOptions = {}) {
+    this.prefetch = new PrefetchBudget(options.prefetchBudgetBytes ?? DEFAULT_PREFETCH_BUDGET_BYTES);
+  }
 
   inTransaction(trx: Knex): ResultStore {
-    return new PgResultStore(trx);
+    return new PgResultStore(trx, { prefetchBudgetBytes: 0 });
   }
 
   async begin(input: { executionId: string; organizationId: string; dataKey: string; kind: 'rows' | 'document'; timeZone: string; retry?: boolean }): Promise<void> {
@@ -152,25 +224,54 @@ export class PgResultStore implements ResultStore {
    * Reads chunks in batches through `COPY (SELECT …) TO STDOUT (FORMAT binary)`: bytea arrives as
    * raw bytes (a plain SELECT sends hex text, twice the size plus a decode — measured as the data
    * server's bottleneck: 105 MB/s vs 437 MB/s). The connection returns to the pool between batches,
-   * so a slow client never pins one.
+   * so a slow client never pins one. While one batch is handed out, the next is fetched if the
+   * store's prefetch budget allows: memory per reader is one batch, two at most.
    */
   async *readChunks(executionId: string, fromSeq: number, toSeq: number): AsyncIterable<StoredChunk> {
     // COPY takes no bind parameters: the three values are checked to be a UUID and integers instead.
     if (!isUuid(executionId) || !Number.isSafeInteger(fromSeq) || !Number.isSafeInteger(toSeq)) throw new Error('invalid chunk range');
-    for (let start = fromSeq; start <= toSeq; start += READ_BATCH) {
-      const end = Math.min(toSeq, start + READ_BATCH - 1);
-      const sql = `COPY (SELECT seq, first_row, row_count, bytes FROM result_chunks WHERE execution_id = '${executionId}' AND seq BETWEEN ${start} AND ${end} ORDER BY seq) TO STDOUT (FORMAT binary)`;
-      const conn = (await this.db.client.acquireConnection()) as pg.PoolClient;
-      const parts: Buffer[] = [];
-      try {
-        for await (const part of conn.query(copyTo(sql))) parts.push(part as Buffer);
-      } finally {
-        await this.db.client.releaseConnection(conn);
+    let start = fromSeq;
+    let pending: Promise<StoredChunk[]> | undefined = start <= toSeq ? this.readBatch(executionId, start, Math.min(toSeq, start + READ_BATCH - 1)) : undefined;
+    /** Budget bytes taken for `pending` (0 when it is not a prefetch). */
+    let reserved = 0;
+    try {
+      while (pending) {
+        const chunks = await pending;
+        pending = undefined;
+        this.prefetch.give(reserved);
+        reserved = 0;
+        const next = start + READ_BATCH;
+        const more = chunks.length === Math.min(toSeq, start + READ_BATCH - 1) - start + 1 && next <= toSeq;
+        const batchBytes = chunks.reduce((n, c) => n + c.bytes.length, 0);
+        if (more && this.prefetch.tryTake(batchBytes)) {
+          reserved = batchBytes;
+          pending = this.readBatch(executionId, next, Math.min(toSeq, next + READ_BATCH - 1));
+          // a failed prefetch surfaces when it is awaited; this only silences "unhandled" warnings
+          pending.catch(() => {});
+        }
+        // each chunk is released as soon as the reader is done with it
+        while (chunks.length) yield chunks.shift()!;
+        if (!more) return;
+        start = next;
+        pending ??= this.readBatch(executionId, start, Math.min(toSeq, start + READ_BATCH - 1));
       }
-      const chunks = parseChunkCopy(Buffer.concat(parts));
-      for (const chunk of chunks) yield chunk;
-      if (chunks.length < end - start + 1) return;
+    } finally {
+      // the reader stopped early: the prefetch in flight settles before its budget is given back
+      if (pending) await pending.catch(() => {});
+      this.prefetch.give(reserved);
     }
+  }
+
+  private async readBatch(executionId: string, start: number, end: number): Promise<StoredChunk[]> {
+    const sql = `COPY (SELECT seq, first_row, row_count, bytes FROM result_chunks WHERE execution_id = '${executionId}' AND seq BETWEEN ${start} AND ${end} ORDER BY seq) TO STDOUT (FORMAT binary)`;
+    const conn = (await this.db.client.acquireConnection()) as pg.PoolClient;
+    const pieces: Buffer[] = [];
+    try {
+      for await (const piece of conn.query(copyTo(sql))) pieces.push(piece as Buffer);
+    } finally {
+      await this.db.client.releaseConnection(conn);
+    }
+    return parseChunkCopy(pieces);
   }
 
   async purge(before: Date, supersededBefore: Date): Promise<number> {
