@@ -42,12 +42,13 @@ function toStored(row: ResultRow): StoredResult {
   };
 }
 
-/** Chunks per COPY read (each about 150-250 KiB compressed). */
+/** Chunks per COPY read on demand (each about 150-250 KiB compressed). */
 const READ_BATCH = 4;
+/** Chunks per COPY read ahead when the prefetch budget has room: fewer round trips. */
+const PREFETCH_BATCH = 16;
 /**
- * Bytes of chunks read ahead of their reader in all (default): while a reader sends one batch,
- * the next is fetched only while the store's prefetched bytes stay under this budget, so many
- * concurrent downloads cost about one batch each, not two.
+ * Bytes of chunks read ahead of their readers in all (default; see `readChunks`): a single reader
+ * gets large batches fetched ahead, many concurrent readers about one small batch each.
  */
 const DEFAULT_PREFETCH_BUDGET_BYTES = 16 * 1024 * 1024;
 const { to: copyTo } = copyStreams;
@@ -224,41 +225,73 @@ export class PgResultStore implements ResultStore {
    * Reads chunks in batches through `COPY (SELECT …) TO STDOUT (FORMAT binary)`: bytea arrives as
    * raw bytes (a plain SELECT sends hex text, twice the size plus a decode — measured as the data
    * server's bottleneck: 105 MB/s vs 437 MB/s). The connection returns to the pool between batches,
-   * so a slow client never pins one. While one batch is handed out, the next is fetched if the
-   * store's prefetch budget allows: memory per reader is one batch, two at most.
+   * so a slow client never pins one.
+   *
+   * While one batch is handed out, the next is fetched ahead if the store's prefetch budget allows:
+   * a large one (few round trips) when the budget has room, a small one or none under many
+   * concurrent readers. Bytes read ahead are charged to the budget until the reader takes them, so
+   * memory is about `READ_BATCH` chunks per reader plus the budget in all.
    */
   async *readChunks(executionId: string, fromSeq: number, toSeq: number): AsyncIterable<StoredChunk> {
     // COPY takes no bind parameters: the three values are checked to be a UUID and integers instead.
     if (!isUuid(executionId) || !Number.isSafeInteger(fromSeq) || !Number.isSafeInteger(toSeq)) throw new Error('invalid chunk range');
-    let start = fromSeq;
-    let pending: Promise<StoredChunk[]> | undefined = start <= toSeq ? this.readBatch(executionId, start, Math.min(toSeq, start + READ_BATCH - 1)) : undefined;
-    /** Budget bytes taken for `pending` (0 when it is not a prefetch). */
-    let reserved = 0;
+    interface Batch {
+      chunks: Promise<StoredChunk[]>;
+      expected: number;
+      /** Budget bytes taken for it (0: read on demand). */
+      reserved: number;
+    }
+    let next = fromSeq;
+    /** Average size of the chunks read so far: what a batch read ahead is expected to take. */
+    let chunkBytes = 0;
+    const request = (count: number, reserved: number): Batch => {
+      const end = Math.min(toSeq, next + count - 1);
+      const chunks = this.readBatch(executionId, next, end);
+      // a failed read surfaces when it is awaited; this only silences "unhandled" warnings
+      chunks.catch(() => {});
+      const batch = { chunks, expected: end - next + 1, reserved };
+      next = end + 1;
+      return batch;
+    };
+    const readAhead = (): Batch | undefined => {
+      for (const count of [PREFETCH_BATCH, READ_BATCH]) {
+        const bytes = Math.min(count, toSeq - next + 1) * chunkBytes;
+        if (this.prefetch.tryTake(bytes)) return request(count, bytes);
+      }
+      return undefined;
+    };
+    let batch: Batch | undefined = next <= toSeq ? request(READ_BATCH, 0) : undefined;
     try {
-      while (pending) {
-        const chunks = await pending;
-        pending = undefined;
-        this.prefetch.give(reserved);
-        reserved = 0;
-        const next = start + READ_BATCH;
-        const more = chunks.length === Math.min(toSeq, start + READ_BATCH - 1) - start + 1 && next <= toSeq;
-        const batchBytes = chunks.reduce((n, c) => n + c.bytes.length, 0);
-        if (more && this.prefetch.tryTake(batchBytes)) {
-          reserved = batchBytes;
-          pending = this.readBatch(executionId, next, Math.min(toSeq, next + READ_BATCH - 1));
-          // a failed prefetch surfaces when it is awaited; this only silences "unhandled" warnings
-          pending.catch(() => {});
+      while (batch) {
+        const current = batch;
+        batch = undefined;
+        const chunks = await current.chunks;
+        let reserved = current.reserved;
+        if (chunks.length) chunkBytes = Math.ceil(chunks.reduce((n, c) => n + c.bytes.length, 0) / chunks.length);
+        // a short batch is the end of the result
+        const last = chunks.length < current.expected || next > toSeq;
+        if (!last && chunkBytes > 0) batch = readAhead();
+        try {
+          while (chunks.length) {
+            // each chunk is released (and its budget given back) as soon as the reader takes the next
+            const chunk = chunks.shift()!;
+            yield chunk;
+            const back = Math.min(reserved, chunk.bytes.length);
+            this.prefetch.give(back);
+            reserved -= back;
+          }
+        } finally {
+          this.prefetch.give(reserved);
         }
-        // each chunk is released as soon as the reader is done with it
-        while (chunks.length) yield chunks.shift()!;
-        if (!more) return;
-        start = next;
-        pending ??= this.readBatch(executionId, start, Math.min(toSeq, start + READ_BATCH - 1));
+        if (last) return;
+        batch ??= request(READ_BATCH, 0);
       }
     } finally {
-      // the reader stopped early: the prefetch in flight settles before its budget is given back
-      if (pending) await pending.catch(() => {});
-      this.prefetch.give(reserved);
+      // the reader stopped early: the read in flight settles before its budget is given back
+      if (batch) {
+        await batch.chunks.catch(() => {});
+        this.prefetch.give(batch.reserved);
+      }
     }
   }
 
