@@ -1,5 +1,5 @@
 import { promisify } from 'node:util';
-import { constants as zlibConstants, crc32, deflateRawSync, gunzip as gunzipCallback } from 'node:zlib';
+import { constants as zlibConstants, crc32, createGunzip, deflateRawSync, gunzip as gunzipCallback } from 'node:zlib';
 import {
   FINAL_DEFLATE_BLOCK, GZIP_HEADER, crc32Combine, deflateRun, gzipTrailer, spliceableRun,
   type CsvOptions, type DeflateRun, type ResultField, type ResultStore, type StoredChunk, type StoredResult,
@@ -28,21 +28,15 @@ export interface ChunkSlice {
 }
 
 const GZ_LEVEL = 4;
-/** Chunks fetched/decoded ahead of the one being sent (each about 1 MiB uncompressed). */
-const READ_AHEAD = 2;
+/** Converted pieces (csv, ndjson; each about 1 MiB) made ahead of the one being sent. */
+const READ_AHEAD = 1;
 /**
- * Stored chunks fetched ahead when passing them through (each about 150-250 KiB compressed): the
- * next store read overlaps with sending, for 1-2 MiB per download (50 concurrent downloads of a
- * 1M-row result must stay under 250 MB in all).
+ * Output piece size of inflating a stored chunk for an identity response: a download holds one
+ * piece of text, not a whole 1 MiB chunk (the store fetches the next chunks meanwhile). Each piece
+ * is one thread-pool round trip (measured on one chunk: 383 MB/s with 16 KiB pieces, 744 MB/s with
+ * 256 KiB); 256 KiB pieces measured no faster per download here and above glibc's mmap threshold.
  */
-const PASSTHROUGH_READ_AHEAD = 8;
-/** Stored chunks fetched ahead of the one being inflated (identity JSON responses). */
-const INFLATE_READ_AHEAD = 2;
-/**
- * Output piece size of inflating a stored chunk: zlib's default (16 KiB) enters the thread pool
- * once per 16 KiB, measured 383 MB/s on a 1 MiB chunk vs 744 MB/s with 256 KiB pieces.
- */
-const INFLATE_PIECE_BYTES = 256 * 1024;
+const INFLATE_PIECE_BYTES = 64 * 1024;
 
 /**
  * Which chunks hold `range`, and which rows of the edge chunks to keep. Whole chunks are sent as
@@ -122,11 +116,21 @@ async function sliceRows(chunk: StoredChunk, slice: ChunkSlice): Promise<unknown
   return slice.whole ? rows : rows.slice(slice.skip, slice.skip + slice.keep);
 }
 
-/** Row JSON text of a chunk slice (stored text of a whole chunk, re-encoded rows of an edge). */
+/** Row JSON text of an edge slice: the rows kept, re-encoded. */
 async function sliceText(chunk: StoredChunk, slice: ChunkSlice): Promise<Buffer> {
-  if (slice.whole) return gunzip(chunk.bytes, { chunkSize: INFLATE_PIECE_BYTES });
   const rows = await sliceRows(chunk, slice);
   return Buffer.from(rows.map((r) => JSON.stringify(r)).join(','));
+}
+
+/**
+ * The text of a stored gzip member, inflated as it is sent: pieces of `INFLATE_PIECE_BYTES`, the
+ * next one made only when the previous one was taken (back-pressure of the zlib stream).
+ */
+async function* inflatedPieces(member: Buffer): AsyncGenerator<Buffer> {
+  const inflater = createGunzip({ chunkSize: INFLATE_PIECE_BYTES });
+  inflater.end(member);
+  // an early return destroys the stream (and frees its zlib state)
+  for await (const piece of inflater) yield piece as Buffer;
 }
 
 /**
@@ -146,11 +150,12 @@ export async function* jsonGzipBody(input: BodyInput, range: RowRange | undefine
     for await (const [chunk, slice] of chunksOf(input.store, input.result.executionId, input.slices)) {
       // a chunk stored in another gzip shape is recompressed (correct, only slower)
       const stored = slice.whole ? spliceableRun(chunk.bytes) : undefined;
-      yield stored ?? (await deflateRun(await sliceText(chunk, slice), GZ_LEVEL));
+      yield stored ?? (await deflateRun(slice.whole ? await gunzip(chunk.bytes, { chunkSize: INFLATE_PIECE_BYTES }) : await sliceText(chunk, slice), GZ_LEVEL));
     }
   };
   let first = true;
-  for await (const run of readAhead(runs(), PASSTHROUGH_READ_AHEAD)) {
+  // the store fetches the next chunks while these are sent (within its prefetch budget)
+  for await (const run of runs()) {
     if (!first) {
       yield COMMA_RUN.deflate;
       crc = crc32Combine(crc, COMMA_RUN.crc, COMMA_RUN.length);
@@ -169,18 +174,19 @@ export async function* jsonGzipBody(input: BodyInput, range: RowRange | undefine
 }
 
 /**
- * `ResultData` JSON, decompressed on the fly: stored chunks (compressed, small) are fetched ahead,
- * and each is inflated (in 256 KiB pieces: fast) only when the previous one has been handed to
- * the socket, so a download holds about one chunk of text at a time.
+ * `ResultData` JSON, decompressed on the fly: each stored chunk is inflated in small pieces as the
+ * socket takes them, while the store fetches the next chunks, so a download holds a few compressed
+ * chunks and one piece of text at a time.
  */
 export async function* jsonBody(input: BodyInput, range: RowRange | undefined): AsyncGenerator<Buffer> {
   yield Buffer.from(jsonHeader(input.result, range));
   let first = true;
-  for await (const [chunk, slice] of readAhead(chunksOf(input.store, input.result.executionId, input.slices), INFLATE_READ_AHEAD)) {
+  for await (const [chunk, slice] of chunksOf(input.store, input.result.executionId, input.slices)) {
     // chunks are joined by a comma (each chunk's text starts with a row, not a separator)
     if (!first) yield COMMA;
     first = false;
-    yield await sliceText(chunk, slice);
+    if (slice.whole) yield* inflatedPieces(chunk.bytes);
+    else yield await sliceText(chunk, slice);
   }
   yield Buffer.from(JSON_TRAILER);
 }
@@ -231,7 +237,7 @@ export async function* ndjsonBody(input: BodyInput): AsyncGenerator<Buffer> {
 /** A stored JSON document (schemas): the stored gzip member(s) as they are, or decompressed. */
 export async function* documentBody(input: BodyInput, gzipped: boolean): AsyncGenerator<Buffer> {
   for await (const [chunk] of chunksOf(input.store, input.result.executionId, input.slices)) {
-    yield gzipped ? chunk.bytes : await gunzip(chunk.bytes);
+    yield gzipped ? chunk.bytes : await gunzip(chunk.bytes, { chunkSize: INFLATE_PIECE_BYTES });
   }
 }
 

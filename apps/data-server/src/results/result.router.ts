@@ -117,12 +117,18 @@ async function primed(ctx: Context, source: AsyncIterable<Buffer>): Promise<Asyn
     bytes += next.value.length;
   }
   return (async function* () {
-    yield* head;
-    if (done) return;
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done) return;
-      yield next.value;
+    let finished = done;
+    try {
+      yield* head;
+      head.length = 0;
+      while (!finished) {
+        const next = await iterator.next();
+        if (next.done) finished = true;
+        else yield next.value;
+      }
+    } finally {
+      // the client went away: the source releases what it holds (reads in flight, prefetch budget)
+      if (!finished) await iterator.return?.();
     }
   })();
 }

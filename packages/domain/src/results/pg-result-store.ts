@@ -42,41 +42,114 @@ function toStored(row: ResultRow): StoredResult {
   };
 }
 
-/** Chunks per COPY read: each batch is held until its last chunk is sent (memory per download). */
+/** Chunks per COPY read on demand (each about 150-250 KiB compressed). */
 const READ_BATCH = 4;
+/** Chunks per COPY read ahead when the prefetch budget has room: fewer round trips. */
+const PREFETCH_BATCH = 16;
+/**
+ * Bytes of chunks read ahead of their readers in all (default; see `readChunks`): a single reader
+ * gets large batches fetched ahead, many concurrent readers about one small batch each.
+ */
+const DEFAULT_PREFETCH_BUDGET_BYTES = 16 * 1024 * 1024;
 const { to: copyTo } = copyStreams;
 const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 
-/** Parses `COPY … (FORMAT binary)` output of `seq int4, first_row int8, row_count int4, bytes bytea`. */
-export function parseChunkCopy(data: Buffer): StoredChunk[] {
-  if (data.compare(COPY_SIGNATURE, 0, 11, 0, 11) !== 0) throw new Error('not a binary COPY stream');
-  let at = 11 + 4;
-  at += 4 + data.readUInt32BE(at);
+/**
+ * Reads consecutive bytes out of a list of buffers (the pieces of a COPY stream as they arrived).
+ * A field that spans pieces is copied into a buffer of its own, so a chunk never keeps the whole
+ * batch (or more than one small piece) alive.
+ */
+class PieceReader {
+  private index = 0;
+  private at = 0;
+
+  constructor(private readonly pieces: readonly Buffer[]) {}
+
+  take(n: number): Buffer {
+    const piece = this.pieces[this.index];
+    if (piece && this.at + n <= piece.length) {
+      const view = piece.subarray(this.at, this.at + n);
+      this.advance(n, piece.length);
+      return view;
+    }
+    const out = Buffer.allocUnsafeSlow(n);
+    let filled = 0;
+    while (filled < n) {
+      const p = this.pieces[this.index];
+      if (!p) throw new Error('truncated COPY stream');
+      const k = Math.min(n - filled, p.length - this.at);
+      p.copy(out, filled, this.at, this.at + k);
+      filled += k;
+      this.advance(k, p.length);
+    }
+    return out;
+  }
+
+  private advance(n: number, length: number): void {
+    this.at += n;
+    if (this.at === length) {
+      this.index++;
+      this.at = 0;
+    }
+  }
+}
+
+/**
+ * Parses `COPY … (FORMAT binary)` output of `seq int4, first_row int8, row_count int4, bytes bytea`,
+ * given whole or as the pieces it arrived in (each chunk's bytes are then a buffer of their own).
+ */
+export function parseChunkCopy(data: Buffer | readonly Buffer[]): StoredChunk[] {
+  const reader = new PieceReader(Buffer.isBuffer(data) ? [data] : data);
+  if (reader.take(11).compare(COPY_SIGNATURE, 0, 11) !== 0) throw new Error('not a binary COPY stream');
+  reader.take(4);
+  reader.take(reader.take(4).readUInt32BE(0));
   const out: StoredChunk[] = [];
   for (;;) {
-    const fields = data.readInt16BE(at);
-    at += 2;
+    const fields = reader.take(2).readInt16BE(0);
     if (fields === -1) return out;
     if (fields !== 4) throw new Error(`expected 4 fields, got ${fields}`);
-    const seq = data.readInt32BE(at + 4);
-    at += 8;
-    const firstRow = Number(data.readBigInt64BE(at + 4));
-    at += 12;
-    const rowCount = data.readInt32BE(at + 4);
-    at += 8;
-    const length = data.readInt32BE(at);
-    at += 4;
-    out.push({ seq, firstRow, rowCount, bytes: data.subarray(at, at + length) });
-    at += length;
+    // each field: int32 length, then the value (int4, int8, int4, bytea)
+    const head = reader.take(32);
+    const seq = head.readInt32BE(4);
+    const firstRow = Number(head.readBigInt64BE(12));
+    const rowCount = head.readInt32BE(24);
+    const length = head.readInt32BE(28);
+    out.push({ seq, firstRow, rowCount, bytes: reader.take(length) });
   }
+}
+
+/** A process-wide allowance of bytes read ahead (see `DEFAULT_PREFETCH_BUDGET_BYTES`). */
+class PrefetchBudget {
+  private used = 0;
+
+  constructor(private readonly limit: number) {}
+
+  tryTake(bytes: number): boolean {
+    if (this.used + bytes > this.limit) return false;
+    this.used += bytes;
+    return true;
+  }
+
+  give(bytes: number): void {
+    this.used -= bytes;
+  }
+}
+
+export interface PgResultStoreOptions {
+  /** Bytes of chunks fetched ahead of their readers, across all reads (default 16 MiB; 0: none). */
+  prefetchBudgetBytes?: number;
 }
 
 /** The default result store: tables `results` and `result_chunks` in Sightline's PostgreSQL. */
 export class PgResultStore implements ResultStore {
-  constructor(private readonly db: Knex) {}
+  private readonly prefetch: PrefetchBudget;
+
+  constructor(private readonly db: Knex, options: PgResultStoreOptions = {}) {
+    this.prefetch = new PrefetchBudget(options.prefetchBudgetBytes ?? DEFAULT_PREFETCH_BUDGET_BYTES);
+  }
 
   inTransaction(trx: Knex): ResultStore {
-    return new PgResultStore(trx);
+    return new PgResultStore(trx, { prefetchBudgetBytes: 0 });
   }
 
   async begin(input: { executionId: string; organizationId: string; dataKey: string; kind: 'rows' | 'document'; timeZone: string; retry?: boolean }): Promise<void> {
@@ -153,24 +226,85 @@ export class PgResultStore implements ResultStore {
    * raw bytes (a plain SELECT sends hex text, twice the size plus a decode — measured as the data
    * server's bottleneck: 105 MB/s vs 437 MB/s). The connection returns to the pool between batches,
    * so a slow client never pins one.
+   *
+   * While one batch is handed out, the next is fetched ahead if the store's prefetch budget allows:
+   * a large one (few round trips) when the budget has room, a small one or none under many
+   * concurrent readers. Bytes read ahead are charged to the budget until the reader takes them, so
+   * memory is about `READ_BATCH` chunks per reader plus the budget in all.
    */
   async *readChunks(executionId: string, fromSeq: number, toSeq: number): AsyncIterable<StoredChunk> {
     // COPY takes no bind parameters: the three values are checked to be a UUID and integers instead.
     if (!isUuid(executionId) || !Number.isSafeInteger(fromSeq) || !Number.isSafeInteger(toSeq)) throw new Error('invalid chunk range');
-    for (let start = fromSeq; start <= toSeq; start += READ_BATCH) {
-      const end = Math.min(toSeq, start + READ_BATCH - 1);
-      const sql = `COPY (SELECT seq, first_row, row_count, bytes FROM result_chunks WHERE execution_id = '${executionId}' AND seq BETWEEN ${start} AND ${end} ORDER BY seq) TO STDOUT (FORMAT binary)`;
-      const conn = (await this.db.client.acquireConnection()) as pg.PoolClient;
-      const parts: Buffer[] = [];
-      try {
-        for await (const part of conn.query(copyTo(sql))) parts.push(part as Buffer);
-      } finally {
-        await this.db.client.releaseConnection(conn);
-      }
-      const chunks = parseChunkCopy(Buffer.concat(parts));
-      for (const chunk of chunks) yield chunk;
-      if (chunks.length < end - start + 1) return;
+    interface Batch {
+      chunks: Promise<StoredChunk[]>;
+      expected: number;
+      /** Budget bytes taken for it (0: read on demand). */
+      reserved: number;
     }
+    let next = fromSeq;
+    /** Average size of the chunks read so far: what a batch read ahead is expected to take. */
+    let chunkBytes = 0;
+    const request = (count: number, reserved: number): Batch => {
+      const end = Math.min(toSeq, next + count - 1);
+      const chunks = this.readBatch(executionId, next, end);
+      // a failed read surfaces when it is awaited; this only silences "unhandled" warnings
+      chunks.catch(() => {});
+      const batch = { chunks, expected: end - next + 1, reserved };
+      next = end + 1;
+      return batch;
+    };
+    const readAhead = (): Batch | undefined => {
+      for (const count of [PREFETCH_BATCH, READ_BATCH]) {
+        const bytes = Math.min(count, toSeq - next + 1) * chunkBytes;
+        if (this.prefetch.tryTake(bytes)) return request(count, bytes);
+      }
+      return undefined;
+    };
+    let batch: Batch | undefined = next <= toSeq ? request(READ_BATCH, 0) : undefined;
+    try {
+      while (batch) {
+        const current = batch;
+        batch = undefined;
+        const chunks = await current.chunks;
+        let reserved = current.reserved;
+        if (chunks.length) chunkBytes = Math.ceil(chunks.reduce((n, c) => n + c.bytes.length, 0) / chunks.length);
+        // a short batch is the end of the result
+        const last = chunks.length < current.expected || next > toSeq;
+        if (!last && chunkBytes > 0) batch = readAhead();
+        try {
+          while (chunks.length) {
+            // each chunk is released (and its budget given back) as soon as the reader takes the next
+            const chunk = chunks.shift()!;
+            yield chunk;
+            const back = Math.min(reserved, chunk.bytes.length);
+            this.prefetch.give(back);
+            reserved -= back;
+          }
+        } finally {
+          this.prefetch.give(reserved);
+        }
+        if (last) return;
+        batch ??= request(READ_BATCH, 0);
+      }
+    } finally {
+      // the reader stopped early: the read in flight settles before its budget is given back
+      if (batch) {
+        await batch.chunks.catch(() => {});
+        this.prefetch.give(batch.reserved);
+      }
+    }
+  }
+
+  private async readBatch(executionId: string, start: number, end: number): Promise<StoredChunk[]> {
+    const sql = `COPY (SELECT seq, first_row, row_count, bytes FROM result_chunks WHERE execution_id = '${executionId}' AND seq BETWEEN ${start} AND ${end} ORDER BY seq) TO STDOUT (FORMAT binary)`;
+    const conn = (await this.db.client.acquireConnection()) as pg.PoolClient;
+    const pieces: Buffer[] = [];
+    try {
+      for await (const piece of conn.query(copyTo(sql))) pieces.push(piece as Buffer);
+    } finally {
+      await this.db.client.releaseConnection(conn);
+    }
+    return parseChunkCopy(pieces);
   }
 
   async purge(before: Date, supersededBefore: Date): Promise<number> {
