@@ -3423,7 +3423,7 @@ export interface components {
                 otp_app_enabled?: boolean;
                 otp_phone_enabled?: boolean;
                 /** @enum {string} */
-                role: "analyst" | "viewer";
+                role: "viewer" | "analyst" | "admin";
             };
             id: string;
             links?: Record<string, unknown>;

@@ -36,7 +36,7 @@ export function attributesSchema(definition: ResourceDefinition): JsonSchema {
   if (table) {
     for (const e of table.entries) {
       if (!e.attribute || e.spec.writeOnly) continue;
-      const schema = jsonSchemaOf(e.spec.schema);
+      const schema = jsonSchemaOf(e.spec.shownSchema ?? e.spec.schema);
       properties[e.attribute] = e.spec.nullable ? nullable(schema) : schema;
       if (!e.spec.visibleTo) required.push(e.attribute);
     }

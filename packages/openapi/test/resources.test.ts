@@ -52,6 +52,13 @@ describe('resource schemas from a field table', () => {
     expect(update.properties.data.properties.attributes.required).toBeUndefined();
   });
 
+  it('shows the wider set of values a field declares with shows(), and accepts only its schema on writes', () => {
+    // a user's role: shown as admin too, but never set to it (the contract test found an admin's role outside the enum)
+    const members = defineFieldResource({ type: 'members', fields: defineFields({ id: f.id(), organizationId: f.tenant(), role: f.enum(['analyst', 'viewer']).shows(z.enum(['analyst', 'viewer', 'admin'])) }) });
+    expect((attributesSchema(members) as any).properties.role).toMatchObject({ enum: ['analyst', 'viewer', 'admin'] });
+    expect((requestDocumentSchema(members, 'update') as any).properties.data.properties.attributes.properties.role).toMatchObject({ enum: ['analyst', 'viewer'] });
+  });
+
   it('lists the names of a resource defined without a field table, unconstrained', () => {
     const plain = defineResource({ type: 'things', attributes: ['a', 'b'], relationships: {} });
     expect(attributesSchema(plain)).toEqual({ type: 'object', properties: { a: {}, b: {} }, additionalProperties: false });
