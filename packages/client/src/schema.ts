@@ -2998,7 +2998,8 @@ export interface components {
                 data_type?: string;
                 name?: string;
             }[];
-            limit?: number;
+            /** @description The requested row limit; null when only `offset` was given (to the end). */
+            limit?: number | null;
             offset?: number;
             row_limit_reached?: boolean;
             rows: (number | string | boolean | null)[][];
@@ -5112,13 +5113,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The file (PDF, PNG, XLSX, CSV, …) */
+            /** @description The file, with the media type of its kind */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": string;
+                    "application/pdf": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "image/png": string;
+                    "text/csv": string;
                 };
             };
             default: components["responses"]["error"];
@@ -5141,13 +5145,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The file (PDF, PNG, XLSX, CSV, …) */
+            /** @description The file, with the media type of its kind */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": string;
+                    "application/pdf": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "image/png": string;
+                    "text/csv": string;
                 };
             };
             default: components["responses"]["error"];
@@ -5826,6 +5833,13 @@ export interface operations {
                 content: {
                     "application/json": Record<string, unknown>;
                 };
+            };
+            /** @description No schema stored yet (the schema query has not finished): poll again */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             default: components["responses"]["error"];
         };
