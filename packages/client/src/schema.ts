@@ -5998,7 +5998,7 @@ export interface operations {
             query?: {
                 /** @description Continue after this cursor (from the previous page). */
                 cursor?: string;
-                /** @description Page size. */
+                /** @description Page size (default 100). */
                 limit?: number;
             };
             header?: never;
