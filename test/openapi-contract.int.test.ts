@@ -44,7 +44,7 @@ type Defect =
   | 'auth-absent' | 'auth-malformed' | 'auth-unknown'
   | 'id-foreign' | 'id-unknown' | 'id-malformed'
   | 'query-unknown' | 'query-invalid'
-  | 'body-wrong-type' | 'body-unknown-attribute' | 'body-missing-field' | 'body-oversized-string'
+  | 'body-wrong-type' | 'body-out-of-range' | 'body-unknown-attribute' | 'body-missing-field' | 'body-oversized-string'
   | 'body-malformed-json' | 'body-not-object' | 'body-type-mismatch' | 'body-id-mismatch' | 'media-type';
 
 interface GeneratedRequest {
@@ -68,7 +68,7 @@ const EXPECTED: Record<Defect, number[]> = {
   'auth-absent': [401], 'auth-malformed': [401], 'auth-unknown': [401],
   'id-foreign': [404], 'id-unknown': [404], 'id-malformed': [400, 404],
   'query-unknown': [400], 'query-invalid': [400],
-  'body-wrong-type': [400, 422], 'body-unknown-attribute': [400, 422], 'body-missing-field': [400, 422],
+  'body-wrong-type': [400, 422], 'body-out-of-range': [400, 422], 'body-unknown-attribute': [400, 422], 'body-missing-field': [400, 422],
   'body-oversized-string': [400, 413, 422], 'body-malformed-json': [400], 'body-not-object': [400, 422],
   'body-type-mismatch': [409], 'body-id-mismatch': [409], 'media-type': [415],
 };
@@ -274,6 +274,7 @@ function requestArbitrary(op: Operation, defect: Defect | undefined): fc.Arbitra
   const defectArbitrary = fc.record({
     pick: fc.nat(),
     other: fc.constantFrom<unknown>(42, 'a string', true, [1, 'x'], { nested: 'object' }, null),
+    number: fc.constantFrom(1e308, -1e308, 2 ** 63, -(2 ** 31) - 1, 2 ** 31, -1, 0, 0.5),
     size: fc.constantFrom(300, 5_000, 100_000, 2_000_000),
     mediaType: fc.constantFrom('text/plain', 'application/xml', 'application/vnd.api+json; ext="https://example.com/ext"', 'multipart/form-data; boundary=x', ''),
     junkQuery: fc.constantFrom('zz_unknown', 'page[nope]', 'filter[zz]', 'fields[zz]', 'sort'),
@@ -317,6 +318,10 @@ function requestArbitrary(op: Operation, defect: Defect | undefined): fc.Arbitra
         if (target.length === 2 && target[0] === 'data' && ['type', 'id'].includes(target[1]!)) expected = [400, 409, 422];
       }
       if (defect === 'body-wrong-type' && !paths.length) json = d.other;
+      if (defect === 'body-out-of-range') {
+        const numbers = paths.filter((p) => typeof p.reduce<any>((n, k) => n?.[k], json) === 'number');
+        if (numbers.length) json = withProperty(json, numbers[d.pick % numbers.length]!, d.number);
+      }
       if (defect === 'body-unknown-attribute') {
         const target = isObject(dataOf(json)?.attributes) ? ['data', 'attributes', 'zz_unknown'] : ['zz_unknown'];
         json = isObject(json) ? withProperty(json, target, 'x') : { zz_unknown: 'x' };
@@ -330,13 +335,14 @@ function requestArbitrary(op: Operation, defect: Defect | undefined): fc.Arbitra
         json = strings.length ? withProperty(json, strings[d.pick % strings.length]!, 'x'.repeat(d.size)) : json;
       }
       if (defect === 'body-not-object') json = d.other === null || typeof d.other !== 'object' || Array.isArray(d.other) ? d.other : [d.other];
-      // JSON `null` where a body is optional counts as no body
-      if (defect === 'body-not-object' && json === null && !op.body.required) effective = undefined;
+
       if (defect === 'body-type-mismatch' && dataOf(json)?.type) json = withProperty(json, ['data', 'type'], 'zz_wrong_type');
       if (op.method === 'PATCH' && dataOf(json) && 'id' in dataOf(json)!) {
         // an Update document names the resource of the URL, unless that is the defect
         json = withProperty(json, ['data', 'id'], defect === 'body-id-mismatch' ? UNKNOWN_ID : decodeURIComponent(String(ids[0])));
       }
+      // JSON `null` where a body is optional counts as no body
+      if (json === null && !op.body.required && defect !== 'body-malformed-json') effective = undefined;
       payload = defect === 'body-malformed-json' ? `${JSON.stringify(json ?? {}).slice(0, -1)},"` : json === undefined ? undefined : JSON.stringify(json);
       if (payload !== undefined) headers['Content-Type'] = defect === 'media-type' ? d.mediaType : op.body.mediaTypes[d.pick % op.body.mediaTypes.length]!;
       if (payload !== undefined && headers['Content-Type'] === '') {
@@ -456,7 +462,7 @@ function defectGroups(op: Operation): Array<{ name: string; defects: Array<Defec
   const query: Defect[] = [...(op.path === '/health' ? [] : ['query-unknown' as const]), ...(op.query.length ? ['query-invalid' as const] : [])];
   if (query.length) groups.push({ name: 'query', defects: query, runs: 1 });
   if (op.body && op.body.mediaTypes.some((m) => /json$/.test(m))) {
-    const body: Defect[] = ['body-wrong-type', 'body-unknown-attribute', 'body-missing-field', 'body-oversized-string', 'body-malformed-json', 'body-not-object', 'media-type'];
+    const body: Defect[] = ['body-wrong-type', 'body-out-of-range', 'body-unknown-attribute', 'body-missing-field', 'body-oversized-string', 'body-malformed-json', 'body-not-object', 'media-type'];
     if (op.body.mediaTypes.includes('application/vnd.api+json')) body.push('body-type-mismatch');
     if (op.method === 'PATCH' && op.body.mediaTypes.includes('application/vnd.api+json')) body.push('body-id-mismatch');
     groups.push({ name: 'body', defects: body, runs: 2 });

@@ -39,13 +39,14 @@ function stringArbitrary(s: Schema): fc.Arbitrary<string> {
   if (s.format === 'email') return fc.tuple(fc.stringMatching(/^[a-z][a-z0-9]{0,10}$/), fc.constantFrom('example.com', 'example.org')).map(([l, d]) => `${l}@${d}`);
   if (s.format === 'uuid') return fc.uuid();
   if (typeof s.pattern === 'string') return fc.stringMatching(new RegExp(s.pattern as string)).filter(fits);
-  return fc.string({ minLength, maxLength, unit: 'grapheme-ascii' });
+  // mostly printable ASCII; now and then any code unit (NUL, control characters, lone surrogates)
+  return fc.oneof({ arbitrary: fc.string({ minLength, maxLength, unit: 'grapheme-ascii' }), weight: 4 }, { arbitrary: fc.string({ minLength, maxLength, unit: 'binary' }), weight: 1 });
 }
 
 function numberArbitrary(s: Schema, integer: boolean): fc.Arbitrary<number> {
-  // small values mostly: the edges the schema names, and a few around zero
-  const min = Math.max((s.minimum as number | undefined) ?? -1_000_000, -1_000_000_000);
-  const max = Math.min((s.maximum as number | undefined) ?? 1_000_000, 1_000_000_000);
+  // the edges the schema names (up to ±2^53), and values between
+  const min = (s.minimum as number | undefined) ?? -1_000_000;
+  const max = (s.maximum as number | undefined) ?? 1_000_000;
   if (integer) return fc.oneof(fc.constantFrom(min, max), fc.integer({ min, max }));
   return fc.oneof(fc.constantFrom(min, max), fc.double({ min, max, noNaN: true, noDefaultInfinity: true }));
 }
