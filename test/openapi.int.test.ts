@@ -100,6 +100,11 @@ describe('GET /openapi.json', () => {
     }
   });
 
+  it('bounds List SQL Alert Results\' limit as the route does (1 to 1000)', () => {
+    const limit = (document.paths['/sql_alerts/{id}/results']!.get.parameters as Array<{ name: string; schema: unknown }>).find((p) => p.name === 'limit');
+    expect(limit?.schema).toEqual({ type: 'integer', minimum: 1, maximum: 1000 });
+  });
+
   it('derives the report attributes from the report field table', () => {
     const attributes = (document.components.schemas.reports as any).properties.attributes;
     expect(attributes.additionalProperties).toBe(false);

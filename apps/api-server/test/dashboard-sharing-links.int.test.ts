@@ -186,8 +186,12 @@ describe('the shared page over HTTP', () => {
     expect(asset.status).toBe(200);
     expect(asset.headers['content-type']).toBe('text/javascript; charset=utf-8');
     expect(asset.headers['cache-control']).toContain('immutable');
-    expect((await pageApp.get('/shared-assets/nope.js')).status).toBe(404);
-    expect((await pageApp.get('/shared-assets/..%2Fpackage.json')).status).toBe(404);
+    for (const missing of ['/shared-assets/nope.js', '/shared-assets/..%2Fpackage.json']) {
+      const res = await pageApp.get(missing);
+      // a JSON:API error document, as every other error (the contract test found a plain-text one)
+      expect([res.status, res.headers['content-type']]).toEqual([404, 'application/vnd.api+json']);
+      expect(res.body.errors[0]).toMatchObject({ status: '404', meta: { error_code: 'asset_not_found' } });
+    }
   });
 
   it('asks for the password, refuses wrong ones, and slows down guessing', async () => {

@@ -1468,7 +1468,7 @@ export interface components {
                     }[];
                 };
                 /** @constant */
-                type: "api_keys";
+                type?: "api_keys";
             };
         };
         api_keys_document: {
@@ -1497,9 +1497,9 @@ export interface components {
                         name: "View Datasources" | "Manage Datasources" | "View Dashboards" | "Manage Dashboards" | "View Alerts" | "Manage Alerts" | "View Users" | "Manage Users" | "Include SQL Details" | "Manage API Keys";
                     }[];
                 };
-                id: string;
+                id?: string;
                 /** @constant */
-                type: "api_keys";
+                type?: "api_keys";
             };
         };
         /** @description Whether the connection succeeded, with the error when not. */
@@ -1548,7 +1548,7 @@ export interface components {
                     };
                 };
                 /** @constant */
-                type: "dashboard_groups";
+                type?: "dashboard_groups";
             };
         };
         dashboard_groups_document: {
@@ -1573,7 +1573,7 @@ export interface components {
                     name?: string;
                     updated_at?: unknown;
                 };
-                id: string;
+                id?: string;
                 relationships?: {
                     dashboards?: {
                         data?: {
@@ -1584,7 +1584,7 @@ export interface components {
                     };
                 };
                 /** @constant */
-                type: "dashboard_groups";
+                type?: "dashboard_groups";
             };
         };
         dashboard_layout: {
@@ -1693,7 +1693,7 @@ export interface components {
                     };
                 };
                 /** @constant */
-                type: "dashboard_schedules";
+                type?: "dashboard_schedules";
             };
         };
         dashboard_schedules_document: {
@@ -1737,7 +1737,7 @@ export interface components {
                     subject_text?: string | null;
                     updated_at?: unknown;
                 };
-                id: string;
+                id?: string;
                 relationships?: {
                     dashboard?: {
                         data?: {
@@ -1755,7 +1755,7 @@ export interface components {
                     };
                 };
                 /** @constant */
-                type: "dashboard_schedules";
+                type?: "dashboard_schedules";
             };
         };
         dashboard_sharing_links: {
@@ -1810,7 +1810,7 @@ export interface components {
                     };
                 };
                 /** @constant */
-                type: "dashboard_sharing_links";
+                type?: "dashboard_sharing_links";
             };
         };
         dashboard_sharing_links_document: {
@@ -1838,7 +1838,7 @@ export interface components {
                     password?: string | null;
                     requires_secret?: boolean;
                 };
-                id: string;
+                id?: string;
                 relationships?: {
                     dashboard?: {
                         data?: {
@@ -1849,7 +1849,7 @@ export interface components {
                     };
                 };
                 /** @constant */
-                type: "dashboard_sharing_links";
+                type?: "dashboard_sharing_links";
             };
         };
         /** @description Poll Dashboard Status (contract §4.3.19): every report and filter of the dashboard and the state of each data key. */
@@ -2095,7 +2095,7 @@ export interface components {
                     };
                 };
                 /** @constant */
-                type: "dashboards";
+                type?: "dashboards";
             };
         };
         dashboards_document: {
@@ -2156,7 +2156,7 @@ export interface components {
                     };
                     updated_at?: unknown;
                 };
-                id: string;
+                id?: string;
                 relationships?: {
                     dashboard_groups?: {
                         data?: {
@@ -2209,7 +2209,7 @@ export interface components {
                     };
                 };
                 /** @constant */
-                type: "dashboards";
+                type?: "dashboards";
             };
         };
         /** @description Where the data lies on the data server: `GET /results/{data_key}` (or `/schemas/{data_key}`) with `Authorization: Data <data_access_token>`. */
@@ -2277,7 +2277,7 @@ export interface components {
                     };
                 };
                 /** @constant */
-                type: "datasource_agents";
+                type?: "datasource_agents";
             };
         };
         datasource_agents_document: {
@@ -2307,7 +2307,7 @@ export interface components {
                     updated_at?: unknown;
                     version?: unknown;
                 };
-                id: string;
+                id?: string;
                 relationships?: {
                     datasources?: {
                         data?: {
@@ -2318,7 +2318,7 @@ export interface components {
                     };
                 };
                 /** @constant */
-                type: "datasource_agents";
+                type?: "datasource_agents";
             };
         };
         datasources: {
@@ -2425,7 +2425,7 @@ export interface components {
                     };
                 };
                 /** @constant */
-                type: "datasources";
+                type?: "datasources";
             };
         };
         datasources_document: {
@@ -2481,7 +2481,7 @@ export interface components {
                     username?: string | null;
                     verify_ssl?: boolean;
                 };
-                id: string;
+                id?: string;
                 relationships?: {
                     agents?: {
                         data?: {
@@ -2492,7 +2492,7 @@ export interface components {
                     };
                 };
                 /** @constant */
-                type: "datasources";
+                type?: "datasources";
             };
         };
         error_document: {
@@ -2676,7 +2676,7 @@ export interface components {
                     };
                 };
                 /** @constant */
-                type: "filters";
+                type?: "filters";
             };
         };
         filters_document: {
@@ -2719,7 +2719,7 @@ export interface components {
                     values?: string[] | null;
                     variable_name?: string;
                 };
-                id: string;
+                id?: string;
                 relationships?: {
                     datasource?: {
                         data?: {
@@ -2744,7 +2744,7 @@ export interface components {
                     };
                 };
                 /** @constant */
-                type: "filters";
+                type?: "filters";
             };
         };
         health: {
@@ -2922,7 +2922,7 @@ export interface components {
                     };
                 };
                 /** @constant */
-                type: "reports";
+                type?: "reports";
             };
         };
         reports_document: {
@@ -2969,7 +2969,7 @@ export interface components {
                     updated_at?: unknown;
                     width?: unknown;
                 };
-                id: string;
+                id?: string;
                 relationships?: {
                     dashboard?: {
                         data?: {
@@ -2987,7 +2987,7 @@ export interface components {
                     };
                 };
                 /** @constant */
-                type: "reports";
+                type?: "reports";
             };
         };
         result_data: {
@@ -2998,7 +2998,8 @@ export interface components {
                 data_type?: string;
                 name?: string;
             }[];
-            limit?: number;
+            /** @description The requested row limit; null when only `offset` was given (to the end). */
+            limit?: number | null;
             offset?: number;
             row_limit_reached?: boolean;
             rows: (number | string | boolean | null)[][];
@@ -3122,7 +3123,7 @@ export interface components {
                     };
                 };
                 /** @constant */
-                type: "sql_alerts";
+                type?: "sql_alerts";
             };
         };
         sql_alerts_document: {
@@ -3168,7 +3169,7 @@ export interface components {
                     trigger_value?: number | null;
                     updated_at?: unknown;
                 };
-                id: string;
+                id?: string;
                 relationships?: {
                     datasource?: {
                         data?: {
@@ -3179,7 +3180,7 @@ export interface components {
                     };
                 };
                 /** @constant */
-                type: "sql_alerts";
+                type?: "sql_alerts";
             };
         };
         sql_snippets: {
@@ -3242,7 +3243,7 @@ export interface components {
                     };
                 };
                 /** @constant */
-                type: "sql_snippets";
+                type?: "sql_snippets";
             };
         };
         sql_snippets_document: {
@@ -3269,7 +3270,7 @@ export interface components {
                     text?: string;
                     updated_at?: unknown;
                 };
-                id: string;
+                id?: string;
                 relationships?: {
                     datasource?: {
                         data?: {
@@ -3287,7 +3288,7 @@ export interface components {
                     };
                 };
                 /** @constant */
-                type: "sql_snippets";
+                type?: "sql_snippets";
             };
         };
         ssh_public_keys: {
@@ -3365,7 +3366,7 @@ export interface components {
                     };
                 };
                 /** @constant */
-                type: "user_groups";
+                type?: "user_groups";
             };
         };
         user_groups_document: {
@@ -3388,7 +3389,7 @@ export interface components {
                     description?: string | null;
                     name?: string;
                 };
-                id: string;
+                id?: string;
                 relationships?: {
                     dashboards?: {
                         data?: {
@@ -3406,7 +3407,7 @@ export interface components {
                     };
                 };
                 /** @constant */
-                type: "user_groups";
+                type?: "user_groups";
             };
         };
         users: {
@@ -3423,7 +3424,7 @@ export interface components {
                 otp_app_enabled?: boolean;
                 otp_phone_enabled?: boolean;
                 /** @enum {string} */
-                role: "analyst" | "viewer";
+                role: "viewer" | "analyst" | "admin";
             };
             id: string;
             links?: Record<string, unknown>;
@@ -3467,7 +3468,7 @@ export interface components {
                     /** @enum {string} */
                     role?: "analyst" | "viewer";
                 };
-                id: string;
+                id?: string;
                 relationships?: {
                     invited_by_user?: {
                         data?: {
@@ -3485,7 +3486,7 @@ export interface components {
                     };
                 };
                 /** @constant */
-                type: "users";
+                type?: "users";
             };
         };
     };
@@ -5112,13 +5113,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The file (PDF, PNG, XLSX, CSV, …) */
+            /** @description The file, with the media type of its kind */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": string;
+                    "application/pdf": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "image/png": string;
+                    "text/csv": string;
                 };
             };
             default: components["responses"]["error"];
@@ -5141,13 +5145,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The file (PDF, PNG, XLSX, CSV, …) */
+            /** @description The file, with the media type of its kind */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": string;
+                    "application/pdf": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "image/png": string;
+                    "text/csv": string;
                 };
             };
             default: components["responses"]["error"];
@@ -5827,6 +5834,13 @@ export interface operations {
                     "application/json": Record<string, unknown>;
                 };
             };
+            /** @description No schema stored yet (the schema query has not finished): poll again */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             default: components["responses"]["error"];
         };
     };
@@ -5984,7 +5998,7 @@ export interface operations {
             query?: {
                 /** @description Continue after this cursor (from the previous page). */
                 cursor?: string;
-                /** @description Page size. */
+                /** @description Page size (default 100). */
                 limit?: number;
             };
             header?: never;

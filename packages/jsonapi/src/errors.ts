@@ -20,10 +20,21 @@ function toErrorObject(error: AppError): JsonApiError {
   return out;
 }
 
-/** The error document for an `AppError` (or every error of an `AppErrors`). */
+/**
+ * The error document for an `AppError` (or every error of an `AppErrors`). Identical error objects
+ * appear once: JSON:API's `errors` holds unique items, and two checks of one value can fail with the
+ * same sentence (an e-mail's format and its pattern).
+ */
 export function errorDocument(error: AppError): JsonApiDocument {
   const list = error instanceof AppErrors ? error.errors : [error];
-  return { errors: list.map(toErrorObject) };
+  const seen = new Set<string>();
+  const errors = list.map(toErrorObject).filter((e) => {
+    const key = JSON.stringify(e);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  return { errors };
 }
 
 /** The error document of an unexpected failure: no message, no stack, only the request id. */

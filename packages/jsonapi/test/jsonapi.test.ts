@@ -54,6 +54,13 @@ describe('errorDocument', () => {
     expect(doc.errors![0]).toMatchObject({ code: '422', status: '422', detail: 'bad name', source: { pointer: '/data/attributes/name' } });
     expectValidJsonApi(doc);
   });
+
+  it('lists identical errors once (two checks of one e-mail can fail with the same sentence)', () => {
+    const twice = () => new ValidationError('`email` must be an e-mail address', { source: { pointer: '/email' } });
+    const doc = errorDocument(new AppErrors([twice(), twice(), new ValidationError('`role` is not valid', { source: { pointer: '/role' } })]));
+    expect((doc.errors as Array<{ source?: { pointer?: string } }>).map((e) => e.source?.pointer)).toEqual(['/email', '/role']);
+    expectValidJsonApi(doc);
+  });
 });
 
 describe('parseResourceDocument', () => {

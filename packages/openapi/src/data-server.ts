@@ -16,11 +16,14 @@ export const RESULT_DATA_SCHEMA: JsonSchema = {
     time_zone: { type: ['string', 'null'] },
     row_limit_reached: { type: 'boolean' },
     offset: { type: 'integer' },
-    limit: { type: 'integer' },
+    limit: { type: ['integer', 'null'], description: 'The requested row limit; null when only `offset` was given (to the end).' },
     fields: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, data_type: { type: 'string' } } } },
     rows: { type: 'array', items: { type: 'array', items: cell } },
   },
 };
+
+/** What an export file is served as: PDF and PNG pictures, CSV (`text/csv; charset=utf-8`) and Excel. */
+const EXPORT_FILE_MEDIA_TYPES = ['application/pdf', 'image/png', 'text/csv', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'] as const;
 
 const dataKey = { data_key: 'The data key from an execution or report data answer. It contains `/`: send it as is, not URL-encoded.' };
 
@@ -47,14 +50,17 @@ export function addDataServerOperations(builder: OpenApiBuilder): void {
     method: 'get', path: '/schemas/{data_key}', operationId: 'getSchemaData', tag: 'Data server', access: 'Data', servers: ['data'], pathParameters: dataKey,
     summary: 'Get schema data',
     description: 'The stored schema document of a data key (from Get Datasource Schema).',
-    responses: { 200: { description: 'The schema document', content: [{ mediaType: 'application/json', schema: { type: 'object' } }] } },
+    responses: {
+      200: { description: 'The schema document', content: [{ mediaType: 'application/json', schema: { type: 'object' } }] },
+      204: { description: 'No schema stored yet (the schema query has not finished): poll again' },
+    },
   });
   const file = {
     tag: 'Data server', access: 'query-token', servers: ['data'],
     summary: 'Download an export file',
     description: 'The file of a finished export job, at the signed URL that Get Export Job hands out.',
     query: [{ name: 'token', description: 'The signed file token of the URL.', schema: { type: 'string' }, required: true }],
-    responses: { 200: { description: 'The file (PDF, PNG, XLSX, CSV, …)', content: [{ mediaType: 'application/octet-stream', schema: { type: 'string', contentMediaType: 'application/octet-stream' } }] } },
+    responses: { 200: { description: 'The file, with the media type of its kind', content: EXPORT_FILE_MEDIA_TYPES.map((mediaType) => ({ mediaType, schema: { type: 'string', contentMediaType: mediaType } })) } },
   } as const;
   builder.add({ ...file, method: 'get', path: '/exports/{id}', operationId: 'getExportFile', pathParameters: { id: 'Export job id' } });
   builder.add({ ...file, method: 'get', path: '/exports/{id}/{name}', operationId: 'getExportFileNamed', pathParameters: { id: 'Export job id', name: 'File name (ignored; for the browser\'s save dialog)' } });

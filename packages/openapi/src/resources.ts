@@ -36,7 +36,7 @@ export function attributesSchema(definition: ResourceDefinition): JsonSchema {
   if (table) {
     for (const e of table.entries) {
       if (!e.attribute || e.spec.writeOnly) continue;
-      const schema = jsonSchemaOf(e.spec.schema);
+      const schema = jsonSchemaOf(e.spec.shownSchema ?? e.spec.schema);
       properties[e.attribute] = e.spec.nullable ? nullable(schema) : schema;
       if (!e.spec.visibleTo) required.push(e.attribute);
     }
@@ -74,7 +74,7 @@ function writableRelationships(definition: ResourceDefinition): JsonSchema | und
 
 /**
  * The request document of Create (`op: 'create'`, no id) or Update (`op: 'update'`, the id of the
- * URL). With a field table the attributes are its `createSchema`/`updateSchema` (the very schemas
+ * URL). `data.type` and `data.id` are optional, as `parseResourceDocument` takes them. With a field table the attributes are its `createSchema`/`updateSchema` (the very schemas
  * the routes validate with); otherwise the definition's attribute names.
  */
 export function requestDocumentSchema(definition: ResourceDefinition, op: 'create' | 'update'): JsonSchema {
@@ -83,14 +83,13 @@ export function requestDocumentSchema(definition: ResourceDefinition, op: 'creat
   if (table) attributes = jsonSchemaOf(op === 'create' ? table.createSchema : table.updateSchema);
   else attributes = { type: 'object', properties: Object.fromEntries(definition.attributes.map((n) => [n, {}])) };
   const relationships = writableRelationships(definition);
-  const required = op === 'create' ? ['type'] : ['type', 'id'];
   return {
     type: 'object',
     required: ['data'],
     properties: {
       data: {
         type: 'object',
-        required,
+        // `type` and `id` may be left out (the Cluvio samples do), but must match when given (409)
         properties: {
           type: { const: definition.type },
           ...(op === 'update' ? { id: { type: 'string' } } : {}),

@@ -48,8 +48,18 @@ describe('resource schemas from a field table', () => {
     expect(attributes.properties).not.toHaveProperty('hidden');
     expect(attributes.additionalProperties).toBe(false);
     const update = requestDocumentSchema(widgets, 'update') as any;
-    expect(update.properties.data.required).toEqual(['type', 'id']);
+    // type and id may be left out, as the server takes them (the contract test sent such a body and got 200)
+    expect(update.properties.data.required).toBeUndefined();
+    expect(create.properties.data.required).toBeUndefined();
+    expect(update.properties.data.properties).toMatchObject({ type: { const: 'widgets' }, id: { type: 'string' } });
     expect(update.properties.data.properties.attributes.required).toBeUndefined();
+  });
+
+  it('shows the wider set of values a field declares with shows(), and accepts only its schema on writes', () => {
+    // a user's role: shown as admin too, but never set to it (the contract test found an admin's role outside the enum)
+    const members = defineFieldResource({ type: 'members', fields: defineFields({ id: f.id(), organizationId: f.tenant(), role: f.enum(['analyst', 'viewer']).shows(z.enum(['analyst', 'viewer', 'admin'])) }) });
+    expect((attributesSchema(members) as any).properties.role).toMatchObject({ enum: ['analyst', 'viewer', 'admin'] });
+    expect((requestDocumentSchema(members, 'update') as any).properties.data.properties.attributes.properties.role).toMatchObject({ enum: ['analyst', 'viewer'] });
   });
 
   it('lists the names of a resource defined without a field table, unconstrained', () => {

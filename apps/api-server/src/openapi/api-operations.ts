@@ -1,5 +1,6 @@
 import { OpenApiBuilder, addDataServerOperations, addHealthOperation, type Body, type QueryParameter, type ResponseSpec } from '@sightline/openapi';
 import type { ResourceDefinition } from '@sightline/jsonapi';
+import { RESULTS_DEFAULT_LIMIT, RESULTS_MAX_LIMIT } from '@sightline/domain';
 import { apiKeyResource } from '../resources/api-key.resource.js';
 import { dashboardGroupResource } from '../resources/dashboard-group.resource.js';
 import { dashboardScheduleResource } from '../resources/dashboard-schedule.resource.js';
@@ -288,7 +289,7 @@ export function describeApi(): OpenApiBuilder {
     method: 'get', path: '/sql_alerts/{id}/results', operationId: 'listSqlAlertResults', tag: 'SQL alerts', access: 'Api', summary: 'List SQL alert results',
     query: [
       { name: 'cursor', description: 'Continue after this cursor (from the previous page).', schema: { type: 'string' } },
-      { name: 'limit', description: 'Page size.', schema: { type: 'integer', minimum: 1 } },
+      { name: 'limit', description: `Page size (default ${RESULTS_DEFAULT_LIMIT}).`, schema: { type: 'integer', minimum: 1, maximum: RESULTS_MAX_LIMIT } },
     ],
     responses: { 200: { description: 'A page of results', content: [object('sql_alert_results', 'Results, newest first, with the next cursor.')] } },
   });

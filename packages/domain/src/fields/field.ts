@@ -73,6 +73,11 @@ export interface FieldRelationship {
 export interface FieldSpec {
   /** Validates an API input value (non-null) and yields the domain value. Also the basis of the OpenAPI schema. */
   readonly schema: z.ZodType;
+  /**
+   * The values the API shows, when wider than what writes accept (a user's `role` is shown as
+   * `admin` but cannot be set to it); the OpenAPI response schemas use it. Default: `schema`.
+   */
+  readonly shownSchema?: z.ZodType;
   readonly nullable: boolean;
   readonly column: string | false | undefined;
   readonly api: string | false | undefined;
@@ -244,6 +249,14 @@ export class Field<T extends FieldTypes = FieldTypes> {
    */
   shownAs(toJson: (value: Exclude<T['value'], null>) => unknown): Field<T> {
     return this.with({ codec: { ...this.spec.codec, toJson: toJson as (value: unknown) => unknown } });
+  }
+
+  /**
+   * Shown values may be any of `schema`'s, a wider set than writes accept (the field's schema): the
+   * response schemas of the OpenAPI description say so, so a shown value never contradicts them.
+   */
+  shows(schema: z.ZodType): Field<T> {
+    return this.with({ shownSchema: schema });
   }
 
   /**

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineFields, f } from '../fields/index.js';
-import type { UserRole } from './user.types.js';
+import { USER_ROLES, type UserRole } from './user.types.js';
 
 /** Roles the API may assign (admins exist, but the API cannot promote to or change them). */
 const assignableRole = z
@@ -19,7 +19,7 @@ export const userFields = defineFields({
   firstname: f.text({ max: 200 }).nullable().outputOnly(),
   lastname: f.text({ max: 200 }).nullable().outputOnly(),
   email: f.text(z.email().max(254)).outputOnly(),
-  role: f.value(assignableRole),
+  role: f.value(assignableRole).shows(z.enum(USER_ROLES)),
   otpAppEnabled: f.boolean().dbDefault().visibleTo('Manage Users').outputOnly(),
   otpPhoneEnabled: f.boolean().dbDefault().visibleTo('Manage Users').outputOnly(),
   createdAt: f.createdAt().outputOnly(),

@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import {
-  BadRequestError, SharedLinkRefusal, UnavailableError, isAppError, parseFixedParameters,
+  BadRequestError, NotFoundError, SharedLinkRefusal, UnavailableError, isAppError, parseFixedParameters,
   type FilterScalar, type InputParameters, type Logger, type SharedDashboardService,
 } from '@sightline/domain';
 import { checkQueryParameters, validate } from '@sightline/jsonapi';
@@ -188,12 +188,8 @@ export function registerSharedDashboardRoutes(router: ApiRouter, deps: SharedDas
     const name = ctx.params.file!;
     const assets = ASSET_NAME.test(name) ? await deps.assets.get() : undefined;
     const file = assets?.files.get(name);
-    if (!file) {
-      ctx.status = 404;
-      ctx.type = 'text/plain; charset=utf-8';
-      ctx.body = 'Not found';
-      return;
-    }
+    // an unknown asset is an error like any other: a JSON:API error document
+    if (!file) throw new NotFoundError(`No shared page asset "${name}"`, { code: 'asset_not_found' });
     const gzipped = ctx.acceptsEncodings('gzip', 'identity') === 'gzip';
     ctx.status = 200;
     ctx.set('Content-Type', file.contentType);
