@@ -534,7 +534,7 @@ class CopySource implements RowSource {
 const CSV_BATCH_BYTES = 1 << 20;
 
 /**
- * The CSV lines of `COPY (<csv lines>) TO STDOUT (FORMAT binary)` (postgres-csv-rows.ts), as
+ * The CSV lines of `COPY (<cells>) TO STDOUT (FORMAT csv)` (postgres-csv-rows.ts), as
  * batches of `csvBatch` pieces: no value is decoded, except in the rare rows the database sent raw.
  * Back-pressure as `CopySource`.
  */
@@ -547,7 +547,7 @@ class CsvCopySource implements RowSource {
   sentRows = false;
 
   constructor(client: pg.Client, plan: CsvCopyPlan, private readonly fields: ResultColumn[], private readonly batchSize: number) {
-    this.decoder = new CsvCopyDecoder(plan.typeOids);
+    this.decoder = new CsvCopyDecoder(plan.typeOids, plan.separator);
     this.stream = client.query(copyTo(plan.sql, { highWaterMark: COPY_HIGH_WATER_MARK }));
     this.stream.on('error', () => {}); // reported through the iterator
     this.chunks = this.stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
@@ -568,7 +568,7 @@ class CsvCopySource implements RowSource {
       });
       if (next.done) {
         this.ended = true;
-        if (this.decoder.hasRest || !this.decoder.ended) throw new QueryError('query_error', 'The COPY output ended inside a row');
+        if (this.decoder.hasRest) throw new QueryError('query_error', 'The COPY output ended inside a row');
         break;
       }
       this.sentRows = true;

@@ -1,4 +1,4 @@
-// The database-encoded CSV path (binary COPY of CSV lines, `csv`) against the cursor path: the
+// The database-encoded CSV path (COPY of the cells in FORMAT csv, `csv`) against the cursor path: the
 // bytes `CsvRowEncoder` writes from the cursor path's values, byte for byte, for every type the
 // COPY path encodes and its edge values, in every CSV format and several data time zones.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -100,7 +100,7 @@ async function exportCsv(d: Driver, sql: string, format: CsvFormat, viaDatabase:
   return { csv: Buffer.concat(parts).toString('utf8'), rows, encodedRows: encodedRows - valueRows, valueRows };
 }
 
-describe('database-encoded CSV lines (binary COPY)', () => {
+describe('database-encoded CSV lines (COPY … FORMAT csv)', () => {
   for (const zone of ['UTC', 'America/St_Johns', 'Asia/Kathmandu']) {
     it(`writes every type exactly as the cursor path and the encoder do, in every format (data time zone ${zone})`, async () => {
       const d = createDriver(settings({ dataTimeZone: zone }));
@@ -133,6 +133,15 @@ describe('database-encoded CSV lines (binary COPY)', () => {
     expect(viaCopy.encodedRows).toBe(1);
     expect(viaCopy.csv).toBe(expected);
     expect((await exportCsv(driver, sql, format, false)).csv).toBe(expected);
+    // empty values stay unquoted (COPY would quote them); a lone `\.` is no end marker here
+    const edges = `SELECT '\\.' AS x, ''::bpchar AS b, '  '::bpchar AS s, ''::name AS nm, ''::bytea AS bin, ''::varchar AS v`;
+    for (const f of FORMATS) {
+      const edge = await exportCsv(driver, edges, f, true);
+      expect(edge.encodedRows).toBe(1);
+      expect(edge.csv).toBe((await exportCsv(driver, edges, f, false)).csv);
+    }
+    expect((await exportCsv(driver, edges, FORMATS[0]!, true)).csv).toBe('x,b,s,nm,bin,v\r\n\\.,,  ,,,\r\n');
+    expect((await exportCsv(driver, `SELECT '\\.' AS x`, FORMATS[0]!, true)).csv).toBe('x\r\n\\.\r\n');
   });
 
   it('keeps order and bytes over many chunks, with raw rows in between', async () => {
