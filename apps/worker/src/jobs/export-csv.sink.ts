@@ -35,8 +35,9 @@ export class CsvExportSink implements ExportQuerySink {
       for await (const batch of query.rows()) {
         const pieces = csvPiecesOf(batch);
         if (pieces) {
-          // the database's lines as they are; a row it sent as values is encoded here
-          for (const piece of pieces) await writer.write(Buffer.isBuffer(piece) ? piece : encoder.row(piece));
+          // the database's lines as they are (one write per batch); a row it sent as values is encoded here
+          const parts = pieces.map((piece) => (Buffer.isBuffer(piece) ? piece : Buffer.from(encoder.row(piece), 'utf8')));
+          await writer.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
         } else {
           await writer.write(encoder.rows(batch));
         }

@@ -36,6 +36,10 @@ interface ColumnCsv {
   raw: string;
 }
 
+/** 10^(15 - scale) for scale 0…15: below it, integer digits plus scale are at most 15 (comparisons, no arithmetic). */
+const POWERS = `('{${Array.from({ length: 16 }, (_, i) => `1e${15 - i}`).join(',')}}'::numeric[])`;
+const NEGATIVE_POWERS = `('{${Array.from({ length: 16 }, (_, i) => `-1e${15 - i}`).join(',')}}'::numeric[])`;
+
 const FORMAT_TEXT = (x: string) => `CASE WHEN ${x} IS NOT NULL THEN format('%s', ${x}) END`;
 
 /** How column `x` of type `typeOid` is printed, or undefined for a type not handled. */
@@ -95,7 +99,7 @@ function columnCsv(x: string, typeOid: number, serverMajor: number): ColumnCsv |
       if (serverMajor < 13) return undefined;
       return {
         text: `CASE WHEN scale(${x}) = 0 THEN ${x}::text WHEN ${x} = 0 THEN '0' ELSE trim_scale(${x})::text END`, kind: 'number', fractional: true,
-        exactWhen: `(${x} = 0 OR (abs(${x}) >= 0.000001 AND CASE WHEN scale(${x}) <= 15 THEN abs(${x}) < ('{1e15,1e14,1e13,1e12,1e11,1e10,1e9,1e8,1e7,1e6,1e5,1e4,1e3,1e2,1e1,1e0}'::numeric[])[scale(${x}) + 1] OR (abs(${x}) < 1 AND scale(${x}) <= 15) ELSE abs(${x}) < 1e15 AND length(trim_scale(abs(${x}))::text) <= 16 END))`,
+        exactWhen: `(${x} = 0 OR ((${x} >= 0.000001 OR ${x} <= -0.000001) AND CASE WHEN scale(${x}) <= 15 THEN ${x} < ${POWERS}[scale(${x}) + 1] AND ${x} > ${NEGATIVE_POWERS}[scale(${x}) + 1] ELSE ${x} < 1e15 AND ${x} > -1e15 AND length(trim_scale(abs(${x}))::text) <= 16 END))`,
         raw,
       };
     // ISO 8601 without zone (naiveTimestampToIso) for years 1–9999 (DateStyle ISO: one space, no BC).

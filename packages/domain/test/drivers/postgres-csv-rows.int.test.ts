@@ -144,6 +144,18 @@ describe('database-encoded CSV lines (COPY … FORMAT csv)', () => {
     expect((await exportCsv(driver, `SELECT '\\.' AS x`, FORMATS[0]!, true)).csv).toBe('x\r\n\\.\r\n');
   });
 
+  it('prints numerics at the digit and range limits as JS does', async () => {
+    const sql = `SELECT x, -x AS neg, x::numeric(40, 20) AS wide FROM (VALUES (999999999999999::numeric), (1000000000000000), (99999999999999.9), (999999999999999.9),
+                        (9999999999999.99), (99999999999999.99), (0.999999999999999), (0.1234567890123456), (123.4500), (1.000000000000000),
+                        (0.000001), (0.00000099), (0.0000010), (999999999999999.0), (12345678901234.5), (1234567890123456), (0.5), (7)) v(x)`;
+    for (const format of [FORMATS[0]!, FORMATS[2]!]) {
+      const viaCopy = await exportCsv(driver, sql, format, true);
+      expect(viaCopy.encodedRows).toBeGreaterThan(0);
+      expect(viaCopy.valueRows).toBeGreaterThan(0);
+      expect(viaCopy.csv).toBe((await exportCsv(driver, sql, format, false)).csv);
+    }
+  });
+
   it('keeps order and bytes over many chunks, with raw rows in between', async () => {
     const sql = `SELECT g AS id, md5(g::text) || CASE WHEN g % 7 = 0 THEN ', "x"' ELSE '' END AS label, (g % 1000) * 1.25 AS amount,
                         g % 3 = 0 AS flag, timestamptz '2024-01-01' + g * interval '1 second' AS at, date '2024-01-01' + (g % 365) AS day,
