@@ -2,7 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { createPlatformTestContext, type PlatformTestContext } from '../../../test/support/platform.js';
+import { createDriver } from '@sightline/domain';
+import { CsvRowEncoder, type CsvFormat } from '@sightline/render/csv';
 import { decodePng, inkRatio, pdfText, pixel, readXlsx } from '../../../packages/render/test/decode.js';
+import { TYPES_SQL } from '../../../packages/domain/test/drivers/encoded-types.js';
 
 let t: PlatformTestContext;
 let admin: pg.Client;
@@ -186,6 +189,33 @@ describe('report exports', () => {
     expect(plain.headers['content-encoding']).toBeUndefined();
     expect(Number(plain.headers['content-length'])).toBe(body.length);
     expect((plain.body as Buffer).equals(body)).toBe(true);
+  });
+
+  it('unlimited CSV of every type: the database-encoded file is byte for byte the cursor path\'s', async () => {
+    const report = await createReport('Every type', TYPES_SQL, { width: 12, height: 4 }, {}, { unlimited_csv_export_enabled: true });
+    const formats: CsvFormat[] = [
+      { columnSeparator: ',', decimalSeparator: '.', quoteStyle: 'necessary' },
+      { columnSeparator: ';', decimalSeparator: ',', quoteStyle: 'always' },
+    ];
+    for (const [i, format] of formats.entries()) {
+      await admin.query(`UPDATE organizations SET csv_column_separator = $2, csv_decimal_separator = $3, csv_quote_style = $4 WHERE id = $1`, [t.organization.id, format.columnSeparator, format.decimalSeparator, format.quoteStyle]);
+      const { body } = await exportAndDownload(`/reports/${report}/export_csv`, { parameters: { aggregation: ['day', 'week'][i] } })
+        .finally(() => admin.query(`UPDATE organizations SET csv_column_separator = ',', csv_decimal_separator = '.', csv_quote_style = 'necessary' WHERE id = $1`, [t.organization.id]));
+      // the cursor path: the driver's values through the encoder, as the export wrote them before
+      const driver = createDriver({ databaseType: 'postgres', host: '127.0.0.1', port: 5432, username: 'postgres', password: null, database: t.database.name, requireSsl: false, verifySsl: false, dataTimeZone: 'UTC', connectTimeoutMs: 15_000 });
+      try {
+        const query = await driver.query(TYPES_SQL, [], { timeoutMs: 60_000 });
+        const encoder = new CsvRowEncoder((await query.columns()).map((c) => ({ name: c.name, data_type: c.dataType })), format);
+        let expected = encoder.header();
+        for await (const batch of query.rows()) expected += encoder.rows(batch);
+        expect(body.toString('utf8')).toBe(expected);
+        expect(body.equals(Buffer.from(expected, 'utf8'))).toBe(true);
+      } finally {
+        await driver.close();
+      }
+    }
+    // the dashboard's other exports count its reports
+    expect((await t.api.delete(`/reports/${report}`).set('Authorization', auth())).status).toBe(204);
   });
 
   it('unlimited CSV starts at most once per 10 minutes per parameter set', async () => {

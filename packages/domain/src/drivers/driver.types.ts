@@ -143,6 +143,13 @@ export interface ResultColumn {
   dataType: DataType;
 }
 
+/** CSV options of `QueryOptions.csv` (those of `CsvRowEncoder`, @sightline/render/csv). */
+export interface CsvLineFormat {
+  columnSeparator: ',' | ';' | '\t';
+  decimalSeparator: '.' | ',' | '/';
+  quoteStyle: 'necessary' | 'always';
+}
+
 export interface QueryOptions {
   /** Wall-clock limit of the whole query (from `query()` until the last row), in milliseconds. */
   timeoutMs: number;
@@ -153,6 +160,13 @@ export interface QueryOptions {
    * them and attach each row's exact JSON text to its batch (`rowJsonOf`). Values are the same.
    */
   jsonText?: boolean;
+  /**
+   * The caller writes the rows as CSV in this format (the unlimited CSV export): the driver may let
+   * the database encode them and yield batches whose `csvPiecesOf` holds the exact lines (values
+   * not decoded), or a row's values where the database could not. Such batches may hold somewhat
+   * more than `batchSize` rows.
+   */
+  csv?: CsvLineFormat;
   /**
    * Called with the session id (pg backend pid, mysql connection id) once the session is set up and
    * before the statement is sent, so that another process can end the query if this one dies.

@@ -13,12 +13,15 @@ import {
   type RunningQuery,
   type SchemaInfo,
   type SchemaTableInfo,
+  type CsvLineFormat,
 } from './driver.types.js';
+import { CsvCopyDecoder, csvCopyPlan, type CsvCopyPlan } from './postgres-csv-rows.js';
 import { CopyLineSplitter, DescribeStatement, fixJsonRow, jsonCopyPlan, wrappableSelect, type JsonCopyPlan } from './postgres-json-rows.js';
 import { arrayDataTypeOf, pgDataTypeOf, pgTypeNameOf, postgresClientTypes } from './postgres-types.js';
 import { SessionPool, settingsFingerprint, type DriverPooling } from './session-pool.js';
 import { StreamingQuery, withDeadline } from './streaming-query.js';
 import { withRowJson } from './row-json.js';
+import { csvBatch, type CsvPiece } from './row-csv.js';
 import { openTransportSocket } from './transport.js';
 import { redactSecret } from './values.js';
 
@@ -243,15 +246,27 @@ export class PostgresDriver implements Driver {
    * cursor path. (COPY takes no bind parameters.)
    */
   async jsonCopyPlanOf(client: pg.Client, sql: string, values: unknown[]): Promise<(JsonCopyPlan & { fields: pg.FieldDef[] }) | undefined> {
+    const described = await this.describeSelect(client, sql, values);
+    const plan = described && jsonCopyPlan(described.select, described.fields, this.serverMajor);
+    return plan && { ...plan, fields: described.fields };
+  }
+
+  /** As `jsonCopyPlanOf`, for the database-encoded CSV lines (see postgres-csv-rows.ts). */
+  async csvCopyPlanOf(client: pg.Client, sql: string, values: unknown[], format: CsvLineFormat): Promise<(CsvCopyPlan & { fields: pg.FieldDef[] }) | undefined> {
+    const described = await this.describeSelect(client, sql, values);
+    const plan = described && csvCopyPlan(described.select, described.fields, this.serverMajor, format);
+    return plan && { ...plan, fields: described.fields };
+  }
+
+  /** The fields of a parameterless single SELECT (described, not run); undefined for anything else. */
+  private async describeSelect(client: pg.Client, sql: string, values: unknown[]): Promise<{ select: string; fields: pg.FieldDef[] } | undefined> {
     if (this.isRedshift || values.length > 0) return undefined;
     const select = wrappableSelect(sql);
     if (!select) return undefined;
     const describe = new DescribeStatement(sql);
     client.query(describe as unknown as pg.Submittable);
     const fields = await describe.done;
-    if (!fields) return undefined;
-    const plan = jsonCopyPlan(select, fields, this.serverMajor);
-    return plan && { ...plan, fields };
+    return fields ? { select, fields } : undefined;
   }
 
   /** `pg_cancel_backend(pid)` over a separate, short-lived session. */
@@ -515,12 +530,67 @@ class CopySource implements RowSource {
   }
 }
 
+/** Output bytes gathered into one batch of a `CsvCopySource` (besides `batchSize` rows). */
+const CSV_BATCH_BYTES = 1 << 20;
+
+/**
+ * The CSV lines of `COPY (<cells>) TO STDOUT (FORMAT csv)` (postgres-csv-rows.ts), as
+ * batches of `csvBatch` pieces: no value is decoded, except in the rare rows the database sent raw.
+ * Back-pressure as `CopySource`.
+ */
+class CsvCopySource implements RowSource {
+  private readonly stream: ReturnType<typeof copyTo>;
+  private readonly chunks: AsyncIterator<Buffer>;
+  private readonly decoder: CsvCopyDecoder;
+  private ended = false;
+  private failed = false;
+  sentRows = false;
+
+  constructor(client: pg.Client, plan: CsvCopyPlan, private readonly fields: ResultColumn[], private readonly batchSize: number) {
+    this.decoder = new CsvCopyDecoder(plan.typeOids, plan.separator);
+    this.stream = client.query(copyTo(plan.sql, { highWaterMark: COPY_HIGH_WATER_MARK }));
+    this.stream.on('error', () => {}); // reported through the iterator
+    this.chunks = this.stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  }
+
+  columns(): Promise<ResultColumn[]> {
+    return Promise.resolve(this.fields);
+  }
+
+  async batch(): Promise<unknown[][]> {
+    const pieces: CsvPiece[] = [];
+    let rows = 0;
+    let bytes = 0;
+    while (!this.ended && rows < this.batchSize && bytes < CSV_BATCH_BYTES) {
+      const next = await this.chunks.next().catch((err: unknown) => {
+        if (/^[0-9A-Z]{5}$/.test((err as PgErrorLike | null)?.code ?? '')) this.failed = true;
+        throw err;
+      });
+      if (next.done) {
+        this.ended = true;
+        if (this.decoder.hasRest) throw new QueryError('query_error', 'The COPY output ended inside a row');
+        break;
+      }
+      this.sentRows = true;
+      bytes += next.value.length;
+      const decoded = this.decoder.push(next.value);
+      for (const piece of decoded.pieces) pieces.push(piece);
+      rows += decoded.rows;
+    }
+    return csvBatch(pieces, rows);
+  }
+
+  async close(): Promise<void> {
+    if (!this.ended && !this.failed) throw new Error('COPY still running');
+  }
+}
+
 /** SQLSTATE classes after which the cursor path is not tried: cancel/shutdown, connection, resources, system. */
 const NO_FALLBACK_CLASSES = new Set(['57', '08', '53', '58', 'XX']);
 
 /**
- * A running statement. With `jsonText`, a parameterless SELECT whose column types allow it is
- * described and run as a database-encoded COPY; when the COPY fails before sending a row (e.g. a
+ * A running statement. With `csv` (or `jsonText`), a parameterless SELECT whose column types allow
+ * it is described and run as a database-encoded COPY of CSV lines (or JSON rows); when the COPY fails before sending a row (e.g. a
  * statement that cannot be a subquery) the statement runs through the cursor instead.
  */
 class PostgresRunningQuery extends StreamingQuery {
@@ -541,8 +611,8 @@ class PostgresRunningQuery extends StreamingQuery {
   ) {
     super(options.timeoutMs, options.batchSize ?? DEFAULT_BATCH_SIZE);
     this.backendId = pid;
-    if (options.jsonText) {
-      this.ready = this.startCopy();
+    if (options.csv || options.jsonText) {
+      this.ready = this.startCopy(options.csv);
       this.ready.catch(() => {});
     } else {
       this.source = this.cursorSource();
@@ -554,8 +624,15 @@ class PostgresRunningQuery extends StreamingQuery {
     return new CursorSource(this.client, this.statement.sql, this.statement.values, this.batchSize);
   }
 
-  private async startCopy(): Promise<RowSource> {
-    const plan = await this.driver.jsonCopyPlanOf(this.client, this.statement.sql, this.statement.values).catch(() => undefined);
+  private async startCopy(csv: CsvLineFormat | undefined): Promise<RowSource> {
+    const { sql, values } = this.statement;
+    if (csv) {
+      const plan = await this.driver.csvCopyPlanOf(this.client, sql, values, csv).catch(() => undefined);
+      if (this.released) throw new QueryError('cancelled', 'The query was cancelled');
+      this.source = plan ? new CsvCopySource(this.client, plan, toColumns(plan.fields), this.batchSize) : this.cursorSource();
+      return this.source;
+    }
+    const plan = await this.driver.jsonCopyPlanOf(this.client, sql, values).catch(() => undefined);
     if (this.released) throw new QueryError('cancelled', 'The query was cancelled');
     this.source = plan ? new CopySource(this.client, plan, toColumns(plan.fields), this.batchSize) : this.cursorSource();
     return this.source;
@@ -572,7 +649,7 @@ class PostgresRunningQuery extends StreamingQuery {
       return await current.batch();
     } catch (err) {
       const code = (err as PgErrorLike | null)?.code;
-      const fallback = current instanceof CopySource && !current.sentRows && !this.stopped && !this.released
+      const fallback = (current instanceof CopySource || current instanceof CsvCopySource) && !current.sentRows && !this.stopped && !this.released
         && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !NO_FALLBACK_CLASSES.has(code.slice(0, 2));
       if (!fallback) throw err;
       this.source = this.cursorSource();

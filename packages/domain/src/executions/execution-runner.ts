@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Clock } from '../clock.js';
 import type { DatasourceService } from '../datasources/datasource.service.js';
 import type { Datasource } from '../datasources/datasource.types.js';
-import { QueryError, type RunningQuery } from '../drivers/index.js';
+import { QueryError, type QueryOptions, type RunningQuery } from '../drivers/index.js';
 import { isConnectionFailure } from '../db/connection-errors.js';
 import { tryLockSlot, withTransaction } from '../db/db.js';
 import { isAppError } from '../errors.js';
@@ -40,6 +40,11 @@ export interface ExecutionRunnerDeps {
 export interface ExportQuerySink {
   /** Streams every row of `query` into the export's file; resolves with the row and byte counts. */
   write(execution: Execution, query: RunningQuery): Promise<{ rows: number; bytes: number }>;
+  /**
+   * Options for the datasource query of `execution` (e.g. `csv`: the driver may have the database
+   * encode the lines), asked before the query starts.
+   */
+  queryOptions?(execution: Execution): Promise<Pick<QueryOptions, 'csv'>>;
   /** Drops what a failed or cancelled export wrote. */
   discard(execution: Execution): Promise<void>;
 }
@@ -363,7 +368,9 @@ export class ExecutionRunner {
       if (execution.rQuery && !rRuntime?.available) {
         throw new QueryError('query_error', 'R post-processing (r_query) is not available: this worker has no R runtime');
       }
-      running = await driver.query(execution.sqlText, execution.sqlValues, { timeoutMs: this.deps.datasources.queryTimeoutMs(ds), batchSize: 20_000, onSession: (id) => repo.recordSession(execution.id, id) });
+      // R post-processing reads values: the sink's options (database-encoded CSV) only without it
+      const sinkOptions = !execution.rQuery && sink.queryOptions ? await sink.queryOptions(execution) : {};
+      running = await driver.query(execution.sqlText, execution.sqlValues, { ...sinkOptions, timeoutMs: this.deps.datasources.queryTimeoutMs(ds), batchSize: 20_000, onSession: (id) => repo.recordSession(execution.id, id) });
       if (cancelled || handingBack) await running.cancel();
       let source: RunningQuery = running;
       if (execution.rQuery && rRuntime) {
