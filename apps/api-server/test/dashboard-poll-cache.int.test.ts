@@ -68,7 +68,7 @@ afterAll(async () => {
 });
 
 describe('Poll Dashboard Status cache', () => {
-  it('answers repeated polls with the same keys, a current one in two statements (API key, then version and data state)', async () => {
+  it('answers repeated polls with the same keys, a current one in one statement (version and data state) besides the API key lookup', async () => {
     const first = await poll();
     expect(first.reports[reportId]!.data_key).toBeDefined();
     const statements: string[] = [];
@@ -79,8 +79,12 @@ describe('Poll Dashboard Status cache', () => {
     } finally {
       t.database.db.off('query', onQuery);
     }
-    expect(statements).toHaveLength(2);
-    expect(statements[1]).toContain('content_versions');
+    // the API key's lookup is itself cached for 2 s (so 0 or 1 of it, by the clock); the poll's own
+    // work is the one statement reading the version and the data state
+    const own = statements.filter((sql) => !/\bapi_keys\b/.test(sql));
+    expect(statements.length - own.length).toBeLessThanOrEqual(1);
+    expect(own).toHaveLength(1);
+    expect(own[0]).toContain('content_versions');
   });
 
   it('sees a changed report at the next poll', async () => {
