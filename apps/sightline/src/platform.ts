@@ -27,7 +27,8 @@ export async function startPlatform(config: ResolvedConfig, logger: Logger, samp
   const db = createDb(config.databaseUrl, { applicationName: 'sightline', poolMax: 20 , logger });
   const applied = await migrateLatest(db);
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
-  const boss = await startQueue({ connectionString: config.databaseUrl, logger, applicationName: 'sightline-queue', supervise: true });
+  // the worker's consumer slots fetch and settle on pg-boss's pool (see apps/worker/src/main.ts)
+  const boss = await startQueue({ connectionString: config.databaseUrl, logger, applicationName: 'sightline-queue', supervise: true, max: config.workerConcurrency + 6 });
   const services = createServicesFromConfig(db, config, boss, { sampleData });
   const worker: Worker = await startWorker({
     db, boss, logger: logger.child({ app: 'worker' }), services, concurrency: config.workerConcurrency, rowLimit: config.resultRowLimit,

@@ -8,7 +8,9 @@ runMain(async () => {
   const config = standaloneConfig('worker');
   const logger = createLogger(config.logLevel, 'worker');
   const db = createDb(config.databaseUrl, { applicationName: 'sightline-worker', poolMax: config.workerConcurrency + 5 , logger });
-  const boss = await startQueue({ connectionString: config.databaseUrl, logger, applicationName: 'sightline-worker-queue', supervise: true });
+  // every consumer slot fetches and settles its jobs on pg-boss's pool: pg-boss's default of 5 made the
+  // execution slots (concurrency, plus half for background and half for delayed retries) wait for it
+  const boss = await startQueue({ connectionString: config.databaseUrl, logger, applicationName: 'sightline-worker-queue', supervise: true, max: config.workerConcurrency + 6 });
   const services = createServicesFromConfig(db, config, boss);
   const worker = await startWorker({
     db, boss, logger, services, concurrency: config.workerConcurrency, rowLimit: config.resultRowLimit,
