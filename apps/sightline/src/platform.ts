@@ -27,8 +27,7 @@ export async function startPlatform(config: ResolvedConfig, logger: Logger, samp
   const db = createDb(config.databaseUrl, { applicationName: 'sightline', poolMax: 20 , logger });
   const applied = await migrateLatest(db);
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
-  // the worker's consumer slots fetch and settle on pg-boss's pool (see apps/worker/src/main.ts)
-  const boss = await startQueue({ connectionString: config.databaseUrl, logger, applicationName: 'sightline-queue', supervise: true, max: config.workerConcurrency + 6 });
+  const boss = await startQueue({ connectionString: config.databaseUrl, logger, applicationName: 'sightline-queue', supervise: true });
   const services = createServicesFromConfig(db, config, boss, { sampleData });
   const worker: Worker = await startWorker({
     db, boss, logger: logger.child({ app: 'worker' }), services, concurrency: config.workerConcurrency, rowLimit: config.resultRowLimit,

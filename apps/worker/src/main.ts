@@ -8,9 +8,7 @@ runMain(async () => {
   const config = standaloneConfig('worker');
   const logger = createLogger(config.logLevel, 'worker');
   const db = createDb(config.databaseUrl, { applicationName: 'sightline-worker', poolMax: config.workerConcurrency + 5 , logger });
-  // every consumer slot fetches and settles its jobs on pg-boss's pool: pg-boss's default of 5 made the
-  // execution slots (concurrency, plus half for background and half for delayed retries) wait for it
-  const boss = await startQueue({ connectionString: config.databaseUrl, logger, applicationName: 'sightline-worker-queue', supervise: true, max: config.workerConcurrency + 6 });
+  const boss = await startQueue({ connectionString: config.databaseUrl, logger, applicationName: 'sightline-worker-queue', supervise: true });
   const services = createServicesFromConfig(db, config, boss);
   const worker = await startWorker({
     db, boss, logger, services, concurrency: config.workerConcurrency, rowLimit: config.resultRowLimit,
