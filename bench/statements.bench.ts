@@ -3,7 +3,8 @@
 // one knex pool whose `query` events are counted (BEGIN/COMMIT included; pg-boss's own fetch and
 // complete run on pg-boss's pool and add 2 per execution, not counted here). The datasource is the
 // same PostgreSQL through the driver's own pool (not counted). Commits = COMMITs + statements run
-// outside a transaction (each autocommits).
+// outside a transaction (each autocommits). BENCH_STATEMENTS_TRACE=1 prints the statements of the
+// last small run.
 import { ALL_PERMISSIONS, ExecutionRunner, Principal, createDomainServices, createJobQueue, createLogger, ensureQueues, startQueue, stopQueue, type ExecutionJob } from '@sightline/domain';
 import { createScratchDatabase, envNumber, type BenchMetric, type BenchScenario } from './support/harness.js';
 
@@ -34,13 +35,16 @@ export const scenario: BenchScenario = {
       const runner = new ExecutionRunner({ db: scratch.db, datasources: services.datasources, resultStore: services.resultStore, queue, logger: createLogger('warn', 'bench'), clock: services.clock, rowLimit: 100_000 });
 
       let counting: Count | undefined;
+      let trace: string[] = [];
       scratch.db.on('query', (q: { sql: string; __knexTxId?: string }) => {
         if (!counting) return;
         counting.statements++;
+        trace.push(`${q.__knexTxId ? '  [trx] ' : ''}${q.sql.replace(/\s+/g, ' ').slice(0, 160)}`);
         if (/^commit/i.test(q.sql.trim()) || (!q.__knexTxId && !/^(begin|rollback)/i.test(q.sql.trim()))) counting.commits++;
       });
       const measure = async (fn: () => Promise<unknown>): Promise<Count> => {
         counting = { statements: 0, commits: 0 };
+        trace = [];
         try {
           await fn();
           return counting;
@@ -59,6 +63,7 @@ export const scenario: BenchScenario = {
         join.push(await measure(() => services.executions.runAdHoc(principal, ds.id, { sqlQuery: sql })));
         run.push(await measure(() => runner.run(sent.shift()!)));
       }
+      if (process.env.BENCH_STATEMENTS_TRACE) ctx.log(`statements of the last small run:\n    ${trace.join('\n    ')}`);
       for (let i = 0; i < 3; i++) {
         // a result of several chunks (about 1 MiB each)
         await services.executions.runAdHoc(principal, ds.id, { sqlQuery: `SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 15000 + ${i}) g` });

@@ -1,7 +1,7 @@
 import supertest from 'supertest';
 import { createApiApp } from '@sightline/api-server';
 import { createDataApp } from '@sightline/data-server';
-import { startWorker, type Worker, type WorkerSchedulingOptions } from '@sightline/worker';
+import { startWorker, type Worker, type WorkerDeps, type WorkerSchedulingOptions } from '@sightline/worker';
 import {
   createLogger, createServicesFromConfig, ensureMailQueues, ensureQueues, ensureSchedulingQueues, parseConfig, startQueue, stopQueue,
   type Clock, type DomainServices, type Organization, type PgBoss, type ResolvedConfig,
@@ -35,6 +35,8 @@ export interface PlatformTestOptions {
   scheduling?: WorkerSchedulingOptions;
   /** Seconds between the worker's polls of the mail queue (default 2). */
   mailPollingIntervalSeconds?: number;
+  /** Poll intervals of the worker's execution queues (see WorkerDeps.executionPolling). */
+  executionPolling?: WorkerDeps['executionPolling'];
 }
 
 export async function createPlatformTestContext(options: PlatformTestOptions = {}): Promise<PlatformTestContext> {
@@ -57,7 +59,7 @@ export async function createPlatformTestContext(options: PlatformTestOptions = {
   const worker = options.worker === false
     ? { stop: async () => {} }
     : await startWorker({ db: database.db, boss, logger, services, concurrency: config.workerConcurrency, rowLimit: config.resultRowLimit, mail: { dataDir: '/tmp/sightline-test-mail', smtpUrl: options.smtpUrl, queue: { pollingIntervalSeconds: options.mailPollingIntervalSeconds } },
-      scheduling: options.scheduling });
+      scheduling: options.scheduling, executionPolling: options.executionPolling });
   const api = createApiApp({ db: database.db, logger, services, maxBodyBytes: config.maxBodyBytes, trustProxy: config.trustProxy });
   const data = createDataApp({ db: database.db, logger, resultStore: services.resultStore, tokens: services.tokens });
   return {

@@ -3,7 +3,7 @@ import {
   CONFIG_DEFAULTS, MAIL_SEND_QUEUE, MailLedger, createMailer, type AlertAttachmentRenderer, type DomainServices, type Knex, type Logger, type Mailer, type PgBoss, type ScheduleRenderer,
 } from '@sightline/domain';
 import { startMailConsumer, type MailConsumerOptions } from './jobs/send-mail.job.js';
-import { startExecutionConsumers } from './jobs/run-execution.job.js';
+import { startExecutionConsumers, type ExecutionPollingOptions } from './jobs/run-execution.job.js';
 import { startSchedulingConsumers } from './jobs/scheduling.job.js';
 import { startSchedulingSweeps } from './jobs/scheduling-sweep.job.js';
 import { renderExports, startExportConsumer } from './jobs/run-export.job.js';
@@ -25,6 +25,8 @@ export interface WorkerDeps {
   mail?: { smtpUrl?: string; from?: string; dataDir?: string; mailer?: Mailer; queue?: MailConsumerOptions };
   /** Dashboard schedules and SQL alerts (the one-minute tick and the runs). */
   scheduling?: WorkerSchedulingOptions;
+  /** Poll intervals of the execution queues (defaults: 0.5 s, notify backstop 5 s). */
+  executionPolling?: ExecutionPollingOptions;
 }
 
 /** Options of the worker's scheduling consumers. */
@@ -79,6 +81,7 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
   await startMailConsumer(deps.boss, mailer, deps.logger, { ...deps.mail?.queue, ledger });
   const executions = await startExecutionConsumers({
     db: deps.db, boss: deps.boss, logger: deps.logger, services: deps.services, concurrency: deps.concurrency, rowLimit: deps.rowLimit ?? CONFIG_DEFAULTS.resultRowLimit,
+    polling: deps.executionPolling,
   });
   const scheduling = await startSchedulingConsumers({
     db: deps.db, boss: deps.boss, logger: deps.logger, services: deps.services, concurrency: Math.max(1, Math.floor(deps.concurrency / 2)),

@@ -1,11 +1,19 @@
 // Issue 9, point 1: a backlog larger than the worker's concurrency must drain without stalls.
-// pg-boss notify-enabled queues poll only every ~30 s; a worker that sleeps after each job until
-// the next insert wakes it finishes 24 small queries (at concurrency 8) after ~30 s instead of ~1 s.
-// The bound below (15 s) is generous for any machine but impossible with such a stall.
+// pg-boss notify-enabled queues are polled only at the notify backstop; a worker slot that sleeps
+// after each job until the next insert wakes it leaves the rest of a burst queued until that poll.
+// Here the worker's execution queues poll only every 10 minutes (no slot ever wakes by polling
+// within the test), so the backlog drains only if each slot fetches again as soon as its job is
+// done; the liveness bound (120 s) is generous for the slowest machine and still far below the
+// stall (removing workEagerly's `notifyWorker` wake-up makes this file fail).
 // Also point 5: `row_limit_reached` is true only when the result had more rows than RESULT_ROW_LIMIT.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createPlatformTestContext, waitForExecution, type PlatformTestContext } from '../../../test/support/platform.js';
 import { expectValidJsonApi } from '../../../test/support/jsonapi-schema.js';
+
+/** Poll interval of the worker's execution queues: a slot waiting for a poll would stall this long. */
+const STALL_SECONDS = 600;
+/** Liveness bound of a burst: far beyond any machine's drain time, far below the stall. */
+const BOUND_MS = 120_000;
 
 let t: PlatformTestContext;
 let datasourceId: string;
@@ -13,7 +21,7 @@ let mariaId: string;
 const auth = () => `Api ${t.adminSecret}`;
 
 beforeAll(async () => {
-  t = await createPlatformTestContext({ env: { RESULT_ROW_LIMIT: '1000' } });
+  t = await createPlatformTestContext({ env: { RESULT_ROW_LIMIT: '1000' }, executionPolling: { pollingIntervalSeconds: STALL_SECONDS, notifyPollingIntervalSeconds: STALL_SECONDS } });
   const res = await t.api.post('/datasources').set('Authorization', auth()).send({
     data: { attributes: { name: 'PG', database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres', database: t.database.name, require_ssl: false } },
   });
@@ -48,21 +56,21 @@ describe('a backlog larger than the worker concurrency', () => {
   it('drains 24 distinct small queries submitted at once without waiting for a poll interval', async () => {
     expect(t.config.workerConcurrency).toBeLessThan(24);
     // warm up: the first query of a process pays for connections and JIT
-    await allDone([await submit('SELECT 0 AS warm')], Date.now(), 30_000);
+    await allDone([await submit('SELECT 0 AS warm')], Date.now(), BOUND_MS);
     const started = Date.now();
     const ids = await Promise.all(Array.from({ length: 24 }, (_, i) => submit(`SELECT ${i + 1} AS n`)));
     expect(new Set(ids).size).toBe(24);
-    const done = await allDone(ids, started, 15_000);
+    const done = await allDone(ids, started, BOUND_MS);
     expect(done.map((a) => a.execution_status)).toEqual(Array(24).fill('success'));
-  }, 60_000);
+  }, BOUND_MS + 60_000);
 
   it('keeps draining when a second burst arrives while the first is running', async () => {
     const started = Date.now();
     const first = await Promise.all(Array.from({ length: 24 }, (_, i) => submit(`SELECT ${i + 100} AS n, pg_sleep(0.05)`)));
     const second = await Promise.all(Array.from({ length: 24 }, (_, i) => submit(`SELECT ${i + 200} AS n`)));
-    const done = await allDone([...first, ...second], started, 20_000);
+    const done = await allDone([...first, ...second], started, BOUND_MS);
     expect(done.every((a) => a.execution_status === 'success')).toBe(true);
-  }, 60_000);
+  }, BOUND_MS + 60_000);
 });
 
 describe('row_limit_reached (RESULT_ROW_LIMIT 1000)', () => {
@@ -87,6 +95,6 @@ describe('row_limit_reached (RESULT_ROW_LIMIT 1000)', () => {
       expect(await result(exact!)).toEqual({ resultRows: 1000, rows: 1000, reached: false, last: [1000] });
       expect(await result(above!)).toEqual({ resultRows: 1000, rows: 1000, reached: true, last: [1000] });
       expect(await result(far!)).toEqual({ resultRows: 1000, rows: 1000, reached: true, last: [1000] });
-    }, 60_000);
+    }, BOUND_MS);
   }
 });

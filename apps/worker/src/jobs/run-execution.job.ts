@@ -12,6 +12,19 @@ export interface ExecutionConsumerOptions {
   /** Interactive executions run at once in this process (background ones get half, at least 1). */
   concurrency: number;
   rowLimit: number;
+  /**
+   * Seconds between polls of the execution queues when no job wakes a slot: `pollingIntervalSeconds`
+   * without LISTEN/NOTIFY, `notifyPollingIntervalSeconds` the backstop with it (defaults 0.5 and 5).
+   * A slot that just ran a job never waits for them (see workEagerly); tests make them very long so
+   * that a slot relying on them would stall unmistakably.
+   */
+  polling?: ExecutionPollingOptions;
+}
+
+/** Poll intervals of the execution consumers (see `ExecutionConsumerOptions.polling`). */
+export interface ExecutionPollingOptions {
+  pollingIntervalSeconds?: number;
+  notifyPollingIntervalSeconds?: number;
 }
 
 /** How long a running execution or export job may go without a heartbeat before it is declared dead. */
@@ -32,8 +45,10 @@ export async function startExecutionConsumers(o: ExecutionConsumerOptions): Prom
   const handle = (job: { data: ExecutionJob }) => runner.run(job.data);
   // each slot fetches its next job as soon as it is free (see workEagerly: no 30 s notify stall)
   const background = Math.max(1, Math.floor(o.concurrency / 2));
-  await workEagerly<ExecutionJob>(o.boss, QUEUES.executionsInteractive, { slots: o.concurrency, pollingIntervalSeconds: 0.5 }, handle);
-  await workEagerly<ExecutionJob>(o.boss, QUEUES.executionsBackground, { slots: background, pollingIntervalSeconds: 1 }, handle);
+  const poll = (seconds: number) => ({ pollingIntervalSeconds: o.polling?.pollingIntervalSeconds ?? seconds, notifyPollingIntervalSeconds: o.polling?.notifyPollingIntervalSeconds });
+  await workEagerly<ExecutionJob>(o.boss, QUEUES.executionsInteractive, { slots: o.concurrency, ...poll(0.5) }, handle);
+  await workEagerly<ExecutionJob>(o.boss, QUEUES.executionsBackground, { slots: background, ...poll(1) }, handle);
+  // delayed retries (`startAfter`) are found only by polling: this queue keeps its short interval
   await workEagerly<ExecutionJob>(o.boss, QUEUES.executionsWaiting, { slots: background, pollingIntervalSeconds: 0.5 }, handle);
   const repo = new ExecutionRepository(o.db);
   const sweeper = new StaleWorkSweeper({ db: o.db, datasources: o.services.datasources, logger: o.logger, staleSeconds: STALE_SECONDS }).start();

@@ -671,6 +671,12 @@ class PostgresRunningQuery extends StreamingQuery {
         reusable = false;
       });
     }
+    if (reusable) {
+      // The reset (`DISCARD ALL`, a round trip) runs while the caller stores the result: the pool
+      // counts the session as open until it is done and hands it to the next query only then.
+      void this.release(true).catch(() => {});
+      return;
+    }
     await this.release(reusable);
   }
 

@@ -45,6 +45,8 @@ export class SessionPool<S> {
   private readonly busy = new Set<S>();
   /** Sessions being opened or reset (they count against `max`). */
   private pending = 0;
+  /** Sessions being reset after a release (served to waiters, in order, when done). */
+  private resetting = 0;
   private readonly waiters: Array<{ resolve: (s: { session: S; reused: boolean }) => void; reject: (err: Error) => void; timer: NodeJS.Timeout }> = [];
   private closed = false;
 
@@ -83,7 +85,8 @@ export class SessionPool<S> {
       this.take(entry.session);
       return { session: entry.session, reused: true };
     }
-    if (this.open < this.options.max) return { session: await this.openNew(), reused: false };
+    // a session being reset is about to be idle: waiting for it costs less than opening one
+    if (this.open < this.options.max && this.waiters.length >= this.resetting) return { session: await this.openNew(), reused: false };
     return new Promise((resolve, reject) => {
       const waiter = {
         resolve,
@@ -152,6 +155,7 @@ export class SessionPool<S> {
     let keep = reusable && !this.closed && this.hooks.alive(session);
     if (keep) {
       let timer: NodeJS.Timeout | undefined;
+      this.resetting++;
       try {
         await Promise.race([
           this.hooks.reset(session),
@@ -163,6 +167,7 @@ export class SessionPool<S> {
         keep = false;
       } finally {
         clearTimeout(timer);
+        this.resetting--;
       }
     }
     this.pending--;

@@ -203,10 +203,14 @@ export class ExecutionRunner {
       return;
     }
     try {
-      if (!(await repo.markRunning(execution.id))) return;
-      if (execution.executionType === 'almanach_query') await this.introspect(execution, ds, log);
-      else if (execution.executionType === 'export_query') await this.exportQuery(execution, ds, log);
-      else await this.query(execution, ds, log, slot);
+      // a query is marked running once its datasource session is known (one statement for both)
+      if (execution.executionType === 'almanach_query' || execution.executionType === 'export_query') {
+        if (!(await repo.markRunning(execution.id))) return;
+        if (execution.executionType === 'almanach_query') await this.introspect(execution, ds, log);
+        else await this.exportQuery(execution, ds, log);
+      } else {
+        await this.query(execution, ds, log, slot);
+      }
     } finally {
       await slot.release();
     }
@@ -248,14 +252,27 @@ export class ExecutionRunner {
       });
     }, this.deps.heartbeatMs ?? 250);
     let rOutput: ROutput | undefined;
+    let markedRunning = false;
     try {
       const rRuntime = this.deps.rRuntime;
       if (execution.rQuery && !rRuntime?.available) {
         throw new QueryError('query_error', 'R post-processing (r_query) is not available: this worker has no R runtime');
       }
       const dataTimestamp = this.deps.clock.now();
-      // without R post-processing the rows go straight to the result writer, as JSON
-      running = await driver.query(execution.sqlText, execution.sqlValues, { timeoutMs: this.deps.datasources.queryTimeoutMs(ds), jsonText: !execution.rQuery, onSession: (id) => repo.recordSession(execution.id, id) });
+      // without R post-processing the rows go straight to the result writer, as JSON; the execution
+      // becomes `running` with its datasource session id in one statement, before the SQL is sent
+      running = await driver.query(execution.sqlText, execution.sqlValues, {
+        timeoutMs: this.deps.datasources.queryTimeoutMs(ds), jsonText: !execution.rQuery,
+        onSession: async (id) => {
+          if (!(await repo.markRunning(execution.id, id))) throw new NotStartableError();
+          markedRunning = true;
+        },
+      });
+      // a driver that does not report its session before the statement
+      if (!markedRunning) {
+        if (!(await repo.markRunning(execution.id, running.backendId))) throw new NotStartableError();
+        markedRunning = true;
+      }
       if (cancelled || handingBack) await running.cancel();
       let columns = await running.columns();
       let rows: AsyncIterable<unknown[][]> = running.rows();
@@ -305,6 +322,10 @@ export class ExecutionRunner {
     } catch (err) {
       await writer.settle().catch(() => {});
       await this.deps.resultStore.discard(execution.id).catch(() => {});
+      // Failed before it was marked running (no session, no R): it is marked now, so that it ends
+      // as every started execution does. Not startable (finished or taken meanwhile): nothing to do;
+      // a failing database: pg-boss retries the job.
+      if (err instanceof NotStartableError || (!markedRunning && !(await repo.markRunning(execution.id)))) return;
       if (handingBack && !cancelled) {
         await this.handBack(execution, log);
       } else if (!(err instanceof QueryError) && isConnectionFailure(err)) {
@@ -430,6 +451,13 @@ export class ExecutionRunner {
       clearInterval(beat);
       await driver.close().catch(() => {});
     }
+  }
+}
+
+/** The execution was no longer queued when its query was about to start (finished or taken meanwhile). */
+class NotStartableError extends Error {
+  constructor() {
+    super('The execution is no longer queued');
   }
 }
 

@@ -175,13 +175,17 @@ export class ExecutionRepository {
     return row ? toExecution(row as ExecutionRow) : undefined;
   }
 
-  /** Moves a queued execution to `running` (counting the attempt); false when it is no longer queued. */
-  async markRunning(id: string): Promise<boolean> {
+  /**
+   * Moves a queued execution to `running` (counting the attempt), with the datasource session its
+   * query runs in when known (`recordSession` in the same statement); false when it is no longer
+   * queued.
+   */
+  async markRunning(id: string, sessionId?: number): Promise<boolean> {
     const now = this.db.fn.now();
     const moved = await this.db('executions')
       .where({ id })
       .whereIn('execution_status', ['starting', 'scheduled', 'waiting'])
-      .update({ execution_status: 'running', started_at: now, heartbeat_at: now, updated_at: now, attempts: this.db.raw('attempts + 1') });
+      .update({ execution_status: 'running', started_at: now, heartbeat_at: now, updated_at: now, attempts: this.db.raw('attempts + 1'), ...(sessionId === undefined ? {} : { backend_id: sessionId }) });
     return moved > 0;
   }
 

@@ -187,6 +187,33 @@ export class PgResultStore implements ResultStore {
     return toStored(row as ResultRow);
   }
 
+  async storeWhole(begin: Parameters<ResultStore['begin']>[0], chunk: (StoredChunk & { rawBytes: number }) | null, f: ResultFinish): Promise<StoredResult> {
+    const result = {
+      execution_id: begin.executionId, organization_id: begin.organizationId, data_key: begin.dataKey, kind: begin.kind, time_zone: begin.timeZone,
+      complete: true, fields: JSON.stringify(f.fields), sql_rows: f.sqlRows, sql_columns: f.sqlColumns, size_in_bytes: f.sizeInBytes,
+      row_limit_reached: f.rowLimitReached, data_timestamp: f.dataTimestamp, chunk_count: chunk ? 1 : 0, stored_bytes: chunk ? chunk.bytes.length : 0,
+    };
+    const columns = Object.keys(result);
+    // the result row and its chunk in one statement (the chunk's foreign key is checked at its end);
+    // a retried attempt replaces whatever chunks an earlier one left
+    const withs: string[] = [
+      `r AS (INSERT INTO results (${columns.map((c) => `"${c}"`).join(', ')}, completed_at) VALUES (${columns.map(() => '?').join(', ')}, clock_timestamp())
+         ON CONFLICT (execution_id) DO UPDATE SET ${[...columns.filter((c) => c !== 'execution_id'), 'completed_at'].map((c) => `"${c}" = EXCLUDED."${c}"`).join(', ')} RETURNING *)`,
+    ];
+    const bindings: unknown[] = Object.values(result);
+    if (chunk) {
+      withs.push(`c AS (INSERT INTO result_chunks (execution_id, seq, first_row, row_count, raw_bytes, bytes) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (execution_id, seq) DO UPDATE SET first_row = EXCLUDED.first_row, row_count = EXCLUDED.row_count, raw_bytes = EXCLUDED.raw_bytes, bytes = EXCLUDED.bytes)`);
+      bindings.push(begin.executionId, chunk.seq, chunk.firstRow, chunk.rowCount, chunk.rawBytes, chunk.bytes);
+    }
+    if (begin.retry) {
+      withs.push('d AS (DELETE FROM result_chunks WHERE execution_id = ? AND seq >= ?)');
+      bindings.push(begin.executionId, chunk ? 1 : 0);
+    }
+    const { rows } = await this.db.raw(`WITH ${withs.join(', ')} SELECT * FROM r`, bindings as Knex.RawBinding[]) as { rows: ResultRow[] };
+    return toStored(rows[0]!);
+  }
+
   async discard(executionId: string): Promise<void> {
     await this.db('results').where({ execution_id: executionId, complete: false }).delete();
   }

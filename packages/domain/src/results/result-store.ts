@@ -70,6 +70,11 @@ export interface ResultStore {
   /** Deletes results completed before `before`, and superseded results older than `supersededBefore`. */
   purge(before: Date, supersededBefore: Date): Promise<number>;
   /**
+   * Begins, stores and publishes a result of at most one chunk in one statement (`begin`,
+   * `appendChunk` and `finish` in one). Optional: without it the writer makes those calls.
+   */
+  storeWhole?(begin: Parameters<ResultStore['begin']>[0], chunk: (StoredChunk & { rawBytes: number }) | null, finish: ResultFinish): Promise<StoredResult>;
+  /**
    * The same store writing through `trx` (a transaction on Sightline's database), so that a
    * result's last writes commit together with the execution's status. Stores that do not live in
    * that database leave it out.

@@ -3,7 +3,7 @@ import { gzip as gzipCallback } from 'node:zlib';
 import { rowJsonOf, type ResultColumn } from '../drivers/index.js';
 import { ColumnStats } from './field-stats.js';
 import { gzipSpliceable } from './gzip-members.js';
-import type { ResultStore, StoredResult } from './result-store.js';
+import type { ResultFinish, ResultStore, StoredResult } from './result-store.js';
 
 /** What `ResultStore.begin` needs: the writer begins the result just before its first write. */
 export type ResultBegin = Parameters<ResultStore['begin']>[0];
@@ -142,10 +142,24 @@ export class ResultWriter {
    */
   async finish(options: { rowLimitReached: boolean; dataTimestamp: Date }, store: ResultStore = this.store): Promise<StoredResult> {
     await this.pending;
+    if (!this.begun && this.seq === 0 && store.storeWhole) {
+      // nothing stored yet and at most one chunk: the whole result in one statement
+      this.begun = true;
+      const text = this.rowsInChunk ? Buffer.from(this.parts.join(',')) : undefined;
+      this.parts = [];
+      const chunk = text ? { seq: 0, firstRow: 0, rowCount: this.rowsInChunk, rawBytes: text.length, bytes: await gzipSpliceable(text, GZIP_LEVEL) } : null;
+      this.rawBytes = text?.length ?? 0;
+      this.seq = chunk ? 1 : 0;
+      return store.storeWhole(this.begin!, chunk, this.finishOf(options));
+    }
     await this.seal(store);
     await this.pending;
     await this.ensureBegun(store);
-    return store.finish(this.executionId, {
+    return store.finish(this.executionId, this.finishOf(options));
+  }
+
+  private finishOf(options: { rowLimitReached: boolean; dataTimestamp: Date }): ResultFinish {
+    return {
       fields: this.columns.map((c, i) => this.stats[i]!.field(i, c.name)),
       sqlRows: this.rows,
       sqlColumns: this.columns.length,
@@ -153,7 +167,7 @@ export class ResultWriter {
       sizeInBytes: this.rawBytes + Math.max(0, this.seq - 1) + 2,
       rowLimitReached: options.rowLimitReached,
       dataTimestamp: options.dataTimestamp,
-    });
+    };
   }
 
   /** Waits for writes in flight (call before discarding after an error). */

@@ -47,6 +47,27 @@ describe('SessionPool', () => {
     expect(a.session.ended).toBe(true);
   });
 
+  it('hands a session still being reset to the next acquire rather than opening another (one waiter per reset)', async () => {
+    const { hooks, opened } = fakeHooks();
+    let finishReset: () => void = () => {};
+    const slowReset: SessionPoolHooks<Fake> = { ...hooks, reset: (s) => new Promise<void>((resolve) => { finishReset = () => { void hooks.reset(s).then(resolve); }; }) };
+    const pool = new SessionPool(slowReset, { max: 3, idleTimeoutMs: 10_000, acquireTimeoutMs: 1_000 });
+    const a = await pool.acquire();
+    const released = pool.release(a.session, true);
+    const waiting = pool.acquire();
+    // a second acquire does not wait for the same reset: room left, it opens a session
+    const other = await pool.acquire();
+    expect(other.session).not.toBe(a.session);
+    finishReset();
+    await released;
+    expect(await waiting).toEqual({ session: a.session, reused: true });
+    expect(a.session.resets).toBe(1);
+    expect(opened).toHaveLength(2);
+    await pool.release(other.session, false);
+    await pool.release(a.session, false);
+    await pool.close();
+  });
+
   it('never reuses a session that was not released as reusable, or whose reset failed, or that broke', async () => {
     const { hooks, opened } = fakeHooks({ failReset: (s) => s.id === 2 });
     const pool = new SessionPool(hooks, { max: 5, idleTimeoutMs: 10_000, acquireTimeoutMs: 1_000 });
