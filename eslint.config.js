@@ -21,7 +21,16 @@ const NO_DEEP = [
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/**', '**/dist/**', 'coverage/**', 'test-output/**', 'bench/.out/**', 'bench/.bare-koa.mjs', 'packages/client/src/schema.ts', '.sightline/**'],
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      'coverage/**',
+      'test-output/**',
+      'bench/.out/**',
+      'bench/.bare-koa.mjs',
+      'packages/client/src/schema.ts',
+      '.sightline/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -36,7 +45,10 @@ export default tseslint.config(
       '@typescript-eslint/await-thenable': 'error',
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
       // `_`-prefixed names are deliberately unused (destructuring a field away, an unused parameter)
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
       // Koa state, jsonapi-serializer and driver rows are untyped at the edges
       '@typescript-eslint/no-explicit-any': 'off',
       // validators match NUL and other control characters on purpose (PostgreSQL rejects NUL, CSV/SQL lexers)
@@ -49,34 +61,46 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
-    languageOptions: { globals: { console: 'readonly', process: 'readonly', URL: 'readonly', fetch: 'readonly', AbortSignal: 'readonly', performance: 'readonly' } },
+    languageOptions: {
+      globals: { console: 'readonly', process: 'readonly', URL: 'readonly', fetch: 'readonly', AbortSignal: 'readonly', performance: 'readonly' },
+    },
   },
   {
     files: ['packages/domain/src/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: [
-          { name: 'koa', message: 'packages/domain has no HTTP: no koa (STYLE.md §2).' },
-          { name: 'jsonapi-serializer', message: 'Only packages/jsonapi imports jsonapi-serializer.' },
-          { name: '@sightline/jsonapi', message: 'packages/domain must not depend on packages/jsonapi (it depends on the domain).' },
-          { name: '@sightline/http', message: 'packages/domain must not depend on packages/http (it depends on the domain).' },
-          { name: '@sightline/runtime', message: 'packages/domain must not depend on packages/runtime (it depends on the domain).' },
-        ],
-        patterns: [...NO_APPS, ...NO_DEEP, { group: ['@koa/*'], message: 'packages/domain has no HTTP: no @koa/* (STYLE.md §2).' }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'koa', message: 'packages/domain has no HTTP: no koa (STYLE.md §2).' },
+            { name: 'jsonapi-serializer', message: 'Only packages/jsonapi imports jsonapi-serializer.' },
+            { name: '@sightline/jsonapi', message: 'packages/domain must not depend on packages/jsonapi (it depends on the domain).' },
+            { name: '@sightline/http', message: 'packages/domain must not depend on packages/http (it depends on the domain).' },
+            { name: '@sightline/runtime', message: 'packages/domain must not depend on packages/runtime (it depends on the domain).' },
+          ],
+          patterns: [...NO_APPS, ...NO_DEEP, { group: ['@koa/*'], message: 'packages/domain has no HTTP: no @koa/* (STYLE.md §2).' }],
+        },
+      ],
     },
   },
   {
     // JSON:API documents only: the Koa middlewares and `listen()` are packages/http's
     files: ['packages/jsonapi/src/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: [
-          { name: 'koa', message: 'packages/jsonapi builds JSON:API documents only: Koa code goes in packages/http.' },
-          { name: '@sightline/http', message: 'packages/jsonapi must not depend on packages/http (it depends on packages/jsonapi).' },
-        ],
-        patterns: [...NO_APPS, ...NO_DEEP, { group: ['@koa/*', 'raw-body'], message: 'packages/jsonapi builds JSON:API documents only: Koa code goes in packages/http.' }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'koa', message: 'packages/jsonapi builds JSON:API documents only: Koa code goes in packages/http.' },
+            { name: '@sightline/http', message: 'packages/jsonapi must not depend on packages/http (it depends on packages/jsonapi).' },
+          ],
+          patterns: [
+            ...NO_APPS,
+            ...NO_DEEP,
+            { group: ['@koa/*', 'raw-body'], message: 'packages/jsonapi builds JSON:API documents only: Koa code goes in packages/http.' },
+          ],
+        },
+      ],
     },
   },
   {
@@ -87,21 +111,28 @@ export default tseslint.config(
   {
     files: ['apps/*/src/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [
-          ...NO_DEEP,
-          { group: [...APPS, '**/apps/*/**', '../../*/src/**'], message: 'An app never imports another app (STYLE.md §2).' },
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [...NO_DEEP, { group: [...APPS, '**/apps/*/**', '../../*/src/**'], message: 'An app never imports another app (STYLE.md §2).' }],
+        },
+      ],
     },
   },
   {
     // the all-in-one process composes the three apps: it may import them, through their index
     files: ['apps/sightline/src/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [...NO_DEEP, { group: APPS.map((name) => `${name}/*`), message: 'Import an app through its index.' }, { group: ['**/apps/*/**'], message: 'Import an app through its index.' }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...NO_DEEP,
+            { group: APPS.map((name) => `${name}/*`), message: 'Import an app through its index.' },
+            { group: ['**/apps/*/**'], message: 'Import an app through its index.' },
+          ],
+        },
+      ],
     },
   },
 );

@@ -44,17 +44,32 @@ export const scenario: BenchScenario = {
         return (await res.json()) as { data: { id: string; attributes: Record<string, unknown> } };
       };
       const agentDoc = await post('/datasource_agents', { data: { attributes: { name: 'bench agent' } } });
-      const agent = await startChild('apps/agent/src/main.ts', { SIGHTLINE_AGENT_SERVER: api.url, SIGHTLINE_AGENT_SECRET: String(agentDoc.data.attributes.secret_key) }, /(connected) to/);
+      const agent = await startChild(
+        'apps/agent/src/main.ts',
+        { SIGHTLINE_AGENT_SERVER: api.url, SIGHTLINE_AGENT_SECRET: String(agentDoc.data.attributes.secret_key) },
+        /(connected) to/,
+      );
       children.push(agent);
       const u = new URL(scratch.url);
       const connection = {
-        database_type: 'postgres', host: u.hostname, port: Number(u.port || 5432), username: decodeURIComponent(u.username) || 'postgres',
-        password: u.password ? decodeURIComponent(u.password) : null, database: u.pathname.slice(1), require_ssl: false, max_concurrent_executions: 20,
+        database_type: 'postgres',
+        host: u.hostname,
+        port: Number(u.port || 5432),
+        username: decodeURIComponent(u.username) || 'postgres',
+        password: u.password ? decodeURIComponent(u.password) : null,
+        database: u.pathname.slice(1),
+        require_ssl: false,
+        max_concurrent_executions: 20,
       };
       const direct = (await post('/datasources', { data: { attributes: { name: 'direct', connection_mode: 'direct', ...connection } } })).data.id;
-      const viaAgent = (await post('/datasources', {
-        data: { attributes: { name: 'agent', connection_mode: 'agent', ...connection }, relationships: { agents: { data: [{ type: 'datasource_agents', id: agentDoc.data.id }] } } },
-      })).data.id;
+      const viaAgent = (
+        await post('/datasources', {
+          data: {
+            attributes: { name: 'agent', connection_mode: 'agent', ...connection },
+            relationships: { agents: { data: [{ type: 'datasource_agents', id: agentDoc.data.id }] } },
+          },
+        })
+      ).data.id;
 
       const runExecution = async (datasourceId: string, sql: string, pollMs: number) => {
         const res = await post(`/datasources/${datasourceId}/executions`, { sql_query: sql });
@@ -74,18 +89,40 @@ export const scenario: BenchScenario = {
 
       // 1. Ingest through the agent vs direct (best of 2 each; a comment makes every run a new data key).
       for (const rows of envNumbers('BENCH_AGENT_ROWS', [200_000, 1_000_000])) {
-        const best = async (ds: string) => Math.min(
-          await timed(ds, `${ingestSql(rows)} /* ${ds} a ${Date.now()} */`, 20),
-          await timed(ds, `${ingestSql(rows)} /* ${ds} b ${Date.now()} */`, 20),
-        );
+        const best = async (ds: string) =>
+          Math.min(
+            await timed(ds, `${ingestSql(rows)} /* ${ds} a ${Date.now()} */`, 20),
+            await timed(ds, `${ingestSql(rows)} /* ${ds} b ${Date.now()} */`, 20),
+          );
         const d = await best(direct);
         const a = await best(viaAgent);
         const agentRss = await agent.peakRss();
         const apiRss = await api.peakRss();
-        ctx.log(`${rows} rows: agent ${(a / 1000).toFixed(2)} s, direct ${(d / 1000).toFixed(2)} s; peak RSS agent ${(agentRss / 2 ** 20).toFixed(0)} MB, api-server ${(apiRss / 2 ** 20).toFixed(0)} MB`);
-        metrics.push({ metric: `ingest ${rows.toLocaleString('en-US')} rows: agent / direct`, value: a / d, unit: 'x', goal: '≤ 1.5', pass: a / d <= 1.5, note: `${(a / 1000).toFixed(2)} s vs ${(d / 1000).toFixed(2)} s` });
-        metrics.push({ metric: `agent peak RSS after ${rows.toLocaleString('en-US')} rows`, value: agentRss / 2 ** 20, unit: 'MB', goal: '< 150', pass: agentRss < 150 * 2 ** 20 });
-        metrics.push({ metric: `api-server (relay) peak RSS after ${rows.toLocaleString('en-US')} rows`, value: apiRss / 2 ** 20, unit: 'MB', goal: '< 250', pass: apiRss < 250 * 2 ** 20 });
+        ctx.log(
+          `${rows} rows: agent ${(a / 1000).toFixed(2)} s, direct ${(d / 1000).toFixed(2)} s; peak RSS agent ${(agentRss / 2 ** 20).toFixed(0)} MB, api-server ${(apiRss / 2 ** 20).toFixed(0)} MB`,
+        );
+        metrics.push({
+          metric: `ingest ${rows.toLocaleString('en-US')} rows: agent / direct`,
+          value: a / d,
+          unit: 'x',
+          goal: '≤ 1.5',
+          pass: a / d <= 1.5,
+          note: `${(a / 1000).toFixed(2)} s vs ${(d / 1000).toFixed(2)} s`,
+        });
+        metrics.push({
+          metric: `agent peak RSS after ${rows.toLocaleString('en-US')} rows`,
+          value: agentRss / 2 ** 20,
+          unit: 'MB',
+          goal: '< 150',
+          pass: agentRss < 150 * 2 ** 20,
+        });
+        metrics.push({
+          metric: `api-server (relay) peak RSS after ${rows.toLocaleString('en-US')} rows`,
+          value: apiRss / 2 ** 20,
+          unit: 'MB',
+          goal: '< 250',
+          pass: apiRss < 250 * 2 ** 20,
+        });
       }
 
       // 2. Small queries: each opens a session (through relay and agent, or directly).
@@ -97,7 +134,14 @@ export const scenario: BenchScenario = {
         a.push(await timed(viaAgent, `SELECT ${i} AS round, now() AS at /* a */`, 2));
       }
       ctx.log(`small query p50: agent ${median(a).toFixed(1)} ms, direct ${median(d).toFixed(1)} ms`);
-      metrics.push({ metric: 'small query end to end p50: agent / direct', value: median(a) / median(d), unit: 'x', goal: '≤ 2', pass: median(a) / median(d) <= 2, note: `${median(a).toFixed(1)} ms vs ${median(d).toFixed(1)} ms` });
+      metrics.push({
+        metric: 'small query end to end p50: agent / direct',
+        value: median(a) / median(d),
+        unit: 'x',
+        goal: '≤ 2',
+        pass: median(a) / median(d) <= 2,
+        note: `${median(a).toFixed(1)} ms vs ${median(d).toFixed(1)} ms`,
+      });
       return metrics;
     } finally {
       for (const c of children.reverse()) await c.stop();

@@ -11,7 +11,17 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
-import { MB, bundleApp, createScratchDatabase, download, envNumber, startChild, type BenchMetric, type BenchScenario, type ChildServer } from './support/harness.js';
+import {
+  MB,
+  bundleApp,
+  createScratchDatabase,
+  download,
+  envNumber,
+  startChild,
+  type BenchMetric,
+  type BenchScenario,
+  type ChildServer,
+} from './support/harness.js';
 
 const { to: copyTo } = copyStreams;
 const ENV = {
@@ -54,8 +64,23 @@ export const scenario: BenchScenario = {
       const headers = { Authorization: `Api ${adminKey}`, 'Content-Type': 'application/json' };
       const u = new URL(scratch.url);
       const created = await fetch(`${apiUrl}/datasources`, {
-        method: 'POST', headers,
-        body: JSON.stringify({ data: { attributes: { name: 'bench', database_type: 'postgres', connection_mode: 'direct', host: u.hostname, port: Number(u.port || 5432), username: decodeURIComponent(u.username) || 'postgres', password: u.password ? decodeURIComponent(u.password) : null, database: u.pathname.slice(1), require_ssl: false } } }),
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          data: {
+            attributes: {
+              name: 'bench',
+              database_type: 'postgres',
+              connection_mode: 'direct',
+              host: u.hostname,
+              port: Number(u.port || 5432),
+              username: decodeURIComponent(u.username) || 'postgres',
+              password: u.password ? decodeURIComponent(u.password) : null,
+              database: u.pathname.slice(1),
+              require_ssl: false,
+            },
+          },
+        }),
       });
       if (created.status !== 201) throw new Error(`create datasource answered ${created.status}: ${await created.text()}`);
       const datasourceId = ((await created.json()) as { data: { id: string } }).data.id;
@@ -73,12 +98,18 @@ export const scenario: BenchScenario = {
       const cpu0 = await app.cpuSeconds();
       const e0 = performance.now();
       // a comment makes the data key new (nothing cached)
-      const res = await fetch(`${apiUrl}/datasources/${datasourceId}/executions`, { method: 'POST', headers, body: JSON.stringify({ sql_query: `${sql} /* cold ${Date.now()} */` }) });
+      const res = await fetch(`${apiUrl}/datasources/${datasourceId}/executions`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ sql_query: `${sql} /* cold ${Date.now()} */` }),
+      });
       if (res.status !== 201) throw new Error(`run execution answered ${res.status}: ${await res.text()}`);
       const id = ((await res.json()) as { data: { id: string } }).data.id;
       let executed = 0;
       for (;;) {
-        const e = (await (await fetch(`${apiUrl}/executions/${id}`, { headers })).json()) as { data: { attributes: { execution_status: string; error_message: string | null } } };
+        const e = (await (await fetch(`${apiUrl}/executions/${id}`, { headers })).json()) as {
+          data: { attributes: { execution_status: string; error_message: string | null } };
+        };
         const status = e.data.attributes.execution_status;
         if (status === 'success') break;
         if (!['starting', 'running', 'waiting', 'scheduled'].includes(status)) throw new Error(`execution ${status}: ${e.data.attributes.error_message}`);
@@ -90,12 +121,32 @@ export const scenario: BenchScenario = {
       const cold = (performance.now() - e0) / 1000;
       const cpu = (await app.cpuSeconds()) - cpu0;
       const peak = await app.peakRss();
-      ctx.log(`${rows.toLocaleString()} rows × 11 (${runtime}): cold ${cold.toFixed(2)} s (success after ${executed.toFixed(2)} s, fetch ${d.seconds.toFixed(2)} s, ${(d.bytes / MB).toFixed(1)} MB gzip; app CPU ${cpu.toFixed(2)} s); COPY ${copy.toFixed(2)} s; RSS idle ${(idle / MB).toFixed(0)} MB, peak ${(peak / MB).toFixed(0)} MB`);
-      metrics.push({ metric: `cold ${rows.toLocaleString()} × 11 (${runtime}): execute → fetch gzip`, value: cold, unit: 's', note: `success after ${executed.toFixed(2)} s; COPY ${copy.toFixed(2)} s` });
+      ctx.log(
+        `${rows.toLocaleString()} rows × 11 (${runtime}): cold ${cold.toFixed(2)} s (success after ${executed.toFixed(2)} s, fetch ${d.seconds.toFixed(2)} s, ${(d.bytes / MB).toFixed(1)} MB gzip; app CPU ${cpu.toFixed(2)} s); COPY ${copy.toFixed(2)} s; RSS idle ${(idle / MB).toFixed(0)} MB, peak ${(peak / MB).toFixed(0)} MB`,
+      );
+      metrics.push({
+        metric: `cold ${rows.toLocaleString()} × 11 (${runtime}): execute → fetch gzip`,
+        value: cold,
+        unit: 's',
+        note: `success after ${executed.toFixed(2)} s; COPY ${copy.toFixed(2)} s`,
+      });
       // CPU of the all-in-one process (user + system) during the cold run: less sensitive to other load than wall time
       metrics.push({ metric: `cold ${rows.toLocaleString()} × 11 (${runtime}): app CPU during the run`, value: cpu, unit: 's' });
-      metrics.push({ metric: `cold ${rows.toLocaleString()} × 11 (${runtime}): ratio cold / COPY`, value: cold / copy, unit: 'x', goal: '<= 2', pass: cold / copy <= 2 });
-      metrics.push({ metric: `all-in-one peak RSS (${runtime}) during the cold run`, value: peak / MB, unit: 'MB', goal: '< 150', pass: peak / MB < 150, note: `idle ${(idle / MB).toFixed(0)} MB` });
+      metrics.push({
+        metric: `cold ${rows.toLocaleString()} × 11 (${runtime}): ratio cold / COPY`,
+        value: cold / copy,
+        unit: 'x',
+        goal: '<= 2',
+        pass: cold / copy <= 2,
+      });
+      metrics.push({
+        metric: `all-in-one peak RSS (${runtime}) during the cold run`,
+        value: peak / MB,
+        unit: 'MB',
+        goal: '< 150',
+        pass: peak / MB < 150,
+        note: `idle ${(idle / MB).toFixed(0)} MB`,
+      });
       return metrics;
     } finally {
       await app?.stop();

@@ -4,7 +4,16 @@
 // BENCH_POLL_CONCURRENCY (default 16) in flight, keep-alive; the best of 3 interleaved rounds each.
 // Goal (issue 15): at least 0.3 of the bare Koa route's requests/s, and no query started.
 import { createDomainServices } from '@sightline/domain';
-import { createScratchDatabase, envNumber, loadTest, startChild, type BenchMetric, type BenchScenario, type ChildServer, type LoadResult } from './support/harness.js';
+import {
+  createScratchDatabase,
+  envNumber,
+  loadTest,
+  startChild,
+  type BenchMetric,
+  type BenchScenario,
+  type ChildServer,
+  type LoadResult,
+} from './support/harness.js';
 
 const ENCRYPTION_KEY_HEX = '07'.repeat(32);
 const ENV = {
@@ -46,13 +55,34 @@ export const scenario: BenchScenario = {
         return res.json() as Promise<{ data: { id: string } }>;
       };
       const u = new URL(scratch.url);
-      const ds = await call('/datasources', { data: { attributes: { name: 'bench', database_type: 'postgres', connection_mode: 'direct', host: u.hostname, port: Number(u.port || 5432), username: decodeURIComponent(u.username) || 'postgres', database: u.pathname.slice(1), require_ssl: false } } });
+      const ds = await call('/datasources', {
+        data: {
+          attributes: {
+            name: 'bench',
+            database_type: 'postgres',
+            connection_mode: 'direct',
+            host: u.hostname,
+            port: Number(u.port || 5432),
+            username: decodeURIComponent(u.username) || 'postgres',
+            database: u.pathname.slice(1),
+            require_ssl: false,
+          },
+        },
+      });
       const dashboard = await call('/dashboards', { data: { attributes: { name: 'Twenty reports' } } });
       for (let i = 0; i < 20; i++) {
         await call('/reports', {
           data: {
-            attributes: { name: `Report ${i}`, sql_query: `SELECT g % ${i + 2} AS k, count(*) AS n FROM generate_series(1, 1000) g WHERE {g=bench_filter} GROUP BY 1`, width: 4, height: 3 },
-            relationships: { dashboard: { data: { type: 'dashboards', id: dashboard.data.id } }, datasource: { data: { type: 'datasources', id: ds.data.id } } },
+            attributes: {
+              name: `Report ${i}`,
+              sql_query: `SELECT g % ${i + 2} AS k, count(*) AS n FROM generate_series(1, 1000) g WHERE {g=bench_filter} GROUP BY 1`,
+              width: 4,
+              height: 3,
+            },
+            relationships: {
+              dashboard: { data: { type: 'dashboards', id: dashboard.data.id } },
+              datasource: { data: { type: 'datasources', id: ds.data.id } },
+            },
           },
         });
       }
@@ -94,11 +124,28 @@ export const scenario: BenchScenario = {
       const best = (xs: typeof polls) => xs.reduce((a, b) => (b.rps > a.rps ? b : a));
       const p = best(polls);
       const b = best(bares);
-      ctx.log(`poll: ${p.rps.toFixed(0)} req/s, p50 ${p.p50.toFixed(1)} ms, p95 ${p.p95.toFixed(1)} ms; bare Koa: ${b.rps.toFixed(0)} req/s, p95 ${b.p95.toFixed(1)} ms; body ${sampleText.length} bytes`);
-      metrics.push({ metric: `poll status (20 current reports, ${concurrency} connections) requests/s`, value: p.rps, unit: 'req/s', note: `bare Koa ${b.rps.toFixed(0)} req/s` });
-      metrics.push({ metric: 'poll status mean latency / p95', value: (1000 * concurrency) / p.rps, unit: 'ms', note: `p95 ${p.p95.toFixed(1)} ms; bare Koa p95 ${b.p95.toFixed(2)} ms` });
+      ctx.log(
+        `poll: ${p.rps.toFixed(0)} req/s, p50 ${p.p50.toFixed(1)} ms, p95 ${p.p95.toFixed(1)} ms; bare Koa: ${b.rps.toFixed(0)} req/s, p95 ${b.p95.toFixed(1)} ms; body ${sampleText.length} bytes`,
+      );
+      metrics.push({
+        metric: `poll status (20 current reports, ${concurrency} connections) requests/s`,
+        value: p.rps,
+        unit: 'req/s',
+        note: `bare Koa ${b.rps.toFixed(0)} req/s`,
+      });
+      metrics.push({
+        metric: 'poll status mean latency / p95',
+        value: (1000 * concurrency) / p.rps,
+        unit: 'ms',
+        note: `p95 ${p.p95.toFixed(1)} ms; bare Koa p95 ${b.p95.toFixed(2)} ms`,
+      });
       metrics.push({ metric: 'poll throughput / bare Koa', value: p.rps / b.rps, unit: 'x', goal: '>= 0.3', pass: p.rps / b.rps >= 0.3 });
-      metrics.push({ metric: 'CPU per request: bare Koa / API server', value: perRequest(bareCpu) / perRequest(apiCpu), unit: 'x', note: `API ${perRequest(apiCpu).toFixed(3)} ms, bare Koa ${perRequest(bareCpu).toFixed(3)} ms CPU per request` });
+      metrics.push({
+        metric: 'CPU per request: bare Koa / API server',
+        value: perRequest(bareCpu) / perRequest(apiCpu),
+        unit: 'x',
+        note: `API ${perRequest(apiCpu).toFixed(3)} ms, bare Koa ${perRequest(bareCpu).toFixed(3)} ms CPU per request`,
+      });
       metrics.push({ metric: 'queries started by current polls', value: after - before, unit: 'executions', goal: '0', pass: after === before });
       return metrics;
     } finally {

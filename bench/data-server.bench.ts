@@ -21,8 +21,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataTokens, PgResultStore, ResultWriter, createDomainServices, newId, type ResultColumn } from '@sightline/domain';
 import {
-  MB, bundleApp, createScratchDatabase, download, downloadToFile, envList, envNumber, envNumbers, loadTest, median, startChild,
-  type BenchMetric, type BenchScenario, type ChildServer, type ScratchDatabase,
+  MB,
+  bundleApp,
+  createScratchDatabase,
+  download,
+  downloadToFile,
+  envList,
+  envNumber,
+  envNumbers,
+  loadTest,
+  median,
+  startChild,
+  type BenchMetric,
+  type BenchScenario,
+  type ChildServer,
+  type ScratchDatabase,
 } from './support/harness.js';
 
 const SECRET = 'bench-data-token-secret-0123456789abcdef';
@@ -38,7 +51,13 @@ const COLUMNS: ResultColumn[] = [
 ];
 const CATEGORIES = ['hardware', 'software', 'services', 'training', 'support'];
 const row = (i: number): unknown[] => [
-  i, `customer ${i % 9973}`, Math.round(i * 731) / 100, i % 7 === 0, new Date(1_700_000_000_000 + i * 1000).toISOString(), CATEGORIES[i % 5], i % 11 === 0 ? null : `note ${i}`,
+  i,
+  `customer ${i % 9973}`,
+  Math.round(i * 731) / 100,
+  i % 7 === 0,
+  new Date(1_700_000_000_000 + i * 1000).toISOString(),
+  CATEGORIES[i % 5],
+  i % 11 === 0 ? null : `note ${i}`,
 ];
 
 const GZIP = { 'Accept-Encoding': 'gzip' };
@@ -53,7 +72,14 @@ interface Setup {
 async function newExecution(s: Setup, dataKey: string): Promise<string> {
   const id = randomUUID();
   await s.scratch.db('executions').insert({
-    id, organization_id: s.organizationId, datasource_id: s.datasourceId, execution_type: 'sql_query', execution_status: 'success', data_key: dataKey, sql_text: 'SELECT …', completed_at: new Date(),
+    id,
+    organization_id: s.organizationId,
+    datasource_id: s.datasourceId,
+    execution_type: 'sql_query',
+    execution_status: 'success',
+    data_key: dataKey,
+    sql_text: 'SELECT …',
+    completed_at: new Date(),
   });
   return id;
 }
@@ -81,8 +107,15 @@ async function cloneResult(s: Setup, sourceExecutionId: string, dataKey: string,
   const executionId = await newExecution(s, dataKey);
   const source = await db('results').where({ execution_id: sourceExecutionId }).first();
   await db('results').insert({
-    execution_id: executionId, organization_id: s.organizationId, data_key: dataKey, kind: 'rows', complete: false, fields: JSON.stringify(source.fields),
-    sql_columns: source.sql_columns, time_zone: 'UTC', data_timestamp: new Date(),
+    execution_id: executionId,
+    organization_id: s.organizationId,
+    data_key: dataKey,
+    kind: 'rows',
+    complete: false,
+    fields: JSON.stringify(source.fields),
+    sql_columns: source.sql_columns,
+    time_zone: 'UTC',
+    data_timestamp: new Date(),
   });
   await db.raw(
     `INSERT INTO result_chunks (execution_id, seq, first_row, row_count, raw_bytes, bytes)
@@ -110,7 +143,15 @@ async function startDataServer(databaseUrl: string, runtime: Runtime): Promise<C
   if (runtime === 'bundle') bundlePath ??= await bundleApp('apps/data-server/src/main.ts', 'data-server');
   return startChild(
     runtime === 'bundle' ? bundlePath! : SCRIPTS[runtime],
-    { DATABASE_URL: databaseUrl, SIGHTLINE_DATA_TOKEN_SECRET: SECRET, SIGHTLINE_ENCRYPTION_KEY: ENCRYPTION_KEY_HEX, DATA_PORT: '0', API_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    {
+      DATABASE_URL: databaseUrl,
+      SIGHTLINE_DATA_TOKEN_SECRET: SECRET,
+      SIGHTLINE_ENCRYPTION_KEY: ENCRYPTION_KEY_HEX,
+      DATA_PORT: '0',
+      API_PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+    },
     /Data server: (http:\/\/\S+)/,
   );
 }
@@ -126,7 +167,9 @@ interface Env {
 }
 
 const urlOf = (env: Env, server: ChildServer, n: number, query = '') => `${server.url}/results/${env.keyOf(n)}${query}`;
-const auth = (env: Env, n: number) => ({ Authorization: `Data ${env.tokens.sign({ organizationId: env.setup.organizationId, dataKey: env.keyOf(n), kind: 'result', format: 'json' })}` });
+const auth = (env: Env, n: number) => ({
+  Authorization: `Data ${env.tokens.sign({ organizationId: env.setup.organizationId, dataKey: env.keyOf(n), kind: 'result', format: 'json' })}`,
+});
 
 async function stopAll(children: ChildServer[]): Promise<void> {
   while (children.length) await children.pop()!.stop();
@@ -163,32 +206,58 @@ async function measureThroughput(env: Env, dir: string, rows: number, rounds: nu
       const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]!);
       for (const who of order) {
         const cpu0 = await serverOf(who).cpuSeconds();
-        const d = who === 'static' ? await download(mode.staticUrl, mode.headers) : await download(urlOf(env, servers.get(who)!, rows), { ...auth(env, rows), ...mode.headers });
+        const d =
+          who === 'static'
+            ? await download(mode.staticUrl, mode.headers)
+            : await download(urlOf(env, servers.get(who)!, rows), { ...auth(env, rows), ...mode.headers });
         const cpuUsed = (await serverOf(who).cpuSeconds()) - cpu0;
         if (d.bytes !== mode.bytes) throw new Error(`${who} ${mode.name}: ${d.bytes} bytes, expected ${mode.bytes}`);
         if (round > 0) times.get(mode.name)!.get(who)!.push(d.seconds);
         if (round > 0) cpu.get(mode.name)!.get(who)!.push(cpuUsed);
       }
     }
-    if (round > 0) env.log(`round ${round}: ${modes.map((m) => `${m.name}: ${contenders.map((c) => `${c} ${times.get(m.name)!.get(c)!.at(-1)!.toFixed(3)} s`).join(', ')}`).join('; ')}`);
+    if (round > 0)
+      env.log(
+        `round ${round}: ${modes.map((m) => `${m.name}: ${contenders.map((c) => `${c} ${times.get(m.name)!.get(c)!.at(-1)!.toFixed(3)} s`).join(', ')}`).join('; ')}`,
+      );
   }
   for (const mode of modes) {
     const staticS = median(times.get(mode.name)!.get('static')!);
-    metrics.push({ metric: `${mode.name}: static file server, same bytes`, value: mbps(mode.bytes, staticS), unit: 'MB/s', note: `${staticS.toFixed(3)} s per download (median of ${rounds})` });
+    metrics.push({
+      metric: `${mode.name}: static file server, same bytes`,
+      value: mbps(mode.bytes, staticS),
+      unit: 'MB/s',
+      note: `${staticS.toFixed(3)} s per download (median of ${rounds})`,
+    });
     for (const runtime of runtimes) {
       const dataS = median(times.get(mode.name)!.get(runtime)!);
       const ratio = staticS / dataS;
-      metrics.push({ metric: `${mode.name}: data server (${runtime}), ${rows.toLocaleString()} rows`, value: mbps(mode.bytes, dataS), unit: 'MB/s', note: `${dataS.toFixed(3)} s per download` });
+      metrics.push({
+        metric: `${mode.name}: data server (${runtime}), ${rows.toLocaleString()} rows`,
+        value: mbps(mode.bytes, dataS),
+        unit: 'MB/s',
+        note: `${dataS.toFixed(3)} s per download`,
+      });
       metrics.push({ metric: `${mode.name}: ratio data (${runtime}) / static`, value: ratio, unit: 'x', goal: '>= 0.8', pass: ratio >= 0.8 });
       const staticCpu = median(cpu.get(mode.name)!.get('static')!);
       const dataCpu = median(cpu.get(mode.name)!.get(runtime)!);
-      metrics.push({ metric: `${mode.name}: CPU per download, static / data (${runtime})`, value: staticCpu / Math.max(dataCpu, 0.01), unit: 'x', note: `static ${staticCpu.toFixed(2)} s, data ${dataCpu.toFixed(2)} s CPU (median)` });
+      metrics.push({
+        metric: `${mode.name}: CPU per download, static / data (${runtime})`,
+        value: staticCpu / Math.max(dataCpu, 0.01),
+        unit: 'x',
+        note: `static ${staticCpu.toFixed(2)} s, data ${dataCpu.toFixed(2)} s CPU (median)`,
+      });
     }
   }
   // transcoding (informational): csv and ndjson of the same result
   for (const format of ['csv', 'ndjson']) {
     const d = await download(urlOf(env, first, rows, `?format=${format}`), { ...auth(env, rows), ...IDENTITY });
-    metrics.push({ metric: `${format} transcoding (${runtimes[0]}), ${rows.toLocaleString()} rows`, value: mbps(d.bytes, d.seconds), unit: 'MB/s', note: `${d.seconds.toFixed(2)} s, ${(d.bytes / MB).toFixed(1)} MB` });
+    metrics.push({
+      metric: `${format} transcoding (${runtimes[0]}), ${rows.toLocaleString()} rows`,
+      value: mbps(d.bytes, d.seconds),
+      unit: 'MB/s',
+      note: `${d.seconds.toFixed(2)} s, ${(d.bytes / MB).toFixed(1)} MB`,
+    });
   }
   await stopAll(env.children);
   return metrics;
@@ -223,15 +292,31 @@ async function measureStoreRead(env: Env, executionId: string, rounds: number): 
       try {
         started = performance.now();
         // the execution id is checked above: COPY takes no bind parameters
-        for await (const piece of conn.query(copyTo(`COPY (SELECT bytes FROM result_chunks WHERE execution_id = '${executionId}' ORDER BY seq) TO STDOUT (FORMAT binary)`))) bytes += piece.length;
+        for await (const piece of conn.query(
+          copyTo(`COPY (SELECT bytes FROM result_chunks WHERE execution_id = '${executionId}' ORDER BY seq) TO STDOUT (FORMAT binary)`),
+        ))
+          bytes += piece.length;
         viaCopy.push((performance.now() - started) / 1000);
       } finally {
         await db.client.releaseConnection(conn);
       }
     }
   }
-  const metrics: BenchMetric[] = [{ metric: 'store read alone: PgResultStore.readChunks', value: mbps(Number(storedBytes), median(viaStore)), unit: 'MB/s', note: `${median(viaStore).toFixed(3)} s for ${(Number(storedBytes) / MB).toFixed(1)} MB stored` }];
-  if (viaCopy.length) metrics.push({ metric: 'store read alone: COPY TO STDOUT (FORMAT binary)', value: mbps(Number(storedBytes), median(viaCopy)), unit: 'MB/s', note: `${median(viaCopy).toFixed(3)} s; what readChunks could reach` });
+  const metrics: BenchMetric[] = [
+    {
+      metric: 'store read alone: PgResultStore.readChunks',
+      value: mbps(Number(storedBytes), median(viaStore)),
+      unit: 'MB/s',
+      note: `${median(viaStore).toFixed(3)} s for ${(Number(storedBytes) / MB).toFixed(1)} MB stored`,
+    },
+  ];
+  if (viaCopy.length)
+    metrics.push({
+      metric: 'store read alone: COPY TO STDOUT (FORMAT binary)',
+      value: mbps(Number(storedBytes), median(viaCopy)),
+      unit: 'MB/s',
+      note: `${median(viaCopy).toFixed(3)} s; what readChunks could reach`,
+    });
   return metrics;
 }
 
@@ -252,7 +337,11 @@ async function measurePeakRss(env: Env, rows: number, sizes: number[], formats: 
         const line = `${(d.bytes / MB).toFixed(0)} MB in ${d.seconds.toFixed(1)} s`;
         env.log(`${runtime}, ${actual.toLocaleString()} rows, ${format}: idle RSS ${(idle / MB).toFixed(0)} MB, peak ${(peak / MB).toFixed(0)} MB (${line})`);
         metrics.push({
-          metric: `data-server peak RSS (${runtime}), ${actual.toLocaleString()} rows, ${format}`, value: peak / MB, unit: 'MB', goal: '< 150, flat', pass: peak / MB < 150,
+          metric: `data-server peak RSS (${runtime}), ${actual.toLocaleString()} rows, ${format}`,
+          value: peak / MB,
+          unit: 'MB',
+          goal: '< 150, flat',
+          pass: peak / MB < 150,
           note: `idle ${(idle / MB).toFixed(0)} MB, +${((peak - idle) / MB).toFixed(0)} MB; ${line}`,
         });
         await stopAll(env.children);
@@ -275,7 +364,10 @@ async function measureSmall(env: Env, dir: string, rows: number, total: number, 
   const identityBytes = await downloadToFile(urlOf(env, server, rows), { ...headers, ...IDENTITY }, join(smallDir, 'small.json'));
   const bare = await startChild('bench/support/static-server.ts', { STATIC_DIR: smallDir, STATIC_MEMORY: '1' }, /Static server: (http:\/\/\S+)/);
   env.children.push(bare);
-  for (const mode of [{ name: 'identity', headers: IDENTITY, file: 'small.json' }, { name: 'gzip', headers: GZIP, file: 'small.json.gz' }]) {
+  for (const mode of [
+    { name: 'identity', headers: IDENTITY, file: 'small.json' },
+    { name: 'gzip', headers: GZIP, file: 'small.json.gz' },
+  ]) {
     // warm-up, then interleaved rounds; the best round of each
     await loadTest(urlOf(env, server, rows), { headers: { ...headers, ...mode.headers }, total: 500, concurrency });
     const data: number[] = [];
@@ -286,8 +378,15 @@ async function measureSmall(env: Env, dir: string, rows: number, total: number, 
     }
     const d = Math.max(...data);
     const b = Math.max(...plain);
-    env.log(`${rows}-row result, ${mode.name}, ${concurrency} connections: data server ${d.toFixed(0)} req/s, bare Node ${b.toFixed(0)} req/s (${identityBytes} bytes identity)`);
-    metrics.push({ metric: `${rows}-row cached result (${mode.name}), ${concurrency} connections`, value: d, unit: 'req/s', note: `bare Node ${b.toFixed(0)} req/s` });
+    env.log(
+      `${rows}-row result, ${mode.name}, ${concurrency} connections: data server ${d.toFixed(0)} req/s, bare Node ${b.toFixed(0)} req/s (${identityBytes} bytes identity)`,
+    );
+    metrics.push({
+      metric: `${rows}-row cached result (${mode.name}), ${concurrency} connections`,
+      value: d,
+      unit: 'req/s',
+      note: `bare Node ${b.toFixed(0)} req/s`,
+    });
     metrics.push({ metric: `${rows}-row cached result (${mode.name}): ratio data / bare Node`, value: d / b, unit: 'x', goal: '>= 0.3', pass: d / b >= 0.3 });
   }
   await stopAll(env.children);
@@ -306,21 +405,47 @@ async function measureConcurrent(env: Env, rows: number, count: number, formats:
     const { default: http } = await import('node:http');
     const manyAgent = new http.Agent({ keepAlive: false, maxSockets: count });
     let bytes = 0;
-    await Promise.all(Array.from({ length: count }, () => new Promise<void>((resolve, reject) => {
-      http.get(urlOf(env, server, rows), { headers, agent: manyAgent }, (res) => {
-        if (res.statusCode !== 200) return reject(new Error(`answered ${res.statusCode}`));
-        res.on('data', (b: Buffer) => { bytes += b.length; });
-        res.on('end', resolve);
-        res.on('error', reject);
-      }).on('error', reject);
-    })));
+    await Promise.all(
+      Array.from(
+        { length: count },
+        () =>
+          new Promise<void>((resolve, reject) => {
+            http
+              .get(urlOf(env, server, rows), { headers, agent: manyAgent }, (res) => {
+                if (res.statusCode !== 200) return reject(new Error(`answered ${res.statusCode}`));
+                res.on('data', (b: Buffer) => {
+                  bytes += b.length;
+                });
+                res.on('end', resolve);
+                res.on('error', reject);
+              })
+              .on('error', reject);
+          }),
+      ),
+    );
     const seconds = (performance.now() - started) / 1000;
     const peak = await server.peakRss();
     await new Promise((r) => setTimeout(r, 2000));
     const after = await server.rss();
-    env.log(`${count} × ${rows.toLocaleString()} rows ${format}: ${(bytes / MB).toFixed(0)} MB in ${seconds.toFixed(1)} s; RSS idle ${(idle / MB).toFixed(0)} MB, peak ${(peak / MB).toFixed(0)} MB, 2 s after ${(after / MB).toFixed(0)} MB`);
-    metrics.push({ metric: `${count} concurrent downloads (${format}), ${rows.toLocaleString()} rows: peak RSS`, value: peak / MB, unit: 'MB', goal: '< 250', pass: peak / MB < 250, note: `${(bytes / count / MB).toFixed(0)} MB each, ${seconds.toFixed(1)} s in all` });
-    metrics.push({ metric: `${count} concurrent downloads (${format}): RSS 2 s after`, value: after / MB, unit: 'MB', goal: 'idle', pass: after - idle < 30 * MB, note: `idle ${(idle / MB).toFixed(0)} MB` });
+    env.log(
+      `${count} × ${rows.toLocaleString()} rows ${format}: ${(bytes / MB).toFixed(0)} MB in ${seconds.toFixed(1)} s; RSS idle ${(idle / MB).toFixed(0)} MB, peak ${(peak / MB).toFixed(0)} MB, 2 s after ${(after / MB).toFixed(0)} MB`,
+    );
+    metrics.push({
+      metric: `${count} concurrent downloads (${format}), ${rows.toLocaleString()} rows: peak RSS`,
+      value: peak / MB,
+      unit: 'MB',
+      goal: '< 250',
+      pass: peak / MB < 250,
+      note: `${(bytes / count / MB).toFixed(0)} MB each, ${seconds.toFixed(1)} s in all`,
+    });
+    metrics.push({
+      metric: `${count} concurrent downloads (${format}): RSS 2 s after`,
+      value: after / MB,
+      unit: 'MB',
+      goal: 'idle',
+      pass: after - idle < 30 * MB,
+      note: `idle ${(idle / MB).toFixed(0)} MB`,
+    });
     await stopAll(env.children);
   }
   return metrics;
@@ -346,7 +471,9 @@ export const scenario: BenchScenario = {
       const services = createDomainServices({ db: scratch.db, encryptionKey: Buffer.from(ENCRYPTION_KEY_HEX, 'hex') });
       const { organization } = await services.organizations.create('Bench');
       const datasourceId = newId();
-      await scratch.db('datasources').insert({ id: datasourceId, organization_id: organization.id, name: 'bench', database_type: 'postgres', connection_mode: 'direct' });
+      await scratch
+        .db('datasources')
+        .insert({ id: datasourceId, organization_id: organization.id, name: 'bench', database_type: 'postgres', connection_mode: 'direct' });
       const setup: Setup = { scratch, organizationId: organization.id, datasourceId };
       const env: Env = { setup, tokens: new DataTokens(SECRET, 24 * 3600), children, log, keyOf: (n) => `${organization.id}/sql_query/bench-${n}` };
 
@@ -354,7 +481,9 @@ export const scenario: BenchScenario = {
       const sourceExecution = await writeResult(setup, env.keyOf(rows), rows);
       const writeSeconds = (performance.now() - started) / 1000;
       const stored = await scratch.db('results').where({ execution_id: sourceExecution }).first();
-      log(`wrote ${rows.toLocaleString()} rows in ${writeSeconds.toFixed(1)} s: ${stored.chunk_count} chunks, ${(Number(stored.size_in_bytes) / MB).toFixed(1)} MB JSON, ${(Number(stored.stored_bytes) / MB).toFixed(1)} MB gzip`);
+      log(
+        `wrote ${rows.toLocaleString()} rows in ${writeSeconds.toFixed(1)} s: ${stored.chunk_count} chunks, ${(Number(stored.size_in_bytes) / MB).toFixed(1)} MB JSON, ${(Number(stored.stored_bytes) / MB).toFixed(1)} MB gzip`,
+      );
       metrics.push({ metric: `ResultWriter ${rows.toLocaleString()} rows (in-process, incl. column stats)`, value: rows / writeSeconds, unit: 'rows/s' });
       if (parts.has('small')) await writeResult(setup, env.keyOf(smallRows), smallRows);
       for (const n of parts.has('rss') ? rssSizes : []) {
@@ -368,8 +497,12 @@ export const scenario: BenchScenario = {
 
       if (rounds > 0 && parts.has('throughput')) metrics.push(...(await measureThroughput(env, dir, rows, rounds, throughputRuntimes)));
       if (rounds > 0 && parts.has('store')) metrics.push(...(await measureStoreRead(env, sourceExecution, rounds)));
-      if (parts.has('small')) metrics.push(...(await measureSmall(env, dir, smallRows, envNumber('BENCH_SMALL_REQUESTS', 6000), envNumber('BENCH_SMALL_CONCURRENCY', 50))));
-      if (parts.has('concurrent')) metrics.push(...(await measureConcurrent(env, rows, envNumber('BENCH_CONCURRENT_DOWNLOADS', 50), envList('BENCH_CONCURRENT_FORMATS', ['identity', 'gzip']))));
+      if (parts.has('small'))
+        metrics.push(...(await measureSmall(env, dir, smallRows, envNumber('BENCH_SMALL_REQUESTS', 6000), envNumber('BENCH_SMALL_CONCURRENCY', 50))));
+      if (parts.has('concurrent'))
+        metrics.push(
+          ...(await measureConcurrent(env, rows, envNumber('BENCH_CONCURRENT_DOWNLOADS', 50), envList('BENCH_CONCURRENT_FORMATS', ['identity', 'gzip']))),
+        );
       if (parts.has('rss')) metrics.push(...(await measurePeakRss(env, rows, rssSizes, rssFormats, runtimes)));
       return metrics;
     } finally {

@@ -48,16 +48,24 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function pool<T>(count: number, limit: number, task: (i: number) => Promise<T>): Promise<T[]> {
   const out: T[] = new Array(count);
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, count) }, async () => {
-    while (next < count) {
-      const i = next++;
-      out[i] = await task(i);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, count) }, async () => {
+      while (next < count) {
+        const i = next++;
+        out[i] = await task(i);
+      }
+    }),
+  );
   return out;
 }
 
-interface Timing { id: string; created: number; started: number; completed: number; status: string }
+interface Timing {
+  id: string;
+  created: number;
+  started: number;
+  completed: number;
+  status: string;
+}
 
 export const scenario: BenchScenario = {
   name: 'engine',
@@ -82,8 +90,24 @@ export const scenario: BenchScenario = {
       const headers = { Authorization: `Api ${adminKey.secret}`, 'Content-Type': 'application/json' };
       const u = new URL(scratch.url);
       const created = await fetch(`${api.url}/datasources`, {
-        method: 'POST', headers,
-        body: JSON.stringify({ data: { attributes: { name: 'bench', database_type: 'postgres', connection_mode: 'direct', host: u.hostname, port: Number(u.port || 5432), username: decodeURIComponent(u.username) || 'postgres', password: u.password ? decodeURIComponent(u.password) : null, database: u.pathname.slice(1), require_ssl: false, max_concurrent_executions: 20 } } }),
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          data: {
+            attributes: {
+              name: 'bench',
+              database_type: 'postgres',
+              connection_mode: 'direct',
+              host: u.hostname,
+              port: Number(u.port || 5432),
+              username: decodeURIComponent(u.username) || 'postgres',
+              password: u.password ? decodeURIComponent(u.password) : null,
+              database: u.pathname.slice(1),
+              require_ssl: false,
+              max_concurrent_executions: 20,
+            },
+          },
+        }),
       });
       const datasourceId = ((await created.json()) as { data: { id: string } }).data.id;
 
@@ -97,14 +121,19 @@ export const scenario: BenchScenario = {
       const settle = async (ids: string[], timeoutMs: number): Promise<Timing[]> => {
         const deadline = Date.now() + timeoutMs;
         for (;;) {
-          const { rows } = await direct.query<{ n: string }>('SELECT count(*) AS n FROM executions WHERE id = ANY($1) AND execution_status = ANY($2)', [ids, UNFINISHED]);
+          const { rows } = await direct.query<{ n: string }>('SELECT count(*) AS n FROM executions WHERE id = ANY($1) AND execution_status = ANY($2)', [
+            ids,
+            UNFINISHED,
+          ]);
           if (Number(rows[0]!.n) === 0) break;
           if (Date.now() > deadline) throw new Error(`${rows[0]!.n} of ${ids.length} executions unfinished after ${timeoutMs} ms`);
           await sleep(20);
         }
         const { rows } = await direct.query<{ id: string; c: number; s: number; d: number; execution_status: string }>(
           `SELECT id, extract(epoch FROM created_at) * 1000 AS c, extract(epoch FROM started_at) * 1000 AS s, extract(epoch FROM completed_at) * 1000 AS d, execution_status
-             FROM executions WHERE id = ANY($1)`, [ids]);
+             FROM executions WHERE id = ANY($1)`,
+          [ids],
+        );
         return rows.map((r) => ({ id: r.id, created: Number(r.c), started: Number(r.s), completed: Number(r.d), status: r.execution_status }));
       };
       const runOne = async (sql: string) => (await settle([(await submit(sql)).id], 60_000))[0]!;
@@ -117,16 +146,30 @@ export const scenario: BenchScenario = {
         singles.push(await runOne(`SELECT ${i} AS alone /* ${++tag} */`));
         await sleep(30);
       }
-      const t1 = percentile(singles.map((s) => s.completed - s.created), 50);
-      const run1 = percentile(singles.map((s) => s.completed - s.started), 50);
-      ctx.log(`one execution alone: insert → done p50 ${t1.toFixed(1)} ms (running ${run1.toFixed(1)} ms, dispatch ${percentile(singles.map((s) => s.started - s.created), 50).toFixed(1)} ms)`);
+      const t1 = percentile(
+        singles.map((s) => s.completed - s.created),
+        50,
+      );
+      const run1 = percentile(
+        singles.map((s) => s.completed - s.started),
+        50,
+      );
+      ctx.log(
+        `one execution alone: insert → done p50 ${t1.toFixed(1)} ms (running ${run1.toFixed(1)} ms, dispatch ${percentile(
+          singles.map((s) => s.started - s.created),
+          50,
+        ).toFixed(1)} ms)`,
+      );
 
       const burst = async (n: number): Promise<Timing[]> => {
         const run = ++tag;
         const subs = await pool(n, 64, (i) => submit(`SELECT ${i} AS n /* burst ${run} */`));
         const bad = subs.filter((s) => s.status !== 201);
         if (bad.length) throw new Error(`${bad.length} submits answered ${bad[0]!.status}`);
-        return settle(subs.map((s) => s.id), Math.max(120_000, n * 1000));
+        return settle(
+          subs.map((s) => s.id),
+          Math.max(120_000, n * 1000),
+        );
       };
 
       if (parts.has('burst')) {
@@ -140,13 +183,43 @@ export const scenario: BenchScenario = {
           // the k-th execution's turn: its wave (k / concurrency) done, or t1 after its own insert
           const late = timings.map((t, k) => t.completed - Math.max(first + (Math.floor(k / CONCURRENCY) + 1) * t1, t.created + t1));
           const failed = timings.filter((t) => t.status !== 'success').length;
-          const runMs = percentile(timings.map((t) => t.completed - t.started), 50);
+          const runMs = percentile(
+            timings.map((t) => t.completed - t.started),
+            50,
+          );
           ctx.log(`burst ${n}: running (start → done) p50 ${runMs.toFixed(0)} ms vs ${run1.toFixed(0)} ms alone`);
-          ctx.log(`burst ${n}: last done after ${(drain / 1000).toFixed(2)} s, ideal ${(ideal / 1000).toFixed(2)} s, median done ${((percentile(timings.map((t) => t.completed), 50) - first) / 1000).toFixed(2)} s, latest beyond its turn ${(Math.max(...late) / 1000).toFixed(2)} s, ${failed} not success`);
-          metrics.push({ metric: `burst ${n}: drain / ideal`, value: drain / ideal, unit: 'x', goal: '≤ 1.5', pass: drain / ideal <= 1.5 && failed === 0, note: `${(drain / 1000).toFixed(2)} s vs ${(ideal / 1000).toFixed(2)} s (t1 ${t1.toFixed(0)} ms × ${n} / ${CONCURRENCY})` });
-          metrics.push({ metric: `burst ${n}: longest wait beyond its turn`, value: Math.max(...late) / 1000, unit: 's', goal: '≤ 2', pass: Math.max(...late) <= 2000 });
+          ctx.log(
+            `burst ${n}: last done after ${(drain / 1000).toFixed(2)} s, ideal ${(ideal / 1000).toFixed(2)} s, median done ${(
+              (percentile(
+                timings.map((t) => t.completed),
+                50,
+              ) -
+                first) /
+              1000
+            ).toFixed(2)} s, latest beyond its turn ${(Math.max(...late) / 1000).toFixed(2)} s, ${failed} not success`,
+          );
+          metrics.push({
+            metric: `burst ${n}: drain / ideal`,
+            value: drain / ideal,
+            unit: 'x',
+            goal: '≤ 1.5',
+            pass: drain / ideal <= 1.5 && failed === 0,
+            note: `${(drain / 1000).toFixed(2)} s vs ${(ideal / 1000).toFixed(2)} s (t1 ${t1.toFixed(0)} ms × ${n} / ${CONCURRENCY})`,
+          });
+          metrics.push({
+            metric: `burst ${n}: longest wait beyond its turn`,
+            value: Math.max(...late) / 1000,
+            unit: 's',
+            goal: '≤ 2',
+            pass: Math.max(...late) <= 2000,
+          });
           // what bounds throughput on this machine: CPU per execution of the worker (one Node thread) and the api-server
-          metrics.push({ metric: `burst ${n}: CPU per execution, worker / api-server`, value: (w1 - w0) / n, unit: 'ms', note: `api-server ${((a1 - a0) / n).toFixed(1)} ms; worker busy ${((w1 - w0) / drain * 100).toFixed(0)}% of the drain` });
+          metrics.push({
+            metric: `burst ${n}: CPU per execution, worker / api-server`,
+            value: (w1 - w0) / n,
+            unit: 'ms',
+            note: `api-server ${((a1 - a0) / n).toFixed(1)} ms; worker busy ${(((w1 - w0) / drain) * 100).toFixed(0)}% of the drain`,
+          });
         }
       }
 
@@ -154,12 +227,23 @@ export const scenario: BenchScenario = {
         // (a) steady stream: CONCURRENCY / 2 clients, each submitting its next query when the last is done
         const stream: Timing[] = [];
         const until = Date.now() + envNumber('BENCH_DISPATCH_SECONDS', 10) * 1000;
-        await Promise.all(Array.from({ length: CONCURRENCY / 2 }, async (_, c) => {
-          for (let i = 0; Date.now() < until; i++) stream.push(await runOne(`SELECT ${i} AS n, ${c} AS client /* stream ${++tag} */`));
-        }));
+        await Promise.all(
+          Array.from({ length: CONCURRENCY / 2 }, async (_, c) => {
+            for (let i = 0; Date.now() < until; i++) stream.push(await runOne(`SELECT ${i} AS n, ${c} AS client /* stream ${++tag} */`));
+          }),
+        );
         const wait = stream.map((t) => t.started - t.created);
-        ctx.log(`steady stream (${CONCURRENCY / 2} clients, ${stream.length} executions): insert → start p50 ${percentile(wait, 50).toFixed(1)} ms p95 ${percentile(wait, 95).toFixed(1)} ms`);
-        metrics.push({ metric: 'dispatch, busy queue with free slots: insert → start p95', value: percentile(wait, 95), unit: 'ms', goal: '< 50', pass: percentile(wait, 95) < 50, note: `p50 ${percentile(wait, 50).toFixed(1)} ms over ${stream.length}` });
+        ctx.log(
+          `steady stream (${CONCURRENCY / 2} clients, ${stream.length} executions): insert → start p50 ${percentile(wait, 50).toFixed(1)} ms p95 ${percentile(wait, 95).toFixed(1)} ms`,
+        );
+        metrics.push({
+          metric: 'dispatch, busy queue with free slots: insert → start p95',
+          value: percentile(wait, 95),
+          unit: 'ms',
+          goal: '< 50',
+          pass: percentile(wait, 95) < 50,
+          note: `p50 ${percentile(wait, 50).toFixed(1)} ms over ${stream.length}`,
+        });
         // (b) standing backlog: a slot freeing → the next job starting
         const timings = await burst(200);
         const starts = timings.map((t) => t.started).sort((a, b) => a - b);
@@ -167,7 +251,14 @@ export const scenario: BenchScenario = {
         const handoff: number[] = [];
         for (let k = 0; k + CONCURRENCY < starts.length; k++) handoff.push(Math.max(0, starts[k + CONCURRENCY]! - ends[k]!));
         ctx.log(`standing backlog (200): slot free → next start p50 ${percentile(handoff, 50).toFixed(1)} ms p95 ${percentile(handoff, 95).toFixed(1)} ms`);
-        metrics.push({ metric: 'dispatch under a backlog: slot free → next start p95', value: percentile(handoff, 95), unit: 'ms', goal: '< 50', pass: percentile(handoff, 95) < 50, note: `p50 ${percentile(handoff, 50).toFixed(1)} ms` });
+        metrics.push({
+          metric: 'dispatch under a backlog: slot free → next start p95',
+          value: percentile(handoff, 95),
+          unit: 'ms',
+          goal: '< 50',
+          pass: percentile(handoff, 95) < 50,
+          note: `p50 ${percentile(handoff, 50).toFixed(1)} ms`,
+        });
       }
 
       if (parts.has('small')) {
@@ -182,9 +273,12 @@ export const scenario: BenchScenario = {
           const t0 = performance.now();
           const { id } = await submit(sql);
           for (;;) {
-            const e = (await (await fetch(`${api.url}/executions/${id}`, { headers })).json()) as { data: { attributes: { execution_status: string; error_message: string | null } } };
+            const e = (await (await fetch(`${api.url}/executions/${id}`, { headers })).json()) as {
+              data: { attributes: { execution_status: string; error_message: string | null } };
+            };
             if (e.data.attributes.execution_status === 'success') break;
-            if (!UNFINISHED.includes(e.data.attributes.execution_status)) throw new Error(`execution ${e.data.attributes.execution_status}: ${e.data.attributes.error_message}`);
+            if (!UNFINISHED.includes(e.data.attributes.execution_status))
+              throw new Error(`execution ${e.data.attributes.execution_status}: ${e.data.attributes.error_message}`);
             await sleep(2);
           }
           const token = (await (await fetch(`${api.url}/executions/${id}/data`, { headers })).json()) as { data_key: string; data_access_token: string };
@@ -192,13 +286,24 @@ export const scenario: BenchScenario = {
           e2e.push(performance.now() - t0);
         }
         const overhead = percentile(e2e, 95) - percentile(plain, 95);
-        ctx.log(`small query: e2e p50 ${percentile(e2e, 50).toFixed(1)} ms p95 ${percentile(e2e, 95).toFixed(1)} ms; direct p95 ${percentile(plain, 95).toFixed(2)} ms`);
-        metrics.push({ metric: 'small query e2e p95 minus direct p95', value: overhead, unit: 'ms', goal: '< 50', pass: overhead < 50, note: `e2e p50 ${percentile(e2e, 50).toFixed(1)} / p95 ${percentile(e2e, 95).toFixed(1)} ms, direct p95 ${percentile(plain, 95).toFixed(2)} ms` });
+        ctx.log(
+          `small query: e2e p50 ${percentile(e2e, 50).toFixed(1)} ms p95 ${percentile(e2e, 95).toFixed(1)} ms; direct p95 ${percentile(plain, 95).toFixed(2)} ms`,
+        );
+        metrics.push({
+          metric: 'small query e2e p95 minus direct p95',
+          value: overhead,
+          unit: 'ms',
+          goal: '< 50',
+          pass: overhead < 50,
+          note: `e2e p50 ${percentile(e2e, 50).toFixed(1)} / p95 ${percentile(e2e, 95).toFixed(1)} ms, direct p95 ${percentile(plain, 95).toFixed(2)} ms`,
+        });
       }
 
       if (parts.has('submits')) {
         await direct.query('CREATE TABLE IF NOT EXISTS bench_hits (at timestamptz DEFAULT now())');
-        await direct.query('CREATE OR REPLACE FUNCTION bench_hit() RETURNS int LANGUAGE sql VOLATILE AS $$ INSERT INTO bench_hits DEFAULT VALUES RETURNING 1 $$');
+        await direct.query(
+          'CREATE OR REPLACE FUNCTION bench_hit() RETURNS int LANGUAGE sql VOLATILE AS $$ INSERT INTO bench_hits DEFAULT VALUES RETURNING 1 $$',
+        );
         const lock = await direct.connect();
         const run = ++tag;
         let subs: Array<{ id: string; ms: number; status: number }>;
@@ -206,9 +311,11 @@ export const scenario: BenchScenario = {
         let apiCpu1 = apiCpu0;
         try {
           await lock.query('SELECT pg_advisory_lock(716017)');
-          subs = await Promise.all(Array.from({ length: 500 }, (_, i) => submit(i % 2 === 0
-            ? `SELECT bench_hit(), pg_advisory_xact_lock(716017)::text /* same ${run} */`
-            : `SELECT ${i} AS n /* distinct ${run} */`)));
+          subs = await Promise.all(
+            Array.from({ length: 500 }, (_, i) =>
+              submit(i % 2 === 0 ? `SELECT bench_hit(), pg_advisory_xact_lock(716017)::text /* same ${run} */` : `SELECT ${i} AS n /* distinct ${run} */`),
+            ),
+          );
           apiCpu1 = await cpuMs(api.pid);
         } finally {
           await lock.query('SELECT pg_advisory_unlock(716017)');
@@ -218,15 +325,49 @@ export const scenario: BenchScenario = {
         const same = new Set(subs.filter((_, i) => i % 2 === 0).map((s) => s.id));
         await settle(subs.map((s) => s.id).filter(Boolean), 300_000);
         const hits = Number((await direct.query('SELECT count(*) FROM bench_hits')).rows[0].count);
-        const p95 = percentile(subs.map((s) => s.ms), 95);
-        ctx.log(`500 concurrent submits: ${accepted} accepted, identical half → ${same.size} execution(s), ${hits} query run(s); submit p50 ${percentile(subs.map((s) => s.ms), 50).toFixed(0)} ms p95 ${p95.toFixed(0)} ms`);
+        const p95 = percentile(
+          subs.map((s) => s.ms),
+          95,
+        );
+        ctx.log(
+          `500 concurrent submits: ${accepted} accepted, identical half → ${same.size} execution(s), ${hits} query run(s); submit p50 ${percentile(
+            subs.map((s) => s.ms),
+            50,
+          ).toFixed(0)} ms p95 ${p95.toFixed(0)} ms`,
+        );
         metrics.push({ metric: '500 concurrent submits: accepted', value: accepted, unit: 'of 500', goal: '500', pass: accepted === 500 });
-        metrics.push({ metric: '500 concurrent submits: identical half ran', value: hits, unit: 'queries', goal: '1', pass: hits === 1 && same.size === 1, note: `${same.size} execution id(s)` });
-        metrics.push({ metric: '500 concurrent submits: submit p95', value: p95, unit: 'ms', goal: '< 500', pass: p95 < 500, note: `p50 ${percentile(subs.map((s) => s.ms), 50).toFixed(0)} ms` });
+        metrics.push({
+          metric: '500 concurrent submits: identical half ran',
+          value: hits,
+          unit: 'queries',
+          goal: '1',
+          pass: hits === 1 && same.size === 1,
+          note: `${same.size} execution id(s)`,
+        });
+        metrics.push({
+          metric: '500 concurrent submits: submit p95',
+          value: p95,
+          unit: 'ms',
+          goal: '< 500',
+          pass: p95 < 500,
+          note: `p50 ${percentile(
+            subs.map((s) => s.ms),
+            50,
+          ).toFixed(0)} ms`,
+        });
         // what bounds the burst on a busy machine: the api-server's one Node thread
-        metrics.push({ metric: '500 concurrent submits: api-server CPU per submit', value: (apiCpu1 - apiCpu0) / 500, unit: 'ms', note: `${((apiCpu1 - apiCpu0) / 1000).toFixed(2)} s CPU over the burst` });
+        metrics.push({
+          metric: '500 concurrent submits: api-server CPU per submit',
+          value: (apiCpu1 - apiCpu0) / 500,
+          unit: 'ms',
+          note: `${((apiCpu1 - apiCpu0) / 1000).toFixed(2)} s CPU over the burst`,
+        });
       }
-      for (const [name, child] of [['api-server', api], ['data-server', data], ['worker', worker]] as const) {
+      for (const [name, child] of [
+        ['api-server', api],
+        ['data-server', data],
+        ['worker', worker],
+      ] as const) {
         metrics.push({ metric: `peak RSS ${name}`, value: (await child.peakRss()) / 2 ** 20, unit: 'MB' });
       }
       return metrics;

@@ -56,8 +56,24 @@ export const scenario: BenchScenario = {
       const headers = { Authorization: `Api ${adminKey.secret}`, 'Content-Type': 'application/json' };
       const u = new URL(scratch.url);
       const created = await fetch(`${api.url}/datasources`, {
-        method: 'POST', headers,
-        body: JSON.stringify({ data: { attributes: { name: 'bench', database_type: 'postgres', connection_mode: 'direct', host: u.hostname, port: Number(u.port || 5432), username: decodeURIComponent(u.username) || 'postgres', password: u.password ? decodeURIComponent(u.password) : null, database: u.pathname.slice(1), require_ssl: false, max_concurrent_executions: 20 } } }),
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          data: {
+            attributes: {
+              name: 'bench',
+              database_type: 'postgres',
+              connection_mode: 'direct',
+              host: u.hostname,
+              port: Number(u.port || 5432),
+              username: decodeURIComponent(u.username) || 'postgres',
+              password: u.password ? decodeURIComponent(u.password) : null,
+              database: u.pathname.slice(1),
+              require_ssl: false,
+              max_concurrent_executions: 20,
+            },
+          },
+        }),
       });
       const datasourceId = ((await created.json()) as { data: { id: string } }).data.id;
 
@@ -66,7 +82,9 @@ export const scenario: BenchScenario = {
         if (res.status !== 201) throw new Error(`run execution answered ${res.status}: ${await res.text()}`);
         const id = ((await res.json()) as { data: { id: string } }).data.id;
         for (;;) {
-          const e = (await (await fetch(`${api.url}/executions/${id}`, { headers })).json()) as { data: { attributes: { execution_status: string; error_message: string | null } } };
+          const e = (await (await fetch(`${api.url}/executions/${id}`, { headers })).json()) as {
+            data: { attributes: { execution_status: string; error_message: string | null } };
+          };
           const status = e.data.attributes.execution_status;
           if (status === 'success') return id;
           if (!['starting', 'running', 'waiting', 'scheduled'].includes(status)) throw new Error(`execution ${status}: ${e.data.attributes.error_message}`);
@@ -97,8 +115,21 @@ export const scenario: BenchScenario = {
         const exec = Math.min(...execTimes);
         const rss = await worker.peakRss();
         ctx.log(`${rows} rows: execution ${exec.toFixed(2)} s, COPY ${copy.toFixed(2)} s, worker peak RSS ${(rss / 2 ** 20).toFixed(0)} MB`);
-        metrics.push({ metric: `ingest ${rows.toLocaleString('en-US')} rows: execution / COPY`, value: exec / copy, unit: 'x', goal: '≤ 2', pass: exec / copy <= 2, note: `${exec.toFixed(2)} s vs ${copy.toFixed(2)} s` });
-        metrics.push({ metric: `worker peak RSS after ${rows.toLocaleString('en-US')} rows`, value: rss / 2 ** 20, unit: 'MB', goal: '< 200', pass: rss < 200 * 2 ** 20 });
+        metrics.push({
+          metric: `ingest ${rows.toLocaleString('en-US')} rows: execution / COPY`,
+          value: exec / copy,
+          unit: 'x',
+          goal: '≤ 2',
+          pass: exec / copy <= 2,
+          note: `${exec.toFixed(2)} s vs ${copy.toFixed(2)} s`,
+        });
+        metrics.push({
+          metric: `worker peak RSS after ${rows.toLocaleString('en-US')} rows`,
+          value: rss / 2 ** 20,
+          unit: 'MB',
+          goal: '< 200',
+          pass: rss < 200 * 2 ** 20,
+        });
       }
 
       // 2. Small query: end to end vs direct.
@@ -123,13 +154,24 @@ export const scenario: BenchScenario = {
            FROM (SELECT extract(epoch FROM started_at - created_at) * 1000 AS ms, extract(epoch FROM completed_at - started_at) * 1000 AS run_ms
                    FROM executions WHERE sql_text LIKE 'SELECT % AS round, now() AS at') s`,
       );
-      ctx.log(`small query: created→started p50 ${Number(dispatch.rows[0].p50).toFixed(1)} ms, started→completed p50 ${Number(dispatch.rows[0].run_p50).toFixed(1)} ms`);
+      ctx.log(
+        `small query: created→started p50 ${Number(dispatch.rows[0].p50).toFixed(1)} ms, started→completed p50 ${Number(dispatch.rows[0].run_p50).toFixed(1)} ms`,
+      );
       const overhead95 = percentile(e2e, 95) - percentile(plain, 95);
-      ctx.log(`small query: e2e p50 ${percentile(e2e, 50).toFixed(1)} ms p95 ${percentile(e2e, 95).toFixed(1)} ms; direct p50 ${percentile(plain, 50).toFixed(2)} ms p95 ${percentile(plain, 95).toFixed(2)} ms`);
+      ctx.log(
+        `small query: e2e p50 ${percentile(e2e, 50).toFixed(1)} ms p95 ${percentile(e2e, 95).toFixed(1)} ms; direct p50 ${percentile(plain, 50).toFixed(2)} ms p95 ${percentile(plain, 95).toFixed(2)} ms`,
+      );
       metrics.push({ metric: 'small query e2e p50', value: percentile(e2e, 50), unit: 'ms', note: `direct ${percentile(plain, 50).toFixed(2)} ms` });
       metrics.push({ metric: 'small query e2e p95', value: percentile(e2e, 95), unit: 'ms', note: `direct ${percentile(plain, 95).toFixed(2)} ms` });
       metrics.push({ metric: 'small query p95 overhead vs direct', value: overhead95, unit: 'ms', goal: '< 50', pass: overhead95 < 50 });
-      metrics.push({ metric: 'queue dispatch latency p50 / p95', value: Number(dispatch.rows[0].p50), unit: 'ms', note: `p95 ${Number(dispatch.rows[0].p95).toFixed(1)} ms (created → started)`, goal: 'tens of ms', pass: Number(dispatch.rows[0].p95) < 100 });
+      metrics.push({
+        metric: 'queue dispatch latency p50 / p95',
+        value: Number(dispatch.rows[0].p50),
+        unit: 'ms',
+        note: `p95 ${Number(dispatch.rows[0].p95).toFixed(1)} ms (created → started)`,
+        goal: 'tens of ms',
+        pass: Number(dispatch.rows[0].p95) < 100,
+      });
 
       // 3. Single flight.
       await direct.query('CREATE TABLE bench_hits (at timestamptz DEFAULT now())');
@@ -140,26 +182,46 @@ export const scenario: BenchScenario = {
       const ids: string[] = [];
       try {
         await lockSession.query('SELECT pg_advisory_lock(716016)');
-        ids.push(...(await Promise.all(Array.from({ length: 50 }, async () => {
-          const res = await fetch(`${api.url}/datasources/${datasourceId}/executions`, { method: 'POST', headers, body: JSON.stringify({ sql_query: 'SELECT bench_hit(), pg_advisory_xact_lock(716016)::text' }) });
-          return ((await res.json()) as { data: { id: string } }).data.id;
-        }))));
+        ids.push(
+          ...(await Promise.all(
+            Array.from({ length: 50 }, async () => {
+              const res = await fetch(`${api.url}/datasources/${datasourceId}/executions`, {
+                method: 'POST',
+                headers,
+                body: JSON.stringify({ sql_query: 'SELECT bench_hit(), pg_advisory_xact_lock(716016)::text' }),
+              });
+              return ((await res.json()) as { data: { id: string } }).data.id;
+            }),
+          )),
+        );
       } finally {
         await lockSession.query('SELECT pg_advisory_unlock(716016)');
         lockSession.release();
       }
       for (;;) {
-        const status = ((await (await fetch(`${api.url}/executions/${ids[0]}`, { headers })).json()) as { data: { attributes: { execution_status: string } } }).data.attributes.execution_status;
+        const status = ((await (await fetch(`${api.url}/executions/${ids[0]}`, { headers })).json()) as { data: { attributes: { execution_status: string } } })
+          .data.attributes.execution_status;
         if (!['starting', 'running', 'waiting', 'scheduled'].includes(status)) break;
         await new Promise((r) => setTimeout(r, 20));
       }
       const hits = Number((await direct.query('SELECT count(*) FROM bench_hits')).rows[0].count);
-      metrics.push({ metric: '50 concurrent identical executions: queries run', value: hits, unit: 'queries', goal: '1', pass: hits === 1, note: `${new Set(ids).size} distinct execution id(s)` });
+      metrics.push({
+        metric: '50 concurrent identical executions: queries run',
+        value: hits,
+        unit: 'queries',
+        goal: '1',
+        pass: hits === 1,
+        note: `${new Set(ids).size} distinct execution id(s)`,
+      });
 
       // 4. Cancel: POST /executions/{id}/cancel until the backend is gone from pg_stat_activity, vs
       //    pg_cancel_backend on a direct session of the same server (the tests only prove it arrives).
       const backendOf = async (marker: string) =>
-        (await direct.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE query LIKE $1 AND state = 'active' AND pid <> pg_backend_pid()", [`%${marker}%`])).rows[0]?.pid;
+        (
+          await direct.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE query LIKE $1 AND state = 'active' AND pid <> pg_backend_pid()", [
+            `%${marker}%`,
+          ])
+        ).rows[0]?.pid;
       const until = async (check: () => Promise<boolean>) => {
         const deadline = Date.now() + 30_000;
         while (!(await check())) {
@@ -171,7 +233,11 @@ export const scenario: BenchScenario = {
       const viaBackend: number[] = [];
       for (let i = 0; i < envNumber('BENCH_CANCEL_ROUNDS', 10); i++) {
         const marker = `cancel_probe_${i}_${Date.now()}`;
-        const res = await fetch(`${api.url}/datasources/${datasourceId}/executions`, { method: 'POST', headers, body: JSON.stringify({ sql_query: `SELECT pg_sleep(60) /* ${marker} */` }) });
+        const res = await fetch(`${api.url}/datasources/${datasourceId}/executions`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ sql_query: `SELECT pg_sleep(60) /* ${marker} */` }),
+        });
         const id = ((await res.json()) as { data: { id: string } }).data.id;
         await until(async () => (await backendOf(marker)) !== undefined);
         const a0 = performance.now();
@@ -189,8 +255,17 @@ export const scenario: BenchScenario = {
         await sleeping;
         session.release();
       }
-      ctx.log(`cancel: via API p50 ${percentile(viaApi, 50).toFixed(0)} ms p95 ${percentile(viaApi, 95).toFixed(0)} ms; pg_cancel_backend p50 ${percentile(viaBackend, 50).toFixed(1)} ms`);
-      metrics.push({ metric: 'cancel reaches the database p95', value: percentile(viaApi, 95), unit: 'ms', goal: '< 1000', pass: percentile(viaApi, 95) < 1000, note: `p50 ${percentile(viaApi, 50).toFixed(0)} ms; pg_cancel_backend p50 ${percentile(viaBackend, 50).toFixed(1)} ms` });
+      ctx.log(
+        `cancel: via API p50 ${percentile(viaApi, 50).toFixed(0)} ms p95 ${percentile(viaApi, 95).toFixed(0)} ms; pg_cancel_backend p50 ${percentile(viaBackend, 50).toFixed(1)} ms`,
+      );
+      metrics.push({
+        metric: 'cancel reaches the database p95',
+        value: percentile(viaApi, 95),
+        unit: 'ms',
+        goal: '< 1000',
+        pass: percentile(viaApi, 95) < 1000,
+        note: `p50 ${percentile(viaApi, 50).toFixed(0)} ms; pg_cancel_backend p50 ${percentile(viaBackend, 50).toFixed(1)} ms`,
+      });
       return metrics;
     } finally {
       for (const c of children) await c.stop();

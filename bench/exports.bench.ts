@@ -48,8 +48,12 @@ export const scenario: BenchScenario = {
     try {
       const csvRows = envNumber('BENCH_CSV_ROWS', 1_000_000);
       const rounds = envNumber('BENCH_EXPORT_ROUNDS', 3);
-      await client.query(`CREATE TABLE bench_rows AS SELECT g AS id, md5(g::text) AS name, (g % 1000) * 1.25 AS amount, timestamp '2026-01-01' + g * interval '1 second' AS created_at FROM generate_series(1, ${csvRows}) g`);
-      await client.query(`CREATE TABLE bench_events AS SELECT g AS id, g % 40 AS k, (g * 7919 % 1000) / 10.0 AS v, timestamptz '2026-10-01' + g * interval '1 minute' AS t FROM generate_series(1, 50000) g`);
+      await client.query(
+        `CREATE TABLE bench_rows AS SELECT g AS id, md5(g::text) AS name, (g % 1000) * 1.25 AS amount, timestamp '2026-01-01' + g * interval '1 second' AS created_at FROM generate_series(1, ${csvRows}) g`,
+      );
+      await client.query(
+        `CREATE TABLE bench_events AS SELECT g AS id, g % 40 AS k, (g * 7919 % 1000) / 10.0 AS v, timestamptz '2026-10-01' + g * interval '1 minute' AS t FROM generate_series(1, 50000) g`,
+      );
       await client.query('ANALYZE bench_rows; ANALYZE bench_events');
       const services = createDomainServices({ db: scratch.db, encryptionKey: Buffer.from(ENCRYPTION_KEY_HEX, 'hex') });
       const { organization, adminKey } = await services.organizations.create('Bench');
@@ -74,11 +78,33 @@ export const scenario: BenchScenario = {
         }
       };
       const u = new URL(scratch.url);
-      const ds = await call<{ data: { id: string } }>('/datasources', { data: { attributes: { name: 'bench', database_type: 'postgres', connection_mode: 'direct', host: u.hostname, port: Number(u.port || 5432), username: decodeURIComponent(u.username) || 'postgres', database: u.pathname.slice(1), require_ssl: false } } });
+      const ds = await call<{ data: { id: string } }>('/datasources', {
+        data: {
+          attributes: {
+            name: 'bench',
+            database_type: 'postgres',
+            connection_mode: 'direct',
+            host: u.hostname,
+            port: Number(u.port || 5432),
+            username: decodeURIComponent(u.username) || 'postgres',
+            database: u.pathname.slice(1),
+            require_ssl: false,
+          },
+        },
+      });
       const dashboard = await call<{ data: { id: string } }>('/dashboards', { data: { attributes: { name: 'Twelve reports' } } });
-      const report = async (name: string, sql: string, attributes: object = {}) => (await call<{ data: { id: string } }>('/reports', {
-        data: { attributes: { name, sql_query: sql, ...attributes }, relationships: { dashboard: { data: { type: 'dashboards', id: dashboard.data.id } }, datasource: { data: { type: 'datasources', id: ds.data.id } } } },
-      })).data.id;
+      const report = async (name: string, sql: string, attributes: object = {}) =>
+        (
+          await call<{ data: { id: string } }>('/reports', {
+            data: {
+              attributes: { name, sql_query: sql, ...attributes },
+              relationships: {
+                dashboard: { data: { type: 'dashboards', id: dashboard.data.id } },
+                datasource: { data: { type: 'datasources', id: ds.data.id } },
+              },
+            },
+          })
+        ).data.id;
 
       // 1. unlimited CSV vs COPY
       const csvQuery = 'SELECT id, name, amount, created_at FROM bench_rows ORDER BY id';
@@ -92,14 +118,25 @@ export const scenario: BenchScenario = {
       const exportCsv = async (limit: number | null, round: number): Promise<{ seconds: number; bytes: number; streaming: number }> => {
         // a distinct parameter set per run: the 10-minute rule would answer the previous job
         const started = performance.now();
-        const { job_id } = await call<{ job_id: string }>(`/reports/${limit === null ? csvReport : smallReport}/export_csv`, { parameters: { filters: [{ variable_name: 'bench_round', selected_values: [round] }] } });
+        const { job_id } = await call<{ job_id: string }>(`/reports/${limit === null ? csvReport : smallReport}/export_csv`, {
+          parameters: { filters: [{ variable_name: 'bench_round', selected_values: [round] }] },
+        });
         await waitJob(job_id);
         const seconds = (performance.now() - started) / 1000;
-        const row = (await client.query(`SELECT j.file_size, extract(epoch FROM e.completed_at - e.started_at) AS run FROM export_jobs j JOIN executions e ON e.id = (j.execution_ids->>0)::uuid WHERE j.id = $1`, [job_id])).rows[0];
+        const row = (
+          await client.query(
+            `SELECT j.file_size, extract(epoch FROM e.completed_at - e.started_at) AS run FROM export_jobs j JOIN executions e ON e.id = (j.execution_ids->>0)::uuid WHERE j.id = $1`,
+            [job_id],
+          )
+        ).rows[0];
         return { seconds, bytes: Number(row.file_size), streaming: Number(row.run) };
       };
       const fifth = Math.max(1, Math.floor(csvRows / 5));
-      const smallReport = await report('CSV rows (fifth)', `${csvQuery.replace(' ORDER BY id', '')} WHERE id <= ${fifth} ORDER BY id`, { unlimited_csv_export_enabled: true, width: 12, height: 2 });
+      const smallReport = await report('CSV rows (fifth)', `${csvQuery.replace(' ORDER BY id', '')} WHERE id <= ${fifth} ORDER BY id`, {
+        unlimited_csv_export_enabled: true,
+        width: 12,
+        height: 2,
+      });
       const rssBefore = await worker.rss();
       await exportCsv(fifth, 0);
       const peakSmall = await worker.peakRss();
@@ -121,18 +158,46 @@ export const scenario: BenchScenario = {
       }
       const peakFull = await worker.peakRss();
       const ratio = median(ours) / median(theirs);
-      ctx.log(`unlimited CSV ${csvRows} rows: ${median(ours).toFixed(2)} s (${(ourBytes / MB).toFixed(1)} MB); COPY csv: ${median(theirs).toFixed(2)} s (${(copyBytes / MB).toFixed(1)} MB)`);
-      ctx.log(`worker RSS: ${(rssBefore / MB).toFixed(0)} MB before, peak ${(peakSmall / MB).toFixed(0)} MB after ${fifth} rows, ${(peakFirst / MB).toFixed(0)} MB after ${csvRows} rows, ${(peakFull / MB).toFixed(0)} MB after ${rounds} × ${csvRows} rows`);
-      metrics.push({ metric: `unlimited CSV ${csvRows} rows (job start to file stored)`, value: median(ours), unit: 's', note: `COPY csv ${median(theirs).toFixed(2)} s` });
+      ctx.log(
+        `unlimited CSV ${csvRows} rows: ${median(ours).toFixed(2)} s (${(ourBytes / MB).toFixed(1)} MB); COPY csv: ${median(theirs).toFixed(2)} s (${(copyBytes / MB).toFixed(1)} MB)`,
+      );
+      ctx.log(
+        `worker RSS: ${(rssBefore / MB).toFixed(0)} MB before, peak ${(peakSmall / MB).toFixed(0)} MB after ${fifth} rows, ${(peakFirst / MB).toFixed(0)} MB after ${csvRows} rows, ${(peakFull / MB).toFixed(0)} MB after ${rounds} × ${csvRows} rows`,
+      );
+      metrics.push({
+        metric: `unlimited CSV ${csvRows} rows (job start to file stored)`,
+        value: median(ours),
+        unit: 's',
+        note: `COPY csv ${median(theirs).toFixed(2)} s`,
+      });
       metrics.push({ metric: 'unlimited CSV / COPY TO STDOUT csv', value: ratio, unit: 'x', goal: '≤ 1.5', pass: ratio <= 1.5 });
-      metrics.push({ metric: 'of which the export_query execution (rows → CSV → file)', value: median(streaming), unit: 's', note: `${(median(streaming) / median(theirs)).toFixed(2)}× COPY` });
-      metrics.push({ metric: `worker peak RSS growth ${fifth} → ${csvRows} rows`, value: (peakFirst - peakSmall) / MB, unit: 'MB', note: `peak ${(peakFirst / MB).toFixed(0)} MB; ${(rssBefore / MB).toFixed(0)} MB idle` });
-      metrics.push({ metric: `worker peak RSS growth over ${rounds - 1} more ${csvRows}-row exports`, value: (peakFull - peakFirst) / MB, unit: 'MB', goal: 'flat (< 32 MB)', pass: peakFull - peakFirst < 32 * MB });
+      metrics.push({
+        metric: 'of which the export_query execution (rows → CSV → file)',
+        value: median(streaming),
+        unit: 's',
+        note: `${(median(streaming) / median(theirs)).toFixed(2)}× COPY`,
+      });
+      metrics.push({
+        metric: `worker peak RSS growth ${fifth} → ${csvRows} rows`,
+        value: (peakFirst - peakSmall) / MB,
+        unit: 'MB',
+        note: `peak ${(peakFirst / MB).toFixed(0)} MB; ${(rssBefore / MB).toFixed(0)} MB idle`,
+      });
+      metrics.push({
+        metric: `worker peak RSS growth over ${rounds - 1} more ${csvRows}-row exports`,
+        value: (peakFull - peakFirst) / MB,
+        unit: 'MB',
+        goal: 'flat (< 32 MB)',
+        pass: peakFull - peakFirst < 32 * MB,
+      });
 
       // 2. a 12-report dashboard to PDF and PNG
       for (const [i, c] of CHARTS.entries()) {
         const id = await report(`${c.type} ${i + 1}`, c.sql, { width: 4, height: 4 });
-        await scratch.db('reports').where({ id }).update({ chart_configuration: JSON.stringify({ type: c.type }), row: 1 + Math.floor(i / 3) * 4, column: 1 + (i % 3) * 4 });
+        await scratch
+          .db('reports')
+          .where({ id })
+          .update({ chart_configuration: JSON.stringify({ type: c.type }), row: 1 + Math.floor(i / 3) * 4, column: 1 + (i % 3) * 4 });
       }
       await scratch.db('reports').whereIn('id', [csvReport, smallReport]).delete();
       // first export runs the queries; the measured ones find current data
@@ -144,16 +209,31 @@ export const scenario: BenchScenario = {
         for (let r = 0; r < rounds; r++) {
           const started = performance.now();
           // a new page width per round: a new job (no reuse), same current data
-          const { job_id } = await call<{ job_id: string }>(`/dashboards/${dashboard.data.id}/export_${format}`, { parameters: { aggregation: 'day' }, page_width: 1600 + r + (format === 'pdf' ? 100 : 0) });
+          const { job_id } = await call<{ job_id: string }>(`/dashboards/${dashboard.data.id}/export_${format}`, {
+            parameters: { aggregation: 'day' },
+            page_width: 1600 + r + (format === 'pdf' ? 100 : 0),
+          });
           await waitJob(job_id);
           times.push((performance.now() - started) / 1000);
           baseline.push(await inProcess(format));
         }
         const peak = await worker.peakRss();
-        ctx.log(`dashboard ${format}: ${median(times).toFixed(2)} s per export job; in-process render ${median(baseline).toFixed(2)} s; worker peak RSS ${(peak / MB).toFixed(0)} MB`);
-        metrics.push({ metric: `12-report dashboard ${format.toUpperCase()} export job`, value: median(times), unit: 's', note: `in-process render ${median(baseline).toFixed(2)} s` });
+        ctx.log(
+          `dashboard ${format}: ${median(times).toFixed(2)} s per export job; in-process render ${median(baseline).toFixed(2)} s; worker peak RSS ${(peak / MB).toFixed(0)} MB`,
+        );
+        metrics.push({
+          metric: `12-report dashboard ${format.toUpperCase()} export job`,
+          value: median(times),
+          unit: 's',
+          note: `in-process render ${median(baseline).toFixed(2)} s`,
+        });
         metrics.push({ metric: `dashboard ${format.toUpperCase()} job / in-process render`, value: median(times) / median(baseline), unit: 'x' });
-        metrics.push({ metric: `worker peak RSS after ${format.toUpperCase()} exports`, value: peak / MB, unit: 'MB', note: `${(rssBefore / MB).toFixed(0)} MB idle` });
+        metrics.push({
+          metric: `worker peak RSS after ${format.toUpperCase()} exports`,
+          value: peak / MB,
+          unit: 'MB',
+          note: `${(rssBefore / MB).toFixed(0)} MB idle`,
+        });
       }
       return metrics;
     } finally {
@@ -172,7 +252,12 @@ async function inProcessRender(services: DomainServices, organizationId: string,
   for (const t of targets.targets) {
     const rows: unknown[][] = [];
     if (t.result) for await (const row of readResultRows(services.resultStore, t.result, 5000)) rows.push(row);
-    reports.push({ report: t.report, result: t.result ? { fields: t.result.fields, rows, totalRows: t.result.sqlRows, dataTimestamp: t.result.dataTimestamp, timeZone: t.result.timeZone } : null });
+    reports.push({
+      report: t.report,
+      result: t.result
+        ? { fields: t.result.fields, rows, totalRows: t.result.sqlRows, dataTimestamp: t.result.dataTimestamp, timeZone: t.result.timeZone }
+        : null,
+    });
   }
   return async (format) => {
     const started = performance.now();

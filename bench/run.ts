@@ -23,7 +23,10 @@ async function loadScenarios(filters: string[]): Promise<BenchScenario[]> {
 async function main(): Promise<void> {
   const filters = [
     ...process.argv.slice(2).filter((a) => !a.startsWith('-')),
-    ...(process.env.BENCH_ONLY ?? '').split(',').map((f) => f.trim()).filter(Boolean),
+    ...(process.env.BENCH_ONLY ?? '')
+      .split(',')
+      .map((f) => f.trim())
+      .filter(Boolean),
   ];
   const scenarios = await loadScenarios(filters);
   if (!scenarios.length) throw new Error(`no scenario matches ${filters.join(', ')}`);

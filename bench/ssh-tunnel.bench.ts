@@ -33,13 +33,26 @@ export const scenario: BenchScenario = {
     try {
       const { organization } = await services.organizations.create('Bench');
       const datasourceId = newId();
-      await scratch.db('datasources').insert({ id: datasourceId, organization_id: organization.id, name: 'tunnelled', database_type: 'postgres', connection_mode: 'ssh_tunnel' });
+      await scratch
+        .db('datasources')
+        .insert({ id: datasourceId, organization_id: organization.id, name: 'tunnelled', database_type: 'postgres', connection_mode: 'ssh_tunnel' });
       sshd.authorize((await services.sshKeys.keyPair(organization.id)).publicKey);
       const base: ConnectionSettings = {
-        databaseType: 'postgres', host: '127.0.0.1', port: 5432, username: 'postgres', password: null, database: 'postgres', requireSsl: false, verifySsl: false, dataTimeZone: 'UTC',
+        databaseType: 'postgres',
+        host: '127.0.0.1',
+        port: 5432,
+        username: 'postgres',
+        password: null,
+        database: 'postgres',
+        requireSsl: false,
+        verifySsl: false,
+        dataTimeZone: 'UTC',
       };
       const direct = createDriver(base);
-      const tunnelled = createDriver({ ...base, transport: services.sshTunnels.transportFor({ organizationId: organization.id, datasourceId, host: '127.0.0.1', port: sshd.port, username: sshd.user }) });
+      const tunnelled = createDriver({
+        ...base,
+        transport: services.sshTunnels.transportFor({ organizationId: organization.id, datasourceId, host: '127.0.0.1', port: sshd.port, username: sshd.user }),
+      });
       const coldStarted = performance.now();
       await tunnelled.testConnection();
       const coldMs = performance.now() - coldStarted;

@@ -5,10 +5,24 @@
 // same PostgreSQL through the driver's own pool (not counted). Commits = COMMITs + statements run
 // outside a transaction (each autocommits). BENCH_STATEMENTS_TRACE=1 prints the statements of the
 // last small run.
-import { ALL_PERMISSIONS, ExecutionRunner, Principal, createDomainServices, createJobQueue, createLogger, ensureQueues, startQueue, stopQueue, type ExecutionJob } from '@sightline/domain';
+import {
+  ALL_PERMISSIONS,
+  ExecutionRunner,
+  Principal,
+  createDomainServices,
+  createJobQueue,
+  createLogger,
+  ensureQueues,
+  startQueue,
+  stopQueue,
+  type ExecutionJob,
+} from '@sightline/domain';
 import { createScratchDatabase, envNumber, type BenchMetric, type BenchScenario } from './support/harness.js';
 
-interface Count { statements: number; commits: number }
+interface Count {
+  statements: number;
+  commits: number;
+}
 
 export const scenario: BenchScenario = {
   name: 'statements',
@@ -21,18 +35,40 @@ export const scenario: BenchScenario = {
       const sent: ExecutionJob[] = [];
       const queue = createJobQueue(boss);
       const services = createDomainServices({
-        db: scratch.db, encryptionKey: Buffer.alloc(32, 7),
-        queue: { send: async (name, data, o) => { sent.push(data as ExecutionJob); return queue.send(name, data, o); }, cancel: queue.cancel },
+        db: scratch.db,
+        encryptionKey: Buffer.alloc(32, 7),
+        queue: {
+          send: async (name, data, o) => {
+            sent.push(data as ExecutionJob);
+            return queue.send(name, data, o);
+          },
+          cancel: queue.cancel,
+        },
       });
       const { organization } = await services.organizations.create('Bench');
       const principal = new Principal(organization.id, 'bench', ALL_PERMISSIONS);
       const u = new URL(scratch.url);
       const ds = await services.datasources.create(principal, {
-        name: 'bench', databaseType: 'postgres', connectionMode: 'direct', host: u.hostname, port: Number(u.port || 5432),
-        username: decodeURIComponent(u.username) || 'postgres', password: u.password ? decodeURIComponent(u.password) : null,
-        database: u.pathname.slice(1), requireSsl: false, maxConcurrentExecutions: 4,
+        name: 'bench',
+        databaseType: 'postgres',
+        connectionMode: 'direct',
+        host: u.hostname,
+        port: Number(u.port || 5432),
+        username: decodeURIComponent(u.username) || 'postgres',
+        password: u.password ? decodeURIComponent(u.password) : null,
+        database: u.pathname.slice(1),
+        requireSsl: false,
+        maxConcurrentExecutions: 4,
       } as never);
-      const runner = new ExecutionRunner({ db: scratch.db, datasources: services.datasources, resultStore: services.resultStore, queue, logger: createLogger('warn', 'bench'), clock: services.clock, rowLimit: 100_000 });
+      const runner = new ExecutionRunner({
+        db: scratch.db,
+        datasources: services.datasources,
+        resultStore: services.resultStore,
+        queue,
+        logger: createLogger('warn', 'bench'),
+        clock: services.clock,
+        rowLimit: 100_000,
+      });
 
       let counting: Count | undefined;
       let trace: string[] = [];
@@ -73,7 +109,12 @@ export const scenario: BenchScenario = {
       ctx.log(`executions: ${JSON.stringify(rows)}`);
       const avg = (xs: Count[], k: keyof Count) => xs.reduce((s, x) => s + x[k], 0) / xs.length;
       const metrics: BenchMetric[] = [];
-      for (const [name, xs] of [['submit (new key)', submit], ['submit (joins a running key)', join], ['worker run, small result', run], ['worker run, ~3 MB result', big]] as const) {
+      for (const [name, xs] of [
+        ['submit (new key)', submit],
+        ['submit (joins a running key)', join],
+        ['worker run, small result', run],
+        ['worker run, ~3 MB result', big],
+      ] as const) {
         ctx.log(`${name}: ${avg(xs, 'statements').toFixed(1)} statements, ${avg(xs, 'commits').toFixed(1)} commits`);
         metrics.push({ metric: `${name}: statements`, value: avg(xs, 'statements'), unit: 'per execution' });
         metrics.push({ metric: `${name}: commits`, value: avg(xs, 'commits'), unit: 'per execution' });

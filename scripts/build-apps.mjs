@@ -48,24 +48,28 @@ export async function buildApps(apps = Object.keys(APPS), outdir = undefined) {
       target: 'node20',
       sourcemap: 'linked',
       // a bundled CommonJS package (ws) calls require() for Node's own modules
-      banner: STANDALONE.has(app) ? { js: "import { createRequire as __sightlineRequire } from 'node:module'; const require = __sightlineRequire(import.meta.url);" } : undefined,
+      banner: STANDALONE.has(app)
+        ? { js: "import { createRequire as __sightlineRequire } from 'node:module'; const require = __sightlineRequire(import.meta.url);" }
+        : undefined,
       logLevel: 'warning',
-      plugins: [{
-        name: 'sightline-workspace',
-        setup(b) {
-          // npm packages stay external (except in standalone apps); @sightline/* workspace packages are bundled from source
-          b.onResolve({ filter: /^[^./]/ }, (args) => {
-            if (args.path.startsWith('@sightline/')) return undefined;
-            if (STANDALONE.has(app) && !OPTIONAL_NATIVE.has(args.path) && !args.path.startsWith('node:')) return undefined;
-            return { path: args.path, external: true };
-          });
-          b.onLoad({ filter: /\.ts$/ }, async (args) => {
-            const source = await readFile(args.path, 'utf8');
-            const url = JSON.stringify(pathToFileURL(args.path).href);
-            return { contents: source.replaceAll('import.meta.url', url), loader: 'ts', resolveDir: dirname(args.path) };
-          });
+      plugins: [
+        {
+          name: 'sightline-workspace',
+          setup(b) {
+            // npm packages stay external (except in standalone apps); @sightline/* workspace packages are bundled from source
+            b.onResolve({ filter: /^[^./]/ }, (args) => {
+              if (args.path.startsWith('@sightline/')) return undefined;
+              if (STANDALONE.has(app) && !OPTIONAL_NATIVE.has(args.path) && !args.path.startsWith('node:')) return undefined;
+              return { path: args.path, external: true };
+            });
+            b.onLoad({ filter: /\.ts$/ }, async (args) => {
+              const source = await readFile(args.path, 'utf8');
+              const url = JSON.stringify(pathToFileURL(args.path).href);
+              return { contents: source.replaceAll('import.meta.url', url), loader: 'ts', resolveDir: dirname(args.path) };
+            });
+          },
         },
-      }],
+      ],
     });
     out.push(outfile);
   }

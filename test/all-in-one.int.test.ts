@@ -107,11 +107,15 @@ describe('npm start (all-in-one)', () => {
     const rows = await runQuery(first, key, sample!.id, 'SELECT count(*) > 1000 AS plenty FROM orders');
     expect(rows).toEqual([[true]]);
     // The sample datasource cannot see Sightline's own tables.
-    const own = await api(first, key, `/datasources/${sample!.id}/executions`, { method: 'POST', body: JSON.stringify({ sql_query: 'SELECT * FROM api_keys' }) });
+    const own = await api(first, key, `/datasources/${sample!.id}/executions`, {
+      method: 'POST',
+      body: JSON.stringify({ sql_query: 'SELECT * FROM api_keys' }),
+    });
     const ownId = ((await own.json()) as { data: { id: string } }).data.id;
     let status = '';
     for (let i = 0; i < 100; i++) {
-      status = ((await (await api(first, key, `/executions/${ownId}`)).json()) as { data: { attributes: { execution_status: string } } }).data.attributes.execution_status;
+      status = ((await (await api(first, key, `/executions/${ownId}`)).json()) as { data: { attributes: { execution_status: string } } }).data.attributes
+        .execution_status;
       if (status !== 'starting' && status !== 'running') break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -139,7 +143,10 @@ describe('npm start (all-in-one)', () => {
       return;
     }
     // As root the embedded PostgreSQL runs as the `postgres` user, which cannot enter the folder.
-    const failure = await start(env).then(() => 'booted', (err: Error) => err.message);
+    const failure = await start(env).then(
+      () => 'booted',
+      (err: Error) => err.message,
+    );
     expect(failure).toMatch(/exited with 1/);
     expect(failure).toContain(`cannot enter ${parent}`);
     expect(failure).toContain('SIGHTLINE_DATA_DIR');
@@ -151,8 +158,11 @@ describe('npm start (all-in-one)', () => {
     cleanups.push(() => database.drop());
     const secret = `ci-admin-key-${Date.now()}-abcdefghijklmnop`;
     const s = await start({
-      DATABASE_URL: database.url, SIGHTLINE_ADMIN_API_KEY: secret, SAMPLE_DATA: 'false',
-      SIGHTLINE_DATA_TOKEN_SECRET: 'x'.repeat(40), SIGHTLINE_ENCRYPTION_KEY: 'ab'.repeat(32),
+      DATABASE_URL: database.url,
+      SIGHTLINE_ADMIN_API_KEY: secret,
+      SAMPLE_DATA: 'false',
+      SIGHTLINE_DATA_TOKEN_SECRET: 'x'.repeat(40),
+      SIGHTLINE_ENCRYPTION_KEY: 'ab'.repeat(32),
     });
     running.push(s);
     expect(s.adminKey).toBeUndefined();

@@ -20,7 +20,11 @@ let browser: TestBrowser;
 beforeAll(async () => {
   database = await createTestDatabase();
   const services = createDomainServices({ db: database.db, encryptionKey: TEST_ENCRYPTION_KEY });
-  server = await listen(createApiApp({ db: database.db, logger: createLogger('silent', 'test'), services, maxBodyBytes: 64 * 1024, dataBaseUrl: 'http://127.0.0.1:9' }), '127.0.0.1', 0);
+  server = await listen(
+    createApiApp({ db: database.db, logger: createLogger('silent', 'test'), services, maxBodyBytes: 64 * 1024, dataBaseUrl: 'http://127.0.0.1:9' }),
+    '127.0.0.1',
+    0,
+  );
   browser = await startBrowser();
 }, 60_000);
 
@@ -60,7 +64,10 @@ describe('the API reference page', () => {
     } catch (err) {
       await page.screenshot({ path: testOutputPath('api-docs-page-failed.png') });
       const csp = await page.evaluate(() => window.cspViolations);
-      throw new Error(`${String(err)}\nforeign: ${foreign.join(' ')}\nerrors: ${errors.join(' | ')}\ncsp: ${csp.join(' | ')}\nlocal: ${local.join(' ')}\nbody: ${(await page.content()).slice(0, 1500)}`, { cause: err });
+      throw new Error(
+        `${String(err)}\nforeign: ${foreign.join(' ')}\nerrors: ${errors.join(' | ')}\ncsp: ${csp.join(' | ')}\nlocal: ${local.join(' ')}\nbody: ${(await page.content()).slice(0, 1500)}`,
+        { cause: err },
+      );
     }
     await page.getByRole('heading', { name: 'Sightline API' }).first().waitFor({ timeout: 10_000 });
     await page.getByText('Dashboard schedules').first().waitFor({ timeout: 10_000 });
@@ -68,7 +75,9 @@ describe('the API reference page', () => {
     const text = (await page.evaluate(() => document.body.innerText)) as string;
     for (const tag of ['Reports', 'Executions', 'Data server', 'Dashboard data']) expect(text).toContain(tag);
 
-    expect(local).toEqual(expect.arrayContaining([`${server.url}/docs`, `${server.url}/docs/scalar.js`, `${server.url}/docs/init.js`, `${server.url}/openapi.json`]));
+    expect(local).toEqual(
+      expect.arrayContaining([`${server.url}/docs`, `${server.url}/docs/scalar.js`, `${server.url}/docs/init.js`, `${server.url}/openapi.json`]),
+    );
     expect(foreign).toEqual([]);
     // zod (inside Scalar) probes `Function('')` once to choose its JIT; the CSP refuses, zod falls back
     const violations = (await page.evaluate(() => window.cspViolations)) as string[];

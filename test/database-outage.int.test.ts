@@ -8,9 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  createDb, createDomainServices, migrateLatest, type Knex,
-} from '@sightline/domain';
+import { createDb, createDomainServices, migrateLatest, type Knex } from '@sightline/domain';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '@sightline/runtime';
 import { TEST_ENCRYPTION_KEY } from './support/context.js';
 import { expectValidJsonApi } from './support/jsonapi-schema.js';
@@ -41,10 +39,15 @@ async function freePort(): Promise<number> {
   });
 }
 
-const startServer = () => startEmbeddedPostgres({
-  dir, port, password: PASSWORD, nativeDir: PG_BUILD, database: 'sightline',
-  postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
-});
+const startServer = () =>
+  startEmbeddedPostgres({
+    dir,
+    port,
+    password: PASSWORD,
+    nativeDir: PG_BUILD,
+    database: 'sightline',
+    postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
+  });
 
 interface Outcome {
   /** When the request was sent and when its answer (or failure) arrived. */
@@ -70,12 +73,28 @@ beforeAll(async () => {
   await db.destroy();
   const env = { SHUTDOWN_TIMEOUT_SECONDS: '5' };
   [api, data, worker] = await Promise.all([
-    startAppProcess('api', server.url, env), startAppProcess('data', server.url, env), startAppProcess('worker', server.url, { ...env, WORKER_CONCURRENCY: '4' }),
+    startAppProcess('api', server.url, env),
+    startAppProcess('data', server.url, env),
+    startAppProcess('worker', server.url, { ...env, WORKER_CONCURRENCY: '4' }),
   ]);
   // the datasource is the shared PostgreSQL: only Sightline's own database goes away
   const res = await fetch(`${api.url}/datasources`, {
-    method: 'POST', headers: { Authorization: `Api ${secret}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ data: { attributes: { name: 'Shared PG', database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres', database: 'postgres', require_ssl: false } } }),
+    method: 'POST',
+    headers: { Authorization: `Api ${secret}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({
+      data: {
+        attributes: {
+          name: 'Shared PG',
+          database_type: 'postgres',
+          connection_mode: 'direct',
+          host: '127.0.0.1',
+          port: 5432,
+          username: 'postgres',
+          database: 'postgres',
+          require_ssl: false,
+        },
+      },
+    }),
   });
   expect(res.status).toBe(201);
   datasourceId = ((await res.json()) as { data: { id: string } }).data.id;
@@ -113,7 +132,16 @@ describe('metadata PostgreSQL stopped and restarted under load', () => {
       } catch {
         // a non-JSON body is judged below by its status
       }
-      outcomes.push({ sent, at: Date.now(), app, what, status: res.status, retryAfter: res.headers.get('retry-after'), requestId: res.headers.get('x-request-id'), body });
+      outcomes.push({
+        sent,
+        at: Date.now(),
+        app,
+        what,
+        status: res.status,
+        retryAfter: res.headers.get('retry-after'),
+        requestId: res.headers.get('x-request-id'),
+        body,
+      });
       return { status: res.status, body };
     };
 
@@ -122,7 +150,9 @@ describe('metadata PostgreSQL stopped and restarted under load', () => {
       while (running) {
         const k = `${n}_${seq++}`;
         const submit = await call('api', 'submit', `${api.url}/datasources/${datasourceId}/executions`, {
-          method: 'POST', headers: { Authorization: `Api ${secret}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ sql_query: `SELECT '${k}' AS k` }),
+          method: 'POST',
+          headers: { Authorization: `Api ${secret}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ sql_query: `SELECT '${k}' AS k` }),
         });
         if (submit.status !== 201 && submit.status !== 200) {
           await new Promise((r) => setTimeout(r, 200));
@@ -132,7 +162,8 @@ describe('metadata PostgreSQL stopped and restarted under load', () => {
         accepted.add(id);
         for (let polls = 0; running && polls < 200; polls++) {
           const poll = await call('api', 'poll', `${api.url}/executions/${id}`, { headers: { Authorization: `Api ${secret}` } });
-          const status = poll.status === 200 ? (poll.body as { data: { attributes: { execution_status: string } } }).data.attributes.execution_status : undefined;
+          const status =
+            poll.status === 200 ? (poll.body as { data: { attributes: { execution_status: string } } }).data.attributes.execution_status : undefined;
           if (status === 'success') {
             const token = await call('api', 'token', `${api.url}/executions/${id}/data`, { headers: { Authorization: `Api ${secret}` } });
             if (token.status !== 200) break;
@@ -147,7 +178,9 @@ describe('metadata PostgreSQL stopped and restarted under load', () => {
 
     // a reader of one result stored before the outage (its token outlives the test)
     const first = await call('api', 'submit', `${api.url}/datasources/${datasourceId}/executions`, {
-      method: 'POST', headers: { Authorization: `Api ${secret}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ sql_query: `SELECT g FROM generate_series(1, 5000) g` }),
+      method: 'POST',
+      headers: { Authorization: `Api ${secret}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ sql_query: `SELECT g FROM generate_series(1, 5000) g` }),
     });
     const firstId = (first.body as { data: { id: string } }).data.id;
     accepted.add(firstId);
@@ -222,7 +255,11 @@ describe('metadata PostgreSQL stopped and restarted under load', () => {
     expect([...pending]).toEqual([]);
 
     // every line each process printed is JSON (no raw "Acquire connection error"), and each 503 is one line
-    for (const [p, readyLine] of [[api, /^API server: /], [data, /^Data server: /], [worker, /^Worker ready$/]] as const) {
+    for (const [p, readyLine] of [
+      [api, /^API server: /],
+      [data, /^Data server: /],
+      [worker, /^Worker ready$/],
+    ] as const) {
       const { json, text } = logLines(p.output());
       expect(text.filter((l) => !readyLine.test(l))).toEqual([]);
       expect(p.output()).not.toContain('Acquire connection error');

@@ -19,7 +19,10 @@ function majorMinor(version: string): [number, number] {
 const atLeast = (v: [number, number], min: [number, number]) => v[0] > min[0] || (v[0] === min[0] && v[1] >= min[1]);
 
 describe('docker-compose.yml', () => {
-  const compose = parse(read('docker-compose.yml')) as { services: Record<string, { environment?: unknown; healthcheck?: { test?: string[]; disable?: boolean } }>; 'x-sightline-env': Record<string, string> };
+  const compose = parse(read('docker-compose.yml')) as {
+    services: Record<string, { environment?: unknown; healthcheck?: { test?: string[]; disable?: boolean } }>;
+    'x-sightline-env': Record<string, string>;
+  };
   const text = read('docker-compose.yml');
 
   it('has no fixed secret: each one is a required variable', () => {
@@ -50,13 +53,26 @@ describe('Dockerfile and .dockerignore', () => {
   it('copies every workspace manifest before installing', () => {
     const workspaces = (JSON.parse(read('package.json')) as { workspaces: string[] }).workspaces;
     expect(workspaces).toEqual(['packages/*', 'apps/*']);
-    for (const dir of ['apps/api-server', 'apps/data-server', 'apps/worker', 'apps/sightline', 'apps/agent', 'packages/domain', 'packages/jsonapi', 'packages/openapi', 'packages/render', 'packages/client']) {
+    for (const dir of [
+      'apps/api-server',
+      'apps/data-server',
+      'apps/worker',
+      'apps/sightline',
+      'apps/agent',
+      'packages/domain',
+      'packages/jsonapi',
+      'packages/openapi',
+      'packages/render',
+      'packages/client',
+    ]) {
       expect(dockerfile).toContain(`COPY ${dir}/package.json ${dir}/`);
     }
   });
 
   it('keeps the local install, git and secrets out of the image', () => {
-    const ignored = read('.dockerignore').split('\n').map((l) => l.trim());
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((l) => l.trim());
     for (const entry of ['.git', '**/node_modules', '.sightline', '.env']) expect(ignored).toContain(entry);
   });
 });

@@ -57,7 +57,13 @@ export default async function globalSetup(): Promise<void> {
   const templateUrl = new URL(adminUrl);
   templateUrl.pathname = `/${template}`;
   execFileSync(path.resolve('node_modules/.bin/tsx'), ['apps/sightline/src/main.ts', 'migrate'], {
-    env: { ...process.env, DATABASE_URL: templateUrl.toString(), SIGHTLINE_DATA_TOKEN_SECRET: 'x'.repeat(32), SIGHTLINE_ENCRYPTION_KEY: '0'.repeat(64), LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      DATABASE_URL: templateUrl.toString(),
+      SIGHTLINE_DATA_TOKEN_SECRET: 'x'.repeat(32),
+      SIGHTLINE_ENCRYPTION_KEY: '0'.repeat(64),
+      LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   process.env.SIGHTLINE_TEST_ADMIN_URL = adminUrl;

@@ -41,11 +41,24 @@ interface Operation {
 
 /** The one thing wrong with a generated request, if any. */
 type Defect =
-  | 'auth-absent' | 'auth-malformed' | 'auth-unknown'
-  | 'id-foreign' | 'id-unknown' | 'id-malformed'
-  | 'query-unknown' | 'query-invalid'
-  | 'body-wrong-type' | 'body-out-of-range' | 'body-unknown-attribute' | 'body-missing-field' | 'body-oversized-string'
-  | 'body-malformed-json' | 'body-not-object' | 'body-type-mismatch' | 'body-id-mismatch' | 'media-type';
+  | 'auth-absent'
+  | 'auth-malformed'
+  | 'auth-unknown'
+  | 'id-foreign'
+  | 'id-unknown'
+  | 'id-malformed'
+  | 'query-unknown'
+  | 'query-invalid'
+  | 'body-wrong-type'
+  | 'body-out-of-range'
+  | 'body-unknown-attribute'
+  | 'body-missing-field'
+  | 'body-oversized-string'
+  | 'body-malformed-json'
+  | 'body-not-object'
+  | 'body-type-mismatch'
+  | 'body-id-mismatch'
+  | 'media-type';
 
 interface GeneratedRequest {
   url: string;
@@ -65,12 +78,24 @@ interface GeneratedRequest {
 const ERROR_STATUSES = new Set([400, 401, 403, 404, 405, 409, 410, 413, 415, 422, 429]);
 /** What a request with exactly this defect must be answered with (when the defect is the only thing wrong). */
 const EXPECTED: Record<Defect, number[]> = {
-  'auth-absent': [401], 'auth-malformed': [401], 'auth-unknown': [401],
-  'id-foreign': [404], 'id-unknown': [404], 'id-malformed': [400, 404],
-  'query-unknown': [400], 'query-invalid': [400],
-  'body-wrong-type': [400, 422], 'body-out-of-range': [400, 422], 'body-unknown-attribute': [400, 422], 'body-missing-field': [400, 422],
-  'body-oversized-string': [400, 413, 422], 'body-malformed-json': [400], 'body-not-object': [400, 422],
-  'body-type-mismatch': [409], 'body-id-mismatch': [409], 'media-type': [415],
+  'auth-absent': [401],
+  'auth-malformed': [401],
+  'auth-unknown': [401],
+  'id-foreign': [404],
+  'id-unknown': [404],
+  'id-malformed': [400, 404],
+  'query-unknown': [400],
+  'query-invalid': [400],
+  'body-wrong-type': [400, 422],
+  'body-out-of-range': [400, 422],
+  'body-unknown-attribute': [400, 422],
+  'body-missing-field': [400, 422],
+  'body-oversized-string': [400, 413, 422],
+  'body-malformed-json': [400],
+  'body-not-object': [400, 422],
+  'body-type-mismatch': [409],
+  'body-id-mismatch': [409],
+  'media-type': [415],
 };
 
 let database: TestDatabase;
@@ -102,7 +127,9 @@ function validator(key: string, schema: Schema): ValidateFunction {
 
 async function call(base: string, method: string, path: string, key: string, body?: unknown): Promise<any> {
   const res = await fetch(`${base}${path}`, {
-    method, headers: { Authorization: `Api ${key}`, ...(body ? { 'Content-Type': 'application/vnd.api+json' } : {}) }, body: body ? JSON.stringify(body) : undefined,
+    method,
+    headers: { Authorization: `Api ${key}`, ...(body ? { 'Content-Type': 'application/vnd.api+json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
   });
   const text = await res.text();
   if (res.status >= 300) throw new Error(`seeding: ${method} ${path} answered ${res.status}: ${text}`);
@@ -131,19 +158,48 @@ async function seed(key: string): Promise<Record<string, string[]>> {
     return doc.data.id as string;
   };
   const rel = (type: string, id: string) => ({ data: { type, id } });
-  const datasource = await create('datasources', { name: 'Warehouse', database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres', database: database.name, require_ssl: false });
+  const datasource = await create('datasources', {
+    name: 'Warehouse',
+    database_type: 'postgres',
+    connection_mode: 'direct',
+    host: '127.0.0.1',
+    port: 5432,
+    username: 'postgres',
+    database: database.name,
+    require_ssl: false,
+  });
   const dashboard = await create('dashboards', { name: 'Sales' });
-  const report = await create('reports', { name: 'Revenue', sql_query: 'SELECT 1 AS one' }, { dashboard: rel('dashboards', dashboard), datasource: rel('datasources', datasource) });
-  await create('filters', { variable_name: 'region', control_type: 'dropdown_dynamic', value_type: 'TEXT', sql_query: 'SELECT 1' }, { datasource: rel('datasources', datasource) });
+  const report = await create(
+    'reports',
+    { name: 'Revenue', sql_query: 'SELECT 1 AS one' },
+    { dashboard: rel('dashboards', dashboard), datasource: rel('datasources', datasource) },
+  );
+  await create(
+    'filters',
+    { variable_name: 'region', control_type: 'dropdown_dynamic', value_type: 'TEXT', sql_query: 'SELECT 1' },
+    { datasource: rel('datasources', datasource) },
+  );
   await create('sql_snippets', { name: 'snip', text: 'SELECT 1' }, { datasource: rel('datasources', datasource) });
   await create('dashboard_groups', { name: 'Group' });
   await create('user_groups', { name: 'Team' });
   await create('datasource_agents', { name: 'agent' });
   await create('api_keys', { name: 'disposable' });
   await create('dashboard_sharing_links', {}, { dashboard: rel('dashboards', dashboard) });
-  await create('dashboard_schedules', { name: 'Weekly', emails: 'a@example.com', attach_as: '', schedule: 'disabled' }, { dashboard: rel('dashboards', dashboard) });
-  await create('sql_alerts', { name: 'Alert', sql_query: 'SELECT 1', run_schedule: 'disabled', email_condition: 'all' }, { datasource: rel('datasources', datasource) });
-  const invited = await fetch(`${base}/users/invite`, { method: 'POST', headers: { Authorization: `Api ${key}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ email: `invited-${Date.now()}@example.com`, role: 'viewer' }) });
+  await create(
+    'dashboard_schedules',
+    { name: 'Weekly', emails: 'a@example.com', attach_as: '', schedule: 'disabled' },
+    { dashboard: rel('dashboards', dashboard) },
+  );
+  await create(
+    'sql_alerts',
+    { name: 'Alert', sql_query: 'SELECT 1', run_schedule: 'disabled', email_condition: 'all' },
+    { datasource: rel('datasources', datasource) },
+  );
+  const invited = await fetch(`${base}/users/invite`, {
+    method: 'POST',
+    headers: { Authorization: `Api ${key}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email: `invited-${Date.now()}@example.com`, role: 'viewer' }),
+  });
   expect(invited.status).toBe(201);
   add('users', ((await invited.json()) as { data: { id: string } }).data.id);
   // results, schema data and an export file through the worker, for the data server's operations
@@ -186,9 +242,15 @@ function operationsOf(doc: Document, dataUrl: string): Operation[] {
       const access = (security ? Object.keys(security)[0] : 'none') as Operation['access'];
       const requestBody = op.requestBody as { required: boolean; content: Record<string, { schema: Schema }> } | undefined;
       const common = {
-        method: method.toUpperCase(), path, access,
-        query: ((op.parameters ?? []) as Array<{ in: string; name: string; required: boolean; schema: Schema; description: string }>).filter((p) => p.in === 'query'),
-        ...(requestBody ? { body: { required: requestBody.required, mediaTypes: Object.keys(requestBody.content), schema: Object.values(requestBody.content)[0]!.schema } } : {}),
+        method: method.toUpperCase(),
+        path,
+        access,
+        query: ((op.parameters ?? []) as Array<{ in: string; name: string; required: boolean; schema: Schema; description: string }>).filter(
+          (p) => p.in === 'query',
+        ),
+        ...(requestBody
+          ? { body: { required: requestBody.required, mediaTypes: Object.keys(requestBody.content), schema: Object.values(requestBody.content)[0]!.schema } }
+          : {}),
         responses: op.responses,
       };
       if (servers.includes('/')) out.push({ ...common, server: 'api' });
@@ -222,18 +284,27 @@ const UNKNOWN_ID = 'zzzz-zzzz-zzzz';
 function requestArbitrary(op: Operation, defect: Defect | undefined): fc.Arbitrary<GeneratedRequest> {
   const pathNames = [...op.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
   const idKind = defect?.startsWith('id-') ? defect : 'id-real';
-  const pathValues = fc.tuple(...pathNames.map((name) => {
-    const pool = poolOf(op, name);
-    const real = own[pool] ?? [];
-    const other = foreign[pool] ?? [];
-    if (name === 'name') return fc.constantFrom('file.csv', 'a b.pdf');
-    switch (idKind) {
-      case 'id-foreign': return fc.constantFrom(...(other.length ? other : [UNKNOWN_ID]));
-      case 'id-unknown': return fc.oneof(fc.constant(UNKNOWN_ID), fc.stringMatching(/^[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}$/), fc.uuid());
-      case 'id-malformed': return fc.oneof(fc.string({ minLength: 1, maxLength: 12 }).map(encodeURIComponent), fc.constantFrom('x'.repeat(3000), '%00', '..%2F..%2Fetc', "'%20OR%201=1", '%F0%9F%92%A9', '-1'));
-      default: return real.length ? fc.constantFrom(...real) : fc.constant(UNKNOWN_ID);
-    }
-  }));
+  const pathValues = fc.tuple(
+    ...pathNames.map((name) => {
+      const pool = poolOf(op, name);
+      const real = own[pool] ?? [];
+      const other = foreign[pool] ?? [];
+      if (name === 'name') return fc.constantFrom('file.csv', 'a b.pdf');
+      switch (idKind) {
+        case 'id-foreign':
+          return fc.constantFrom(...(other.length ? other : [UNKNOWN_ID]));
+        case 'id-unknown':
+          return fc.oneof(fc.constant(UNKNOWN_ID), fc.stringMatching(/^[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}$/), fc.uuid());
+        case 'id-malformed':
+          return fc.oneof(
+            fc.string({ minLength: 1, maxLength: 12 }).map(encodeURIComponent),
+            fc.constantFrom('x'.repeat(3000), '%00', '..%2F..%2Fetc', "'%20OR%201=1", '%F0%9F%92%A9', '-1'),
+          );
+        default:
+          return real.length ? fc.constantFrom(...real) : fc.constant(UNKNOWN_ID);
+      }
+    }),
+  );
 
   const context = (ids: Record<string, string[]>) => ({
     root: document,
@@ -244,27 +315,52 @@ function requestArbitrary(op: Operation, defect: Defect | undefined): fc.Arbitra
       const type = linkageType(s);
       if (type) return fc.record({ type: fc.constant(type), id: fc.constantFrom(...(ids[type]?.length ? ids[type]! : [UNKNOWN_ID])) });
       if (!name) return undefined;
-      if (name === 'report_id' || name === 'dashboard_id' || name === 'datasource_id') return fc.constantFrom(...(ids[`${name.replace('_id', '')}s`] ?? [UNKNOWN_ID]));
+      if (name === 'report_id' || name === 'dashboard_id' || name === 'datasource_id')
+        return fc.constantFrom(...(ids[`${name.replace('_id', '')}s`] ?? [UNKNOWN_ID]));
       if (name === 'user_group_ids') return fc.array(fc.constantFrom(...(ids.user_groups ?? [UNKNOWN_ID])), { maxLength: 2 });
       return undefined;
     },
   });
 
-  const queryValues = fc.tuple(...op.query.map((q) => {
-    if (q.name === 'include') return fc.option(fc.subarray(includeNames(q.description), { minLength: 1 }).map((n) => n.join(',')), { nil: undefined });
-    if (q.name === 'token') return fc.constant(own.exportTokens![0]!);
-    const value = valueArbitrary(q.schema, { root: document }).map((v) => (v === null ? undefined : String(v)));
-    return q.required ? value : fc.option(value, { nil: undefined });
-  }));
+  const queryValues = fc.tuple(
+    ...op.query.map((q) => {
+      if (q.name === 'include')
+        return fc.option(
+          fc.subarray(includeNames(q.description), { minLength: 1 }).map((n) => n.join(',')),
+          { nil: undefined },
+        );
+      if (q.name === 'token') return fc.constant(own.exportTokens![0]!);
+      const value = valueArbitrary(q.schema, { root: document }).map((v) => (v === null ? undefined : String(v)));
+      return q.required ? value : fc.option(value, { nil: undefined });
+    }),
+  );
 
   // an optional body is left out now and then, unless the defect is in the body
   const bodyDefect = defect?.startsWith('body-') || defect === 'media-type';
-  const validBody = !op.body ? fc.constant(undefined) : op.body.required || bodyDefect ? valueArbitrary(op.body.schema, context(own)) : fc.option(valueArbitrary(op.body.schema, context(own)), { nil: undefined, freq: 4 });
+  const validBody = !op.body
+    ? fc.constant(undefined)
+    : op.body.required || bodyDefect
+      ? valueArbitrary(op.body.schema, context(own))
+      : fc.option(valueArbitrary(op.body.schema, context(own)), { nil: undefined, freq: 4 });
   const auth = (): fc.Arbitrary<string | undefined> => {
     switch (defect) {
-      case 'auth-absent': return fc.constant(undefined);
-      case 'auth-malformed': return fc.constantFrom('Api', 'Api  ', 'Bearer x', `Basic ${Buffer.from('a:b').toString('base64')}`, 'Data x.y.z', 'Viewer', `api ${secret}x`, 'Api \u00e9\u00e8');
-      case 'auth-unknown': return fc.string({ minLength: 20, maxLength: 60, unit: 'grapheme-ascii' }).map((s) => `${op.access === 'Data' ? 'Data' : op.access === 'Viewer' ? 'Viewer' : 'Api'} ${s.replace(/\s/g, 'x')}`);
+      case 'auth-absent':
+        return fc.constant(undefined);
+      case 'auth-malformed':
+        return fc.constantFrom(
+          'Api',
+          'Api  ',
+          'Bearer x',
+          `Basic ${Buffer.from('a:b').toString('base64')}`,
+          'Data x.y.z',
+          'Viewer',
+          `api ${secret}x`,
+          'Api \u00e9\u00e8',
+        );
+      case 'auth-unknown':
+        return fc
+          .string({ minLength: 20, maxLength: 60, unit: 'grapheme-ascii' })
+          .map((s) => `${op.access === 'Data' ? 'Data' : op.access === 'Viewer' ? 'Viewer' : 'Api'} ${s.replace(/\s/g, 'x')}`);
       default:
         if (op.access === 'Api') return fc.constant(`Api ${secret}`);
         if (op.access === 'Data') return fc.constant(`Data ${(op.path.startsWith('/schemas') ? own.schemaTokens : own.resultTokens)![0]}`);
@@ -276,7 +372,13 @@ function requestArbitrary(op: Operation, defect: Defect | undefined): fc.Arbitra
     other: fc.constantFrom<unknown>(42, 'a string', true, [1, 'x'], { nested: 'object' }, null),
     number: fc.constantFrom(1e308, -1e308, 2 ** 63, -(2 ** 31) - 1, 2 ** 31, -1, 0, 0.5),
     size: fc.constantFrom(300, 5_000, 100_000, 2_000_000),
-    mediaType: fc.constantFrom('text/plain', 'application/xml', 'application/vnd.api+json; ext="https://example.com/ext"', 'multipart/form-data; boundary=x', ''),
+    mediaType: fc.constantFrom(
+      'text/plain',
+      'application/xml',
+      'application/vnd.api+json; ext="https://example.com/ext"',
+      'multipart/form-data; boundary=x',
+      '',
+    ),
     junkQuery: fc.constantFrom('zz_unknown', 'page[nope]', 'filter[zz]', 'fields[zz]', 'sort'),
   });
 
@@ -296,7 +398,14 @@ function requestArbitrary(op: Operation, defect: Defect | undefined): fc.Arbitra
       const q = op.query[d.pick % op.query.length]!;
       params.delete(q.name);
       const schema = resolve(q.schema, { root: document });
-      const bad = q.name === 'include' ? 'zz_no_such_relation' : q.name === 'token' ? `${own.exportTokens![0]!}x` : schema.type === 'integer' ? '-1.5x' : 'zz_not_allowed';
+      const bad =
+        q.name === 'include'
+          ? 'zz_no_such_relation'
+          : q.name === 'token'
+            ? `${own.exportTokens![0]!}x`
+            : schema.type === 'integer'
+              ? '-1.5x'
+              : 'zz_not_allowed';
       params.append(q.name, bad);
       // the signed file token is the credential: a broken one is a 401
       if (q.name === 'token') expected = [401];
@@ -421,11 +530,13 @@ function checkResponse(op: Operation, req: GeneratedRequest, status: number, con
   }
   if (status < 400) return `${status} is not documented for ${op.method} ${op.path}`;
   if (!ERROR_STATUSES.has(status)) return `error status ${status} is not one of the error model's`;
-  if (req.expected && !req.expected.includes(status)) return `defect ${req.defect} answered ${status}, expected ${req.expected.join(' or ')}: ${text.slice(0, 300)}`;
+  if (req.expected && !req.expected.includes(status))
+    return `defect ${req.defect} answered ${status}, expected ${req.expected.join(' or ')}: ${text.slice(0, 300)}`;
   // the shared page and the reference page answer their visitors with HTML
   const html = Object.values(op.responses['200']?.content ?? {}).length && Object.keys(op.responses['200']!.content!).includes('text/html');
   if (html && mediaType === 'text/html') return undefined;
-  if (mediaType !== 'application/vnd.api+json') return `error ${status} answered ${mediaType || '(no media type)'}, not application/vnd.api+json: ${text.slice(0, 200)}`;
+  if (mediaType !== 'application/vnd.api+json')
+    return `error ${status} answered ${mediaType || '(no media type)'}, not application/vnd.api+json: ${text.slice(0, 200)}`;
   const body = parse();
   if (!body.ok) return `error ${status} body is not JSON: ${text.slice(0, 200)}`;
   const validate = validator('error_document', { $ref: '#/components/schemas/error_document' });
@@ -435,7 +546,7 @@ function checkResponse(op: Operation, req: GeneratedRequest, status: number, con
   } catch (err) {
     return (err as Error).message;
   }
-  const statuses = ((body.value as { errors: Array<{ status?: string }> }).errors).map((e) => e.status);
+  const statuses = (body.value as { errors: Array<{ status?: string }> }).errors.map((e) => e.status);
   if (statuses.some((s) => s === undefined || s[0] !== String(status)[0])) return `error ${status} carries errors of status ${statuses.join(', ')}`;
   return undefined;
 }
@@ -462,7 +573,16 @@ function defectGroups(op: Operation): Array<{ name: string; defects: Array<Defec
   const query: Defect[] = [...(op.path === '/health' ? [] : ['query-unknown' as const]), ...(op.query.length ? ['query-invalid' as const] : [])];
   if (query.length) groups.push({ name: 'query', defects: query, runs: 1 });
   if (op.body && op.body.mediaTypes.some((m) => /json$/.test(m))) {
-    const body: Defect[] = ['body-wrong-type', 'body-out-of-range', 'body-unknown-attribute', 'body-missing-field', 'body-oversized-string', 'body-malformed-json', 'body-not-object', 'media-type'];
+    const body: Defect[] = [
+      'body-wrong-type',
+      'body-out-of-range',
+      'body-unknown-attribute',
+      'body-missing-field',
+      'body-oversized-string',
+      'body-malformed-json',
+      'body-not-object',
+      'media-type',
+    ];
     if (op.body.mediaTypes.includes('application/vnd.api+json')) body.push('body-type-mismatch');
     if (op.method === 'PATCH' && op.body.mediaTypes.includes('application/vnd.api+json')) body.push('body-id-mismatch');
     groups.push({ name: 'body', defects: body, runs: 2 });
@@ -511,32 +631,44 @@ afterAll(async () => {
 });
 
 describe('every documented operation, from the description', () => {
-  it('answers valid and invalid requests as documented (never a 5xx)', async () => {
-    const operations = operationsOf(document, dataUrl);
-    expect(operations.length).toBeGreaterThan(100);
-    const failures: string[] = [];
-    const started = Date.now();
-    let index = 0;
-    let sent = 0;
-    for (const op of operations) {
-      for (const group of defectGroups(op)) {
-        const seed = SEED + index++;
-        const requests = fc.constantFrom(...group.defects).chain((defect) => requestArbitrary(op, defect));
-        const result = await fc.check(fc.asyncProperty(requests, async (req) => {
-          sent++;
-          const res = await fetch(req.url, { method: req.method, headers: req.headers, body: req.body, redirect: 'manual' });
-          const text = await res.text();
-          const problem = checkResponse(op, req, res.status, res.headers.get('content-type') ?? '', text);
-          if (problem) throw new Error(problem);
-        }), { seed, numRuns: group.runs, endOnFailure: true });
-        if (result.failed) {
-          const req = result.counterexample?.[0] as GeneratedRequest | undefined;
-          failures.push(`${op.server} ${op.method} ${op.path} [${req?.intended ?? group.name}] seed ${seed}: ${(result.errorInstance as Error | undefined)?.message ?? String(result.errorInstance)}\n  request: ${req?.note}`);
+  it(
+    'answers valid and invalid requests as documented (never a 5xx)',
+    async () => {
+      const operations = operationsOf(document, dataUrl);
+      expect(operations.length).toBeGreaterThan(100);
+      const failures: string[] = [];
+      const started = Date.now();
+      let index = 0;
+      let sent = 0;
+      for (const op of operations) {
+        for (const group of defectGroups(op)) {
+          const seed = SEED + index++;
+          const requests = fc.constantFrom(...group.defects).chain((defect) => requestArbitrary(op, defect));
+          const result = await fc.check(
+            fc.asyncProperty(requests, async (req) => {
+              sent++;
+              const res = await fetch(req.url, { method: req.method, headers: req.headers, body: req.body, redirect: 'manual' });
+              const text = await res.text();
+              const problem = checkResponse(op, req, res.status, res.headers.get('content-type') ?? '', text);
+              if (problem) throw new Error(problem);
+            }),
+            { seed, numRuns: group.runs, endOnFailure: true },
+          );
+          if (result.failed) {
+            const req = result.counterexample?.[0] as GeneratedRequest | undefined;
+            failures.push(
+              `${op.server} ${op.method} ${op.path} [${req?.intended ?? group.name}] seed ${seed}: ${(result.errorInstance as Error | undefined)?.message ?? String(result.errorInstance)}\n  request: ${req?.note}`,
+            );
+          }
         }
       }
-    }
-    if (process.env.CONTRACT_TIMING) console.log(`${sent} requests in ${Date.now() - started} ms`);
-    if (failures.length) console.log(`contract failures (CONTRACT_SEED=${SEED}, ${sent} requests):\n${failures.join('\n')}\n--- api output (tail) ---\n${api.output().slice(-4000)}`);
-    expect(failures).toEqual([]);
-  }, 120_000 * RUNS);
+      if (process.env.CONTRACT_TIMING) console.log(`${sent} requests in ${Date.now() - started} ms`);
+      if (failures.length)
+        console.log(
+          `contract failures (CONTRACT_SEED=${SEED}, ${sent} requests):\n${failures.join('\n')}\n--- api output (tail) ---\n${api.output().slice(-4000)}`,
+        );
+      expect(failures).toEqual([]);
+    },
+    120_000 * RUNS,
+  );
 });

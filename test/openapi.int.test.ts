@@ -17,7 +17,12 @@ import { compareRoutes, documentedOperations, registeredRoutes } from './support
 
 const DATA_URL = 'http://data.sightline.test:3001';
 
-type OpenApi = { openapi: string; servers: Array<{ url: string }>; paths: Record<string, Record<string, any>>; components: { schemas: Record<string, unknown> } };
+type OpenApi = {
+  openapi: string;
+  servers: Array<{ url: string }>;
+  paths: Record<string, Record<string, any>>;
+  components: { schemas: Record<string, unknown> };
+};
 
 let database: TestDatabase;
 let apiApp: Koa<any>;
@@ -32,7 +37,12 @@ beforeAll(async () => {
   adminSecret = (await services.organizations.create('OpenAPI Org')).adminKey.secret;
   const logger = createLogger('silent', 'test');
   apiApp = createApiApp({ db: database.db, logger, services, maxBodyBytes: 64 * 1024, dataBaseUrl: DATA_URL });
-  dataApp = createDataApp({ db: database.db, logger, resultStore: new PgResultStore(database.db), tokens: new DataTokens('openapi-test-secret-0123456789abcdef', 300) });
+  dataApp = createDataApp({
+    db: database.db,
+    logger,
+    resultStore: new PgResultStore(database.db),
+    tokens: new DataTokens('openapi-test-secret-0123456789abcdef', 300),
+  });
   api = supertest(apiApp.callback());
   const res = await api.get('/openapi.json');
   expect(res.status).toBe(200);
@@ -76,7 +86,11 @@ describe('GET /openapi.json', () => {
     router.get(/^\/blobs\/.*$/, () => undefined);
     const app = new Koa();
     app.use(router.routes());
-    const ops = [{ method: 'GET', path: '/reports' }, { method: 'DELETE', path: '/reports/{id}' }, { method: 'GET', path: '/blobs/{key}' }];
+    const ops = [
+      { method: 'GET', path: '/reports' },
+      { method: 'DELETE', path: '/reports/{id}' },
+      { method: 'GET', path: '/blobs/{key}' },
+    ];
     expect(compareRoutes(registeredRoutes(app), ops)).toEqual({ undocumented: ['POST /reports/:id/frobnicate'], unregistered: ['DELETE /reports/{id}'] });
   });
 
@@ -92,7 +106,13 @@ describe('GET /openapi.json', () => {
   });
 
   it('asks for an API key exactly where the server does (the open routes of test/hostile-input)', () => {
-    const open = new Set(['GET /health', 'GET /invitations/{token}/accept', 'POST /invitations/{token}/accept', ...SHARED_PAGE_ROUTES, ...DOCUMENTATION_ROUTES]);
+    const open = new Set([
+      'GET /health',
+      'GET /invitations/{token}/accept',
+      'POST /invitations/{token}/accept',
+      ...SHARED_PAGE_ROUTES,
+      ...DOCUMENTATION_ROUTES,
+    ]);
     for (const { method, path } of documentedOperations(document, '/')) {
       const security = document.paths[path]![method.toLowerCase()]!.security;
       if (!open.has(`${method} ${path}`)) expect([method, path, security]).toEqual([method, path, [{ Api: [] }]]);
@@ -100,7 +120,7 @@ describe('GET /openapi.json', () => {
     }
   });
 
-  it('bounds List SQL Alert Results\' limit as the route does (1 to 1000)', () => {
+  it("bounds List SQL Alert Results' limit as the route does (1 to 1000)", () => {
     const limit = (document.paths['/sql_alerts/{id}/results']!.get.parameters as Array<{ name: string; schema: unknown }>).find((p) => p.name === 'limit');
     expect(limit?.schema).toEqual({ type: 'integer', minimum: 1, maximum: 1000 });
   });
@@ -153,20 +173,49 @@ describe('responses match the document', () => {
 
   it('a created, fetched and listed report, and a datasource, validate against their schemas', async () => {
     const key = `Api ${adminSecret}`;
-    const ds = await api.post('/datasources').set('Authorization', key).set('Content-Type', 'application/vnd.api+json')
-      .send({ data: { type: 'datasources', attributes: { name: 'Warehouse', database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, database: 'x', username: 'u', password: 'p', require_ssl: false } } });
+    const ds = await api
+      .post('/datasources')
+      .set('Authorization', key)
+      .set('Content-Type', 'application/vnd.api+json')
+      .send({
+        data: {
+          type: 'datasources',
+          attributes: {
+            name: 'Warehouse',
+            database_type: 'postgres',
+            connection_mode: 'direct',
+            host: '127.0.0.1',
+            port: 5432,
+            database: 'x',
+            username: 'u',
+            password: 'p',
+            require_ssl: false,
+          },
+        },
+      });
     expect(ds.status).toBe(201);
     check('post', '/datasources', 201, ds.body);
-    const dashboard = await api.post('/dashboards').set('Authorization', key).set('Content-Type', 'application/vnd.api+json')
+    const dashboard = await api
+      .post('/dashboards')
+      .set('Authorization', key)
+      .set('Content-Type', 'application/vnd.api+json')
       .send({ data: { type: 'dashboards', attributes: { name: 'Sales' } } });
     expect(dashboard.status).toBe(201);
     check('post', '/dashboards', 201, dashboard.body);
-    const report = await api.post('/reports').set('Authorization', key).set('Content-Type', 'application/vnd.api+json').send({
-      data: {
-        type: 'reports', attributes: { name: 'Revenue', sql_query: 'SELECT 1' },
-        relationships: { dashboard: { data: { type: 'dashboards', id: dashboard.body.data.id } }, datasource: { data: { type: 'datasources', id: ds.body.data.id } } },
-      },
-    });
+    const report = await api
+      .post('/reports')
+      .set('Authorization', key)
+      .set('Content-Type', 'application/vnd.api+json')
+      .send({
+        data: {
+          type: 'reports',
+          attributes: { name: 'Revenue', sql_query: 'SELECT 1' },
+          relationships: {
+            dashboard: { data: { type: 'dashboards', id: dashboard.body.data.id } },
+            datasource: { data: { type: 'datasources', id: ds.body.data.id } },
+          },
+        },
+      });
     expect(report.status).toBe(201);
     check('post', '/reports', 201, report.body);
     const one = await api.get(`/reports/${report.body.data.id}?include=dashboard,datasource`).set('Authorization', key);

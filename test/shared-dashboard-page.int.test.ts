@@ -63,7 +63,13 @@ async function openPage(url: string): Promise<{ page: Page; traffic: Traffic; ma
       const el: any = document.getElementById(`r-${id}`);
       if (!el || el.dataset.state !== 'ready') return undefined;
       const chart: any = el.querySelector('.sl-chart');
-      if (chart) return (chart.vegaView.data('source_0') as Array<Record<string, unknown>>).map((d) => Object.keys(d).filter((k) => /^f\d+$/.test(k)).sort().map((k) => d[k]));
+      if (chart)
+        return (chart.vegaView.data('source_0') as Array<Record<string, unknown>>).map((d) =>
+          Object.keys(d)
+            .filter((k) => /^f\d+$/.test(k))
+            .sort()
+            .map((k) => d[k]),
+        );
       return [...el.querySelectorAll('tbody tr')].map((tr: any) => [...tr.cells].map((td: any) => JSON.parse(td.dataset.value ?? 'null')));
     };
     window.cspViolations = [];
@@ -85,7 +91,10 @@ async function openPage(url: string): Promise<{ page: Page; traffic: Traffic; ma
 
 /** The ARIA labels of a chart's marks (vega-lite describes each bar with its data). */
 function chartMarks(page: Page, reportId: string): Promise<string[]> {
-  return page.evaluate((id) => [...document.querySelectorAll(`#r-${id} .sl-chart svg .role-mark [aria-label]`)].map((e: any) => e.getAttribute('aria-label') as string), reportId);
+  return page.evaluate(
+    (id) => [...document.querySelectorAll(`#r-${id} .sl-chart svg .role-mark [aria-label]`)].map((e: any) => e.getAttribute('aria-label') as string),
+    reportId,
+  );
 }
 
 /** The data a chart draws, or a table's rows (see `reportRows` in `openPage`). */
@@ -129,44 +138,109 @@ beforeAll(async () => {
   admin = new pg.Client({ connectionString: t.database.url });
   await admin.connect();
   await admin.query('CREATE TABLE shop_orders (id int PRIMARY KEY, status text, region text, amount numeric(10,2), created_at timestamptz)');
-  await admin.query(`INSERT INTO shop_orders SELECT g, (ARRAY['paid','open','refunded'])[1 + g % 3], (ARRAY['north','south'])[1 + g % 2], g * 1.25, to_timestamp(${T0} + g * 43200) FROM generate_series(1, 600) g`);
+  await admin.query(
+    `INSERT INTO shop_orders SELECT g, (ARRAY['paid','open','refunded'])[1 + g % 3], (ARRAY['north','south'])[1 + g % 2], g * 1.25, to_timestamp(${T0} + g * 43200) FROM generate_series(1, 600) g`,
+  );
 
   const logger = createLogger('silent', 'test');
   const assets = new ViewerAssets(logger);
   let dataUrl: string | undefined;
-  apiServer = await listen(createApiApp({ db: t.database.db, logger, services: t.services, maxBodyBytes: 1 << 20, viewerAssets: assets, dataBaseUrl: () => dataUrl }), '127.0.0.1', 0);
+  apiServer = await listen(
+    createApiApp({ db: t.database.db, logger, services: t.services, maxBodyBytes: 1 << 20, viewerAssets: assets, dataBaseUrl: () => dataUrl }),
+    '127.0.0.1',
+    0,
+  );
   const origins = pageOrigins([apiServer.url]);
-  dataServer = await listen(createDataApp({ db: t.database.db, logger, resultStore: t.services.resultStore, tokens: t.services.tokens, corsOrigins: () => origins }), '127.0.0.1', 0);
+  dataServer = await listen(
+    createDataApp({ db: t.database.db, logger, resultStore: t.services.resultStore, tokens: t.services.tokens, corsOrigins: () => origins }),
+    '127.0.0.1',
+    0,
+  );
   dataUrl = dataServer.url;
 
-  const ds = await t.api.post('/datasources').set('Authorization', auth()).send({ data: { attributes: { name: 'Shop', database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres', database: t.database.name, require_ssl: false } } });
+  const ds = await t.api
+    .post('/datasources')
+    .set('Authorization', auth())
+    .send({
+      data: {
+        attributes: {
+          name: 'Shop',
+          database_type: 'postgres',
+          connection_mode: 'direct',
+          host: '127.0.0.1',
+          port: 5432,
+          username: 'postgres',
+          database: t.database.name,
+          require_ssl: false,
+        },
+      },
+    });
   expect(ds.status).toBe(201);
   const datasource = { data: { type: 'datasources', id: ds.body.data.id as string } };
-  const dash = await t.api.post('/dashboards').set('Authorization', auth()).send({ data: { attributes: { name: 'Shop overview', description: 'Orders by status and region', data_refresh_rate: 60 } } });
+  const dash = await t.api
+    .post('/dashboards')
+    .set('Authorization', auth())
+    .send({ data: { attributes: { name: 'Shop overview', description: 'Orders by status and region', data_refresh_rate: 60 } } });
   expect(dash.status).toBe(201);
   dashboardId = dash.body.data.id;
   const filter = async (attributes: Record<string, unknown>, relationships?: Record<string, unknown>) => {
-    const res = await t.api.post('/filters').set('Authorization', auth()).send({ data: { attributes, ...(relationships ? { relationships } : {}) } });
+    const res = await t.api
+      .post('/filters')
+      .set('Authorization', auth())
+      .send({ data: { attributes, ...(relationships ? { relationships } : {}) } });
     expect(res.status).toBe(201);
   };
-  await filter({ variable_name: 'status', display_name: 'Status', control_type: 'dropdown_manual', value_type: 'TEXT', values: ['paid', 'open', 'refunded'], value_names: ['Paid', 'Open', 'Refunded'] });
-  await filter({ variable_name: 'region', display_name: 'Region', control_type: 'dropdown_multi', value_type: 'TEXT', sql_query: 'SELECT DISTINCT region FROM shop_orders ORDER BY 1' }, { datasource });
+  await filter({
+    variable_name: 'status',
+    display_name: 'Status',
+    control_type: 'dropdown_manual',
+    value_type: 'TEXT',
+    values: ['paid', 'open', 'refunded'],
+    value_names: ['Paid', 'Open', 'Refunded'],
+  });
+  await filter(
+    {
+      variable_name: 'region',
+      display_name: 'Region',
+      control_type: 'dropdown_multi',
+      value_type: 'TEXT',
+      sql_query: 'SELECT DISTINCT region FROM shop_orders ORDER BY 1',
+    },
+    { datasource },
+  );
   const report = async (name: string, sql: string, width: number) => {
-    const res = await t.api.post('/reports').set('Authorization', auth()).send({
-      data: { attributes: { name, sql_query: sql, width, height: 5 }, relationships: { dashboard: { data: { type: 'dashboards', id: dashboardId } }, datasource } },
-    });
+    const res = await t.api
+      .post('/reports')
+      .set('Authorization', auth())
+      .send({
+        data: {
+          attributes: { name, sql_query: sql, width, height: 5 },
+          relationships: { dashboard: { data: { type: 'dashboards', id: dashboardId } }, datasource },
+        },
+      });
     expect(res.status).toBe(201);
     return res.body.data.id as string;
   };
   reports.totals = await report('Totals', 'SELECT count(*) AS orders, sum(amount) AS revenue FROM shop_orders WHERE {status=status} AND {region=region}', 4);
-  reports.byStatus = await report('By status', 'SELECT status, count(*) AS orders FROM shop_orders WHERE {region=region} AND {created_at=timerange} GROUP BY 1 ORDER BY 1', 4);
-  reports.byMonth = await report('By period', 'SELECT {created_at:aggregation} AS bucket, count(*) AS orders FROM shop_orders WHERE {status=status} AND {region=region} GROUP BY 1 ORDER BY 1', 4);
+  reports.byStatus = await report(
+    'By status',
+    'SELECT status, count(*) AS orders FROM shop_orders WHERE {region=region} AND {created_at=timerange} GROUP BY 1 ORDER BY 1',
+    4,
+  );
+  reports.byMonth = await report(
+    'By period',
+    'SELECT {created_at:aggregation} AS bucket, count(*) AS orders FROM shop_orders WHERE {status=status} AND {region=region} GROUP BY 1 ORDER BY 1',
+    4,
+  );
 
   // chart settings are read-only in the API (contract §3.7): set as a backup restore or the UI would
   await admin.query(`UPDATE reports SET chart_configuration = $2 WHERE id = $1`, [reports.byStatus, { type: 'column', x: 'status', y: 'orders' }]);
   await admin.query(`UPDATE reports SET chart_configuration = $2 WHERE id = $1`, [reports.byMonth, { type: 'line', x: 'bucket', y: 'orders' }]);
 
-  const other = await t.api.post('/dashboards').set('Authorization', auth()).send({ data: { attributes: { name: 'Other' } } });
+  const other = await t.api
+    .post('/dashboards')
+    .set('Authorization', auth())
+    .send({ data: { attributes: { name: 'Other' } } });
   otherDashboardId = other.body.data.id;
 
   await assets.get();
@@ -182,7 +256,7 @@ afterAll(async () => {
 });
 
 describe('the shared dashboard page in a browser', () => {
-  it('shows every report with the database\'s numbers, the filters as controls, and no CSP violation', async () => {
+  it("shows every report with the database's numbers, the filters as controls, and no CSP violation", async () => {
     const link = await createLink({ name: 'Public' });
     const { page, main, traffic } = await openPage(pageUrl(link));
     expect(main?.status()).toBe(200);
@@ -240,7 +314,13 @@ describe('the shared dashboard page in a browser', () => {
     await waitForRows(page, reports.totals, await db("SELECT count(*)::int, sum(amount) FROM shop_orders WHERE status = 'paid' AND region = 'south'"));
     await waitForRows(page, reports.byStatus, await db("SELECT status, count(*)::int FROM shop_orders WHERE region = 'south' GROUP BY 1 ORDER BY 1"));
     await page.locator('[data-param="aggregation"] select').selectOption('month');
-    await waitForRows(page, reports.byMonth, await db("SELECT extract(epoch FROM date_trunc('month', created_at))::bigint * 1000, count(*)::int FROM shop_orders WHERE status = 'paid' AND region = 'south' GROUP BY 1 ORDER BY 1"));
+    await waitForRows(
+      page,
+      reports.byMonth,
+      await db(
+        "SELECT extract(epoch FROM date_trunc('month', created_at))::bigint * 1000, count(*)::int FROM shop_orders WHERE status = 'paid' AND region = 'south' GROUP BY 1 ORDER BY 1",
+      ),
+    );
     await page.close();
   });
 
@@ -256,19 +336,31 @@ describe('the shared dashboard page in a browser', () => {
     await page.close();
   }
 
-  it('refuses expired and forged secrets, disabled links, rotated tokens and other organizations\' tokens with a plain page', async () => {
+  it("refuses expired and forged secrets, disabled links, rotated tokens and other organizations' tokens with a plain page", async () => {
     const secret = await sharingSecret();
     const embedded = await createLink({ requiresSecret: true });
     const now = Math.floor(Date.now() / 1000);
     await expectRefused(pageUrl(embedded), 403, /only be opened from the application/);
-    await expectRefused(pageUrl(embedded, { sharingSecret: signSecret(secret, { sharing_token: embedded.sharingToken, exp: now - 60 }) }), 403, /signed link has expired/);
-    await expectRefused(pageUrl(embedded, { sharingSecret: signSecret('not-the-organization-secret', { sharing_token: embedded.sharingToken, exp: now + 600 }) }), 403, /signature is not valid/);
+    await expectRefused(
+      pageUrl(embedded, { sharingSecret: signSecret(secret, { sharing_token: embedded.sharingToken, exp: now - 60 }) }),
+      403,
+      /signed link has expired/,
+    );
+    await expectRefused(
+      pageUrl(embedded, { sharingSecret: signSecret('not-the-organization-secret', { sharing_token: embedded.sharingToken, exp: now + 600 }) }),
+      403,
+      /signature is not valid/,
+    );
     await expectRefused(pageUrl(embedded, { sharingSecret: signSecret(secret, { sharing_token: embedded.sharingToken }) }), 403, /signature is not valid/);
     const unsigned = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sharing_token: embedded.sharingToken, exp: now + 600 })).toString('base64url')}.`;
     await expectRefused(pageUrl(embedded, { sharingSecret: unsigned }), 403, /signature is not valid/);
     // a valid secret of another link does not open this one
     const otherLink = await createLink({ requiresSecret: true });
-    await expectRefused(pageUrl(embedded, { sharingSecret: signSecret(secret, { sharing_token: otherLink.sharingToken, exp: now + 600 }) }), 403, /signature is not valid/);
+    await expectRefused(
+      pageUrl(embedded, { sharingSecret: signSecret(secret, { sharing_token: otherLink.sharingToken, exp: now + 600 }) }),
+      403,
+      /signature is not valid/,
+    );
 
     const disabled = await createLink({ enabled: false });
     await expectRefused(pageUrl(disabled), 403, /has been disabled/);
@@ -293,7 +385,8 @@ describe('the shared dashboard page in a browser', () => {
     await waitAllReady(page);
     const viewerToken = JSON.parse((await page.locator('#sl-config').textContent())!).viewerToken as string;
     const statusUrl = `${apiServer.url}/dashboards/${dashboardId}/shared/status`;
-    const pollWith = (token: string, url = statusUrl) => fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Viewer ${token}` }, body: '{"refresh_data":false}' });
+    const pollWith = (token: string, url = statusUrl) =>
+      fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Viewer ${token}` }, body: '{"refresh_data":false}' });
     expect((await pollWith(viewerToken)).status).toBe(200);
     // the viewer token is no API key, and it opens no other dashboard
     expect((await fetch(`${apiServer.url}/dashboards/${dashboardId}`, { headers: { Authorization: `Viewer ${viewerToken}` } })).status).toBe(401);
@@ -324,13 +417,19 @@ describe('the shared dashboard page in a browser', () => {
   it('holds fixed parameters of the link and the sharing secret, whatever the URL or the page asks for', async () => {
     const secret = await sharingSecret();
     const link = await createLink({ requiresSecret: true, fixedParameters: { filters: { status: ['refunded'] } } });
-    const signed = signSecret(secret, { sharing_token: link.sharingToken, exp: Math.floor(Date.now() / 1000) + 600, fixed_parameters: { region: ['north'], aggregation: 'month', status: ['paid'] } });
+    const signed = signSecret(secret, {
+      sharing_token: link.sharingToken,
+      exp: Math.floor(Date.now() / 1000) + 600,
+      fixed_parameters: { region: ['north'], aggregation: 'month', status: ['paid'] },
+    });
     const url = pageUrl(link, { sharingSecret: signed, filters: JSON.stringify({ status: ['paid'], region: ['south'] }), aggregation: 'day' });
     const { page } = await openPage(url);
     await waitAllReady(page);
     const expectedTotals = await db("SELECT count(*)::int, sum(amount) FROM shop_orders WHERE status = 'refunded' AND region = 'north'");
     expect(normalize(await tableRows(page, reports.totals))).toEqual(expectedTotals);
-    const months = await db("SELECT extract(epoch FROM date_trunc('month', created_at))::bigint * 1000, count(*)::int FROM shop_orders WHERE status = 'refunded' AND region = 'north' GROUP BY 1 ORDER BY 1");
+    const months = await db(
+      "SELECT extract(epoch FROM date_trunc('month', created_at))::bigint * 1000, count(*)::int FROM shop_orders WHERE status = 'refunded' AND region = 'north' GROUP BY 1 ORDER BY 1",
+    );
     expect(normalize(await chartData(page, reports.byMonth))).toEqual(months);
     // fixed filters have no control; the time range (not fixed) has
     await expect(page.locator('[data-variable="status"], [data-variable="region"], [data-param="aggregation"]').count()).resolves.toBe(0);
@@ -343,7 +442,16 @@ describe('the shared dashboard page in a browser', () => {
       const res = await fetch(config.statusUrl, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', Authorization: `Viewer ${config.viewerToken}` },
-        body: JSON.stringify({ refresh_data: true, parameters: { aggregation: 'day', filters: [{ variable_name: 'status', selected_values: ['paid'] }, { variable_name: 'region', selected_values: ['south'] }] } }),
+        body: JSON.stringify({
+          refresh_data: true,
+          parameters: {
+            aggregation: 'day',
+            filters: [
+              { variable_name: 'status', selected_values: ['paid'] },
+              { variable_name: 'region', selected_values: ['south'] },
+            ],
+          },
+        }),
       });
       return { status: res.status as number, body: (await res.json()) as any };
     });
@@ -359,7 +467,11 @@ describe('the shared dashboard page in a browser', () => {
     const [h, p, sig] = signed.split('.');
     const claims = JSON.parse(Buffer.from(p!, 'base64url').toString());
     claims.fixed_parameters.region = ['south'];
-    await expectRefused(pageUrl(link, { sharingSecret: `${h}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${sig}` }), 403, /signature is not valid/);
+    await expectRefused(
+      pageUrl(link, { sharingSecret: `${h}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${sig}` }),
+      403,
+      /signature is not valid/,
+    );
     await page.close();
   });
 });

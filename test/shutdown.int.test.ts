@@ -32,7 +32,22 @@ beforeAll(async () => {
   admin = new pg.Client({ connectionString: t.database.url });
   await admin.connect();
   await admin.query('CREATE TABLE release_flag (v int)');
-  pgDs = (await post('/datasources', { data: { attributes: { name: 'PG', database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres', database: t.database.name, require_ssl: false } } })).data.id;
+  pgDs = (
+    await post('/datasources', {
+      data: {
+        attributes: {
+          name: 'PG',
+          database_type: 'postgres',
+          connection_mode: 'direct',
+          host: '127.0.0.1',
+          port: 5432,
+          username: 'postgres',
+          database: t.database.name,
+          require_ssl: false,
+        },
+      },
+    })
+  ).data.id;
 }, 60_000);
 
 afterAll(async () => {
@@ -45,9 +60,17 @@ describe('worker SIGTERM with work in flight', () => {
   it('finishes what fits in the deadline, hands back the rest with its query stopped, takes nothing new, exits in time; a new worker completes everything', async () => {
     const worker = await startAppProcess('worker', t.database.url, { SHUTDOWN_TIMEOUT_SECONDS: '6', WORKER_CONCURRENCY: '2' });
     // sleeps 100 s until the test sets the flag (then the run after the hand-back is quick)
-    const long = (await post(`/datasources/${pgDs}/executions`, { sql_query: `SELECT pg_sleep(CASE WHEN (SELECT count(*) FROM release_flag) > 0 THEN 0 ELSE 100 END) AS slept, '${MARKER}' AS marker` })).data.id as string;
+    const long = (
+      await post(`/datasources/${pgDs}/executions`, {
+        sql_query: `SELECT pg_sleep(CASE WHEN (SELECT count(*) FROM release_flag) > 0 THEN 0 ELSE 100 END) AS slept, '${MARKER}' AS marker`,
+      })
+    ).data.id as string;
     const short = (await post(`/datasources/${pgDs}/executions`, { sql_query: 'SELECT pg_sleep(2) AS slept, 2 AS n' })).data.id as string;
-    await waitUntil('both to run', async () => [await statusOf(long), await statusOf(short)], (s) => s.every((x) => x === 'running'));
+    await waitUntil(
+      'both to run',
+      async () => [await statusOf(long), await statusOf(short)],
+      (s) => s.every((x) => x === 'running'),
+    );
     const pid = Number((await t.database.db('executions').where({ id: long }).first()).backend_id);
 
     const signalledAt = Date.now();
@@ -69,7 +92,9 @@ describe('worker SIGTERM with work in flight', () => {
     expect(rows).toEqual([]);
     for (const id of queued) expect(await statusOf(id)).toBe('starting');
     const { json } = logLines(worker.output());
-    expect(json.some((l) => l.msg === 'shutdown deadline reached: stopped the running queries and handed them back to the queue' && l.executions === 1)).toBe(true);
+    expect(json.some((l) => l.msg === 'shutdown deadline reached: stopped the running queries and handed them back to the queue' && l.executions === 1)).toBe(
+      true,
+    );
     expect(json.at(-1)).toMatchObject({ msg: 'stopped' });
 
     // a new worker runs everything to the end
@@ -88,30 +113,45 @@ describe('worker SIGTERM during an export', () => {
   it('hands the export job and its query back; the next worker finishes the file', async () => {
     await admin.query('DELETE FROM release_flag');
     const dashboardId = (await post('/dashboards', { data: { attributes: { name: 'Exports' } } })).data.id as string;
-    const reportId = (await post('/reports', {
-      data: {
-        attributes: { name: 'Slow export', sql_query: `SELECT pg_sleep(CASE WHEN (SELECT count(*) FROM release_flag) > 0 THEN 0 ELSE 100 END) AS slept, g FROM generate_series(1, 3) g`, unlimited_csv_export_enabled: true },
-        relationships: { dashboard: { data: { type: 'dashboards', id: dashboardId } }, datasource: { data: { type: 'datasources', id: pgDs } } },
-      },
-    })).data.id as string;
+    const reportId = (
+      await post('/reports', {
+        data: {
+          attributes: {
+            name: 'Slow export',
+            sql_query: `SELECT pg_sleep(CASE WHEN (SELECT count(*) FROM release_flag) > 0 THEN 0 ELSE 100 END) AS slept, g FROM generate_series(1, 3) g`,
+            unlimited_csv_export_enabled: true,
+          },
+          relationships: { dashboard: { data: { type: 'dashboards', id: dashboardId } }, datasource: { data: { type: 'datasources', id: pgDs } } },
+        },
+      })
+    ).data.id as string;
     const worker = await startAppProcess('worker', t.database.url, { SHUTDOWN_TIMEOUT_SECONDS: '3', WORKER_CONCURRENCY: '2' });
     const jobId = (await post(`/reports/${reportId}/export_csv`, {})).job_id as string;
-    const executionId = await waitUntil('the export query to run', async () => {
-      const row = await t.database.db('export_jobs').where({ id: jobId }).first();
-      const id = row.execution_ids?.[0] as string | undefined;
-      return id && (await statusOf(id)) === 'running' ? id : undefined;
-    }, (id) => Boolean(id));
+    const executionId = await waitUntil(
+      'the export query to run',
+      async () => {
+        const row = await t.database.db('export_jobs').where({ id: jobId }).first();
+        const id = row.execution_ids?.[0] as string | undefined;
+        return id && (await statusOf(id)) === 'running' ? id : undefined;
+      },
+      (id) => Boolean(id),
+    );
     const pid = Number((await t.database.db('executions').where({ id: executionId }).first()).backend_id);
 
     worker.child.kill('SIGTERM');
     expect(await worker.exited).toEqual({ code: 0, signal: null });
-    expect((await t.database.db('export_jobs').where({ id: jobId }).first())).toMatchObject({ job_status: 'started', error_message: null });
+    expect(await t.database.db('export_jobs').where({ id: jobId }).first()).toMatchObject({ job_status: 'started', error_message: null });
     expect(await statusOf(executionId!)).toBe('starting');
     expect((await admin.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND state = $2', [pid, 'active'])).rows).toEqual([]);
 
     await admin.query('INSERT INTO release_flag VALUES (1)');
     const next = await startAppProcess('worker', t.database.url, { WORKER_CONCURRENCY: '2' });
-    const job = await waitUntil('the export to finish', () => t.database.db('export_jobs').where({ id: jobId }).first(), (row) => !['started', 'running'].includes(row.job_status), 90_000);
+    const job = await waitUntil(
+      'the export to finish',
+      () => t.database.db('export_jobs').where({ id: jobId }).first(),
+      (row) => !['started', 'running'].includes(row.job_status),
+      90_000,
+    );
     expect(job).toMatchObject({ job_status: 'success', error_message: null });
     const status = await t.api.get(`/export_jobs/${jobId}`).set('Authorization', auth());
     const file = new URL(status.body.file_url as string);
@@ -124,7 +164,11 @@ describe('worker SIGTERM during an export', () => {
 
 describe('data server SIGTERM during a download', () => {
   it('finishes the slow download in progress, then exits', async () => {
-    const executionId = (await post(`/datasources/${pgDs}/executions`, { sql_query: `SELECT g AS n, md5(g::text) AS a, md5((g * 7)::text) AS b FROM generate_series(1, 120000) g` })).data.id as string;
+    const executionId = (
+      await post(`/datasources/${pgDs}/executions`, {
+        sql_query: `SELECT g AS n, md5(g::text) AS a, md5((g * 7)::text) AS b FROM generate_series(1, 120000) g`,
+      })
+    ).data.id as string;
     const worker = await startAppProcess('worker', t.database.url, { WORKER_CONCURRENCY: '1' });
     expect((await waitForExecution(t, t.adminSecret, executionId, 120_000)).execution_status).toBe('success');
     await worker.stop('SIGTERM');
@@ -134,25 +178,36 @@ describe('data server SIGTERM during a download', () => {
     const received: Buffer[] = [];
     let signalledAt = 0;
     const download = new Promise<{ status: number; complete: boolean }>((resolve, reject) => {
-      http.get(url, { headers: { Authorization: `Data ${token.data_access_token}` } }, (res) => {
-        // a slow client: ~400 KB/s, so the download outlasts the old 10 s cut-off after the signal
-        res.pause();
-        const pump = setInterval(() => {
-          let chunk: Buffer | null;
-          let got = 0;
-          while (got < 40_000 && (chunk = res.read() as Buffer | null)) {
-            received.push(chunk);
-            got += chunk.length;
-          }
-          if (!signalledAt && got > 0) {
-            signalledAt = Date.now();
-            server.child.kill('SIGTERM');
-          }
-        }, 100);
-        res.on('end', () => { clearInterval(pump); resolve({ status: res.statusCode ?? 0, complete: res.complete }); });
-        res.on('error', (err) => { clearInterval(pump); reject(err); });
-        res.on('aborted', () => { clearInterval(pump); resolve({ status: res.statusCode ?? 0, complete: false }); });
-      }).on('error', reject);
+      http
+        .get(url, { headers: { Authorization: `Data ${token.data_access_token}` } }, (res) => {
+          // a slow client: ~400 KB/s, so the download outlasts the old 10 s cut-off after the signal
+          res.pause();
+          const pump = setInterval(() => {
+            let chunk: Buffer | null;
+            let got = 0;
+            while (got < 40_000 && (chunk = res.read() as Buffer | null)) {
+              received.push(chunk);
+              got += chunk.length;
+            }
+            if (!signalledAt && got > 0) {
+              signalledAt = Date.now();
+              server.child.kill('SIGTERM');
+            }
+          }, 100);
+          res.on('end', () => {
+            clearInterval(pump);
+            resolve({ status: res.statusCode ?? 0, complete: res.complete });
+          });
+          res.on('error', (err) => {
+            clearInterval(pump);
+            reject(err);
+          });
+          res.on('aborted', () => {
+            clearInterval(pump);
+            resolve({ status: res.statusCode ?? 0, complete: false });
+          });
+        })
+        .on('error', reject);
     });
     const outcome = await download;
     const downloadedAt = Date.now();

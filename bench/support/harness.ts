@@ -131,7 +131,9 @@ export async function startChild(script: string, env: Record<string, string>, ur
   // the same V8 flags as the npm start scripts
   // BENCH_CPU_PROF=<dir>: every child writes a V8 CPU profile there on exit (see bench/support/profile-top.ts)
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const args = script.endsWith('.ts') ? ['--max-semi-space-size=4', ...profile, '--import', 'tsx', script, ...scriptArgs] : ['--max-semi-space-size=4', ...profile, script, ...scriptArgs];
+  const args = script.endsWith('.ts')
+    ? ['--max-semi-space-size=4', ...profile, '--import', 'tsx', script, ...scriptArgs]
+    : ['--max-semi-space-size=4', ...profile, script, ...scriptArgs];
   const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -212,16 +214,18 @@ export function download(url: string, headers: Record<string, string> = {}): Pro
 /** Downloads `url` into a file (the static server's copy of the same bytes). */
 export function downloadToFile(url: string, headers: Record<string, string>, file: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    http.get(url, { headers, agent }, async (res) => {
-      if (res.statusCode !== 200) return reject(new Error(`GET ${url} answered ${res.statusCode}`));
-      const { createWriteStream } = await import('node:fs');
-      const { pipeline } = await import('node:stream/promises');
-      let bytes = 0;
-      res.on('data', (b: Buffer) => {
-        bytes += b.length;
-      });
-      pipeline(res, createWriteStream(file)).then(() => resolve(bytes), reject);
-    }).on('error', reject);
+    http
+      .get(url, { headers, agent }, async (res) => {
+        if (res.statusCode !== 200) return reject(new Error(`GET ${url} answered ${res.statusCode}`));
+        const { createWriteStream } = await import('node:fs');
+        const { pipeline } = await import('node:stream/promises');
+        let bytes = 0;
+        res.on('data', (b: Buffer) => {
+          bytes += b.length;
+        });
+        pipeline(res, createWriteStream(file)).then(() => resolve(bytes), reject);
+      })
+      .on('error', reject);
   });
 }
 
@@ -235,9 +239,15 @@ export interface LoadResult {
  * Sends `total` requests to `url`, `concurrency` at a time over keep-alive connections, and
  * measures throughput and latency. Each answer must have status 200; bodies are discarded.
  */
-export async function loadTest(url: string, options: { method?: string; body?: string; headers?: Record<string, string>; total: number; concurrency: number }): Promise<LoadResult> {
+export async function loadTest(
+  url: string,
+  options: { method?: string; body?: string; headers?: Record<string, string>; total: number; concurrency: number },
+): Promise<LoadResult> {
   const loadAgent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency });
-  const headers = { ...(options.body !== undefined ? { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(options.body)) } : {}), ...options.headers };
+  const headers = {
+    ...(options.body !== undefined ? { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(options.body)) } : {}),
+    ...options.headers,
+  };
   const one = () =>
     new Promise<number>((resolve, reject) => {
       const started = performance.now();
@@ -252,12 +262,14 @@ export async function loadTest(url: string, options: { method?: string; body?: s
   let next = 0;
   const started = performance.now();
   try {
-    await Promise.all(Array.from({ length: options.concurrency }, async () => {
-      while (next < options.total) {
-        next++;
-        latencies.push(await one());
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: options.concurrency }, async () => {
+        while (next < options.total) {
+          next++;
+          latencies.push(await one());
+        }
+      }),
+    );
   } finally {
     loadAgent.destroy();
   }
@@ -270,7 +282,10 @@ export async function loadTest(url: string, options: { method?: string; body?: s
 export function envList(name: string, fallback: string[]): string[] {
   const raw = process.env[name];
   if (!raw) return fallback;
-  return raw.split(',').map((p) => p.trim()).filter(Boolean);
+  return raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
 }
 
 export function median(values: number[]): number {
@@ -291,8 +306,20 @@ function formatValue(v: number): string {
 /** The summary table printed at the end of a run. */
 export function formatTable(rows: Array<BenchMetric & { scenario: string }>): string {
   const header = ['scenario', 'metric', 'value', 'unit', 'goal', 'ok', 'note'];
-  const body = rows.map((r) => [r.scenario, r.metric, formatValue(r.value), r.unit, r.goal ?? '', r.pass === undefined ? '' : r.pass ? 'yes' : 'NO', r.note ?? '']);
+  const body = rows.map((r) => [
+    r.scenario,
+    r.metric,
+    formatValue(r.value),
+    r.unit,
+    r.goal ?? '',
+    r.pass === undefined ? '' : r.pass ? 'yes' : 'NO',
+    r.note ?? '',
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }

@@ -26,10 +26,19 @@ for (const [id, us] of selfUs) {
   const short = url.replace(/^.*node_modules\//, '~/').replace(/^file:\/\/.*\/(apps|packages)\//, '$1/');
   const fn = `${functionName || '(anonymous)'} ${short}:${lineNumber + 1}`;
   fnTotals.set(fn, (fnTotals.get(fn) ?? 0) + us);
-  const pkg = short.startsWith('~/') ? short.split('/').slice(0, short.startsWith('~/@') ? 3 : 2).join('/') : short || functionName;
+  const pkg = short.startsWith('~/')
+    ? short
+        .split('/')
+        .slice(0, short.startsWith('~/@') ? 3 : 2)
+        .join('/')
+    : short || functionName;
   fileTotals.set(pkg, (fileTotals.get(pkg) ?? 0) + us);
 }
 const top = (m: Map<string, number>, n: number) =>
-  [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, us]) => `${((100 * us) / total).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(6)} ms  ${k}`).join('\n');
+  [...m]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([k, us]) => `${((100 * us) / total).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(6)} ms  ${k}`)
+    .join('\n');
 const n = Number(countArg ?? 25);
 console.log(`total ${(total / 1000).toFixed(0)} ms sampled\n\nby function (self):\n${top(fnTotals, n)}\n\nby package/file (self):\n${top(fileTotals, n)}`);

@@ -12,7 +12,9 @@ function loadSchema(): Record<string, unknown> {
 }
 
 const schema = loadSchema();
-const ajv = (schema.$schema as string | undefined)?.includes('2020') ? new Ajv2020({ allErrors: true, strict: false }) : new Ajv({ allErrors: true, strict: false });
+const ajv = (schema.$schema as string | undefined)?.includes('2020')
+  ? new Ajv2020({ allErrors: true, strict: false })
+  : new Ajv({ allErrors: true, strict: false });
 // Links are URI references; the schema's `format: "uri"` would reject relative ones.
 ajv.addFormat('uri', { type: 'string', validate: (v: string) => !/\s/.test(v) });
 ajv.addFormat('uri-reference', { type: 'string', validate: (v: string) => !/\s/.test(v) });

@@ -36,11 +36,15 @@ function stringArbitrary(s: Schema): fc.Arbitrary<string> {
   const maxLength = Math.max(minLength, Math.min((s.maxLength as number | undefined) ?? MAX_STRING, MAX_STRING));
   const fits = (v: string) => v.length >= minLength && v.length <= ((s.maxLength as number | undefined) ?? Infinity);
   if (s.format === 'date-time') return isoDate;
-  if (s.format === 'email') return fc.tuple(fc.stringMatching(/^[a-z][a-z0-9]{0,10}$/), fc.constantFrom('example.com', 'example.org')).map(([l, d]) => `${l}@${d}`);
+  if (s.format === 'email')
+    return fc.tuple(fc.stringMatching(/^[a-z][a-z0-9]{0,10}$/), fc.constantFrom('example.com', 'example.org')).map(([l, d]) => `${l}@${d}`);
   if (s.format === 'uuid') return fc.uuid();
   if (typeof s.pattern === 'string') return fc.stringMatching(new RegExp(s.pattern as string)).filter(fits);
   // mostly printable ASCII; now and then any code unit (NUL, control characters, lone surrogates)
-  return fc.oneof({ arbitrary: fc.string({ minLength, maxLength, unit: 'grapheme-ascii' }), weight: 4 }, { arbitrary: fc.string({ minLength, maxLength, unit: 'binary' }), weight: 1 });
+  return fc.oneof(
+    { arbitrary: fc.string({ minLength, maxLength, unit: 'grapheme-ascii' }), weight: 4 },
+    { arbitrary: fc.string({ minLength, maxLength, unit: 'binary' }), weight: 1 },
+  );
 }
 
 function numberArbitrary(s: Schema, integer: boolean): fc.Arbitrary<number> {
@@ -66,17 +70,23 @@ export function valueArbitrary(schema: Schema, ctx: ArbitraryContext, depth = 0,
   if (alternatives) return fc.oneof(...alternatives.map((a) => valueArbitrary(a, ctx, depth + 1, name)));
   if (Array.isArray(s.type)) return fc.oneof(...(s.type as string[]).map((t) => valueArbitrary({ ...s, type: t }, ctx, depth + 1, name)));
   switch (s.type) {
-    case 'string': return stringArbitrary(s);
-    case 'integer': return numberArbitrary(s, true);
-    case 'number': return numberArbitrary(s, false);
-    case 'boolean': return fc.boolean();
-    case 'null': return fc.constant(null);
+    case 'string':
+      return stringArbitrary(s);
+    case 'integer':
+      return numberArbitrary(s, true);
+    case 'number':
+      return numberArbitrary(s, false);
+    case 'boolean':
+      return fc.boolean();
+    case 'null':
+      return fc.constant(null);
     case 'array': {
       const minLength = (s.minItems as number | undefined) ?? 0;
       const maxLength = Math.max(minLength, Math.min((s.maxItems as number | undefined) ?? MAX_ITEMS, MAX_ITEMS));
       return fc.array(s.items ? valueArbitrary(s.items as Schema, ctx, depth + 1, name) : fc.jsonValue({ maxDepth: 1 }), { minLength, maxLength });
     }
-    case 'object': return objectArbitrary(s, ctx, depth);
+    case 'object':
+      return objectArbitrary(s, ctx, depth);
     default:
       if (s.properties) return objectArbitrary(s, ctx, depth);
       return depth > 3 ? fc.constant(null) : fc.jsonValue({ maxDepth: 1 });

@@ -3,8 +3,19 @@ import { createApiApp } from '@sightline/api-server';
 import { createDataApp } from '@sightline/data-server';
 import { startWorker, type Worker, type WorkerDeps, type WorkerSchedulingOptions } from '@sightline/worker';
 import {
-  createLogger, createServicesFromConfig, ensureMailQueues, ensureQueues, ensureSchedulingQueues, parseConfig, startQueue, stopQueue,
-  type Clock, type DomainServices, type Organization, type PgBoss, type ResolvedConfig,
+  createLogger,
+  createServicesFromConfig,
+  ensureMailQueues,
+  ensureQueues,
+  ensureSchedulingQueues,
+  parseConfig,
+  startQueue,
+  stopQueue,
+  type Clock,
+  type DomainServices,
+  type Organization,
+  type PgBoss,
+  type ResolvedConfig,
 } from '@sightline/domain';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { TEST_ENCRYPTION_KEY } from './context.js';
@@ -56,10 +67,20 @@ export async function createPlatformTestContext(options: PlatformTestOptions = {
   await ensureSchedulingQueues(boss);
   const services = createServicesFromConfig(database.db, config, boss, { clock: options.clock });
   const { organization, adminKey } = await services.organizations.create('Test Organization');
-  const worker = options.worker === false
-    ? { stop: async () => {} }
-    : await startWorker({ db: database.db, boss, logger, services, concurrency: config.workerConcurrency, rowLimit: config.resultRowLimit, mail: { dataDir: '/tmp/sightline-test-mail', smtpUrl: options.smtpUrl, queue: { pollingIntervalSeconds: options.mailPollingIntervalSeconds } },
-      scheduling: options.scheduling, executionPolling: options.executionPolling });
+  const worker =
+    options.worker === false
+      ? { stop: async () => {} }
+      : await startWorker({
+          db: database.db,
+          boss,
+          logger,
+          services,
+          concurrency: config.workerConcurrency,
+          rowLimit: config.resultRowLimit,
+          mail: { dataDir: '/tmp/sightline-test-mail', smtpUrl: options.smtpUrl, queue: { pollingIntervalSeconds: options.mailPollingIntervalSeconds } },
+          scheduling: options.scheduling,
+          executionPolling: options.executionPolling,
+        });
   const api = createApiApp({ db: database.db, logger, services, maxBodyBytes: config.maxBodyBytes, trustProxy: config.trustProxy });
   const data = createDataApp({ db: database.db, logger, resultStore: services.resultStore, tokens: services.tokens });
   return {

@@ -34,8 +34,14 @@ export async function startAppProcess(app: 'worker' | 'api' | 'data', databaseUr
   if (program !== 'node') throw new Error(`start:${app} does not start with node: ${script}`);
   const child = spawn(process.execPath, args, {
     env: {
-      ...process.env, DATABASE_URL: databaseUrl, SIGHTLINE_DATA_TOKEN_SECRET: 'test-data-token-secret-at-least-32-chars',
-      SIGHTLINE_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY.toString('hex'), LOG_LEVEL: 'info', API_PORT: '0', DATA_PORT: '0', ...env,
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      SIGHTLINE_DATA_TOKEN_SECRET: 'test-data-token-secret-at-least-32-chars',
+      SIGHTLINE_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY.toString('hex'),
+      LOG_LEVEL: 'info',
+      API_PORT: '0',
+      DATA_PORT: '0',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -43,14 +49,17 @@ export async function startAppProcess(app: 'worker' | 'api' | 'data', databaseUr
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => {
-    started.delete(child);
-    resolve({ code, signal });
-  }));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => {
+      started.delete(child);
+      resolve({ code, signal });
+    }),
+  );
   const deadline = Date.now() + 90_000;
   let match: RegExpMatchArray | null;
   while (!(match = out.match(READY[app]))) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${app} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${out}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`${app} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${out}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`${app} not ready within 90 s:\n${out}`);
@@ -71,11 +80,16 @@ export async function startAppProcess(app: 'worker' | 'api' | 'data', databaseUr
 
 /** Kills every app process a test started and has not stopped (afterAll). */
 export async function killAppProcesses(): Promise<void> {
-  await Promise.all([...started].map((child) => new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  })));
+  await Promise.all(
+    [...started].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+        }),
+    ),
+  );
 }
 
 /** The JSON log lines a process printed (pino), parsed; other lines are returned under `text`. */

@@ -7,7 +7,11 @@ export interface RegisteredRoute {
   regexp: RegExp;
 }
 
-interface Layer { methods: string[]; path: string | RegExp; regexp: RegExp }
+interface Layer {
+  methods: string[];
+  path: string | RegExp;
+  regexp: RegExp;
+}
 
 /**
  * Every route of every @koa/router mounted on `app` (each `router.routes()` middleware carries its
@@ -40,7 +44,10 @@ export const samplePath = (template: string, sample = 'a1/b2'): string => templa
  * operation with the same method and template; a RegExp route matches operations whose sample path
  * it accepts. Returns what is registered but undocumented and documented but not registered.
  */
-export function compareRoutes(routes: readonly RegisteredRoute[], operations: readonly DocumentedOperation[]): { undocumented: string[]; unregistered: string[] } {
+export function compareRoutes(
+  routes: readonly RegisteredRoute[],
+  operations: readonly DocumentedOperation[],
+): { undocumented: string[]; unregistered: string[] } {
   const matches = (r: RegisteredRoute, o: DocumentedOperation) =>
     r.method === o.method && (typeof r.path === 'string' ? toTemplate(r.path) === o.path : r.regexp.test(samplePath(o.path)));
   return {
@@ -50,7 +57,10 @@ export function compareRoutes(routes: readonly RegisteredRoute[], operations: re
 }
 
 /** The operations of an OpenAPI document served by the server whose URL is `serverUrl` (path-level `servers` override the document's). */
-export function documentedOperations(document: { servers?: Array<{ url: string }>; paths: Record<string, Record<string, unknown>> }, serverUrl: string): DocumentedOperation[] {
+export function documentedOperations(
+  document: { servers?: Array<{ url: string }>; paths: Record<string, Record<string, unknown>> },
+  serverUrl: string,
+): DocumentedOperation[] {
   const methods = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
   const out: DocumentedOperation[] = [];
   for (const [path, item] of Object.entries(document.paths)) {

@@ -68,7 +68,12 @@ export async function startSchedulingTestContext(options: { clock?: Clock } = {}
   const smtp = await startTestSmtpServer();
   let t: PlatformTestContext;
   try {
-    t = await createPlatformTestContext({ ...options, smtpUrl: smtp.url, scheduling: { tickAtStart: false, pollingIntervalSeconds: 0.5 }, mailPollingIntervalSeconds: 0.5 });
+    t = await createPlatformTestContext({
+      ...options,
+      smtpUrl: smtp.url,
+      scheduling: { tickAtStart: false, pollingIntervalSeconds: 0.5 },
+      mailPollingIntervalSeconds: 0.5,
+    });
   } catch (err) {
     await smtp.close();
     throw err;
@@ -90,8 +95,23 @@ export function tickScheduling(t: PlatformTestContext): ReturnType<typeof runSch
 
 /** Creates (through the API) a PostgreSQL datasource on the test file's own database. @returns its id */
 export async function createTestDatasource(t: PlatformTestContext, name = 'PG', secret = t.adminSecret): Promise<string> {
-  const res = await t.api.post('/datasources').set('Authorization', `Api ${secret}`)
-    .send({ data: { attributes: { name, database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres', database: t.database.name, require_ssl: false } } });
+  const res = await t.api
+    .post('/datasources')
+    .set('Authorization', `Api ${secret}`)
+    .send({
+      data: {
+        attributes: {
+          name,
+          database_type: 'postgres',
+          connection_mode: 'direct',
+          host: '127.0.0.1',
+          port: 5432,
+          username: 'postgres',
+          database: t.database.name,
+          require_ssl: false,
+        },
+      },
+    });
   if (res.status !== 201) throw new Error(`POST /datasources: ${res.status} ${res.text}`);
   return res.body.data.id as string;
 }

@@ -1,7 +1,15 @@
 import net from 'node:net';
 import WebSocket from 'ws';
 import {
-  AGENT_AUTH_SCHEME, AGENT_CONNECT_PATH, AGENT_VERSION_HEADER, CLOSE_CODE, FRAME, dataFrames, decodeFrame, decodeOpenTarget, encodeFrame,
+  AGENT_AUTH_SCHEME,
+  AGENT_CONNECT_PATH,
+  AGENT_VERSION_HEADER,
+  CLOSE_CODE,
+  FRAME,
+  dataFrames,
+  decodeFrame,
+  decodeOpenTarget,
+  encodeFrame,
 } from '@sightline/domain/agent-protocol';
 
 /** How an agent reaches the server and how it behaves. */
@@ -84,7 +92,10 @@ export class Agent {
     await new Promise<void>((resolve) => {
       ws.once('close', () => resolve());
       ws.close(1000, 'agent stopping');
-      setTimeout(() => { ws.terminate(); resolve(); }, 2000).unref();
+      setTimeout(() => {
+        ws.terminate();
+        resolve();
+      }, 2000).unref();
     });
   }
 
@@ -97,9 +108,13 @@ export class Agent {
     });
     this.ws = ws;
     ws.on('unexpected-response', (_req, res) => {
-      this.log(res.statusCode === 401 ? 'refused: the server does not accept this agent key (wrong or deleted agent)'
-        : res.statusCode === 403 ? 'refused: this agent is disabled on the server (it connects again once enabled)'
-          : `refused: the server answered HTTP ${res.statusCode}`);
+      this.log(
+        res.statusCode === 401
+          ? 'refused: the server does not accept this agent key (wrong or deleted agent)'
+          : res.statusCode === 403
+            ? 'refused: this agent is disabled on the server (it connects again once enabled)'
+            : `refused: the server answered HTTP ${res.statusCode}`,
+      );
       res.resume();
       ws.terminate();
     });

@@ -47,7 +47,10 @@ function main(): void {
     return n;
   };
   const allowText = values.allow?.join(',') ?? process.env.SIGHTLINE_AGENT_ALLOW;
-  const allow = allowText?.split(',').map((a) => a.trim()).filter(Boolean);
+  const allow = allowText
+    ?.split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
   const badAllow = allow?.find((a) => !/^[^\s:]+:\d{1,5}$/.test(a));
   if (badAllow !== undefined) {
     console.error(`--allow takes host:port, not "${badAllow}"`);

@@ -49,7 +49,11 @@ const bundle = path.join(bundleDir, 'agent.mjs');
 function startAgent(secret: string, serverUrl = server.url, extraArgs: string[] = []): RunningAgent {
   // the test runner's NODE_OPTIONS (vm modules) are not the agent's
   const env = { ...process.env, NODE_OPTIONS: '' };
-  const child = spawn(process.execPath, [bundle, '--server', serverUrl, '--secret', secret, '--min-backoff-ms', '100', '--max-backoff-ms', '3000', ...extraArgs], { cwd: bundleDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [bundle, '--server', serverUrl, '--secret', secret, '--min-backoff-ms', '100', '--max-backoff-ms', '3000', ...extraArgs],
+    { cwd: bundleDir, env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const output: string[] = [];
   child.stdout!.on('data', (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean)));
   child.stderr!.on('data', (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean)));
@@ -71,24 +75,44 @@ const getAgent = async (id: string, secret = t.adminSecret) => {
 };
 
 async function createAgent(name: string, secret = t.adminSecret): Promise<{ id: string; secretKey: string }> {
-  const res = await t.api.post('/datasource_agents').set('Authorization', auth(secret)).send({ data: { attributes: { name } } });
+  const res = await t.api
+    .post('/datasource_agents')
+    .set('Authorization', auth(secret))
+    .send({ data: { attributes: { name } } });
   expect(res.status).toBe(201);
   return { id: res.body.data.id, secretKey: res.body.data.attributes.secret_key };
 }
 
 async function createDatasource(attributes: Record<string, unknown>, agentIds: string[], secret = t.adminSecret): Promise<string> {
-  const res = await t.api.post('/datasources').set('Authorization', auth(secret)).send({
-    data: { attributes: { connection_mode: 'agent', require_ssl: false, ...attributes }, relationships: { agents: { data: agentIds.map((id) => ({ type: 'datasource_agents', id })) } } },
-  });
+  const res = await t.api
+    .post('/datasources')
+    .set('Authorization', auth(secret))
+    .send({
+      data: {
+        attributes: { connection_mode: 'agent', require_ssl: false, ...attributes },
+        relationships: { agents: { data: agentIds.map((id) => ({ type: 'datasource_agents', id })) } },
+      },
+    });
   expect(res.status).toBe(201);
   return res.body.data.id;
 }
 
-const pgAttributes = () => ({ name: 'PG via agent', database_type: 'postgres', host: '127.0.0.1', port: 5432, username: 'postgres', database: t.database.name });
+const pgAttributes = () => ({
+  name: 'PG via agent',
+  database_type: 'postgres',
+  host: '127.0.0.1',
+  port: 5432,
+  username: 'postgres',
+  database: t.database.name,
+});
 const mariaAttributes = { name: 'Maria via agent', database_type: 'mariadb', host: '127.0.0.1', port: 3306, username: 'root', database: 'test' };
 
 const run = (datasourceId: string, sql: string, secret = t.adminSecret) =>
-  t.api.post(`/datasources/${datasourceId}/executions`).set('Authorization', auth(secret)).set('Content-Type', 'application/json').send(JSON.stringify({ sql_query: sql }));
+  t.api
+    .post(`/datasources/${datasourceId}/executions`)
+    .set('Authorization', auth(secret))
+    .set('Content-Type', 'application/json')
+    .send(JSON.stringify({ sql_query: sql }));
 
 async function fetchRows(executionId: string): Promise<unknown[][]> {
   const data = await t.api.get(`/executions/${executionId}/data`).set('Authorization', auth(t.adminSecret));
@@ -105,13 +129,22 @@ let lockCounter = 0;
 const newLockKey = () => 7_260_000 + (process.pid % 1000) * 100 + ++lockCounter;
 
 beforeAll(async () => {
-  execFileSync(process.execPath, ['scripts/build-apps.mjs', `--outdir=${bundleDir}`, 'agent'], { cwd: root, env: { ...process.env, NODE_OPTIONS: '' }, stdio: 'pipe' });
+  execFileSync(process.execPath, ['scripts/build-apps.mjs', `--outdir=${bundleDir}`, 'agent'], {
+    cwd: root,
+    env: { ...process.env, NODE_OPTIONS: '' },
+    stdio: 'pipe',
+  });
   // agents retrying with disabled keys fail often from 127.0.0.1: the limit is tested on its own below
   // (and bodies up to 4 MiB: a SQL text longer than the relay's 1 MiB message limit)
   t = await createPlatformTestContext({ env: { AUTH_FAILURE_LIMIT: '1000000', MAX_BODY_BYTES: String(4 * 1024 * 1024) } });
   const app = createApiApp({ db: t.database.db, logger: createLogger('silent', 'test'), services: t.services, maxBodyBytes: t.config.maxBodyBytes });
   server = await listen(app, '127.0.0.1', 0);
-  relay = startAgentRelay(server.server, { agents: t.services.datasourceAgents, logger: createLogger('silent', 'test'), relayUrl: server.url, heartbeatMs: 500 });
+  relay = startAgentRelay(server.server, {
+    agents: t.services.datasourceAgents,
+    logger: createLogger('silent', 'test'),
+    relayUrl: server.url,
+    heartbeatMs: 500,
+  });
   admin = new pg.Client({ connectionString: t.database.url });
   await admin.connect();
 });
@@ -172,7 +205,9 @@ describe('a datasource agent process', () => {
     const schemaData = await t.data.get(`/schemas/${schema.body.data_key}`).set('Authorization', `Data ${schema.body.data_access_token}`);
     expect(schemaData.status).toBe(200);
     expect(schemaData.text).toContain('agent_schema_probe');
-    await eventually('the agent logs both sessions', () => ['opening 127.0.0.1:5432', 'opening 127.0.0.1:3306'].every((s) => agent.output.some((l) => l.includes(s))));
+    await eventually('the agent logs both sessions', () =>
+      ['opening 127.0.0.1:5432', 'opening 127.0.0.1:3306'].every((s) => agent.output.some((l) => l.includes(s))),
+    );
 
     await stopAgent(agent);
     await eventually('the disconnect is recorded', async () => (await getAgent(id)).connected === false);
@@ -203,7 +238,12 @@ describe('a datasource agent process', () => {
 
     const conn = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root' });
     const name = `sightline_agent_cancel_${process.pid}_${newLockKey()}`;
-    const probe = async () => ((await conn.query("SELECT id FROM information_schema.PROCESSLIST WHERE INFO LIKE '%agent-maria-probe%' AND INFO NOT LIKE '%PROCESSLIST%'"))[0] as unknown[]).length;
+    const probe = async () =>
+      (
+        (
+          await conn.query("SELECT id FROM information_schema.PROCESSLIST WHERE INFO LIKE '%agent-maria-probe%' AND INFO NOT LIKE '%PROCESSLIST%'")
+        )[0] as unknown[]
+      ).length;
     await conn.query('SELECT GET_LOCK(?, 10)', [name]);
     try {
       const res = await run(mariaDs, `SELECT GET_LOCK('${name}', 3600) /* agent-maria-probe */`);
@@ -222,8 +262,9 @@ describe('a datasource agent process', () => {
     const pgDs = await createDatasource(pgAttributes(), [id]);
     const agent = startAgent(secretKey);
     // seen once in CI: not connected within 30 s; the agent's own output says why if it happens again
-    await eventually('the agent connects', async () => (await getAgent(id)).connected === true)
-      .catch((err: Error) => { throw new Error(`${err.message}; agent output:\n${agent.output.join('\n')}`); });
+    await eventually('the agent connects', async () => (await getAgent(id)).connected === true).catch((err: Error) => {
+      throw new Error(`${err.message}; agent output:\n${agent.output.join('\n')}`);
+    });
     const lock = newLockKey();
     await admin.query('SELECT pg_advisory_lock($1)', [lock]);
     try {
@@ -249,7 +290,10 @@ describe('a datasource agent process', () => {
     const { id, secretKey } = await createAgent('switch');
     const agent = startAgent(secretKey);
     await eventually('the agent connects', async () => (await getAgent(id)).connected === true);
-    const off = await t.api.patch(`/datasource_agents/${id}`).set('Authorization', auth(t.adminSecret)).send({ data: { attributes: { enabled: false } } });
+    const off = await t.api
+      .patch(`/datasource_agents/${id}`)
+      .set('Authorization', auth(t.adminSecret))
+      .send({ data: { attributes: { enabled: false } } });
     expect(off.status).toBe(200);
     expect(off.body.data.attributes).toMatchObject({ enabled: false, connected: false });
     await eventually('the agent is told', () => agent.output.some((l) => l.includes('disconnected by the server')));
@@ -259,13 +303,21 @@ describe('a datasource agent process', () => {
     expect((await getAgent(id)).connected).toBe(false);
     // the key is right: a disabled agent's retries are not failed authentications
     expect(Number((await t.database.db('auth_failures').count({ n: '*' }))[0]!.n)).toBe(0);
-    const on = await t.api.patch(`/datasource_agents/${id}`).set('Authorization', auth(t.adminSecret)).send({ data: { attributes: { enabled: true } } });
+    const on = await t.api
+      .patch(`/datasource_agents/${id}`)
+      .set('Authorization', auth(t.adminSecret))
+      .send({ data: { attributes: { enabled: true } } });
     expect(on.status).toBe(200);
     await eventually('the agent reconnects', async () => (await getAgent(id)).connected === true);
     // deleting the (unused) agent revokes its key for good
     expect((await t.api.delete(`/datasource_agents/${id}`).set('Authorization', auth(t.adminSecret))).status).toBe(204);
     const refusedBefore = agent.output.filter((l) => l.includes('refused')).length;
-    await eventually('the deleted agent is refused', () => agent.output.filter((l) => l.includes('refused: the server does not accept this agent key')).length > 0 && agent.output.filter((l) => l.includes('refused')).length > refusedBefore);
+    await eventually(
+      'the deleted agent is refused',
+      () =>
+        agent.output.filter((l) => l.includes('refused: the server does not accept this agent key')).length > 0 &&
+        agent.output.filter((l) => l.includes('refused')).length > refusedBefore,
+    );
     await stopAgent(agent);
   });
 
@@ -273,12 +325,19 @@ describe('a datasource agent process', () => {
     const wrong = startAgent('A'.repeat(43));
     await eventually('the wrong key is refused', () => wrong.output.some((l) => l.includes('refused: the server does not accept this agent key')));
     await stopAgent(wrong);
-    const status = (headers: Record<string, string>, endpoint: string) => new Promise<number>((resolve, reject) => {
-      const ws = new WebSocket(`${server.url.replace('http', 'ws')}${endpoint}`, { headers });
-      ws.on('unexpected-response', (_req, res) => { resolve(res.statusCode ?? 0); ws.terminate(); });
-      ws.on('open', () => { ws.terminate(); reject(new Error('the upgrade was accepted')); });
-      ws.on('error', () => {});
-    });
+    const status = (headers: Record<string, string>, endpoint: string) =>
+      new Promise<number>((resolve, reject) => {
+        const ws = new WebSocket(`${server.url.replace('http', 'ws')}${endpoint}`, { headers });
+        ws.on('unexpected-response', (_req, res) => {
+          resolve(res.statusCode ?? 0);
+          ws.terminate();
+        });
+        ws.on('open', () => {
+          ws.terminate();
+          reject(new Error('the upgrade was accepted'));
+        });
+        ws.on('error', () => {});
+      });
     expect(await status({ authorization: 'Agent nope' }, '/agent/connect')).toBe(401);
     expect(await status({}, '/agent/connect')).toBe(401);
     expect(await status({ authorization: 'Relay forged.token' }, AGENT_RELAY_PATH)).toBe(401);
@@ -288,11 +347,14 @@ describe('a datasource agent process', () => {
   it('survives a misbehaving agent: junk frames, unknown channels, oversized messages', async () => {
     const { id, secretKey } = await createAgent('junk');
     const pgDs = await createDatasource(pgAttributes(), [id]);
-    const connectFake = () => new Promise<WebSocket>((resolve, reject) => {
-      const ws = new WebSocket(`${server.url.replace('http', 'ws')}/agent/connect`, { headers: { authorization: `Agent ${secretKey}`, 'x-sightline-agent-version': 'x'.repeat(500) } });
-      ws.on('open', () => resolve(ws));
-      ws.on('error', reject);
-    });
+    const connectFake = () =>
+      new Promise<WebSocket>((resolve, reject) => {
+        const ws = new WebSocket(`${server.url.replace('http', 'ws')}/agent/connect`, {
+          headers: { authorization: `Agent ${secretKey}`, 'x-sightline-agent-version': 'x'.repeat(500) },
+        });
+        ws.on('open', () => resolve(ws));
+        ws.on('error', reject);
+      });
     const fake = await connectFake();
     await eventually('the fake agent counts as connected', async () => (await getAgent(id)).connected === true);
     // an overlong version is not recorded
@@ -333,7 +395,10 @@ describe('a datasource agent process', () => {
     const agent = startAgent(secretKey, server.url, ['--allow', '127.0.0.1:3306']);
     await eventually('the agent connects', async () => (await getAgent(id)).connected === true);
     const refused = await t.api.post(`/datasources/${pgDs}/test_connection`).set('Authorization', auth(t.adminSecret));
-    expect(refused.body).toEqual({ status: 'error', error_message: expect.stringMatching(/does not connect to 127\.0\.0\.1:5432 \(not in its --allow list\)/) });
+    expect(refused.body).toEqual({
+      status: 'error',
+      error_message: expect.stringMatching(/does not connect to 127\.0\.0\.1:5432 \(not in its --allow list\)/),
+    });
     const q = await run(pgDs, 'SELECT 1');
     expect((await waitForExecution(t, t.adminSecret, q.body.data.id, 60_000)).execution_status).toBe('query_error');
     expect(await errorMessage(q.body.data.id)).toMatch(/not in its --allow list/);
@@ -344,14 +409,22 @@ describe('a datasource agent process', () => {
 
   it('limits failed agent authentications like API keys (429 with Retry-After)', async () => {
     const services = createDomainServices({ db: t.database.db, encryptionKey: TEST_ENCRYPTION_KEY, authFailureLimit: { limit: 3, windowSeconds: 60 } });
-    const limited = await listen(createApiApp({ db: t.database.db, logger: createLogger('silent', 'test'), services, maxBodyBytes: t.config.maxBodyBytes }), '127.0.0.1', 0);
+    const limited = await listen(
+      createApiApp({ db: t.database.db, logger: createLogger('silent', 'test'), services, maxBodyBytes: t.config.maxBodyBytes }),
+      '127.0.0.1',
+      0,
+    );
     const limitedRelay = startAgentRelay(limited.server, { agents: services.datasourceAgents, logger: createLogger('silent', 'test'), relayUrl: limited.url });
     try {
-      const attempt = () => new Promise<{ status: number; retryAfter?: string }>((resolve) => {
-        const ws = new WebSocket(`${limited.url.replace('http', 'ws')}/agent/connect`, { headers: { authorization: `Agent ${'B'.repeat(43)}` } });
-        ws.on('unexpected-response', (_req, res) => { resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] }); ws.terminate(); });
-        ws.on('error', () => {});
-      });
+      const attempt = () =>
+        new Promise<{ status: number; retryAfter?: string }>((resolve) => {
+          const ws = new WebSocket(`${limited.url.replace('http', 'ws')}/agent/connect`, { headers: { authorization: `Agent ${'B'.repeat(43)}` } });
+          ws.on('unexpected-response', (_req, res) => {
+            resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] });
+            ws.terminate();
+          });
+          ws.on('error', () => {});
+        });
       // earlier tests' failures from 127.0.0.1 are counted in this database: start from none
       await t.database.db('auth_failures').delete();
       const seen: number[] = [];
@@ -373,8 +446,17 @@ describe('a datasource agent process', () => {
   it('works with several API server processes: the worker finds the relay holding the agent', async () => {
     // a second API server process with its own services (its own in-process events), like a replica
     const services = createDomainServices({ db: t.database.db, encryptionKey: TEST_ENCRYPTION_KEY });
-    const second = await listen(createApiApp({ db: t.database.db, logger: createLogger('silent', 'test'), services, maxBodyBytes: t.config.maxBodyBytes }), '127.0.0.1', 0);
-    const secondRelay = startAgentRelay(second.server, { agents: services.datasourceAgents, logger: createLogger('silent', 'test'), relayUrl: second.url, heartbeatMs: 300 });
+    const second = await listen(
+      createApiApp({ db: t.database.db, logger: createLogger('silent', 'test'), services, maxBodyBytes: t.config.maxBodyBytes }),
+      '127.0.0.1',
+      0,
+    );
+    const secondRelay = startAgentRelay(second.server, {
+      agents: services.datasourceAgents,
+      logger: createLogger('silent', 'test'),
+      relayUrl: second.url,
+      heartbeatMs: 300,
+    });
     try {
       const { id, secretKey } = await createAgent('replica');
       const pgDs = await createDatasource(pgAttributes(), [id]);
@@ -385,7 +467,10 @@ describe('a datasource agent process', () => {
       expect((await waitForExecution(t, t.adminSecret, res.body.data.id, 60_000)).execution_status).toBe('success');
       expect(await fetchRows(res.body.data.id)).toEqual([[5]]);
       // disabled through the first process: the second one notices at its heartbeat and disconnects the agent
-      await t.api.patch(`/datasource_agents/${id}`).set('Authorization', auth(t.adminSecret)).send({ data: { attributes: { enabled: false } } });
+      await t.api
+        .patch(`/datasource_agents/${id}`)
+        .set('Authorization', auth(t.adminSecret))
+        .send({ data: { attributes: { enabled: false } } });
       await eventually('the other process disconnects it', () => agent.output.some((l) => l.includes('disconnected by the server')));
       await eventually('the second relay lets go of it', () => secondRelay.connectedAgents === 0);
       await stopAgent(agent);
@@ -395,7 +480,7 @@ describe('a datasource agent process', () => {
     }
   });
 
-  it('never lets one organization\'s traffic reach another organization\'s agent', async () => {
+  it("never lets one organization's traffic reach another organization's agent", async () => {
     const other = await t.services.organizations.create('Other organization');
     const mine = await createAgent('mine');
     const theirs = await createAgent('theirs', other.adminKey.secret);
@@ -403,10 +488,15 @@ describe('a datasource agent process', () => {
     const theirDs = await createDatasource(pgAttributes(), [theirs.id], other.adminKey.secret);
     const myAgent = startAgent(mine.secretKey);
     const theirAgent = startAgent(theirs.secretKey);
-    await eventually('both connect', async () => (await getAgent(mine.id)).connected === true && (await getAgent(theirs.id, other.adminKey.secret)).connected === true);
+    await eventually(
+      'both connect',
+      async () => (await getAgent(mine.id)).connected === true && (await getAgent(theirs.id, other.adminKey.secret)).connected === true,
+    );
     // each organization sees only its own agent
     expect((await t.api.get(`/datasource_agents/${theirs.id}`).set('Authorization', auth(t.adminSecret))).status).toBe(404);
-    expect((await t.api.get('/datasource_agents').set('Authorization', auth(other.adminKey.secret))).body.data.map((a: { id: string }) => a.id)).toEqual([theirs.id]);
+    expect((await t.api.get('/datasource_agents').set('Authorization', auth(other.adminKey.secret))).body.data.map((a: { id: string }) => a.id)).toEqual([
+      theirs.id,
+    ]);
 
     const res = await run(myDs, 'SELECT 7 AS mine');
     expect((await waitForExecution(t, t.adminSecret, res.body.data.id, 60_000)).execution_status).toBe('success');
@@ -421,13 +511,21 @@ describe('a datasource agent process', () => {
     const token = t.services.datasourceAgents.relayTokens.issue({ agentId: mine.id, organizationId: other.organization.id, host: '127.0.0.1', port: 5432 });
     const refused = await new Promise<number>((resolve) => {
       const ws = new WebSocket(`${server.url.replace('http', 'ws')}${AGENT_RELAY_PATH}`, { headers: { authorization: `Relay ${token}` } });
-      ws.on('unexpected-response', (_req, r) => { resolve(r.statusCode ?? 0); ws.terminate(); });
-      ws.on('open', () => { resolve(101); ws.terminate(); });
+      ws.on('unexpected-response', (_req, r) => {
+        resolve(r.statusCode ?? 0);
+        ws.terminate();
+      });
+      ws.on('open', () => {
+        resolve(101);
+        ws.terminate();
+      });
       ws.on('error', () => {});
     });
     expect(refused).toBe(409);
     // and my agent's datasource cannot be pointed at their agent
-    const steal = await t.api.patch(`/datasources/${myDs}`).set('Authorization', auth(t.adminSecret))
+    const steal = await t.api
+      .patch(`/datasources/${myDs}`)
+      .set('Authorization', auth(t.adminSecret))
       .send({ data: { relationships: { agents: { data: [{ type: 'datasource_agents', id: theirs.id }] } } } });
     expect(steal.status).toBe(422);
   });

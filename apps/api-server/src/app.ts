@@ -72,23 +72,61 @@ export function createApiApp(deps: ApiAppDeps): Koa<ApiState> {
   registerApiKeyRoutes(router, { apiKeys: deps.services.apiKeys, maxBodyBytes: deps.maxBodyBytes });
   // before /datasources/:id, which would take `ssh_public_key` for an id
   registerSshPublicKeyRoute(router, { sshKeys: deps.services.sshKeys });
-  registerDatasourceRoutes(router, { datasources: deps.services.datasources, datasourceAgents: deps.services.datasourceAgents, maxBodyBytes: deps.maxBodyBytes });
-  registerDatasourceAgentRoutes(router, { datasourceAgents: deps.services.datasourceAgents, datasources: deps.services.datasources, maxBodyBytes: deps.maxBodyBytes });
+  registerDatasourceRoutes(router, {
+    datasources: deps.services.datasources,
+    datasourceAgents: deps.services.datasourceAgents,
+    maxBodyBytes: deps.maxBodyBytes,
+  });
+  registerDatasourceAgentRoutes(router, {
+    datasourceAgents: deps.services.datasourceAgents,
+    datasources: deps.services.datasources,
+    maxBodyBytes: deps.maxBodyBytes,
+  });
   registerSqlSnippetRoutes(router, { sqlSnippets: deps.services.sqlSnippets, datasources: deps.services.datasources, maxBodyBytes: deps.maxBodyBytes });
   registerExecutionRoutes(router, { executions: deps.services.executions, maxBodyBytes: deps.maxBodyBytes });
   registerDashboardDataRoutes(router, { dashboardData: deps.services.dashboardData, maxBodyBytes: deps.maxBodyBytes });
   registerShareDashboardRoute(router, { dashboardSharing: deps.services.dashboardSharing, maxBodyBytes: deps.maxBodyBytes });
   registerUserRoutes(router, { users: deps.services.users, userGroups: deps.services.userGroups, maxBodyBytes: deps.maxBodyBytes });
-  registerUserGroupRoutes(router, { userGroups: deps.services.userGroups, users: deps.services.users, dashboards: deps.services.dashboards, maxBodyBytes: deps.maxBodyBytes });
+  registerUserGroupRoutes(router, {
+    userGroups: deps.services.userGroups,
+    users: deps.services.users,
+    dashboards: deps.services.dashboards,
+    maxBodyBytes: deps.maxBodyBytes,
+  });
   registerDashboardRoutes(router, {
-    dashboards: deps.services.dashboards, dashboardGroups: deps.services.dashboardGroups, filters: deps.services.filters, sqlSnippets: deps.services.sqlSnippets,
-    users: deps.services.users, userGroups: deps.services.userGroups, sharingLinks: deps.services.sharingLinks, maxBodyBytes: deps.maxBodyBytes,
+    dashboards: deps.services.dashboards,
+    dashboardGroups: deps.services.dashboardGroups,
+    filters: deps.services.filters,
+    sqlSnippets: deps.services.sqlSnippets,
+    users: deps.services.users,
+    userGroups: deps.services.userGroups,
+    sharingLinks: deps.services.sharingLinks,
+    maxBodyBytes: deps.maxBodyBytes,
   });
   registerDashboardSharingLinkRoutes(router, { sharingLinks: deps.services.sharingLinks, maxBodyBytes: deps.maxBodyBytes });
-  registerDashboardGroupRoutes(router, { dashboardGroups: deps.services.dashboardGroups, dashboards: deps.services.dashboards, maxBodyBytes: deps.maxBodyBytes });
-  registerReportRoutes(router, { reports: deps.services.reports, dashboards: deps.services.dashboards, datasources: deps.services.datasources, maxBodyBytes: deps.maxBodyBytes });
-  registerFilterRoutes(router, { filters: deps.services.filters, datasources: deps.services.datasources, sqlSnippets: deps.services.sqlSnippets, maxBodyBytes: deps.maxBodyBytes });
-  registerDashboardScheduleRoutes(router, { dashboardSchedules: deps.services.dashboardSchedules, dashboards: deps.services.dashboards, reports: deps.services.reports, maxBodyBytes: deps.maxBodyBytes });
+  registerDashboardGroupRoutes(router, {
+    dashboardGroups: deps.services.dashboardGroups,
+    dashboards: deps.services.dashboards,
+    maxBodyBytes: deps.maxBodyBytes,
+  });
+  registerReportRoutes(router, {
+    reports: deps.services.reports,
+    dashboards: deps.services.dashboards,
+    datasources: deps.services.datasources,
+    maxBodyBytes: deps.maxBodyBytes,
+  });
+  registerFilterRoutes(router, {
+    filters: deps.services.filters,
+    datasources: deps.services.datasources,
+    sqlSnippets: deps.services.sqlSnippets,
+    maxBodyBytes: deps.maxBodyBytes,
+  });
+  registerDashboardScheduleRoutes(router, {
+    dashboardSchedules: deps.services.dashboardSchedules,
+    dashboards: deps.services.dashboards,
+    reports: deps.services.reports,
+    maxBodyBytes: deps.maxBodyBytes,
+  });
   registerSqlAlertRoutes(router, { sqlAlerts: deps.services.sqlAlerts, datasources: deps.services.datasources, maxBodyBytes: deps.maxBodyBytes });
   registerExportJobRoutes(router, { exportJobs: deps.services.exportJobs, maxBodyBytes: deps.maxBodyBytes });
 

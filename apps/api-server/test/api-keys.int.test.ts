@@ -17,7 +17,11 @@ afterAll(async () => {
 });
 
 const create = (attributes: Record<string, unknown>, secret = t.adminSecret) =>
-  t.api.post('/api_keys').set('Authorization', auth(secret)).set('Content-Type', JSONAPI).send(JSON.stringify({ data: { type: 'api_keys', attributes } }));
+  t.api
+    .post('/api_keys')
+    .set('Authorization', auth(secret))
+    .set('Content-Type', JSONAPI)
+    .send(JSON.stringify({ data: { type: 'api_keys', attributes } }));
 
 describe('authentication', () => {
   it.each([
@@ -46,7 +50,10 @@ describe('authentication', () => {
     expect(forbidden.body.errors[0].detail).toMatch(/Manage API Keys/);
     expectValidJsonApi(forbidden.body);
 
-    const off = await t.api.patch(`/api_keys/${limited.body.data.id}`).set('Authorization', auth(t.adminSecret)).send({ data: { attributes: { enabled: false } } });
+    const off = await t.api
+      .patch(`/api_keys/${limited.body.data.id}`)
+      .set('Authorization', auth(t.adminSecret))
+      .send({ data: { attributes: { enabled: false } } });
     expect(off.status).toBe(200);
     const disabled = await t.api.get('/api_keys').set('Authorization', auth(secret));
     expect(disabled.status).toBe(401);
@@ -87,7 +94,10 @@ describe('api_keys resource', () => {
     expect(list.body.data.map((k: { id: string }) => k.id)).toContain(id);
     expectValidJsonApi(list.body);
 
-    const upd = await t.api.patch(`/api_keys/${id}`).set('Authorization', auth(t.adminSecret)).set('Content-Type', JSONAPI)
+    const upd = await t.api
+      .patch(`/api_keys/${id}`)
+      .set('Authorization', auth(t.adminSecret))
+      .set('Content-Type', JSONAPI)
       .send(JSON.stringify({ data: { type: 'api_keys', id, attributes: { name: 'renamed', permissions: [{ name: 'Manage Users' }] } } }));
     expect(upd.status).toBe(200);
     expect(upd.body.data.attributes).toMatchObject({ name: 'renamed', permissions: [{ name: 'Manage Users', datasource_ids: null }] });
@@ -99,8 +109,10 @@ describe('api_keys resource', () => {
 
   it('refuses to remove the last key that can manage keys', async () => {
     const keys = await t.api.get('/api_keys').set('Authorization', auth(t.adminSecret));
-    const admins = keys.body.data.filter((k: { attributes: { permissions: Array<{ name: string }>; enabled: boolean } }) =>
-      k.attributes.enabled && k.attributes.permissions.some((p) => p.name === 'Manage API Keys'));
+    const admins = keys.body.data.filter(
+      (k: { attributes: { permissions: Array<{ name: string }>; enabled: boolean } }) =>
+        k.attributes.enabled && k.attributes.permissions.some((p) => p.name === 'Manage API Keys'),
+    );
     expect(admins).toHaveLength(1);
     const res = await t.api.delete(`/api_keys/${admins[0].id}`).set('Authorization', auth(t.adminSecret));
     expect(res.status).toBe(422);
@@ -174,7 +186,7 @@ describe('hostile input', () => {
 });
 
 describe('tenant isolation', () => {
-  it('never shows or changes another organization\'s keys', async () => {
+  it("never shows or changes another organization's keys", async () => {
     const other = await t.services.organizations.create('Other Org');
     const otherKeys = await t.api.get('/api_keys').set('Authorization', auth(other.adminKey.secret));
     expect(otherKeys.body.data.map((k: { id: string }) => k.id)).toEqual([other.adminKey.id]);
@@ -182,7 +194,10 @@ describe('tenant isolation', () => {
     const myId = mine.body.data[0].id as string;
     for (const res of [
       await t.api.get(`/api_keys/${myId}`).set('Authorization', auth(other.adminKey.secret)),
-      await t.api.patch(`/api_keys/${myId}`).set('Authorization', auth(other.adminKey.secret)).send({ data: { attributes: { enabled: false } } }),
+      await t.api
+        .patch(`/api_keys/${myId}`)
+        .set('Authorization', auth(other.adminKey.secret))
+        .send({ data: { attributes: { enabled: false } } }),
       await t.api.delete(`/api_keys/${myId}`).set('Authorization', auth(other.adminKey.secret)),
     ]) {
       expect(res.status).toBe(404);
@@ -235,16 +250,39 @@ describe('failed authentication is rate limited (per client address and key pref
   it('limits one wrong key tried from many addresses', async () => {
     const app = server();
     const key = wrongKey();
-    for (let i = 1; i <= LIMIT; i++) expect((await app.get('/api_keys').set(from(`198.51.100.${i}`)).set('Authorization', key)).status).toBe(401);
+    for (let i = 1; i <= LIMIT; i++)
+      expect(
+        (
+          await app
+            .get('/api_keys')
+            .set(from(`198.51.100.${i}`))
+            .set('Authorization', key)
+        ).status,
+      ).toBe(401);
     expect((await app.get('/api_keys').set(from('198.51.100.99')).set('Authorization', key)).status).toBe(429);
     // the same prefix with another ending is the same bucket (keys are looked up whole; the prefix names a key)
-    expect((await app.get('/api_keys').set(from('198.51.100.98')).set('Authorization', `${key.slice(0, 16)}different-ending`)).status).toBe(429);
+    expect(
+      (
+        await app
+          .get('/api_keys')
+          .set(from('198.51.100.98'))
+          .set('Authorization', `${key.slice(0, 16)}different-ending`)
+      ).status,
+    ).toBe(429);
   });
 
   it('ignores X-Forwarded-For unless told to trust a proxy, so rotating it does not escape the limit', async () => {
     const app = server(false);
     const statuses: number[] = [];
-    for (let i = 0; i <= LIMIT; i++) statuses.push((await app.get('/api_keys').set(from(`192.0.2.${i}`)).set('Authorization', wrongKey())).status);
+    for (let i = 0; i <= LIMIT; i++)
+      statuses.push(
+        (
+          await app
+            .get('/api_keys')
+            .set(from(`192.0.2.${i}`))
+            .set('Authorization', wrongKey())
+        ).status,
+      );
     expect(statuses).toEqual([...Array(LIMIT).fill(401), 429]);
   });
 

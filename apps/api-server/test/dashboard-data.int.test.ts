@@ -19,7 +19,10 @@ const T0 = 1_700_000_000; // 2023-11-14T22:13:20Z
 interface StatusDoc {
   reports: Record<string, { data_key?: string; error?: string; updated_at: string }>;
   filters: Record<string, { data_key?: string; error?: string; updated_at: string }>;
-  data_keys: Record<string, { result_status: string; data_timestamp?: number; data_current?: boolean; data_access_token?: string; execution_id: string | null; running: boolean }>;
+  data_keys: Record<
+    string,
+    { result_status: string; data_timestamp?: number; data_current?: boolean; data_access_token?: string; execution_id: string | null; running: boolean }
+  >;
   status_check_delay: number;
   updated_at: string;
 }
@@ -40,7 +43,11 @@ async function pollUntilSettled(parameters?: unknown): Promise<StatusDoc> {
   throw new Error('dashboard did not settle');
 }
 
-async function fetchResult(dataKey: string, token: string, accept = 'application/json'): Promise<{ text: string; body: { fields: Array<{ name: string }>; rows: unknown[][] } }> {
+async function fetchResult(
+  dataKey: string,
+  token: string,
+  accept = 'application/json',
+): Promise<{ text: string; body: { fields: Array<{ name: string }>; rows: unknown[][] } }> {
   const res = await t.data.get(`/results/${dataKey}`).set('Authorization', `Data ${token}`).set('Accept', accept);
   expect(res.status).toBe(200);
   return { text: res.text, body: res.headers['content-type']?.includes('json') ? JSON.parse(res.text) : undefined };
@@ -51,28 +58,67 @@ beforeAll(async () => {
   admin = new pg.Client({ connectionString: t.database.url });
   await admin.connect();
   await admin.query(`CREATE TABLE shop_orders (id int PRIMARY KEY, status text, amount numeric(10,2), created_at timestamptz)`);
-  await admin.query(`INSERT INTO shop_orders SELECT g, (ARRAY['paid','open','refunded'])[1 + g % 3], g * 1.25, to_timestamp(${T0} + g * 3600) FROM generate_series(1, 500) g`);
-  const ds = await t.api.post('/datasources').set('Authorization', auth()).send({ data: { attributes: { name: 'Shop', database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres', database: t.database.name, require_ssl: false } } });
+  await admin.query(
+    `INSERT INTO shop_orders SELECT g, (ARRAY['paid','open','refunded'])[1 + g % 3], g * 1.25, to_timestamp(${T0} + g * 3600) FROM generate_series(1, 500) g`,
+  );
+  const ds = await t.api
+    .post('/datasources')
+    .set('Authorization', auth())
+    .send({
+      data: {
+        attributes: {
+          name: 'Shop',
+          database_type: 'postgres',
+          connection_mode: 'direct',
+          host: '127.0.0.1',
+          port: 5432,
+          username: 'postgres',
+          database: t.database.name,
+          require_ssl: false,
+        },
+      },
+    });
   datasourceId = ds.body.data.id;
-  const dash = await t.api.post('/dashboards').set('Authorization', auth()).send({ data: { attributes: { name: 'Sales', data_refresh_rate: 60 } } });
+  const dash = await t.api
+    .post('/dashboards')
+    .set('Authorization', auth())
+    .send({ data: { attributes: { name: 'Sales', data_refresh_rate: 60 } } });
   expect(dash.status).toBe(201);
   dashboardId = dash.body.data.id;
-  const filter = await t.api.post('/filters').set('Authorization', auth()).send({
-    data: {
-      attributes: { variable_name: 'status_filter', display_name: 'Status', control_type: 'dropdown_multi_dynamic', value_type: 'TEXT', sql_query: 'SELECT DISTINCT status FROM shop_orders ORDER BY 1' },
-      relationships: { datasource: { data: { type: 'datasources', id: datasourceId } } },
-    },
-  });
+  const filter = await t.api
+    .post('/filters')
+    .set('Authorization', auth())
+    .send({
+      data: {
+        attributes: {
+          variable_name: 'status_filter',
+          display_name: 'Status',
+          control_type: 'dropdown_multi_dynamic',
+          value_type: 'TEXT',
+          sql_query: 'SELECT DISTINCT status FROM shop_orders ORDER BY 1',
+        },
+        relationships: { datasource: { data: { type: 'datasources', id: datasourceId } } },
+      },
+    });
   expect(filter.status).toBe(201);
   statusFilter = filter.body.data.id;
   const report = async (name: string, sql: string) => {
-    const res = await t.api.post('/reports').set('Authorization', auth()).send({
-      data: { attributes: { name, sql_query: sql, width: 6, height: 4 }, relationships: { dashboard: { data: { type: 'dashboards', id: dashboardId } }, datasource: { data: { type: 'datasources', id: datasourceId } } } },
-    });
+    const res = await t.api
+      .post('/reports')
+      .set('Authorization', auth())
+      .send({
+        data: {
+          attributes: { name, sql_query: sql, width: 6, height: 4 },
+          relationships: { dashboard: { data: { type: 'dashboards', id: dashboardId } }, datasource: { data: { type: 'datasources', id: datasourceId } } },
+        },
+      });
     expect(res.status).toBe(201);
     return res.body.data.id as string;
   };
-  byStatus = await report('By status', 'SELECT status, count(*) AS orders, sum(amount) AS revenue FROM shop_orders WHERE {created_at=timerange} AND {status=status_filter} GROUP BY 1 ORDER BY 1');
+  byStatus = await report(
+    'By status',
+    'SELECT status, count(*) AS orders, sum(amount) AS revenue FROM shop_orders WHERE {created_at=timerange} AND {status=status_filter} GROUP BY 1 ORDER BY 1',
+  );
   byDay = await report('By day', 'SELECT {created_at:aggregation} AS bucket, count(*) AS orders FROM shop_orders GROUP BY 1 ORDER BY 1');
 });
 
@@ -106,7 +152,10 @@ describe('Poll Dashboard Status', () => {
     expect(typeof entry.data_timestamp).toBe('number');
     expect(settled.status_check_delay).toBe(60);
     const { body } = await fetchResult(key, entry.data_access_token!);
-    const direct = await admin.query({ text: 'SELECT status, count(*)::int AS orders, sum(amount)::text AS revenue FROM shop_orders GROUP BY 1 ORDER BY 1', rowMode: 'array' });
+    const direct = await admin.query({
+      text: 'SELECT status, count(*)::int AS orders, sum(amount)::text AS revenue FROM shop_orders GROUP BY 1 ORDER BY 1',
+      rowMode: 'array',
+    });
     expect(body.rows.map((r) => [r[0], r[1], Number(r[2])])).toEqual(direct.rows.map((r) => [r[0], r[1], Number(r[2])]));
 
     const count = await executionCount();
@@ -125,7 +174,8 @@ describe('Poll Dashboard Status', () => {
     const { body } = await fetchResult(key, changed.data_keys[key]!.data_access_token!);
     const direct = await admin.query({
       text: `SELECT status, count(*)::int FROM shop_orders WHERE created_at >= to_timestamp($1) AND created_at < to_timestamp($2) AND status IN ('paid','open') GROUP BY 1 ORDER BY 1`,
-      values: [T0 + 3600, T0 + 100 * 3600 + 1], rowMode: 'array',
+      values: [T0 + 3600, T0 + 100 * 3600 + 1],
+      rowMode: 'array',
     });
     expect(body.rows.map((r) => [r[0], r[1]])).toEqual(direct.rows);
   });
@@ -144,9 +194,15 @@ describe('Poll Dashboard Status', () => {
   });
 
   it('reports SQL that does not compile as a per-report error', async () => {
-    const broken = await t.api.post('/reports').set('Authorization', auth()).send({
-      data: { attributes: { name: 'Broken', sql_query: 'SELECT {x:nonsense_transform}' }, relationships: { dashboard: { data: { type: 'dashboards', id: dashboardId } }, datasource: { data: { type: 'datasources', id: datasourceId } } } },
-    });
+    const broken = await t.api
+      .post('/reports')
+      .set('Authorization', auth())
+      .send({
+        data: {
+          attributes: { name: 'Broken', sql_query: 'SELECT {x:nonsense_transform}' },
+          relationships: { dashboard: { data: { type: 'dashboards', id: dashboardId } }, datasource: { data: { type: 'datasources', id: datasourceId } } },
+        },
+      });
     expect(broken.status).toBe(201);
     const s = await poll(false);
     expect(s.reports[broken.body.data.id]).toEqual({ error: expect.stringMatching(/nonsense_transform/), updated_at: expect.any(String) });
@@ -155,7 +211,10 @@ describe('Poll Dashboard Status', () => {
 
   it('rejects malformed polls with clear errors', async () => {
     for (const [body, status] of [
-      [{ refresh_data: 'yes' }, 422], [{ parameters: { aggregation: 'eon' } }, 422], [{ parameters: { timerange: 'soon' } }, 422], [{ extra: 1 }, 422],
+      [{ refresh_data: 'yes' }, 422],
+      [{ parameters: { aggregation: 'eon' } }, 422],
+      [{ parameters: { timerange: 'soon' } }, 422],
+      [{ extra: 1 }, 422],
     ] as Array<[unknown, number]>) {
       const res = await post(`/dashboards/${dashboardId}/status`, body);
       expect(res.status).toBe(status);
@@ -202,18 +261,26 @@ describe('Refresh, Get Report Data, drop-down options', () => {
     expect(lines[1]).toMatch(/^open;167;\d+,\d+$/);
   });
 
-  it('drop-down options come from the filter\'s stored run; manual ones from their values', async () => {
+  it("drop-down options come from the filter's stored run; manual ones from their values", async () => {
     const empty = await post(`/filters/${statusFilter}/options`, { dashboard_id: dashboardId });
     expect(empty.status).toBe(200);
     const refresh = await post(`/filters/${statusFilter}/refresh_options`, { dashboard_id: dashboardId });
     expect(refresh.status).toBe(200);
     await waitForExecution(t, t.adminSecret, refresh.body.execution_id);
     const options = await post(`/filters/${statusFilter}/options`, { dashboard_id: dashboardId });
-    expect(options.body).toEqual({ data_timestamp: expect.any(Number), options: { values: ['open', 'paid', 'refunded'], value_names: ['open', 'paid', 'refunded'] } });
+    expect(options.body).toEqual({
+      data_timestamp: expect.any(Number),
+      options: { values: ['open', 'paid', 'refunded'], value_names: ['open', 'paid', 'refunded'] },
+    });
     const missing = await post(`/filters/${statusFilter}/options`, {});
     expect(missing.status).toBe(422);
 
-    const manual = await t.api.post('/filters').set('Authorization', auth()).send({ data: { attributes: { variable_name: 'region', control_type: 'dropdown_manual', value_type: 'TEXT', values: ['eu', 'us'], value_names: ['Europe'] } } });
+    const manual = await t.api
+      .post('/filters')
+      .set('Authorization', auth())
+      .send({
+        data: { attributes: { variable_name: 'region', control_type: 'dropdown_manual', value_type: 'TEXT', values: ['eu', 'us'], value_names: ['Europe'] } },
+      });
     expect(manual.status).toBe(201);
     const manualOptions = await post(`/filters/${manual.body.data.id}/options`, {});
     // data_timestamp is a member of SQL drop-down options only (contract §3.14)
@@ -232,26 +299,50 @@ describe('Refresh, Get Report Data, drop-down options', () => {
 describe('Poll Dashboard Status lists every report and filter of the dashboard', () => {
   it('with a status for manual drop-downs and other filters without a query, SQL drop-downs and broken ones', async () => {
     const filter = async (attributes: Record<string, unknown>, withDatasource = false) => {
-      const res = await t.api.post('/filters').set('Authorization', auth()).send({
-        data: { attributes, ...(withDatasource ? { relationships: { datasource: { data: { type: 'datasources', id: datasourceId } } } } : {}) },
-      });
+      const res = await t.api
+        .post('/filters')
+        .set('Authorization', auth())
+        .send({
+          data: { attributes, ...(withDatasource ? { relationships: { datasource: { data: { type: 'datasources', id: datasourceId } } } } : {}) },
+        });
       expect([res.status, res.body.errors]).toEqual([201, undefined]);
       return res.body.data as { id: string; attributes: { updated_at: string } };
     };
     const manual = await filter({ variable_name: 'region_pick', control_type: 'dropdown_multi_manual', value_type: 'TEXT', values: ['open', 'paid'] });
     const range = await filter({ variable_name: 'day_range', control_type: 'date_range', value_type: 'DATE' });
-    const staticSql = await filter({ variable_name: 'static_status', control_type: 'dropdown', value_type: 'TEXT', sql_query: 'SELECT DISTINCT status FROM shop_orders' }, true);
-    const brokenSql = await filter({ variable_name: 'broken_pick', control_type: 'dropdown_dynamic', value_type: 'TEXT', sql_query: 'SELECT {x:nonsense_transform}' }, true);
-    const dash = await t.api.post('/dashboards').set('Authorization', auth()).send({ data: { attributes: { name: 'Every filter' } } });
+    const staticSql = await filter(
+      { variable_name: 'static_status', control_type: 'dropdown', value_type: 'TEXT', sql_query: 'SELECT DISTINCT status FROM shop_orders' },
+      true,
+    );
+    const brokenSql = await filter(
+      { variable_name: 'broken_pick', control_type: 'dropdown_dynamic', value_type: 'TEXT', sql_query: 'SELECT {x:nonsense_transform}' },
+      true,
+    );
+    const dash = await t.api
+      .post('/dashboards')
+      .set('Authorization', auth())
+      .send({ data: { attributes: { name: 'Every filter' } } });
     const report = async (name: string, sql: string | null) => {
-      const res = await t.api.post('/reports').set('Authorization', auth()).send({
-        data: { attributes: { name, sql_query: sql }, relationships: { dashboard: { data: { type: 'dashboards', id: dash.body.data.id } }, datasource: { data: { type: 'datasources', id: datasourceId } } } },
-      });
+      const res = await t.api
+        .post('/reports')
+        .set('Authorization', auth())
+        .send({
+          data: {
+            attributes: { name, sql_query: sql },
+            relationships: {
+              dashboard: { data: { type: 'dashboards', id: dash.body.data.id } },
+              datasource: { data: { type: 'datasources', id: datasourceId } },
+            },
+          },
+        });
       expect(res.status).toBe(201);
       return res.body.data as { id: string; attributes: { updated_at: string } };
     };
-    const uses = await report('Uses every filter', `SELECT count(*) FROM shop_orders WHERE {status=region_pick} AND {created_at=day_range}
-      AND {status=static_status} AND {status=status_filter} AND {status=broken_pick}`);
+    const uses = await report(
+      'Uses every filter',
+      `SELECT count(*) FROM shop_orders WHERE {status=region_pick} AND {created_at=day_range}
+      AND {status=static_status} AND {status=status_filter} AND {status=broken_pick}`,
+    );
     const empty = await report('No SQL yet', null);
     const res = await post(`/dashboards/${dash.body.data.id}/status`, { refresh_data: false });
     expect(res.status).toBe(200);

@@ -25,7 +25,10 @@ describe('dashboard groups', () => {
     const res = await api.post('/dashboard_groups', groupBody({ name: 'Finance', description: 'Money' }, [d1, d2]));
     expect(res.status).toBe(201);
     expect(res.body.data.attributes).toEqual({ name: 'Finance', description: 'Money', created_at: expect.any(String), updated_at: expect.any(String) });
-    expect(res.body.data.relationships.dashboards.data).toEqual([{ type: 'dashboards', id: d2 }, { type: 'dashboards', id: d1 }]);
+    expect(res.body.data.relationships.dashboards.data).toEqual([
+      { type: 'dashboards', id: d2 },
+      { type: 'dashboards', id: d1 },
+    ]);
     const id = res.body.data.id as string;
     const got = await api.get(`/dashboard_groups/${id}?include=dashboards`);
     expect(got.status).toBe(200);
@@ -33,7 +36,9 @@ describe('dashboard groups', () => {
     expect(got.body.included[0].relationships.dashboard_groups.data).toEqual([{ type: 'dashboard_groups', id }]);
     expect((await api.get(`/dashboards/${d1}?include=dashboard_groups`)).body.included.map((i: { id: string }) => i.id)).toEqual([id]);
 
-    const upd = await api.patch(`/dashboard_groups/${id}`, { data: { type: 'dashboard_groups', id, attributes: { name: 'Finance 2', description: null }, relationships: { dashboards: refs('dashboards', [d1]) } } });
+    const upd = await api.patch(`/dashboard_groups/${id}`, {
+      data: { type: 'dashboard_groups', id, attributes: { name: 'Finance 2', description: null }, relationships: { dashboards: refs('dashboards', [d1]) } },
+    });
     expect(upd.status).toBe(200);
     expect(upd.body.data.attributes).toMatchObject({ name: 'Finance 2', description: null });
     expect(upd.body.data.relationships.dashboards.data).toEqual([{ type: 'dashboards', id: d1 }]);
@@ -58,7 +63,10 @@ describe('dashboard groups', () => {
       [groupBody({ name: 'x\u0000' }), '/data/attributes/name'],
       [groupBody({ name: 'x' }, [foreign]), '/data/relationships/dashboards/data/0'],
       [groupBody({ name: 'x' }, ['zzzz-zzzz-zzzz']), '/data/relationships/dashboards/data/0'],
-      [{ data: { attributes: { name: 'x' }, relationships: { dashboards: { data: { type: 'dashboards', id: foreign } } } } }, '/data/relationships/dashboards/data'],
+      [
+        { data: { attributes: { name: 'x' }, relationships: { dashboards: { data: { type: 'dashboards', id: foreign } } } } },
+        '/data/relationships/dashboards/data',
+      ],
     ] as const) {
       const res = await api.post('/dashboard_groups', body);
       expect([res.status, pointer]).toEqual([422, pointer]);
@@ -67,15 +75,20 @@ describe('dashboard groups', () => {
     const mine = await api.post('/dashboard_groups', groupBody({ name: 'Mine' }));
     const id = mine.body.data.id as string;
     for (const res of [
-      await them.get(`/dashboard_groups/${id}`), await them.patch(`/dashboard_groups/${id}`, { data: { attributes: { name: 'x' } } }), await them.delete(`/dashboard_groups/${id}`),
-    ]) expect(res.status).toBe(404);
+      await them.get(`/dashboard_groups/${id}`),
+      await them.patch(`/dashboard_groups/${id}`, { data: { attributes: { name: 'x' } } }),
+      await them.delete(`/dashboard_groups/${id}`),
+    ])
+      expect(res.status).toBe(404);
     expect((await them.get('/dashboard_groups')).body.data).toEqual([]);
     expect((await them.post('/dashboard_groups/sort', { dashboard_group_ids: [id] })).status).toBe(422);
     expect((await api.get(`/dashboard_groups/${id}?include=users`)).status).toBe(400);
   });
 
   it('hides personal groups from API keys', async () => {
-    await t.database.db('dashboard_groups').insert({ id: 'pers-onal-grp1', organization_id: t.organization.id, owner_user_id: 'some-user-id1', name: 'Personal' });
+    await t.database
+      .db('dashboard_groups')
+      .insert({ id: 'pers-onal-grp1', organization_id: t.organization.id, owner_user_id: 'some-user-id1', name: 'Personal' });
     expect(await names()).not.toContain('Personal');
     expect((await api.get('/dashboard_groups/pers-onal-grp1')).status).toBe(404);
     expect((await api.patch('/dashboard_groups/pers-onal-grp1', { data: { attributes: { name: 'x' } } })).status).toBe(404);
@@ -100,8 +113,12 @@ describe('dashboard groups', () => {
     expect((await names())[0]).toBe('alpha');
     expect((await names()).indexOf('Mike')).toBeLessThan((await names()).indexOf('Zulu'));
     for (const [body, status] of [
-      [{ dashboard_group_ids: [a, a] }, 422], [{ dashboard_group_ids: ['zzzz-zzzz-zzzz'] }, 422], [{ dashboard_group_ids: 'x' }, 422],
-      [{}, 422], [{ dashboard_group_ids: [], other: 1 }, 422], [[], 422],
+      [{ dashboard_group_ids: [a, a] }, 422],
+      [{ dashboard_group_ids: ['zzzz-zzzz-zzzz'] }, 422],
+      [{ dashboard_group_ids: 'x' }, 422],
+      [{}, 422],
+      [{ dashboard_group_ids: [], other: 1 }, 422],
+      [[], 422],
     ] as const) {
       expect((await api.post('/dashboard_groups/sort', body)).status).toBe(status);
     }

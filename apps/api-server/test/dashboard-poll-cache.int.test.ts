@@ -17,7 +17,8 @@ let nowMs = Date.UTC(2026, 0, 15, 12, 0, 0);
 const clock: Clock = { now: () => new Date(nowMs) };
 
 const auth = () => `Api ${t.adminSecret}`;
-const send = (method: 'post' | 'patch', path: string, body: unknown) => t.api[method](path).set('Authorization', auth()).set('Content-Type', 'application/json').send(JSON.stringify(body));
+const send = (method: 'post' | 'patch', path: string, body: unknown) =>
+  t.api[method](path).set('Authorization', auth()).set('Content-Type', 'application/json').send(JSON.stringify(body));
 
 interface StatusDoc {
   reports: Record<string, { data_key?: string; error?: string; updated_at: string }>;
@@ -36,17 +37,42 @@ beforeAll(async () => {
   t = await createPlatformTestContext({ clock, worker: false });
   admin = new pg.Client({ connectionString: t.database.url });
   await admin.connect();
-  const ds = await send('post', '/datasources', { data: { attributes: { name: 'Shop', database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres', database: t.database.name, require_ssl: false } } });
+  const ds = await send('post', '/datasources', {
+    data: {
+      attributes: {
+        name: 'Shop',
+        database_type: 'postgres',
+        connection_mode: 'direct',
+        host: '127.0.0.1',
+        port: 5432,
+        username: 'postgres',
+        database: t.database.name,
+        require_ssl: false,
+      },
+    },
+  });
   expect(ds.status).toBe(201);
   datasourceId = ds.body.data.id;
-  const snippet = await send('post', '/sql_snippets', { data: { type: 'sql_snippets', attributes: { name: 'paid', text: "status = 'paid'" }, relationships: { datasource: { data: { type: 'datasources', id: datasourceId } } } } });
+  const snippet = await send('post', '/sql_snippets', {
+    data: {
+      type: 'sql_snippets',
+      attributes: { name: 'paid', text: "status = 'paid'" },
+      relationships: { datasource: { data: { type: 'datasources', id: datasourceId } } },
+    },
+  });
   expect(snippet.status).toBe(201);
   snippetId = snippet.body.data.id;
   const dash = await send('post', '/dashboards', { data: { attributes: { name: 'Cache', data_refresh_rate: 60 } } });
   dashboardId = dash.body.data.id;
   const filter = await send('post', '/filters', {
     data: {
-      attributes: { variable_name: 'region', display_name: 'Region', control_type: 'dropdown_multi_dynamic', value_type: 'TEXT', sql_query: "SELECT 'north' UNION SELECT 'south'" },
+      attributes: {
+        variable_name: 'region',
+        display_name: 'Region',
+        control_type: 'dropdown_multi_dynamic',
+        value_type: 'TEXT',
+        sql_query: "SELECT 'north' UNION SELECT 'south'",
+      },
       relationships: { datasource: { data: { type: 'datasources', id: datasourceId } } },
     },
   });
@@ -54,7 +80,13 @@ beforeAll(async () => {
   filterId = filter.body.data.id;
   const report = await send('post', '/reports', {
     data: {
-      attributes: { name: 'Orders', sql_query: "SELECT count(*) FROM (SELECT 'paid'::text AS status, 'north'::text AS region, now() AS at) o WHERE [paid] AND {region=region} AND {at=timerange}", width: 6, height: 4 },
+      attributes: {
+        name: 'Orders',
+        sql_query:
+          "SELECT count(*) FROM (SELECT 'paid'::text AS status, 'north'::text AS region, now() AS at) o WHERE [paid] AND {region=region} AND {at=timerange}",
+        width: 6,
+        height: 4,
+      },
       relationships: { dashboard: { data: { type: 'dashboards', id: dashboardId } }, datasource: { data: { type: 'datasources', id: datasourceId } } },
     },
   });
@@ -89,7 +121,16 @@ describe('Poll Dashboard Status cache', () => {
 
   it('sees a changed report at the next poll', async () => {
     const before = await poll();
-    const res = await send('patch', `/reports/${reportId}`, { data: { type: 'reports', id: reportId, attributes: { sql_query: "SELECT count(*) AS n FROM (SELECT 'paid'::text AS status, 'north'::text AS region, now() AS at) o WHERE [paid] AND {region=region} AND {at=timerange}" } } });
+    const res = await send('patch', `/reports/${reportId}`, {
+      data: {
+        type: 'reports',
+        id: reportId,
+        attributes: {
+          sql_query:
+            "SELECT count(*) AS n FROM (SELECT 'paid'::text AS status, 'north'::text AS region, now() AS at) o WHERE [paid] AND {region=region} AND {at=timerange}",
+        },
+      },
+    });
     expect(res.status).toBe(200);
     const after = await poll();
     expect(after.reports[reportId]!.data_key).not.toBe(before.reports[reportId]!.data_key);
@@ -105,7 +146,9 @@ describe('Poll Dashboard Status cache', () => {
 
   it('sees a changed filter at the next poll', async () => {
     const before = await poll();
-    const res = await send('patch', `/filters/${filterId}`, { data: { type: 'filters', id: filterId, attributes: { sql_query: "SELECT 'east' UNION SELECT 'west'" } } });
+    const res = await send('patch', `/filters/${filterId}`, {
+      data: { type: 'filters', id: filterId, attributes: { sql_query: "SELECT 'east' UNION SELECT 'west'" } },
+    });
     expect(res.status).toBe(200);
     const after = await poll();
     expect(after.filters[filterId]!.data_key).not.toBe(before.filters[filterId]!.data_key);
@@ -113,14 +156,18 @@ describe('Poll Dashboard Status cache', () => {
 
   it('sees a changed datasource at the next poll', async () => {
     const before = await reportKey();
-    const res = await send('patch', `/datasources/${datasourceId}`, { data: { type: 'datasources', id: datasourceId, attributes: { data_time_zone: 'Europe/Berlin' } } });
+    const res = await send('patch', `/datasources/${datasourceId}`, {
+      data: { type: 'datasources', id: datasourceId, attributes: { data_time_zone: 'Europe/Berlin' } },
+    });
     expect(res.status).toBe(200);
     expect(await reportKey()).not.toBe(before);
   });
 
   it('sees a changed dashboard at the next poll', async () => {
     const before = await reportKey();
-    const res = await send('patch', `/dashboards/${dashboardId}`, { data: { type: 'dashboards', id: dashboardId, attributes: { default_parameters: { timerange: '1700000000~1700003600' } } } });
+    const res = await send('patch', `/dashboards/${dashboardId}`, {
+      data: { type: 'dashboards', id: dashboardId, attributes: { default_parameters: { timerange: '1700000000~1700003600' } } },
+    });
     expect(res.status).toBe(200);
     expect(await reportKey()).not.toBe(before);
   });

@@ -3,7 +3,15 @@ import { MAIL_SEND_QUEUE, dashboardScheduleFields } from '@sightline/domain';
 import type { PlatformTestContext } from '../../../test/support/platform.js';
 import { expectValidJsonApi } from '../../../test/support/jsonapi-schema.js';
 import type { TestSmtpServer } from '../../../test/support/smtp-server.js';
-import { createTestDatasource, openJobs, openScheduleRuns, parseMail, startSchedulingTestContext, waitUntil, type SchedulingTestContext } from '../../../test/support/scheduling.js';
+import {
+  createTestDatasource,
+  openJobs,
+  openScheduleRuns,
+  parseMail,
+  startSchedulingTestContext,
+  waitUntil,
+  type SchedulingTestContext,
+} from '../../../test/support/scheduling.js';
 
 const auth = (secret: string) => `Api ${secret}`;
 
@@ -17,7 +25,10 @@ let reportA: string;
 let reportB: string;
 let other: { secret: string; dashboard: string };
 
-const body = (attributes: Record<string, unknown>, relationships: Record<string, unknown> = { dashboard: { data: { type: 'dashboards', id: dashboard } } }) => ({ data: { type: 'dashboard_schedules', attributes, relationships } });
+const body = (
+  attributes: Record<string, unknown>,
+  relationships: Record<string, unknown> = { dashboard: { data: { type: 'dashboards', id: dashboard } } },
+) => ({ data: { type: 'dashboard_schedules', attributes, relationships } });
 const valid = { name: 'Weekly sales', emails: 'ada@example.com', attach_as: 'csv,pdf,excel', schedule: 'weekly;0,2,4;06:00' };
 const send = (method: 'post' | 'patch' | 'get' | 'delete', path: string, payload?: object, secret = t.adminSecret) => {
   const req = t.api[method](path).set('Authorization', auth(secret));
@@ -41,9 +52,13 @@ beforeAll(async () => {
   dsA = await ds('A');
   dsB = await ds('B');
   dashboard = await mk('/dashboards', { data: { attributes: { name: 'Sales' } } });
-  const report = (name: string, datasource: string) => mk('/reports', {
-    data: { attributes: { name, sql_query: 'SELECT 1 AS one' }, relationships: { dashboard: { data: { type: 'dashboards', id: dashboard } }, datasource: { data: { type: 'datasources', id: datasource } } } },
-  });
+  const report = (name: string, datasource: string) =>
+    mk('/reports', {
+      data: {
+        attributes: { name, sql_query: 'SELECT 1 AS one' },
+        relationships: { dashboard: { data: { type: 'dashboards', id: dashboard } }, datasource: { data: { type: 'datasources', id: datasource } } },
+      },
+    });
   reportA = await report('On A', dsA);
   reportB = await report('On B', dsB);
   const org = await t.services.organizations.create('Other Org');
@@ -63,11 +78,28 @@ describe('dashboard_schedules: CRUD (rows 39–43)', () => {
     expect(type).toBe('dashboard_schedules');
     expect(Object.keys(attributes)).toEqual([...dashboardScheduleFields.attributes]);
     expect(attributes).toMatchObject({
-      ...valid, cc_emails: null, bcc_emails: null, subject_text: null, body_text: null, send_via: null, page_width: null, parameters: null, last_sent_at: null,
+      ...valid,
+      cc_emails: null,
+      bcc_emails: null,
+      subject_text: null,
+      body_text: null,
+      send_via: null,
+      page_width: null,
+      parameters: null,
+      last_sent_at: null,
     });
     expect(relationships).toEqual({ dashboard: { data: { type: 'dashboards', id: dashboard } }, report: { data: null } });
 
-    const all = { ...valid, cc_emails: 'cc@example.com, cc2@example.com', bcc_emails: 'bcc@example.com', subject_text: 'Numbers', body_text: 'Hello', send_via: 'email', page_width: 1200, parameters: { timerange: '~', aggregation: 'week', filters: [{ variable_name: 'region', selected_values: ['EU', 1, true, null] }] } };
+    const all = {
+      ...valid,
+      cc_emails: 'cc@example.com, cc2@example.com',
+      bcc_emails: 'bcc@example.com',
+      subject_text: 'Numbers',
+      body_text: 'Hello',
+      send_via: 'email',
+      page_width: 1200,
+      parameters: { timerange: '~', aggregation: 'week', filters: [{ variable_name: 'region', selected_values: ['EU', 1, true, null] }] },
+    };
     const updated = await send('patch', `/dashboard_schedules/${id}`, body({ ...all, name: 'Renamed', schedule: 'daily;9:00am,9:00pm' }, {}));
     expect(updated.status).toBe(200);
     expectValidJsonApi(updated.body);
@@ -76,7 +108,9 @@ describe('dashboard_schedules: CRUD (rows 39–43)', () => {
     expect(partial.status).toBe(200);
     expect(partial.body.data.attributes).toMatchObject({ name: 'Renamed', subject_text: null, cc_emails: all.cc_emails });
     // read-only attributes echoed from a GET are accepted and ignored
-    const echoed = await send('patch', `/dashboard_schedules/${id}`, { data: { attributes: { ...partial.body.data.attributes, last_sent_at: '2020-01-01T00:00:00Z' } } });
+    const echoed = await send('patch', `/dashboard_schedules/${id}`, {
+      data: { attributes: { ...partial.body.data.attributes, last_sent_at: '2020-01-01T00:00:00Z' } },
+    });
     expect(echoed.status).toBe(200);
     expect(echoed.body.data.attributes.last_sent_at).toBeNull();
 
@@ -95,13 +129,19 @@ describe('dashboard_schedules: CRUD (rows 39–43)', () => {
   });
 
   it('targets a report when given: the report wins over the dashboard', async () => {
-    const res = await send('post', '/dashboard_schedules', body(valid, { dashboard: { data: { type: 'dashboards', id: dashboard } }, report: { data: { type: 'reports', id: reportA } } }));
+    const res = await send(
+      'post',
+      '/dashboard_schedules',
+      body(valid, { dashboard: { data: { type: 'dashboards', id: dashboard } }, report: { data: { type: 'reports', id: reportA } } }),
+    );
     expect(res.status).toBe(201);
     expect(res.body.data.relationships).toEqual({ dashboard: { data: null }, report: { data: { type: 'reports', id: reportA } } });
     const got = await send('get', `/dashboard_schedules/${res.body.data.id}?include=report`);
     expect(got.body.included.map((i: { type: string; id: string }) => `${i.type}:${i.id}`)).toEqual([`reports:${reportA}`]);
     // a new dashboard alone switches the schedule back to the dashboard
-    const back = await send('patch', `/dashboard_schedules/${res.body.data.id}`, { data: { relationships: { dashboard: { data: { type: 'dashboards', id: dashboard } } } } });
+    const back = await send('patch', `/dashboard_schedules/${res.body.data.id}`, {
+      data: { relationships: { dashboard: { data: { type: 'dashboards', id: dashboard } } } },
+    });
     expect(back.body.data.relationships).toEqual({ dashboard: { data: { type: 'dashboards', id: dashboard } }, report: { data: null } });
     // clearing the only target is a 422
     const none = await send('patch', `/dashboard_schedules/${res.body.data.id}`, { data: { relationships: { dashboard: { data: null } } } });
@@ -109,7 +149,12 @@ describe('dashboard_schedules: CRUD (rows 39–43)', () => {
   });
 
   it.each([
-    ['a schedule with a wrong day', { schedule: 'weekly;0,7;06:00' }, '/data/attributes/schedule', /day of week "7" \(part 2, item 2\) must be a whole number from 0 \(Monday\) to 6 \(Sunday\)/],
+    [
+      'a schedule with a wrong day',
+      { schedule: 'weekly;0,7;06:00' },
+      '/data/attributes/schedule',
+      /day of week "7" \(part 2, item 2\) must be a whole number from 0 \(Monday\) to 6 \(Sunday\)/,
+    ],
     ['a schedule with a wrong time', { schedule: 'daily;9:00am,25:00' }, '/data/attributes/schedule', /time of day "25:00" \(part 2, item 2\)/],
     ['an unknown frequency', { schedule: 'hourly;06:00' }, '/data/attributes/schedule', /part 1 "hourly" is not a frequency/],
     ['a bad address', { emails: 'ada@example.com, nope' }, '/data/attributes/emails', /"nope" \(address 2\) is not a valid e-mail address/],
@@ -131,7 +176,11 @@ describe('dashboard_schedules: CRUD (rows 39–43)', () => {
   it('422 for missing attributes, a missing target, and targets of other organizations', async () => {
     const missing = await send('post', '/dashboard_schedules', body({ name: 'x' }));
     expect(missing.status).toBe(422);
-    expect(missing.body.errors.map((e: { source: { pointer: string } }) => e.source.pointer).sort()).toEqual(['/data/attributes/attach_as', '/data/attributes/emails', '/data/attributes/schedule']);
+    expect(missing.body.errors.map((e: { source: { pointer: string } }) => e.source.pointer).sort()).toEqual([
+      '/data/attributes/attach_as',
+      '/data/attributes/emails',
+      '/data/attributes/schedule',
+    ]);
     expect((await send('post', '/dashboard_schedules', body(valid, {}))).status).toBe(422);
     const foreign = await send('post', '/dashboard_schedules', body(valid, { dashboard: { data: { type: 'dashboards', id: other.dashboard } } }));
     expect(foreign.status).toBe(422);
@@ -142,7 +191,9 @@ describe('dashboard_schedules: CRUD (rows 39–43)', () => {
     const created = await send('post', '/dashboard_schedules', body(valid));
     const id = created.body.data.id;
     expect((await send('post', '/dashboard_schedules', { data: { ...body(valid).data, type: 'reports' } })).status).toBe(409);
-    expect((await send('patch', `/dashboard_schedules/${id}`, { data: { id: 'aaaa-bbbb-cccc', type: 'dashboard_schedules', attributes: {} } })).status).toBe(409);
+    expect((await send('patch', `/dashboard_schedules/${id}`, { data: { id: 'aaaa-bbbb-cccc', type: 'dashboard_schedules', attributes: {} } })).status).toBe(
+      409,
+    );
     const bad = await send('get', `/dashboard_schedules/${id}?include=datasource`);
     expect(bad.status).toBe(400);
     expectValidJsonApi(bad.body);
@@ -201,11 +252,19 @@ describe('permissions and tenant isolation', () => {
 
 describe('Trigger Dashboard Schedule (row 44)', () => {
   it('runs a disabled schedule now: 204, one mail, last_sent_at set', async () => {
-    const created = await send('post', '/dashboard_schedules', body({ ...valid, schedule: 'disabled', attach_as: 'csv', emails: 'trigger@example.com', subject_text: 'Triggered by hand' }));
+    const created = await send(
+      'post',
+      '/dashboard_schedules',
+      body({ ...valid, schedule: 'disabled', attach_as: 'csv', emails: 'trigger@example.com', subject_text: 'Triggered by hand' }),
+    );
     const id = created.body.data.id;
     const res = await t.api.post(`/dashboard_schedules/${id}/trigger`).set('Authorization', auth(t.adminSecret));
     expect(res.status).toBe(204);
-    await waitUntil('the run to be sent', async () => ({ runs: await openScheduleRuns(t.database.db), mails: await openJobs(t.database.db, MAIL_SEND_QUEUE) }), (v) => v.runs === 0 && v.mails === 0);
+    await waitUntil(
+      'the run to be sent',
+      async () => ({ runs: await openScheduleRuns(t.database.db), mails: await openJobs(t.database.db, MAIL_SEND_QUEUE) }),
+      (v) => v.runs === 0 && v.mails === 0,
+    );
     const mails = smtp.received.filter((m) => m.recipients.includes('trigger@example.com'));
     expect(mails).toHaveLength(1);
     const parsed = await parseMail(mails[0]!);

@@ -16,7 +16,11 @@ let otherDatasourceId: string;
 let pageApp: ReturnType<typeof supertest>;
 
 const link = (attributes: Record<string, unknown> = {}, dashboard: string | null = dashboardId) => ({
-  data: { type: 'dashboard_sharing_links', attributes, ...(dashboard ? { relationships: { dashboard: { data: { type: 'dashboards', id: dashboard } } } } : {}) },
+  data: {
+    type: 'dashboard_sharing_links',
+    attributes,
+    ...(dashboard ? { relationships: { dashboard: { data: { type: 'dashboards', id: dashboard } } } } : {}),
+  },
 });
 
 async function createLink(attributes: Record<string, unknown> = {}): Promise<{ id: string; attributes: Record<string, unknown> }> {
@@ -36,11 +40,23 @@ beforeAll(async () => {
   otherDatasourceId = await api.datasource('B');
   dashboardId = await api.dashboard({ name: 'Shared' });
   const report = await api.post('/reports', {
-    data: { attributes: { name: 'R', sql_query: 'SELECT 1' }, relationships: { dashboard: { data: { type: 'dashboards', id: dashboardId } }, datasource: { data: { type: 'datasources', id: datasourceId } } } },
+    data: {
+      attributes: { name: 'R', sql_query: 'SELECT 1' },
+      relationships: { dashboard: { data: { type: 'dashboards', id: dashboardId } }, datasource: { data: { type: 'datasources', id: datasourceId } } },
+    },
   });
   expect(report.status).toBe(201);
   const logger = createLogger('silent', 'test');
-  pageApp = supertest(createApiApp({ db: t.database.db, logger, services: t.services, maxBodyBytes: 65536, viewerAssets: new ViewerAssets(logger), dataBaseUrl: 'http://127.0.0.1:9' }).callback());
+  pageApp = supertest(
+    createApiApp({
+      db: t.database.db,
+      logger,
+      services: t.services,
+      maxBodyBytes: 65536,
+      viewerAssets: new ViewerAssets(logger),
+      dataBaseUrl: 'http://127.0.0.1:9',
+    }).callback(),
+  );
 });
 
 afterAll(async () => {
@@ -49,10 +65,20 @@ afterAll(async () => {
 
 describe('dashboard_sharing_links resource', () => {
   it('creates, lists, reads, updates and deletes links; the dashboard relates them', async () => {
-    const created = await createLink({ name: 'Customers', fixed_parameters: { customer: [7], aggregation: 'month' }, allowed_embed_origins: ['https://App.Example.com/'] });
+    const created = await createLink({
+      name: 'Customers',
+      fixed_parameters: { customer: [7], aggregation: 'month' },
+      allowed_embed_origins: ['https://App.Example.com/'],
+    });
     expect(created.attributes).toMatchObject({
-      name: 'Customers', requires_secret: false, expires_at: null, enabled: true, password_protected: false, last_viewed_at: null,
-      fixed_parameters: { customer: [7], aggregation: 'month' }, allowed_embed_origins: ['https://app.example.com'],
+      name: 'Customers',
+      requires_secret: false,
+      expires_at: null,
+      enabled: true,
+      password_protected: false,
+      last_viewed_at: null,
+      fixed_parameters: { customer: [7], aggregation: 'month' },
+      allowed_embed_origins: ['https://app.example.com'],
     });
     expect(created.attributes.sharing_token).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(created.attributes).not.toHaveProperty('password');
@@ -64,10 +90,19 @@ describe('dashboard_sharing_links resource', () => {
     expect(dash.body.data.relationships.dashboard_sharing_links.data).toContainEqual({ type: 'dashboard_sharing_links', id: created.id });
     expect(dash.body.included.find((i: { id: string }) => i.id === created.id).attributes.name).toBe('Customers');
     const listed = await api.get('/dashboards');
-    expect(listed.body.data.find((d: { id: string }) => d.id === dashboardId).relationships.dashboard_sharing_links.data).toContainEqual({ type: 'dashboard_sharing_links', id: created.id });
+    expect(listed.body.data.find((d: { id: string }) => d.id === dashboardId).relationships.dashboard_sharing_links.data).toContainEqual({
+      type: 'dashboard_sharing_links',
+      id: created.id,
+    });
 
     const expires = new Date(Date.now() + 86_400_000).toISOString();
-    const patched = await api.patch(`/dashboard_sharing_links/${created.id}`, { data: { type: 'dashboard_sharing_links', id: created.id, attributes: { name: null, enabled: false, expires_at: expires, password: 'correct horse', fixed_parameters: null } } });
+    const patched = await api.patch(`/dashboard_sharing_links/${created.id}`, {
+      data: {
+        type: 'dashboard_sharing_links',
+        id: created.id,
+        attributes: { name: null, enabled: false, expires_at: expires, password: 'correct horse', fixed_parameters: null },
+      },
+    });
     expect(patched.status).toBe(200);
     expect(patched.body.data.attributes).toMatchObject({ name: null, enabled: false, expires_at: expires, password_protected: true, fixed_parameters: null });
     expect(patched.body.data.attributes.sharing_token).toBe(created.attributes.sharing_token);
@@ -94,7 +129,7 @@ describe('dashboard_sharing_links resource', () => {
     const cases: Array<[unknown, number, string | undefined]> = [
       [link({ color: 'red' }), 422, '/data/attributes/color'],
       [link({ allowed_embed_origins: ['https://a.example.com/path'] }), 422, '/data/attributes/allowed_embed_origins/0'],
-      [link({ allowed_embed_origins: ["https://a.example.com; script-src *"] }), 422, '/data/attributes/allowed_embed_origins/0'],
+      [link({ allowed_embed_origins: ['https://a.example.com; script-src *'] }), 422, '/data/attributes/allowed_embed_origins/0'],
       [link({ fixed_parameters: { aggregation: 'fortnight' } }), 422, '/data/attributes/fixed_parameters/aggregation'],
       [link({ fixed_parameters: { customer: 7 } }), 422, '/data/attributes/fixed_parameters/customer'],
       [link({ fixed_parameters: { timerange: '9~1' } }), 422, '/data/attributes/fixed_parameters/timerange'],
@@ -173,7 +208,7 @@ describe('the shared page over HTTP', () => {
     expect(a.headers['content-security-policy']).toContain("frame-ancestors 'none'");
     expect(a.headers['x-frame-options']).toBe('DENY');
     expect(a.headers['referrer-policy']).toBe('no-referrer');
-    expect(a.headers['content-security-policy']).toContain('connect-src \'self\' http://127.0.0.1:9');
+    expect(a.headers['content-security-policy']).toContain("connect-src 'self' http://127.0.0.1:9");
     expect(a.headers['content-security-policy']).not.toMatch(/unsafe-(inline|eval)/);
     const b = await pageApp.get(`/dashboards/${dashboardId}/shared?sharingToken=${framed.attributes.sharing_token}`);
     expect(b.headers['content-security-policy']).toContain('frame-ancestors https://app.example.com https://*.example.org');
@@ -207,7 +242,11 @@ describe('the shared page over HTTP', () => {
     const right = await pageApp.post(url).type('form').send({ password: 'open sesame' });
     expect(right.status).toBe(200);
     expect(right.text).toContain('id="sl-config"');
-    for (let i = 0; i < 9; i++) await pageApp.post(url).type('form').send({ password: `guess ${i}` });
+    for (let i = 0; i < 9; i++)
+      await pageApp
+        .post(url)
+        .type('form')
+        .send({ password: `guess ${i}` });
     expect((await pageApp.post(url).type('form').send({ password: 'open sesame' })).status).toBe(429);
     expect((await pageApp.post(url).type('application/json').send('{"password":"x"}')).status).toBe(415);
   });
@@ -220,7 +259,9 @@ describe('the shared page over HTTP', () => {
     const exp = Math.floor(Date.now() / 1000) + 600;
     expect((await pageApp.get(url(jwt.sign({ sharing_token: token, exp }, secret, { algorithm: 'HS256' })))).status).toBe(200);
     expect((await pageApp.get(url(jwt.sign({ sharing_token: token, exp }, secret, { algorithm: 'HS512' })))).status).toBe(403);
-    expect((await pageApp.get(url(jwt.sign({ sharing_token: token, exp, fixed_parameters: { aggregation: 'fortnight' } }, secret, { algorithm: 'HS256' })))).status).toBe(403);
+    expect(
+      (await pageApp.get(url(jwt.sign({ sharing_token: token, exp, fixed_parameters: { aggregation: 'fortnight' } }, secret, { algorithm: 'HS256' })))).status,
+    ).toBe(403);
     expect((await pageApp.get(url('x'.repeat(9000)))).status).toBe(400);
     expect((await pageApp.get(`/dashboards/${dashboardId}/shared?sharingToken=${token}&sharingToken=${token}`)).status).toBe(400);
     expect((await pageApp.get(`/dashboards/${dashboardId}/shared?sharingToken=${token}&filters=%7Bnot-json`)).status).toBe(400);
@@ -228,7 +269,12 @@ describe('the shared page over HTTP', () => {
 
   it('the viewer status endpoint takes viewer tokens only', async () => {
     const path = `/dashboards/${dashboardId}/shared/status`;
-    const cases: Array<[string | undefined, number]> = [[undefined, 401], [auth(t.adminSecret), 401], ['Viewer x.y.z', 401], ['Viewer ' + 'A'.repeat(9000), 401]];
+    const cases: Array<[string | undefined, number]> = [
+      [undefined, 401],
+      [auth(t.adminSecret), 401],
+      ['Viewer x.y.z', 401],
+      ['Viewer ' + 'A'.repeat(9000), 401],
+    ];
     for (const [authorization, status] of cases) {
       const req = pageApp.post(path).set('Content-Type', 'application/json');
       const res = await (authorization ? req.set('Authorization', authorization) : req).send('{}');
@@ -241,15 +287,31 @@ describe('the shared page over HTTP', () => {
     const ok = await pageApp.post(path).set('Authorization', `Viewer ${viewerToken}`).set('Content-Type', 'application/json').send('{"refresh_data":false}');
     expect(ok.status).toBe(200);
     expect(Object.keys(ok.body.reports)).toHaveLength(1);
-    const bad = await pageApp.post(path).set('Authorization', `Viewer ${viewerToken}`).set('Content-Type', 'application/json').send('{"parameters":{"aggregation":"fortnight"}}');
+    const bad = await pageApp
+      .post(path)
+      .set('Authorization', `Viewer ${viewerToken}`)
+      .set('Content-Type', 'application/json')
+      .send('{"parameters":{"aggregation":"fortnight"}}');
     expect(bad.status).toBe(422);
   });
 });
 
 describe('data server CORS for the shared page', () => {
-  it('answers preflights and adds CORS headers for the API server\'s origins only', async () => {
-    const data = supertest(createDataApp({ db: t.database.db, logger: createLogger('silent', 'test'), resultStore: t.services.resultStore, tokens: t.services.tokens, corsOrigins: () => pageOrigins(['http://127.0.0.1:8080']) }).callback());
-    const pre = await data.options('/results/a/b/c').set('Origin', 'http://localhost:8080').set('Access-Control-Request-Method', 'GET').set('Access-Control-Request-Headers', 'authorization');
+  it("answers preflights and adds CORS headers for the API server's origins only", async () => {
+    const data = supertest(
+      createDataApp({
+        db: t.database.db,
+        logger: createLogger('silent', 'test'),
+        resultStore: t.services.resultStore,
+        tokens: t.services.tokens,
+        corsOrigins: () => pageOrigins(['http://127.0.0.1:8080']),
+      }).callback(),
+    );
+    const pre = await data
+      .options('/results/a/b/c')
+      .set('Origin', 'http://localhost:8080')
+      .set('Access-Control-Request-Method', 'GET')
+      .set('Access-Control-Request-Headers', 'authorization');
     expect(pre.status).toBe(204);
     expect(pre.headers['access-control-allow-origin']).toBe('http://localhost:8080');
     expect(pre.headers['access-control-allow-headers']).toBe('Authorization');

@@ -5,7 +5,10 @@ import { expectValidJsonApi } from '../../../test/support/jsonapi-schema.js';
 
 /** Shared helpers of the dashboards / reports / filters / dashboard-groups API tests. */
 export class DashboardApi {
-  constructor(readonly t: ApiTestContext, public secret: string) {}
+  constructor(
+    readonly t: ApiTestContext,
+    public secret: string,
+  ) {}
 
   /** Every response: never a 500; JSON:API documents are valid; 204 has no body; errors are JSON:API. */
   static check(res: Response): Response {
@@ -33,10 +36,20 @@ export class DashboardApi {
     return DashboardApi.check(await (body === undefined ? req : req.send(body as object)));
   }
   async patch(path: string, body: unknown): Promise<Response> {
-    return DashboardApi.check(await this.t.api.patch(path).set('Authorization', auth(this.secret)).send(body as object));
+    return DashboardApi.check(
+      await this.t.api
+        .patch(path)
+        .set('Authorization', auth(this.secret))
+        .send(body as object),
+    );
   }
   async put(path: string, body: unknown): Promise<Response> {
-    return DashboardApi.check(await this.t.api.put(path).set('Authorization', auth(this.secret)).send(body as object));
+    return DashboardApi.check(
+      await this.t.api
+        .put(path)
+        .set('Authorization', auth(this.secret))
+        .send(body as object),
+    );
   }
   async delete(path: string): Promise<Response> {
     return DashboardApi.check(await this.t.api.delete(path).set('Authorization', auth(this.secret)));
@@ -44,7 +57,20 @@ export class DashboardApi {
 
   /** Creates a PostgreSQL datasource and returns its id. */
   async datasource(name = 'PG'): Promise<string> {
-    const res = await this.post('/datasources', { data: { attributes: { name, database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres', database: 'postgres', require_ssl: false } } });
+    const res = await this.post('/datasources', {
+      data: {
+        attributes: {
+          name,
+          database_type: 'postgres',
+          connection_mode: 'direct',
+          host: '127.0.0.1',
+          port: 5432,
+          username: 'postgres',
+          database: 'postgres',
+          require_ssl: false,
+        },
+      },
+    });
     expect(res.status).toBe(201);
     return res.body.data.id as string;
   }

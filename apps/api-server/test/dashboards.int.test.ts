@@ -68,7 +68,12 @@ describe('dashboards: create, read, update, delete', () => {
       is_locked: false,
       default_page_width: 1200,
       color_scheme: 'scheme_2',
-      filters_configuration: { apply_immediately: true, aggregation_options: ['day', 'week', 'all_time'], filter_sorting: ['country'], hidden_parameters: ['x'] },
+      filters_configuration: {
+        apply_immediately: true,
+        aggregation_options: ['day', 'week', 'all_time'],
+        filter_sorting: ['country'],
+        hidden_parameters: ['x'],
+      },
     };
     const res = await api.post('/dashboards', { data: { attributes } });
     expect(res.status).toBe(201);
@@ -79,21 +84,45 @@ describe('dashboards: create, read, update, delete', () => {
 
     const upd = await api.patch(`/dashboards/${id}`, {
       data: {
-        type: 'dashboards', id,
+        type: 'dashboards',
+        id,
         attributes: {
-          name: 'Renamed', description: null, time_zone_config: { type: 'fixed', fixed_time_zone: 'America/New_York' }, data_refresh_anchor_time: '06:05',
-          default_parameters: { timerange: '1712233090~1712237090', aggregation: 'week', tz: 'Europe/Berlin', filters: [{ variable_name: 'country', selected_values: ['DE', 1, true, null] }] },
+          name: 'Renamed',
+          description: null,
+          time_zone_config: { type: 'fixed', fixed_time_zone: 'America/New_York' },
+          data_refresh_anchor_time: '06:05',
+          default_parameters: {
+            timerange: '1712233090~1712237090',
+            aggregation: 'week',
+            tz: 'Europe/Berlin',
+            filters: [{ variable_name: 'country', selected_values: ['DE', 1, true, null] }],
+          },
         },
       },
     });
     expect(upd.status).toBe(200);
     expect(upd.body.data.attributes).toMatchObject({
-      name: 'Renamed', description: null, time_zone_config: { type: 'fixed', fixed_time_zone: 'America/New_York' }, data_refresh_anchor_time: '06:05',
-      default_parameters: { timerange: '1712233090~1712237090', aggregation: 'week', tz: 'Europe/Berlin', filters: [{ variable_name: 'country', selected_values: ['DE', 1, true, null] }] },
-      prewarm: true, color_scheme: 'scheme_2',
+      name: 'Renamed',
+      description: null,
+      time_zone_config: { type: 'fixed', fixed_time_zone: 'America/New_York' },
+      data_refresh_anchor_time: '06:05',
+      default_parameters: {
+        timerange: '1712233090~1712237090',
+        aggregation: 'week',
+        tz: 'Europe/Berlin',
+        filters: [{ variable_name: 'country', selected_values: ['DE', 1, true, null] }],
+      },
+      prewarm: true,
+      color_scheme: 'scheme_2',
     });
-    const cleared = await api.patch(`/dashboards/${id}`, { data: { attributes: { default_parameters: null, data_refresh_anchor_time: null, time_zone_config: { type: 'organization' } } } });
-    expect(cleared.body.data.attributes).toMatchObject({ default_parameters: null, data_refresh_anchor_time: null, time_zone_config: { type: 'organization' } });
+    const cleared = await api.patch(`/dashboards/${id}`, {
+      data: { attributes: { default_parameters: null, data_refresh_anchor_time: null, time_zone_config: { type: 'organization' } } },
+    });
+    expect(cleared.body.data.attributes).toMatchObject({
+      default_parameters: null,
+      data_refresh_anchor_time: null,
+      time_zone_config: { type: 'organization' },
+    });
 
     const list = await api.get('/dashboards');
     expect(list.status).toBe(200);
@@ -131,8 +160,17 @@ describe('dashboards: create, read, update, delete', () => {
     expect(noName.status).toBe(422);
     const id = await api.dashboard();
     for (const default_parameters of [
-      { timerange: 'yesterday-ish' }, { tz: 'Nowhere/Land' }, { aggregation: 'fortnight' }, { filters: [{ variable_name: 'bad name', selected_values: [] }] },
-      { filters: [{ variable_name: 'a', selected_values: [] }, { variable_name: 'a', selected_values: [] }] }, { unknown: 1 },
+      { timerange: 'yesterday-ish' },
+      { tz: 'Nowhere/Land' },
+      { aggregation: 'fortnight' },
+      { filters: [{ variable_name: 'bad name', selected_values: [] }] },
+      {
+        filters: [
+          { variable_name: 'a', selected_values: [] },
+          { variable_name: 'a', selected_values: [] },
+        ],
+      },
+      { unknown: 1 },
       { filters: [{ variable_name: 'a', selected_values: [{ nested: true }] }] },
       { filters: [{ variable_name: 'a', selected_values: ['x\u0000y'] }] },
     ]) {
@@ -144,7 +182,13 @@ describe('dashboards: create, read, update, delete', () => {
     expect(rel.status).toBe(422);
     for (const [path, body] of [
       ['/reports', api.reportBody('a\u0000', ds)],
-      ['/filters', api.filterBody({ variable_name: 'nul_rel', control_type: 'dropdown', value_type: 'TEXT', sql_query: 'SELECT 1' }, { datasource: { data: { type: 'datasources', id: 'a\u0000' } } })],
+      [
+        '/filters',
+        api.filterBody(
+          { variable_name: 'nul_rel', control_type: 'dropdown', value_type: 'TEXT', sql_query: 'SELECT 1' },
+          { datasource: { data: { type: 'datasources', id: 'a\u0000' } } },
+        ),
+      ],
       ['/dashboard_groups', { data: { attributes: { name: 'g' }, relationships: { dashboards: { data: [{ type: 'dashboards', id: 'a\u0000' }] } } } }],
     ] as const) {
       expect((await api.post(path, body)).status).toBe(422);
@@ -179,7 +223,10 @@ describe('dashboards: create, read, update, delete', () => {
       expect(res.body.errors.length).toBeGreaterThan(0);
     }
     expect(cases.map((r) => r.status)).toEqual([415, 400, 409, 403, 409, 422, 400, 400, 400, 404, 404, 404, 404, 404, 404, 404, 404, 404]);
-    const huge = await t.api.post('/dashboards').set('Authorization', `Api ${t.adminSecret}`).send({ data: { attributes: { name: 'x'.repeat(70 * 1024) } } });
+    const huge = await t.api
+      .post('/dashboards')
+      .set('Authorization', `Api ${t.adminSecret}`)
+      .send({ data: { attributes: { name: 'x'.repeat(70 * 1024) } } });
     expect(huge.status).toBe(413);
   });
 });
@@ -187,7 +234,12 @@ describe('dashboards: create, read, update, delete', () => {
 describe('dashboards: relationships and includes', () => {
   it('derives filters and snippets from report SQL and includes everything on request', async () => {
     const id = await api.dashboard({ name: 'Derived' });
-    const snippet = await api.post('/sql_snippets', { data: { attributes: { name: 'paid_only_d', text: "status = 'paid' AND {region=region_d}" }, relationships: { datasource: { data: { type: 'datasources', id: ds } } } } });
+    const snippet = await api.post('/sql_snippets', {
+      data: {
+        attributes: { name: 'paid_only_d', text: "status = 'paid' AND {region=region_d}" },
+        relationships: { datasource: { data: { type: 'datasources', id: ds } } },
+      },
+    });
     expect(snippet.status).toBe(201);
     const country = await api.filter({ variable_name: 'country_d', control_type: 'input', value_type: 'TEXT' });
     const region = await api.filter({ variable_name: 'region_d', control_type: 'input_multi', value_type: 'TEXT' });
@@ -245,7 +297,8 @@ describe('dashboards: relationships and includes', () => {
   it('reports sharing as published and user_groups (stored by Share Dashboard)', async () => {
     const id = await api.dashboard({ name: 'Shared' });
     const groups = await api.get('/user_groups');
-    const allUsers = groups.body.data.find((g: { attributes: { built_in_behavior: string | null } }) => g.attributes.built_in_behavior === 'all_users').id as string;
+    const allUsers = groups.body.data.find((g: { attributes: { built_in_behavior: string | null } }) => g.attributes.built_in_behavior === 'all_users')
+      .id as string;
     await t.database.db('dashboards').where({ id }).update({ share_mode: 'custom' });
     await t.database.db('dashboard_user_groups').insert([
       { organization_id: t.organization.id, dashboard_id: id, user_group_id: allUsers },
@@ -394,20 +447,40 @@ describe('dashboards: duplicate and backup', () => {
     await api.patch(`/dashboards/${id}`, { data: { attributes: { default_parameters: { aggregation: 'month' } } } });
     const a = await api.report(id, ds, { name: 'A', sql_query: 'SELECT 1', width: 4, height: 3, attribution: '(c)' });
     const b = await api.report(id, ds, { name: 'B', sql_query: 'SELECT 2' });
-    await api.put(`/dashboards/${id}/layout`, { layout: [{ type: 'report', id: a, row: 2, column: 3, width: 4, height: 3 }, { type: 'report', id: b, row: 5, column: 1, width: 12, height: 2 }], floating_enabled: true });
-    const group = await api.post('/dashboard_groups', { data: { attributes: { name: 'G-dup' }, relationships: { dashboards: { data: [{ type: 'dashboards', id }] } } } });
+    await api.put(`/dashboards/${id}/layout`, {
+      layout: [
+        { type: 'report', id: a, row: 2, column: 3, width: 4, height: 3 },
+        { type: 'report', id: b, row: 5, column: 1, width: 12, height: 2 },
+      ],
+      floating_enabled: true,
+    });
+    const group = await api.post('/dashboard_groups', {
+      data: { attributes: { name: 'G-dup' }, relationships: { dashboards: { data: [{ type: 'dashboards', id }] } } },
+    });
     await api.post(`/dashboards/${id}/lock`);
 
     const res = await api.post(`/dashboards/${id}/duplicate`);
     expect(res.status).toBe(201);
     const copy = res.body.data;
     expect(copy.id).not.toBe(id);
-    expect(copy.attributes).toMatchObject({ name: 'Original (copy)', description: 'd', color_scheme: 'scheme_3', data_refresh_rate: 30, default_parameters: { aggregation: 'month' }, floating_enabled: true, is_locked: false, published: false });
+    expect(copy.attributes).toMatchObject({
+      name: 'Original (copy)',
+      description: 'd',
+      color_scheme: 'scheme_3',
+      data_refresh_rate: 30,
+      default_parameters: { aggregation: 'month' },
+      floating_enabled: true,
+      is_locked: false,
+      published: false,
+    });
     expect(copy.relationships.dashboard_groups.data).toEqual([{ type: 'dashboard_groups', id: group.body.data.id }]);
     const copies = copy.relationships.reports.data.map((r: { id: string }) => r.id);
     expect(copies).toHaveLength(2);
     expect(copies).not.toContain(a);
-    expect(copy.attributes.layout.map((l: { row: number; column: number; width: number; height: number }) => [l.row, l.column, l.width, l.height])).toEqual([[2, 3, 4, 3], [5, 1, 12, 2]]);
+    expect(copy.attributes.layout.map((l: { row: number; column: number; width: number; height: number }) => [l.row, l.column, l.width, l.height])).toEqual([
+      [2, 3, 4, 3],
+      [5, 1, 12, 2],
+    ]);
     const first = await api.get(`/reports/${copies[0]}?include=dashboard`);
     expect(first.body.data.attributes).toMatchObject({ name: 'A', sql_query: 'SELECT 1', attribution: '(c)' });
     expect(first.body.data.relationships.dashboard.data.id).toBe(copy.id);
@@ -418,7 +491,9 @@ describe('dashboards: duplicate and backup', () => {
 
   it('backs up a self-contained document', async () => {
     const id = await api.dashboard({ name: 'Backed up' });
-    const snippet = await api.post('/sql_snippets', { data: { attributes: { name: 'bk_snip', text: '1 = 1' }, relationships: { datasource: { data: { type: 'datasources', id: ds } } } } });
+    const snippet = await api.post('/sql_snippets', {
+      data: { attributes: { name: 'bk_snip', text: '1 = 1' }, relationships: { datasource: { data: { type: 'datasources', id: ds } } } },
+    });
     const filter = await api.filter({ variable_name: 'bk_f', control_type: 'dropdown_manual', value_type: 'TEXT', values: ['a', 'b'], value_names: ['A'] });
     const r = await api.report(id, ds, { sql_query: 'SELECT 1 WHERE [bk_snip] AND {x=bk_f}' });
     const res = await api.post(`/dashboards/${id}/backup`);
@@ -427,7 +502,18 @@ describe('dashboards: duplicate and backup', () => {
     const doc = res.body;
     expect(doc.format_version).toBe(1);
     expect(doc.dashboard).toMatchObject({ id, name: 'Backed up', data_refresh_rate: 1440, color_scheme: 'scheme_6' });
-    expect(doc.reports).toEqual([expect.objectContaining({ id: r, sql_query: 'SELECT 1 WHERE [bk_snip] AND {x=bk_f}', datasource_id: ds, row: 1, column: 1, width: 6, height: 6, chart_configuration: {} })]);
+    expect(doc.reports).toEqual([
+      expect.objectContaining({
+        id: r,
+        sql_query: 'SELECT 1 WHERE [bk_snip] AND {x=bk_f}',
+        datasource_id: ds,
+        row: 1,
+        column: 1,
+        width: 6,
+        height: 6,
+        chart_configuration: {},
+      }),
+    ]);
     expect(doc.filters).toEqual([expect.objectContaining({ id: filter, variable_name: 'bk_f', values: ['a', 'b'], value_names: ['A'] })]);
     expect(doc.sql_snippets).toEqual([expect.objectContaining({ id: snippet.body.data.id, name: 'bk_snip', text: '1 = 1' })]);
     expect(doc.datasources).toEqual([{ id: ds, name: 'PG', database_type: 'postgres' }]);
@@ -436,7 +522,7 @@ describe('dashboards: duplicate and backup', () => {
 });
 
 describe('dashboards: tenant isolation', () => {
-  it('never exposes or changes another organization\'s dashboards', async () => {
+  it("never exposes or changes another organization's dashboards", async () => {
     const id = await api.dashboard({ name: 'Mine' });
     const report = await api.report(id, ds);
     const other = await t.services.organizations.create('Other org');

@@ -13,15 +13,38 @@ afterAll(async () => {
   await t.close();
 });
 
-const createAgent = async (name: string, secret = t.adminSecret) => t.api.post('/datasource_agents').set('Authorization', auth(secret)).send({ data: { type: 'datasource_agents', attributes: { name } } });
-const createDatasource = async (attributes: Record<string, unknown>, agents?: string[], secret = t.adminSecret) => t.api.post('/datasources').set('Authorization', auth(secret)).send({
-  data: {
-    attributes: { name: 'DS', database_type: 'postgres', connection_mode: 'agent', host: '127.0.0.1', port: 5432, username: 'postgres', database: 'postgres', require_ssl: false, ...attributes },
-    ...(agents ? { relationships: { agents: { data: agents.map((id) => ({ type: 'datasource_agents', id })) } } } : {}),
-  },
-});
-const keyWith = async (permissions: Array<{ name: string; datasource_ids?: string[] }>) => (await t.api.post('/api_keys').set('Authorization', admin())
-  .send({ data: { attributes: { name: 'k', permissions } } })).body.data.attributes.secret as string;
+const createAgent = async (name: string, secret = t.adminSecret) =>
+  t.api
+    .post('/datasource_agents')
+    .set('Authorization', auth(secret))
+    .send({ data: { type: 'datasource_agents', attributes: { name } } });
+const createDatasource = async (attributes: Record<string, unknown>, agents?: string[], secret = t.adminSecret) =>
+  t.api
+    .post('/datasources')
+    .set('Authorization', auth(secret))
+    .send({
+      data: {
+        attributes: {
+          name: 'DS',
+          database_type: 'postgres',
+          connection_mode: 'agent',
+          host: '127.0.0.1',
+          port: 5432,
+          username: 'postgres',
+          database: 'postgres',
+          require_ssl: false,
+          ...attributes,
+        },
+        ...(agents ? { relationships: { agents: { data: agents.map((id) => ({ type: 'datasource_agents', id })) } } } : {}),
+      },
+    });
+const keyWith = async (permissions: Array<{ name: string; datasource_ids?: string[] }>) =>
+  (
+    await t.api
+      .post('/api_keys')
+      .set('Authorization', admin())
+      .send({ data: { attributes: { name: 'k', permissions } } })
+  ).body.data.attributes.secret as string;
 
 describe('datasource_agents', () => {
   it('creates an agent with a secret key shown once and stores only its hash', async () => {
@@ -51,17 +74,43 @@ describe('datasource_agents', () => {
 
   it('updates only name and enabled; read-only attributes are ignored', async () => {
     const id = (await createAgent('A')).body.data.id as string;
-    const upd = await t.api.patch(`/datasource_agents/${id}`).set('Authorization', admin())
+    const upd = await t.api
+      .patch(`/datasource_agents/${id}`)
+      .set('Authorization', admin())
       .send({ data: { type: 'datasource_agents', id, attributes: { name: 'Renamed', enabled: false, connected: true, version: '9', active_queries: 5 } } });
     expect(upd.status).toBe(200);
     expectValidJsonApi(upd.body);
     expect(upd.body.data.attributes).toMatchObject({ name: 'Renamed', enabled: false, connected: false, version: null, active_queries: 0 });
-    const bad = await t.api.patch(`/datasource_agents/${id}`).set('Authorization', admin()).send({ data: { attributes: { secret_key: 'x', nope: 1 } } });
+    const bad = await t.api
+      .patch(`/datasource_agents/${id}`)
+      .set('Authorization', admin())
+      .send({ data: { attributes: { secret_key: 'x', nope: 1 } } });
     expect(bad.status).toBe(422);
     expectValidJsonApi(bad.body);
-    expect((await t.api.patch(`/datasource_agents/${id}`).set('Authorization', admin()).send({ data: { attributes: { name: '' } } })).status).toBe(422);
-    expect((await t.api.patch(`/datasource_agents/${id}`).set('Authorization', admin()).send({ data: { type: 'datasources', attributes: { name: 'x' } } })).status).toBe(409);
-    expect((await t.api.post('/datasource_agents').set('Authorization', admin()).send({ data: { attributes: {} } })).status).toBe(422);
+    expect(
+      (
+        await t.api
+          .patch(`/datasource_agents/${id}`)
+          .set('Authorization', admin())
+          .send({ data: { attributes: { name: '' } } })
+      ).status,
+    ).toBe(422);
+    expect(
+      (
+        await t.api
+          .patch(`/datasource_agents/${id}`)
+          .set('Authorization', admin())
+          .send({ data: { type: 'datasources', attributes: { name: 'x' } } })
+      ).status,
+    ).toBe(409);
+    expect(
+      (
+        await t.api
+          .post('/datasource_agents')
+          .set('Authorization', admin())
+          .send({ data: { attributes: {} } })
+      ).status,
+    ).toBe(422);
     expect((await t.api.get(`/datasource_agents/${id}?include=agents`).set('Authorization', admin())).status).toBe(400);
   });
 
@@ -77,7 +126,9 @@ describe('datasource_agents', () => {
     const withAgents = await t.api.get(`/datasources/${dsId}?include=agents`).set('Authorization', admin());
     expect(withAgents.status).toBe(200);
     expectValidJsonApi(withAgents.body);
-    expect(withAgents.body.included.map((i: { type: string; id: string }) => `${i.type}:${i.id}`).sort()).toEqual([`datasource_agents:${a1}`, `datasource_agents:${a2}`].sort());
+    expect(withAgents.body.included.map((i: { type: string; id: string }) => `${i.type}:${i.id}`).sort()).toEqual(
+      [`datasource_agents:${a1}`, `datasource_agents:${a2}`].sort(),
+    );
     const listed = await t.api.get('/datasources?include=agents').set('Authorization', admin());
     expect(listed.status).toBe(200);
     expect(listed.body.included.length).toBe(2);
@@ -95,20 +146,26 @@ describe('datasource_agents', () => {
     expect(refused.body.errors[0].detail).toContain(dsId);
 
     // drop one agent through the datasource's writable relationship
-    const upd = await t.api.patch(`/datasources/${dsId}`).set('Authorization', admin()).send({ data: { relationships: { agents: { data: [{ type: 'datasource_agents', id: a2 }] } } } });
+    const upd = await t.api
+      .patch(`/datasources/${dsId}`)
+      .set('Authorization', admin())
+      .send({ data: { relationships: { agents: { data: [{ type: 'datasource_agents', id: a2 }] } } } });
     expect(upd.status).toBe(200);
     expect(upd.body.data.relationships.agents.data).toEqual([{ type: 'datasource_agents', id: a2 }]);
     expect((await t.api.delete(`/datasource_agents/${a1}`).set('Authorization', admin())).status).toBe(204);
     expect((await t.api.get(`/datasource_agents/${a1}`).set('Authorization', admin())).status).toBe(404);
 
     // leaving agent mode lets go of the agents
-    const direct = await t.api.patch(`/datasources/${dsId}`).set('Authorization', admin()).send({ data: { attributes: { connection_mode: 'direct' } } });
+    const direct = await t.api
+      .patch(`/datasources/${dsId}`)
+      .set('Authorization', admin())
+      .send({ data: { attributes: { connection_mode: 'direct' } } });
     expect(direct.status).toBe(200);
     expect(direct.body.data.relationships.agents.data).toEqual([]);
     expect((await t.api.delete(`/datasource_agents/${a2}`).set('Authorization', admin())).status).toBe(204);
   });
 
-  it('rejects agents on non-agent datasources, unknown agents and other organizations\' agents', async () => {
+  it("rejects agents on non-agent datasources, unknown agents and other organizations' agents", async () => {
     const a = (await createAgent('mine')).body.data.id as string;
     const direct = await createDatasource({ connection_mode: 'direct' }, [a]);
     expect(direct.status).toBe(422);
@@ -118,12 +175,21 @@ describe('datasource_agents', () => {
     expectValidJsonApi(unknown.body);
 
     const other = await t.services.organizations.create('Other');
-    const theirs = await t.api.post('/datasource_agents').set('Authorization', auth(other.adminKey.secret)).send({ data: { attributes: { name: 'theirs' } } });
+    const theirs = await t.api
+      .post('/datasource_agents')
+      .set('Authorization', auth(other.adminKey.secret))
+      .send({ data: { attributes: { name: 'theirs' } } });
     expect(theirs.status).toBe(201);
     const theirId = theirs.body.data.id as string;
     expect((await createDatasource({}, [theirId])).status).toBe(422);
-    for (const [method, path] of [['get', `/datasource_agents/${theirId}`], ['patch', `/datasource_agents/${theirId}`], ['delete', `/datasource_agents/${theirId}`]] as const) {
-      const res = await t.api[method](path).set('Authorization', admin()).send(method === 'patch' ? { data: { attributes: { enabled: false } } } : undefined);
+    for (const [method, path] of [
+      ['get', `/datasource_agents/${theirId}`],
+      ['patch', `/datasource_agents/${theirId}`],
+      ['delete', `/datasource_agents/${theirId}`],
+    ] as const) {
+      const res = await t.api[method](path)
+        .set('Authorization', admin())
+        .send(method === 'patch' ? { data: { attributes: { enabled: false } } } : undefined);
       expect([path, method, res.status]).toEqual([path, method, 404]);
       expectValidJsonApi(res.body);
     }
@@ -142,7 +208,14 @@ describe('datasource_agents', () => {
     expect((await t.api.get('/datasource_agents').set('Authorization', auth(viewer))).status).toBe(200);
     expect((await t.api.get(`/datasource_agents/${agent}`).set('Authorization', auth(viewer))).status).toBe(200);
     expect((await createAgent('no', viewer)).status).toBe(403);
-    expect((await t.api.patch(`/datasource_agents/${agent}`).set('Authorization', auth(viewer)).send({ data: { attributes: { name: 'x' } } })).status).toBe(403);
+    expect(
+      (
+        await t.api
+          .patch(`/datasource_agents/${agent}`)
+          .set('Authorization', auth(viewer))
+          .send({ data: { attributes: { name: 'x' } } })
+      ).status,
+    ).toBe(403);
     expect((await t.api.delete(`/datasource_agents/${agent}`).set('Authorization', auth(viewer))).status).toBe(403);
     const denied = await t.api.get('/datasource_agents').set('Authorization', auth(dashboards));
     expect(denied.status).toBe(403);
@@ -150,7 +223,10 @@ describe('datasource_agents', () => {
     expect((await t.api.get('/datasources?include=agents').set('Authorization', auth(dashboards))).status).toBe(403);
 
     // Manage Datasources on A only: the agent is also used by B
-    const partial = await t.api.patch(`/datasource_agents/${agent}`).set('Authorization', auth(manageA)).send({ data: { attributes: { name: 'x' } } });
+    const partial = await t.api
+      .patch(`/datasource_agents/${agent}`)
+      .set('Authorization', auth(manageA))
+      .send({ data: { attributes: { name: 'x' } } });
     expect(partial.status).toBe(403);
     expectValidJsonApi(partial.body);
     // and the key sees only datasource A in the agent's linkage
@@ -162,8 +238,14 @@ describe('datasource_agents', () => {
     expect(viewed.body.included).toHaveLength(2);
     expect(viewed.body.included[0].attributes).not.toHaveProperty('password');
 
-    await t.api.patch(`/datasources/${dsB}`).set('Authorization', admin()).send({ data: { relationships: { agents: { data: [] } } } });
-    const now = await t.api.patch(`/datasource_agents/${agent}`).set('Authorization', auth(manageA)).send({ data: { attributes: { name: 'ok' } } });
+    await t.api
+      .patch(`/datasources/${dsB}`)
+      .set('Authorization', admin())
+      .send({ data: { relationships: { agents: { data: [] } } } });
+    const now = await t.api
+      .patch(`/datasource_agents/${agent}`)
+      .set('Authorization', auth(manageA))
+      .send({ data: { attributes: { name: 'ok' } } });
     expect(now.status).toBe(200);
   });
 });

@@ -13,13 +13,29 @@ afterAll(async () => {
 });
 
 const pgAttributes = (overrides: Record<string, unknown> = {}) => ({
-  name: 'Local PG', database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432,
-  username: 'postgres', password: 's3cr3t-pw', database: 'postgres', require_ssl: false, data_time_zone: 'Europe/Berlin', ...overrides,
+  name: 'Local PG',
+  database_type: 'postgres',
+  connection_mode: 'direct',
+  host: '127.0.0.1',
+  port: 5432,
+  username: 'postgres',
+  password: 's3cr3t-pw',
+  database: 'postgres',
+  require_ssl: false,
+  data_time_zone: 'Europe/Berlin',
+  ...overrides,
 });
 const createDs = (attributes: Record<string, unknown>, secret = t.adminSecret) =>
-  t.api.post('/datasources').set('Authorization', auth(secret)).set('Content-Type', JSONAPI).send(JSON.stringify({ data: { type: 'datasources', attributes } }));
+  t.api
+    .post('/datasources')
+    .set('Authorization', auth(secret))
+    .set('Content-Type', JSONAPI)
+    .send(JSON.stringify({ data: { type: 'datasources', attributes } }));
 const newKey = async (permissions: Array<{ name: string; datasource_ids?: string[] | null }>) => {
-  const res = await t.api.post('/api_keys').set('Authorization', auth(t.adminSecret)).send({ data: { attributes: { name: 'k', permissions } } });
+  const res = await t.api
+    .post('/api_keys')
+    .set('Authorization', auth(t.adminSecret))
+    .send({ data: { attributes: { name: 'k', permissions } } });
   expect(res.status).toBe(201);
   return res.body.data.attributes.secret as string;
 };
@@ -31,9 +47,22 @@ describe('datasources', () => {
     expectValidJsonApi(res.body);
     const a = res.body.data.attributes;
     expect(a).toMatchObject({
-      name: 'Local PG', database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres',
-      password: 's3cr3t-pw', database: 'postgres', require_ssl: false, verify_ssl: false, enabled: true, data_time_zone: 'Europe/Berlin',
-      max_concurrent_executions: 5, query_timeout_seconds: 30, update_schema_nightly: false, update_schema_row_counts: true,
+      name: 'Local PG',
+      database_type: 'postgres',
+      connection_mode: 'direct',
+      host: '127.0.0.1',
+      port: 5432,
+      username: 'postgres',
+      password: 's3cr3t-pw',
+      database: 'postgres',
+      require_ssl: false,
+      verify_ssl: false,
+      enabled: true,
+      data_time_zone: 'Europe/Berlin',
+      max_concurrent_executions: 5,
+      query_timeout_seconds: 30,
+      update_schema_nightly: false,
+      update_schema_row_counts: true,
     });
     expect(res.body.data.relationships).toEqual({ agents: { data: [] } });
     const row = await t.database.db('datasources').where({ id: res.body.data.id }).first();
@@ -58,7 +87,10 @@ describe('datasources', () => {
   it('updates partially and deletes', async () => {
     const created = await createDs(pgAttributes());
     const id = created.body.data.id;
-    const upd = await t.api.patch(`/datasources/${id}`).set('Authorization', auth(t.adminSecret)).send({ data: { type: 'datasources', id, attributes: { name: 'Renamed', port: 5433, password: null } } });
+    const upd = await t.api
+      .patch(`/datasources/${id}`)
+      .set('Authorization', auth(t.adminSecret))
+      .send({ data: { type: 'datasources', id, attributes: { name: 'Renamed', port: 5433, password: null } } });
     expect(upd.status).toBe(200);
     expect(upd.body.data.attributes).toMatchObject({ name: 'Renamed', port: 5433, password: null, host: '127.0.0.1' });
     expect((await t.api.delete(`/datasources/${id}`).set('Authorization', auth(t.adminSecret))).status).toBe(204);
@@ -67,9 +99,12 @@ describe('datasources', () => {
 
   it('refuses to delete a datasource used by a snippet (422)', async () => {
     const ds = await createDs(pgAttributes());
-    const snippet = await t.api.post('/sql_snippets').set('Authorization', auth(t.adminSecret)).send({
-      data: { attributes: { name: 'uses_ds', text: 'SELECT 1' }, relationships: { datasource: { data: { type: 'datasources', id: ds.body.data.id } } } },
-    });
+    const snippet = await t.api
+      .post('/sql_snippets')
+      .set('Authorization', auth(t.adminSecret))
+      .send({
+        data: { attributes: { name: 'uses_ds', text: 'SELECT 1' }, relationships: { datasource: { data: { type: 'datasources', id: ds.body.data.id } } } },
+      });
     expect(snippet.status).toBe(201);
     const del = await t.api.delete(`/datasources/${ds.body.data.id}`).set('Authorization', auth(t.adminSecret));
     expect(del.status).toBe(422);
@@ -80,16 +115,32 @@ describe('datasources', () => {
   it('refuses to delete a datasource used by a report or a filter (422 naming them), and deletes it once unused', async () => {
     const ds = await createDs(pgAttributes());
     const dsId = ds.body.data.id as string;
-    const dashboard = await t.api.post('/dashboards').set('Authorization', auth(t.adminSecret)).send({ data: { attributes: { name: 'Uses it' } } });
-    const report = await t.api.post('/reports').set('Authorization', auth(t.adminSecret)).send({
-      data: { attributes: { name: 'Revenue by month', sql_query: 'SELECT 1' }, relationships: {
-        dashboard: { data: { type: 'dashboards', id: dashboard.body.data.id } }, datasource: { data: { type: 'datasources', id: dsId } } } },
-    });
+    const dashboard = await t.api
+      .post('/dashboards')
+      .set('Authorization', auth(t.adminSecret))
+      .send({ data: { attributes: { name: 'Uses it' } } });
+    const report = await t.api
+      .post('/reports')
+      .set('Authorization', auth(t.adminSecret))
+      .send({
+        data: {
+          attributes: { name: 'Revenue by month', sql_query: 'SELECT 1' },
+          relationships: {
+            dashboard: { data: { type: 'dashboards', id: dashboard.body.data.id } },
+            datasource: { data: { type: 'datasources', id: dsId } },
+          },
+        },
+      });
     expect(report.status).toBe(201);
-    const filter = await t.api.post('/filters').set('Authorization', auth(t.adminSecret)).send({
-      data: { attributes: { variable_name: 'region_pick', display_name: 'Region', control_type: 'dropdown', value_type: 'TEXT', sql_query: 'SELECT 1' },
-        relationships: { datasource: { data: { type: 'datasources', id: dsId } } } },
-    });
+    const filter = await t.api
+      .post('/filters')
+      .set('Authorization', auth(t.adminSecret))
+      .send({
+        data: {
+          attributes: { variable_name: 'region_pick', display_name: 'Region', control_type: 'dropdown', value_type: 'TEXT', sql_query: 'SELECT 1' },
+          relationships: { datasource: { data: { type: 'datasources', id: dsId } } },
+        },
+      });
     expect(filter.status).toBe(201);
     const del = await t.api.delete(`/datasources/${dsId}`).set('Authorization', auth(t.adminSecret));
     expect(del.status).toBe(422);
@@ -122,9 +173,12 @@ describe('datasources', () => {
     const res = await createDs({ name: 'x', database_type: 'postgres' });
     expect(res.status).toBe(422);
     expectValidJsonApi(res.body);
-    expect(res.body.errors).toEqual([expect.objectContaining({
-      detail: '`connection_mode` is required; one of direct, ssh_tunnel, agent', source: { pointer: '/data/attributes/connection_mode' },
-    })]);
+    expect(res.body.errors).toEqual([
+      expect.objectContaining({
+        detail: '`connection_mode` is required; one of direct, ssh_tunnel, agent',
+        source: { pointer: '/data/attributes/connection_mode' },
+      }),
+    ]);
     const port = await createDs({ ...pgAttributes(), port: '5432' });
     expect(port.body.errors[0].detail).toBe('`port` must be a number, not text');
   });
@@ -141,13 +195,20 @@ describe('datasources', () => {
     expectValidJsonApi(list.body);
     expect((await t.api.get(`/datasources/${b.body.data.id}`).set('Authorization', auth(viewer))).status).toBe(404);
     expect((await createDs(pgAttributes(), viewer)).status).toBe(403);
-    expect((await t.api.patch(`/datasources/${a.body.data.id}`).set('Authorization', auth(viewer)).send({ data: { attributes: { name: 'x' } } })).status).toBe(403);
+    expect(
+      (
+        await t.api
+          .patch(`/datasources/${a.body.data.id}`)
+          .set('Authorization', auth(viewer))
+          .send({ data: { attributes: { name: 'x' } } })
+      ).status,
+    ).toBe(403);
     expect((await t.api.post(`/datasources/${a.body.data.id}/test_connection`).set('Authorization', auth(viewer))).status).toBe(403);
     const noPerm = await newKey([{ name: 'View Users' }]);
     expect((await t.api.get('/datasources').set('Authorization', auth(noPerm))).status).toBe(403);
   });
 
-  it('never shows another organization\'s datasources', async () => {
+  it("never shows another organization's datasources", async () => {
     const mine = await createDs(pgAttributes());
     const other = await t.services.organizations.create('Other');
     const otherSecret = other.adminKey.secret;
@@ -155,11 +216,18 @@ describe('datasources', () => {
     expect(list.body.data.map((d: { id: string }) => d.id)).not.toContain(mine.body.data.id);
     for (const res of [
       await t.api.get(`/datasources/${mine.body.data.id}`).set('Authorization', auth(otherSecret)),
-      await t.api.patch(`/datasources/${mine.body.data.id}`).set('Authorization', auth(otherSecret)).send({ data: { attributes: { name: 'x' } } }),
+      await t.api
+        .patch(`/datasources/${mine.body.data.id}`)
+        .set('Authorization', auth(otherSecret))
+        .send({ data: { attributes: { name: 'x' } } }),
       await t.api.delete(`/datasources/${mine.body.data.id}`).set('Authorization', auth(otherSecret)),
       await t.api.post(`/datasources/${mine.body.data.id}/test_connection`).set('Authorization', auth(otherSecret)),
-    ]) expect(res.status).toBe(404);
-    const perm = await t.api.post('/api_keys').set('Authorization', auth(otherSecret)).send({ data: { attributes: { name: 'k', permissions: [{ name: 'View Datasources', datasource_ids: [mine.body.data.id] }] } } });
+    ])
+      expect(res.status).toBe(404);
+    const perm = await t.api
+      .post('/api_keys')
+      .set('Authorization', auth(otherSecret))
+      .send({ data: { attributes: { name: 'k', permissions: [{ name: 'View Datasources', datasource_ids: [mine.body.data.id] }] } } });
     expect(perm.status).toBe(422);
   });
 });
@@ -174,7 +242,16 @@ describe('test connection', () => {
     const after = await t.api.get(`/datasources/${pg.body.data.id}`).set('Authorization', auth(t.adminSecret));
     expect(after.body.data.attributes.server_version).toMatch(/\d+/);
 
-    const maria = await createDs({ name: 'Maria', database_type: 'mariadb', connection_mode: 'direct', host: '127.0.0.1', port: 3306, username: 'root', database: 'test', require_ssl: false });
+    const maria = await createDs({
+      name: 'Maria',
+      database_type: 'mariadb',
+      connection_mode: 'direct',
+      host: '127.0.0.1',
+      port: 3306,
+      username: 'root',
+      database: 'test',
+      require_ssl: false,
+    });
     const mres = await t.api.post(`/datasources/${maria.body.data.id}/test_connection`).set('Authorization', auth(t.adminSecret));
     expect(mres.body).toEqual({ status: 'ok', error_message: null });
   });
@@ -200,14 +277,26 @@ describe('test connection', () => {
   it('masks the password only where it stands alone, never inside other words of the message', async () => {
     for (const attributes of [
       pgAttributes({ password: 'e', database: 'expected_here_never' }),
-      { name: 'm', database_type: 'mariadb', connection_mode: 'direct', host: '127.0.0.1', port: 3306, username: 'root', password: 'e', database: 'test', require_ssl: false },
+      {
+        name: 'm',
+        database_type: 'mariadb',
+        connection_mode: 'direct',
+        host: '127.0.0.1',
+        port: 3306,
+        username: 'root',
+        password: 'e',
+        database: 'test',
+        require_ssl: false,
+      },
     ]) {
       const ds = await createDs(attributes);
       const res = await t.api.post(`/datasources/${ds.body.data.id}/test_connection`).set('Authorization', auth(t.adminSecret));
       expect(res.body.status).toBe('error');
       // the database's own words arrive unchanged (no "***xpected", no "nob***dy")
       expect(res.body.error_message).not.toContain('***');
-      expect(res.body.error_message).toMatch(attributes.database_type === 'postgres' ? /database "expected_here_never" does not exist/ : /Access denied for user 'root'/);
+      expect(res.body.error_message).toMatch(
+        attributes.database_type === 'postgres' ? /database "expected_here_never" does not exist/ : /Access denied for user 'root'/,
+      );
     }
   });
 

@@ -21,11 +21,31 @@ beforeAll(async () => {
   t = await createPlatformTestContext();
   const logger = createLogger('silent', 'test');
   dataServer = await listen(createDataApp({ db: t.database.db, logger, resultStore: t.services.resultStore, tokens: t.services.tokens }), '127.0.0.1', 0);
-  apiServer = await listen(createApiApp({ db: t.database.db, logger, services: t.services, maxBodyBytes: t.config.maxBodyBytes, dataBaseUrl: dataServer.url }), '127.0.0.1', 0);
+  apiServer = await listen(
+    createApiApp({ db: t.database.db, logger, services: t.services, maxBodyBytes: t.config.maxBodyBytes, dataBaseUrl: dataServer.url }),
+    '127.0.0.1',
+    0,
+  );
   client = createSightlineClient({ baseUrl: apiServer.url, apiKey: t.adminSecret, dataBaseUrl: dataServer.url });
-  datasourceId = unwrap(await client.api.POST('/datasources', {
-    body: { data: { type: 'datasources', attributes: { name: 'PG', database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres', database: t.database.name, require_ssl: false } } },
-  })).data.id;
+  datasourceId = unwrap(
+    await client.api.POST('/datasources', {
+      body: {
+        data: {
+          type: 'datasources',
+          attributes: {
+            name: 'PG',
+            database_type: 'postgres',
+            connection_mode: 'direct',
+            host: '127.0.0.1',
+            port: 5432,
+            username: 'postgres',
+            database: t.database.name,
+            require_ssl: false,
+          },
+        },
+      },
+    }),
+  ).data.id;
 });
 
 afterAll(async () => {
@@ -52,7 +72,10 @@ describe('executions through the typed client', () => {
     expect(json.rows[299]).toEqual([300, 'row 300']);
 
     const page = await client.downloadResult(ref!.data_key, ref!.data_access_token, { offset: 10, limit: 2 });
-    expect(page.rows).toEqual([[11, 'row 11'], [12, 'row 12']]);
+    expect(page.rows).toEqual([
+      [11, 'row 11'],
+      [12, 'row 12'],
+    ]);
 
     const csv = await client.downloadResult(ref!.data_key, ref!.data_access_token, { format: 'csv' });
     expect(csv.split('\r\n').slice(0, 3)).toEqual(['n,label', '1,row 1', '2,row 2']);
@@ -73,14 +96,17 @@ describe('executions through the typed client', () => {
 describe('dashboard status through the typed client', () => {
   it('polls until the report data is ready and downloads it with the data token', async () => {
     const dashboardId = unwrap(await client.api.POST('/dashboards', { body: { data: { type: 'dashboards', attributes: { name: 'Polled' } } } })).data.id;
-    const reportId = unwrap(await client.api.POST('/reports', {
-      body: {
-        data: {
-          type: 'reports', attributes: { name: 'Numbers', sql_query: 'SELECT g AS n FROM generate_series(1, 5) AS g ORDER BY g' },
-          relationships: { dashboard: { data: { type: 'dashboards', id: dashboardId } }, datasource: { data: { type: 'datasources', id: datasourceId } } },
+    const reportId = unwrap(
+      await client.api.POST('/reports', {
+        body: {
+          data: {
+            type: 'reports',
+            attributes: { name: 'Numbers', sql_query: 'SELECT g AS n FROM generate_series(1, 5) AS g ORDER BY g' },
+            relationships: { dashboard: { data: { type: 'dashboards', id: dashboardId } }, datasource: { data: { type: 'datasources', id: datasourceId } } },
+          },
         },
-      },
-    })).data.id;
+      }),
+    ).data.id;
 
     const status = await client.waitForDashboard(dashboardId, { refresh_data: true }, { intervalMs: 25, timeoutMs: 60_000 });
     const entry = status.reports[reportId];

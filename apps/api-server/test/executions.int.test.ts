@@ -41,7 +41,10 @@ async function waitForStatus(id: string, status: string, timeoutMs = 20_000): Pr
   }
 }
 
-async function fetchRows(secret: string, executionId: string): Promise<{ fields: Array<{ name: string; data_type: string }>; rows: unknown[][]; [k: string]: unknown }> {
+async function fetchRows(
+  secret: string,
+  executionId: string,
+): Promise<{ fields: Array<{ name: string; data_type: string }>; rows: unknown[][]; [k: string]: unknown }> {
   const data = await t.api.get(`/executions/${executionId}/data`).set('Authorization', auth(secret));
   expect(data.status).toBe(200);
   expect(data.body).toEqual({ data_key: expect.any(String), data_access_token: expect.any(String), data_timestamp: expect.any(Number) });
@@ -58,10 +61,48 @@ beforeAll(async () => {
     expect(res.status).toBe(201);
     return res.body.data.id as string;
   };
-  pgDs = await mk({ name: 'PG', database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres', database: t.database.name, require_ssl: false, query_timeout_seconds: 2 });
-  mariaDs = await mk({ name: 'Maria', database_type: 'mariadb', connection_mode: 'direct', host: '127.0.0.1', port: 3306, username: 'root', database: 'test', require_ssl: false, query_timeout_seconds: 2 });
-  pgLong = await mk({ name: 'PG held', database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres', database: t.database.name, require_ssl: false });
-  mariaLong = await mk({ name: 'Maria held', database_type: 'mariadb', connection_mode: 'direct', host: '127.0.0.1', port: 3306, username: 'root', database: 'test', require_ssl: false });
+  pgDs = await mk({
+    name: 'PG',
+    database_type: 'postgres',
+    connection_mode: 'direct',
+    host: '127.0.0.1',
+    port: 5432,
+    username: 'postgres',
+    database: t.database.name,
+    require_ssl: false,
+    query_timeout_seconds: 2,
+  });
+  mariaDs = await mk({
+    name: 'Maria',
+    database_type: 'mariadb',
+    connection_mode: 'direct',
+    host: '127.0.0.1',
+    port: 3306,
+    username: 'root',
+    database: 'test',
+    require_ssl: false,
+    query_timeout_seconds: 2,
+  });
+  pgLong = await mk({
+    name: 'PG held',
+    database_type: 'postgres',
+    connection_mode: 'direct',
+    host: '127.0.0.1',
+    port: 5432,
+    username: 'postgres',
+    database: t.database.name,
+    require_ssl: false,
+  });
+  mariaLong = await mk({
+    name: 'Maria held',
+    database_type: 'mariadb',
+    connection_mode: 'direct',
+    host: '127.0.0.1',
+    port: 3306,
+    username: 'root',
+    database: 'test',
+    require_ssl: false,
+  });
   admin = new pg.Client({ connectionString: t.database.url });
   await admin.connect();
   await admin.query(`CREATE TABLE ${MARKER}_hits (at timestamptz DEFAULT now())`);
@@ -91,7 +132,12 @@ describe('run execution → poll → data server', () => {
     const direct = await admin.query({ text: SQL, rowMode: 'array', types: { getTypeParser: () => (v: string) => v } });
     expect(result.rows).toHaveLength(2500);
     expect(result.fields.map((f) => [f.name, f.data_type])).toEqual([
-      ['id', 'Integer'], ['label', 'String'], ['amount', 'Float'], ['even', 'Boolean'], ['day', 'Date'], ['city', 'String'],
+      ['id', 'Integer'],
+      ['label', 'String'],
+      ['amount', 'Float'],
+      ['even', 'Boolean'],
+      ['day', 'Date'],
+      ['city', 'String'],
     ]);
     result.rows.forEach((row, i) => {
       const d = direct.rows[i] as Array<string | null>;
@@ -115,7 +161,12 @@ describe('run execution → poll → data server', () => {
     const result = await fetchRows(t.adminSecret, res.body.data.id);
     const direct = (await admin.query({ text: sql, rowMode: 'array', types: { getTypeParser: () => (v: string) => v } })).rows[0] as string[];
     expect(result.fields.map((f) => [f.name, f.data_type])).toEqual([
-      ['doc', 'JSON'], ['ints', 'IntegerArray'], ['words', 'StringArray'], ['span', 'Other'], ['pair', 'Record'], ['raw', 'JSON'],
+      ['doc', 'JSON'],
+      ['ints', 'IntegerArray'],
+      ['words', 'StringArray'],
+      ['span', 'Other'],
+      ['pair', 'Record'],
+      ['raw', 'JSON'],
     ]);
     expect(result.rows).toEqual([[direct[0], '[1,null,3]', '[["x","y\\"z"]]', direct[3], direct[4], direct[5]]]);
     expect(result.rows[0]!.every((v) => typeof v === 'string')).toBe(true);
@@ -199,7 +250,12 @@ describe('timeouts and cancel reach the database', () => {
   it('cancels a running MariaDB query (KILL QUERY)', async () => {
     const conn = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root' });
     const lock = `sightline_cancel_${process.pid}_${newLockKey()}`;
-    const probe = async () => ((await conn.query("SELECT id FROM information_schema.PROCESSLIST WHERE INFO LIKE '%maria-cancel-probe%' AND INFO NOT LIKE '%PROCESSLIST%'"))[0] as unknown[]).length;
+    const probe = async () =>
+      (
+        (
+          await conn.query("SELECT id FROM information_schema.PROCESSLIST WHERE INFO LIKE '%maria-cancel-probe%' AND INFO NOT LIKE '%PROCESSLIST%'")
+        )[0] as unknown[]
+      ).length;
     await conn.query('SELECT GET_LOCK(?, 10)', [lock]);
     try {
       const res = await run(mariaLong, { sql_query: `SELECT GET_LOCK('${lock}', 3600) /* maria-cancel-probe */` });
@@ -249,7 +305,9 @@ describe('single flight', () => {
 describe('access rules and hostile input', () => {
   it('rejects bad bodies with clear errors', async () => {
     for (const [body, status] of [
-      [{}, 422], [{ sql_query: 5 }, 422], [{ sql_query: 'SELECT 1', extra: 1 }, 422],
+      [{}, 422],
+      [{ sql_query: 5 }, 422],
+      [{ sql_query: 'SELECT 1', extra: 1 }, 422],
       [{ sql_query: 'SELECT 1', parameters: { aggregation: 'fortnight' } }, 422],
       [{ sql_query: 'SELECT 1', parameters: { tz: "UTC'; DROP TABLE x;--" } }, 422],
       [{ sql_query: 'SELECT {x:nope}' }, 422],
@@ -259,7 +317,11 @@ describe('access rules and hostile input', () => {
       expect([res.status, body]).toEqual([status, body]);
       expectValidJsonApi(res.body);
     }
-    const text = await t.api.post(`/datasources/${pgDs}/executions`).set('Authorization', auth(t.adminSecret)).set('Content-Type', 'text/plain').send('SELECT 1');
+    const text = await t.api
+      .post(`/datasources/${pgDs}/executions`)
+      .set('Authorization', auth(t.adminSecret))
+      .set('Content-Type', 'text/plain')
+      .send('SELECT 1');
     expect(text.status).toBe(415);
     expect((await t.api.get('/executions/not-a-uuid').set('Authorization', auth(t.adminSecret))).status).toBe(404);
     expect((await t.api.get('/executions/00000000-0000-0000-0000-000000000000').set('Authorization', auth(t.adminSecret))).status).toBe(404);
@@ -274,7 +336,9 @@ describe('access rules and hostile input', () => {
     expect((await t.api.get(`/executions/${res.body.data.id}/data`).set('Authorization', auth(secret))).status).toBe(404);
     expect((await t.api.post(`/executions/${res.body.data.id}/cancel`).set('Authorization', auth(secret))).status).toBe(404);
     expect((await run(pgDs, { sql_query: 'SELECT 1' }, secret)).status).toBe(404);
-    const scoped = await t.api.post('/api_keys').set('Authorization', auth(t.adminSecret))
+    const scoped = await t.api
+      .post('/api_keys')
+      .set('Authorization', auth(t.adminSecret))
       .send({ data: { attributes: { name: 'maria only', permissions: [{ name: 'Manage Dashboards', datasource_ids: [mariaDs] }] } } });
     const scopedSecret = scoped.body.data.attributes.secret as string;
     expect((await run(pgDs, { sql_query: 'SELECT 1' }, scopedSecret)).status).toBe(404);
@@ -291,18 +355,30 @@ describe('schemas', () => {
     await admin.query(`CREATE TABLE ${MARKER}_orders (id int PRIMARY KEY, placed_at timestamptz, note text)`);
     const refresh = await t.api.post(`/datasources/${pgDs}/refresh`).set('Authorization', auth(t.adminSecret));
     expect(refresh.status).toBe(200);
-    expect(await waitForExecution(t, t.adminSecret, refresh.body.execution_id)).toMatchObject({ execution_status: 'success', execution_type: 'almanach_query' });
+    expect(await waitForExecution(t, t.adminSecret, refresh.body.execution_id)).toMatchObject({
+      execution_status: 'success',
+      execution_type: 'almanach_query',
+    });
     const key = await t.api.get(`/datasources/${pgDs}/schema`).set('Authorization', auth(t.adminSecret));
     expect(key.status).toBe(200);
     const schema = await t.data.get(`/schemas/${key.body.data_key}`).set('Authorization', `Data ${key.body.data_access_token}`);
     expect(schema.status).toBe(200);
-    const doc = JSON.parse(schema.text) as { schemas: Array<{ name: string; tables: Array<{ name: string; columns: Array<{ name: string; data_type: string }> }> }> };
+    const doc = JSON.parse(schema.text) as {
+      schemas: Array<{ name: string; tables: Array<{ name: string; columns: Array<{ name: string; data_type: string }> }> }>;
+    };
     const table = doc.schemas.find((s) => s.name === 'public')!.tables.find((tb) => tb.name === `${MARKER}_orders`)!;
-    expect(table.columns.map((c) => [c.name, c.data_type])).toEqual([['id', 'Integer'], ['placed_at', 'DateTime'], ['note', 'String']]);
+    expect(table.columns.map((c) => [c.name, c.data_type])).toEqual([
+      ['id', 'Integer'],
+      ['placed_at', 'DateTime'],
+      ['note', 'String'],
+    ]);
     const one = await t.api.get(`/datasources/${pgDs}/schema?name=public`).set('Authorization', auth(t.adminSecret));
     const publicOnly = await t.data.get(`/schemas/${one.body.data_key}`).set('Authorization', `Data ${one.body.data_access_token}`);
     expect(publicOnly.status).toBe(200);
-    expect(JSON.parse(publicOnly.text)).toMatchObject({ name: 'public', tables: expect.arrayContaining([expect.objectContaining({ name: `${MARKER}_orders` })]) });
+    expect(JSON.parse(publicOnly.text)).toMatchObject({
+      name: 'public',
+      tables: expect.arrayContaining([expect.objectContaining({ name: `${MARKER}_orders` })]),
+    });
     const none = await t.api.get(`/datasources/${pgDs}/schema?name=nope`).set('Authorization', auth(t.adminSecret));
     expect((await t.data.get(`/schemas/${none.body.data_key}`).set('Authorization', `Data ${none.body.data_access_token}`)).status).toBe(404);
     const ds = await t.api.get(`/datasources/${pgDs}`).set('Authorization', auth(t.adminSecret));
@@ -313,11 +389,28 @@ describe('schemas', () => {
 
 describe('Get Datasource Schema before any refresh', () => {
   it('answers the data key at once and starts the refresh; the data server says 204 until the schema is stored', async () => {
-    const created = await t.api.post('/datasources').set('Authorization', auth(t.adminSecret)).send({ data: { attributes: {
-      name: 'No schema yet', database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres',
-      database: t.database.name, require_ssl: false, max_concurrent_executions: 1 } } });
+    const created = await t.api
+      .post('/datasources')
+      .set('Authorization', auth(t.adminSecret))
+      .send({
+        data: {
+          attributes: {
+            name: 'No schema yet',
+            database_type: 'postgres',
+            connection_mode: 'direct',
+            host: '127.0.0.1',
+            port: 5432,
+            username: 'postgres',
+            database: t.database.name,
+            require_ssl: false,
+            max_concurrent_executions: 1,
+          },
+        },
+      });
     const ds = created.body.data.id as string;
-    const viewer = await t.api.post('/api_keys').set('Authorization', auth(t.adminSecret))
+    const viewer = await t.api
+      .post('/api_keys')
+      .set('Authorization', auth(t.adminSecret))
       .send({ data: { attributes: { name: 'schema viewer', permissions: [{ name: 'View Datasources', datasource_ids: [ds] }] } } });
     const viewerSecret = viewer.body.data.attributes.secret as string;
     // A query holding the datasource's only slot keeps the refresh waiting for as long as the test needs.
@@ -353,7 +446,10 @@ describe('Get Datasource Schema before any refresh', () => {
   }, 150_000);
 
   it('answers 422 when the datasource can never be refreshed by this build', async () => {
-    const oracle = await t.api.post('/datasources').set('Authorization', auth(t.adminSecret)).send({ data: { attributes: { name: 'o', database_type: 'oracle', connection_mode: 'direct', host: 'h' } } });
+    const oracle = await t.api
+      .post('/datasources')
+      .set('Authorization', auth(t.adminSecret))
+      .send({ data: { attributes: { name: 'o', database_type: 'oracle', connection_mode: 'direct', host: 'h' } } });
     const res = await t.api.get(`/datasources/${oracle.body.data.id}/schema`).set('Authorization', auth(t.adminSecret));
     expect(res.status).toBe(422);
     expectValidJsonApi(res.body);
@@ -362,9 +458,24 @@ describe('Get Datasource Schema before any refresh', () => {
 
 describe('concurrency, retention, R', () => {
   it('honours max_concurrent_executions: a second query waits for the first', async () => {
-    const one = await t.api.post('/datasources').set('Authorization', auth(t.adminSecret)).send({ data: { attributes: {
-      name: 'One at a time', database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres',
-      database: t.database.name, require_ssl: false, max_concurrent_executions: 1 } } });
+    const one = await t.api
+      .post('/datasources')
+      .set('Authorization', auth(t.adminSecret))
+      .send({
+        data: {
+          attributes: {
+            name: 'One at a time',
+            database_type: 'postgres',
+            connection_mode: 'direct',
+            host: '127.0.0.1',
+            port: 5432,
+            username: 'postgres',
+            database: t.database.name,
+            require_ssl: false,
+            max_concurrent_executions: 1,
+          },
+        },
+      });
     // The first query holds the only slot until the test releases its lock: the second must wait.
     const lock = newLockKey();
     await admin.query('SELECT pg_advisory_lock($1)', [lock]);
@@ -388,7 +499,10 @@ describe('concurrency, retention, R', () => {
   it('forgets executions 24 hours after they started', async () => {
     const res = await run(pgDs, { sql_query: 'SELECT 24' });
     await waitForExecution(t, t.adminSecret, res.body.data.id);
-    await t.database.db('executions').where({ id: res.body.data.id }).update({ created_at: t.database.db.raw("now() - interval '25 hours'") });
+    await t.database
+      .db('executions')
+      .where({ id: res.body.data.id })
+      .update({ created_at: t.database.db.raw("now() - interval '25 hours'") });
     expect((await t.api.get(`/executions/${res.body.data.id}`).set('Authorization', auth(t.adminSecret))).status).toBe(404);
     expect((await t.api.get(`/executions/${res.body.data.id}/data`).set('Authorization', auth(t.adminSecret))).status).toBe(404);
   });
@@ -406,7 +520,10 @@ describe('crash safety', () => {
     const res = await run(pgDs, { sql_query: 'SELECT 7' });
     await waitForExecution(t, t.adminSecret, res.body.data.id);
     // Simulate a worker killed mid-query: running, last heartbeat long ago.
-    await t.database.db('executions').where({ id: res.body.data.id }).update({ execution_status: 'running', heartbeat_at: t.database.db.raw("now() - interval '1 minute'"), completed_at: null });
+    await t.database
+      .db('executions')
+      .where({ id: res.body.data.id })
+      .update({ execution_status: 'running', heartbeat_at: t.database.db.raw("now() - interval '1 minute'"), completed_at: null });
     const deadline = Date.now() + 45_000;
     let status = '';
     while (Date.now() < deadline) {

@@ -22,7 +22,11 @@ const post = (path: string, body?: unknown, secret = t.adminSecret) => {
   return body === undefined ? req : req.set('Content-Type', 'application/json').send(JSON.stringify(body));
 };
 
-interface JobDoc { job_status: string; file_url: string | null; error_message: string | null }
+interface JobDoc {
+  job_status: string;
+  file_url: string | null;
+  error_message: string | null;
+}
 
 async function jobStatus(id: string, secret = t.adminSecret): Promise<JobDoc> {
   const res = await t.api.get(`/export_jobs/${id}`).set('Authorization', `Api ${secret}`);
@@ -44,11 +48,14 @@ async function waitForJob(id: string, timeoutMs = 60_000): Promise<JobDoc> {
 /** Downloads a file URL from the data server (path and query of the URL). */
 async function download(fileUrl: string) {
   const url = new URL(fileUrl);
-  return t.data.get(`${url.pathname}${url.search}`).buffer(true).parse((res, cb) => {
-    const parts: Buffer[] = [];
-    res.on('data', (c: Buffer) => parts.push(c));
-    res.on('end', () => cb(null, Buffer.concat(parts)));
-  });
+  return t.data
+    .get(`${url.pathname}${url.search}`)
+    .buffer(true)
+    .parse((res, cb) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.on('end', () => cb(null, Buffer.concat(parts)));
+    });
 }
 
 async function exportAndDownload(path: string, body: unknown = {}) {
@@ -63,9 +70,15 @@ async function exportAndDownload(path: string, body: unknown = {}) {
 }
 
 async function createReport(name: string, sql: string, layout: { width: number; height: number }, chart: object, extra: object = {}) {
-  const res = await t.api.post('/reports').set('Authorization', auth()).send({
-    data: { attributes: { name, sql_query: sql, ...layout, ...extra }, relationships: { dashboard: { data: { type: 'dashboards', id: dashboardId } }, datasource: { data: { type: 'datasources', id: datasourceId } } } },
-  });
+  const res = await t.api
+    .post('/reports')
+    .set('Authorization', auth())
+    .send({
+      data: {
+        attributes: { name, sql_query: sql, ...layout, ...extra },
+        relationships: { dashboard: { data: { type: 'dashboards', id: dashboardId } }, datasource: { data: { type: 'datasources', id: datasourceId } } },
+      },
+    });
   expect(res.status).toBe(201);
   // chart_configuration is read-only in the API (contract §3.7): set it as the app's editor would
   await admin.query('UPDATE reports SET chart_configuration = $1 WHERE id = $2', [JSON.stringify(chart), res.body.data.id]);
@@ -77,14 +90,46 @@ beforeAll(async () => {
   admin = new pg.Client({ connectionString: t.database.url });
   await admin.connect();
   await admin.query(`CREATE TABLE shop_orders (id int PRIMARY KEY, status text, amount numeric(10,2), note text)`);
-  await admin.query(`INSERT INTO shop_orders SELECT g, (ARRAY['paid','open','refunded'])[1 + g % 3], g * 1.25, CASE WHEN g % 50 = 0 THEN 'comma, "quote"' || chr(10) || 'line' ELSE 'n' || g END FROM generate_series(1, 500) g`);
-  const ds = await t.api.post('/datasources').set('Authorization', auth()).send({ data: { attributes: { name: 'Shop', database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres', database: t.database.name, require_ssl: false } } });
+  await admin.query(
+    `INSERT INTO shop_orders SELECT g, (ARRAY['paid','open','refunded'])[1 + g % 3], g * 1.25, CASE WHEN g % 50 = 0 THEN 'comma, "quote"' || chr(10) || 'line' ELSE 'n' || g END FROM generate_series(1, 500) g`,
+  );
+  const ds = await t.api
+    .post('/datasources')
+    .set('Authorization', auth())
+    .send({
+      data: {
+        attributes: {
+          name: 'Shop',
+          database_type: 'postgres',
+          connection_mode: 'direct',
+          host: '127.0.0.1',
+          port: 5432,
+          username: 'postgres',
+          database: t.database.name,
+          require_ssl: false,
+        },
+      },
+    });
   datasourceId = ds.body.data.id;
-  const dash = await t.api.post('/dashboards').set('Authorization', auth()).send({ data: { attributes: { name: 'Sales: Q4/2026', data_refresh_rate: 60 } } });
+  const dash = await t.api
+    .post('/dashboards')
+    .set('Authorization', auth())
+    .send({ data: { attributes: { name: 'Sales: Q4/2026', data_refresh_rate: 60 } } });
   dashboardId = dash.body.data.id;
-  byStatus = await createReport('Orders by status', 'SELECT status, count(*) AS orders FROM shop_orders GROUP BY 1 ORDER BY 1', { width: 6, height: 6 }, { type: 'column' });
+  byStatus = await createReport(
+    'Orders by status',
+    'SELECT status, count(*) AS orders FROM shop_orders GROUP BY 1 ORDER BY 1',
+    { width: 6, height: 6 },
+    { type: 'column' },
+  );
   total = await createReport('Total revenue', 'SELECT sum(amount) AS revenue FROM shop_orders', { width: 6, height: 3 }, { type: 'number' });
-  orders = await createReport('Latest orders', 'SELECT id, status, amount, note FROM shop_orders ORDER BY id', { width: 12, height: 6 }, {}, { unlimited_csv_export_enabled: true });
+  orders = await createReport(
+    'Latest orders',
+    'SELECT id, status, amount, note FROM shop_orders ORDER BY id',
+    { width: 12, height: 6 },
+    {},
+    { unlimited_csv_export_enabled: true },
+  );
   otherSecret = (await t.services.organizations.create('Other Org')).adminKey.secret;
 });
 
@@ -116,10 +161,18 @@ describe('dashboard exports', () => {
     expect(png.width).toBe(1200);
     // the first card's top edge: scan down the left margin for the white card
     let top = 0;
-    for (let y = 30; y < png.height; y++) if (pixel(png, 40, y).slice(0, 3).join() === '255,255,255') { top = y; break; }
+    for (let y = 30; y < png.height; y++)
+      if (pixel(png, 40, y).slice(0, 3).join() === '255,255,255') {
+        top = y;
+        break;
+      }
     expect(top).toBeGreaterThan(40);
     const colWidth = (1200 - 48 + 12) / 12;
-    const cards = [{ row: 1, column: 1, width: 6, height: 6 }, { row: 1, column: 7, width: 6, height: 3 }, { row: 7, column: 1, width: 12, height: 6 }];
+    const cards = [
+      { row: 1, column: 1, width: 6, height: 6 },
+      { row: 1, column: 7, width: 6, height: 3 },
+      { row: 7, column: 1, width: 12, height: 6 },
+    ];
     for (const c of cards) {
       const box = { x: 24 + (c.column - 1) * colWidth + 12, y: top + (c.row - 1) * 50 + 34, width: c.width * colWidth - 36, height: c.height * 50 - 70 };
       expect(inkRatio(png, box, [255, 255, 255])).toBeGreaterThan(0.01);
@@ -137,7 +190,10 @@ describe('dashboard exports', () => {
     // data older than the dashboard's 60-minute refresh rate is no longer current
     const twoHoursAgo = `to_jsonb(to_char((now() - interval '2 hours') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))`;
     await admin.query(`UPDATE results SET data_timestamp = now() - interval '2 hours'`);
-    await admin.query(`UPDATE export_jobs SET report_data = (SELECT jsonb_agg(jsonb_set(e, '{data_timestamp}', ${twoHoursAgo})) FROM jsonb_array_elements(report_data) e) WHERE id = $1`, [first.body.job_id]);
+    await admin.query(
+      `UPDATE export_jobs SET report_data = (SELECT jsonb_agg(jsonb_set(e, '{data_timestamp}', ${twoHoursAgo})) FROM jsonb_array_elements(report_data) e) WHERE id = $1`,
+      [first.body.job_id],
+    );
     const stale = await post(`/dashboards/${dashboardId}/export_png`, { parameters: { aggregation: 'month' } });
     expect(stale.body.job_id).not.toBe(first.body.job_id);
     expect((await waitForJob(stale.body.job_id)).job_status).toBe('success');
@@ -171,41 +227,69 @@ describe('report exports', () => {
 
   it('unlimited CSV equals the database rows, with the organization CSV settings', async () => {
     await admin.query(`UPDATE organizations SET csv_column_separator = ';', csv_decimal_separator = ',' WHERE id = $1`, [t.organization.id]);
-    const { file, body } = await exportAndDownload(`/reports/${orders}/export_csv`, { parameters: {} })
-      .finally(() => admin.query(`UPDATE organizations SET csv_column_separator = ',', csv_decimal_separator = '.' WHERE id = $1`, [t.organization.id]));
+    const { file, body } = await exportAndDownload(`/reports/${orders}/export_csv`, { parameters: {} }).finally(() =>
+      admin.query(`UPDATE organizations SET csv_column_separator = ',', csv_decimal_separator = '.' WHERE id = $1`, [t.organization.id]),
+    );
     expect(file.headers['content-type']).toBe('text/csv; charset=utf-8');
     expect(file.headers['content-disposition']).toContain('filename="Latest orders.csv"');
-    const expected = (await admin.query(`SELECT id::text AS id, status, replace((amount::float8)::text, '.', ',') AS amount, note FROM shop_orders ORDER BY shop_orders.id`)).rows
-      .map((r) => [r.id, r.status, r.amount, r.note]);
+    const expected = (
+      await admin.query(`SELECT id::text AS id, status, replace((amount::float8)::text, '.', ',') AS amount, note FROM shop_orders ORDER BY shop_orders.id`)
+    ).rows.map((r) => [r.id, r.status, r.amount, r.note]);
     expect(parseCsv(body.toString('utf8'), ';')).toEqual([['id', 'status', 'amount', 'note'], ...expected]);
     // stored gzip-compressed: passed through to clients that take gzip, decompressed for the others
     expect(file.headers['content-encoding']).toBe('gzip');
     const url = new URL((await jobStatus(file.jobId)).file_url!);
-    const plain = await t.data.get(`${url.pathname}${url.search}`).set('Accept-Encoding', 'identity').buffer(true).parse((res, cb) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () => cb(null, Buffer.concat(parts)));
-    });
+    const plain = await t.data
+      .get(`${url.pathname}${url.search}`)
+      .set('Accept-Encoding', 'identity')
+      .buffer(true)
+      .parse((res, cb) => {
+        const parts: Buffer[] = [];
+        res.on('data', (c: Buffer) => parts.push(c));
+        res.on('end', () => cb(null, Buffer.concat(parts)));
+      });
     expect(plain.headers['content-encoding']).toBeUndefined();
     expect(Number(plain.headers['content-length'])).toBe(body.length);
     expect((plain.body as Buffer).equals(body)).toBe(true);
   });
 
-  it('unlimited CSV of every type: the database-encoded file is byte for byte the cursor path\'s', async () => {
+  it("unlimited CSV of every type: the database-encoded file is byte for byte the cursor path's", async () => {
     const report = await createReport('Every type', TYPES_SQL, { width: 12, height: 4 }, {}, { unlimited_csv_export_enabled: true });
     const formats: CsvFormat[] = [
       { columnSeparator: ',', decimalSeparator: '.', quoteStyle: 'necessary' },
       { columnSeparator: ';', decimalSeparator: ',', quoteStyle: 'always' },
     ];
     for (const [i, format] of formats.entries()) {
-      await admin.query(`UPDATE organizations SET csv_column_separator = $2, csv_decimal_separator = $3, csv_quote_style = $4 WHERE id = $1`, [t.organization.id, format.columnSeparator, format.decimalSeparator, format.quoteStyle]);
-      const { body } = await exportAndDownload(`/reports/${report}/export_csv`, { parameters: { aggregation: ['day', 'week'][i] } })
-        .finally(() => admin.query(`UPDATE organizations SET csv_column_separator = ',', csv_decimal_separator = '.', csv_quote_style = 'necessary' WHERE id = $1`, [t.organization.id]));
+      await admin.query(`UPDATE organizations SET csv_column_separator = $2, csv_decimal_separator = $3, csv_quote_style = $4 WHERE id = $1`, [
+        t.organization.id,
+        format.columnSeparator,
+        format.decimalSeparator,
+        format.quoteStyle,
+      ]);
+      const { body } = await exportAndDownload(`/reports/${report}/export_csv`, { parameters: { aggregation: ['day', 'week'][i] } }).finally(() =>
+        admin.query(`UPDATE organizations SET csv_column_separator = ',', csv_decimal_separator = '.', csv_quote_style = 'necessary' WHERE id = $1`, [
+          t.organization.id,
+        ]),
+      );
       // the cursor path: the driver's values through the encoder, as the export wrote them before
-      const driver = createDriver({ databaseType: 'postgres', host: '127.0.0.1', port: 5432, username: 'postgres', password: null, database: t.database.name, requireSsl: false, verifySsl: false, dataTimeZone: 'UTC', connectTimeoutMs: 15_000 });
+      const driver = createDriver({
+        databaseType: 'postgres',
+        host: '127.0.0.1',
+        port: 5432,
+        username: 'postgres',
+        password: null,
+        database: t.database.name,
+        requireSsl: false,
+        verifySsl: false,
+        dataTimeZone: 'UTC',
+        connectTimeoutMs: 15_000,
+      });
       try {
         const query = await driver.query(TYPES_SQL, [], { timeoutMs: 60_000 });
-        const encoder = new CsvRowEncoder((await query.columns()).map((c) => ({ name: c.name, data_type: c.dataType })), format);
+        const encoder = new CsvRowEncoder(
+          (await query.columns()).map((c) => ({ name: c.name, data_type: c.dataType })),
+          format,
+        );
         let expected = encoder.header();
         for await (const batch of query.rows()) expected += encoder.rows(batch);
         expect(body.toString('utf8')).toBe(expected);
@@ -248,14 +332,45 @@ describe('report exports', () => {
     const table = `export_csv_${Date.now().toString(36)}`;
     try {
       await conn.query(`CREATE TABLE ${table} (id INT PRIMARY KEY, label VARCHAR(50), price DECIMAL(8,2), happened DATETIME)`);
-      await conn.query(`INSERT INTO ${table} VALUES (1, 'a,b', 1.50, '2026-01-02 03:04:05'), (2, 'say "hi"', NULL, '2026-02-03 00:00:00'), (3, 'plain', 3.00, NULL)`);
-      const maria = await t.api.post('/datasources').set('Authorization', auth()).send({ data: { attributes: { name: 'Maria', database_type: 'mariadb', connection_mode: 'direct', host: '127.0.0.1', port: 3306, username: 'root', database: 'test', require_ssl: false } } });
+      await conn.query(
+        `INSERT INTO ${table} VALUES (1, 'a,b', 1.50, '2026-01-02 03:04:05'), (2, 'say "hi"', NULL, '2026-02-03 00:00:00'), (3, 'plain', 3.00, NULL)`,
+      );
+      const maria = await t.api
+        .post('/datasources')
+        .set('Authorization', auth())
+        .send({
+          data: {
+            attributes: {
+              name: 'Maria',
+              database_type: 'mariadb',
+              connection_mode: 'direct',
+              host: '127.0.0.1',
+              port: 3306,
+              username: 'root',
+              database: 'test',
+              require_ssl: false,
+            },
+          },
+        });
       expect(maria.status).toBe(201);
-      const rep = await t.api.post('/reports').set('Authorization', auth()).send({
-        data: { attributes: { name: 'Maria rows', sql_query: `SELECT id, label, price, happened FROM ${table} ORDER BY id`, unlimited_csv_export_enabled: true }, relationships: { dashboard: { data: { type: 'dashboards', id: dashboardId } }, datasource: { data: { type: 'datasources', id: maria.body.data.id } } } },
-      });
-      const { body } = await exportAndDownload(`/reports/${rep.body.data.id}/export_csv`).finally(() => t.api.delete(`/reports/${rep.body.data.id}`).set('Authorization', auth()));
-      const [rows] = await conn.query(`SELECT id, label, CAST(price AS CHAR) AS price, DATE_FORMAT(happened, '%Y-%m-%dT%H:%i:%s') AS happened FROM ${table} ORDER BY id`) as unknown as [Array<Record<string, unknown>>];
+      const rep = await t.api
+        .post('/reports')
+        .set('Authorization', auth())
+        .send({
+          data: {
+            attributes: { name: 'Maria rows', sql_query: `SELECT id, label, price, happened FROM ${table} ORDER BY id`, unlimited_csv_export_enabled: true },
+            relationships: {
+              dashboard: { data: { type: 'dashboards', id: dashboardId } },
+              datasource: { data: { type: 'datasources', id: maria.body.data.id } },
+            },
+          },
+        });
+      const { body } = await exportAndDownload(`/reports/${rep.body.data.id}/export_csv`).finally(() =>
+        t.api.delete(`/reports/${rep.body.data.id}`).set('Authorization', auth()),
+      );
+      const [rows] = (await conn.query(
+        `SELECT id, label, CAST(price AS CHAR) AS price, DATE_FORMAT(happened, '%Y-%m-%dT%H:%i:%s') AS happened FROM ${table} ORDER BY id`,
+      )) as unknown as [Array<Record<string, unknown>>];
       const expected = rows.map((r) => [String(r.id), r.label, r.price === null ? '' : String(Number(r.price)), r.happened ?? '']);
       expect(parseCsv(body.toString('utf8'), ',')).toEqual([['id', 'label', 'price', 'happened'], ...expected]);
     } finally {
@@ -271,7 +386,12 @@ describe('export job lifecycle', () => {
     await locker.connect();
     await locker.query('SELECT pg_advisory_lock(987654)');
     try {
-      const slow = await createReport('Slow report', 'SELECT pg_advisory_lock_shared(987654) IS NULL AS waited, 1 AS n', { width: 4, height: 3 }, { type: 'number' });
+      const slow = await createReport(
+        'Slow report',
+        'SELECT pg_advisory_lock_shared(987654) IS NULL AS waited, 1 AS n',
+        { width: 4, height: 3 },
+        { type: 'number' },
+      );
       const res = await post(`/reports/${slow}/export_png`, {});
       const id = res.body.job_id as string;
       // the job runs and its query waits on the lock this test holds
@@ -322,14 +442,18 @@ describe('export job lifecycle', () => {
       await post(`/dashboards/${dashboardId}/export_pdf`, {}, otherSecret),
       await post(`/reports/${total}/export_png`, {}, otherSecret),
       await post(`/reports/${orders}/export_csv`, {}, otherSecret),
-    ]) expect(res.status).toBe(404);
+    ])
+      expect(res.status).toBe(404);
     // a token of one job does not open another
     const second = await exportAndDownload(`/reports/${byStatus}/export_pdf`, { parameters: { aggregation: 'hour' } });
     const secondUrl = new URL((await jobStatus(second.jobId)).file_url!);
     const swapped = await t.data.get(`${secondUrl.pathname}${url.search}`);
     expect(swapped.status).toBe(403);
     // a job of the other organization is not found with a token of that organization for this job id
-    const forged = t.services.tokens.signExportFile({ organizationId: (await t.services.organizations.create('Third')).organization.id, exportJobId: jobId }, 60);
+    const forged = t.services.tokens.signExportFile(
+      { organizationId: (await t.services.organizations.create('Third')).organization.id, exportJobId: jobId },
+      60,
+    );
     expect((await t.data.get(`/exports/${jobId}?token=${forged}`)).status).toBe(404);
   });
 
@@ -339,14 +463,24 @@ describe('export job lifecycle', () => {
     expect((await post('/dashboards/nope-nope-nope/export_pdf', {})).status).toBe(404);
     expect((await post(`/dashboards/${dashboardId}/export_pdf`, { parameters: { timerange: 'yesterday-ish' } })).status).toBe(422);
     // body shape errors are 422 with a pointer (the API's validation convention)
-    for (const body of [{ bogus: 1 }, { page_width: 10 }, { page_width: 1.5 }, { parameters: 'x' }, { parameters: { filters: [{ variable_name: 'a b', selected_values: [] }] } }]) {
+    for (const body of [
+      { bogus: 1 },
+      { page_width: 10 },
+      { page_width: 1.5 },
+      { parameters: 'x' },
+      { parameters: { filters: [{ variable_name: 'a b', selected_values: [] }] } },
+    ]) {
       const res = await post(`/dashboards/${dashboardId}/export_pdf`, body);
       expect(res.status).toBe(422);
       expect(res.body.errors[0].source).toBeDefined();
     }
     expect((await post(`/dashboards/${dashboardId}/export_pdf`, [1, 2])).status).toBe(422);
-    expect((await t.api.post(`/dashboards/${dashboardId}/export_pdf`).set('Authorization', auth()).set('Content-Type', 'application/json').send('{bad json')).status).toBe(400);
-    expect((await t.api.post(`/dashboards/${dashboardId}/export_pdf`).set('Authorization', auth()).set('Content-Type', 'text/plain').send('{}')).status).toBe(415);
+    expect(
+      (await t.api.post(`/dashboards/${dashboardId}/export_pdf`).set('Authorization', auth()).set('Content-Type', 'application/json').send('{bad json')).status,
+    ).toBe(400);
+    expect((await t.api.post(`/dashboards/${dashboardId}/export_pdf`).set('Authorization', auth()).set('Content-Type', 'text/plain').send('{}')).status).toBe(
+      415,
+    );
     expect((await t.api.post(`/dashboards/${dashboardId}/export_pdf`).send({})).status).toBe(401);
     expect((await post(`/export_jobs/${'x'.repeat(300)}/cancel`)).status).toBe(404);
     const job = (await post(`/reports/${total}/export_pdf`, {})).body.job_id as string;
@@ -362,14 +496,22 @@ describe('export job lifecycle', () => {
 
 describe('schedules and alerts use the same jobs', () => {
   it('an Excel export of a dashboard: one sheet per report with typed values', async () => {
-    const job = await t.services.exportJobs.createSystemExport({ organizationId: t.organization.id, targetType: 'dashboard', targetId: dashboardId, kind: 'excel' });
+    const job = await t.services.exportJobs.createSystemExport({
+      organizationId: t.organization.id,
+      targetType: 'dashboard',
+      targetId: dashboardId,
+      kind: 'excel',
+    });
     const doc = await waitForJob(job.id);
     expect(doc.job_status).toBe('success');
     const file = await download(doc.file_url!);
     expect(file.headers['content-type']).toBe('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
     const sheets = await readXlsx(file.body as Buffer);
     expect(sheets.map((s) => s.name)).toEqual(['Orders by status', 'Total revenue', 'Latest orders']);
-    const byStatusRows = (await admin.query('SELECT status, count(*)::int AS orders FROM shop_orders GROUP BY 1 ORDER BY 1')).rows.map((r) => [r.status, r.orders]);
+    const byStatusRows = (await admin.query('SELECT status, count(*)::int AS orders FROM shop_orders GROUP BY 1 ORDER BY 1')).rows.map((r) => [
+      r.status,
+      r.orders,
+    ]);
     expect(sheets[0]!.rows).toEqual([['status', 'orders'], ...byStatusRows]);
     const sum = Number((await admin.query('SELECT sum(amount) AS s FROM shop_orders')).rows[0].s);
     expect(sheets[1]!.rows).toEqual([['revenue'], [sum]]);
@@ -378,7 +520,12 @@ describe('schedules and alerts use the same jobs', () => {
   });
 
   it('a dark PNG for a schedule uses the dark theme', async () => {
-    const job = await t.services.exportJobs.createSystemExport({ organizationId: t.organization.id, targetType: 'dashboard', targetId: dashboardId, kind: 'dark_png' });
+    const job = await t.services.exportJobs.createSystemExport({
+      organizationId: t.organization.id,
+      targetType: 'dashboard',
+      targetId: dashboardId,
+      kind: 'dark_png',
+    });
     const doc = await waitForJob(job.id);
     const png = decodePng((await download(doc.file_url!)).body as Buffer);
     expect(pixel(png, 3, 3).slice(0, 3)).toEqual([0x14, 0x17, 0x1c]);
@@ -394,11 +541,26 @@ function parseCsv(text: string, sep: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') { field += '"'; i++; } else if (c === '"') quoted = false;
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
       else field += c;
     } else if (c === '"') quoted = true;
-    else if (c === sep) { row.push(field); field = ''; } else if (c === '\r' && text[i + 1] === '\n') { row.push(field); rows.push(row); row = []; field = ''; i++; } else field += c;
+    else if (c === sep) {
+      row.push(field);
+      field = '';
+    } else if (c === '\r' && text[i + 1] === '\n') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+      i++;
+    } else field += c;
   }
-  if (field || row.length) { row.push(field); rows.push(row); }
+  if (field || row.length) {
+    row.push(field);
+    rows.push(row);
+  }
   return rows;
 }

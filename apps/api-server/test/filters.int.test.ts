@@ -25,10 +25,24 @@ describe('filters: create and read', () => {
     expect(res.status).toBe(201);
     expect(res.body.data.type).toBe('filters');
     expect(res.body.data.attributes).toEqual({
-      display_name: null, variable_name: 'plain', control_type: 'input', value_type: 'TEXT', sql_query: null, data_refresh_rate: null,
-      default_values: null, required: false, dropdown_validate: false, relative_range_enabled: true, before_range_enabled: true,
-      after_range_enabled: true, from_to_range_enabled: true, allowed_aggregations: null, last_query_success: null,
-      last_query_error_message: null, created_at: expect.any(String), updated_at: expect.any(String),
+      display_name: null,
+      variable_name: 'plain',
+      control_type: 'input',
+      value_type: 'TEXT',
+      sql_query: null,
+      data_refresh_rate: null,
+      default_values: null,
+      required: false,
+      dropdown_validate: false,
+      relative_range_enabled: true,
+      before_range_enabled: true,
+      after_range_enabled: true,
+      from_to_range_enabled: true,
+      allowed_aggregations: null,
+      last_query_success: null,
+      last_query_error_message: null,
+      created_at: expect.any(String),
+      updated_at: expect.any(String),
     });
     expect(res.body.data.relationships).toEqual({ datasource: { data: null }, sql_snippets: { data: [] }, parent_filter: { data: null } });
   });
@@ -54,7 +68,10 @@ describe('filters: create and read', () => {
       ['dropdown_multi_manual', 'NUMBER', { values: ['1', '2.5'], default_values: [1, '2.5'] }],
     ];
     for (const [control_type, value_type, extra, relationships] of cases) {
-      const res = await api.post('/filters', api.filterBody({ variable_name: `ctl_${control_type}`, display_name: control_type, control_type, value_type, ...extra }, relationships));
+      const res = await api.post(
+        '/filters',
+        api.filterBody({ variable_name: `ctl_${control_type}`, display_name: control_type, control_type, value_type, ...extra }, relationships),
+      );
       expect([control_type, res.status, res.body.errors]).toEqual([control_type, 201, undefined]);
       const { values: _v, value_names: _n, ...visible } = extra ?? {};
       expect(res.body.data.attributes).toMatchObject({ control_type, value_type, ...visible });
@@ -74,9 +91,20 @@ describe('filters: create and read', () => {
   });
 
   it('includes datasource, snippets (derived from the SQL) and the parent filter', async () => {
-    const snippet = await api.post('/sql_snippets', { data: { attributes: { name: 'f_snip', text: "country <> ''" }, relationships: { datasource: ref('datasources', ds) } } });
-    const parent = await api.filter({ variable_name: 'inc_parent', control_type: 'dropdown', value_type: 'TEXT', sql_query: 'SELECT 1' }, { datasource: ref('datasources', ds) });
-    const res = await api.post('/filters', api.filterBody({ variable_name: 'inc_child', control_type: 'dropdown_multi', value_type: 'TEXT', sql_query: 'SELECT c FROM x WHERE [f_snip]' }, { datasource: ref('datasources', ds), parent_filter: ref('filters', parent) }));
+    const snippet = await api.post('/sql_snippets', {
+      data: { attributes: { name: 'f_snip', text: "country <> ''" }, relationships: { datasource: ref('datasources', ds) } },
+    });
+    const parent = await api.filter(
+      { variable_name: 'inc_parent', control_type: 'dropdown', value_type: 'TEXT', sql_query: 'SELECT 1' },
+      { datasource: ref('datasources', ds) },
+    );
+    const res = await api.post(
+      '/filters',
+      api.filterBody(
+        { variable_name: 'inc_child', control_type: 'dropdown_multi', value_type: 'TEXT', sql_query: 'SELECT c FROM x WHERE [f_snip]' },
+        { datasource: ref('datasources', ds), parent_filter: ref('filters', parent) },
+      ),
+    );
     expect(res.status).toBe(201);
     expect(res.body.data.relationships).toEqual({
       datasource: { data: { type: 'datasources', id: ds } },
@@ -84,7 +112,9 @@ describe('filters: create and read', () => {
       parent_filter: { data: { type: 'filters', id: parent } },
     });
     const got = await api.get(`/filters/${res.body.data.id}?include=datasource,sql_snippets,parent_filter`);
-    expect(got.body.included.map((i: { type: string; id: string }) => `${i.type}:${i.id}`).sort()).toEqual([`datasources:${ds}`, `filters:${parent}`, `sql_snippets:${snippet.body.data.id}`].sort());
+    expect(got.body.included.map((i: { type: string; id: string }) => `${i.type}:${i.id}`).sort()).toEqual(
+      [`datasources:${ds}`, `filters:${parent}`, `sql_snippets:${snippet.body.data.id}`].sort(),
+    );
     const viewer = await api.key([{ name: 'View Dashboards' }]);
     expect((await api.as(viewer).get(`/filters/${res.body.data.id}?include=datasource`)).status).toBe(403);
     expect((await api.as(viewer).get(`/filters/${res.body.data.id}?include=parent_filter`)).status).toBe(200);
@@ -92,7 +122,9 @@ describe('filters: create and read', () => {
     // explicit snippet linkage is accepted, unknown ids are not
     const explicit = await api.patch(`/filters/${res.body.data.id}`, { data: { relationships: { sql_snippets: refs('sql_snippets', []) } } });
     expect(explicit.body.data.relationships.sql_snippets.data).toEqual([]);
-    expect((await api.patch(`/filters/${res.body.data.id}`, { data: { relationships: { sql_snippets: refs('sql_snippets', ['zzzz-zzzz-zzzz']) } } })).status).toBe(422);
+    expect(
+      (await api.patch(`/filters/${res.body.data.id}`, { data: { relationships: { sql_snippets: refs('sql_snippets', ['zzzz-zzzz-zzzz']) } } })).status,
+    ).toBe(422);
   });
 });
 
@@ -114,8 +146,16 @@ describe('filters: rules', () => {
       [{ control_type: 'input', value_type: 'TEXT', sql_query: 'SELECT 1' }, {}, '/data/attributes/sql_query'],
       [{ control_type: 'input', value_type: 'TEXT' }, sql, '/data/relationships/datasource'],
       [{ control_type: 'input', value_type: 'TEXT', data_refresh_rate: 5 }, {}, '/data/attributes/data_refresh_rate'],
-      [{ control_type: 'dropdown_dynamic', value_type: 'TEXT', sql_query: 'SELECT 1' }, { ...sql, parent_filter: ref('filters', 'zzzz-zzzz-zzzz') }, '/data/relationships/parent_filter'],
-      [{ control_type: 'dropdown', value_type: 'TEXT', sql_query: 'SELECT 1' }, { ...sql, parent_filter: ref('filters', 'zzzz-zzzz-zzzz') }, '/data/relationships/parent_filter'],
+      [
+        { control_type: 'dropdown_dynamic', value_type: 'TEXT', sql_query: 'SELECT 1' },
+        { ...sql, parent_filter: ref('filters', 'zzzz-zzzz-zzzz') },
+        '/data/relationships/parent_filter',
+      ],
+      [
+        { control_type: 'dropdown', value_type: 'TEXT', sql_query: 'SELECT 1' },
+        { ...sql, parent_filter: ref('filters', 'zzzz-zzzz-zzzz') },
+        '/data/relationships/parent_filter',
+      ],
       [{ control_type: 'input', value_type: 'TEXT', values: ['a'] }, {}, '/data/attributes/values'],
       [{ control_type: 'dropdown_manual', value_type: 'TEXT', values: ['a'], value_names: ['A', 'B'] }, {}, '/data/attributes/value_names'],
       [{ control_type: 'dropdown_manual', value_type: 'TEXT', values: ['a\u0000'] }, {}, '/data/attributes/values/0'],
@@ -123,7 +163,11 @@ describe('filters: rules', () => {
       [{ control_type: 'dropdown_manual', value_type: 'NUMBER', values: ['one'] }, {}, '/data/attributes/values'],
       [{ control_type: 'dropdown_manual', value_type: 'TEXT', values: ['a', 'a'] }, {}, '/data/attributes/values'],
       [{ control_type: 'dropdown_manual', value_type: 'TEXT', values: [1] }, {}, '/data/attributes/values/0'],
-      [{ control_type: 'dropdown_manual', value_type: 'TEXT', values: ['a'], default_values: ['b'], dropdown_validate: true }, {}, '/data/attributes/default_values'],
+      [
+        { control_type: 'dropdown_manual', value_type: 'TEXT', values: ['a'], default_values: ['b'], dropdown_validate: true },
+        {},
+        '/data/attributes/default_values',
+      ],
       [{ control_type: 'input', value_type: 'NUMBER', default_values: ['abc'] }, {}, '/data/attributes/default_values'],
       [{ control_type: 'input', value_type: 'TEXT', default_values: ['a', 'b'] }, {}, '/data/attributes/default_values'],
       [{ control_type: 'checkbox', value_type: 'BOOLEAN', default_values: [true, false] }, {}, '/data/attributes/default_values'],
@@ -134,7 +178,11 @@ describe('filters: rules', () => {
       [{ control_type: 'input', value_type: 'TEXT', default_values: [{ a: 1 }] }, {}, '/data/attributes/default_values/0'],
       [{ control_type: 'input', value_type: 'TEXT', default_values: 'a' }, {}, '/data/attributes/default_values'],
       [{ control_type: 'date_time_aggregation', value_type: 'TEXT', default_values: ['all_time'] }, {}, '/data/attributes/default_values'],
-      [{ control_type: 'date_time_aggregation', value_type: 'TEXT', allowed_aggregations: ['day'], default_values: ['week'] }, {}, '/data/attributes/default_values'],
+      [
+        { control_type: 'date_time_aggregation', value_type: 'TEXT', allowed_aggregations: ['day'], default_values: ['week'] },
+        {},
+        '/data/attributes/default_values',
+      ],
       [{ control_type: 'date_time_aggregation', value_type: 'TEXT', allowed_aggregations: ['fortnight'] }, {}, '/data/attributes/allowed_aggregations/0'],
       [{ control_type: 'date_time_aggregation', value_type: 'TEXT', allowed_aggregations: [] }, {}, '/data/attributes/allowed_aggregations'],
       [{ control_type: 'input', value_type: 'TEXT', allowed_aggregations: ['day'] }, {}, '/data/attributes/allowed_aggregations'],
@@ -180,20 +228,41 @@ describe('filters: rules', () => {
     const stillValues = await api.patch(`/filters/${id}`, { data: { attributes: { control_type: 'input', value_type: 'TEXT', default_values: null } } });
     expect(stillValues.status).toBe(422);
     expect(pointers(stillValues)).toContain('/data/attributes/values');
-    const ok = await api.patch(`/filters/${id}`, { data: { attributes: { control_type: 'input', value_type: 'NUMBER', default_values: [5], values: null, value_names: null, display_name: 'Now a number' } } });
+    const ok = await api.patch(`/filters/${id}`, {
+      data: { attributes: { control_type: 'input', value_type: 'NUMBER', default_values: [5], values: null, value_names: null, display_name: 'Now a number' } },
+    });
     expect(ok.status).toBe(200);
-    expect(ok.body.data.attributes).toMatchObject({ control_type: 'input', value_type: 'NUMBER', default_values: [5], display_name: 'Now a number', variable_name: 'merge_me' });
-    const sqlRes = await api.patch(`/filters/${id}`, { data: { attributes: { control_type: 'dropdown_dynamic', value_type: 'TEXT', default_values: null, sql_query: 'SELECT 1' }, relationships: { datasource: ref('datasources', ds2) } } });
+    expect(ok.body.data.attributes).toMatchObject({
+      control_type: 'input',
+      value_type: 'NUMBER',
+      default_values: [5],
+      display_name: 'Now a number',
+      variable_name: 'merge_me',
+    });
+    const sqlRes = await api.patch(`/filters/${id}`, {
+      data: {
+        attributes: { control_type: 'dropdown_dynamic', value_type: 'TEXT', default_values: null, sql_query: 'SELECT 1' },
+        relationships: { datasource: ref('datasources', ds2) },
+      },
+    });
     expect(sqlRes.status).toBe(200);
     expect(sqlRes.body.data.relationships.datasource.data.id).toBe(ds2);
-    const back = await api.patch(`/filters/${id}`, { data: { attributes: { control_type: 'input', sql_query: null }, relationships: { datasource: { data: null } } } });
+    const back = await api.patch(`/filters/${id}`, {
+      data: { attributes: { control_type: 'input', sql_query: null }, relationships: { datasource: { data: null } } },
+    });
     expect(back.status).toBe(200);
     expect(back.body.data.relationships.datasource.data).toBeNull();
   });
 
   it('rejects parent filter cycles and self-parents', async () => {
-    const a = await api.filter({ variable_name: 'cyc_a', control_type: 'dropdown', value_type: 'TEXT', sql_query: 'SELECT 1' }, { datasource: ref('datasources', ds) });
-    const b = await api.filter({ variable_name: 'cyc_b', control_type: 'dropdown', value_type: 'TEXT', sql_query: 'SELECT 1' }, { datasource: ref('datasources', ds), parent_filter: ref('filters', a) });
+    const a = await api.filter(
+      { variable_name: 'cyc_a', control_type: 'dropdown', value_type: 'TEXT', sql_query: 'SELECT 1' },
+      { datasource: ref('datasources', ds) },
+    );
+    const b = await api.filter(
+      { variable_name: 'cyc_b', control_type: 'dropdown', value_type: 'TEXT', sql_query: 'SELECT 1' },
+      { datasource: ref('datasources', ds), parent_filter: ref('filters', a) },
+    );
     expect((await api.patch(`/filters/${a}`, { data: { relationships: { parent_filter: ref('filters', b) } } })).status).toBe(422);
     expect((await api.patch(`/filters/${a}`, { data: { relationships: { parent_filter: ref('filters', a) } } })).status).toBe(422);
     // deleting the parent leaves the child without one
@@ -214,40 +283,102 @@ describe('filters: permissions, scopes and isolation', () => {
     const nothing = await api.key([{ name: 'View Users' }]);
     expect((await api.as(nothing).get('/filters')).status).toBe(403);
 
-    const sqlOnDs = await api.filter({ variable_name: 'scoped_sql', control_type: 'dropdown', value_type: 'TEXT', sql_query: 'SELECT 1' }, { datasource: ref('datasources', ds) });
+    const sqlOnDs = await api.filter(
+      { variable_name: 'scoped_sql', control_type: 'dropdown', value_type: 'TEXT', sql_query: 'SELECT 1' },
+      { datasource: ref('datasources', ds) },
+    );
     const limited = await api.key([{ name: 'Manage Dashboards', datasource_ids: [ds2] }]);
     expect((await api.as(limited).get(`/filters/${sqlOnDs}`)).status).toBe(404);
     expect((await api.as(limited).get('/filters')).body.data.map((f: { id: string }) => f.id)).not.toContain(sqlOnDs);
     expect((await api.as(limited).get(`/filters/${id}`)).status).toBe(200);
     expect((await api.as(limited).patch(`/filters/${sqlOnDs}`, { data: { attributes: { display_name: 'x' } } })).status).toBe(404);
-    const denied = await api.as(limited).post('/filters', api.filterBody({ variable_name: 'lim_sql', control_type: 'dropdown', value_type: 'TEXT', sql_query: 'SELECT 1' }, { datasource: ref('datasources', ds) }));
+    const denied = await api
+      .as(limited)
+      .post(
+        '/filters',
+        api.filterBody(
+          { variable_name: 'lim_sql', control_type: 'dropdown', value_type: 'TEXT', sql_query: 'SELECT 1' },
+          { datasource: ref('datasources', ds) },
+        ),
+      );
     expect(denied.status).toBe(422);
-    expect((await api.as(limited).post('/filters', api.filterBody({ variable_name: 'lim_sql', control_type: 'dropdown', value_type: 'TEXT', sql_query: 'SELECT 1' }, { datasource: ref('datasources', ds2) }))).status).toBe(201);
+    expect(
+      (
+        await api
+          .as(limited)
+          .post(
+            '/filters',
+            api.filterBody(
+              { variable_name: 'lim_sql', control_type: 'dropdown', value_type: 'TEXT', sql_query: 'SELECT 1' },
+              { datasource: ref('datasources', ds2) },
+            ),
+          )
+      ).status,
+    ).toBe(201);
     // a datasource used by a filter cannot be deleted
     expect((await api.delete(`/datasources/${ds}`)).status).toBe(422);
   });
 
   it('isolates organizations (404 by id, 422 in relationships)', async () => {
-    const id = await api.filter({ variable_name: 'iso_f', control_type: 'dropdown', value_type: 'TEXT', sql_query: 'SELECT 1' }, { datasource: ref('datasources', ds) });
+    const id = await api.filter(
+      { variable_name: 'iso_f', control_type: 'dropdown', value_type: 'TEXT', sql_query: 'SELECT 1' },
+      { datasource: ref('datasources', ds) },
+    );
     const other = await t.services.organizations.create('Filter foreigners');
     const them = api.as(other.adminKey.secret);
-    for (const res of [await them.get(`/filters/${id}`), await them.patch(`/filters/${id}`, { data: { attributes: { display_name: 'x' } } }), await them.delete(`/filters/${id}`)]) {
+    for (const res of [
+      await them.get(`/filters/${id}`),
+      await them.patch(`/filters/${id}`, { data: { attributes: { display_name: 'x' } } }),
+      await them.delete(`/filters/${id}`),
+    ]) {
       expect(res.status).toBe(404);
     }
     expect((await them.get('/filters')).body.data).toEqual([]);
     const theirDs = await them.datasource();
-    expect((await them.post('/filters', api.filterBody({ variable_name: 'iso_f', control_type: 'dropdown', value_type: 'TEXT', sql_query: 'SELECT 1' }, { datasource: ref('datasources', ds) }))).status).toBe(422);
-    expect((await them.post('/filters', api.filterBody({ variable_name: 'iso_g', control_type: 'dropdown', value_type: 'TEXT', sql_query: 'SELECT 1' }, { datasource: ref('datasources', theirDs), parent_filter: ref('filters', id) }))).status).toBe(422);
+    expect(
+      (
+        await them.post(
+          '/filters',
+          api.filterBody(
+            { variable_name: 'iso_f', control_type: 'dropdown', value_type: 'TEXT', sql_query: 'SELECT 1' },
+            { datasource: ref('datasources', ds) },
+          ),
+        )
+      ).status,
+    ).toBe(422);
+    expect(
+      (
+        await them.post(
+          '/filters',
+          api.filterBody(
+            { variable_name: 'iso_g', control_type: 'dropdown', value_type: 'TEXT', sql_query: 'SELECT 1' },
+            { datasource: ref('datasources', theirDs), parent_filter: ref('filters', id) },
+          ),
+        )
+      ).status,
+    ).toBe(422);
     // the same variable name is free in another organization
     expect((await them.post('/filters', api.filterBody({ variable_name: 'iso_f', control_type: 'input', value_type: 'TEXT' }))).status).toBe(201);
   });
 
   it('exposes definitions to the compiler through listAll and listByDashboard', async () => {
-    const id = await api.filter({ variable_name: 'svc_f', control_type: 'dropdown_manual', value_type: 'NUMBER', values: ['1', '2'], dropdown_validate: true, default_values: [1] });
+    const id = await api.filter({
+      variable_name: 'svc_f',
+      control_type: 'dropdown_manual',
+      value_type: 'NUMBER',
+      values: ['1', '2'],
+      dropdown_validate: true,
+      default_values: [1],
+    });
     const defs = await t.services.filters.listAll(t.organization.id);
-    expect(defs.find((d) => d.variableName === 'svc_f')).toEqual(expect.objectContaining({ controlType: 'dropdown_manual', valueType: 'NUMBER', defaultValues: [1], validValues: ['1', '2'] }));
+    expect(defs.find((d) => d.variableName === 'svc_f')).toEqual(
+      expect.objectContaining({ controlType: 'dropdown_manual', valueType: 'NUMBER', defaultValues: [1], validValues: ['1', '2'] }),
+    );
     const dash = await api.dashboard();
-    const dyn = await api.filter({ variable_name: 'svc_dyn', control_type: 'dropdown_dynamic', value_type: 'TEXT', sql_query: 'SELECT x FROM t WHERE {y=svc_f}' }, { datasource: ref('datasources', ds2) });
+    const dyn = await api.filter(
+      { variable_name: 'svc_dyn', control_type: 'dropdown_dynamic', value_type: 'TEXT', sql_query: 'SELECT x FROM t WHERE {y=svc_f}' },
+      { datasource: ref('datasources', ds2) },
+    );
     await api.report(dash, ds2, { sql_query: 'SELECT 1 WHERE {a=svc_dyn}' });
     const used = await t.services.filters.listByDashboard(t.organization.id, dash);
     expect(used.map((f) => f.id).sort()).toEqual([dyn, id].sort());

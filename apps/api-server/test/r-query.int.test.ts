@@ -12,7 +12,11 @@ let mariaDs: string;
 
 const auth = (secret: string) => `Api ${secret}`;
 const run = (datasourceId: string, body: Record<string, unknown>) =>
-  t.api.post(`/datasources/${datasourceId}/executions`).set('Authorization', auth(t.adminSecret)).set('Content-Type', 'application/json').send(JSON.stringify(body));
+  t.api
+    .post(`/datasources/${datasourceId}/executions`)
+    .set('Authorization', auth(t.adminSecret))
+    .set('Content-Type', 'application/json')
+    .send(JSON.stringify(body));
 
 async function errorMessage(id: string): Promise<string | null> {
   return (await t.database.db('executions').where({ id }).first('error_message')).error_message;
@@ -57,8 +61,26 @@ beforeAll(async () => {
     expect(res.status).toBe(201);
     return res.body.data.id as string;
   };
-  pgDs = await mk({ name: 'PG', database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres', database: t.database.name, require_ssl: false });
-  mariaDs = await mk({ name: 'Maria', database_type: 'mariadb', connection_mode: 'direct', host: '127.0.0.1', port: 3306, username: 'root', database: 'test', require_ssl: false });
+  pgDs = await mk({
+    name: 'PG',
+    database_type: 'postgres',
+    connection_mode: 'direct',
+    host: '127.0.0.1',
+    port: 5432,
+    username: 'postgres',
+    database: t.database.name,
+    require_ssl: false,
+  });
+  mariaDs = await mk({
+    name: 'Maria',
+    database_type: 'mariadb',
+    connection_mode: 'direct',
+    host: '127.0.0.1',
+    port: 3306,
+    username: 'root',
+    database: 'test',
+    require_ssl: false,
+  });
 });
 
 afterAll(async () => {
@@ -89,8 +111,16 @@ out[order(-out$id), c("id", "double_id", "label", "amount_plus", "flag", "next_d
     expect(done).toMatchObject({ result_rows: 4, result_columns: 10 });
     const result = await fetchResult(res.body.data.id);
     expect(result.fields.map((f) => [f.name, f.data_type])).toEqual([
-      ['id', 'Integer'], ['double_id', 'Integer'], ['label', 'String'], ['amount_plus', 'Float'], ['flag', 'Boolean'],
-      ['next_day', 'Date'], ['at', 'DateTime'], ['types', 'String'], ['tricky', 'String'], ['tricky_na', 'Boolean'],
+      ['id', 'Integer'],
+      ['double_id', 'Integer'],
+      ['label', 'String'],
+      ['amount_plus', 'Float'],
+      ['flag', 'Boolean'],
+      ['next_day', 'Date'],
+      ['at', 'DateTime'],
+      ['types', 'String'],
+      ['tricky', 'String'],
+      ['tricky_na', 'Boolean'],
     ]);
     const types = 'integer/numeric/logical/Date/POSIXct';
     expect(result.rows).toEqual([
@@ -102,9 +132,15 @@ out[order(-out$id), c("id", "double_id", "label", "amount_plus", "flag", "next_d
   });
 
   it('works on MariaDB results (an aggregate)', async () => {
-    const res = await run(mariaDs, { sql_query: "SELECT 'a' AS k, 1 AS v UNION ALL SELECT 'b', 2 UNION ALL SELECT 'a', 3", r_query: 'aggregate(v ~ k, data = data, FUN = sum)' });
+    const res = await run(mariaDs, {
+      sql_query: "SELECT 'a' AS k, 1 AS v UNION ALL SELECT 'b', 2 UNION ALL SELECT 'a', 3",
+      r_query: 'aggregate(v ~ k, data = data, FUN = sum)',
+    });
     expect((await waitForExecution(t, t.adminSecret, res.body.data.id, 60_000)).execution_status).toBe('success');
-    expect((await fetchResult(res.body.data.id)).rows).toEqual([['a', 4], ['b', 2]]);
+    expect((await fetchResult(res.body.data.id)).rows).toEqual([
+      ['a', 4],
+      ['b', 2],
+    ]);
   });
 
   it('reports an R error with its message in error_message', async () => {
@@ -117,10 +153,12 @@ out[order(-out$id), c("id", "double_id", "label", "amount_plus", "flag", "next_d
     expect(await errorMessage(syntax.body.data.id)).toMatch(/^R error: .*unexpected end of input/s);
     const nothing = await run(pgDs, { sql_query: 'SELECT 1 AS x', r_query: 'NULL' });
     expect((await waitForExecution(t, t.adminSecret, nothing.body.data.id, 60_000)).execution_status).toBe('query_error');
-    expect(await errorMessage(nothing.body.data.id)).toBe('R error: The R query must end with a data frame (the value of its last expression); it ended with NULL');
+    expect(await errorMessage(nothing.body.data.id)).toBe(
+      'R error: The R query must end with a data frame (the value of its last expression); it ended with NULL',
+    );
   });
 
-  it('stops R at the memory limit with R\'s own message', async () => {
+  it("stops R at the memory limit with R's own message", async () => {
     const res = await run(pgDs, { sql_query: 'SELECT 1 AS x', r_query: 'big <- numeric(4e8)\ndata' });
     expect((await waitForExecution(t, t.adminSecret, res.body.data.id, 60_000)).execution_status).toBe('query_error');
     expect(await errorMessage(res.body.data.id)).toMatch(/^R error: .*cannot allocate vector of size/);
@@ -129,7 +167,11 @@ out[order(-out$id), c("id", "double_id", "label", "amount_plus", "flag", "next_d
   it('runs isolated: no network, no view of other processes, as nobody when the worker is root', async () => {
     // a machine that allows no unshare fails here (see README)
     expect(t.services.rRuntime.isolation).toBe(process.getuid?.() === 0 ? 'separate-user' : 'user-namespace');
-    const probe = await run(pgDs, { sql_query: 'SELECT 1 AS x', r_query: 'data.frame(pids = length(list.files("/proc", pattern = "^[0-9]+$")), user = Sys.info()[["effective_user"]], env = length(grep("DATABASE|SIGHTLINE|PG", names(Sys.getenv()))))' });
+    const probe = await run(pgDs, {
+      sql_query: 'SELECT 1 AS x',
+      r_query:
+        'data.frame(pids = length(list.files("/proc", pattern = "^[0-9]+$")), user = Sys.info()[["effective_user"]], env = length(grep("DATABASE|SIGHTLINE|PG", names(Sys.getenv()))))',
+    });
     expect((await waitForExecution(t, t.adminSecret, probe.body.data.id, 60_000)).execution_status).toBe('success');
     const [[pids, user, env]] = (await fetchResult(probe.body.data.id)).rows as [[number, string, number]];
     expect(pids).toBeLessThanOrEqual(2);
@@ -149,29 +191,53 @@ out[order(-out$id), c("id", "double_id", "label", "amount_plus", "flag", "next_d
   });
 
   it('post-processes a report with r_query_enabled (and ignores r_query when it is off)', async () => {
-    const dash = await t.api.post('/dashboards').set('Authorization', auth(t.adminSecret)).send({ data: { attributes: { name: 'R board' } } });
+    const dash = await t.api
+      .post('/dashboards')
+      .set('Authorization', auth(t.adminSecret))
+      .send({ data: { attributes: { name: 'R board' } } });
     expect(dash.status).toBe(201);
     const dashboardId = dash.body.data.id as string;
     const report = async (name: string, rQueryEnabled: boolean) => {
-      const res = await t.api.post('/reports').set('Authorization', auth(t.adminSecret)).send({
-        data: {
-          attributes: { name, sql_query: 'SELECT g AS n FROM generate_series(1, 3) AS g ORDER BY g', r_query: 'data.frame(n = data$n, squared = data$n^2)', r_query_enabled: rQueryEnabled, width: 6, height: 4 },
-          relationships: { dashboard: { data: { type: 'dashboards', id: dashboardId } }, datasource: { data: { type: 'datasources', id: pgDs } } },
-        },
-      });
+      const res = await t.api
+        .post('/reports')
+        .set('Authorization', auth(t.adminSecret))
+        .send({
+          data: {
+            attributes: {
+              name,
+              sql_query: 'SELECT g AS n FROM generate_series(1, 3) AS g ORDER BY g',
+              r_query: 'data.frame(n = data$n, squared = data$n^2)',
+              r_query_enabled: rQueryEnabled,
+              width: 6,
+              height: 4,
+            },
+            relationships: { dashboard: { data: { type: 'dashboards', id: dashboardId } }, datasource: { data: { type: 'datasources', id: pgDs } } },
+          },
+        });
       expect(res.status).toBe(201);
       return res.body.data.id as string;
     };
     const withR = await report('With R', true);
     const withoutR = await report('Without R', false);
-    type Status = { reports: Record<string, { data_key: string }>; data_keys: Record<string, { result_status: string; running: boolean; data_access_token?: string }> };
+    type Status = {
+      reports: Record<string, { data_key: string }>;
+      data_keys: Record<string, { result_status: string; running: boolean; data_access_token?: string }>;
+    };
     let status: Status | undefined;
-    await eventually('the dashboard settles', async () => {
-      const res = await t.api.post(`/dashboards/${dashboardId}/status`).set('Authorization', auth(t.adminSecret)).set('Content-Type', 'application/json').send(JSON.stringify({ refresh_data: true }));
-      expect(res.status).toBe(200);
-      status = res.body as Status;
-      return Object.values(status.data_keys).every((k) => !k.running && k.result_status !== 'no-data');
-    }, 60_000);
+    await eventually(
+      'the dashboard settles',
+      async () => {
+        const res = await t.api
+          .post(`/dashboards/${dashboardId}/status`)
+          .set('Authorization', auth(t.adminSecret))
+          .set('Content-Type', 'application/json')
+          .send(JSON.stringify({ refresh_data: true }));
+        expect(res.status).toBe(200);
+        status = res.body as Status;
+        return Object.values(status.data_keys).every((k) => !k.running && k.result_status !== 'no-data');
+      },
+      60_000,
+    );
     const rowsOf = async (reportId: string) => {
       const key = status!.reports[reportId]!.data_key;
       const entry = status!.data_keys[key]!;
@@ -181,33 +247,63 @@ out[order(-out$id), c("id", "double_id", "label", "amount_plus", "flag", "next_d
     };
     const r = await rowsOf(withR);
     expect(r.fields.map((f) => f.name)).toEqual(['n', 'squared']);
-    expect(r.rows).toEqual([[1, 1], [2, 4], [3, 9]]);
+    expect(r.rows).toEqual([
+      [1, 1],
+      [2, 4],
+      [3, 9],
+    ]);
     expect((await rowsOf(withoutR)).rows).toEqual([[1], [2], [3]]);
   });
 
   it('exports what R returns as the unlimited CSV of a report with r_query_enabled', async () => {
-    const dash = await t.api.post('/dashboards').set('Authorization', auth(t.adminSecret)).send({ data: { attributes: { name: 'R export' } } });
-    const rep = await t.api.post('/reports').set('Authorization', auth(t.adminSecret)).send({
-      data: {
-        attributes: { name: 'R csv', sql_query: 'SELECT g AS n FROM generate_series(1, 3) AS g ORDER BY g', r_query: 'data.frame(n = data$n, label = paste("row", data$n))', r_query_enabled: true, unlimited_csv_export_enabled: true, width: 6, height: 4 },
-        relationships: { dashboard: { data: { type: 'dashboards', id: dash.body.data.id } }, datasource: { data: { type: 'datasources', id: pgDs } } },
-      },
-    });
+    const dash = await t.api
+      .post('/dashboards')
+      .set('Authorization', auth(t.adminSecret))
+      .send({ data: { attributes: { name: 'R export' } } });
+    const rep = await t.api
+      .post('/reports')
+      .set('Authorization', auth(t.adminSecret))
+      .send({
+        data: {
+          attributes: {
+            name: 'R csv',
+            sql_query: 'SELECT g AS n FROM generate_series(1, 3) AS g ORDER BY g',
+            r_query: 'data.frame(n = data$n, label = paste("row", data$n))',
+            r_query_enabled: true,
+            unlimited_csv_export_enabled: true,
+            width: 6,
+            height: 4,
+          },
+          relationships: { dashboard: { data: { type: 'dashboards', id: dash.body.data.id } }, datasource: { data: { type: 'datasources', id: pgDs } } },
+        },
+      });
     expect(rep.status).toBe(201);
-    const job = await t.api.post(`/reports/${rep.body.data.id}/export_csv`).set('Authorization', auth(t.adminSecret)).set('Content-Type', 'application/json').send('{}');
+    const job = await t.api
+      .post(`/reports/${rep.body.data.id}/export_csv`)
+      .set('Authorization', auth(t.adminSecret))
+      .set('Content-Type', 'application/json')
+      .send('{}');
     expect(job.status).toBe(200);
     let doc: { job_status: string; file_url: string | null; error_message: string | null } | undefined;
-    await eventually('the export finishes', async () => {
-      doc = (await t.api.get(`/export_jobs/${job.body.job_id}`).set('Authorization', auth(t.adminSecret))).body;
-      return doc!.job_status === 'success' || doc!.job_status === 'error';
-    }, 60_000);
+    await eventually(
+      'the export finishes',
+      async () => {
+        doc = (await t.api.get(`/export_jobs/${job.body.job_id}`).set('Authorization', auth(t.adminSecret))).body;
+        return doc!.job_status === 'success' || doc!.job_status === 'error';
+      },
+      60_000,
+    );
     expect(doc).toMatchObject({ job_status: 'success', error_message: null });
     const url = new URL(doc!.file_url!);
-    const file = await t.data.get(`${url.pathname}${url.search}`).set('Accept-Encoding', 'identity').buffer(true).parse((res, cb) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () => cb(null, Buffer.concat(parts)));
-    });
+    const file = await t.data
+      .get(`${url.pathname}${url.search}`)
+      .set('Accept-Encoding', 'identity')
+      .buffer(true)
+      .parse((res, cb) => {
+        const parts: Buffer[] = [];
+        res.on('data', (c: Buffer) => parts.push(c));
+        res.on('end', () => cb(null, Buffer.concat(parts)));
+      });
     expect(file.status).toBe(200);
     expect((file.body as Buffer).toString('utf8').trim().split(/\r?\n/)).toEqual(['n,label', '1,row 1', '2,row 2', '3,row 3']);
   });

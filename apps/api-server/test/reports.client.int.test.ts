@@ -21,9 +21,25 @@ beforeAll(async () => {
   const { adminKey } = await services.organizations.create('Client Org');
   server = await listen(createApiApp({ db: database.db, logger: createLogger('silent', 'test'), services, maxBodyBytes: 64 * 1024 }), '127.0.0.1', 0);
   client = createSightlineClient({ baseUrl: server.url, apiKey: adminKey.secret });
-  const ds = unwrap(await client.api.POST('/datasources', {
-    body: { data: { type: 'datasources', attributes: { name: 'Main', database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres', database: 'postgres', require_ssl: false } } },
-  }));
+  const ds = unwrap(
+    await client.api.POST('/datasources', {
+      body: {
+        data: {
+          type: 'datasources',
+          attributes: {
+            name: 'Main',
+            database_type: 'postgres',
+            connection_mode: 'direct',
+            host: '127.0.0.1',
+            port: 5432,
+            username: 'postgres',
+            database: 'postgres',
+            require_ssl: false,
+          },
+        },
+      },
+    }),
+  );
   datasourceId = ds.data.id;
   dashboardId = unwrap(await client.api.POST('/dashboards', { body: { data: { type: 'dashboards', attributes: { name: 'Client home' } } } })).data.id;
 });
@@ -51,7 +67,12 @@ describe('reports through the typed client', () => {
     // typed attributes straight from the field table: a number is a number, a nullable is nullable
     const width: number = report.data.attributes.width;
     const description: string | null = report.data.attributes.description;
-    expect({ width, description, name: report.data.attributes.name, rate: report.data.attributes.data_refresh_rate }).toEqual({ width: 12, description: null, name: 'Revenue', rate: 15 });
+    expect({ width, description, name: report.data.attributes.name, rate: report.data.attributes.data_refresh_rate }).toEqual({
+      width: 12,
+      description: null,
+      name: 'Revenue',
+      rate: 15,
+    });
     expect(report.data.relationships?.dashboard?.data).toEqual({ type: 'dashboards', id: dashboardId });
 
     const id = report.data.id;
@@ -59,10 +80,12 @@ describe('reports through the typed client', () => {
     expect(got.data).toEqual(report.data);
     expect(got.included?.map((r) => r.type).sort()).toEqual(['dashboards', 'datasources']);
 
-    const updated = unwrap(await client.api.PATCH('/reports/{id}', {
-      params: { path: { id } },
-      body: { data: { type: 'reports', id, attributes: { name: 'Revenue (net)', description: 'after refunds' } } },
-    }));
+    const updated = unwrap(
+      await client.api.PATCH('/reports/{id}', {
+        params: { path: { id } },
+        body: { data: { type: 'reports', id, attributes: { name: 'Revenue (net)', description: 'after refunds' } } },
+      }),
+    );
     expect(updated.data.attributes).toMatchObject({ name: 'Revenue (net)', description: 'after refunds', width: 12 });
 
     const copy = unwrap(await client.api.POST('/reports/{id}/duplicate', { params: { path: { id } } }));
@@ -80,7 +103,13 @@ describe('reports through the typed client', () => {
   it('surfaces JSON:API errors as typed error documents', async () => {
     const bad = await client.api.POST('/reports', {
       // a wrong type on purpose: the server's answer, not the compiler, is under test
-      body: { data: { type: 'reports', attributes: { name: 'x', width: 'wide' as unknown as number }, relationships: { dashboard: { data: { type: 'dashboards', id: dashboardId } } } } },
+      body: {
+        data: {
+          type: 'reports',
+          attributes: { name: 'x', width: 'wide' as unknown as number },
+          relationships: { dashboard: { data: { type: 'dashboards', id: dashboardId } } },
+        },
+      },
     });
     expect(bad.response.status).toBe(422);
     expect(bad.error?.errors.some((e) => e.source?.pointer === '/data/attributes/width')).toBe(true);

@@ -4,7 +4,14 @@ import { MAIL_SEND_QUEUE, SQL_ALERT_RUN_QUEUE, SqlAlertRepository, sqlAlertField
 import { waitForExecution, type PlatformTestContext } from '../../../test/support/platform.js';
 import { expectValidJsonApi } from '../../../test/support/jsonapi-schema.js';
 import type { TestSmtpServer } from '../../../test/support/smtp-server.js';
-import { createTestDatasource, openJobs, parseMail, startSchedulingTestContext, waitUntil, type SchedulingTestContext } from '../../../test/support/scheduling.js';
+import {
+  createTestDatasource,
+  openJobs,
+  parseMail,
+  startSchedulingTestContext,
+  waitUntil,
+  type SchedulingTestContext,
+} from '../../../test/support/scheduling.js';
 
 const auth = (secret: string) => `Api ${secret}`;
 
@@ -35,12 +42,33 @@ async function createAlert(attributes: Record<string, unknown> = {}, datasource 
 }
 
 /** Results written through the repository (as the runner writes them), `ageDays` old. */
-async function seedResults(alertId: string, n: number, evaluatedAt: (i: number) => Date, status: (i: number) => SqlAlertResultStatus = () => 'ok'): Promise<void> {
+async function seedResults(
+  alertId: string,
+  n: number,
+  evaluatedAt: (i: number) => Date,
+  status: (i: number) => SqlAlertResultStatus = () => 'ok',
+): Promise<void> {
   const repo = new SqlAlertRepository(t.database.db);
   for (let i = 0; i < n; i++) {
-    const run = await repo.insertRun({ id: randomUUID(), organization_id: t.organization.id, sql_alert_id: alertId, run_key: `seed:${randomUUID()}`, due_at: null, status: 'running', created_at: evaluatedAt(i) });
+    const run = await repo.insertRun({
+      id: randomUUID(),
+      organization_id: t.organization.id,
+      sql_alert_id: alertId,
+      run_key: `seed:${randomUUID()}`,
+      due_at: null,
+      status: 'running',
+      created_at: evaluatedAt(i),
+    });
     await repo.evaluateRun(run!.id, {
-      result_status: status(i), error_message: `#${i}`, sql_query: 'SELECT 42 AS n', sql_query_duration: i, mail_audience: null, mail_reason: null, first_value: i, row_count: 1, evaluated_at: evaluatedAt(i),
+      result_status: status(i),
+      error_message: `#${i}`,
+      sql_query: 'SELECT 42 AS n',
+      sql_query_duration: i,
+      mail_audience: null,
+      mail_reason: null,
+      first_value: i,
+      row_count: 1,
+      evaluated_at: evaluatedAt(i),
     });
   }
 }
@@ -67,15 +95,43 @@ describe('sql_alerts: CRUD (rows 68–72)', () => {
     const { id, attributes, relationships } = created.body.data;
     expect(Object.keys(attributes)).toEqual([...sqlAlertFields.attributes]);
     expect(attributes).toMatchObject({
-      ...valid, description: null, run_at: null, run_every: null, trigger_condition: 'has_results', trigger_value: null, emails: null, cc_emails: null, bcc_emails: null,
-      error_emails: null, attach_as: null, running_execution_id: null, last_result_status: null, last_error_message: null, last_query_run: null, last_query_success: null, last_query_error_message: null,
+      ...valid,
+      description: null,
+      run_at: null,
+      run_every: null,
+      trigger_condition: 'has_results',
+      trigger_value: null,
+      emails: null,
+      cc_emails: null,
+      bcc_emails: null,
+      error_emails: null,
+      attach_as: null,
+      running_execution_id: null,
+      last_result_status: null,
+      last_error_message: null,
+      last_query_run: null,
+      last_query_success: null,
+      last_query_error_message: null,
     });
     expect(relationships).toEqual({ datasource: { data: { type: 'datasources', id: dsA } } });
     const all = {
-      name: 'Renamed', description: 'Orders over 10', sql_query: 'SELECT count(*) FROM generate_series(1, 20)', run_schedule: 'at', run_at: '06:00,6:30pm', trigger_condition: 'greater_than', trigger_value: 10.5,
-      email_condition: 'changed', emails: 'a@example.com', cc_emails: 'b@example.com', bcc_emails: 'c@example.com', error_emails: 'dba@example.com', attach_as: 'excel',
+      name: 'Renamed',
+      description: 'Orders over 10',
+      sql_query: 'SELECT count(*) FROM generate_series(1, 20)',
+      run_schedule: 'at',
+      run_at: '06:00,6:30pm',
+      trigger_condition: 'greater_than',
+      trigger_value: 10.5,
+      email_condition: 'changed',
+      emails: 'a@example.com',
+      cc_emails: 'b@example.com',
+      bcc_emails: 'c@example.com',
+      error_emails: 'dba@example.com',
+      attach_as: 'excel',
     };
-    const updated = await send('patch', `/sql_alerts/${id}`, { data: { id, type: 'sql_alerts', attributes: all, relationships: { datasource: { data: { type: 'datasources', id: dsB } } } } });
+    const updated = await send('patch', `/sql_alerts/${id}`, {
+      data: { id, type: 'sql_alerts', attributes: all, relationships: { datasource: { data: { type: 'datasources', id: dsB } } } },
+    });
     expect(updated.status).toBe(200);
     expectValidJsonApi(updated.body);
     expect(updated.body.data.attributes).toMatchObject(all);
@@ -138,9 +194,18 @@ describe('Run SQL Alert Query (row 73) and List SQL Alert Results (row 74)', () 
     expect(Object.keys(res.body)).toEqual(['execution_id']);
     const execution = await waitForExecution(t, t.adminSecret, res.body.execution_id);
     expect(execution).toMatchObject({ execution_status: 'success', execution_type: 'sql_alert' });
-    await waitUntil('the alert run', async () => ({ runs: await openJobs(t.database.db, SQL_ALERT_RUN_QUEUE), mails: await openJobs(t.database.db, MAIL_SEND_QUEUE) }), (v) => v.runs === 0 && v.mails === 0);
+    await waitUntil(
+      'the alert run',
+      async () => ({ runs: await openJobs(t.database.db, SQL_ALERT_RUN_QUEUE), mails: await openJobs(t.database.db, MAIL_SEND_QUEUE) }),
+      (v) => v.runs === 0 && v.mails === 0,
+    );
     const alert = await send('get', `/sql_alerts/${id}`);
-    expect(alert.body.data.attributes).toMatchObject({ last_result_status: 'alert_triggered', running_execution_id: null, last_error_message: null, last_query_error_message: null });
+    expect(alert.body.data.attributes).toMatchObject({
+      last_result_status: 'alert_triggered',
+      running_execution_id: null,
+      last_error_message: null,
+      last_query_error_message: null,
+    });
     expect(alert.body.data.attributes.last_query_success).not.toBeNull();
     const mails = smtp.received.filter((m) => m.recipients.includes('run@example.com'));
     expect(mails).toHaveLength(1);
@@ -150,18 +215,43 @@ describe('Run SQL Alert Query (row 73) and List SQL Alert Results (row 74)', () 
     const results = await send('get', `/sql_alerts/${id}/results`);
     expect(results.status).toBe(200);
     expect(results.body).toEqual({
-      cursor: null, count: 1,
-      items: [{ result_status: 'alert_triggered', error_message: null, sql_query: 'SELECT 42 AS n', sql_query_duration: expect.any(Number), created_at: expect.any(String) }],
+      cursor: null,
+      count: 1,
+      items: [
+        {
+          result_status: 'alert_triggered',
+          error_message: null,
+          sql_query: 'SELECT 42 AS n',
+          sql_query_duration: expect.any(Number),
+          created_at: expect.any(String),
+        },
+      ],
     });
     // without Include SQL Details, no SQL
     const viewer = await key([{ name: 'View Alerts' }]);
-    expect((await send('get', `/sql_alerts/${id}/results`, undefined, viewer)).body.items).toEqual([{ result_status: 'alert_triggered', error_message: null, created_at: expect.any(String) }]);
+    expect((await send('get', `/sql_alerts/${id}/results`, undefined, viewer)).body.items).toEqual([
+      { result_status: 'alert_triggered', error_message: null, created_at: expect.any(String) },
+    ]);
     const details = await key([{ name: 'View Alerts' }, { name: 'Include SQL Details' }]);
     expect((await send('get', `/sql_alerts/${id}/results`, undefined, details)).body.items[0].sql_query).toBe('SELECT 42 AS n');
   });
 
   it('a query that cannot start (disabled datasource) is a 422 at Run', async () => {
-    const ds = await send('post', '/datasources', { data: { attributes: { name: 'Off', enabled: false, database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres', database: t.database.name, require_ssl: false } } });
+    const ds = await send('post', '/datasources', {
+      data: {
+        attributes: {
+          name: 'Off',
+          enabled: false,
+          database_type: 'postgres',
+          connection_mode: 'direct',
+          host: '127.0.0.1',
+          port: 5432,
+          username: 'postgres',
+          database: t.database.name,
+          require_ssl: false,
+        },
+      },
+    });
     expect(ds.status).toBe(201);
     const id = await createAlert({}, ds.body.data.id);
     const res = await t.api.post(`/sql_alerts/${id}/run`).set('Authorization', auth(t.adminSecret));
@@ -251,12 +341,16 @@ describe('permissions and tenant isolation', () => {
       await send('delete', `/sql_alerts/${onB}`, undefined, scoped),
       await t.api.post(`/sql_alerts/${onB}/run`).set('Authorization', auth(scoped)),
       await send('get', `/sql_alerts/${onB}/results`, undefined, scoped),
-    ]) expect(res.status).toBe(404);
+    ])
+      expect(res.status).toBe(404);
     expect((await send('post', '/sql_alerts', body(valid, dsB), scoped)).status).toBe(422);
     const onA = await send('post', '/sql_alerts', body(valid, dsA), scoped);
     expect(onA.status).toBe(201);
     // moving it to B is refused
-    expect((await send('patch', `/sql_alerts/${onA.body.data.id}`, { data: { relationships: { datasource: { data: { type: 'datasources', id: dsB } } } } }, scoped)).status).toBe(422);
+    expect(
+      (await send('patch', `/sql_alerts/${onA.body.data.id}`, { data: { relationships: { datasource: { data: { type: 'datasources', id: dsB } } } } }, scoped))
+        .status,
+    ).toBe(422);
   });
 
   it('another organization sees nothing: 404 on every route', async () => {

@@ -8,8 +8,26 @@ let dsB: string;
 
 beforeAll(async () => {
   t = await createApiTestContext();
-  const mk = async (name: string) => (await t.api.post('/datasources').set('Authorization', auth(t.adminSecret))
-    .send({ data: { attributes: { name, database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres', database: 'postgres', require_ssl: false } } })).body.data.id as string;
+  const mk = async (name: string) =>
+    (
+      await t.api
+        .post('/datasources')
+        .set('Authorization', auth(t.adminSecret))
+        .send({
+          data: {
+            attributes: {
+              name,
+              database_type: 'postgres',
+              connection_mode: 'direct',
+              host: '127.0.0.1',
+              port: 5432,
+              username: 'postgres',
+              database: 'postgres',
+              require_ssl: false,
+            },
+          },
+        })
+    ).body.data.id as string;
   dsA = await mk('A');
   dsB = await mk('B');
 });
@@ -18,7 +36,11 @@ afterAll(async () => {
 });
 
 const snippetBody = (attributes: Record<string, unknown>, datasource: string | null = dsA, extra: Record<string, unknown> = {}) => ({
-  data: { type: 'sql_snippets', attributes, relationships: { ...(datasource === null ? {} : { datasource: { data: { type: 'datasources', id: datasource } } }), ...extra } },
+  data: {
+    type: 'sql_snippets',
+    attributes,
+    relationships: { ...(datasource === null ? {} : { datasource: { data: { type: 'datasources', id: datasource } } }), ...extra },
+  },
 });
 const post = (body: object, secret = t.adminSecret) => t.api.post('/sql_snippets').set('Authorization', auth(secret)).send(body);
 
@@ -35,10 +57,14 @@ describe('sql_snippets', () => {
     });
     const got = await t.api.get(`/sql_snippets/${user.body.data.id}?include=datasource,sql_snippets`).set('Authorization', auth(t.adminSecret));
     expect(got.status).toBe(200);
-    expect(got.body.included.map((i: { type: string; id: string }) => `${i.type}:${i.id}`).sort()).toEqual([`datasources:${dsA}`, `sql_snippets:${base.body.data.id}`].sort());
+    expect(got.body.included.map((i: { type: string; id: string }) => `${i.type}:${i.id}`).sort()).toEqual(
+      [`datasources:${dsA}`, `sql_snippets:${base.body.data.id}`].sort(),
+    );
     expectValidJsonApi(got.body);
 
-    const upd = await t.api.patch(`/sql_snippets/${base.body.data.id}`).set('Authorization', auth(t.adminSecret))
+    const upd = await t.api
+      .patch(`/sql_snippets/${base.body.data.id}`)
+      .set('Authorization', auth(t.adminSecret))
       .send({ data: { attributes: { name: 'paid', params: 'x=1' }, relationships: { datasource: { data: { type: 'datasources', id: dsB } } } } });
     expect(upd.status).toBe(200);
     expect(upd.body.data.attributes).toMatchObject({ name: 'paid', params: 'x=1', text: "status = 'paid'" });
@@ -70,12 +96,19 @@ describe('sql_snippets', () => {
   });
 
   it('enforces datasource access for create, update and delete', async () => {
-    const limited = (await t.api.post('/api_keys').set('Authorization', auth(t.adminSecret))
-      .send({ data: { attributes: { name: 'dash', permissions: [{ name: 'Manage Dashboards', datasource_ids: [dsA] }] } } })).body.data.attributes.secret as string;
+    const limited = (
+      await t.api
+        .post('/api_keys')
+        .set('Authorization', auth(t.adminSecret))
+        .send({ data: { attributes: { name: 'dash', permissions: [{ name: 'Manage Dashboards', datasource_ids: [dsA] }] } } })
+    ).body.data.attributes.secret as string;
     expect((await post(snippetBody({ name: 'on_b', text: '1' }, dsB), limited)).status).toBe(422);
     const own = await post(snippetBody({ name: 'on_a', text: '1' }, dsA), limited);
     expect(own.status).toBe(201);
-    const move = await t.api.patch(`/sql_snippets/${own.body.data.id}`).set('Authorization', auth(limited)).send({ data: { relationships: { datasource: { data: { type: 'datasources', id: dsB } } } } });
+    const move = await t.api
+      .patch(`/sql_snippets/${own.body.data.id}`)
+      .set('Authorization', auth(limited))
+      .send({ data: { relationships: { datasource: { data: { type: 'datasources', id: dsB } } } } });
     expect(move.status).toBe(422);
     // Delete needs Manage Datasources on the snippet's datasource.
     expect((await t.api.delete(`/sql_snippets/${own.body.data.id}`).set('Authorization', auth(limited))).status).toBe(403);

@@ -20,7 +20,11 @@ const MARKER = `sl_ssh_${process.pid}`;
 
 const auth = (secret: string) => `Api ${secret}`;
 const run = (datasourceId: string, body: Record<string, unknown>) =>
-  t.api.post(`/datasources/${datasourceId}/executions`).set('Authorization', auth(t.adminSecret)).set('Content-Type', 'application/json').send(JSON.stringify(body));
+  t.api
+    .post(`/datasources/${datasourceId}/executions`)
+    .set('Authorization', auth(t.adminSecret))
+    .set('Content-Type', 'application/json')
+    .send(JSON.stringify(body));
 const testConnection = (id: string) => t.api.post(`/datasources/${id}/test_connection`).set('Authorization', auth(t.adminSecret));
 
 async function createDatasource(attributes: Record<string, unknown>): Promise<string> {
@@ -30,14 +34,36 @@ async function createDatasource(attributes: Record<string, unknown>): Promise<st
 }
 
 /** A datasource reaching the local PostgreSQL (127.0.0.1:5432 as seen from the bastion) through `sshd`. */
-const pgThrough = (tunnel: Record<string, unknown> = {}) => createDatasource({
-  name: `PG via SSH ${Math.random()}`, database_type: 'postgres', connection_mode: 'ssh_tunnel', host: '127.0.0.1', port: 5432, username: 'postgres',
-  database: t.database.name, require_ssl: false, ssh_tunnel_host: '127.0.0.1', ssh_tunnel_port: sshd.port, ssh_tunnel_user: sshd.user, ...tunnel,
-});
-const mariaThrough = (tunnel: Record<string, unknown> = {}) => createDatasource({
-  name: `Maria via SSH ${Math.random()}`, database_type: 'mariadb', connection_mode: 'ssh_tunnel', host: '127.0.0.1', port: 3306, username: 'root',
-  database: 'test', require_ssl: false, ssh_tunnel_host: '127.0.0.1', ssh_tunnel_port: sshd.port, ssh_tunnel_user: sshd.user, ...tunnel,
-});
+const pgThrough = (tunnel: Record<string, unknown> = {}) =>
+  createDatasource({
+    name: `PG via SSH ${Math.random()}`,
+    database_type: 'postgres',
+    connection_mode: 'ssh_tunnel',
+    host: '127.0.0.1',
+    port: 5432,
+    username: 'postgres',
+    database: t.database.name,
+    require_ssl: false,
+    ssh_tunnel_host: '127.0.0.1',
+    ssh_tunnel_port: sshd.port,
+    ssh_tunnel_user: sshd.user,
+    ...tunnel,
+  });
+const mariaThrough = (tunnel: Record<string, unknown> = {}) =>
+  createDatasource({
+    name: `Maria via SSH ${Math.random()}`,
+    database_type: 'mariadb',
+    connection_mode: 'ssh_tunnel',
+    host: '127.0.0.1',
+    port: 3306,
+    username: 'root',
+    database: 'test',
+    require_ssl: false,
+    ssh_tunnel_host: '127.0.0.1',
+    ssh_tunnel_port: sshd.port,
+    ssh_tunnel_user: sshd.user,
+    ...tunnel,
+  });
 
 /** Polls `check` until it returns true (a liveness bound, not a speed goal). */
 async function eventually(label: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
@@ -49,7 +75,8 @@ async function eventually(label: string, check: () => Promise<boolean>, timeoutM
 }
 
 const pgActive = async (probe: string) =>
-  (await admin.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE $1 AND pid <> pg_backend_pid()", [`%${probe}%`])).rows[0].n as number;
+  (await admin.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE $1 AND pid <> pg_backend_pid()", [`%${probe}%`]))
+    .rows[0].n as number;
 
 async function fetchRows(executionId: string): Promise<{ fields: Array<{ name: string }>; rows: unknown[][] }> {
   const data = await t.api.get(`/executions/${executionId}/data`).set('Authorization', auth(t.adminSecret));
@@ -80,8 +107,14 @@ describe('the organization SSH key', () => {
     expect(res.status).toBe(200);
     expectValidJsonApi(res.body);
     expect(res.body.data).toEqual({
-      type: 'ssh_public_keys', id: t.organization.id,
-      attributes: { key_type: 'ssh-ed25519', public_key: expect.stringMatching(/^ssh-ed25519 AAAA[A-Za-z0-9+/=]+ sightline-/), fingerprint: expect.stringMatching(/^SHA256:[A-Za-z0-9+/]{43}$/), created_at: expect.any(String) },
+      type: 'ssh_public_keys',
+      id: t.organization.id,
+      attributes: {
+        key_type: 'ssh-ed25519',
+        public_key: expect.stringMatching(/^ssh-ed25519 AAAA[A-Za-z0-9+/=]+ sightline-/),
+        fingerprint: expect.stringMatching(/^SHA256:[A-Za-z0-9+/]{43}$/),
+        created_at: expect.any(String),
+      },
     });
     publicKey = res.body.data.attributes.public_key;
     // ssh-keygen agrees with the fingerprint
@@ -103,7 +136,9 @@ describe('the organization SSH key', () => {
   });
 
   it('is refused (403) to keys without Manage Datasources, and rejects unknown query parameters (400)', async () => {
-    const key = await t.api.post('/api_keys').set('Authorization', auth(t.adminSecret))
+    const key = await t.api
+      .post('/api_keys')
+      .set('Authorization', auth(t.adminSecret))
       .send({ data: { type: 'api_keys', attributes: { name: 'viewer', permissions: [{ name: 'View Datasources' }] } } });
     expect(key.status).toBe(201);
     const res = await t.api.get('/datasources/ssh_public_key').set('Authorization', auth(key.body.data.attributes.secret));
@@ -137,7 +172,11 @@ describe('through a working tunnel', () => {
     const pgRun = await run(pgDs, { sql_query: `SELECT id, note FROM ${MARKER}_orders ORDER BY id` });
     expect(pgRun.status).toBe(201);
     expect(await waitForExecution(t, t.adminSecret, pgRun.body.data.id)).toMatchObject({ execution_status: 'success', result_rows: 3 });
-    expect((await fetchRows(pgRun.body.data.id)).rows).toEqual([[1, 'note 1'], [2, 'note 2'], [3, 'note 3']]);
+    expect((await fetchRows(pgRun.body.data.id)).rows).toEqual([
+      [1, 'note 1'],
+      [2, 'note 2'],
+      [3, 'note 3'],
+    ]);
     const mariaRun = await run(mariaDs, { sql_query: 'SELECT 40 + 2 AS answer' });
     expect(await waitForExecution(t, t.adminSecret, mariaRun.body.data.id)).toMatchObject({ execution_status: 'success', result_rows: 1 });
     expect((await fetchRows(mariaRun.body.data.id)).rows).toEqual([[42]]);
@@ -148,7 +187,10 @@ describe('through a working tunnel', () => {
   it('refreshes the schema through the tunnel', async () => {
     const refresh = await t.api.post(`/datasources/${pgDs}/refresh`).set('Authorization', auth(t.adminSecret));
     expect(refresh.status).toBe(200);
-    expect(await waitForExecution(t, t.adminSecret, refresh.body.execution_id)).toMatchObject({ execution_status: 'success', execution_type: 'almanach_query' });
+    expect(await waitForExecution(t, t.adminSecret, refresh.body.execution_id)).toMatchObject({
+      execution_status: 'success',
+      execution_type: 'almanach_query',
+    });
     const key = await t.api.get(`/datasources/${pgDs}/schema`).set('Authorization', auth(t.adminSecret));
     const schema = await t.data.get(`/schemas/${key.body.data_key}`).set('Authorization', `Data ${key.body.data_access_token}`);
     expect(schema.status).toBe(200);
@@ -169,7 +211,12 @@ describe('through a working tunnel', () => {
 
   it('cancels a MariaDB query (KILL QUERY) through the tunnel', async () => {
     const conn = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root' });
-    const probe = async () => ((await conn.query("SELECT id FROM information_schema.PROCESSLIST WHERE INFO LIKE '%ssh-maria-probe%' AND INFO NOT LIKE '%PROCESSLIST%'"))[0] as unknown[]).length;
+    const probe = async () =>
+      (
+        (
+          await conn.query("SELECT id FROM information_schema.PROCESSLIST WHERE INFO LIKE '%ssh-maria-probe%' AND INFO NOT LIKE '%PROCESSLIST%'")
+        )[0] as unknown[]
+      ).length;
     try {
       const res = await run(mariaDs, { sql_query: 'SELECT SLEEP(60) /* ssh-maria-probe */' });
       await eventually('the query runs', async () => (await probe()) === 1);
@@ -184,8 +231,11 @@ describe('through a working tunnel', () => {
   it('closes the tunnel when the datasource connection changes (not on a rename)', async () => {
     expect(t.services.sshTunnels.size).toBeGreaterThan(0);
     const before = t.services.sshTunnels.size;
-    const patch = (attributes: Record<string, unknown>) => t.api.patch(`/datasources/${mariaDs}`).set('Authorization', auth(t.adminSecret))
-      .send({ data: { type: 'datasources', id: mariaDs, attributes } });
+    const patch = (attributes: Record<string, unknown>) =>
+      t.api
+        .patch(`/datasources/${mariaDs}`)
+        .set('Authorization', auth(t.adminSecret))
+        .send({ data: { type: 'datasources', id: mariaDs, attributes } });
     expect((await patch({ name: 'Maria via SSH, renamed' })).status).toBe(200);
     expect(t.services.sshTunnels.size).toBe(before);
     expect((await patch({ database: 'mysql' })).status).toBe(200);
@@ -216,7 +266,10 @@ describe('failing tunnels: Test Connection answers 200 {status: "error"}, querie
       execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'k')]);
       other.authorize(readFileSync(path.join(dir, 'k.pub'), 'utf8'));
       rmSync(dir, { recursive: true, force: true });
-      await expectFailure(await pgThrough({ ssh_tunnel_port: other.port }), /SSH tunnel to 127\.0\.0\.1:\d+: authentication as ".+" failed; add the organization's public key/);
+      await expectFailure(
+        await pgThrough({ ssh_tunnel_port: other.port }),
+        /SSH tunnel to 127\.0\.0\.1:\d+: authentication as ".+" failed; add the organization's public key/,
+      );
       await expectFailure(await mariaThrough({ ssh_tunnel_port: other.port }), /authentication as ".+" failed/);
     } finally {
       await other.stop();
@@ -231,7 +284,10 @@ describe('failing tunnels: Test Connection answers 200 {status: "error"}, querie
 
   it('a database port the bastion cannot reach', async () => {
     const port = await freePort();
-    await expectFailure(await pgThrough({ port }), new RegExp(`Could not reach 127\\.0\\.0\\.1:${port} through the SSH tunnel to 127\\.0\\.0\\.1:${sshd.port}`));
+    await expectFailure(
+      await pgThrough({ port }),
+      new RegExp(`Could not reach 127\\.0\\.0\\.1:${port} through the SSH tunnel to 127\\.0\\.0\\.1:${sshd.port}`),
+    );
   });
 
   it('incomplete tunnel settings', async () => {
@@ -249,7 +305,9 @@ describe('a tunnel that breaks', () => {
     const id = await pgThrough();
     const mariaId = await mariaThrough();
     const conn = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root' });
-    const mariaProbe = async () => ((await conn.query("SELECT id FROM information_schema.PROCESSLIST WHERE INFO LIKE '%ssh-kill-maria%' AND INFO NOT LIKE '%PROCESSLIST%'"))[0] as unknown[]).length;
+    const mariaProbe = async () =>
+      ((await conn.query("SELECT id FROM information_schema.PROCESSLIST WHERE INFO LIKE '%ssh-kill-maria%' AND INFO NOT LIKE '%PROCESSLIST%'"))[0] as unknown[])
+        .length;
     const res = await run(id, { sql_query: 'SELECT pg_sleep(30) /* ssh-kill-probe */' });
     const mariaRes = await run(mariaId, { sql_query: 'SELECT SLEEP(30) /* ssh-kill-maria */' });
     try {
@@ -292,7 +350,9 @@ describe('a tunnel that breaks', () => {
     expect(await waitForExecution(t, t.adminSecret, q.body.data.id)).toMatchObject({ execution_status: 'query_error' });
     expect((await t.database.db('executions').where({ id: q.body.data.id }).first('error_message')).error_message).toContain(changed);
     // saving ssh_tunnel_host again trusts the new key
-    const patch = await t.api.patch(`/datasources/${id}`).set('Authorization', auth(t.adminSecret))
+    const patch = await t.api
+      .patch(`/datasources/${id}`)
+      .set('Authorization', auth(t.adminSecret))
       .send({ data: { type: 'datasources', id, attributes: { ssh_tunnel_host: '127.0.0.1' } } });
     expect(patch.status).toBe(200);
     expect((await testConnection(id)).body).toEqual({ status: 'ok', error_message: null });

@@ -4,8 +4,16 @@
 // the dead-letter queue once every attempt failed.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
-  MAIL_DEAD_LETTER_QUEUE, MAIL_SEND_QUEUE, createLogger, createJobQueue, createMailer, ensureMailQueues, startQueue, stopQueue,
-  type Mailer, type PgBoss,
+  MAIL_DEAD_LETTER_QUEUE,
+  MAIL_SEND_QUEUE,
+  createLogger,
+  createJobQueue,
+  createMailer,
+  ensureMailQueues,
+  startQueue,
+  stopQueue,
+  type Mailer,
+  type PgBoss,
 } from '@sightline/domain';
 import { startMailConsumer } from '../../worker/src/jobs/send-mail.job.js';
 import { auth, createApiTestContext, type ApiTestContext } from '../../../test/support/context.js';
@@ -161,21 +169,30 @@ describe('invitation mail over SMTP', () => {
 });
 
 describe('share dashboard', () => {
-  it('invite → accept → share with the user\'s group → the user gets one mail; group and dashboard show the share', async () => {
+  it("invite → accept → share with the user's group → the user gets one mail; group and dashboard show the share", async () => {
     const email = newEmail();
     const invited = await post('/users/invite', { email, role: 'viewer' });
     const invitation = (await smtp.waitFor(smtp.received.length + 1)).at(-1)!;
     const [, link] = LINK.exec(invitation.body)!;
     expect((await post(new URL(link!).pathname, { firstname: 'Ada', lastname: 'Lovelace', password: 'a long enough secret' }, null)).status).toBe(200);
-    const group = await t.api.post('/user_groups').set('Authorization', auth(t.adminSecret))
+    const group = await t.api
+      .post('/user_groups')
+      .set('Authorization', auth(t.adminSecret))
       .send({ data: { attributes: { name: `Readers ${Date.now()}` }, relationships: { users: { data: [{ type: 'users', id: invited.body.data.id }] } } } });
     expect(group.status).toBe(201);
-    const dashboard = await t.api.post('/dashboards').set('Authorization', auth(t.adminSecret)).send({ data: { attributes: { name: 'Quarterly numbers' } } });
+    const dashboard = await t.api
+      .post('/dashboards')
+      .set('Authorization', auth(t.adminSecret))
+      .send({ data: { attributes: { name: 'Quarterly numbers' } } });
     expect(dashboard.status).toBe(201);
     expect(dashboard.body.data.attributes.published).toBe(false);
 
     const before = smtp.received.length;
-    const shared = await post(`/dashboards/${dashboard.body.data.id}/share`, { share_mode: 'custom', user_group_ids: [group.body.data.id], notify_new_users: true });
+    const shared = await post(`/dashboards/${dashboard.body.data.id}/share`, {
+      share_mode: 'custom',
+      user_group_ids: [group.body.data.id],
+      notify_new_users: true,
+    });
     expect(shared.status).toBe(204);
     const mail = (await smtp.waitFor(before + 1)).at(-1)!;
     expect(mail.recipients).toEqual([email]);
@@ -195,7 +212,15 @@ describe('share dashboard', () => {
     // Sharing again (now with all users too) mails nobody who could already see it. Mail is enqueued
     // in the share's own transaction, so the queue says it at once (no waiting to see nothing arrive).
     const queued = (await jobState(MAIL_SEND_QUEUE, email)).length;
-    expect((await post(`/dashboards/${dashboard.body.data.id}/share`, { share_mode: 'custom', user_group_ids: [group.body.data.id, 'all_users'], notify_new_users: true })).status).toBe(204);
+    expect(
+      (
+        await post(`/dashboards/${dashboard.body.data.id}/share`, {
+          share_mode: 'custom',
+          user_group_ids: [group.body.data.id, 'all_users'],
+          notify_new_users: true,
+        })
+      ).status,
+    ).toBe(204);
     expect((await jobState(MAIL_SEND_QUEUE, email)).length).toBe(queued);
 
     // Unsharing clears the groups; invalid input is a clear 4xx.

@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
-  MAIL_SEND_QUEUE, MailService, UnavailableError, UserService, createJobQueue, createLogger, ensureMailQueues, startQueue, stopQueue,
-  type Permission, type PgBoss,
+  MAIL_SEND_QUEUE,
+  MailService,
+  UnavailableError,
+  UserService,
+  createJobQueue,
+  createLogger,
+  ensureMailQueues,
+  startQueue,
+  stopQueue,
+  type Permission,
+  type PgBoss,
 } from '@sightline/domain';
 import * as backfill from '../../../packages/domain/src/db/migrations/20261123040300_add_built_in_user_groups.js';
 import { auth, createApiTestContext, type ApiTestContext } from '../../../test/support/context.js';
@@ -31,7 +40,11 @@ afterAll(async () => {
 });
 
 /** Sends a request and checks that the answer (if it has a body) is valid JSON:API. */
-async function call(method: 'get' | 'post' | 'patch' | 'delete', path: string, options: { secret?: string | null; body?: unknown; raw?: string; type?: string } = {}) {
+async function call(
+  method: 'get' | 'post' | 'patch' | 'delete',
+  path: string,
+  options: { secret?: string | null; body?: unknown; raw?: string; type?: string } = {},
+) {
   const req = t.api[method](path);
   const secret = options.secret === undefined ? t.adminSecret : options.secret;
   if (secret) req.set('Authorization', auth(secret));
@@ -51,7 +64,10 @@ async function call(method: 'get' | 'post' | 'patch' | 'delete', path: string, o
 }
 
 async function keyWith(...permissions: Permission[]): Promise<string> {
-  const key = await t.services.apiKeys.create(t.organization.id, { name: `k-${permissions.join('-') || 'none'}`, permissions: permissions.map((permission) => ({ permission, datasourceIds: null })) });
+  const key = await t.services.apiKeys.create(t.organization.id, {
+    name: `k-${permissions.join('-') || 'none'}`,
+    permissions: permissions.map((permission) => ({ permission, datasourceIds: null })),
+  });
   return key.secret;
 }
 
@@ -62,7 +78,10 @@ async function invite(body: Record<string, unknown>, secret?: string) {
   return call('post', '/users/invite', { body, secret });
 }
 
-interface MailJobRow { id: string; data: { kind: string; message: { to: string[]; subject: string; text: string } } }
+interface MailJobRow {
+  id: string;
+  data: { kind: string; message: { to: string[]; subject: string; text: string } };
+}
 async function mailJobs(to?: string): Promise<MailJobRow[]> {
   const rows = (await t.database.db.withSchema('pgboss').from('job').where({ name: MAIL_SEND_QUEUE }).orderBy('created_on').orderBy('id')) as MailJobRow[];
   return to ? rows.filter((r) => r.data.message.to.includes(to)) : rows;
@@ -94,11 +113,17 @@ async function activeUser(role = 'viewer') {
 
 async function builtIns(orgId = t.organization.id) {
   const rows = await t.database.db('user_groups').where({ organization_id: orgId }).whereNotNull('built_in_behavior');
-  return Object.fromEntries(rows.map((r: { built_in_behavior: string; id: string }) => [r.built_in_behavior, r.id])) as { all_users: string; all_analysts: string };
+  return Object.fromEntries(rows.map((r: { built_in_behavior: string; id: string }) => [r.built_in_behavior, r.id])) as {
+    all_users: string;
+    all_analysts: string;
+  };
 }
 
 async function customGroup(name: string, userIds: string[] = [], secret?: string) {
-  const res = await call('post', '/user_groups', { body: { data: { type: 'user_groups', attributes: { name }, relationships: { users: { data: userIds.map((id) => ({ type: 'users', id })) } } } }, secret });
+  const res = await call('post', '/user_groups', {
+    body: { data: { type: 'user_groups', attributes: { name }, relationships: { users: { data: userIds.map((id) => ({ type: 'users', id })) } } } },
+    secret,
+  });
   expect(res.status).toBe(201);
   return res.body.data.id as string;
 }
@@ -126,7 +151,9 @@ describe('built-in user groups', () => {
 
   it('cannot be changed or deleted (422)', async () => {
     const { all_users } = await builtIns();
-    const patch = await call('patch', `/user_groups/${all_users}`, { body: { data: { type: 'user_groups', id: all_users, attributes: { name: 'Everyone' } } } });
+    const patch = await call('patch', `/user_groups/${all_users}`, {
+      body: { data: { type: 'user_groups', id: all_users, attributes: { name: 'Everyone' } } },
+    });
     expect(patch.status).toBe(422);
     expect(patch.body.errors[0].detail).toMatch(/built-in/);
     const del = await call('delete', `/user_groups/${all_users}`);
@@ -153,7 +180,16 @@ describe('invite user (POST /users/invite)', () => {
     expect(res.status).toBe(201);
     const { id, type, attributes, relationships } = res.body.data;
     expect(type).toBe('users');
-    expect(attributes).toMatchObject({ email, role: 'analyst', firstname: null, lastname: null, deactivated_at: null, invitation_accepted_at: null, otp_app_enabled: false, otp_phone_enabled: false });
+    expect(attributes).toMatchObject({
+      email,
+      role: 'analyst',
+      firstname: null,
+      lastname: null,
+      deactivated_at: null,
+      invitation_accepted_at: null,
+      otp_app_enabled: false,
+      otp_phone_enabled: false,
+    });
     expect(Date.parse(attributes.invitation_created_at)).not.toBeNaN();
     const { all_users, all_analysts } = await builtIns();
     expect(relationships.user_groups.data.map((d: { id: string }) => d.id).sort()).toEqual([all_users, all_analysts, group].sort());
@@ -205,7 +241,7 @@ describe('invite user (POST /users/invite)', () => {
     expect((await mailJobs()).length).toBe(jobsBefore);
   });
 
-  it('refuses another organization\'s group ids (404) and leaves no user behind', async () => {
+  it("refuses another organization's group ids (404) and leaves no user behind", async () => {
     const foreign = (await builtIns(otherOrgId)).all_users;
     const email = uniqueEmail('foreign');
     const res = await invite({ email, user_group_ids: [foreign] });
@@ -266,7 +302,10 @@ describe('accept invitation (POST /invitations/{token}/accept)', () => {
     expect((await accept('%00'.repeat(3))).status).toBe(404);
     const { id, email } = await invitedUser();
     const token = await latestToken(email);
-    await t.database.db('invitations').where({ user_id: id }).update({ expires_at: new Date(Date.now() - 1000) });
+    await t.database
+      .db('invitations')
+      .where({ user_id: id })
+      .update({ expires_at: new Date(Date.now() - 1000) });
     const expired = await accept(token);
     expect(expired.status).toBe(410);
     expect(expired.body.errors[0].meta.error_code).toBe('invitation_expired');
@@ -284,9 +323,12 @@ describe('accept invitation (POST /invitations/{token}/accept)', () => {
   ])('rejects %s and leaves the invitation usable', async (_label, body, status) => {
     const { email } = await invitedUser();
     const token = await latestToken(email);
-    const res = typeof body === 'string'
-      ? await call('post', `/invitations/${token}/accept`, { raw: body, secret: null })
-      : body === undefined ? await call('post', `/invitations/${token}/accept`, { secret: null }) : await accept(token, body);
+    const res =
+      typeof body === 'string'
+        ? await call('post', `/invitations/${token}/accept`, { raw: body, secret: null })
+        : body === undefined
+          ? await call('post', `/invitations/${token}/accept`, { secret: null })
+          : await accept(token, body);
     expect(res.status).toBe(status);
     expect((await accept(token)).status).toBe(200);
   });
@@ -383,14 +425,25 @@ describe('list and get users', () => {
 });
 
 describe('update user (PATCH /users/{id})', () => {
-  const patch = (id: string, data: Record<string, unknown>, secret?: string) => call('patch', `/users/${id}`, { body: { data: { type: 'users', id, ...data } }, secret });
+  const patch = (id: string, data: Record<string, unknown>, secret?: string) =>
+    call('patch', `/users/${id}`, { body: { data: { type: 'users', id, ...data } }, secret });
 
   it('changes the role between viewer and analyst and replaces custom groups', async () => {
     const u = await activeUser();
     const g1 = await customGroup(`G1 ${counter++}`, [u.id]);
     const g2 = await customGroup(`G2 ${counter++}`);
     const { all_users, all_analysts } = await builtIns();
-    const res = await patch(u.id, { attributes: { role: 'analyst' }, relationships: { user_groups: { data: [{ type: 'user_groups', id: g2 }, { type: 'user_groups', id: all_users }] } } });
+    const res = await patch(u.id, {
+      attributes: { role: 'analyst' },
+      relationships: {
+        user_groups: {
+          data: [
+            { type: 'user_groups', id: g2 },
+            { type: 'user_groups', id: all_users },
+          ],
+        },
+      },
+    });
     expect(res.status).toBe(200);
     expect(res.body.data.attributes.role).toBe('analyst');
     expect(res.body.data.relationships.user_groups.data.map((d: { id: string }) => d.id).sort()).toEqual([all_users, all_analysts, g2].sort());
@@ -435,7 +488,7 @@ describe('update user (PATCH /users/{id})', () => {
     expect((await call('patch', `/users/${u.id}`, { raw: 'nope' })).status).toBe(400);
   });
 
-  it('refuses the built-in analysts group for a viewer (422) and another organization\'s group (404)', async () => {
+  it("refuses the built-in analysts group for a viewer (422) and another organization's group (404)", async () => {
     const u = await activeUser();
     expect((await patch(u.id, { relationships: { user_groups: { data: [{ type: 'user_groups', id: (await builtIns()).all_analysts }] } } })).status).toBe(422);
     const foreign = await call('post', '/user_groups', { body: { data: { attributes: { name: `Foreign ${counter++}` } } }, secret: otherSecret });
@@ -460,8 +513,16 @@ describe('deactivate and activate', () => {
   it('re-activates as analyst only with a free analyst seat (422), as viewer always', async () => {
     const u = await activeUser('analyst');
     expect((await call('post', `/users/${u.id}/deactivate`)).status).toBe(204);
-    const seats = await t.database.db('users').where({ organization_id: t.organization.id }).whereNull('deactivated_at').whereIn('role', ['analyst', 'admin']).count('* as n');
-    await t.database.db('organizations').where({ id: t.organization.id }).update({ analyst_seats: Number(seats[0]!.n) });
+    const seats = await t.database
+      .db('users')
+      .where({ organization_id: t.organization.id })
+      .whereNull('deactivated_at')
+      .whereIn('role', ['analyst', 'admin'])
+      .count('* as n');
+    await t.database
+      .db('organizations')
+      .where({ id: t.organization.id })
+      .update({ analyst_seats: Number(seats[0]!.n) });
     try {
       const full = await call('post', `/users/${u.id}/activate`);
       expect(full.status).toBe(422);
@@ -509,7 +570,13 @@ describe('user groups CRUD', () => {
     const a = await activeUser();
     const b = await activeUser('analyst');
     const create = await call('post', '/user_groups', {
-      body: { data: { type: 'user_groups', attributes: { name: `Sales ${counter++}`, description: 'EMEA' }, relationships: { users: { data: [{ type: 'users', id: a.id }] }, dashboards: { data: [] } } } },
+      body: {
+        data: {
+          type: 'user_groups',
+          attributes: { name: `Sales ${counter++}`, description: 'EMEA' },
+          relationships: { users: { data: [{ type: 'users', id: a.id }] }, dashboards: { data: [] } },
+        },
+      },
     });
     expect(create.status).toBe(201);
     const id = create.body.data.id as string;
@@ -521,7 +588,16 @@ describe('user groups CRUD', () => {
     expect(got.body.included.map((i: { type: string; id: string }) => `${i.type}:${i.id}`)).toEqual([`users:${a.id}`]);
     expect((await call('get', `/users/${a.id}`)).body.data.relationships.user_groups.data).toContainEqual({ type: 'user_groups', id });
 
-    const upd = await call('patch', `/user_groups/${id}`, { body: { data: { type: 'user_groups', id, attributes: { name: 'Renamed', description: null }, relationships: { users: { data: [{ type: 'users', id: b.id }] } } } } });
+    const upd = await call('patch', `/user_groups/${id}`, {
+      body: {
+        data: {
+          type: 'user_groups',
+          id,
+          attributes: { name: 'Renamed', description: null },
+          relationships: { users: { data: [{ type: 'users', id: b.id }] } },
+        },
+      },
+    });
     expect(upd.status).toBe(200);
     expect(upd.body.data.attributes).toMatchObject({ name: 'Renamed', description: null });
     expect(upd.body.data.relationships.users.data).toEqual([{ type: 'users', id: b.id }]);
@@ -538,7 +614,11 @@ describe('user groups CRUD', () => {
     ['an empty name', { attributes: { name: '   ' } }, 422],
     ['a number as name', { attributes: { name: 5 } }, 422],
     ['an unknown attribute', { attributes: { name: 'X', built_in_behavior: 'all_users' } }, 422],
-    ['an unknown dashboard in the linkage', { attributes: { name: 'X' }, relationships: { dashboards: { data: [{ type: 'dashboards', id: 'abcd-abcd-abcd' }] } } }, 404],
+    [
+      'an unknown dashboard in the linkage',
+      { attributes: { name: 'X' }, relationships: { dashboards: { data: [{ type: 'dashboards', id: 'abcd-abcd-abcd' }] } } },
+      404,
+    ],
     ['an unknown user', { attributes: { name: 'X' }, relationships: { users: { data: [{ type: 'users', id: 'zzzz-zzzz-zzzz' }] } } }, 404],
     ['a client-generated id', { id: 'abcd-abcd-abcd', attributes: { name: 'X' } }, 403],
   ])('create rejects %s', async (_label, data, status) => {
@@ -566,11 +646,16 @@ describe('permissions', () => {
     const none = await keyWith('Manage Dashboards');
     const u = await activeUser();
     const group = await customGroup(`Perm ${counter++}`);
-    for (const [method, path] of [['get', '/users'], ['get', `/users/${u.id}`], ['get', '/user_groups'], ['get', `/user_groups/${group}`]] as const) {
+    for (const [method, path] of [
+      ['get', '/users'],
+      ['get', `/users/${u.id}`],
+      ['get', '/user_groups'],
+      ['get', `/user_groups/${group}`],
+    ] as const) {
       expect((await call(method, path, { secret: view })).status).toBe(200);
       expect((await call(method, path, { secret: none })).status).toBe(403);
     }
-    const writes: Array<[ 'post' | 'patch' | 'delete', string, unknown ]> = [
+    const writes: Array<['post' | 'patch' | 'delete', string, unknown]> = [
       ['post', '/users/invite', { email: uniqueEmail() }],
       ['patch', `/users/${u.id}`, { data: { attributes: { role: 'analyst' } } }],
       ['post', `/users/${u.id}/deactivate`, undefined],
@@ -621,7 +706,10 @@ describe('permissions', () => {
       const res = await call(method, path, { secret: other, body });
       expect([method, path, res.status]).toEqual([method, path, 404]);
     }
-    const foreignGroup = await call('post', '/user_groups', { secret: other, body: { data: { attributes: { name: `Theirs ${counter++}` }, relationships: { users: { data: [{ type: 'users', id: u.id }] } } } } });
+    const foreignGroup = await call('post', '/user_groups', {
+      secret: other,
+      body: { data: { attributes: { name: `Theirs ${counter++}` }, relationships: { users: { data: [{ type: 'users', id: u.id }] } } } },
+    });
     expect(foreignGroup.status).toBe(404);
     const list = await call('get', '/users', { secret: other });
     expect(list.body.data.map((d: { id: string }) => d.id)).not.toContain(u.id);

@@ -13,14 +13,18 @@ export interface RenderedChart {
  * menu and injected styles are off (the page's stylesheet has what it needs).
  */
 export async function renderChart(element: HTMLElement, spec: unknown): Promise<RenderedChart> {
-  const result = await vegaEmbed(element, spec as never, {
-    renderer: 'svg',
-    actions: false,
-    ast: true,
-    expr: expressionInterpreter,
-    defaultStyle: false,
-    tooltip: { disableDefaultStyle: true },
-  } as never);
+  const result = await vegaEmbed(
+    element,
+    spec as never,
+    {
+      renderer: 'svg',
+      actions: false,
+      ast: true,
+      expr: expressionInterpreter,
+      defaultStyle: false,
+      tooltip: { disableDefaultStyle: true },
+    } as never,
+  );
   // the chart's data stays reachable from its element (scripts, tests): `el.vegaView.data('source_0')`
   Object.defineProperty(element, 'vegaView', { value: result.view, configurable: true });
   return { finalize: () => result.finalize() };

@@ -48,7 +48,13 @@ function selectedValues(control: HTMLElement): Scalar[] {
     case 'single':
       return input && input.value !== '' ? [typed(input.value, valueType)] : [];
     case 'text_multi':
-      return input ? input.value.split(',').map((v) => v.trim()).filter(Boolean).map((v) => typed(v, valueType)) : [];
+      return input
+        ? input.value
+            .split(',')
+            .map((v) => v.trim())
+            .filter(Boolean)
+            .map((v) => typed(v, valueType))
+        : [];
     case 'checkbox':
       return input ? [input.checked] : [];
     case 'range': {

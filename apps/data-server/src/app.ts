@@ -40,7 +40,11 @@ export function createDataApp(deps: DataAppDeps): Koa<RequestState> {
     sendJson(ctx, 200, { status: 'ok', service: 'data-server' });
   });
   const results = resultRoutes({ resultStore: deps.resultStore, tokens: deps.tokens });
-  const exportFiles = exportFileRoutes({ exportFiles: deps.exportFiles ?? new PgExportFileStore(deps.db), tokens: deps.tokens, clock: deps.clock ?? systemClock });
+  const exportFiles = exportFileRoutes({
+    exportFiles: deps.exportFiles ?? new PgExportFileStore(deps.db),
+    tokens: deps.tokens,
+    clock: deps.clock ?? systemClock,
+  });
 
   // Errors after the headers went out (a failed chunk read, a client that hung up) can only end
   // the response; they are logged here.

@@ -8,14 +8,18 @@ import { pageOrigins } from './cors.js';
 runMain(async () => {
   const config = standaloneConfig('data server');
   const logger = createLogger(config.logLevel, 'data-server');
-  const db = createDb(config.databaseUrl, { applicationName: 'sightline-data', poolMax: 20 , logger });
+  const db = createDb(config.databaseUrl, { applicationName: 'sightline-data', poolMax: 20, logger });
   // the shared dashboard page (served by the API server) reads results from a browser
   const origins = pageOrigins([config.apiBaseUrl ?? `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.apiPort}`]);
   // small results answered from memory, dropped when a newer result of their key completes
   const resultStore = new CachedResultStore(new PgResultStore(db));
   await resultStore.listen(config.databaseUrl, logger);
   const app = createDataApp({
-    db, logger, resultStore, tokens: new DataTokens(config.dataTokenSecret, config.dataTokenTtlSeconds), corsOrigins: () => origins,
+    db,
+    logger,
+    resultStore,
+    tokens: new DataTokens(config.dataTokenSecret, config.dataTokenTtlSeconds),
+    corsOrigins: () => origins,
   });
   const server = await listen(app, config.host, config.dataPort);
   console.log(`Data server: ${config.dataBaseUrl ?? server.url}`);

@@ -13,9 +13,16 @@ beforeAll(async () => {
   t = await createDataTestContext();
   const u = new URL(t.database.url);
   driver = createDriver({
-    databaseType: 'postgres', host: u.hostname, port: Number(u.port || 5432), username: decodeURIComponent(u.username) || 'postgres',
-    password: u.password ? decodeURIComponent(u.password) : null, database: u.pathname.slice(1), requireSsl: false, verifySsl: false,
-    dataTimeZone: 'Europe/Amsterdam', connectTimeoutMs: 15_000,
+    databaseType: 'postgres',
+    host: u.hostname,
+    port: Number(u.port || 5432),
+    username: decodeURIComponent(u.username) || 'postgres',
+    password: u.password ? decodeURIComponent(u.password) : null,
+    database: u.pathname.slice(1),
+    requireSsl: false,
+    verifySsl: false,
+    dataTimeZone: 'Europe/Amsterdam',
+    connectTimeoutMs: 15_000,
   });
 });
 

@@ -36,7 +36,12 @@ function counting(store: ResultStore): ResultStore {
 
 beforeAll(async () => {
   t = await createDataTestContext({ serveFrom: counting });
-  const rows = Array.from({ length: ROWS }, (_, i) => [i, `label ${i} ${'·'.repeat(i % 17)}`, i * 1.25, new Date(1_700_000_000_000 + i * 60_000).toISOString()]);
+  const rows = Array.from({ length: ROWS }, (_, i) => [
+    i,
+    `label ${i} ${'·'.repeat(i % 17)}`,
+    i * 1.25,
+    new Date(1_700_000_000_000 + i * 60_000).toISOString(),
+  ]);
   result = await t.storeRows({ dataKey: KEY, columns: COLUMNS, rows });
 }, 120_000);
 afterAll(async () => {
@@ -75,16 +80,24 @@ it.each([
   ['JSON, identity', '', 'identity'],
   ['CSV', '?format=csv', 'identity'],
   ['NDJSON', '?format=ndjson', 'identity'],
-])('stops reading the store while a client does not read (%s)', async (_label, query, encoding) => {
-  expect(result.chunkCount).toBeGreaterThanOrEqual(20);
-  chunksPulled = 0;
-  const { bytes, pulledWhilePaused } = await pausedDownload(`/results/${KEY}${query}`, { Authorization: `Data ${t.token(KEY)}`, 'Accept-Encoding': encoding }, 1500);
-  // socket buffers + the read-ahead hold a few chunks; without back-pressure all would be read
-  // (identity only: a few MB of kernel socket buffer hold many gzip-compressed chunks)
-  expect(pulledWhilePaused).toBeLessThanOrEqual(8);
-  expect(chunksPulled).toBe(result.chunkCount);
-  if (query === '') expect(bytes).toBeGreaterThan(result.sizeInBytes);
-}, 60_000);
+])(
+  'stops reading the store while a client does not read (%s)',
+  async (_label, query, encoding) => {
+    expect(result.chunkCount).toBeGreaterThanOrEqual(20);
+    chunksPulled = 0;
+    const { bytes, pulledWhilePaused } = await pausedDownload(
+      `/results/${KEY}${query}`,
+      { Authorization: `Data ${t.token(KEY)}`, 'Accept-Encoding': encoding },
+      1500,
+    );
+    // socket buffers + the read-ahead hold a few chunks; without back-pressure all would be read
+    // (identity only: a few MB of kernel socket buffer hold many gzip-compressed chunks)
+    expect(pulledWhilePaused).toBeLessThanOrEqual(8);
+    expect(chunksPulled).toBe(result.chunkCount);
+    if (query === '') expect(bytes).toBeGreaterThan(result.sizeInBytes);
+  },
+  60_000,
+);
 
 it('aborts the response when the store fails mid-stream (never a cut body that looks whole)', async () => {
   const url = new URL(t.server.url);
@@ -93,14 +106,23 @@ it('aborts the response when the store fails mid-stream (never a cut body that l
     failAfter = 3;
     try {
       const outcome = await new Promise<{ status: number; complete: boolean; bytes: number; error?: string }>((resolve) => {
-        const req = http.request({ host: url.hostname, port: url.port, path: `/results/${KEY}`, headers: { Authorization: `Data ${t.token(KEY)}`, 'Accept-Encoding': encoding }, agent: false }, (res) => {
-          let bytes = 0;
-          res.on('data', (b: Buffer) => {
-            bytes += b.length;
-          });
-          res.on('error', (err) => resolve({ status: res.statusCode ?? 0, complete: res.complete, bytes, error: err.message }));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, complete: res.complete, bytes }));
-        });
+        const req = http.request(
+          {
+            host: url.hostname,
+            port: url.port,
+            path: `/results/${KEY}`,
+            headers: { Authorization: `Data ${t.token(KEY)}`, 'Accept-Encoding': encoding },
+            agent: false,
+          },
+          (res) => {
+            let bytes = 0;
+            res.on('data', (b: Buffer) => {
+              bytes += b.length;
+            });
+            res.on('error', (err) => resolve({ status: res.statusCode ?? 0, complete: res.complete, bytes, error: err.message }));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, complete: res.complete, bytes }));
+          },
+        );
         req.on('error', (err) => resolve({ status: 0, complete: false, bytes: 0, error: err.message }));
         req.end();
       });

@@ -44,7 +44,22 @@ const MIXED_KEY = 'org1/sql_query/mixed0001';
 const BIG_KEY = 'org1/sql_query/big0000002';
 const EMPTY_KEY = 'org1/sql_query/empty00003';
 const SCHEMA_KEY = 'org1/schema/abcdef';
-const SCHEMA_DOCUMENT = { schemas: [{ name: 'public', tables: [{ name: 'orders', columns: [{ name: 'id', db_type: 'int4', data_type: 'Integer' }, { name: 'note', db_type: 'text', data_type: 'String' }] }] }] };
+const SCHEMA_DOCUMENT = {
+  schemas: [
+    {
+      name: 'public',
+      tables: [
+        {
+          name: 'orders',
+          columns: [
+            { name: 'id', db_type: 'int4', data_type: 'Integer' },
+            { name: 'note', db_type: 'text', data_type: 'String' },
+          ],
+        },
+      ],
+    },
+  ],
+};
 
 let big: StoredResult;
 let mixed: StoredResult;
@@ -98,13 +113,25 @@ describe('GET /results/<dataKey> as JSON', () => {
   it('stores only scalars: values a driver hands in as objects, arrays, buffers or bigints arrive as text', async () => {
     const key = 'org1/sql_query/nonscalar01';
     const columns: ResultColumn[] = [
-      { name: 'doc', dbType: 'jsonb', dataType: 'JSON' }, { name: 'list', dbType: '_int4', dataType: 'IntegerArray' },
-      { name: 'raw', dbType: 'bytea', dataType: 'Binary' }, { name: 'huge', dbType: 'int8', dataType: 'BigInt' },
+      { name: 'doc', dbType: 'jsonb', dataType: 'JSON' },
+      { name: 'list', dbType: '_int4', dataType: 'IntegerArray' },
+      { name: 'raw', dbType: 'bytea', dataType: 'Binary' },
+      { name: 'huge', dbType: 'int8', dataType: 'BigInt' },
       { name: 'odd', dbType: 'float8', dataType: 'Float' },
     ];
-    await t.storeRows({ dataKey: key, columns, rows: [[{ a: [1, { b: 'ü' }] }, [1, null, 3], Buffer.from([0, 255]), 2n ** 64n, Number.NaN], [null, [], null, 5n, 1.5]] });
+    await t.storeRows({
+      dataKey: key,
+      columns,
+      rows: [
+        [{ a: [1, { b: 'ü' }] }, [1, null, 3], Buffer.from([0, 255]), 2n ** 64n, Number.NaN],
+        [null, [], null, 5n, 1.5],
+      ],
+    });
     const res = await t.request(`/results/${key}`, { ...dataAuth(t.token(key)), ...IDENTITY });
-    expect(res.json.rows).toEqual([['{"a":[1,{"b":"ü"}]}', '[1,null,3]', 'AP8=', '18446744073709551616', 'NaN'], [null, '[]', null, 5, 1.5]]);
+    expect(res.json.rows).toEqual([
+      ['{"a":[1,{"b":"ü"}]}', '[1,null,3]', 'AP8=', '18446744073709551616', 'NaN'],
+      [null, '[]', null, 5, 1.5],
+    ]);
     expect(res.json.fields.map((f: { unique_count: number }) => f.unique_count)).toEqual([2, 2, 2, 2, 2]);
   });
 
@@ -143,7 +170,10 @@ describe('GET /results/<dataKey> as JSON', () => {
 
   it('is decoded by curl --compressed', async () => {
     const token = t.token(BIG_KEY);
-    const { stdout } = await execFileAsync('curl', ['-sS', '--compressed', '-H', `Authorization: Data ${token}`, `${t.server.url}/results/${BIG_KEY}`], { maxBuffer: 64 * 1024 * 1024, encoding: 'buffer' });
+    const { stdout } = await execFileAsync('curl', ['-sS', '--compressed', '-H', `Authorization: Data ${token}`, `${t.server.url}/results/${BIG_KEY}`], {
+      maxBuffer: 64 * 1024 * 1024,
+      encoding: 'buffer',
+    });
     const identity = await t.request(`/results/${BIG_KEY}`, dataAuth(token));
     expect(stdout.equals(identity.body)).toBe(true);
   });
@@ -154,7 +184,10 @@ describe('GET /results/<dataKey> as JSON', () => {
     expect(stored.chunkCount).toBeGreaterThanOrEqual(2);
     const chunks = await t.database.db('result_chunks').where({ execution_id: stored.executionId }).select('seq', 'bytes');
     for (const c of chunks as Array<{ seq: number; bytes: Buffer }>) {
-      await t.database.db('result_chunks').where({ execution_id: stored.executionId, seq: c.seq }).update({ bytes: gzipSync(gunzipSync(c.bytes)) });
+      await t.database
+        .db('result_chunks')
+        .where({ execution_id: stored.executionId, seq: c.seq })
+        .update({ bytes: gzipSync(gunzipSync(c.bytes)) });
     }
     const gz = await t.request(`/results/${key}`, { ...dataAuth(t.token(key)), ...GZIP });
     const identity = await t.request(`/results/${key}`, { ...dataAuth(t.token(key)), ...IDENTITY });
@@ -254,7 +287,9 @@ describe('CSV', () => {
     expect(lines).toHaveLength(BIG_ROW_COUNT + 2);
     expect(lines[0]).toBe('n,label,half,flag,doc');
     expect(lines[1]).toBe('0,row 0 ünïcødé ,0,,"{""k"":0,""arr"":[0,""v""]}"');
-    expect(lines[BIG_ROW_COUNT]).toBe(`${BIG_ROW_COUNT - 1},row ${BIG_ROW_COUNT - 1} ünïcødé ${'x'.repeat((BIG_ROW_COUNT - 1) % 23)},${(BIG_ROW_COUNT - 1) / 2},false,"{""k"":${BIG_ROW_COUNT - 1},""arr"":[${BIG_ROW_COUNT - 1},""v""]}"`);
+    expect(lines[BIG_ROW_COUNT]).toBe(
+      `${BIG_ROW_COUNT - 1},row ${BIG_ROW_COUNT - 1} ünïcødé ${'x'.repeat((BIG_ROW_COUNT - 1) % 23)},${(BIG_ROW_COUNT - 1) / 2},false,"{""k"":${BIG_ROW_COUNT - 1},""arr"":[${BIG_ROW_COUNT - 1},""v""]}"`,
+    );
   });
 
   it('gives json back on a csv token with ?format=json', async () => {
@@ -270,20 +305,36 @@ describe('NDJSON', () => {
     expect(res.headers['content-type']).toBe('application/x-ndjson; charset=utf-8');
     const text = res.body.toString('utf8');
     expect(text.endsWith('\n')).toBe(true);
-    const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l));
+    const lines = text
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toEqual(MIXED_ROWS.map((r) => Object.fromEntries(MIXED_COLUMNS.map((c, i) => [c.name, r[i]]))));
   });
 
   it('keeps duplicate column names apart and covers every chunk', async () => {
     const key = 'org1/sql_query/dupes0005';
-    await t.storeRows({ dataKey: key, columns: [{ name: 'a', dbType: 'int4', dataType: 'Integer' }, { name: 'a', dbType: 'int4', dataType: 'Integer' }], rows: [[1, 2]] });
+    await t.storeRows({
+      dataKey: key,
+      columns: [
+        { name: 'a', dbType: 'int4', dataType: 'Integer' },
+        { name: 'a', dbType: 'int4', dataType: 'Integer' },
+      ],
+      rows: [[1, 2]],
+    });
     const res = await t.request(`/results/${key}?format=ndjson`, dataAuth(t.token(key)));
     expect(JSON.parse(res.body.toString('utf8'))).toEqual({ a: 1, a_1: 2 });
 
     const all = await t.request(`/results/${BIG_KEY}?format=ndjson`, { ...dataAuth(t.token(BIG_KEY)), ...GZIP });
     const lines = gunzipSync(all.body).toString('utf8').trimEnd().split('\n');
     expect(lines).toHaveLength(BIG_ROW_COUNT);
-    expect(JSON.parse(lines[12345]!)).toEqual({ n: 12345, label: bigRow(12345)[1], half: 12345 / 2, flag: bigRow(12345)[3], doc: '{"k":12345,"arr":[12345,"v"]}' });
+    expect(JSON.parse(lines[12345]!)).toEqual({
+      n: 12345,
+      label: bigRow(12345)[1],
+      half: 12345 / 2,
+      flag: bigRow(12345)[3],
+      doc: '{"k":12345,"arr":[12345,"v"]}',
+    });
   });
 });
 
@@ -304,7 +355,14 @@ describe('row paging', () => {
     const b1 = boundaries[1]!;
     const b2 = boundaries[2]!;
     const cases: Array<[number, number]> = [
-      [0, 10], [b1, 5], [b1 - 3, 6], [b1, b2 - b1], [b1 + 7, b2 - b1 + 100], [5, BIG_ROW_COUNT - 10], [BIG_ROW_COUNT - 4, 100], [b2 - 1, 1],
+      [0, 10],
+      [b1, 5],
+      [b1 - 3, 6],
+      [b1, b2 - b1],
+      [b1 + 7, b2 - b1 + 100],
+      [5, BIG_ROW_COUNT - 10],
+      [BIG_ROW_COUNT - 4, 100],
+      [b2 - 1, 1],
     ];
     for (const [offset, limit] of cases) {
       for (const headers of [IDENTITY, GZIP]) {
@@ -349,7 +407,13 @@ describe('row paging', () => {
     expect(lines[1]!.startsWith(`${b1 - 1},`)).toBe(true);
     expect(lines[2]!.startsWith(`${b1},`)).toBe(true);
     const nd = await t.request(`/results/${BIG_KEY}?format=ndjson&offset=7&limit=2`, dataAuth(t.token(BIG_KEY)));
-    expect(nd.body.toString('utf8').trimEnd().split('\n').map((l) => JSON.parse(l).n)).toEqual([7, 8]);
+    expect(
+      nd.body
+        .toString('utf8')
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l).n),
+    ).toEqual([7, 8]);
   });
 
   it.each([
@@ -383,7 +447,12 @@ describe('authorization', () => {
   });
 
   it('answers 401 for a forged token and for an expired one', async () => {
-    const forged = new DataTokens('another-secret-another-secret-another-secret', 300).sign({ organizationId: t.organizationId, dataKey: MIXED_KEY, format: 'json', kind: 'result' });
+    const forged = new DataTokens('another-secret-another-secret-another-secret', 300).sign({
+      organizationId: t.organizationId,
+      dataKey: MIXED_KEY,
+      format: 'json',
+      kind: 'result',
+    });
     const res = await t.request(`/results/${MIXED_KEY}`, dataAuth(forged));
     expectJsonApiError(res, 401);
     expect(res.json.errors[0].detail).toMatch(/Invalid data access token/);
@@ -452,7 +521,10 @@ describe('authorization', () => {
     await t.storeRows({ dataKey: key, columns: MIXED_COLUMNS.slice(0, 1), rows: [['mine']] });
     await t.storeRows({ dataKey: key, columns: MIXED_COLUMNS.slice(0, 1), rows: [['theirs']], organizationId: t.otherOrganizationId });
     const mine = await t.request(`/results/${key}`, dataAuth(t.token(key)));
-    const theirs = await t.request(`/results/${key}`, dataAuth(t.tokens.sign({ organizationId: t.otherOrganizationId, dataKey: key, format: 'json', kind: 'result' })));
+    const theirs = await t.request(
+      `/results/${key}`,
+      dataAuth(t.tokens.sign({ organizationId: t.otherOrganizationId, dataKey: key, format: 'json', kind: 'result' })),
+    );
     expect(mine.json.rows).toEqual([['mine']]);
     expect(theirs.json.rows).toEqual([['theirs']]);
   });

@@ -1,8 +1,6 @@
 import path from 'node:path';
 import pg from 'pg';
-import {
-  type Config, type Logger, type ResolvedConfig,
-} from '@sightline/domain';
+import { type Config, type Logger, type ResolvedConfig } from '@sightline/domain';
 import { loadOrCreateRuntimeSecrets, startEmbeddedPostgres } from '@sightline/runtime';
 
 /** The database a command runs against, and how to let go of it. */

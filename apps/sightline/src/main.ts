@@ -5,8 +5,15 @@
 //   npm run sightline -- api-keys create --organization <id> --name ci --permission "Manage Dashboards"
 import { parseArgs } from 'node:util';
 import {
-  ConfigError, PERMISSIONS, createDb, createDomainServices, createLogger, migrateLatest, parseConfig,
-  type Config, type Permission,
+  ConfigError,
+  PERMISSIONS,
+  createDb,
+  createDomainServices,
+  createLogger,
+  migrateLatest,
+  parseConfig,
+  type Config,
+  type Permission,
 } from '@sightline/domain';
 import { openDatabase } from './database.js';
 import { ensureFirstOrganization } from './bootstrap.js';

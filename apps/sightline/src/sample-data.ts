@@ -20,7 +20,10 @@ export async function prepareSampleData(handle: DatabaseHandle, config: Config, 
     log: (msg) => logger.info(msg),
   });
   if (result.skipped) {
-    logger.warn({ reason: result.reason }, 'no "Sample Data" datasource: the database user cannot create its database and role (set SAMPLE_DATA=false to silence this)');
+    logger.warn(
+      { reason: result.reason },
+      'no "Sample Data" datasource: the database user cannot create its database and role (set SAMPLE_DATA=false to silence this)',
+    );
     return undefined;
   }
   if (result.created) logger.info({ ms: result.durationMs }, 'sample data generated');

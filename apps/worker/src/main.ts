@@ -7,13 +7,20 @@ import { startWorker } from './worker.js';
 runMain(async () => {
   const config = standaloneConfig('worker');
   const logger = createLogger(config.logLevel, 'worker');
-  const db = createDb(config.databaseUrl, { applicationName: 'sightline-worker', poolMax: config.workerConcurrency + 5 , logger });
+  const db = createDb(config.databaseUrl, { applicationName: 'sightline-worker', poolMax: config.workerConcurrency + 5, logger });
   const boss = await startQueue({ connectionString: config.databaseUrl, logger, applicationName: 'sightline-worker-queue', supervise: true });
   const services = createServicesFromConfig(db, config, boss);
   const worker = await startWorker({
-    db, boss, logger, services, concurrency: config.workerConcurrency, rowLimit: config.resultRowLimit,
+    db,
+    boss,
+    logger,
+    services,
+    concurrency: config.workerConcurrency,
+    rowLimit: config.resultRowLimit,
     mail: { smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir },
   });
   console.log('Worker ready');
-  stopOnSignals(logger, [(left) => worker.stop({ deadlineMs: left() }), () => services.sshTunnels.close(), () => stopQueue(boss, 2_000), () => db.destroy()], { timeoutMs: config.shutdownTimeoutSeconds * 1000 });
+  stopOnSignals(logger, [(left) => worker.stop({ deadlineMs: left() }), () => services.sshTunnels.close(), () => stopQueue(boss, 2_000), () => db.destroy()], {
+    timeoutMs: config.shutdownTimeoutSeconds * 1000,
+  });
 });

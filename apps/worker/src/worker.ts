@@ -1,6 +1,16 @@
 import path from 'node:path';
 import {
-  CONFIG_DEFAULTS, MAIL_SEND_QUEUE, MailLedger, createMailer, type AlertAttachmentRenderer, type DomainServices, type Knex, type Logger, type Mailer, type PgBoss, type ScheduleRenderer,
+  CONFIG_DEFAULTS,
+  MAIL_SEND_QUEUE,
+  MailLedger,
+  createMailer,
+  type AlertAttachmentRenderer,
+  type DomainServices,
+  type Knex,
+  type Logger,
+  type Mailer,
+  type PgBoss,
+  type ScheduleRenderer,
 } from '@sightline/domain';
 import { startMailConsumer, type MailConsumerOptions } from './jobs/send-mail.job.js';
 import { startExecutionConsumers, type ExecutionPollingOptions } from './jobs/run-execution.job.js';
@@ -54,9 +64,17 @@ export interface Worker {
 /** Resolves true when `promise` settles within `ms`, false otherwise. */
 async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), Math.max(0, ms)); });
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, ms));
+  });
   try {
-    return await Promise.race([promise.then(() => true, () => true), timeout]);
+    return await Promise.race([
+      promise.then(
+        () => true,
+        () => true,
+      ),
+      timeout,
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -67,33 +85,53 @@ const HAND_BACK_MS = 5_000;
 
 /** Registers every job consumer of Sightline on `boss`. */
 export async function startWorker(deps: WorkerDeps): Promise<Worker> {
-  const mailer = deps.mail?.mailer ?? createMailer({
-    smtpUrl: deps.mail?.smtpUrl,
-    from: deps.mail?.from ?? CONFIG_DEFAULTS.mailFrom,
-    outboxDir: path.join(deps.mail?.dataDir ?? CONFIG_DEFAULTS.dataDir, 'outbox'),
-    logger: deps.logger,
-  });
+  const mailer =
+    deps.mail?.mailer ??
+    createMailer({
+      smtpUrl: deps.mail?.smtpUrl,
+      from: deps.mail?.from ?? CONFIG_DEFAULTS.mailFrom,
+      outboxDir: path.join(deps.mail?.dataDir ?? CONFIG_DEFAULTS.dataDir, 'outbox'),
+      logger: deps.logger,
+    });
   // Idempotent mail: a schedule run's delivery sets the schedule's `last_sent_at`.
   const ledger = new MailLedger({
-    db: deps.db, clock: deps.services.clock,
+    db: deps.db,
+    clock: deps.services.clock,
     hooks: { dashboard_schedule_run: (trx, id, sentAt) => deps.services.dashboardSchedules.markDelivered(trx, id, sentAt) },
   });
   await startMailConsumer(deps.boss, mailer, deps.logger, { ...deps.mail?.queue, ledger });
   const executions = await startExecutionConsumers({
-    db: deps.db, boss: deps.boss, logger: deps.logger, services: deps.services, concurrency: deps.concurrency, rowLimit: deps.rowLimit ?? CONFIG_DEFAULTS.resultRowLimit,
+    db: deps.db,
+    boss: deps.boss,
+    logger: deps.logger,
+    services: deps.services,
+    concurrency: deps.concurrency,
+    rowLimit: deps.rowLimit ?? CONFIG_DEFAULTS.resultRowLimit,
     polling: deps.executionPolling,
   });
   const scheduling = await startSchedulingConsumers({
-    db: deps.db, boss: deps.boss, logger: deps.logger, services: deps.services, concurrency: Math.max(1, Math.floor(deps.concurrency / 2)),
+    db: deps.db,
+    boss: deps.boss,
+    logger: deps.logger,
+    services: deps.services,
+    concurrency: Math.max(1, Math.floor(deps.concurrency / 2)),
     renderers: deps.scheduling?.renderers ?? {
       schedules: createScheduleRenderer({ resultStore: deps.services.resultStore, renderer: renderExports }),
       alerts: createAlertRenderer({ resultStore: deps.services.resultStore, renderer: renderExports }),
     },
-    tickAtStart: deps.scheduling?.tickAtStart, pollingIntervalSeconds: deps.scheduling?.pollingIntervalSeconds, maxDataWaitMs: deps.scheduling?.maxDataWaitMs,
+    tickAtStart: deps.scheduling?.tickAtStart,
+    pollingIntervalSeconds: deps.scheduling?.pollingIntervalSeconds,
+    maxDataWaitMs: deps.scheduling?.maxDataWaitMs,
   });
   const sweeps = startSchedulingSweeps({ db: deps.db, logger: deps.logger, ledger, clock: deps.services.clock });
   // renders are CPU-heavy (a worker thread each): a few at a time per process
-  const exports = await startExportConsumer({ db: deps.db, boss: deps.boss, logger: deps.logger, services: deps.services, concurrency: Math.max(1, Math.min(2, deps.concurrency)) });
+  const exports = await startExportConsumer({
+    db: deps.db,
+    boss: deps.boss,
+    logger: deps.logger,
+    services: deps.services,
+    concurrency: Math.max(1, Math.min(2, deps.concurrency)),
+  });
   deps.logger.info({ concurrency: deps.concurrency, mail: mailer.destination }, 'worker started');
   return {
     stop: async (options = {}) => {
@@ -104,7 +142,10 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
       const drained = Promise.allSettled([scheduling.stop(), exports.stop(), executions.stop(), deps.boss.offWork(MAIL_SEND_QUEUE)]);
       if (!(await settlesWithin(drained, deadlineMs))) {
         const [handedExecutions, handedExports] = await Promise.all([executions.runner.handBackAll(HAND_BACK_MS), exports.runner.handBackAll(HAND_BACK_MS)]);
-        deps.logger.warn({ executions: handedExecutions, export_jobs: handedExports, deadline_ms: deadlineMs }, 'shutdown deadline reached: stopped the running queries and handed them back to the queue');
+        deps.logger.warn(
+          { executions: handedExecutions, export_jobs: handedExports, deadline_ms: deadlineMs },
+          'shutdown deadline reached: stopped the running queries and handed them back to the queue',
+        );
         if (!(await settlesWithin(drained, HAND_BACK_MS))) deps.logger.warn('jobs still running after the shutdown deadline: pg-boss fails them for a retry');
       }
       if (!deps.mail?.mailer) mailer.close();

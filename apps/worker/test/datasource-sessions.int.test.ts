@@ -14,7 +14,10 @@ let counter = 0;
 const auth = () => `Api ${t.adminSecret}`;
 
 async function createDatasource(attributes: Record<string, unknown>): Promise<string> {
-  const res = await t.api.post('/datasources').set('Authorization', auth()).send({ data: { attributes: { require_ssl: false, connection_mode: 'direct', ...attributes } } });
+  const res = await t.api
+    .post('/datasources')
+    .set('Authorization', auth())
+    .send({ data: { attributes: { require_ssl: false, connection_mode: 'direct', ...attributes } } });
   expectValidJsonApi(res.body);
   expect(res.status).toBe(201);
   return res.body.data.id as string;
@@ -25,7 +28,10 @@ const mariaAttributes = { database_type: 'mariadb', host: '127.0.0.1', port: 330
 
 async function submit(ds: string, sql: string): Promise<string> {
   // a unique comment: no reuse of an earlier result with the same SQL
-  const res = await t.api.post(`/datasources/${ds}/executions`).set('Authorization', auth()).set('Content-Type', 'application/json')
+  const res = await t.api
+    .post(`/datasources/${ds}/executions`)
+    .set('Authorization', auth())
+    .set('Content-Type', 'application/json')
     .send(JSON.stringify({ sql_query: `${sql} /* q${++counter} */` }));
   expectValidJsonApi(res.body);
   expect(res.status).toBe(201);
@@ -58,7 +64,8 @@ async function eventually(label: string, check: () => Promise<boolean>, timeoutM
 }
 
 const pgBackendAlive = async (pid: number) => ((await admin.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).rowCount ?? 0) > 0;
-const mariaThreadAlive = async (id: number) => ((await maria.query('SELECT ID FROM information_schema.PROCESSLIST WHERE ID = ?', [id]))[0] as unknown[]).length > 0;
+const mariaThreadAlive = async (id: number) =>
+  ((await maria.query('SELECT ID FROM information_schema.PROCESSLIST WHERE ID = ?', [id]))[0] as unknown[]).length > 0;
 
 beforeAll(async () => {
   t = await createPlatformTestContext();
@@ -84,8 +91,11 @@ describe('PostgreSQL sessions are pooled', () => {
     expect(baseline.slice(1)).toEqual(['UTC', '"$user", public', '30s', '', true, 0]);
     const pid = baseline[0] as number;
     // one query changes everything a session can carry
-    const leak = await firstRow(ds, `SELECT pg_backend_pid(), set_config('TimeZone', 'Asia/Tokyo', false), set_config('search_path', 'pg_catalog', false),
-      set_config('statement_timeout', '1234', false), set_config('sightline.leak', 'leaked', false), pg_advisory_lock(42)`);
+    const leak = await firstRow(
+      ds,
+      `SELECT pg_backend_pid(), set_config('TimeZone', 'Asia/Tokyo', false), set_config('search_path', 'pg_catalog', false),
+      set_config('statement_timeout', '1234', false), set_config('sightline.leak', 'leaked', false), pg_advisory_lock(42)`,
+    );
     expect(leak[0]).toBe(pid);
     await runToSuccess(ds, 'CREATE TEMP TABLE sl_leak_tmp AS SELECT 1 AS x');
     const after = await firstRow(ds, STATE);
@@ -100,8 +110,12 @@ describe('PostgreSQL sessions are pooled', () => {
     await admin.query('SELECT pg_advisory_lock($1)', [lock]);
     try {
       const id = await submit(ds, `SELECT pg_advisory_xact_lock(${lock}) /* pooled-cancel-probe */`);
-      await eventually('the query runs on the pooled session', async () =>
-        ((await admin.query("SELECT pid FROM pg_stat_activity WHERE query LIKE '%pooled-cancel-probe%' AND state = 'active' AND pid <> pg_backend_pid()")).rows[0]?.pid) === pid);
+      await eventually(
+        'the query runs on the pooled session',
+        async () =>
+          (await admin.query("SELECT pid FROM pg_stat_activity WHERE query LIKE '%pooled-cancel-probe%' AND state = 'active' AND pid <> pg_backend_pid()"))
+            .rows[0]?.pid === pid,
+      );
       expect((await t.api.post(`/executions/${id}/cancel`).set('Authorization', auth())).status).toBe(204);
       expect((await waitForExecution(t, t.adminSecret, id, 30_000)).execution_status).toBe('cancelled');
       // a cancelled query's session is ended, never handed to the next query
@@ -121,7 +135,10 @@ describe('PostgreSQL sessions are pooled', () => {
     const [pid, tz] = await firstRow(ds, "SELECT pg_backend_pid(), current_setting('TimeZone')");
     expect(tz).toBe('UTC');
     expect(await pgBackendAlive(pid as number)).toBe(true);
-    const upd = await t.api.patch(`/datasources/${ds}`).set('Authorization', auth()).send({ data: { type: 'datasources', id: ds, attributes: { data_time_zone: 'Europe/Berlin' } } });
+    const upd = await t.api
+      .patch(`/datasources/${ds}`)
+      .set('Authorization', auth())
+      .send({ data: { type: 'datasources', id: ds, attributes: { data_time_zone: 'Europe/Berlin' } } });
     expect(upd.status).toBe(200);
     await eventually('the session of the old settings ends', async () => !(await pgBackendAlive(pid as number)));
     const [pid2, tz2] = await firstRow(ds, "SELECT pg_backend_pid(), current_setting('TimeZone')");
@@ -153,7 +170,8 @@ describe('PostgreSQL sessions are pooled', () => {
 });
 
 describe('MariaDB sessions are pooled', () => {
-  const STATE = 'SELECT CONNECTION_ID() AS id, @@session.time_zone AS tz, @@session.max_statement_time AS max_time, @leak AS user_var, @@session.sql_mode AS sql_mode, @@session.character_set_client AS cs, @@session.autocommit AS ac';
+  const STATE =
+    'SELECT CONNECTION_ID() AS id, @@session.time_zone AS tz, @@session.max_statement_time AS max_time, @leak AS user_var, @@session.sql_mode AS sql_mode, @@session.character_set_client AS cs, @@session.autocommit AS ac';
 
   it('reuses the connection with no state of the previous query left (COM_RESET_CONNECTION)', async () => {
     const ds = await createDatasource({ name: 'Maria pooled', ...mariaAttributes, query_timeout_seconds: 30 });
@@ -187,7 +205,10 @@ describe('MariaDB sessions are pooled', () => {
     await maria.query('SELECT GET_LOCK(?, 10)', [lock]);
     try {
       const exec = await submit(ds, `SELECT GET_LOCK('${lock}', 3600) /* maria-pooled-cancel */`);
-      const probe = async () => ((await maria.query("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE '%maria-pooled-cancel%' AND INFO NOT LIKE '%PROCESSLIST%'"))[0] as Array<{ ID: number }>);
+      const probe = async () =>
+        (
+          await maria.query("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE '%maria-pooled-cancel%' AND INFO NOT LIKE '%PROCESSLIST%'")
+        )[0] as Array<{ ID: number }>;
       await eventually('the query runs on the pooled connection', async () => (await probe())[0]?.ID === threadId);
       await t.api.post(`/executions/${exec}/cancel`).set('Authorization', auth());
       expect((await waitForExecution(t, t.adminSecret, exec, 30_000)).execution_status).toBe('cancelled');

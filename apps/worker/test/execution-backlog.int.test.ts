@@ -21,15 +21,46 @@ let mariaId: string;
 const auth = () => `Api ${t.adminSecret}`;
 
 beforeAll(async () => {
-  t = await createPlatformTestContext({ env: { RESULT_ROW_LIMIT: '1000' }, executionPolling: { pollingIntervalSeconds: STALL_SECONDS, notifyPollingIntervalSeconds: STALL_SECONDS } });
-  const res = await t.api.post('/datasources').set('Authorization', auth()).send({
-    data: { attributes: { name: 'PG', database_type: 'postgres', connection_mode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres', database: t.database.name, require_ssl: false } },
+  t = await createPlatformTestContext({
+    env: { RESULT_ROW_LIMIT: '1000' },
+    executionPolling: { pollingIntervalSeconds: STALL_SECONDS, notifyPollingIntervalSeconds: STALL_SECONDS },
   });
+  const res = await t.api
+    .post('/datasources')
+    .set('Authorization', auth())
+    .send({
+      data: {
+        attributes: {
+          name: 'PG',
+          database_type: 'postgres',
+          connection_mode: 'direct',
+          host: '127.0.0.1',
+          port: 5432,
+          username: 'postgres',
+          database: t.database.name,
+          require_ssl: false,
+        },
+      },
+    });
   expect(res.status).toBe(201);
   datasourceId = res.body.data.id as string;
-  const maria = await t.api.post('/datasources').set('Authorization', auth()).send({
-    data: { attributes: { name: 'Maria', database_type: 'mariadb', connection_mode: 'direct', host: '127.0.0.1', port: 3306, username: 'root', database: 'test', require_ssl: false } },
-  });
+  const maria = await t.api
+    .post('/datasources')
+    .set('Authorization', auth())
+    .send({
+      data: {
+        attributes: {
+          name: 'Maria',
+          database_type: 'mariadb',
+          connection_mode: 'direct',
+          host: '127.0.0.1',
+          port: 3306,
+          username: 'root',
+          database: 'test',
+          require_ssl: false,
+        },
+      },
+    });
   expect(maria.status).toBe(201);
   mariaId = maria.body.data.id as string;
 }, 60_000);
@@ -39,7 +70,11 @@ afterAll(async () => {
 });
 
 const submit = async (sql: string, ds = datasourceId): Promise<string> => {
-  const res = await t.api.post(`/datasources/${ds}/executions`).set('Authorization', auth()).set('Content-Type', 'application/json').send(JSON.stringify({ sql_query: sql }));
+  const res = await t.api
+    .post(`/datasources/${ds}/executions`)
+    .set('Authorization', auth())
+    .set('Content-Type', 'application/json')
+    .send(JSON.stringify({ sql_query: sql }));
   expectValidJsonApi(res.body);
   expect(res.status).toBe(201);
   return res.body.data.id as string;
@@ -53,24 +88,32 @@ async function allDone(ids: string[], since: number, boundMs: number): Promise<A
 }
 
 describe('a backlog larger than the worker concurrency', () => {
-  it('drains 24 distinct small queries submitted at once without waiting for a poll interval', async () => {
-    expect(t.config.workerConcurrency).toBeLessThan(24);
-    // warm up: the first query of a process pays for connections and JIT
-    await allDone([await submit('SELECT 0 AS warm')], Date.now(), BOUND_MS);
-    const started = Date.now();
-    const ids = await Promise.all(Array.from({ length: 24 }, (_, i) => submit(`SELECT ${i + 1} AS n`)));
-    expect(new Set(ids).size).toBe(24);
-    const done = await allDone(ids, started, BOUND_MS);
-    expect(done.map((a) => a.execution_status)).toEqual(Array(24).fill('success'));
-  }, BOUND_MS + 60_000);
+  it(
+    'drains 24 distinct small queries submitted at once without waiting for a poll interval',
+    async () => {
+      expect(t.config.workerConcurrency).toBeLessThan(24);
+      // warm up: the first query of a process pays for connections and JIT
+      await allDone([await submit('SELECT 0 AS warm')], Date.now(), BOUND_MS);
+      const started = Date.now();
+      const ids = await Promise.all(Array.from({ length: 24 }, (_, i) => submit(`SELECT ${i + 1} AS n`)));
+      expect(new Set(ids).size).toBe(24);
+      const done = await allDone(ids, started, BOUND_MS);
+      expect(done.map((a) => a.execution_status)).toEqual(Array(24).fill('success'));
+    },
+    BOUND_MS + 60_000,
+  );
 
-  it('keeps draining when a second burst arrives while the first is running', async () => {
-    const started = Date.now();
-    const first = await Promise.all(Array.from({ length: 24 }, (_, i) => submit(`SELECT ${i + 100} AS n, pg_sleep(0.05)`)));
-    const second = await Promise.all(Array.from({ length: 24 }, (_, i) => submit(`SELECT ${i + 200} AS n`)));
-    const done = await allDone([...first, ...second], started, BOUND_MS);
-    expect(done.every((a) => a.execution_status === 'success')).toBe(true);
-  }, BOUND_MS + 60_000);
+  it(
+    'keeps draining when a second burst arrives while the first is running',
+    async () => {
+      const started = Date.now();
+      const first = await Promise.all(Array.from({ length: 24 }, (_, i) => submit(`SELECT ${i + 100} AS n, pg_sleep(0.05)`)));
+      const second = await Promise.all(Array.from({ length: 24 }, (_, i) => submit(`SELECT ${i + 200} AS n`)));
+      const done = await allDone([...first, ...second], started, BOUND_MS);
+      expect(done.every((a) => a.execution_status === 'success')).toBe(true);
+    },
+    BOUND_MS + 60_000,
+  );
 });
 
 describe('row_limit_reached (RESULT_ROW_LIMIT 1000)', () => {
@@ -84,17 +127,25 @@ describe('row_limit_reached (RESULT_ROW_LIMIT 1000)', () => {
     const body = JSON.parse(res.text) as { rows: unknown[][]; row_limit_reached: boolean };
     return { resultRows: done.result_rows, rows: body.rows.length, reached: body.row_limit_reached, last: body.rows.at(-1) };
   };
-  const cases: Array<[string, () => string]> = [['PostgreSQL', () => datasourceId], ['MariaDB', () => mariaId]];
+  const cases: Array<[string, () => string]> = [
+    ['PostgreSQL', () => datasourceId],
+    ['MariaDB', () => mariaId],
+  ];
   for (const [label, ds] of cases) {
-    it(`${label}: exactly the limit is complete, one more row is cut`, async () => {
-      const series = (n: number) => label === 'MariaDB'
-        ? `WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < ${n}) SELECT g FROM s /* ${n} */`
-        : `SELECT g FROM generate_series(1, ${n}) g /* ${n} */`;
-      const [below, exact, above, far] = await Promise.all([999, 1000, 1001, 5000].map((n) => submit(series(n), ds())));
-      expect(await result(below!)).toEqual({ resultRows: 999, rows: 999, reached: false, last: [999] });
-      expect(await result(exact!)).toEqual({ resultRows: 1000, rows: 1000, reached: false, last: [1000] });
-      expect(await result(above!)).toEqual({ resultRows: 1000, rows: 1000, reached: true, last: [1000] });
-      expect(await result(far!)).toEqual({ resultRows: 1000, rows: 1000, reached: true, last: [1000] });
-    }, BOUND_MS);
+    it(
+      `${label}: exactly the limit is complete, one more row is cut`,
+      async () => {
+        const series = (n: number) =>
+          label === 'MariaDB'
+            ? `WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < ${n}) SELECT g FROM s /* ${n} */`
+            : `SELECT g FROM generate_series(1, ${n}) g /* ${n} */`;
+        const [below, exact, above, far] = await Promise.all([999, 1000, 1001, 5000].map((n) => submit(series(n), ds())));
+        expect(await result(below!)).toEqual({ resultRows: 999, rows: 999, reached: false, last: [999] });
+        expect(await result(exact!)).toEqual({ resultRows: 1000, rows: 1000, reached: false, last: [1000] });
+        expect(await result(above!)).toEqual({ resultRows: 1000, rows: 1000, reached: true, last: [1000] });
+        expect(await result(far!)).toEqual({ resultRows: 1000, rows: 1000, reached: true, last: [1000] });
+      },
+      BOUND_MS,
+    );
   }
 });

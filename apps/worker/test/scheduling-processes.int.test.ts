@@ -34,8 +34,13 @@ async function startWorkerProcess(): Promise<WorkerProcess> {
   expect(program).toBe('node');
   const child = spawn(process.execPath, args, {
     env: {
-      ...process.env, DATABASE_URL: t.database.url, SIGHTLINE_DATA_TOKEN_SECRET: 'test-data-token-secret-at-least-32-chars',
-      SIGHTLINE_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY.toString('hex'), SMTP_URL: smtp.url, LOG_LEVEL: 'warn', WORKER_CONCURRENCY: '2',
+      ...process.env,
+      DATABASE_URL: t.database.url,
+      SIGHTLINE_DATA_TOKEN_SECRET: 'test-data-token-secret-at-least-32-chars',
+      SIGHTLINE_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY.toString('hex'),
+      SMTP_URL: smtp.url,
+      LOG_LEVEL: 'warn',
+      WORKER_CONCURRENCY: '2',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -44,10 +49,15 @@ async function startWorkerProcess(): Promise<WorkerProcess> {
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitUntil('the worker to start', async () => ({ ready: /Worker ready/.test(out), exit: child.exitCode }), (v) => {
-    if (v.exit !== null) throw new Error(`worker exited with ${v.exit}:\n${out}`);
-    return v.ready;
-  }, 90_000);
+  await waitUntil(
+    'the worker to start',
+    async () => ({ ready: /Worker ready/.test(out), exit: child.exitCode }),
+    (v) => {
+      if (v.exit !== null) throw new Error(`worker exited with ${v.exit}:\n${out}`);
+      return v.ready;
+    },
+    90_000,
+  );
   return { child, output: () => out, exited };
 }
 
@@ -59,7 +69,13 @@ async function kill(w: WorkerProcess, signal: NodeJS.Signals): Promise<void> {
 
 /** A schedule whose due time passed `missedDays` days ago (as if the platform had been down since). */
 async function dueSchedule(name: string, dashboardId: string, schedule: string, missedSince: Date): Promise<DashboardSchedule> {
-  const created = await t.services.dashboardSchedules.create(admin, { name, emails: `${name.toLowerCase().replace(/\W+/g, '-')}@example.com`, attachAs: '', schedule, dashboardId });
+  const created = await t.services.dashboardSchedules.create(admin, {
+    name,
+    emails: `${name.toLowerCase().replace(/\W+/g, '-')}@example.com`,
+    attachAs: '',
+    schedule,
+    dashboardId,
+  });
   await t.database.db('dashboard_schedules').where({ id: created.id }).update({ next_due_at: missedSince });
   return created;
 }
@@ -70,8 +86,12 @@ async function runsOf(scheduleId: string): Promise<Array<{ run_key: string; stat
 
 /** Waits until the schedule's runs are all sent and no mail job is left; then the mail count is final. */
 async function settled(scheduleId: string, runs: number): Promise<void> {
-  await waitUntil(`${runs} run(s) of ${scheduleId} to be sent`, async () => ({ runs: await runsOf(scheduleId), mails: await openJobs(t.database.db, MAIL_SEND_QUEUE) }),
-    (v) => v.runs.length === runs && v.runs.every((r) => r.status === 'sent') && v.mails === 0, 120_000);
+  await waitUntil(
+    `${runs} run(s) of ${scheduleId} to be sent`,
+    async () => ({ runs: await runsOf(scheduleId), mails: await openJobs(t.database.db, MAIL_SEND_QUEUE) }),
+    (v) => v.runs.length === runs && v.runs.every((r) => r.status === 'sent') && v.mails === 0,
+    120_000,
+  );
 }
 
 const mailsTo = (address: string) => smtp.received.filter((m) => m.recipients.includes(address));
@@ -81,7 +101,14 @@ beforeAll(async () => {
   t = await createPlatformTestContext({ worker: false });
   // Expires jobs whose worker stopped sending heartbeats every second (a worker's own supervisor does
   // it once a minute), so the tests need not wait for the default interval.
-  supervisor = new PgBoss({ connectionString: t.database.url, supervise: true, schedule: false, superviseIntervalSeconds: 1, monitorIntervalSeconds: 1, max: 2 });
+  supervisor = new PgBoss({
+    connectionString: t.database.url,
+    supervise: true,
+    schedule: false,
+    superviseIntervalSeconds: 1,
+    monitorIntervalSeconds: 1,
+    max: 2,
+  });
   supervisor.on('error', () => {});
   await supervisor.start();
   admin = await t.services.apiKeys.authenticate(auth(t.adminSecret));
@@ -118,7 +145,11 @@ describe('worker processes', () => {
     await settled(schedule.id, 1);
     // more ticks from both processes change nothing
     for (let i = 0; i < 6; i++) await t.boss.send(SCHEDULING_TICK_QUEUE, {});
-    await waitUntil('ticks to be handled', () => openJobs(t.database.db, SCHEDULING_TICK_QUEUE), (n) => n === 0);
+    await waitUntil(
+      'ticks to be handled',
+      () => openJobs(t.database.db, SCHEDULING_TICK_QUEUE),
+      (n) => n === 0,
+    );
     await settled(schedule.id, 1);
     expect((await runsOf(schedule.id)).map((r) => r.run_key)).toEqual([`due:${latestSixAm(now).toISOString()}`]);
     expect(mailsTo('catch-up@example.com')).toHaveLength(1);
@@ -149,19 +180,29 @@ describe('worker processes', () => {
     const lock = new pg.Client({ connectionString: t.database.url });
     await lock.connect();
     await lock.query('SELECT pg_advisory_lock(4242)');
-    const res = await t.api.post('/dashboards').set('Authorization', auth(t.adminSecret)).send({ data: { attributes: { name: 'Blocked' } } });
+    const res = await t.api
+      .post('/dashboards')
+      .set('Authorization', auth(t.adminSecret))
+      .send({ data: { attributes: { name: 'Blocked' } } });
     const dashboardId = res.body.data.id as string;
-    const report = await t.api.post('/reports').set('Authorization', auth(t.adminSecret)).send({
-      data: {
-        attributes: { name: 'Waits for a lock', sql_query: 'SELECT pg_advisory_xact_lock(4242) IS NULL AS locked, 1 AS n' },
-        relationships: { dashboard: { data: { type: 'dashboards', id: dashboardId } }, datasource: { data: { type: 'datasources', id: datasourceId } } },
-      },
-    });
+    const report = await t.api
+      .post('/reports')
+      .set('Authorization', auth(t.adminSecret))
+      .send({
+        data: {
+          attributes: { name: 'Waits for a lock', sql_query: 'SELECT pg_advisory_xact_lock(4242) IS NULL AS locked, 1 AS n' },
+          relationships: { dashboard: { data: { type: 'dashboards', id: dashboardId } }, datasource: { data: { type: 'datasources', id: datasourceId } } },
+        },
+      });
     expect(report.status).toBe(201);
     const schedule = await dueSchedule('Mid run', dashboardId, 'daily;06:00', new Date(Date.now() - 3_600_000));
     await t.boss.send(SCHEDULING_TICK_QUEUE, {});
     // the run is under way and its query is blocked on the lock this test holds
-    await waitUntil('the report query to run', async () => (await t.database.db('executions').where({ execution_status: 'running' }).count<{ count: string }[]>('* as count'))[0]!.count, (n) => Number(n) === 1);
+    await waitUntil(
+      'the report query to run',
+      async () => (await t.database.db('executions').where({ execution_status: 'running' }).count<{ count: string }[]>('* as count'))[0]!.count,
+      (n) => Number(n) === 1,
+    );
     expect((await runsOf(schedule.id)).map((r) => r.status)).toEqual(['pending']);
     await kill(a, 'SIGKILL');
     await lock.query('SELECT pg_advisory_unlock(4242)');

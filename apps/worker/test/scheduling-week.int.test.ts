@@ -6,7 +6,15 @@ import { MAIL_SEND_QUEUE, SQL_ALERT_RUN_QUEUE, type Principal } from '@sightline
 import type { PlatformTestContext } from '../../../test/support/platform.js';
 import type { TestSmtpServer } from '../../../test/support/smtp-server.js';
 import {
-  TestClock, createTestDatasource, openJobs, openScheduleRuns, parseMail, startSchedulingTestContext, tickScheduling, waitUntil, type SchedulingTestContext,
+  TestClock,
+  createTestDatasource,
+  openJobs,
+  openScheduleRuns,
+  parseMail,
+  startSchedulingTestContext,
+  tickScheduling,
+  waitUntil,
+  type SchedulingTestContext,
 } from '../../../test/support/scheduling.js';
 
 const auth = (secret: string) => `Api ${secret}`;
@@ -60,7 +68,14 @@ describe('a week of schedules', () => {
     const changed = await mk('changed', 'daily;12:00', '', { dashboardId });
     const deleted = await mk('deleted', 'daily;06:00', '', { dashboardId });
     const alert = await t.services.sqlAlerts.create(berlin, {
-      name: 'Morning check', sqlQuery: 'SELECT 1 AS one', runSchedule: 'at', runAt: '8:00am', emailCondition: 'all', emails: 'alert@example.com', attachAs: 'csv', datasourceId,
+      name: 'Morning check',
+      sqlQuery: 'SELECT 1 AS one',
+      runSchedule: 'at',
+      runAt: '8:00am',
+      emailCondition: 'all',
+      emails: 'alert@example.com',
+      attachAs: 'csv',
+      datasourceId,
     });
     // what happens during the week, besides ticking
     const events = new Map<number, () => Promise<unknown>>([
@@ -70,11 +85,17 @@ describe('a week of schedules', () => {
     ]);
     // Hours pass between a due time and the next event; the replayed clock does not wait, so before
     // an event the test lets the platform finish what it started (as it would have in those hours).
-    const settle = () => waitUntil('every run to be sent', async () => ({
-      runs: await openScheduleRuns(t.database.db),
-      alerts: await openJobs(t.database.db, SQL_ALERT_RUN_QUEUE),
-      mails: await openJobs(t.database.db, MAIL_SEND_QUEUE),
-    }), (v) => v.runs === 0 && v.alerts === 0 && v.mails === 0, 240_000);
+    const settle = () =>
+      waitUntil(
+        'every run to be sent',
+        async () => ({
+          runs: await openScheduleRuns(t.database.db),
+          alerts: await openJobs(t.database.db, SQL_ALERT_RUN_QUEUE),
+          mails: await openJobs(t.database.db, MAIL_SEND_QUEUE),
+        }),
+        (v) => v.runs === 0 && v.alerts === 0 && v.mails === 0,
+        240_000,
+      );
     const end = Date.parse('2027-03-28T22:00:00Z'); // Monday 2027-03-29 00:00 CEST
     for (let now = clock.now().getTime(); now < end; now += MINUTE) {
       clock.set(new Date(now));
@@ -88,7 +109,11 @@ describe('a week of schedules', () => {
     await settle();
 
     const received = await Promise.all(smtp.received.map(async (m) => ({ to: m.recipients[0]!, mail: await parseMail(m) })));
-    const asOf = (name: string) => received.filter((r) => r.to === `${name}@example.com`).map((r) => /as of (\S+ \S+) \(Europe\/Berlin\)/.exec(r.mail.text ?? '')?.[1] ?? r.mail.text).sort();
+    const asOf = (name: string) =>
+      received
+        .filter((r) => r.to === `${name}@example.com`)
+        .map((r) => /as of (\S+ \S+) \(Europe\/Berlin\)/.exec(r.mail.text ?? '')?.[1] ?? r.mail.text)
+        .sort();
     const days = (time: string, from = 22, to = 28) => Array.from({ length: to - from + 1 }, (_, i) => `2027-03-${from + i} ${time}`);
     // 02:30 does not exist on Sunday the 28th: it fires once, at 03:00
     expect(asOf('daily')).toEqual([...days('02:30', 22, 27), '2027-03-28 03:00']);

@@ -3,7 +3,15 @@ import { MAIL_SEND_QUEUE, type Principal } from '@sightline/domain';
 import type { PlatformTestContext } from '../../../test/support/platform.js';
 import type { TestSmtpServer } from '../../../test/support/smtp-server.js';
 import {
-  TestClock, createTestDatasource, openJobs, openScheduleRuns, parseMail, startSchedulingTestContext, tickScheduling, waitUntil, type SchedulingTestContext,
+  TestClock,
+  createTestDatasource,
+  openJobs,
+  openScheduleRuns,
+  parseMail,
+  startSchedulingTestContext,
+  tickScheduling,
+  waitUntil,
+  type SchedulingTestContext,
 } from '../../../test/support/scheduling.js';
 
 const auth = (secret: string) => `Api ${secret}`;
@@ -21,7 +29,11 @@ const tick = () => tickScheduling(t);
 
 /** Waits until every run is sent and no mail job is left: then the mail count is final. */
 async function settle(): Promise<void> {
-  await waitUntil('schedule runs to be sent', async () => ({ runs: await openScheduleRuns(t.database.db), mails: await openJobs(t.database.db, MAIL_SEND_QUEUE) }), (v) => v.runs === 0 && v.mails === 0);
+  await waitUntil(
+    'schedule runs to be sent',
+    async () => ({ runs: await openScheduleRuns(t.database.db), mails: await openJobs(t.database.db, MAIL_SEND_QUEUE) }),
+    (v) => v.runs === 0 && v.mails === 0,
+  );
 }
 
 beforeAll(async () => {
@@ -52,7 +64,13 @@ describe('firing', () => {
   it('a due time fires once: one run, one mail, last_sent_at set when handed to SMTP', async () => {
     clock.set('2027-03-22T08:00:00Z');
     const schedule = await t.services.dashboardSchedules.create(admin, {
-      name: 'Morning mail', emails: 'ada@example.com, bob@example.com', ccEmails: 'cc@example.com', bccEmails: 'bcc@example.com', attachAs: '', schedule: 'daily;09:00', dashboardId,
+      name: 'Morning mail',
+      emails: 'ada@example.com, bob@example.com',
+      ccEmails: 'cc@example.com',
+      bccEmails: 'bcc@example.com',
+      attachAs: '',
+      schedule: 'daily;09:00',
+      dashboardId,
     });
     expect(schedule.nextDueAt?.toISOString()).toBe('2027-03-22T09:00:00.000Z');
     clock.set('2027-03-22T08:59:59Z');
@@ -85,7 +103,11 @@ describe('attachments', () => {
   it('every attach_as format of a dashboard arrives, rendered by @sightline/render; inline PNGs are in the body', async () => {
     clock.set('2027-03-22T10:00:00Z');
     const schedule = await t.services.dashboardSchedules.create(admin, {
-      name: 'All formats', emails: 'formats@example.com', attachAs: 'excel,csv,png,dark_png,inline_png,dark_inline_png,pdf,dark_pdf', schedule: 'disabled', dashboardId,
+      name: 'All formats',
+      emails: 'formats@example.com',
+      attachAs: 'excel,csv,png,dark_png,inline_png,dark_inline_png,pdf,dark_pdf',
+      schedule: 'disabled',
+      dashboardId,
     });
     const before = smtp.received.length;
     await t.services.dashboardSchedules.trigger(admin, schedule.id);
@@ -93,8 +115,18 @@ describe('attachments', () => {
     expect(smtp.received.length - before).toBe(1);
     const parsed = await parseMail(smtp.received[smtp.received.length - 1]!);
     const byName = new Map(parsed.attachments.map((a) => [a.filename ?? a.cid, a]));
-    const regular = parsed.attachments.filter((a) => a.contentDisposition === 'attachment').map((a) => a.filename).sort();
-    expect(regular).toEqual(['sales-overview-dark.pdf', 'sales-overview-dark.png', 'sales-overview-revenue.csv', 'sales-overview.pdf', 'sales-overview.png', 'sales-overview.xlsx']);
+    const regular = parsed.attachments
+      .filter((a) => a.contentDisposition === 'attachment')
+      .map((a) => a.filename)
+      .sort();
+    expect(regular).toEqual([
+      'sales-overview-dark.pdf',
+      'sales-overview-dark.png',
+      'sales-overview-revenue.csv',
+      'sales-overview.pdf',
+      'sales-overview.png',
+      'sales-overview.xlsx',
+    ]);
     expect(byName.get('sales-overview.pdf')!.content.subarray(0, 5).toString()).toBe('%PDF-');
     expect(byName.get('sales-overview.pdf')!.contentType).toBe('application/pdf');
     const png = byName.get('sales-overview.png')!.content;
@@ -117,13 +149,23 @@ describe('attachments', () => {
     await book.xlsx.load(byName.get('sales-overview.xlsx')!.content as unknown as ArrayBuffer);
     const sheet = book.worksheets[0]!;
     expect(sheet.name).toBe('Revenue');
-    const values = sheet.getSheetValues().slice(1).map((row) => (row as unknown[]).slice(1));
+    const values = sheet
+      .getSheetValues()
+      .slice(1)
+      .map((row) => (row as unknown[]).slice(1));
     expect(values).toEqual([['day', 'revenue'], ...direct.rows.map((r: { day: number; revenue: number }) => [r.day, r.revenue])]);
     await t.services.dashboardSchedules.delete(admin, schedule.id);
   });
 
   it('a report schedule attaches that report only, the report wins over the dashboard', async () => {
-    const schedule = await t.services.dashboardSchedules.create(admin, { name: 'Revenue only', emails: 'report@example.com', attachAs: 'csv,png', schedule: 'disabled', dashboardId, reportId });
+    const schedule = await t.services.dashboardSchedules.create(admin, {
+      name: 'Revenue only',
+      emails: 'report@example.com',
+      attachAs: 'csv,png',
+      schedule: 'disabled',
+      dashboardId,
+      reportId,
+    });
     expect(schedule).toMatchObject({ reportId, dashboardId: null });
     const before = smtp.received.length;
     await t.services.dashboardSchedules.trigger(admin, schedule.id);

@@ -4,7 +4,14 @@ import { MAIL_SEND_QUEUE, type Principal, type SqlAlert, type CreateSqlAlertInpu
 import type { PlatformTestContext } from '../../../test/support/platform.js';
 import type { TestSmtpServer } from '../../../test/support/smtp-server.js';
 import {
-  TestClock, createTestDatasource, openJobs, parseMail, startSchedulingTestContext, tickScheduling, waitUntil, type SchedulingTestContext,
+  TestClock,
+  createTestDatasource,
+  openJobs,
+  parseMail,
+  startSchedulingTestContext,
+  tickScheduling,
+  waitUntil,
+  type SchedulingTestContext,
 } from '../../../test/support/scheduling.js';
 
 const auth = (secret: string) => `Api ${secret}`;
@@ -23,15 +30,26 @@ async function setValues(values: Array<string | null>): Promise<void> {
   for (const v of values) await direct.query(`INSERT INTO ${TABLE} (v) VALUES ($1)`, [v]);
 }
 
-interface RunRow { id: string; status: string; result_status: string | null; mail_audience: string | null; mail_job_id: string | null; execution_id: string | null }
+interface RunRow {
+  id: string;
+  status: string;
+  result_status: string | null;
+  mail_audience: string | null;
+  mail_job_id: string | null;
+  execution_id: string | null;
+}
 
 /** Waits until every run of the alert is evaluated and its mail (if any) handed over; returns the runs, oldest first. */
 async function settledRuns(alertId: string): Promise<RunRow[]> {
-  await waitUntil('alert runs to settle', async () => {
-    const rows: RunRow[] = await t.database.db('sql_alert_runs').where({ sql_alert_id: alertId });
-    const open = rows.filter((r) => r.status !== 'evaluated' || (r.mail_audience !== null && r.mail_job_id === null)).length;
-    return { open, mails: await openJobs(t.database.db, MAIL_SEND_QUEUE) };
-  }, (v) => v.open === 0 && v.mails === 0);
+  await waitUntil(
+    'alert runs to settle',
+    async () => {
+      const rows: RunRow[] = await t.database.db('sql_alert_runs').where({ sql_alert_id: alertId });
+      const open = rows.filter((r) => r.status !== 'evaluated' || (r.mail_audience !== null && r.mail_job_id === null)).length;
+      return { open, mails: await openJobs(t.database.db, MAIL_SEND_QUEUE) };
+    },
+    (v) => v.open === 0 && v.mails === 0,
+  );
   return t.database.db('sql_alert_runs').where({ sql_alert_id: alertId }).orderBy('result_seq');
 }
 
@@ -45,9 +63,16 @@ async function runOnce(alert: SqlAlert): Promise<{ run: RunRow; mails: typeof sm
   return { run, mails: smtp.received.slice(before) };
 }
 
-const create = (input: Partial<CreateSqlAlertInput>) => t.services.sqlAlerts.create(admin, {
-  name: 'Big orders', sqlQuery: `SELECT v FROM ${TABLE}`, runSchedule: 'disabled', emailCondition: 'triggered', emails: 'ops@example.com', datasourceId, ...input,
-});
+const create = (input: Partial<CreateSqlAlertInput>) =>
+  t.services.sqlAlerts.create(admin, {
+    name: 'Big orders',
+    sqlQuery: `SELECT v FROM ${TABLE}`,
+    runSchedule: 'disabled',
+    emailCondition: 'triggered',
+    emails: 'ops@example.com',
+    datasourceId,
+    ...input,
+  });
 
 beforeAll(async () => {
   clock = new TestClock('2027-03-22T08:00:00Z');
@@ -97,7 +122,9 @@ describe('trigger conditions on the first column of the first row', () => {
     // email_condition all: one mail per run, the subject says what happened
     expect(mails).toHaveLength(1);
     const parsed = await parseMail(mails[0]!);
-    expect(parsed.subject).toBe(status === 'alert_triggered' ? 'Alert triggered: Big orders' : status === 'ok' ? 'Alert OK: Big orders' : 'Alert failed (alert_error): Big orders');
+    expect(parsed.subject).toBe(
+      status === 'alert_triggered' ? 'Alert triggered: Big orders' : status === 'ok' ? 'Alert OK: Big orders' : 'Alert failed (alert_error): Big orders',
+    );
     await t.services.sqlAlerts.delete(admin, alert.id);
   });
 });
@@ -137,7 +164,12 @@ describe('email conditions', () => {
 
 describe('errors', () => {
   it('a query error goes to error_emails instead of the regular recipients', async () => {
-    const alert = await create({ sqlQuery: 'SELECT 1 / 0 AS boom', emails: 'ops@example.com', ccEmails: 'cc@example.com', errorEmails: 'dba@example.com, oncall@example.com' });
+    const alert = await create({
+      sqlQuery: 'SELECT 1 / 0 AS boom',
+      emails: 'ops@example.com',
+      ccEmails: 'cc@example.com',
+      errorEmails: 'dba@example.com, oncall@example.com',
+    });
     const { run, mails } = await runOnce(alert);
     expect(run.result_status).toBe('query_error');
     expect(mails).toHaveLength(1);
@@ -199,7 +231,9 @@ describe('attachments', () => {
     const ExcelJS = (await import('exceljs')).default;
     const book = new ExcelJS.Workbook();
     await book.xlsx.load(parsed.attachments[0]!.content as unknown as ArrayBuffer);
-    const rows = book.worksheets[0]!.getSheetValues().slice(1).map((row) => (row as unknown[]).slice(1));
+    const rows = book.worksheets[0]!.getSheetValues()
+      .slice(1)
+      .map((row) => (row as unknown[]).slice(1));
     const direct = await directRows();
     expect(rows).toEqual([['v'], ...direct]);
     await t.services.sqlAlerts.update(admin, alert.id, { sqlQuery: 'SELECT 1 / 0' });

@@ -31,7 +31,10 @@ export interface ClientOptions {
 
 /** Thrown for a non-2xx answer: the status and the JSON:API error document. */
 export class SightlineApiError extends Error {
-  constructor(readonly status: number, readonly document: ErrorDocument | undefined) {
+  constructor(
+    readonly status: number,
+    readonly document: ErrorDocument | undefined,
+  ) {
     const first = document?.errors[0];
     super(`Sightline API answered ${status}${first ? `: ${first.detail ?? first.title ?? first.code ?? ''}` : ''}`);
     this.name = 'SightlineApiError';
@@ -106,27 +109,39 @@ export function createSightlineClient(options: ClientOptions) {
 
   /** Polls Get Execution until the execution finished; answers its final resource document. */
   async function waitForExecution(id: string, pollOptions: PollOptions = {}): Promise<Schema<'executions_document'>> {
-    return poll(`execution ${id}`, async () => {
-      const doc = unwrap(await api.GET('/executions/{id}', { params: { path: { id } }, signal: pollOptions.signal }));
-      const status = doc.data.attributes.execution_status as string;
-      return { done: (FINISHED_EXECUTION_STATUSES as readonly string[]).includes(status), value: doc };
-    }, pollOptions);
+    return poll(
+      `execution ${id}`,
+      async () => {
+        const doc = unwrap(await api.GET('/executions/{id}', { params: { path: { id } }, signal: pollOptions.signal }));
+        const status = doc.data.attributes.execution_status as string;
+        return { done: (FINISHED_EXECUTION_STATUSES as readonly string[]).includes(status), value: doc };
+      },
+      pollOptions,
+    );
   }
 
   /**
    * Polls Poll Dashboard Status until no data key of the dashboard is running (the first poll may
    * start queries, with `refresh_data` all of them); answers the last status.
    */
-  async function waitForDashboard(id: string, body: { refresh_data?: boolean; parameters?: Record<string, unknown> } = {}, pollOptions: PollOptions = {}): Promise<DashboardStatus> {
+  async function waitForDashboard(
+    id: string,
+    body: { refresh_data?: boolean; parameters?: Record<string, unknown> } = {},
+    pollOptions: PollOptions = {},
+  ): Promise<DashboardStatus> {
     let first = true;
-    return poll(`dashboard ${id}`, async () => {
-      // refresh only once: later polls must not restart what the first one started
-      const requestBody = { ...body, refresh_data: first ? (body.refresh_data ?? false) : false };
-      first = false;
-      const status = unwrap(await api.POST('/dashboards/{id}/status', { params: { path: { id } }, body: requestBody, signal: pollOptions.signal }));
-      const running = Object.values(status.data_keys).some((k) => k.running);
-      return { done: !running, value: status, delayMs: status.status_check_delay * 1000 };
-    }, pollOptions);
+    return poll(
+      `dashboard ${id}`,
+      async () => {
+        // refresh only once: later polls must not restart what the first one started
+        const requestBody = { ...body, refresh_data: first ? (body.refresh_data ?? false) : false };
+        first = false;
+        const status = unwrap(await api.POST('/dashboards/{id}/status', { params: { path: { id } }, body: requestBody, signal: pollOptions.signal }));
+        const running = Object.values(status.data_keys).some((k) => k.running);
+        return { done: !running, value: status, delayMs: status.status_check_delay * 1000 };
+      },
+      pollOptions,
+    );
   }
 
   /**
@@ -137,7 +152,7 @@ export function createSightlineClient(options: ClientOptions) {
   async function downloadResult(dataKey: string, dataAccessToken: string, download: ResultDownload & { format: 'csv' | 'ndjson' }): Promise<string>;
   async function downloadResult(dataKey: string, dataAccessToken: string, download?: ResultDownload & { format?: 'json' }): Promise<ResultData>;
   async function downloadResult(dataKey: string, dataAccessToken: string, download: ResultDownload = {}): Promise<ResultData | string> {
-    if (!options.dataBaseUrl) throw new Error('downloadResult needs the client\'s dataBaseUrl');
+    if (!options.dataBaseUrl) throw new Error("downloadResult needs the client's dataBaseUrl");
     const query = new URLSearchParams();
     if (download.format) query.set('format', download.format);
     if (download.offset !== undefined) query.set('offset', String(download.offset));

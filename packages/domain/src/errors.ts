@@ -84,7 +84,10 @@ export class ValidationError extends AppError {
 export class RateLimitedError extends AppError {
   readonly retryAfterSeconds?: number;
   constructor(detail = 'Too many requests', options: { retryAfterSeconds?: number } = {}) {
-    super(429, 'rate_limited', 'Too Many Requests', { detail, meta: options.retryAfterSeconds === undefined ? undefined : { retry_after_seconds: options.retryAfterSeconds } });
+    super(429, 'rate_limited', 'Too Many Requests', {
+      detail,
+      meta: options.retryAfterSeconds === undefined ? undefined : { retry_after_seconds: options.retryAfterSeconds },
+    });
     this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }

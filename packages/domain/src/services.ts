@@ -71,8 +71,12 @@ export interface DomainDeps {
 
 /** Stands in for a missing queue in processes that never enqueue (the operator CLI). */
 const NO_QUEUE: JobQueue = {
-  send: async () => { throw new UnavailableError('This process has no job queue'); },
-  cancel: async () => { throw new UnavailableError('This process has no job queue'); },
+  send: async () => {
+    throw new UnavailableError('This process has no job queue');
+  },
+  cancel: async () => {
+    throw new UnavailableError('This process has no job queue');
+  },
 };
 
 /** The services both apps and the worker use, built once per process from explicit dependencies. */
@@ -150,28 +154,92 @@ export function createDomainServices(deps: DomainDeps): DomainServices {
   const organizations = new OrganizationService({ db: deps.db, provisioners });
   const sqlSnippets = new SqlSnippetService({ db: deps.db, datasources });
   const mail = new MailService({ queue: deps.mailQueue });
-  const users = new UserService({ db: deps.db, mail, clock, apiBaseUrl: deps.apiBaseUrl ?? `http://localhost:${CONFIG_DEFAULTS.apiPort}`, invitationTtlHours: deps.invitationTtlHours });
+  const users = new UserService({
+    db: deps.db,
+    mail,
+    clock,
+    apiBaseUrl: deps.apiBaseUrl ?? `http://localhost:${CONFIG_DEFAULTS.apiPort}`,
+    invitationTtlHours: deps.invitationTtlHours,
+  });
   const userGroups = new UserGroupService({ db: deps.db });
   const resultStore = deps.resultStore ?? new PgResultStore(deps.db);
-  const tokens = new DataTokens(deps.dataTokenSecret ?? 'unset-data-token-secret-process-cannot-issue-tokens', deps.dataTokenTtlSeconds ?? CONFIG_DEFAULTS.dataTokenTtlSeconds);
+  const tokens = new DataTokens(
+    deps.dataTokenSecret ?? 'unset-data-token-secret-process-cannot-issue-tokens',
+    deps.dataTokenTtlSeconds ?? CONFIG_DEFAULTS.dataTokenTtlSeconds,
+  );
   const filters = new FilterService({ db: deps.db, datasources });
-  const executions = new ExecutionService({ db: deps.db, datasources, sqlSnippets, queue: deps.queue ?? NO_QUEUE, tokens, resultStore, clock, filterDefinitions: (organizationId) => filters.listAll(organizationId) });
+  const executions = new ExecutionService({
+    db: deps.db,
+    datasources,
+    sqlSnippets,
+    queue: deps.queue ?? NO_QUEUE,
+    tokens,
+    resultStore,
+    clock,
+    filterDefinitions: (organizationId) => filters.listAll(organizationId),
+  });
   const dashboards = new DashboardService({ db: deps.db, clock });
   const dashboardGroups = new DashboardGroupService({ db: deps.db });
   const reports = new ReportService({ db: deps.db, datasources });
-  const dashboardData = new DashboardDataService({ db: deps.db, dashboards, reports, filters, datasources, sqlSnippets, executions, organizations, resultStore, tokens, clock });
+  const dashboardData = new DashboardDataService({
+    db: deps.db,
+    dashboards,
+    reports,
+    filters,
+    datasources,
+    sqlSnippets,
+    executions,
+    organizations,
+    resultStore,
+    tokens,
+    clock,
+  });
   const dashboardSharing = new DashboardSharingService({ db: deps.db, mail, apiBaseUrl: deps.apiBaseUrl ?? 'http://localhost:8080' });
   const dashboardSchedules = new DashboardScheduleService({ db: deps.db, clock, queue: deps.queue ?? NO_QUEUE, dashboards, reports, organizations });
   const sqlAlerts = new SqlAlertService({ db: deps.db, clock, queue: deps.queue ?? NO_QUEUE, datasources, sqlSnippets, filters, executions, organizations });
-  const exportJobs = new ExportJobService({ db: deps.db, dashboards, reports, dashboardData, executions, queue: deps.queue ?? NO_QUEUE, tokens, clock, dataBaseUrl: deps.dataBaseUrl ?? 'http://localhost:8081' });
+  const exportJobs = new ExportJobService({
+    db: deps.db,
+    dashboards,
+    reports,
+    dashboardData,
+    executions,
+    queue: deps.queue ?? NO_QUEUE,
+    tokens,
+    clock,
+    dataBaseUrl: deps.dataBaseUrl ?? 'http://localhost:8081',
+  });
   const exportFiles = new PgExportFileStore(deps.db);
   const sharingLinks = new SharingLinkService({ db: deps.db, clock, encryptionKey: deps.encryptionKey });
   const viewerTokens = new ViewerTokens(deps.dataTokenSecret ?? 'unset-data-token-secret-process-cannot-issue-tokens', deps.viewerTokenTtlSeconds ?? 600);
   const sharedDashboards = new SharedDashboardService({ db: deps.db, clock, links: sharingLinks, dashboardData, viewerTokens });
   return {
-    clock, organizations, apiKeys, datasources, datasourceAgents, sqlSnippets, mail, users, userGroups, executions, resultStore, tokens, dashboards, dashboardGroups, reports, filters, dashboardData, dashboardSharing,
-    exportJobs, exportFiles, dashboardSchedules, sqlAlerts, apiBaseUrl: deps.apiBaseUrl ?? `http://localhost:${CONFIG_DEFAULTS.apiPort}`,
-    sharingLinks, sharedDashboards, sshKeys, sshTunnels,
+    clock,
+    organizations,
+    apiKeys,
+    datasources,
+    datasourceAgents,
+    sqlSnippets,
+    mail,
+    users,
+    userGroups,
+    executions,
+    resultStore,
+    tokens,
+    dashboards,
+    dashboardGroups,
+    reports,
+    filters,
+    dashboardData,
+    dashboardSharing,
+    exportJobs,
+    exportFiles,
+    dashboardSchedules,
+    sqlAlerts,
+    apiBaseUrl: deps.apiBaseUrl ?? `http://localhost:${CONFIG_DEFAULTS.apiPort}`,
+    sharingLinks,
+    sharedDashboards,
+    sshKeys,
+    sshTunnels,
     rRuntime: new RRuntime({ timeoutMs: 60_000, memoryLimitBytes: 2048 * 1_048_576, ...deps.rRuntime }),
   };
 }
@@ -180,7 +248,12 @@ export function createDomainServices(deps: DomainDeps): DomainServices {
  * The domain services of a process from its resolved configuration (the composition roots share
  * this so the wiring exists once). `boss` is required to enqueue work.
  */
-export function createServicesFromConfig(db: Knex, config: ResolvedConfig, boss?: PgBoss, extra: { sampleData?: SampleDataConnection; clock?: Clock } = {}): DomainServices {
+export function createServicesFromConfig(
+  db: Knex,
+  config: ResolvedConfig,
+  boss?: PgBoss,
+  extra: { sampleData?: SampleDataConnection; clock?: Clock } = {},
+): DomainServices {
   const queue = boss ? createJobQueue(boss) : undefined;
   return createDomainServices({
     db,

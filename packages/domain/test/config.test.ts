@@ -11,9 +11,15 @@ describe('parseConfig', () => {
 
   it('reads every variable', () => {
     const c = parseConfig({
-      DATABASE_URL: 'postgres://u@h/db', API_PORT: '9000', DATA_PORT: '9001', SIGHTLINE_DATA_DIR: '/data',
-      SIGHTLINE_ADMIN_API_KEY: 'a'.repeat(30), SIGHTLINE_DATA_TOKEN_SECRET: 's'.repeat(40), SIGHTLINE_ENCRYPTION_KEY: 'ab'.repeat(32),
-      LOG_LEVEL: 'debug', SAMPLE_DATA: 'false',
+      DATABASE_URL: 'postgres://u@h/db',
+      API_PORT: '9000',
+      DATA_PORT: '9001',
+      SIGHTLINE_DATA_DIR: '/data',
+      SIGHTLINE_ADMIN_API_KEY: 'a'.repeat(30),
+      SIGHTLINE_DATA_TOKEN_SECRET: 's'.repeat(40),
+      SIGHTLINE_ENCRYPTION_KEY: 'ab'.repeat(32),
+      LOG_LEVEL: 'debug',
+      SAMPLE_DATA: 'false',
     });
     expect(c).toMatchObject({ databaseUrl: 'postgres://u@h/db', apiPort: 9000, dataPort: 9001, dataDir: '/data', logLevel: 'debug', sampleData: false });
     expect(c.encryptionKey?.length).toBe(32);

@@ -18,11 +18,20 @@ describe('isConnectionFailure', () => {
       Object.assign(new Error('Knex: Timeout acquiring a connection. The pool is probably full.'), { name: 'KnexTimeoutError' }),
       Object.assign(new AggregateError([withCode('ECONNREFUSED')], 'all failed')),
       new Error('wrapped', { cause: withCode('ECONNREFUSED') }),
-    ]) expect(isConnectionFailure(err)).toBe(true);
+    ])
+      expect(isConnectionFailure(err)).toBe(true);
   });
 
   it('leaves statement errors alone', () => {
-    for (const err of [withCode('23505'), withCode('57014', 'canceling statement due to statement timeout'), withCode('42601'), new Error('Connection terminated unexpectedly? no: a value'), null, 'text', new ValidationError('bad')]) {
+    for (const err of [
+      withCode('23505'),
+      withCode('57014', 'canceling statement due to statement timeout'),
+      withCode('42601'),
+      new Error('Connection terminated unexpectedly? no: a value'),
+      null,
+      'text',
+      new ValidationError('bad'),
+    ]) {
       expect(isConnectionFailure(err)).toBe(false);
     }
   });

@@ -3,8 +3,26 @@ import { exportFileName, exportParametersDigest } from '../src/export-jobs/index
 
 describe('exportParametersDigest', () => {
   it('is the same for the same parameters in any order, and differs with values or page width', () => {
-    const a = exportParametersDigest({ aggregation: 'day', filters: [{ variable_name: 'b', selected_values: [1] }, { variable_name: 'a', selected_values: ['x'] }] }, null);
-    const b = exportParametersDigest({ filters: [{ selected_values: ['x'], variable_name: 'a' }, { variable_name: 'b', selected_values: [1] }], aggregation: 'day' }, null);
+    const a = exportParametersDigest(
+      {
+        aggregation: 'day',
+        filters: [
+          { variable_name: 'b', selected_values: [1] },
+          { variable_name: 'a', selected_values: ['x'] },
+        ],
+      },
+      null,
+    );
+    const b = exportParametersDigest(
+      {
+        filters: [
+          { selected_values: ['x'], variable_name: 'a' },
+          { variable_name: 'b', selected_values: [1] },
+        ],
+        aggregation: 'day',
+      },
+      null,
+    );
     expect(a).toBe(b);
     expect(exportParametersDigest({ aggregation: 'day' }, null)).not.toBe(exportParametersDigest({ aggregation: 'week' }, null));
     expect(exportParametersDigest({}, 1200)).not.toBe(exportParametersDigest({}, null));

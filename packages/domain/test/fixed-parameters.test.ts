@@ -12,7 +12,11 @@ describe('fixed parameters', () => {
 
   it('rejects every bad member with a pointer', () => {
     try {
-      parseFixedParameters({ aggregation: 'fortnight', timerange: 5, tz: 'UTC', 'bad name': [1], single: 'x', huge: Array(1001).fill(1), nul: ['a\u0000'] }, '/p', now);
+      parseFixedParameters(
+        { aggregation: 'fortnight', timerange: 5, tz: 'UTC', 'bad name': [1], single: 'x', huge: Array(1001).fill(1), nul: ['a\u0000'] },
+        '/p',
+        now,
+      );
       throw new Error('no error');
     } catch (err) {
       expect(isAppError(err)).toBe(true);
@@ -36,10 +40,25 @@ describe('fixed parameters', () => {
     const link = parseFixedParameters({ status: ['refunded'] }, '/l', now);
     const secret = parseFixedParameters({ status: ['paid'], region: ['north'], aggregation: 'month' }, '/s', now);
     const fixed = combineFixedParameters(link, secret);
-    const applied = applyFixedParameters({ aggregation: 'day', timerange: '~', filters: [{ variable_name: 'status', selected_values: ['open'] }, { variable_name: 'other', selected_values: [1] }] }, fixed);
+    const applied = applyFixedParameters(
+      {
+        aggregation: 'day',
+        timerange: '~',
+        filters: [
+          { variable_name: 'status', selected_values: ['open'] },
+          { variable_name: 'other', selected_values: [1] },
+        ],
+      },
+      fixed,
+    );
     expect(applied).toEqual({
-      aggregation: 'month', timerange: '~',
-      filters: [{ variable_name: 'other', selected_values: [1] }, { variable_name: 'status', selected_values: ['refunded'] }, { variable_name: 'region', selected_values: ['north'] }],
+      aggregation: 'month',
+      timerange: '~',
+      filters: [
+        { variable_name: 'other', selected_values: [1] },
+        { variable_name: 'status', selected_values: ['refunded'] },
+        { variable_name: 'region', selected_values: ['north'] },
+      ],
     });
   });
 });

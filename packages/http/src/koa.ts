@@ -1,10 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, Middleware, Next } from 'koa';
 import getRawBody from 'raw-body';
-import {
-  AppError, BadRequestError, NotFoundError, RateLimitedError, UnavailableError, isAppError,
-  translatePgError, type Logger,
-} from '@sightline/domain';
+import { AppError, BadRequestError, NotFoundError, RateLimitedError, UnavailableError, isAppError, translatePgError, type Logger } from '@sightline/domain';
 import { JSONAPI_MEDIA_TYPE, JSON_MEDIA_TYPE, errorDocument, internalErrorDocument } from '@sightline/jsonapi';
 import { MethodNotAllowedError, PayloadTooLargeError, UnsupportedMediaTypeError } from './http-errors.js';
 
@@ -78,7 +75,8 @@ export function errorHandler(): Middleware {
         ctx.status = err.status;
         if (err instanceof MethodNotAllowedError) ctx.set('Allow', ((err.meta?.allowed as string[]) ?? []).join(', '));
         if (err.status === 401) ctx.set('WWW-Authenticate', ctx.state.authScheme ?? 'Api');
-        if ((err instanceof RateLimitedError || err instanceof UnavailableError) && err.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(err.retryAfterSeconds));
+        if ((err instanceof RateLimitedError || err instanceof UnavailableError) && err.retryAfterSeconds !== undefined)
+          ctx.set('Retry-After', String(err.retryAfterSeconds));
         ctx.body = errorDocument(err);
         // logged once, on the request's line (requestContext)
         if (err.status >= 500) ctx.state.error = caught;
@@ -99,7 +97,10 @@ export function routingErrors(): Middleware {
   return async (ctx: Context, next: Next) => {
     await next();
     if (ctx.status === 405 || ctx.status === 501) {
-      const allowed = (ctx.response.get('Allow') || '').split(',').map((m) => m.trim()).filter(Boolean);
+      const allowed = (ctx.response.get('Allow') || '')
+        .split(',')
+        .map((m) => m.trim())
+        .filter(Boolean);
       throw new MethodNotAllowedError(allowed);
     }
     if (ctx.status === 404 && ctx.body == null) {
@@ -138,13 +139,15 @@ export async function readJsonBody(ctx: Context, options: ReadBodyOptions): Prom
   if (type === JSONAPI_MEDIA_TYPE) {
     // JSON:API 1.0: a media type parameter on the JSON:API media type is a 415.
     const raw = ctx.get('content-type');
-    if (/;/.test(raw) && !/;\s*charset=utf-8\s*$/i.test(raw)) throw new UnsupportedMediaTypeError(`"${JSONAPI_MEDIA_TYPE}" must be sent without media type parameters`);
+    if (/;/.test(raw) && !/;\s*charset=utf-8\s*$/i.test(raw))
+      throw new UnsupportedMediaTypeError(`"${JSONAPI_MEDIA_TYPE}" must be sent without media type parameters`);
   } else if (type !== JSON_MEDIA_TYPE) {
     const expected = options.mediaType === 'jsonapi' ? `"${JSONAPI_MEDIA_TYPE}" (or "${JSON_MEDIA_TYPE}")` : `"${JSON_MEDIA_TYPE}"`;
     throw new UnsupportedMediaTypeError(`Content-Type must be ${expected}${type ? `, not "${type}"` : ''}`);
   }
   const charset = ctx.request.charset;
-  if (charset && charset.toLowerCase() !== 'utf-8' && charset.toLowerCase() !== 'utf8') throw new UnsupportedMediaTypeError('Only the utf-8 charset is supported');
+  if (charset && charset.toLowerCase() !== 'utf-8' && charset.toLowerCase() !== 'utf8')
+    throw new UnsupportedMediaTypeError('Only the utf-8 charset is supported');
   let text: string;
   try {
     text = await getRawBody(ctx.req, { limit: options.limit, encoding: 'utf8', length: ctx.get('content-length') || undefined });

@@ -32,7 +32,9 @@ export async function listen(app: Koa<any>, host: string, port: number): Promise
     close: (graceMs = 10_000) =>
       new Promise<void>((resolve) => {
         // a keep-alive socket that goes idle after its response is closed rather than reused
-        server.prependListener('request', (_req, res) => { if (!res.headersSent) res.setHeader('Connection', 'close'); });
+        server.prependListener('request', (_req, res) => {
+          if (!res.headersSent) res.setHeader('Connection', 'close');
+        });
         const cut = setTimeout(() => server.closeAllConnections(), Math.max(0, graceMs));
         cut.unref();
         server.close(() => {

@@ -40,6 +40,14 @@ export function errorDocument(error: AppError): JsonApiDocument {
 /** The error document of an unexpected failure: no message, no stack, only the request id. */
 export function internalErrorDocument(requestId: string): JsonApiDocument {
   return {
-    errors: [{ code: '500', status: '500', title: 'Internal Server Error', detail: `An unexpected error occurred; quote request id ${requestId} when reporting it`, meta: { error_code: 'internal_error', request_id: requestId } }],
+    errors: [
+      {
+        code: '500',
+        status: '500',
+        title: 'Internal Server Error',
+        detail: `An unexpected error occurred; quote request id ${requestId} when reporting it`,
+        meta: { error_code: 'internal_error', request_id: requestId },
+      },
+    ],
   };
 }

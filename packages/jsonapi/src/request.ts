@@ -32,7 +32,8 @@ export function parseResourceDocument(body: unknown, definition: ResourceDefinit
   const data = body.data;
   if (!isObject(data)) throw new BadRequestError('"data" must be a resource object', { source: { pointer: '/data' } });
   const unknownData = Object.keys(data).filter((k) => !['type', 'id', 'attributes', 'relationships', 'meta', 'links'].includes(k));
-  if (unknownData.length) throw new BadRequestError(`Unknown member(s) of "data": ${unknownData.join(', ')}`, { source: { pointer: `/data/${unknownData[0]}` } });
+  if (unknownData.length)
+    throw new BadRequestError(`Unknown member(s) of "data": ${unknownData.join(', ')}`, { source: { pointer: `/data/${unknownData[0]}` } });
   if (data.type !== undefined && data.type !== definition.type) {
     throw new ConflictError(`"data.type" must be "${definition.type}"`, { source: { pointer: '/data/type' }, code: 'type_mismatch' });
   }
@@ -95,14 +96,39 @@ export function parseResourceDocument(body: unknown, definition: ResourceDefinit
 // ---- validation messages: sentences for a person, made in this one place for every schema ----
 
 const TYPE_WORDS: Record<string, string> = {
-  string: 'text', number: 'a number', int: 'a whole number', boolean: 'true or false', object: 'an object', array: 'a list',
-  tuple: 'a list', record: 'an object', map: 'an object', set: 'a list', null: 'null', date: 'a date', bigint: 'an integer',
-  literal: 'a fixed value', enum: 'one of the listed values', undefined: 'absent', nan: 'a number',
+  string: 'text',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  object: 'an object',
+  array: 'a list',
+  tuple: 'a list',
+  record: 'an object',
+  map: 'an object',
+  set: 'a list',
+  null: 'null',
+  date: 'a date',
+  bigint: 'an integer',
+  literal: 'a fixed value',
+  enum: 'one of the listed values',
+  undefined: 'absent',
+  nan: 'a number',
 };
 const FORMAT_WORDS: Record<string, string> = {
-  email: 'an e-mail address', url: 'a URL', uuid: 'a UUID', guid: 'a UUID', datetime: 'an ISO 8601 date and time', date: 'a date (YYYY-MM-DD)',
-  time: 'a time of day (HH:MM[:SS])', duration: 'an ISO 8601 duration', ipv4: 'an IPv4 address', ipv6: 'an IPv6 address', base64: 'base64 text',
-  base64url: 'base64url text', json_string: 'a JSON string', e164: 'a phone number in E.164 form',
+  email: 'an e-mail address',
+  url: 'a URL',
+  uuid: 'a UUID',
+  guid: 'a UUID',
+  datetime: 'an ISO 8601 date and time',
+  date: 'a date (YYYY-MM-DD)',
+  time: 'a time of day (HH:MM[:SS])',
+  duration: 'an ISO 8601 duration',
+  ipv4: 'an IPv4 address',
+  ipv6: 'an IPv6 address',
+  base64: 'base64 text',
+  base64url: 'base64url text',
+  json_string: 'a JSON string',
+  e164: 'a phone number in E.164 form',
 };
 
 function typeWord(expected: string): string {
@@ -132,7 +158,9 @@ function listValues(values: readonly unknown[]): string {
   return values.length > 30 ? `${shown.join(', ')}, …` : shown.join(', ');
 }
 
-interface SchemaLike { _zod?: { def?: { type?: string; innerType?: SchemaLike; entries?: Record<string, unknown>; values?: unknown[] } } }
+interface SchemaLike {
+  _zod?: { def?: { type?: string; innerType?: SchemaLike; entries?: Record<string, unknown>; values?: unknown[] } };
+}
 
 /** The allowed values of an enum or literal schema (looking through optional/nullable/default wrappers). */
 function allowedValues(schema: SchemaLike | undefined): unknown[] | undefined {
@@ -201,7 +229,8 @@ function describeIssue(issue: Issue): string {
       // a union of plain types: name them ("text or a number")
       const branches = (i.errors as Array<Array<{ code: string; expected?: string; path: unknown[] }>> | undefined) ?? [];
       const expected = branches.map((b) => (b.length === 1 && b[0]!.code === 'invalid_type' && b[0]!.path.length === 0 ? b[0]!.expected : undefined));
-      if (expected.length && expected.every((e) => e !== undefined)) return `must be ${[...new Set(expected.map((e) => typeWord(e!)))].join(' or ')}, not ${describeInput(issue.input)}`;
+      if (expected.length && expected.every((e) => e !== undefined))
+        return `must be ${[...new Set(expected.map((e) => typeWord(e!)))].join(' or ')}, not ${describeInput(issue.input)}`;
       return 'matches none of the accepted forms';
     }
     case 'invalid_key':
@@ -242,7 +271,9 @@ export function zodErrors(error: z.ZodError, pointerPrefix: string): AppErrors {
       const base = [pointerPrefix, ...path.map(String)].join('/');
       if (issue.code === 'unrecognized_keys') {
         const what = pointerPrefix === '/data/attributes' && path.length === 0 ? 'attribute' : 'member';
-        return issue.keys.map((key) => new ValidationError(`\`${fieldName([...path, key])}\` is not a known ${what}`, { source: { pointer: `${base}/${key}` } }));
+        return issue.keys.map(
+          (key) => new ValidationError(`\`${fieldName([...path, key])}\` is not a known ${what}`, { source: { pointer: `${base}/${key}` } }),
+        );
       }
       return [new ValidationError(sentence(path, issue.message, pointerPrefix), { source: { pointer: base } })];
     }),
@@ -266,7 +297,10 @@ export function validate<S extends z.ZodType>(schema: S, input: unknown, pointer
 export function parseInclude(value: unknown, allowed: readonly string[]): Set<string> {
   if (value === undefined) return new Set();
   if (typeof value !== 'string') throw new BadRequestError('"include" must be given once, as a comma-separated list', { source: { parameter: 'include' } });
-  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = items.filter((i) => !allowed.includes(i));
   if (unknown.length) {
     throw new BadRequestError(
@@ -284,7 +318,9 @@ export function parseInclude(value: unknown, allowed: readonly string[]): Set<st
 export function checkQueryParameters(query: Record<string, unknown>, allowed: readonly string[]): void {
   for (const name of Object.keys(query)) {
     if (!allowed.includes(name)) {
-      throw new BadRequestError(`Unsupported query parameter "${name}"${allowed.length ? `; allowed: ${allowed.join(', ')}` : ''}`, { source: { parameter: name } });
+      throw new BadRequestError(`Unsupported query parameter "${name}"${allowed.length ? `; allowed: ${allowed.join(', ')}` : ''}`, {
+        source: { parameter: name },
+      });
     }
   }
 }

@@ -77,7 +77,11 @@ function serializerFor(definition: ResourceDefinition, options: SerializeOptions
   return { serializer: new Serializer(definition.type, config), attributes, relationships };
 }
 
-function flatten(record: ResourceRecord, attributes: readonly string[], relationships: ReadonlyArray<[string, RelationshipDefinition]>): Record<string, unknown> {
+function flatten(
+  record: ResourceRecord,
+  attributes: readonly string[],
+  relationships: ReadonlyArray<[string, RelationshipDefinition]>,
+): Record<string, unknown> {
   const flat: Record<string, unknown> = { id: record.id };
   // undefined = not visible to this caller (omitted); null = no value
   for (const a of attributes) if (record.attributes[a] !== undefined) flat[a] = record.attributes[a];

@@ -19,7 +19,12 @@ describe('defineFieldResource: relationships without linkage', () => {
     const doc = serialize(boardResource, { ...record, relationships: { ...record.relationships, widgets: ['w1', 'w2'] } });
     expectValidJsonApi(doc);
     expect((doc.data as { relationships: unknown }).relationships).toEqual({
-      widgets: { data: [{ type: 'widgets', id: 'w1' }, { type: 'widgets', id: 'w2' }] },
+      widgets: {
+        data: [
+          { type: 'widgets', id: 'w1' },
+          { type: 'widgets', id: 'w2' },
+        ],
+      },
       owner: { data: { type: 'users', id: 'u1' } },
     });
   });

@@ -20,17 +20,29 @@ const agents = defineFieldResource({
   extraAttributes: ['secret_key'],
 });
 const agent: RecordOf<typeof agentFields> = {
-  id: 'a1', organizationId: 'o1', name: 'Edge', enabled: true, host: '10.0.0.1', ownerId: null, datasourceIds: ['d1'], createdAt: new Date('2026-01-01T00:00:00Z'),
+  id: 'a1',
+  organizationId: 'o1',
+  name: 'Edge',
+  enabled: true,
+  host: '10.0.0.1',
+  ownerId: null,
+  datasourceIds: ['d1'],
+  createdAt: new Date('2026-01-01T00:00:00Z'),
 };
 
 describe('defineFieldResource', () => {
   it('derives the allowlist and relationships from the table and presents records', () => {
     expect(agents.attributes).toEqual(['name', 'enabled', 'host', 'created_at', 'secret_key']);
-    expect(agents.relationships).toEqual({ owner: { type: 'users', many: false }, datasources: { type: 'datasources', many: true }, sessions: { type: 'agent_sessions', many: true } });
+    expect(agents.relationships).toEqual({
+      owner: { type: 'users', many: false },
+      datasources: { type: 'datasources', many: true },
+      sessions: { type: 'agent_sessions', many: true },
+    });
     const doc = serialize(agents, agents.present(agent));
     expect(doc).toEqual({
       data: {
-        type: 'datasource_agents', id: 'a1',
+        type: 'datasource_agents',
+        id: 'a1',
         attributes: { name: 'Edge', enabled: true, created_at: '2026-01-01T00:00:00.000Z' },
         relationships: { owner: { data: null }, datasources: { data: [{ type: 'datasources', id: 'd1' }] }, sessions: { data: [] } },
       },
@@ -63,7 +75,11 @@ const errorsOf = (fn: () => unknown) => {
 
 describe('readInput', () => {
   it('yields typed input by domain key from attributes and relationships', () => {
-    const input = readInput(body({ name: 'Edge', created_at: 'echoed' }, { owner: { data: { type: 'users', id: 'u1' } }, datasources: { data: [] } }), agentFields, 'create');
+    const input = readInput(
+      body({ name: 'Edge', created_at: 'echoed' }, { owner: { data: { type: 'users', id: 'u1' } }, datasources: { data: [] } }),
+      agentFields,
+      'create',
+    );
     expect(input).toEqual({ name: 'Edge', ownerId: 'u1', datasourceIds: [] });
     const name: string = input.name;
     expect(name).toBe('Edge');
@@ -72,7 +88,9 @@ describe('readInput', () => {
 
   it('answers 422 with pointers for invalid, unknown and missing attributes', () => {
     expect(errorsOf(() => readInput(body({ enabled: 'yes', bogus: 1 }), agentFields, 'create'))).toEqual([
-      [422, '/data/attributes/name'], [422, '/data/attributes/enabled'], [422, '/data/attributes/bogus'],
+      [422, '/data/attributes/name'],
+      [422, '/data/attributes/enabled'],
+      [422, '/data/attributes/bogus'],
     ]);
     expect(errorsOf(() => readInput(body({ name: 'x'.repeat(21) }), agentFields, 'update'))).toEqual([[422, '/data/attributes/name']]);
     expect(errorsOf(() => readInput(body({ secret_key: 'x' }), agentFields, 'update'))).toEqual([[422, '/data/attributes/secret_key']]);

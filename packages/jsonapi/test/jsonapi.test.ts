@@ -13,10 +13,15 @@ const dashboards = defineResource({ type: 'dashboards', attributes: ['name'], re
 
 describe('serialize', () => {
   it('emits exactly the allowlisted attributes, nulls as null, undefined omitted, and linkage', () => {
-    const doc = serialize(reports, { id: 'r1', attributes: { name: 'A', secret: 'x', chart_configuration: { xAxis: { camelCase: 1 } }, created_at: null }, relationships: { dashboard: 'd1', tags: ['t1'] } });
+    const doc = serialize(reports, {
+      id: 'r1',
+      attributes: { name: 'A', secret: 'x', chart_configuration: { xAxis: { camelCase: 1 } }, created_at: null },
+      relationships: { dashboard: 'd1', tags: ['t1'] },
+    });
     expect(doc).toEqual({
       data: {
-        type: 'reports', id: 'r1',
+        type: 'reports',
+        id: 'r1',
         attributes: { name: 'A', chart_configuration: { xAxis: { camelCase: 1 } }, created_at: null },
         relationships: { dashboard: { data: { type: 'dashboards', id: 'd1' } }, tags: { data: [{ type: 'tags', id: 't1' }] } },
       },
@@ -31,7 +36,17 @@ describe('serialize', () => {
         { id: 'r1', attributes: { name: 'A' }, relationships: { dashboard: 'd1' } },
         { id: 'r2', attributes: { name: 'B' }, relationships: { dashboard: null } },
       ],
-      { included: [{ definition: dashboards, records: [{ id: 'd1', attributes: { name: 'D' } }, { id: 'd1', attributes: { name: 'D' } }] }] },
+      {
+        included: [
+          {
+            definition: dashboards,
+            records: [
+              { id: 'd1', attributes: { name: 'D' } },
+              { id: 'd1', attributes: { name: 'D' } },
+            ],
+          },
+        ],
+      },
     );
     expect((doc.data as unknown[]).length).toBe(2);
     expect(doc.included).toEqual([{ type: 'dashboards', id: 'd1', attributes: { name: 'D' } }]);
@@ -41,7 +56,9 @@ describe('serialize', () => {
   });
 
   it('omits hidden attributes and relationships', () => {
-    const doc = serialize(reports, { id: 'r1', attributes: { name: 'A' } }, { omitAttributes: ['chart_configuration'], omitRelationships: ['tags'] }) as { data: { attributes: object; relationships: object } };
+    const doc = serialize(reports, { id: 'r1', attributes: { name: 'A' } }, { omitAttributes: ['chart_configuration'], omitRelationships: ['tags'] }) as {
+      data: { attributes: object; relationships: object };
+    };
     expect(Object.keys(doc.data.attributes)).toEqual(['name']);
     expect(Object.keys(doc.data.relationships)).toEqual(['dashboard']);
   });
@@ -70,7 +87,21 @@ describe('parseResourceDocument', () => {
 
   it('parses to-one and to-many linkage', () => {
     const doc = parseResourceDocument(
-      { data: { type: 'reports', attributes: {}, relationships: { dashboard: { data: { type: 'dashboards', id: 'd1' } }, tags: { data: [{ type: 'tags', id: 'a' }, { type: 'tags', id: 'a' }] } } } },
+      {
+        data: {
+          type: 'reports',
+          attributes: {},
+          relationships: {
+            dashboard: { data: { type: 'dashboards', id: 'd1' } },
+            tags: {
+              data: [
+                { type: 'tags', id: 'a' },
+                { type: 'tags', id: 'a' },
+              ],
+            },
+          },
+        },
+      },
       reports,
     );
     expect(doc.relationships).toEqual({ dashboard: 'd1', tags: ['a'] });
@@ -114,19 +145,23 @@ describe('validate, parseInclude, checkQueryParameters', () => {
     }
   });
 
-  it('says what is wrong in sentences for a person, never in the validator\'s words', () => {
-    const schema = z.object({
-      connection_mode: z.enum(['direct', 'ssh_tunnel', 'agent']),
-      name: z.string().min(1).max(5),
-      port: z.number().int().min(1).max(65535).nullable(),
-      tags: z.array(z.string()).max(1),
-      email: z.email(),
-      kind: z.literal('report'),
-      size: z.union([z.string(), z.number()]),
-      note: z.string().refine((v) => !v.includes('\u0000'), 'must not contain NUL characters'),
-      flag: z.boolean(),
-      layout: z.array(z.object({ row: z.number().int().min(1) })),
-    }).partial().strict().required({ connection_mode: true, name: true });
+  it("says what is wrong in sentences for a person, never in the validator's words", () => {
+    const schema = z
+      .object({
+        connection_mode: z.enum(['direct', 'ssh_tunnel', 'agent']),
+        name: z.string().min(1).max(5),
+        port: z.number().int().min(1).max(65535).nullable(),
+        tags: z.array(z.string()).max(1),
+        email: z.email(),
+        kind: z.literal('report'),
+        size: z.union([z.string(), z.number()]),
+        note: z.string().refine((v) => !v.includes('\u0000'), 'must not contain NUL characters'),
+        flag: z.boolean(),
+        layout: z.array(z.object({ row: z.number().int().min(1) })),
+      })
+      .partial()
+      .strict()
+      .required({ connection_mode: true, name: true });
     const details = (input: unknown, prefix?: string) => {
       try {
         validate(schema, input, prefix);
@@ -137,7 +172,21 @@ describe('validate, parseInclude, checkQueryParameters', () => {
     };
     expect(details({ name: 'ok' })).toEqual(['`connection_mode` is required; one of direct, ssh_tunnel, agent']);
     expect(details({ connection_mode: 'tcp', name: '' })).toEqual(['`connection_mode` must be one of direct, ssh_tunnel, agent', '`name` must not be empty']);
-    expect(details({ connection_mode: 'direct', name: 'toolong', port: 1.5, tags: ['a', 'b'], email: 'x', kind: 'dash', size: true, note: 'a\u0000', flag: 'yes', layout: [{ row: 0 }], extra: 1 })).toEqual([
+    expect(
+      details({
+        connection_mode: 'direct',
+        name: 'toolong',
+        port: 1.5,
+        tags: ['a', 'b'],
+        email: 'x',
+        kind: 'dash',
+        size: true,
+        note: 'a\u0000',
+        flag: 'yes',
+        layout: [{ row: 0 }],
+        extra: 1,
+      }),
+    ).toEqual([
       '`name` must be at most 5 characters long',
       '`port` must be a whole number, not 1.5',
       '`tags` must have at most 1 item',
@@ -153,7 +202,8 @@ describe('validate, parseInclude, checkQueryParameters', () => {
     expect(details('hello', '')).toEqual(['The request body must be an object, not text']);
     expect(details({ connection_mode: 'agent', name: 'a', extra: 1 }, '')).toEqual(['`extra` is not a known member']);
     // no message anywhere speaks the validator's language
-    for (const d of details({ connection_mode: 5, name: null, port: 'x', layout: 'x' })) expect(d).not.toMatch(/Invalid input|expected|received|nonoptional|Too (small|big)/);
+    for (const d of details({ connection_mode: 5, name: null, port: 'x', layout: 'x' }))
+      expect(d).not.toMatch(/Invalid input|expected|received|nonoptional|Too (small|big)/);
   });
 
   it('parses include lists against an allowlist', () => {

@@ -94,7 +94,14 @@ const ERROR_DOCUMENT: JsonSchema = {
 const ANY_RESOURCE: JsonSchema = {
   type: 'object',
   required: ['type', 'id'],
-  properties: { type: { type: 'string' }, id: { type: 'string' }, attributes: { type: 'object' }, relationships: { type: 'object' }, links: { type: 'object' }, meta: { type: 'object' } },
+  properties: {
+    type: { type: 'string' },
+    id: { type: 'string' },
+    attributes: { type: 'object' },
+    relationships: { type: 'object' },
+    links: { type: 'object' },
+    meta: { type: 'object' },
+  },
 };
 
 /**
@@ -196,12 +203,20 @@ export class OpenApiBuilder {
       components: {
         schemas: this.schemas,
         responses: {
-          error: { description: 'A JSON:API error document (4xx, 5xx)', content: { [JSONAPI_MEDIA_TYPE]: { schema: { $ref: '#/components/schemas/error_document' } } } },
+          error: {
+            description: 'A JSON:API error document (4xx, 5xx)',
+            content: { [JSONAPI_MEDIA_TYPE]: { schema: { $ref: '#/components/schemas/error_document' } } },
+          },
         },
         securitySchemes: {
           Api: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'An API key: `Authorization: Api <secret>`.' },
           Data: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'A data access token from the API server: `Authorization: Data <token>`.' },
-          Viewer: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'A shared dashboard page\'s viewer token: `Authorization: Viewer <token>`.' },
+          Viewer: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'Authorization',
+            description: "A shared dashboard page's viewer token: `Authorization: Viewer <token>`.",
+          },
           FileToken: { type: 'apiKey', in: 'query', name: 'token', description: 'The signed token of an export file URL (from Get Export Job).' },
         },
       },
@@ -215,7 +230,8 @@ export class OpenApiBuilder {
       ...pathNames.map((name) => ({ name, in: 'path', required: true, description: op.pathParameters?.[name] ?? name, schema: { type: 'string' } })),
       ...(op.query ?? []).map((q) => ({ name: q.name, in: 'query', required: q.required ?? false, description: q.description, schema: q.schema })),
     ];
-    const content = (bodies: readonly Body[]) => Object.fromEntries(bodies.map((b) => [b.mediaType, { schema: b.schema, ...(b.description ? { description: b.description } : {}) }]));
+    const content = (bodies: readonly Body[]) =>
+      Object.fromEntries(bodies.map((b) => [b.mediaType, { schema: b.schema, ...(b.description ? { description: b.description } : {}) }]));
     const responses: Record<string, unknown> = {};
     for (const [status, r] of Object.entries(op.responses)) {
       responses[status] = {

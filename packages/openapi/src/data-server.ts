@@ -31,9 +31,16 @@ const dataKey = { data_key: 'The data key from an execution or report data answe
 export function addDataServerOperations(builder: OpenApiBuilder): void {
   const resultData = builder.jsonSchema('result_data', RESULT_DATA_SCHEMA);
   builder.add({
-    method: 'get', path: '/results/{data_key}', operationId: 'getResultData', tag: 'Data server', access: 'Data', servers: ['data'], pathParameters: dataKey,
+    method: 'get',
+    path: '/results/{data_key}',
+    operationId: 'getResultData',
+    tag: 'Data server',
+    access: 'Data',
+    servers: ['data'],
+    pathParameters: dataKey,
     summary: 'Get result data',
-    description: 'The newest result of a data key, as JSON (`ResultData`), CSV or NDJSON. With `Accept-Encoding: gzip` the body is gzip-compressed. `HEAD` answers the headers only.',
+    description:
+      'The newest result of a data key, as JSON (`ResultData`), CSV or NDJSON. With `Accept-Encoding: gzip` the body is gzip-compressed. `HEAD` answers the headers only.',
     query: [
       { name: 'format', description: 'Result format (default: the format the token was issued for).', schema: { enum: ['json', 'csv', 'ndjson'] } },
       { name: 'offset', description: 'Rows to skip.', schema: { type: 'integer', minimum: 0 } },
@@ -47,7 +54,13 @@ export function addDataServerOperations(builder: OpenApiBuilder): void {
     },
   });
   builder.add({
-    method: 'get', path: '/schemas/{data_key}', operationId: 'getSchemaData', tag: 'Data server', access: 'Data', servers: ['data'], pathParameters: dataKey,
+    method: 'get',
+    path: '/schemas/{data_key}',
+    operationId: 'getSchemaData',
+    tag: 'Data server',
+    access: 'Data',
+    servers: ['data'],
+    pathParameters: dataKey,
     summary: 'Get schema data',
     description: 'The stored schema document of a data key (from Get Datasource Schema).',
     responses: {
@@ -56,26 +69,50 @@ export function addDataServerOperations(builder: OpenApiBuilder): void {
     },
   });
   const file = {
-    tag: 'Data server', access: 'query-token', servers: ['data'],
+    tag: 'Data server',
+    access: 'query-token',
+    servers: ['data'],
     summary: 'Download an export file',
     description: 'The file of a finished export job, at the signed URL that Get Export Job hands out.',
     query: [{ name: 'token', description: 'The signed file token of the URL.', schema: { type: 'string' }, required: true }],
-    responses: { 200: { description: 'The file, with the media type of its kind', content: EXPORT_FILE_MEDIA_TYPES.map((mediaType) => ({ mediaType, schema: { type: 'string', contentMediaType: mediaType } })) } },
+    responses: {
+      200: {
+        description: 'The file, with the media type of its kind',
+        content: EXPORT_FILE_MEDIA_TYPES.map((mediaType) => ({ mediaType, schema: { type: 'string', contentMediaType: mediaType } })),
+      },
+    },
   } as const;
   builder.add({ ...file, method: 'get', path: '/exports/{id}', operationId: 'getExportFile', pathParameters: { id: 'Export job id' } });
-  builder.add({ ...file, method: 'get', path: '/exports/{id}/{name}', operationId: 'getExportFileNamed', pathParameters: { id: 'Export job id', name: 'File name (ignored; for the browser\'s save dialog)' } });
+  builder.add({
+    ...file,
+    method: 'get',
+    path: '/exports/{id}/{name}',
+    operationId: 'getExportFileNamed',
+    pathParameters: { id: 'Export job id', name: "File name (ignored; for the browser's save dialog)" },
+  });
 }
 
 /** `GET /health` of both servers. */
 export function addHealthOperation(builder: OpenApiBuilder): void {
   builder.add({
-    method: 'get', path: '/health', operationId: 'getHealth', tag: 'Health', access: 'none', servers: ['api', 'data'],
+    method: 'get',
+    path: '/health',
+    operationId: 'getHealth',
+    tag: 'Health',
+    access: 'none',
+    servers: ['api', 'data'],
     summary: 'Health check',
     description: '200 when the server and its database answer; 503 otherwise.',
     responses: {
       200: {
         description: 'Healthy',
-        content: [builder.jsonSchema('health', { type: 'object', required: ['status', 'service'], properties: { status: { const: 'ok' }, service: { type: 'string' } } })],
+        content: [
+          builder.jsonSchema('health', {
+            type: 'object',
+            required: ['status', 'service'],
+            properties: { status: { const: 'ok' }, service: { type: 'string' } },
+          }),
+        ],
       },
     },
   });

@@ -58,7 +58,13 @@ export function resourceObjectSchema(definition: ResourceDefinition): JsonSchema
       id: { type: 'string' },
       attributes: attributesSchema(definition),
       ...(relationships.length
-        ? { relationships: { type: 'object', properties: Object.fromEntries(relationships.map(([name, r]) => [name, relationshipSchema(r.type, r.many)])), additionalProperties: false } }
+        ? {
+            relationships: {
+              type: 'object',
+              properties: Object.fromEntries(relationships.map(([name, r]) => [name, relationshipSchema(r.type, r.many)])),
+              additionalProperties: false,
+            },
+          }
         : {}),
       links: { type: 'object' },
       meta: { type: 'object' },

@@ -20,7 +20,12 @@ describe('data server operations', () => {
 
   it('an export file is served with the media type of its kind', () => {
     for (const path of ['/exports/{id}', '/exports/{id}/{name}']) {
-      expect(Object.keys(document.paths[path].get.responses['200'].content)).toEqual(['application/pdf', 'image/png', 'text/csv', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet']);
+      expect(Object.keys(document.paths[path].get.responses['200'].content)).toEqual([
+        'application/pdf',
+        'image/png',
+        'text/csv',
+        'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+      ]);
     }
   });
 });

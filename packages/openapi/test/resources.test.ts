@@ -14,7 +14,10 @@ const widgetFields = defineFields({
   note: f.text({ max: 100 }).nullable(),
   token: f.text({ max: 50 }).nullable().visibleTo('Manage Datasources'),
   pin: f.text({ max: 8 }).nullable().writeOnly(),
-  settings: f.json(z.object({ x: z.number() })).readOnly().dbDefault(),
+  settings: f
+    .json(z.object({ x: z.number() }))
+    .readOnly()
+    .dbDefault(),
   hidden: f.boolean().internal().dbDefault(),
   createdAt: f.createdAt(),
 });
@@ -39,7 +42,7 @@ describe('resource schemas from a field table', () => {
     expect(object.properties.relationships.properties.owner.properties.data.anyOf[0].properties.type).toEqual({ const: 'users' });
   });
 
-  it('takes Create and Update attributes from the table\'s request schemas', () => {
+  it("takes Create and Update attributes from the table's request schemas", () => {
     const create = requestDocumentSchema(widgets, 'create') as any;
     const attributes = create.properties.data.properties.attributes;
     expect(attributes.required).toEqual(['name']);
@@ -57,9 +60,14 @@ describe('resource schemas from a field table', () => {
 
   it('shows the wider set of values a field declares with shows(), and accepts only its schema on writes', () => {
     // a user's role: shown as admin too, but never set to it (the contract test found an admin's role outside the enum)
-    const members = defineFieldResource({ type: 'members', fields: defineFields({ id: f.id(), organizationId: f.tenant(), role: f.enum(['analyst', 'viewer']).shows(z.enum(['analyst', 'viewer', 'admin'])) }) });
+    const members = defineFieldResource({
+      type: 'members',
+      fields: defineFields({ id: f.id(), organizationId: f.tenant(), role: f.enum(['analyst', 'viewer']).shows(z.enum(['analyst', 'viewer', 'admin'])) }),
+    });
     expect((attributesSchema(members) as any).properties.role).toMatchObject({ enum: ['analyst', 'viewer', 'admin'] });
-    expect((requestDocumentSchema(members, 'update') as any).properties.data.properties.attributes.properties.role).toMatchObject({ enum: ['analyst', 'viewer'] });
+    expect((requestDocumentSchema(members, 'update') as any).properties.data.properties.attributes.properties.role).toMatchObject({
+      enum: ['analyst', 'viewer'],
+    });
   });
 
   it('lists the names of a resource defined without a field table, unconstrained', () => {

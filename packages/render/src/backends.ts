@@ -65,7 +65,12 @@ const PT_PER_PX = 0.75;
 export async function sceneToPdf(scene: Scene, info: { title: string }): Promise<Buffer> {
   const fonts = loadFonts();
   const first = scene.pages[0]!;
-  const doc = new PDFDocument({ size: [first.width * PT_PER_PX, first.height * PT_PER_PX], margin: 0, autoFirstPage: false, info: { Title: info.title, Creator: 'Sightline', Producer: 'Sightline' } });
+  const doc = new PDFDocument({
+    size: [first.width * PT_PER_PX, first.height * PT_PER_PX],
+    margin: 0,
+    autoFirstPage: false,
+    info: { Title: info.title, Creator: 'Sightline', Producer: 'Sightline' },
+  });
   doc.registerFont(FONT_FAMILY, fonts.regular);
   doc.registerFont(`${FONT_FAMILY}-Bold`, fonts.bold);
   const chunks: Buffer[] = [];
@@ -100,7 +105,10 @@ function drawPdfItem(doc: PDFKit.PDFDocument, item: SceneItem): void {
       doc.moveTo(item.x1, item.y1).lineTo(item.x2, item.y2).lineWidth(1).stroke(item.stroke);
       return;
     case 'text': {
-      doc.font(item.bold ? `${FONT_FAMILY}-Bold` : FONT_FAMILY).fontSize(item.size).fillColor(item.color);
+      doc
+        .font(item.bold ? `${FONT_FAMILY}-Bold` : FONT_FAMILY)
+        .fontSize(item.size)
+        .fillColor(item.color);
       const w = doc.widthOfString(item.text);
       const x = item.anchor === 'end' ? item.x - w : item.anchor === 'middle' ? item.x - w / 2 : item.x;
       doc.text(item.text, x, item.y, { lineBreak: false, baseline: 'alphabetic' });

@@ -62,8 +62,10 @@ export class CsvRowEncoder {
       const value = row[i];
       // fast paths for the common cells: a number (no quoting needed unless its decimal separator
       // is the column separator) and a plain string
-      if (typeof value === 'number' && this.plainNumbers && this.numeric[i]) line += this.decimalDot ? String(value) : String(value).replace('.', this.format.decimalSeparator);
-      else if (typeof value === 'string' && !this.numeric[i] && !this.alwaysQuote) line += this.needsQuote.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+      if (typeof value === 'number' && this.plainNumbers && this.numeric[i])
+        line += this.decimalDot ? String(value) : String(value).replace('.', this.format.decimalSeparator);
+      else if (typeof value === 'string' && !this.numeric[i] && !this.alwaysQuote)
+        line += this.needsQuote.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
       else line += this.cell(value, this.numeric[i]!);
     }
     return line + '\r\n';

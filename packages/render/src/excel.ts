@@ -44,7 +44,12 @@ export function excelCellValue(value: unknown, dataType: string, timeZone: strin
 function sheetNames(names: readonly string[]): string[] {
   const used = new Set<string>();
   return names.map((raw, i) => {
-    const base = (raw.replace(/[[\]:*?/\\]/g, ' ').replace(/^'+|'+$/g, '').trim() || `Sheet ${i + 1}`).slice(0, 31);
+    const base = (
+      raw
+        .replace(/[[\]:*?/\\]/g, ' ')
+        .replace(/^'+|'+$/g, '')
+        .trim() || `Sheet ${i + 1}`
+    ).slice(0, 31);
     let name = base;
     for (let k = 2; used.has(name.toLowerCase()); k++) name = `${base.slice(0, 31 - String(k).length - 1)} ${k}`;
     used.add(name.toLowerCase());

@@ -57,20 +57,35 @@ function dataTimeText(item: RenderReportItem, timeZone: string): string {
 }
 
 /** Draws one report card into `box`; returns the items and the content area. */
-async function drawCard(item: RenderReportItem, box: { x: number; y: number; width: number; height: number }, ctx: LayoutContext): Promise<{ items: SceneItem[]; content: ReportBox['content'] }> {
+async function drawCard(
+  item: RenderReportItem,
+  box: { x: number; y: number; width: number; height: number },
+  ctx: LayoutContext,
+): Promise<{ items: SceneItem[]; content: ReportBox['content'] }> {
   const { colors } = ctx;
-  const items: SceneItem[] = [{ type: 'rect', x: box.x, y: box.y, width: box.width, height: box.height, fill: colors.card, stroke: colors.cardBorder, radius: 6 }];
+  const items: SceneItem[] = [
+    { type: 'rect', x: box.x, y: box.y, width: box.width, height: box.height, fill: colors.card, stroke: colors.cardBorder, radius: 6 },
+  ];
   const inner = { x: box.x + CARD_PADDING, width: Math.max(1, box.width - 2 * CARD_PADDING) };
   let top = box.y + CARD_PADDING;
   if (item.report.displayNameAsTitle !== false) {
-    items.push({ type: 'text', x: inner.x, y: top + TITLE_SIZE, text: fitText(item.report.name, TITLE_SIZE, inner.width, true), size: TITLE_SIZE, bold: true, color: colors.text });
+    items.push({
+      type: 'text',
+      x: inner.x,
+      y: top + TITLE_SIZE,
+      text: fitText(item.report.name, TITLE_SIZE, inner.width, true),
+      size: TITLE_SIZE,
+      bold: true,
+      color: colors.text,
+    });
     top += TITLE_SIZE + 10;
   }
   const footerY = box.y + box.height - CARD_PADDING;
   const attribution = item.report.attribution ? fitText(item.report.attribution, FOOTER_SIZE, inner.width / 2) : '';
   const dataTime = fitText(dataTimeText(item, ctx.timeZone), FOOTER_SIZE, inner.width - (attribution ? measureText(attribution, FOOTER_SIZE) + 12 : 0));
   items.push({ type: 'text', x: inner.x, y: footerY, text: dataTime, size: FOOTER_SIZE, color: colors.mutedText });
-  if (attribution) items.push({ type: 'text', x: inner.x + inner.width, y: footerY, text: attribution, size: FOOTER_SIZE, color: colors.mutedText, anchor: 'end' });
+  if (attribution)
+    items.push({ type: 'text', x: inner.x + inner.width, y: footerY, text: attribution, size: FOOTER_SIZE, color: colors.mutedText, anchor: 'end' });
   const content = { x: inner.x, y: top, width: inner.width, height: Math.max(1, footerY - FOOTER_SIZE - 6 - top) };
   items.push(...(await drawVisual(item, content, ctx)));
   return { items, content };
@@ -80,7 +95,8 @@ async function drawVisual(item: RenderReportItem, content: ReportBox['content'],
   const size = { width: content.width, height: content.height, theme: ctx.theme, colorScheme: ctx.colorScheme };
   let visual;
   if (item.error) visual = errorVisual(size, item.error);
-  else if (!item.result) visual = { kind: 'vega-lite' as const, chartType: 'message' as const, spec: messageSpec(size, [item.report.noDataMessage || 'No data']) };
+  else if (!item.result)
+    visual = { kind: 'vega-lite' as const, chartType: 'message' as const, spec: messageSpec(size, [item.report.noDataMessage || 'No data']) };
   else {
     visual = buildVegaLiteSpec({
       ...size,
@@ -104,7 +120,18 @@ function drawTable(table: TableVisual, box: ReportBox['content'], ctx: Pick<Layo
   const { colors } = ctx;
   const items: SceneItem[] = [];
   const cols = table.columns.length;
-  if (!cols) return [{ type: 'text', x: box.x + box.width / 2, y: box.y + box.height / 2, text: noDataMessage || 'No data', size: 13, color: colors.placeholder, anchor: 'middle' }];
+  if (!cols)
+    return [
+      {
+        type: 'text',
+        x: box.x + box.width / 2,
+        y: box.y + box.height / 2,
+        text: noDataMessage || 'No data',
+        size: 13,
+        color: colors.placeholder,
+        anchor: 'middle',
+      },
+    ];
   const footerHeight = 18;
   const fit = Math.max(0, Math.floor((box.height - TABLE_ROW - footerHeight) / TABLE_ROW));
   const shown = table.rows.slice(0, fit);
@@ -119,7 +146,16 @@ function drawTable(table: TableVisual, box: ReportBox['content'], ctx: Pick<Layo
     const w = widths[i]!;
     const fitted = fitText(text, TABLE_FONT, w - 12, bold);
     const right = table.columns[i]!.align === 'right';
-    items.push({ type: 'text', x: right ? x + w - 6 : x + 6, y, text: fitted, size: TABLE_FONT, bold, color: bold ? colors.text : colors.text, anchor: right ? 'end' : 'start' });
+    items.push({
+      type: 'text',
+      x: right ? x + w - 6 : x + 6,
+      y,
+      text: fitted,
+      size: TABLE_FONT,
+      bold,
+      color: bold ? colors.text : colors.text,
+      anchor: right ? 'end' : 'start',
+    });
   };
   for (let i = 0; i < cols; i++) {
     cellText(table.columns[i]!.title, i, box.y + 14, true);
@@ -138,9 +174,24 @@ function drawTable(table: TableVisual, box: ReportBox['content'], ctx: Pick<Layo
   const bottom = box.y + TABLE_ROW * (shown.length + 1);
   items.push({ type: 'line', x1: box.x, y1: bottom, x2: box.x + box.width, y2: bottom, stroke: colors.grid });
   if (table.totalRows === 0) {
-    items.push({ type: 'text', x: box.x + box.width / 2, y: bottom + 16, text: noDataMessage || 'No data', size: TABLE_FONT, color: colors.placeholder, anchor: 'middle' });
+    items.push({
+      type: 'text',
+      x: box.x + box.width / 2,
+      y: bottom + 16,
+      text: noDataMessage || 'No data',
+      size: TABLE_FONT,
+      color: colors.placeholder,
+      anchor: 'middle',
+    });
   } else if (rest > 0) {
-    items.push({ type: 'text', x: box.x + 6, y: bottom + 14, text: `… and ${formatNumber(rest)} more row${rest === 1 ? '' : 's'} (${formatNumber(table.totalRows)} in all)`, size: TABLE_FONT, color: colors.mutedText });
+    items.push({
+      type: 'text',
+      x: box.x + 6,
+      y: bottom + 14,
+      text: `… and ${formatNumber(rest)} more row${rest === 1 ? '' : 's'} (${formatNumber(table.totalRows)} in all)`,
+      size: TABLE_FONT,
+      color: colors.mutedText,
+    });
   }
   return items;
 }
@@ -165,7 +216,12 @@ function shrink(widths: number[], total: number): number[] {
 }
 
 /** Header lines: title, description, parameters, time zone and generation time. */
-function header(d: { name: string; description?: string | null; timeZone: string; parameters?: RenderDashboard['parameters'] }, width: number, colors: ThemeColors, generatedAt: Date): { items: SceneItem[]; height: number } {
+function header(
+  d: { name: string; description?: string | null; timeZone: string; parameters?: RenderDashboard['parameters'] },
+  width: number,
+  colors: ThemeColors,
+  generatedAt: Date,
+): { items: SceneItem[]; height: number } {
   const items: SceneItem[] = [];
   let y = MARGIN + 22;
   const inner = width - 2 * MARGIN;

@@ -22,7 +22,12 @@ async function draw(scene: Scene, format: PictureFormat, title: string): Promise
  * no report crosses. Width: `dashboard.pageWidth` (default 1600 px; PDF 1 px = 0.75 pt).
  */
 export async function renderDashboard(dashboard: RenderDashboard, format: PictureFormat, options: PictureOptions = {}): Promise<RenderedFile> {
-  const scene = await layoutDashboard(dashboard, { theme: options.theme, generatedAt: options.generatedAt, maxTableRows: options.maxTableRows, paginate: format === 'pdf' });
+  const scene = await layoutDashboard(dashboard, {
+    theme: options.theme,
+    generatedAt: options.generatedAt,
+    maxTableRows: options.maxTableRows,
+    paginate: format === 'pdf',
+  });
   return draw(scene, format, dashboard.name);
 }
 
@@ -38,6 +43,13 @@ export interface ReportRenderInput extends RenderReportItem {
 
 /** Renders one report on its own page (its chart or table, title, data time and time zone). */
 export async function renderReport(input: ReportRenderInput, format: PictureFormat, options: PictureOptions = {}): Promise<RenderedFile> {
-  const scene = await layoutReport(input, { ...options, timeZone: input.timeZone, colorScheme: input.colorScheme, parameters: input.parameters, width: input.width, height: input.height });
+  const scene = await layoutReport(input, {
+    ...options,
+    timeZone: input.timeZone,
+    colorScheme: input.colorScheme,
+    parameters: input.parameters,
+    width: input.width,
+    height: input.height,
+  });
   return draw(scene, format, input.report.name);
 }

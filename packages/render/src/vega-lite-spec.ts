@@ -12,14 +12,33 @@ export const CHART_TYPES = ['bar', 'column', 'line', 'area', 'pie', 'donut', 'sc
 export type ChartType = (typeof CHART_TYPES)[number];
 
 const ALIASES: Readonly<Record<string, ChartType>> = {
-  bar: 'bar', horizontal_bar: 'bar', bar_horizontal: 'bar',
-  column: 'column', vertical_bar: 'column', bar_vertical: 'column', histogram: 'column',
-  line: 'line', timeseries: 'line', time_series: 'line', spline: 'line',
-  area: 'area', stacked_area: 'area',
-  pie: 'pie', donut: 'donut', doughnut: 'donut',
-  scatter: 'scatter', point: 'scatter', bubble: 'scatter',
-  number: 'number', kpi: 'number', big_number: 'number', single_value: 'number', counter: 'number',
-  table: 'table', grid: 'table', data_table: 'table',
+  bar: 'bar',
+  horizontal_bar: 'bar',
+  bar_horizontal: 'bar',
+  column: 'column',
+  vertical_bar: 'column',
+  bar_vertical: 'column',
+  histogram: 'column',
+  line: 'line',
+  timeseries: 'line',
+  time_series: 'line',
+  spline: 'line',
+  area: 'area',
+  stacked_area: 'area',
+  pie: 'pie',
+  donut: 'donut',
+  doughnut: 'donut',
+  scatter: 'scatter',
+  point: 'scatter',
+  bubble: 'scatter',
+  number: 'number',
+  kpi: 'number',
+  big_number: 'number',
+  single_value: 'number',
+  counter: 'number',
+  table: 'table',
+  grid: 'table',
+  data_table: 'table',
 };
 
 /** The chart settings read from a report's opaque `chart_configuration` (see the package README). */
@@ -41,7 +60,11 @@ function str(v: unknown): string | undefined {
 }
 
 function strList(v: unknown): string[] {
-  if (typeof v === 'string') return v.split(',').map((s) => s.trim()).filter(Boolean);
+  if (typeof v === 'string')
+    return v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   if (Array.isArray(v)) return v.filter((s): s is string => typeof s === 'string' && s.trim() !== '').map((s) => s.trim());
   return [];
 }
@@ -115,10 +138,27 @@ export function vegaLiteConfig(theme: RenderTheme = 'light', colorScheme?: strin
     padding: 6,
     range: { category: [...schemePalette(colorScheme)] },
     axis: {
-      labelColor: colors.mutedText, titleColor: colors.mutedText, gridColor: colors.grid, domainColor: colors.grid, tickColor: colors.grid,
-      labelFont: FONT_FAMILY, titleFont: FONT_FAMILY, labelFontSize: 10, titleFontSize: 11, titleFontWeight: 600, labelLimit: 140,
+      labelColor: colors.mutedText,
+      titleColor: colors.mutedText,
+      gridColor: colors.grid,
+      domainColor: colors.grid,
+      tickColor: colors.grid,
+      labelFont: FONT_FAMILY,
+      titleFont: FONT_FAMILY,
+      labelFontSize: 10,
+      titleFontSize: 11,
+      titleFontWeight: 600,
+      labelLimit: 140,
     },
-    legend: { labelColor: colors.mutedText, titleColor: colors.mutedText, labelFont: FONT_FAMILY, titleFont: FONT_FAMILY, labelFontSize: 10, titleFontSize: 11, labelLimit: 160 },
+    legend: {
+      labelColor: colors.mutedText,
+      titleColor: colors.mutedText,
+      labelFont: FONT_FAMILY,
+      titleFont: FONT_FAMILY,
+      labelFontSize: 10,
+      titleFontSize: 11,
+      labelLimit: 160,
+    },
     text: { color: colors.text, font: FONT_FAMILY },
     title: { color: colors.text, font: FONT_FAMILY },
     arc: { stroke: colors.card, strokeWidth: 1 },
@@ -149,7 +189,11 @@ function base(input: VisualInput): Pick<TopLevelSpec, '$schema'> & Record<string
 }
 
 /** A centred text (no data, errors, placeholders). */
-export function messageSpec(input: Pick<VisualInput, 'width' | 'height' | 'theme' | 'colorScheme'>, lines: string[], tone: 'muted' | 'error' = 'muted'): TopLevelSpec {
+export function messageSpec(
+  input: Pick<VisualInput, 'width' | 'height' | 'theme' | 'colorScheme'>,
+  lines: string[],
+  tone: 'muted' | 'error' = 'muted',
+): TopLevelSpec {
   const colors = themeColors(input.theme);
   return {
     ...base(input as VisualInput),
@@ -166,7 +210,11 @@ export function messageSpec(input: Pick<VisualInput, 'width' | 'height' | 'theme
 
 /** The message visual for a report with an error (a query error, a render failure). */
 export function errorVisual(input: Pick<VisualInput, 'width' | 'height' | 'theme' | 'colorScheme'>, message: string): VegaLiteVisual {
-  return { kind: 'vega-lite', chartType: 'message', spec: messageSpec(input, wrapWords(`Error: ${message}`, Math.max(20, Math.floor(input.width / 7))).slice(0, 6), 'error') };
+  return {
+    kind: 'vega-lite',
+    chartType: 'message',
+    spec: messageSpec(input, wrapWords(`Error: ${message}`, Math.max(20, Math.floor(input.width / 7))).slice(0, 6), 'error'),
+  };
 }
 
 function wrapWords(text: string, width: number): string[] {
@@ -196,7 +244,10 @@ export function buildVegaLiteSpec(input: VisualInput): ReportVisual {
     return {
       kind: 'vega-lite',
       chartType: 'placeholder',
-      spec: messageSpec(input, [`Chart type "${settings.requestedType}" is not rendered yet`, `(${result.totalRows} row${result.totalRows === 1 ? '' : 's'} of data)`]),
+      spec: messageSpec(input, [
+        `Chart type "${settings.requestedType}" is not rendered yet`,
+        `(${result.totalRows} row${result.totalRows === 1 ? '' : 's'} of data)`,
+      ]),
     };
   }
   if (settings.type === 'table') return tableVisual(result, timeZone, input.maxTableRows ?? 200);
@@ -237,8 +288,18 @@ function numberVisual(input: VisualInput, settings: ChartSettings): VegaLiteVisu
       ...base(input),
       data: { values: [{ value: text, label: titleOf(field) }] },
       layer: [
-        { mark: { type: 'text', fontSize: big, fontWeight: 700, color: colors.text, baseline: 'middle' }, encoding: { text: { field: 'value', type: 'nominal' }, x: { value: Math.floor(input.width / 2) }, y: { value: Math.floor(input.height * 0.45) } } },
-        { mark: { type: 'text', fontSize: 12, color: colors.mutedText, baseline: 'top' }, encoding: { text: { field: 'label', type: 'nominal' }, x: { value: Math.floor(input.width / 2) }, y: { value: Math.floor(input.height * 0.45 + big * 0.6) } } },
+        {
+          mark: { type: 'text', fontSize: big, fontWeight: 700, color: colors.text, baseline: 'middle' },
+          encoding: { text: { field: 'value', type: 'nominal' }, x: { value: Math.floor(input.width / 2) }, y: { value: Math.floor(input.height * 0.45) } },
+        },
+        {
+          mark: { type: 'text', fontSize: 12, color: colors.mutedText, baseline: 'top' },
+          encoding: {
+            text: { field: 'label', type: 'nominal' },
+            x: { value: Math.floor(input.width / 2) },
+            y: { value: Math.floor(input.height * 0.45 + big * 0.6) },
+          },
+        },
       ],
     } as TopLevelSpec,
   };
@@ -254,7 +315,11 @@ function chartVisual(input: VisualInput, settings: ChartSettings, type: Exclude<
   let yi = settings.y.map((n) => findField(fields, n)).filter((i) => i >= 0 && i !== xi);
   if (!yi.length) yi = fields.map((f, i) => (isNumericType(f.data_type) && i !== xi && i !== si ? i : -1)).filter((i) => i >= 0);
   if (!yi.length) {
-    return { kind: 'vega-lite', chartType: 'message', spec: messageSpec(input, [`A ${type} chart needs a numeric column`, `(${fields.map((f) => f.name).join(', ')})`]) };
+    return {
+      kind: 'vega-lite',
+      chartType: 'message',
+      spec: messageSpec(input, [`A ${type} chart needs a numeric column`, `(${fields.map((f) => f.name).join(', ')})`]),
+    };
   }
   // a series split takes one measure; several measures become series of their own
   if (si >= 0) yi = yi.slice(0, 1);
@@ -274,9 +339,14 @@ function chartVisual(input: VisualInput, settings: ChartSettings, type: Exclude<
   const measureTitle = settings.yTitle ?? (folded ? 'Value' : titleOf(fields[yi[0]!]!));
   const seriesEnc = folded
     ? { field: '__series', type: 'nominal', title: null, sort: yi.map((i) => titleOf(fields[i]!)) }
-    : si >= 0 ? { field: key(si), type: 'nominal', title: titleOf(fields[si]!), sort: null } : undefined;
+    : si >= 0
+      ? { field: key(si), type: 'nominal', title: titleOf(fields[si]!), sort: null }
+      : undefined;
   const transform = folded
-    ? [{ fold: yi.map(key), as: ['__key', '__value'] }, { calculate: `({${yi.map((i) => `${JSON.stringify(key(i))}: ${JSON.stringify(titleOf(fields[i]!))}`).join(', ')}})[datum.__key]`, as: '__series' }]
+    ? [
+        { fold: yi.map(key), as: ['__key', '__value'] },
+        { calculate: `({${yi.map((i) => `${JSON.stringify(key(i))}: ${JSON.stringify(titleOf(fields[i]!))}`).join(', ')}})[datum.__key]`, as: '__series' },
+      ]
     : undefined;
   const xType = xTemporal ? 'temporal' : xNumeric && type !== 'column' && type !== 'bar' ? 'quantitative' : 'ordinal';
   const xEnc: Record<string, unknown> = { field: key(xi), type: xType, title: settings.xTitle ?? titleOf(xField) };
@@ -325,7 +395,14 @@ function chartVisual(input: VisualInput, settings: ChartSettings, type: Exclude<
     case 'scatter': {
       spec.mark = { type: 'point', filled: true, opacity: 0.8, size: 40 };
       // a zero baseline makes no sense for a time axis (vega-lite drops it with a warning)
-      const enc: Record<string, unknown> = { x: { ...xEnc, type: xTemporal ? 'temporal' : xNumeric ? 'quantitative' : 'ordinal', scale: xTemporal ? { type: 'utc' } : xNumeric ? { zero: false } : {} }, y: { ...yEnc, scale: { zero: false } } };
+      const enc: Record<string, unknown> = {
+        x: {
+          ...xEnc,
+          type: xTemporal ? 'temporal' : xNumeric ? 'quantitative' : 'ordinal',
+          scale: xTemporal ? { type: 'utc' } : xNumeric ? { zero: false } : {},
+        },
+        y: { ...yEnc, scale: { zero: false } },
+      };
       if (seriesEnc) enc.color = seriesEnc;
       spec.encoding = enc;
       break;

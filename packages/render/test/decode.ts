@@ -43,7 +43,12 @@ export async function pdfText(bytes: Buffer): Promise<{ pages: string[]; pageSiz
   for (let p = 1; p <= doc.numPages; p++) {
     const page = await doc.getPage(p);
     const content = await page.getTextContent();
-    pages.push(content.items.map((it) => ('str' in it ? it.str : '')).join(' ').replace(/\s+/g, ' '));
+    pages.push(
+      content.items
+        .map((it) => ('str' in it ? it.str : ''))
+        .join(' ')
+        .replace(/\s+/g, ' '),
+    );
     const [x0, y0, x1, y1] = page.view as [number, number, number, number];
     pageSizes.push([x1 - x0, y1 - y0]);
   }

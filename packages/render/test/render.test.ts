@@ -6,8 +6,17 @@ import { PNG } from 'pngjs';
 import pixelmatch from 'pixelmatch';
 import { compile } from 'vega-lite';
 import {
-  buildVegaLiteSpec, CsvRowEncoder, renderDashboard, renderInWorker, renderReport, RenderError, RenderPool, themeColors, writeExcel,
-  type RenderResult, type VegaLiteVisual,
+  buildVegaLiteSpec,
+  CsvRowEncoder,
+  renderDashboard,
+  renderInWorker,
+  renderReport,
+  RenderError,
+  RenderPool,
+  themeColors,
+  writeExcel,
+  type RenderResult,
+  type VegaLiteVisual,
 } from '../src/index.js';
 import { decodePng, hexColor, inkRatio, pdfText, pixel, readXlsx } from './decode.js';
 import { monthlyResult, sampleDashboard, statusResult, tableResult } from './fixtures.js';
@@ -23,7 +32,15 @@ function markOf(visual: VegaLiteVisual): string {
 
 describe('buildVegaLiteSpec', () => {
   it.each([
-    ['bar', 'bar'], ['column', 'bar'], ['line', 'line'], ['area', 'area'], ['pie', 'arc'], ['donut', 'arc'], ['scatter', 'point'], ['number', 'text'], ['kpi', 'text'],
+    ['bar', 'bar'],
+    ['column', 'bar'],
+    ['line', 'line'],
+    ['area', 'area'],
+    ['pie', 'arc'],
+    ['donut', 'arc'],
+    ['scatter', 'point'],
+    ['number', 'text'],
+    ['kpi', 'text'],
   ])('%s becomes a valid Vega-Lite %s spec', (type, mark) => {
     const visual = buildVegaLiteSpec({ ...size, chartConfiguration: { type }, result: monthlyResult() });
     expect(visual.kind).toBe('vega-lite');
@@ -40,13 +57,24 @@ describe('buildVegaLiteSpec', () => {
   });
 
   it('shows zoned date-times in the requested time zone', () => {
-    const result: RenderResult = { fields: [{ name: 't', data_type: 'DateTime' }, { name: 'v', data_type: 'Integer' }], rows: [['2026-07-01T22:30:00Z', 1]], totalRows: 1 };
+    const result: RenderResult = {
+      fields: [
+        { name: 't', data_type: 'DateTime' },
+        { name: 'v', data_type: 'Integer' },
+      ],
+      rows: [['2026-07-01T22:30:00Z', 1]],
+      totalRows: 1,
+    };
     const visual = buildVegaLiteSpec({ ...size, chartConfiguration: { type: 'line' }, result, timeZone: 'Europe/Berlin' }) as VegaLiteVisual;
     expect((visual.spec as { data: { values: Array<Record<string, unknown>> } }).data.values[0]!.f0).toBe(Date.UTC(2026, 6, 2, 0, 30));
   });
 
   it('turns several measures into series', () => {
-    const visual = buildVegaLiteSpec({ ...size, chartConfiguration: { type: 'column', x: 'month', y: ['revenue', 'orders'] }, result: monthlyResult() }) as VegaLiteVisual;
+    const visual = buildVegaLiteSpec({
+      ...size,
+      chartConfiguration: { type: 'column', x: 'month', y: ['revenue', 'orders'] },
+      result: monthlyResult(),
+    }) as VegaLiteVisual;
     const spec = visual.spec as unknown as { transform: Array<Record<string, unknown>>; encoding: Record<string, { field?: string }> };
     expect(spec.transform[0]).toEqual({ fold: ['f1', 'f2'], as: ['__key', '__value'] });
     expect(spec.encoding.color!.field).toBe('__series');
@@ -56,9 +84,19 @@ describe('buildVegaLiteSpec', () => {
   it('an empty configuration is a table of the first rows with the total', () => {
     const visual = buildVegaLiteSpec({ ...size, chartConfiguration: {}, result: tableResult(5, 99), maxTableRows: 3 });
     expect(visual).toEqual({
-      kind: 'table', chartType: 'table',
-      columns: [{ title: 'id', align: 'right' }, { title: 'name', align: 'left' }, { title: 'amount', align: 'right' }, { title: 'created_at', align: 'left' }],
-      rows: [['1', 'Customer 1', '0', '2026-11-01 10:15'], ['2', 'Customer 2', '19.25', '2026-11-02 10:15'], ['3', 'Customer 3', '38.5', '2026-11-03 10:15']],
+      kind: 'table',
+      chartType: 'table',
+      columns: [
+        { title: 'id', align: 'right' },
+        { title: 'name', align: 'left' },
+        { title: 'amount', align: 'right' },
+        { title: 'created_at', align: 'left' },
+      ],
+      rows: [
+        ['1', 'Customer 1', '0', '2026-11-01 10:15'],
+        ['2', 'Customer 2', '19.25', '2026-11-02 10:15'],
+        ['3', 'Customer 3', '38.5', '2026-11-03 10:15'],
+      ],
       totalRows: 99,
     });
   });
@@ -70,9 +108,18 @@ describe('buildVegaLiteSpec', () => {
   });
 
   it('no rows give the no-data message; no numeric column says what is missing', () => {
-    const empty = buildVegaLiteSpec({ ...size, chartConfiguration: { type: 'bar' }, result: { ...statusResult(), rows: [], totalRows: 0 }, noDataMessage: 'Nothing sold' }) as VegaLiteVisual;
+    const empty = buildVegaLiteSpec({
+      ...size,
+      chartConfiguration: { type: 'bar' },
+      result: { ...statusResult(), rows: [], totalRows: 0 },
+      noDataMessage: 'Nothing sold',
+    }) as VegaLiteVisual;
     expect(JSON.stringify(empty.spec)).toContain('Nothing sold');
-    const text = buildVegaLiteSpec({ ...size, chartConfiguration: { type: 'line' }, result: { fields: [{ name: 'a', data_type: 'String' }], rows: [['x']], totalRows: 1 } }) as VegaLiteVisual;
+    const text = buildVegaLiteSpec({
+      ...size,
+      chartConfiguration: { type: 'line' },
+      result: { fields: [{ name: 'a', data_type: 'String' }], rows: [['x']], totalRows: 1 },
+    }) as VegaLiteVisual;
     expect(text.chartType).toBe('message');
     expect(JSON.stringify(text.spec)).toContain('needs a numeric column');
   });
@@ -131,7 +178,10 @@ describe('renderDashboard', () => {
 
   it('PDF of a tall dashboard breaks pages between grid rows', async () => {
     const base = sampleDashboard();
-    const reports = Array.from({ length: 10 }, (_, i) => ({ report: { name: `Report ${i + 1}`, chartConfiguration: { type: 'column' }, row: 1 + i * 6, column: 1, width: 12, height: 6 }, result: statusResult() }));
+    const reports = Array.from({ length: 10 }, (_, i) => ({
+      report: { name: `Report ${i + 1}`, chartConfiguration: { type: 'column' }, row: 1 + i * 6, column: 1, width: 12, height: 6 },
+      result: statusResult(),
+    }));
     const file = await renderDashboard({ ...base, reports }, 'pdf', { generatedAt: GENERATED_AT });
     const { pages } = await pdfText(file.bytes);
     expect(pages.length).toBeGreaterThan(1);
@@ -147,7 +197,14 @@ describe('renderDashboard', () => {
 
 describe('renderReport', () => {
   it('PNG of one report at its default page size', async () => {
-    const file = await renderReport({ report: { name: 'Revenue', chartConfiguration: { type: 'line' }, defaultPageWidth: 800, defaultPageHeight: 600 }, result: monthlyResult(), timeZone: 'UTC' }, 'png');
+    const file = await renderReport(
+      {
+        report: { name: 'Revenue', chartConfiguration: { type: 'line' }, defaultPageWidth: 800, defaultPageHeight: 600 },
+        result: monthlyResult(),
+        timeZone: 'UTC',
+      },
+      'png',
+    );
     const png = decodePng(file.bytes);
     expect([png.width, png.height]).toEqual([800, 600]);
     expect(inkRatio(png, file.boxes[0]!.content, hexColor(themeColors('light').card))).toBeGreaterThan(0.01);
@@ -191,13 +248,22 @@ describe('writeExcel', () => {
       yield [2, null, -0.25, '2026-03-02', '2026-03-02T00:00:00', false, null, null];
     }
     const fields = [
-      { name: 'id', data_type: 'Integer' }, { name: 'label', data_type: 'String' }, { name: 'x', data_type: 'Float' }, { name: 'd', data_type: 'Date' },
-      { name: 'ts', data_type: 'DateTime' }, { name: 'ok', data_type: 'Boolean' }, { name: 'big', data_type: 'BigInt' }, { name: 'j', data_type: 'JSON' },
+      { name: 'id', data_type: 'Integer' },
+      { name: 'label', data_type: 'String' },
+      { name: 'x', data_type: 'Float' },
+      { name: 'd', data_type: 'Date' },
+      { name: 'ts', data_type: 'DateTime' },
+      { name: 'ok', data_type: 'Boolean' },
+      { name: 'big', data_type: 'BigInt' },
+      { name: 'j', data_type: 'JSON' },
     ];
-    await writeExcel([
-      { name: 'Orders: by/day?', fields, rows: rows(), timeZone: 'Europe/Berlin' },
-      { name: 'Orders: by/day?', fields: [{ name: 'n', data_type: 'Integer' }], rows: [[7]], timeZone: 'UTC' },
-    ], out);
+    await writeExcel(
+      [
+        { name: 'Orders: by/day?', fields, rows: rows(), timeZone: 'Europe/Berlin' },
+        { name: 'Orders: by/day?', fields: [{ name: 'n', data_type: 'Integer' }], rows: [[7]], timeZone: 'UTC' },
+      ],
+      out,
+    );
     const sheets = await readXlsx(Buffer.concat(chunks));
     expect(sheets.map((s) => s.name)).toEqual(['Orders  by day', 'Orders  by day 2']);
     expect(sheets[0]!.rows).toEqual([
@@ -211,14 +277,29 @@ describe('writeExcel', () => {
 
 describe('CsvRowEncoder', () => {
   it('applies separators and quoting', () => {
-    const fields = [{ name: 'a;b', data_type: 'String' }, { name: 'n', data_type: 'Float' }];
-    expect(new CsvRowEncoder(fields, { columnSeparator: ';', decimalSeparator: ',', quoteStyle: 'necessary' }).header() + new CsvRowEncoder(fields, { columnSeparator: ';', decimalSeparator: ',', quoteStyle: 'necessary' }).rows([['x"y', 1.5], [null, null]]))
-      .toBe('"a;b";n\r\n"x""y";1,5\r\n;\r\n');
+    const fields = [
+      { name: 'a;b', data_type: 'String' },
+      { name: 'n', data_type: 'Float' },
+    ];
+    expect(
+      new CsvRowEncoder(fields, { columnSeparator: ';', decimalSeparator: ',', quoteStyle: 'necessary' }).header() +
+        new CsvRowEncoder(fields, { columnSeparator: ';', decimalSeparator: ',', quoteStyle: 'necessary' }).rows([
+          ['x"y', 1.5],
+          [null, null],
+        ]),
+    ).toBe('"a;b";n\r\n"x""y";1,5\r\n;\r\n');
     expect(new CsvRowEncoder(fields, { columnSeparator: ',', decimalSeparator: '.', quoteStyle: 'always' }).row(['', 2])).toBe('"","2"\r\n');
     // a decimal comma in a comma-separated file is quoted; big decimals stay exact text
     expect(new CsvRowEncoder(fields, { columnSeparator: ',', decimalSeparator: ',', quoteStyle: 'necessary' }).row(['a', 1.5])).toBe('a,"1,5"\r\n');
-    expect(new CsvRowEncoder(fields, { columnSeparator: '\t', decimalSeparator: '/', quoteStyle: 'necessary' }).row(['a\tb', '12345678901234567890.5'])).toBe('"a\tb"\t12345678901234567890/5\r\n');
-    expect(new CsvRowEncoder([{ name: 'j', data_type: 'JSON' }, { name: 'b', data_type: 'Boolean' }]).row([{ a: [1, 'x,y'] }, true])).toBe('"{""a"":[1,""x,y""]}",true\r\n');
+    expect(new CsvRowEncoder(fields, { columnSeparator: '\t', decimalSeparator: '/', quoteStyle: 'necessary' }).row(['a\tb', '12345678901234567890.5'])).toBe(
+      '"a\tb"\t12345678901234567890/5\r\n',
+    );
+    expect(
+      new CsvRowEncoder([
+        { name: 'j', data_type: 'JSON' },
+        { name: 'b', data_type: 'Boolean' },
+      ]).row([{ a: [1, 'x,y'] }, true]),
+    ).toBe('"{""a"":[1,""x,y""]}",true\r\n');
   });
 });
 
@@ -231,7 +312,11 @@ describe('renderInWorker', () => {
   });
 
   it('a thrown error comes back as a failed render with its message', async () => {
-    const bad = { kind: 'report', report: { report: { name: 'x', chartConfiguration: { type: 'line' } }, result: { fields: null }, timeZone: 'UTC' }, format: 'png' } as never;
+    const bad = {
+      kind: 'report',
+      report: { report: { name: 'x', chartConfiguration: { type: 'line' } }, result: { fields: null }, timeZone: 'UTC' },
+      format: 'png',
+    } as never;
     await expect(renderInWorker(bad)).rejects.toMatchObject({ reason: 'failed' });
   });
 
@@ -245,10 +330,16 @@ describe('renderInWorker', () => {
   it('the time limit stops the render; the pool goes on with a new thread', async () => {
     const pool = new RenderPool({ maxThreads: 1 });
     try {
-      await expect(pool.render({ kind: 'dashboard', dashboard: sampleDashboard(), format: 'pdf' }, { timeoutMs: 0 })).rejects.toMatchObject({ reason: 'timeout' });
+      await expect(pool.render({ kind: 'dashboard', dashboard: sampleDashboard(), format: 'pdf' }, { timeoutMs: 0 })).rejects.toMatchObject({
+        reason: 'timeout',
+      });
       const first = await pool.render({ kind: 'report', report: { report: { name: 'A' }, result: statusResult(), timeZone: 'UTC' }, format: 'png' });
       // the same (warm) thread renders the next task
-      const second = await pool.render({ kind: 'report', report: { report: { name: 'B', chartConfiguration: { type: 'pie' } }, result: statusResult(), timeZone: 'UTC' }, format: 'svg' });
+      const second = await pool.render({
+        kind: 'report',
+        report: { report: { name: 'B', chartConfiguration: { type: 'pie' } }, result: statusResult(), timeZone: 'UTC' },
+        format: 'svg',
+      });
       expect(decodePng(first.bytes).width).toBe(800);
       expect(second.bytes.toString()).toContain('<svg');
     } finally {

@@ -1,5 +1,18 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -55,7 +68,10 @@ export async function packagedPostgresDir(): Promise<string> {
   try {
     binaries = (await import(name)) as { initdb?: string };
   } catch (err) {
-    throw new Error(`No PostgreSQL build for ${process.platform}-${process.arch}: the package ${name} is not installed; set DATABASE_URL to use a PostgreSQL server instead`, { cause: err });
+    throw new Error(
+      `No PostgreSQL build for ${process.platform}-${process.arch}: the package ${name} is not installed; set DATABASE_URL to use a PostgreSQL server instead`,
+      { cause: err },
+    );
   }
   if (!binaries.initdb) throw new Error(`${name} does not name its initdb`);
   return path.dirname(path.dirname(binaries.initdb));
@@ -117,9 +133,11 @@ function reachableBuild(user: RunAs, nativeDir: string, cacheDir: string): strin
   })();
   mkdirSync(cacheDir, { recursive: true, mode: 0o755 });
   const st = statSync(cacheDir);
-  if (st.uid !== 0 || st.mode & 0o022) throw new Error(`${cacheDir} must be owned by root and writable by nobody else to hold the PostgreSQL build (it is ${modeOf(cacheDir)}, owner ${st.uid})`);
+  if (st.uid !== 0 || st.mode & 0o022)
+    throw new Error(`${cacheDir} must be owned by root and writable by nobody else to hold the PostgreSQL build (it is ${modeOf(cacheDir)}, owner ${st.uid})`);
   const blocked = blockedFolder(user, cacheDir);
-  if (blocked) throw new Error(`The PostgreSQL build must be copied where the "${user.name}" user can reach it, but it cannot enter ${blocked} (${modeOf(blocked)})`);
+  if (blocked)
+    throw new Error(`The PostgreSQL build must be copied where the "${user.name}" user can reach it, but it cannot enter ${blocked} (${modeOf(blocked)})`);
   const target = path.join(cacheDir, `postgresql-${version}-${process.platform}-${process.arch}`);
   if (existsSync(path.join(target, '.complete'))) return target;
   const staging = mkdtempSync(`${target}.partial-`);
@@ -184,12 +202,14 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     if (blocked) {
       throw new Error(
         `Sightline runs as root, so its embedded PostgreSQL runs as the system user "${user.name}", which cannot enter ${blocked} ` +
-        `(${modeOf(blocked)}) to reach its data folder ${dir}. Set SIGHTLINE_DATA_DIR to a folder that user can reach ` +
-        '(e.g. SIGHTLINE_DATA_DIR=/var/lib/sightline), run Sightline as a user other than root, or set DATABASE_URL to use a PostgreSQL server.',
+          `(${modeOf(blocked)}) to reach its data folder ${dir}. Set SIGHTLINE_DATA_DIR to a folder that user can reach ` +
+          '(e.g. SIGHTLINE_DATA_DIR=/var/lib/sightline), run Sightline as a user other than root, or set DATABASE_URL to use a PostgreSQL server.',
       );
     }
   }
-  const build = user ? reachableBuild(user, options.nativeDir ?? (await packagedPostgresDir()), options.cacheDir ?? DEFAULT_CACHE_DIR) : (options.nativeDir ?? (await packagedPostgresDir()));
+  const build = user
+    ? reachableBuild(user, options.nativeDir ?? (await packagedPostgresDir()), options.cacheDir ?? DEFAULT_CACHE_DIR)
+    : (options.nativeDir ?? (await packagedPostgresDir()));
   const bin = (name: string) => path.join(build, 'bin', name);
 
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -205,7 +225,12 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
         chownSync(secrets, user.uid, user.gid);
         chownSync(pwfile, user.uid, user.gid);
       }
-      await run(bin('initdb'), [`--pgdata=${dir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C'], user, onLog);
+      await run(
+        bin('initdb'),
+        [`--pgdata=${dir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C'],
+        user,
+        onLog,
+      );
     } finally {
       rmSync(secrets, { recursive: true, force: true });
     }

@@ -81,7 +81,10 @@ describe('embedded PostgreSQL from private (mode 0700) directories', () => {
       await server.stop();
       return;
     }
-    const err = await attempt.then(() => undefined, (e: Error) => e);
+    const err = await attempt.then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(err).toBeInstanceOf(Error);
     expect(err!.message).toContain(`cannot enter ${privateParent}`);
     expect(err!.message).toContain('SIGHTLINE_DATA_DIR');

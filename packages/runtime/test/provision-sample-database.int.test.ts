@@ -88,11 +88,22 @@ describe('provisionSampleDatabase', () => {
     expect(firstResult).toMatchObject({ skipped: false, created: true });
     if (firstResult.skipped) throw new Error('unexpected skip');
     const url = new URL(adminUrl);
-    expect(firstResult.connection).toEqual({ host: url.hostname, port: Number(url.port || 5432), database: first.database, username: first.readerRole, password: 'reader-pw-1' });
+    expect(firstResult.connection).toEqual({
+      host: url.hostname,
+      port: Number(url.port || 5432),
+      database: first.database,
+      username: first.readerRole,
+      password: 'reader-pw-1',
+    });
     // how long it takes is printed, not asserted (a speed goal, not a property)
     console.log(`sample data: provisioned in ${firstResult.durationMs} ms`);
     const fp = await fingerprint(first.database);
-    expect(fp).toMatchObject({ products: SAMPLE_ROW_COUNTS.products, customers: SAMPLE_ROW_COUNTS.customers, orders: SAMPLE_ROW_COUNTS.orders, events: SAMPLE_ROW_COUNTS.events });
+    expect(fp).toMatchObject({
+      products: SAMPLE_ROW_COUNTS.products,
+      customers: SAMPLE_ROW_COUNTS.customers,
+      orders: SAMPLE_ROW_COUNTS.orders,
+      events: SAMPLE_ROW_COUNTS.events,
+    });
     expect(fp.order_items as number).toBeGreaterThan(SAMPLE_ROW_COUNTS.orders * 2);
     await withClient(urlFor(first.database), async (c) => {
       const { rows } = await c.query(`SELECT
@@ -138,11 +149,22 @@ describe('provisionSampleDatabase', () => {
 
   it('is idempotent: a second call keeps the data and re-sets the password', async () => {
     const passwordOf = () =>
-      withClient(adminUrl, async (c) => (await c.query<{ rolpassword: string }>('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [first.readerRole])).rows[0]!.rolpassword);
+      withClient(
+        adminUrl,
+        async (c) => (await c.query<{ rolpassword: string }>('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [first.readerRole])).rows[0]!.rolpassword,
+      );
     const before = await passwordOf();
     // the tables and rows as they are: a regeneration would give them new identities
-    const identity = () => withClient(urlFor(first.database), async (c) =>
-      (await c.query("SELECT (SELECT oid FROM pg_class WHERE relname = 'orders') AS tbl, (SELECT xmin::text FROM orders ORDER BY id LIMIT 1) AS row_version")).rows[0]);
+    const identity = () =>
+      withClient(
+        urlFor(first.database),
+        async (c) =>
+          (
+            await c.query(
+              "SELECT (SELECT oid FROM pg_class WHERE relname = 'orders') AS tbl, (SELECT xmin::text FROM orders ORDER BY id LIMIT 1) AS row_version",
+            )
+          ).rows[0],
+      );
     const identityBefore = await identity();
     const again = await provisionSampleDatabase(adminUrl, { ...first, readerPassword: 'reader-pw-changed' });
     expect(again).toMatchObject({ skipped: false, created: false, connection: { password: 'reader-pw-changed' } });
@@ -157,7 +179,9 @@ describe('provisionSampleDatabase', () => {
       const { rows } = await c.query(`SELECT status, count(*)::int AS n FROM orders GROUP BY status ORDER BY n DESC`);
       expect(rows[0]).toMatchObject({ status: 'completed' });
       expect((await c.query('SELECT count(*)::int AS n FROM daily_revenue')).rows[0].n).toBeGreaterThan(300);
-      expect(await sqlStateOf(c.query('INSERT INTO products (id, name, category, price, launched_on, is_active) VALUES (999, $1, $1, 1, now(), true)', ['x']))).toBe('25006');
+      expect(
+        await sqlStateOf(c.query('INSERT INTO products (id, name, category, price, launched_on, is_active) VALUES (999, $1, $1, 1, now(), true)', ['x'])),
+      ).toBe('25006');
       await c.query('SET default_transaction_read_only = off');
       expect(await sqlStateOf(c.query('CREATE TABLE mine (id int)'))).toBe('42501');
       expect(await sqlStateOf(c.query('CREATE TEMP TABLE mine (id int)'))).toBe('42501');
@@ -180,7 +204,11 @@ describe('provisionSampleDatabase', () => {
   });
 
   it('skips with a reason when the connecting user lacks CREATEDB/CREATEROLE', async () => {
-    const result = await provisionSampleDatabase(urlFor('postgres', weakRole), { database: `sl_never_${suffix}`, readerRole: `sl_never_${suffix}`, readerPassword: 'x' });
+    const result = await provisionSampleDatabase(urlFor('postgres', weakRole), {
+      database: `sl_never_${suffix}`,
+      readerRole: `sl_never_${suffix}`,
+      readerPassword: 'x',
+    });
     expect(result.skipped).toBe(true);
     if (!result.skipped) throw new Error('expected a skip');
     expect(result.reason).toMatch(/^skipped: .*CREATEDB and CREATEROLE/);
@@ -218,7 +246,9 @@ describe('provisionSampleDatabase', () => {
   });
 
   it('rejects names that are not plain identifiers', async () => {
-    await expect(provisionSampleDatabase(adminUrl, { database: 'x"; DROP DATABASE postgres; --', readerRole: 'r', readerPassword: 'x' })).rejects.toBeInstanceOf(ValidationError);
+    await expect(
+      provisionSampleDatabase(adminUrl, { database: 'x"; DROP DATABASE postgres; --', readerRole: 'r', readerPassword: 'x' }),
+    ).rejects.toBeInstanceOf(ValidationError);
     await expect(provisionSampleDatabase(adminUrl, { database: 'ok', readerRole: 'Bad-Role', readerPassword: 'x' })).rejects.toBeInstanceOf(ValidationError);
     await expect(provisionSampleDatabase(adminUrl, { database: 'ok', readerRole: 'ok_role', readerPassword: '' })).rejects.toBeInstanceOf(ValidationError);
   });

@@ -3,8 +3,20 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import {
-  AGENT_AUTH_SCHEME, AGENT_CONNECT_PATH, AGENT_RELAY_PATH, AGENT_VERSION_HEADER, CLOSE_CODE, FRAME, RELAY_AUTH_SCHEME, dataFrames, decodeFrame, encodeFrame,
-  RateLimitedError, type AgentAuthentication, type DatasourceAgentService, type Logger,
+  AGENT_AUTH_SCHEME,
+  AGENT_CONNECT_PATH,
+  AGENT_RELAY_PATH,
+  AGENT_VERSION_HEADER,
+  CLOSE_CODE,
+  FRAME,
+  RELAY_AUTH_SCHEME,
+  dataFrames,
+  decodeFrame,
+  encodeFrame,
+  RateLimitedError,
+  type AgentAuthentication,
+  type DatasourceAgentService,
+  type Logger,
 } from '@sightline/domain';
 
 export interface AgentRelayDeps {
@@ -57,7 +69,9 @@ const RESUME_BELOW = 1024 * 1024;
 function refuse(socket: Duplex, status: number, reason: string, detail: string, retryAfterSeconds?: number): void {
   const body = JSON.stringify({ errors: [{ status: String(status), code: String(status), title: reason, detail }] });
   const retry = retryAfterSeconds === undefined ? '' : `Retry-After: ${retryAfterSeconds}\r\n`;
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/vnd.api+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${retry}Connection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/vnd.api+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${retry}Connection: close\r\n\r\n${body}`,
+  );
 }
 
 /**
@@ -93,7 +107,8 @@ export class AgentRelay {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => {});
       const path = (req.url ?? '').split('?')[0];
-      const handled = path === AGENT_CONNECT_PATH ? this.acceptAgent(req, socket, head) : path === AGENT_RELAY_PATH ? this.acceptWorker(req, socket, head) : undefined;
+      const handled =
+        path === AGENT_CONNECT_PATH ? this.acceptAgent(req, socket, head) : path === AGENT_RELAY_PATH ? this.acceptWorker(req, socket, head) : undefined;
       if (!handled) {
         refuse(socket, 404, 'Not Found', 'No WebSocket endpoint at this path');
         return;
@@ -115,11 +130,17 @@ export class AgentRelay {
   async close(): Promise<void> {
     clearInterval(this.timer);
     this.deps.agents.events.off('revoked', this.onRevoked);
-    const closing = [...this.connections.values()].map((c) => new Promise<void>((resolve) => {
-      c.ws.once('close', () => resolve());
-      c.ws.close(1001, 'server shutting down');
-      setTimeout(() => { c.ws.terminate(); resolve(); }, 2000).unref();
-    }));
+    const closing = [...this.connections.values()].map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          c.ws.once('close', () => resolve());
+          c.ws.close(1001, 'server shutting down');
+          setTimeout(() => {
+            c.ws.terminate();
+            resolve();
+          }, 2000).unref();
+        }),
+    );
     await Promise.all(closing);
     this.wss.close();
   }
@@ -131,7 +152,11 @@ export class AgentRelay {
   }
 
   private address(req: IncomingMessage): string | null {
-    const forwarded = this.deps.trustProxy ? String(req.headers['x-forwarded-for'] ?? '').split(',')[0]?.trim() : '';
+    const forwarded = this.deps.trustProxy
+      ? String(req.headers['x-forwarded-for'] ?? '')
+          .split(',')[0]
+          ?.trim()
+      : '';
     const raw = forwarded || req.socket.remoteAddress || null;
     return raw?.replace(/^::ffff:/, '') ?? null;
   }
@@ -164,11 +189,21 @@ export class AgentRelay {
       const previous = this.connections.get(agent.id);
       previous?.ws.close(CLOSE_CODE.REVOKED, 'replaced by a newer connection of the same agent');
       const conn: AgentConnection = {
-        agentId: agent.id, organizationId: agent.organizationId, name: agent.name, connectionId, ws, channels: new Map(), nextChannel: 1, pendingToWorkers: 0, lastPongAt: Date.now(),
+        agentId: agent.id,
+        organizationId: agent.organizationId,
+        name: agent.name,
+        connectionId,
+        ws,
+        channels: new Map(),
+        nextChannel: 1,
+        pendingToWorkers: 0,
+        lastPongAt: Date.now(),
       };
       this.connections.set(agent.id, conn);
       this.deps.logger.info({ agent_id: agent.id, organization_id: agent.organizationId, version }, 'datasource agent connected');
-      ws.on('pong', () => { conn.lastPongAt = Date.now(); });
+      ws.on('pong', () => {
+        conn.lastPongAt = Date.now();
+      });
       ws.on('message', (data: Buffer, isBinary: boolean) => {
         if (isBinary) this.fromAgent(conn, data);
       });
@@ -176,9 +211,13 @@ export class AgentRelay {
       ws.on('close', () => {
         clearTimeout(conn.activeTimer);
         if (this.connections.get(agent.id) === conn) this.connections.delete(agent.id);
-        for (const channel of conn.channels.values()) this.failWorker(channel.worker, CLOSE_CODE.AGENT_GONE, `The datasource agent "${conn.name}" disconnected`);
+        for (const channel of conn.channels.values())
+          this.failWorker(channel.worker, CLOSE_CODE.AGENT_GONE, `The datasource agent "${conn.name}" disconnected`);
         conn.channels.clear();
-        void this.deps.agents.repo().markDisconnected(agent.id, connectionId).catch((err: unknown) => this.deps.logger.warn({ err }, 'could not record an agent disconnect'));
+        void this.deps.agents
+          .repo()
+          .markDisconnected(agent.id, connectionId)
+          .catch((err: unknown) => this.deps.logger.warn({ err }, 'could not record an agent disconnect'));
         this.deps.logger.info({ agent_id: agent.id }, 'datasource agent disconnected');
       });
     });
@@ -280,7 +319,10 @@ export class AgentRelay {
     conn.activeTimer = setTimeout(() => {
       conn.activeTimer = undefined;
       if (this.connections.get(conn.agentId) !== conn) return;
-      void this.deps.agents.repo().heartbeat(conn.agentId, conn.connectionId, conn.channels.size).catch(() => {});
+      void this.deps.agents
+        .repo()
+        .heartbeat(conn.agentId, conn.connectionId, conn.channels.size)
+        .catch(() => {});
     }, 200);
   }
 

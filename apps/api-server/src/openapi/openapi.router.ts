@@ -17,7 +17,7 @@ export interface OpenApiRouteDeps {
 }
 
 const DESCRIPTION = [
-  'Sightline\'s public API: a Cluvio-compatible JSON:API server (`Authorization: Api <secret>`) and a data server',
+  "Sightline's public API: a Cluvio-compatible JSON:API server (`Authorization: Api <secret>`) and a data server",
   'that streams results by data key (`Authorization: Data <token>`). Resource documents use `application/vnd.api+json`;',
   'writes also accept `application/json`. Every error is a JSON:API error document.',
 ].join(' ');
@@ -103,10 +103,20 @@ export function registerOpenApiRoutes(router: Router<any>, deps: OpenApiRouteDep
     const dataUrl = deps.dataBaseUrl();
     ctx.status = 200;
     ctx.type = 'text/html; charset=utf-8';
-    ctx.set('Content-Security-Policy', [
-      "default-src 'none'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data:", "font-src 'self' data:",
-      `connect-src 'self'${dataUrl ? ` ${new URL(dataUrl).origin}` : ''}`, "base-uri 'none'", "frame-ancestors 'none'", "form-action 'none'",
-    ].join('; '));
+    ctx.set(
+      'Content-Security-Policy',
+      [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        `connect-src 'self'${dataUrl ? ` ${new URL(dataUrl).origin}` : ''}`,
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'none'",
+      ].join('; '),
+    );
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.body = PAGE;
   });
@@ -124,10 +134,12 @@ export function registerOpenApiRoutes(router: Router<any>, deps: OpenApiRouteDep
   });
   router.get('/docs/scalar.js', async (ctx) => {
     checkQueryParameters(ctx.query, []);
-    script(ctx, await (bundle ??= readScalarBundle().catch((err: unknown) => {
-      bundle = undefined;
-      throw err;
-    })));
+    script(
+      ctx,
+      await (bundle ??= readScalarBundle().catch((err: unknown) => {
+        bundle = undefined;
+        throw err;
+      })),
+    );
   });
-
 }

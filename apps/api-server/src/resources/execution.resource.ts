@@ -4,8 +4,17 @@ import { defineResource, type ResourceRecord } from '@sightline/jsonapi';
 export const executionResource = defineResource({
   type: 'executions',
   attributes: [
-    'execution_id', 'execution_type', 'execution_status', 'result_columns', 'result_rows', 'result_size',
-    'created_at', 'updated_at', 'started_at', 'completed_at', 'error_message',
+    'execution_id',
+    'execution_type',
+    'execution_status',
+    'result_columns',
+    'result_rows',
+    'result_size',
+    'created_at',
+    'updated_at',
+    'started_at',
+    'completed_at',
+    'error_message',
   ],
   relationships: {},
 });

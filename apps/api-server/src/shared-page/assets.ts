@@ -92,7 +92,11 @@ export class ViewerAssets {
       const name = base(out.path);
       const ext = name.slice(name.lastIndexOf('.'));
       const body = Buffer.from(out.contents);
-      files.set(name, { body, gzip: await gzip(body, { level: zlibConstants.Z_BEST_COMPRESSION }), contentType: CONTENT_TYPES[ext] ?? 'application/octet-stream' });
+      files.set(name, {
+        body,
+        gzip: await gzip(body, { level: zlibConstants.Z_BEST_COMPRESSION }),
+        contentType: CONTENT_TYPES[ext] ?? 'application/octet-stream',
+      });
     }
     const outputs = result.metafile.outputs;
     let script = '';

@@ -12,7 +12,12 @@ function escapeHtml(text: string): string {
 
 /** JSON safe inside `<script type="application/json">` (no `</script>`, no HTML comment openers). */
 function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/>/g, '\\u003e')
+    .replace(/&/g, '\\u0026')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 /** `'sha256-…'` source of an inline style for the Content-Security-Policy. */
@@ -63,13 +68,28 @@ export interface InitialSelection {
 }
 
 const TIMERANGE_PRESETS: Array<[string, string]> = [
-  ['~', 'All time'], ['thisfull_day', 'Today'], ['7_full_day', 'Last 7 days'], ['30_full_day', 'Last 30 days'], ['thisfull_month', 'This month'],
-  ['previous_month', 'Previous month'], ['thisfull_quarter', 'This quarter'], ['thisfull_year', 'This year'], ['previous_year', 'Previous year'],
+  ['~', 'All time'],
+  ['thisfull_day', 'Today'],
+  ['7_full_day', 'Last 7 days'],
+  ['30_full_day', 'Last 30 days'],
+  ['thisfull_month', 'This month'],
+  ['previous_month', 'Previous month'],
+  ['thisfull_quarter', 'This quarter'],
+  ['thisfull_year', 'This year'],
+  ['previous_year', 'Previous year'],
 ];
 
 const AGGREGATION_LABELS: Record<string, string> = {
-  second: 'Second', minute: 'Minute', hour: 'Hour', day: 'Day', week: 'Week (Monday)', week_sunday: 'Week (Sunday)',
-  month: 'Month', quarter: 'Quarter', year: 'Year', all_time: 'All time',
+  second: 'Second',
+  minute: 'Minute',
+  hour: 'Hour',
+  day: 'Day',
+  week: 'Week (Monday)',
+  week_sunday: 'Week (Sunday)',
+  month: 'Month',
+  quarter: 'Quarter',
+  year: 'Year',
+  all_time: 'All time',
 };
 
 function option(value: string, label: string, selected: boolean): string {
@@ -91,7 +111,8 @@ const INPUT_TYPES: Record<string, string> = { DATE: 'date', TIME: 'time', DATE_T
 
 function filterControl(filter: Filter, selected: FilterScalar[], id: string): string {
   const label = escapeHtml(filter.displayName || filter.variableName);
-  const data = (kind: string) => `class="sl-control" data-param="filter" data-variable="${escapeHtml(filter.variableName)}" data-kind="${kind}" data-value-type="${filter.valueType}"`;
+  const data = (kind: string) =>
+    `class="sl-control" data-param="filter" data-variable="${escapeHtml(filter.variableName)}" data-kind="${kind}" data-value-type="${filter.valueType}"`;
   const type = filter.controlType;
   const chosen = new Set(selected.map(scalarText));
   if (type.startsWith('dropdown')) {
@@ -127,10 +148,12 @@ function filterControl(filter: Filter, selected: FilterScalar[], id: string): st
     let from = selected[0];
     let to = selected[1];
     if (selected.length === 1 && typeof selected[0] === 'string' && selected[0].includes('~')) [from, to] = [undefined, undefined];
-    return `<div ${data('range')}><span class="sl-label" id="${id}">${label}</span><span class="sl-range">`
-      + `<input class="sl-from" type="${inputType}"${step} aria-labelledby="${id}" aria-label="from" value="${escapeHtml(inputValue(from, filter.valueType))}">`
-      + `<span aria-hidden="true">–</span>`
-      + `<input class="sl-to" type="${inputType}"${step} aria-labelledby="${id}" aria-label="to" value="${escapeHtml(inputValue(to, filter.valueType))}"></span></div>`;
+    return (
+      `<div ${data('range')}><span class="sl-label" id="${id}">${label}</span><span class="sl-range">` +
+      `<input class="sl-from" type="${inputType}"${step} aria-labelledby="${id}" aria-label="from" value="${escapeHtml(inputValue(from, filter.valueType))}">` +
+      `<span aria-hidden="true">–</span>` +
+      `<input class="sl-to" type="${inputType}"${step} aria-labelledby="${id}" aria-label="to" value="${escapeHtml(inputValue(to, filter.valueType))}"></span></div>`
+    );
   }
   if (type === 'input_multi') {
     return `<div ${data('text_multi')}><label for="${id}">${label}</label><input id="${id}" type="text" value="${escapeHtml(selected.map(scalarText).join(', '))}" placeholder="a, b, c"></div>`;
@@ -152,21 +175,33 @@ function timerangeControl(value: string | undefined): string {
   if (!preset && !absolute) options.push(option(current, current, true));
   options.push(option('custom', 'Custom range…', absolute));
   const [from = '', to = ''] = absolute ? current.split('~') : [];
-  return `<div class="sl-control" data-param="timerange"><label for="c-timerange">Time range</label><span class="sl-range">`
-    + `<select id="c-timerange">${options.join('')}</select>`
-    + `<input class="sl-from sl-custom" type="date" aria-label="from" value="${utcDate(from)}"${absolute ? '' : ' hidden'}>`
-    + `<input class="sl-to sl-custom" type="date" aria-label="to" value="${utcDate(to)}"${absolute ? '' : ' hidden'}></span></div>`;
+  return (
+    `<div class="sl-control" data-param="timerange"><label for="c-timerange">Time range</label><span class="sl-range">` +
+    `<select id="c-timerange">${options.join('')}</select>` +
+    `<input class="sl-from sl-custom" type="date" aria-label="from" value="${utcDate(from)}"${absolute ? '' : ' hidden'}>` +
+    `<input class="sl-to sl-custom" type="date" aria-label="to" value="${utcDate(to)}"${absolute ? '' : ' hidden'}></span></div>`
+  );
 }
 
-function selectControl(param: 'aggregation' | 'tz', label: string, values: readonly string[], current: string | undefined, labels: Record<string, string> = {}): string {
-  return `<div class="sl-control" data-param="${param}"><label for="c-${param}">${label}</label><select id="c-${param}">`
-    + `${values.map((v) => option(v, labels[v] ?? v, v === current)).join('')}</select></div>`;
+function selectControl(
+  param: 'aggregation' | 'tz',
+  label: string,
+  values: readonly string[],
+  current: string | undefined,
+  labels: Record<string, string> = {},
+): string {
+  return (
+    `<div class="sl-control" data-param="${param}"><label for="c-${param}">${label}</label><select id="c-${param}">` +
+    `${values.map((v) => option(v, labels[v] ?? v, v === current)).join('')}</select></div>`
+  );
 }
 
 /** Orders filters by `filters_configuration.filter_sorting`, the rest by variable name. */
 function sortFilters(filters: Filter[], sorting: string[] | undefined): Filter[] {
   const rank = new Map((sorting ?? []).map((name, i) => [name, i]));
-  return [...filters].sort((a, b) => (rank.get(a.variableName) ?? Infinity) - (rank.get(b.variableName) ?? Infinity) || (a.variableName < b.variableName ? -1 : 1));
+  return [...filters].sort(
+    (a, b) => (rank.get(a.variableName) ?? Infinity) - (rank.get(b.variableName) ?? Infinity) || (a.variableName < b.variableName ? -1 : 1),
+  );
 }
 
 /** The filter bar, rendered with the initial selection (the page reads its parameters back from it). */
@@ -191,7 +226,10 @@ function filterBar(page: SharedDashboardPage, initial: InitialSelection, applyIm
 }
 
 /** Initial selection: the page's defaults with the URL's values on top. */
-export function initialSelection(defaults: InputParameters, url: { timerange?: string; aggregation?: string; tz?: string; filters?: Record<string, FilterScalar[]> }): InitialSelection {
+export function initialSelection(
+  defaults: InputParameters,
+  url: { timerange?: string; aggregation?: string; tz?: string; filters?: Record<string, FilterScalar[]> },
+): InitialSelection {
   const filters = new Map<string, FilterScalar[]>();
   for (const f of defaults.filters ?? []) filters.set(f.variable_name, f.selected_values);
   for (const [name, values] of Object.entries(url.filters ?? {})) filters.set(name, values);
@@ -208,7 +246,11 @@ export interface RenderedPage {
  * The shared dashboard page: title, filter bar, every report at its grid position with a loading
  * state, the page configuration as inert JSON, and Sightline's own script and stylesheet.
  */
-export function renderSharedPage(page: SharedDashboardPage, assets: BuiltAssets, options: { statusUrl: string; dataBaseUrl: string; initial: InitialSelection }): RenderedPage {
+export function renderSharedPage(
+  page: SharedDashboardPage,
+  assets: BuiltAssets,
+  options: { statusUrl: string; dataBaseUrl: string; initial: InitialSelection },
+): RenderedPage {
   const d = page.dashboard;
   // Cluvio: multi-selects always need confirmation; single controls apply at once unless the dashboard says otherwise
   const applyImmediately = d.filtersConfiguration.applyImmediately !== false;
@@ -221,37 +263,49 @@ export function renderSharedPage(page: SharedDashboardPage, assets: BuiltAssets,
     automaticUpdate: d.automaticUpdateEnabled,
     colorScheme: d.colorScheme,
     applyImmediately,
-    reports: page.reports.map((r) => ({ id: r.id, name: r.name, showTitle: r.displayNameAsTitle, noDataMessage: r.noDataMessage, chartConfiguration: r.chartConfiguration })),
+    reports: page.reports.map((r) => ({
+      id: r.id,
+      name: r.name,
+      showTitle: r.displayNameAsTitle,
+      noDataMessage: r.noDataMessage,
+      chartConfiguration: r.chartConfiguration,
+    })),
   };
   const hasCharts = page.reports.some((r) => Object.keys(r.chartConfiguration).length > 0);
   const asset = (name: string) => `/shared-assets/${name}`;
-  const preloads = [...assets.preload, ...(hasCharts && assets.charts ? [assets.charts] : [])].map((name) => `<link rel="modulepreload" href="${asset(name)}">`).join('');
+  const preloads = [...assets.preload, ...(hasCharts && assets.charts ? [assets.charts] : [])]
+    .map((name) => `<link rel="modulepreload" href="${asset(name)}">`)
+    .join('');
   const reports = page.reports.map((r) => {
     const title = r.displayNameAsTitle ? `<header class="sl-report-head"><h2>${escapeHtml(r.name)}</h2></header>` : '';
-    return `<section class="sl-report" id="r-${r.id}" data-report-id="${r.id}" data-state="loading" aria-busy="true" aria-label="${escapeHtml(r.name)}">${title}`
-      + `<div class="sl-report-body"><p class="sl-message sl-loading">Loading…</p></div></section>`;
+    return (
+      `<section class="sl-report" id="r-${r.id}" data-report-id="${r.id}" data-state="loading" aria-busy="true" aria-label="${escapeHtml(r.name)}">${title}` +
+      `<div class="sl-report-body"><p class="sl-message sl-loading">Loading…</p></div></section>`
+    );
   });
   const title = page.link.name ? `${d.name} · ${page.link.name}` : d.name;
-  const html = '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-    + '<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer">'
-    + `<title>${escapeHtml(title)}</title>`
-    + `<link rel="stylesheet" href="${asset(assets.stylesheet)}">`
-    + `<style>${gridCss}</style>`
-    + `<script type="module" src="${asset(assets.script)}"></script>${preloads}</head><body>`
-    + `<header class="sl-header"><h1>${escapeHtml(d.name)}</h1>${d.description ? `<p class="sl-description">${escapeHtml(d.description)}</p>` : ''}</header>`
-    + '<div id="sl-banner" class="sl-banner" role="alert" hidden></div>'
-    + filterBar(page, options.initial, applyImmediately)
-    + `<main class="sl-grid" id="sl-grid">${reports.join('')}</main>`
-    + `<script type="application/json" id="sl-config">${scriptJson(config)}</script>`
-    + '</body></html>';
+  const html =
+    '<!doctype html><html lang="en"><head><meta charset="utf-8">' +
+    '<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer">' +
+    `<title>${escapeHtml(title)}</title>` +
+    `<link rel="stylesheet" href="${asset(assets.stylesheet)}">` +
+    `<style>${gridCss}</style>` +
+    `<script type="module" src="${asset(assets.script)}"></script>${preloads}</head><body>` +
+    `<header class="sl-header"><h1>${escapeHtml(d.name)}</h1>${d.description ? `<p class="sl-description">${escapeHtml(d.description)}</p>` : ''}</header>` +
+    '<div id="sl-banner" class="sl-banner" role="alert" hidden></div>' +
+    filterBar(page, options.initial, applyImmediately) +
+    `<main class="sl-grid" id="sl-grid">${reports.join('')}</main>` +
+    `<script type="application/json" id="sl-config">${scriptJson(config)}</script>` +
+    '</body></html>';
   return { html, styleHashes: [styleHash(gridCss)] };
 }
 
-const NOTICE_CSS = 'body{font:15px/1.5 system-ui,sans-serif;background:#f4f6f9;color:#1d2530;margin:0}'
-  + 'main{max-width:520px;margin:12vh auto 0;background:#fff;border:1px solid #dde3ea;border-radius:10px;padding:24px 28px}'
-  + 'h1{font-size:20px;margin:0 0 8px}p{margin:0 0 12px;color:#5f6b7a}form{display:flex;gap:8px}'
-  + 'input{flex:1;font:inherit;padding:6px 8px;border:1px solid #dde3ea;border-radius:6px}'
-  + 'button{font:inherit;padding:6px 14px;border-radius:6px;border:1px solid #2563eb;background:#2563eb;color:#fff}';
+const NOTICE_CSS =
+  'body{font:15px/1.5 system-ui,sans-serif;background:#f4f6f9;color:#1d2530;margin:0}' +
+  'main{max-width:520px;margin:12vh auto 0;background:#fff;border:1px solid #dde3ea;border-radius:10px;padding:24px 28px}' +
+  'h1{font-size:20px;margin:0 0 8px}p{margin:0 0 12px;color:#5f6b7a}form{display:flex;gap:8px}' +
+  'input{flex:1;font:inherit;padding:6px 8px;border:1px solid #dde3ea;border-radius:6px}' +
+  'button{font:inherit;padding:6px 14px;border-radius:6px;border:1px solid #2563eb;background:#2563eb;color:#fff}';
 
 /**
  * A plain page without script: an error ("this link has expired") or the password form of a
@@ -261,8 +315,9 @@ export function renderNotice(input: { title: string; message: string; passwordFo
   const form = input.passwordForm
     ? `${input.error ? `<p role="alert">${escapeHtml(input.error)}</p>` : ''}<form method="post"><input type="password" name="password" autocomplete="current-password" aria-label="Password" required autofocus><button type="submit">Open</button></form>`
     : '';
-  const html = '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
-    + `<meta name="referrer" content="no-referrer"><title>${escapeHtml(input.title)}</title><style>${NOTICE_CSS}</style></head>`
-    + `<body><main class="sl-notice" data-notice="true"><h1>${escapeHtml(input.title)}</h1><p>${escapeHtml(input.message)}</p>${form}</main></body></html>`;
+  const html =
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">' +
+    `<meta name="referrer" content="no-referrer"><title>${escapeHtml(input.title)}</title><style>${NOTICE_CSS}</style></head>` +
+    `<body><main class="sl-notice" data-notice="true"><h1>${escapeHtml(input.title)}</h1><p>${escapeHtml(input.message)}</p>${form}</main></body></html>`;
   return { html, styleHashes: [styleHash(NOTICE_CSS)] };
 }

@@ -15,12 +15,7 @@ const KEY_CHARS = /^[A-Za-z0-9._~!$&'()*+,;=:@/-]+$/;
 export function dataKeyFromPath(rawPath: string, prefix: string): string {
   const key = rawPath.startsWith(prefix) ? rawPath.slice(prefix.length) : '';
   const segments = key.split('/');
-  if (
-    key.length === 0 ||
-    key.length > MAX_DATA_KEY_LENGTH ||
-    !KEY_CHARS.test(key) ||
-    segments.some((s) => s === '' || s === '.' || s === '..')
-  ) {
+  if (key.length === 0 || key.length > MAX_DATA_KEY_LENGTH || !KEY_CHARS.test(key) || segments.some((s) => s === '' || s === '.' || s === '..')) {
     throw new NotFoundError('No data for this data key', { code: 'data_not_found' });
   }
   return key;

@@ -1,8 +1,18 @@
 import { promisify } from 'node:util';
 import { constants as zlibConstants, crc32, createGunzip, deflateRawSync, gunzip as gunzipCallback } from 'node:zlib';
 import {
-  FINAL_DEFLATE_BLOCK, GZIP_HEADER, crc32Combine, deflateRun, gzipTrailer, spliceableRun,
-  type CsvOptions, type DeflateRun, type ResultField, type ResultStore, type StoredChunk, type StoredResult,
+  FINAL_DEFLATE_BLOCK,
+  GZIP_HEADER,
+  crc32Combine,
+  deflateRun,
+  gzipTrailer,
+  spliceableRun,
+  type CsvOptions,
+  type DeflateRun,
+  type ResultField,
+  type ResultStore,
+  type StoredChunk,
+  type StoredResult,
 } from '@sightline/domain';
 import { CsvRowEncoder } from '@sightline/render/csv';
 import { readAhead } from './read-ahead.js';

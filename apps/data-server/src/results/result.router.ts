@@ -3,13 +3,31 @@ import { Readable, pipeline } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { Context } from 'koa';
 import { Router } from '@koa/router';
-import { BadRequestError, CachedResultStore, NotFoundError, type DataTokenGrant, type DataTokenKind, type DataTokens, type ResultStore, type StoredResult } from '@sightline/domain';
+import {
+  BadRequestError,
+  CachedResultStore,
+  NotFoundError,
+  type DataTokenGrant,
+  type DataTokenKind,
+  type DataTokens,
+  type ResultStore,
+  type StoredResult,
+} from '@sightline/domain';
 import { checkQueryParameters } from '@sightline/jsonapi';
 import { sendNoContent, type RequestState } from '@sightline/http';
 import { DEFAULT_CSV_FORMAT } from '@sightline/render/csv';
 import { dataKeyFromPath } from './data-key.js';
 import {
-  allChunks, csvBody, documentBody, jsonBody, jsonGzipBody, ndjsonBody, sliceChunks, type ChunkSlice, type ResultFormat, type RowRange,
+  allChunks,
+  csvBody,
+  documentBody,
+  jsonBody,
+  jsonGzipBody,
+  ndjsonBody,
+  sliceChunks,
+  type ChunkSlice,
+  type ResultFormat,
+  type RowRange,
 } from './result-body.js';
 
 export interface ResultRoutesDeps {
@@ -176,8 +194,12 @@ export function resultRoutes(deps: ResultRoutesDeps): Router<RequestState> {
     const query = parseResultQuery(ctx);
     const result = await findResult(deps, grant, dataKey);
     if (result.kind === 'document') {
-      if (query.format !== undefined && query.format !== 'json') throw new BadRequestError('This data key holds a JSON document; only format=json applies', { source: { parameter: 'format' } });
-      if (query.range) throw new BadRequestError('This data key holds a JSON document, which has no rows to page', { source: { parameter: query.range.limit === undefined ? 'offset' : 'limit' } });
+      if (query.format !== undefined && query.format !== 'json')
+        throw new BadRequestError('This data key holds a JSON document; only format=json applies', { source: { parameter: 'format' } });
+      if (query.range)
+        throw new BadRequestError('This data key holds a JSON document, which has no rows to page', {
+          source: { parameter: query.range.limit === undefined ? 'offset' : 'limit' },
+        });
       await sendDocument(ctx, deps, result);
       return;
     }
@@ -186,12 +208,19 @@ export function resultRoutes(deps: ResultRoutesDeps): Router<RequestState> {
     const slices: ChunkSlice[] = query.range ? sliceChunks(await deps.resultStore.chunkIndex(result.executionId), query.range) : allChunks(result);
     const input = { store: deps.resultStore, result, slices };
     const gzipped = acceptsGzip(ctx);
-    const make = () => (format === 'json' ? (gzipped ? jsonGzipBody(input, query.range) : jsonBody(input, query.range))
-      : format === 'csv' ? csvBody(input, grant.csv ?? DEFAULT_CSV_FORMAT) : ndjsonBody(input));
+    const make = () =>
+      format === 'json'
+        ? gzipped
+          ? jsonGzipBody(input, query.range)
+          : jsonBody(input, query.range)
+        : format === 'csv'
+          ? csvBody(input, grant.csv ?? DEFAULT_CSV_FORMAT)
+          : ndjsonBody(input);
     // a small result held in memory: its whole JSON body, made once (the same bytes as streamed)
-    const whole = format === 'json' && !query.range && ctx.method !== 'HEAD' && deps.resultStore instanceof CachedResultStore
-      ? await deps.resultStore.body(result.executionId, gzipped ? 'json.gz' : 'json', () => collect(make()))
-      : undefined;
+    const whole =
+      format === 'json' && !query.range && ctx.method !== 'HEAD' && deps.resultStore instanceof CachedResultStore
+        ? await deps.resultStore.body(result.executionId, gzipped ? 'json.gz' : 'json', () => collect(make()))
+        : undefined;
     // the first piece is read before any header is set (see `primed`)
     const body = whole ? undefined : await primed(ctx, make());
     commonHeaders(ctx, result, CONTENT_TYPES[format], gzipped);
@@ -219,7 +248,8 @@ export function resultRoutes(deps: ResultRoutesDeps): Router<RequestState> {
       if (parent.kind !== 'document') throw new NotFoundError('No schema data for this data key', { code: 'data_not_found' });
       const name = Buffer.from(single[2]!, 'hex').toString('utf8');
       let text = '';
-      for await (const chunk of deps.resultStore.readChunks(parent.executionId, 0, Math.max(0, parent.chunkCount - 1))) text += gunzipSync(chunk.bytes).toString('utf8');
+      for await (const chunk of deps.resultStore.readChunks(parent.executionId, 0, Math.max(0, parent.chunkCount - 1)))
+        text += gunzipSync(chunk.bytes).toString('utf8');
       const schema = (JSON.parse(text) as { schemas?: Array<{ name: string }> }).schemas?.find((x) => x.name === name);
       if (!schema) throw new NotFoundError(`No schema named "${name}" in this datasource`, { code: 'schema_not_found' });
       commonHeaders(ctx, parent, CONTENT_TYPES.json, false);

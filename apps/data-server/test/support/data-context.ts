@@ -1,8 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import {
-  DataTokens, PgResultStore, ResultWriter, createDomainServices, createLogger, newId, storeDocument,
-  type DataTokenGrant, type ResultColumn, type ResultStore, type StoredResult,
+  DataTokens,
+  PgResultStore,
+  ResultWriter,
+  createDomainServices,
+  createLogger,
+  newId,
+  storeDocument,
+  type DataTokenGrant,
+  type ResultColumn,
+  type ResultStore,
+  type StoredResult,
 } from '@sightline/domain';
 import { listen, type RunningServer } from '@sightline/http';
 import { createDataApp } from '@sightline/data-server';
@@ -21,7 +30,15 @@ export interface DataTestContext {
   /** A token for `dataKey` (the test organization, json unless said otherwise). */
   token(dataKey: string, grant?: Partial<DataTokenGrant>): string;
   /** Writes `rows` through `ResultWriter` as the newest result of `dataKey`. */
-  storeRows(input: { dataKey: string; columns: ResultColumn[]; rows: unknown[][]; organizationId?: string; timeZone?: string; dataTimestamp?: Date; rowLimitReached?: boolean }): Promise<StoredResult>;
+  storeRows(input: {
+    dataKey: string;
+    columns: ResultColumn[];
+    rows: unknown[][];
+    organizationId?: string;
+    timeZone?: string;
+    dataTimestamp?: Date;
+    rowLimitReached?: boolean;
+  }): Promise<StoredResult>;
   /** Writes the batches of a running query (as a driver yields them) through `ResultWriter`. */
   storeBatches(input: { dataKey: string; columns: ResultColumn[]; batches: AsyncIterable<unknown[][]>; timeZone?: string }): Promise<StoredResult>;
   /** Stores a JSON document (a schema) as the newest result of `dataKey`. */
@@ -65,11 +82,19 @@ export function rawRequest(baseUrl: string, path: string, headers: Record<string
 
 async function insertDatasourceAndExecution(database: TestDatabase, organizationId: string, dataKey: string): Promise<string> {
   const datasourceId = newId();
-  await database.db('datasources').insert({ id: datasourceId, organization_id: organizationId, name: `ds ${datasourceId}`, database_type: 'postgres', connection_mode: 'direct' });
+  await database
+    .db('datasources')
+    .insert({ id: datasourceId, organization_id: organizationId, name: `ds ${datasourceId}`, database_type: 'postgres', connection_mode: 'direct' });
   const executionId = randomUUID();
   await database.db('executions').insert({
-    id: executionId, organization_id: organizationId, datasource_id: datasourceId, execution_type: 'sql_query', execution_status: 'success',
-    data_key: dataKey, sql_text: 'SELECT 1', completed_at: new Date(),
+    id: executionId,
+    organization_id: organizationId,
+    datasource_id: datasourceId,
+    execution_type: 'sql_query',
+    execution_status: 'success',
+    data_key: dataKey,
+    sql_text: 'SELECT 1',
+    completed_at: new Date(),
   });
   return executionId;
 }
@@ -82,7 +107,12 @@ export async function createDataTestContext(options: { serveFrom?: (store: Resul
   const { organization: other } = await services.organizations.create('Other Org');
   const store = new PgResultStore(database.db);
   const tokens = new DataTokens(TOKEN_SECRET, 300);
-  const app = createDataApp({ db: database.db, logger: createLogger('silent', 'test'), resultStore: options.serveFrom ? options.serveFrom(store) : store, tokens });
+  const app = createDataApp({
+    db: database.db,
+    logger: createLogger('silent', 'test'),
+    resultStore: options.serveFrom ? options.serveFrom(store) : store,
+    tokens,
+  });
   const server = await listen(app, '127.0.0.1', 0);
   return {
     database,
@@ -112,7 +142,14 @@ export async function createDataTestContext(options: { serveFrom?: (store: Resul
     storeDocument: async (input) => {
       const organizationId = input.organizationId ?? organization.id;
       const executionId = await insertDatasourceAndExecution(database, organizationId, input.dataKey);
-      return storeDocument(store, { executionId, organizationId, dataKey: input.dataKey, timeZone: 'UTC', document: input.document, dataTimestamp: new Date('2026-11-23T11:00:00.000Z') });
+      return storeDocument(store, {
+        executionId,
+        organizationId,
+        dataKey: input.dataKey,
+        timeZone: 'UTC',
+        document: input.document,
+        dataTimestamp: new Date('2026-11-23T11:00:00.000Z'),
+      });
     },
     request: (path, headers, method) => rawRequest(server.url, path, headers, method),
     close: async () => {

@@ -1,4 +1,12 @@
-import { csvOptionsOf, csvPiecesOf, type Execution, type ExportQuerySink, type OrganizationService, type PgExportFileStore, type RunningQuery } from '@sightline/domain';
+import {
+  csvOptionsOf,
+  csvPiecesOf,
+  type Execution,
+  type ExportQuerySink,
+  type OrganizationService,
+  type PgExportFileStore,
+  type RunningQuery,
+} from '@sightline/domain';
 import { CsvRowEncoder, type CsvFormat } from '@sightline/render/csv';
 
 /**
@@ -27,7 +35,10 @@ export class CsvExportSink implements ExportQuerySink {
   async write(execution: Execution, query: RunningQuery): Promise<{ rows: number; bytes: number }> {
     const format = await this.formatOf(execution);
     const columns = await query.columns();
-    const encoder = new CsvRowEncoder(columns.map((c) => ({ name: c.name, data_type: c.dataType })), format);
+    const encoder = new CsvRowEncoder(
+      columns.map((c) => ({ name: c.name, data_type: c.dataType })),
+      format,
+    );
     const writer = await this.deps.files.createWriter(this.jobId(execution), { gzip: true });
     let rows = 0;
     try {

@@ -1,6 +1,16 @@
 import {
-  ExecutionRepository, ExecutionRunner, QUEUES, StaleWorkSweeper, createJobQueue, ensureQueues, workEagerly,
-  type DomainServices, type ExecutionJob, type Knex, type Logger, type PgBoss,
+  ExecutionRepository,
+  ExecutionRunner,
+  QUEUES,
+  StaleWorkSweeper,
+  createJobQueue,
+  ensureQueues,
+  workEagerly,
+  type DomainServices,
+  type ExecutionJob,
+  type Knex,
+  type Logger,
+  type PgBoss,
 } from '@sightline/domain';
 import { CsvExportSink } from './export-csv.sink.js';
 
@@ -38,14 +48,23 @@ const STALE_SECONDS = 30;
 export async function startExecutionConsumers(o: ExecutionConsumerOptions): Promise<{ runner: ExecutionRunner; stop(): Promise<void> }> {
   await ensureQueues(o.boss);
   const runner = new ExecutionRunner({
-    db: o.db, datasources: o.services.datasources, resultStore: o.services.resultStore, queue: createJobQueue(o.boss),
-    logger: o.logger, clock: o.services.clock, rowLimit: o.rowLimit, rRuntime: o.services.rRuntime,
+    db: o.db,
+    datasources: o.services.datasources,
+    resultStore: o.services.resultStore,
+    queue: createJobQueue(o.boss),
+    logger: o.logger,
+    clock: o.services.clock,
+    rowLimit: o.rowLimit,
+    rRuntime: o.services.rRuntime,
     exportSink: new CsvExportSink({ files: o.services.exportFiles, organizations: o.services.organizations }),
   });
   const handle = (job: { data: ExecutionJob }) => runner.run(job.data);
   // each slot fetches its next job as soon as it is free (see workEagerly: no 30 s notify stall)
   const background = Math.max(1, Math.floor(o.concurrency / 2));
-  const poll = (seconds: number) => ({ pollingIntervalSeconds: o.polling?.pollingIntervalSeconds ?? seconds, notifyPollingIntervalSeconds: o.polling?.notifyPollingIntervalSeconds });
+  const poll = (seconds: number) => ({
+    pollingIntervalSeconds: o.polling?.pollingIntervalSeconds ?? seconds,
+    notifyPollingIntervalSeconds: o.polling?.notifyPollingIntervalSeconds,
+  });
   await workEagerly<ExecutionJob>(o.boss, QUEUES.executionsInteractive, { slots: o.concurrency, ...poll(0.5) }, handle);
   await workEagerly<ExecutionJob>(o.boss, QUEUES.executionsBackground, { slots: background, ...poll(1) }, handle);
   // delayed retries (`startAfter`) are found only by polling: this queue keeps its short interval
@@ -54,7 +73,9 @@ export async function startExecutionConsumers(o: ExecutionConsumerOptions): Prom
   const sweeper = new StaleWorkSweeper({ db: o.db, datasources: o.services.datasources, logger: o.logger, staleSeconds: STALE_SECONDS }).start();
   const purge = setInterval(() => {
     Promise.all([repo.purge(), o.services.resultStore.purge(new Date(Date.now() - 24 * 3600_000), new Date(Date.now() - 10 * 60_000))])
-      .then(([executions, results]) => { if (executions || results) o.logger.info({ executions, results }, 'purged expired executions and results'); })
+      .then(([executions, results]) => {
+        if (executions || results) o.logger.info({ executions, results }, 'purged expired executions and results');
+      })
       .catch((err: unknown) => o.logger.warn({ err }, 'purge failed'));
   }, 10 * 60_000);
   purge.unref();

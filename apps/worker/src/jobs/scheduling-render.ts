@@ -1,8 +1,21 @@
 import { PassThrough } from 'node:stream';
 import {
-  csvOptionsOf, pictureReport, readResultRows, resolveDashboardTimeZone, slugify,
-  type AlertAttachmentRenderer, type ExportRenderer, type Organization, type PictureReportItem, type PictureTask, type RenderedAttachment,
-  type ResultStore, type ScheduleAttachmentFormat, type ScheduleRenderInput, type ScheduleRenderer, type StoredResult,
+  csvOptionsOf,
+  pictureReport,
+  readResultRows,
+  resolveDashboardTimeZone,
+  slugify,
+  type AlertAttachmentRenderer,
+  type ExportRenderer,
+  type Organization,
+  type PictureReportItem,
+  type PictureTask,
+  type RenderedAttachment,
+  type ResultStore,
+  type ScheduleAttachmentFormat,
+  type ScheduleRenderInput,
+  type ScheduleRenderer,
+  type StoredResult,
 } from '@sightline/domain';
 import { CsvRowEncoder } from '@sightline/render';
 
@@ -33,7 +46,12 @@ function countingRows(store: ResultStore, result: StoredResult, limit: number, s
 }
 
 /** A CSV of a stored result with the organization's CSV settings, bounded in rows and bytes. */
-async function resultCsv(store: ResultStore, result: StoredResult, organization: Organization, limits: MailFileLimits): Promise<{ content: Buffer; note?: string }> {
+async function resultCsv(
+  store: ResultStore,
+  result: StoredResult,
+  organization: Organization,
+  limits: MailFileLimits,
+): Promise<{ content: Buffer; note?: string }> {
   const encoder = new CsvRowEncoder(result.fields, csvOptionsOf(organization));
   const parts: Buffer[] = [Buffer.from(encoder.header(), 'utf8')];
   let bytes = parts[0]!.length;
@@ -74,20 +92,37 @@ export function createScheduleRenderer(deps: { resultStore: ResultStore; rendere
 
   const picture = async (input: ScheduleRenderInput, format: 'png' | 'pdf', theme: 'light' | 'dark'): Promise<Buffer> => {
     const items: PictureReportItem[] = [];
-    for (const r of input.reports) items.push({ report: pictureReport(r.report), result: r.result && !r.error ? await sample(r.result) : null, error: r.error });
+    for (const r of input.reports)
+      items.push({ report: pictureReport(r.report), result: r.result && !r.error ? await sample(r.result) : null, error: r.error });
     const timeZone = resolveDashboardTimeZone(input.dashboard, input.organization, input.parameters.tz) ?? input.timeZone;
-    const task: PictureTask = input.target === 'dashboard'
-      ? {
-        kind: 'dashboard', format, options: { theme },
-        dashboard: {
-          name: input.dashboard.name, description: input.dashboard.description, colorScheme: input.dashboard.colorScheme, timeZone,
-          parameters: input.parameters, pageWidth: input.pageWidth ?? input.dashboard.defaultPageWidth, reports: items,
-        },
-      }
-      : {
-        kind: 'report', format, options: { theme },
-        report: { ...items[0]!, timeZone, colorScheme: input.dashboard.colorScheme, parameters: input.parameters, ...(input.pageWidth ? { width: input.pageWidth } : {}) },
-      };
+    const task: PictureTask =
+      input.target === 'dashboard'
+        ? {
+            kind: 'dashboard',
+            format,
+            options: { theme },
+            dashboard: {
+              name: input.dashboard.name,
+              description: input.dashboard.description,
+              colorScheme: input.dashboard.colorScheme,
+              timeZone,
+              parameters: input.parameters,
+              pageWidth: input.pageWidth ?? input.dashboard.defaultPageWidth,
+              reports: items,
+            },
+          }
+        : {
+            kind: 'report',
+            format,
+            options: { theme },
+            report: {
+              ...items[0]!,
+              timeZone,
+              colorScheme: input.dashboard.colorScheme,
+              parameters: input.parameters,
+              ...(input.pageWidth ? { width: input.pageWidth } : {}),
+            },
+          };
     const file = await deps.renderer.renderPicture(task, { signal: new AbortController().signal, timeoutMs: limits.renderTimeoutMs });
     return file.bytes;
   };
@@ -99,7 +134,9 @@ export function createScheduleRenderer(deps: { resultStore: ResultStore; rendere
       switch (format) {
         case 'pdf':
         case 'dark_pdf':
-          return [{ filename: `${input.baseName}${suffix}.pdf`, contentType: 'application/pdf', content: await picture(input, 'pdf', dark ? 'dark' : 'light') }];
+          return [
+            { filename: `${input.baseName}${suffix}.pdf`, contentType: 'application/pdf', content: await picture(input, 'pdf', dark ? 'dark' : 'light') },
+          ];
         case 'png':
         case 'dark_png':
         case 'inline_png':
@@ -107,13 +144,18 @@ export function createScheduleRenderer(deps: { resultStore: ResultStore; rendere
           return [{ filename: `${input.baseName}${suffix}.png`, contentType: 'image/png', content: await picture(input, 'png', dark ? 'dark' : 'light') }];
         case 'excel': {
           const seen = input.reports.map(() => ({ rows: 0 }));
-          const content = await excelBuffer(deps.renderer, input.reports.map((r, i) => ({
-            name: r.report.name,
-            fields: r.result?.fields ?? [],
-            rows: r.result && !r.error ? countingRows(deps.resultStore, r.result, limits.maxFileRows, seen[i]!) : (async function* () {})(),
-            timeZone: r.result?.timeZone ?? input.timeZone,
-          })));
-          const cut = input.reports.flatMap((r, i) => (r.result && !r.error && seen[i]!.rows < r.result.sqlRows ? [`${r.report.name}: the first ${seen[i]!.rows} of ${r.result.sqlRows} rows`] : []));
+          const content = await excelBuffer(
+            deps.renderer,
+            input.reports.map((r, i) => ({
+              name: r.report.name,
+              fields: r.result?.fields ?? [],
+              rows: r.result && !r.error ? countingRows(deps.resultStore, r.result, limits.maxFileRows, seen[i]!) : (async function* () {})(),
+              timeZone: r.result?.timeZone ?? input.timeZone,
+            })),
+          );
+          const cut = input.reports.flatMap((r, i) =>
+            r.result && !r.error && seen[i]!.rows < r.result.sqlRows ? [`${r.report.name}: the first ${seen[i]!.rows} of ${r.result.sqlRows} rows`] : [],
+          );
           return [{ filename: `${input.baseName}.xlsx`, contentType: XLSX, content, ...(cut.length ? { note: cut.join('; ') } : {}) }];
         }
         case 'csv': {
@@ -141,8 +183,15 @@ export function createAlertRenderer(deps: { resultStore: ResultStore; renderer: 
         return { filename: `${baseName}.csv`, contentType: 'text/csv; charset=utf-8', content: csv.content, ...(csv.note ? { note: csv.note } : {}) };
       }
       const seen = { rows: 0 };
-      const content = await excelBuffer(deps.renderer, [{ name: baseName, fields: result.fields, rows: countingRows(deps.resultStore, result, limits.maxFileRows, seen), timeZone: result.timeZone }]);
-      return { filename: `${baseName}.xlsx`, contentType: XLSX, content, ...(seen.rows < result.sqlRows ? { note: `the first ${seen.rows} of ${result.sqlRows} rows` } : {}) };
+      const content = await excelBuffer(deps.renderer, [
+        { name: baseName, fields: result.fields, rows: countingRows(deps.resultStore, result, limits.maxFileRows, seen), timeZone: result.timeZone },
+      ]);
+      return {
+        filename: `${baseName}.xlsx`,
+        contentType: XLSX,
+        content,
+        ...(seen.rows < result.sqlRows ? { note: `the first ${seen.rows} of ${result.sqlRows} rows` } : {}),
+      };
     },
   };
 }

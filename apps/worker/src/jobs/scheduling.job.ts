@@ -1,7 +1,22 @@
 import {
-  DASHBOARD_SCHEDULE_RUN_QUEUE, DashboardScheduleRunner, SCHEDULING_TICK_QUEUE, SQL_ALERT_RUN_QUEUE, SqlAlertRunner,
-  ensureSchedulingQueues, runJobSchema, runSchedulingTick, scheduleTick, sendTickNow,
-  type AlertAttachmentRenderer, type DashboardScheduleRunJob, type DomainServices, type Knex, type Logger, type PgBoss, type ScheduleRenderer, type SqlAlertRunJob,
+  DASHBOARD_SCHEDULE_RUN_QUEUE,
+  DashboardScheduleRunner,
+  SCHEDULING_TICK_QUEUE,
+  SQL_ALERT_RUN_QUEUE,
+  SqlAlertRunner,
+  ensureSchedulingQueues,
+  runJobSchema,
+  runSchedulingTick,
+  scheduleTick,
+  sendTickNow,
+  type AlertAttachmentRenderer,
+  type DashboardScheduleRunJob,
+  type DomainServices,
+  type Knex,
+  type Logger,
+  type PgBoss,
+  type ScheduleRenderer,
+  type SqlAlertRunJob,
 } from '@sightline/domain';
 
 export interface SchedulingConsumerOptions {
@@ -34,13 +49,33 @@ export async function startSchedulingConsumers(o: SchedulingConsumerOptions): Pr
   const waitMs = Math.min(2000, Math.max(250, polling * 500));
   const s = o.services;
   const scheduleRunner = new DashboardScheduleRunner({
-    db: o.db, clock: s.clock, logger: o.logger.child({ queue: DASHBOARD_SCHEDULE_RUN_QUEUE }), mail: s.mail, dashboards: s.dashboards, reports: s.reports,
-    organizations: s.organizations, dashboardData: s.dashboardData, executions: s.executions, resultStore: s.resultStore,
-    renderer: o.renderers?.schedules, apiBaseUrl: s.apiBaseUrl, maxDataWaitMs: o.maxDataWaitMs, pollIntervalMs: waitMs,
+    db: o.db,
+    clock: s.clock,
+    logger: o.logger.child({ queue: DASHBOARD_SCHEDULE_RUN_QUEUE }),
+    mail: s.mail,
+    dashboards: s.dashboards,
+    reports: s.reports,
+    organizations: s.organizations,
+    dashboardData: s.dashboardData,
+    executions: s.executions,
+    resultStore: s.resultStore,
+    renderer: o.renderers?.schedules,
+    apiBaseUrl: s.apiBaseUrl,
+    maxDataWaitMs: o.maxDataWaitMs,
+    pollIntervalMs: waitMs,
   });
   const alertRunner = new SqlAlertRunner({
-    db: o.db, clock: s.clock, logger: o.logger.child({ queue: SQL_ALERT_RUN_QUEUE }), mail: s.mail, alerts: s.sqlAlerts, executions: s.executions,
-    organizations: s.organizations, resultStore: s.resultStore, renderer: o.renderers?.alerts, apiBaseUrl: s.apiBaseUrl, pollIntervalMs: waitMs,
+    db: o.db,
+    clock: s.clock,
+    logger: o.logger.child({ queue: SQL_ALERT_RUN_QUEUE }),
+    mail: s.mail,
+    alerts: s.sqlAlerts,
+    executions: s.executions,
+    organizations: s.organizations,
+    resultStore: s.resultStore,
+    renderer: o.renderers?.alerts,
+    apiBaseUrl: s.apiBaseUrl,
+    pollIntervalMs: waitMs,
   });
   await o.boss.work(SCHEDULING_TICK_QUEUE, { batchSize: 1, pollingIntervalSeconds: polling }, async () => {
     const created = await runSchedulingTick({ clock: s.clock, dashboardSchedules: s.dashboardSchedules, sqlAlerts: s.sqlAlerts });
@@ -48,15 +83,18 @@ export async function startSchedulingConsumers(o: SchedulingConsumerOptions): Pr
   });
   const consume = <T>(queue: string, handle: (job: T) => Promise<unknown>) =>
     o.boss.work(queue, { batchSize: 1, localConcurrency: o.concurrency, pollingIntervalSeconds: polling, perJobResults: true }, async (jobs) =>
-      Promise.all(jobs.map(async (job) => {
-        const parsed = runJobSchema.safeParse(job.data);
-        if (!parsed.success) return { id: job.id, status: 'deadletter' as const, output: { reason: parsed.error.message } };
-        try {
-          return { id: job.id, status: 'completed' as const, output: { outcome: await handle(parsed.data as T) } };
-        } catch (err) {
-          return { id: job.id, status: 'failed' as const, output: { message: (err as Error).message } };
-        }
-      })));
+      Promise.all(
+        jobs.map(async (job) => {
+          const parsed = runJobSchema.safeParse(job.data);
+          if (!parsed.success) return { id: job.id, status: 'deadletter' as const, output: { reason: parsed.error.message } };
+          try {
+            return { id: job.id, status: 'completed' as const, output: { outcome: await handle(parsed.data as T) } };
+          } catch (err) {
+            return { id: job.id, status: 'failed' as const, output: { message: (err as Error).message } };
+          }
+        }),
+      ),
+    );
   await consume<DashboardScheduleRunJob>(DASHBOARD_SCHEDULE_RUN_QUEUE, (job) => scheduleRunner.run(job));
   await consume<SqlAlertRunJob>(SQL_ALERT_RUN_QUEUE, (job) => alertRunner.run(job));
   if (o.tickAtStart ?? true) await sendTickNow(o.boss, o.logger);

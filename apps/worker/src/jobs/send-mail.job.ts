@@ -1,5 +1,12 @@
 import {
-  MAIL_SEND_QUEUE, ensureMailQueues, handleMailJob, type Logger, type MailLedger, type Mailer, type MailQueueOptions, type PgBoss,
+  MAIL_SEND_QUEUE,
+  ensureMailQueues,
+  handleMailJob,
+  type Logger,
+  type MailLedger,
+  type Mailer,
+  type MailQueueOptions,
+  type PgBoss,
 } from '@sightline/domain';
 
 export interface MailConsumerOptions extends MailQueueOptions {
@@ -18,21 +25,18 @@ export interface MailConsumerOptions extends MailQueueOptions {
 export async function startMailConsumer(boss: PgBoss, mailer: Mailer, logger: Logger, options: MailConsumerOptions = {}): Promise<string> {
   await ensureMailQueues(boss, options);
   const log = logger.child({ queue: MAIL_SEND_QUEUE });
-  return boss.work(
-    MAIL_SEND_QUEUE,
-    { batchSize: 5, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 2, perJobResults: true },
-    async (jobs) =>
-      Promise.all(
-        jobs.map(async (job) => {
-          try {
-            const outcome = await handleMailJob(mailer, job.data, log, options.ledger);
-            if (outcome.status === 'invalid') return { id: job.id, status: 'deadletter' as const, output: { reason: outcome.reason } };
-            return { id: job.id, status: 'completed' as const, output: outcome.status === 'delivered' ? { delivered: outcome.id } : { duplicate: true } };
-          } catch (err) {
-            log.warn({ err, job_id: job.id, destination: mailer.destination }, 'mail delivery failed; pg-boss will retry');
-            return { id: job.id, status: 'failed' as const, output: { message: (err as Error).message } };
-          }
-        }),
-      ),
+  return boss.work(MAIL_SEND_QUEUE, { batchSize: 5, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 2, perJobResults: true }, async (jobs) =>
+    Promise.all(
+      jobs.map(async (job) => {
+        try {
+          const outcome = await handleMailJob(mailer, job.data, log, options.ledger);
+          if (outcome.status === 'invalid') return { id: job.id, status: 'deadletter' as const, output: { reason: outcome.reason } };
+          return { id: job.id, status: 'completed' as const, output: outcome.status === 'delivered' ? { delivered: outcome.id } : { duplicate: true } };
+        } catch (err) {
+          log.warn({ err, job_id: job.id, destination: mailer.destination }, 'mail delivery failed; pg-boss will retry');
+          return { id: job.id, status: 'failed' as const, output: { message: (err as Error).message } };
+        }
+      }),
+    ),
   );
 }

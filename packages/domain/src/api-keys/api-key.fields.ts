@@ -5,10 +5,12 @@ import { PERMISSIONS, type PermissionGrant } from './permissions.js';
 /** `permissions` as the API writes it: `[{ name, datasource_ids }]`, each permission once, read into grants. */
 const permissionGrants = z
   .array(
-    z.object({
-      name: z.enum(PERMISSIONS),
-      datasource_ids: z.array(z.string().min(1).max(64)).max(1000).nullable().default(null),
-    }).strict(),
+    z
+      .object({
+        name: z.enum(PERMISSIONS),
+        datasource_ids: z.array(z.string().min(1).max(64)).max(1000).nullable().default(null),
+      })
+      .strict(),
   )
   .max(50)
   .refine((list) => new Set(list.map((p) => p.name)).size === list.length, 'each permission may appear once')
@@ -26,7 +28,10 @@ export const apiKeyFields = defineFields({
   name: f.text(z.string().trim().min(1).max(200)).required(),
   enabled: f.boolean().default(true),
   /** Granted permissions, each unscoped (`datasourceIds` null) or limited to datasources (`api_key_permissions`). */
-  permissions: f.value(permissionGrants).column(false).default([])
+  permissions: f
+    .value(permissionGrants)
+    .column(false)
+    .default([])
     .shownAs((grants) => grants.map((g) => ({ name: g.permission, datasource_ids: g.datasourceIds }))),
   /** SHA-256 of the secret (the secret itself is never stored). */
   secretHash: f.text({ max: 200 }).internal(),

@@ -4,7 +4,11 @@ import { apiKeyFields } from './api-key.fields.js';
 import type { ApiKey, ApiKeyPatch, ApiKeyRow, NewApiKey } from './api-key.types.js';
 import type { Permission, PermissionGrant } from './permissions.js';
 
-interface PermissionRow { api_key_id: string; permission: Permission; datasource_id: string | null }
+interface PermissionRow {
+  api_key_id: string;
+  permission: Permission;
+  datasource_id: string | null;
+}
 
 function groupGrants(rows: PermissionRow[]): Map<string, PermissionGrant[]> {
   const byKey = new Map<string, Map<Permission, PermissionGrant>>();
@@ -17,7 +21,11 @@ function groupGrants(rows: PermissionRow[]): Map<string, PermissionGrant[]> {
     else if (grant.datasourceIds !== null) grant.datasourceIds.push(r.datasource_id);
   }
   const out = new Map<string, PermissionGrant[]>();
-  for (const [id, perms] of byKey) out.set(id, [...perms.values()].map((g) => ({ ...g, datasourceIds: g.datasourceIds?.sort() ?? null })));
+  for (const [id, perms] of byKey)
+    out.set(
+      id,
+      [...perms.values()].map((g) => ({ ...g, datasourceIds: g.datasourceIds?.sort() ?? null })),
+    );
   return out;
 }
 
@@ -32,7 +40,10 @@ export class ApiKeyRepository {
   private async withPermissions(rows: ApiKeyRow[]): Promise<ApiKey[]> {
     if (!rows.length) return [];
     const perms = await this.db<PermissionRow>('api_key_permissions')
-      .whereIn('api_key_id', rows.map((r) => r.id))
+      .whereIn(
+        'api_key_id',
+        rows.map((r) => r.id),
+      )
       .orderBy(['permission', 'datasource_id']);
     const grouped = groupGrants(perms);
     return rows.map((r) => toApiKey(r, grouped.get(r.id) ?? []));

@@ -82,7 +82,9 @@ export class ApiKeyService {
       if (this.known.get(secretHash) === entry) this.known.delete(secretHash);
     };
     // unknown secrets and failed lookups are not remembered; nor a lookup older than a change
-    key.then((found) => { if (!found || generation !== this.generation) drop(); }, drop);
+    key.then((found) => {
+      if (!found || generation !== this.generation) drop();
+    }, drop);
     return key;
   }
 
@@ -105,7 +107,8 @@ export class ApiKeyService {
   }
 
   private async resolve(authorization: string | undefined): Promise<Principal> {
-    if (!authorization) throw new UnauthenticatedError('Missing Authorization header; send "Authorization: Api <secret>"', { source: { header: 'Authorization' } });
+    if (!authorization)
+      throw new UnauthenticatedError('Missing Authorization header; send "Authorization: Api <secret>"', { source: { header: 'Authorization' } });
     const match = AUTH_SCHEME.exec(authorization.trim());
     if (!match) throw new UnauthenticatedError('Malformed Authorization header; expected "Api <secret>"', { source: { header: 'Authorization' } });
     const key = await this.lookUp(hashSecret(match[1]!));
@@ -158,25 +161,28 @@ export class ApiKeyService {
    *   enabled key that can manage keys
    */
   async update(organizationId: string, id: string, input: UpdateApiKeyInput): Promise<ApiKey> {
-    return this.changingKeys(() => withTransaction(this.deps.db, async (trx) => {
-      const repo = new ApiKeyRepository(trx);
-      const current = await repo.get(organizationId, id);
-      // Serialise concurrent changes to one organization's keys (lock-out check below).
-      await lock(trx, `api_keys:${organizationId}`);
-      const losesManage =
-        (input.enabled === false || (input.permissions && !input.permissions.some((g) => g.permission === 'Manage API Keys'))) &&
-        current.permissions.some((g) => g.permission === 'Manage API Keys') && current.enabled;
-      if (losesManage && (await repo.countWithPermission(organizationId, 'Manage API Keys', id)) === 0) {
-        throw new ValidationError('This is the last enabled key with "Manage API Keys"; keep it or create another first', { code: 'last_admin_key' });
-      }
-      if (input.permissions) {
-        await this.checkDatasourceIds(trx, organizationId, input.permissions);
-        await repo.replacePermissions(id, input.permissions);
-      }
-      const { permissions: _replaced, ...patch } = apiKeyFields.prepareUpdate(input, current);
-      await repo.update(organizationId, id, patch);
-      return repo.get(organizationId, id);
-    }));
+    return this.changingKeys(() =>
+      withTransaction(this.deps.db, async (trx) => {
+        const repo = new ApiKeyRepository(trx);
+        const current = await repo.get(organizationId, id);
+        // Serialise concurrent changes to one organization's keys (lock-out check below).
+        await lock(trx, `api_keys:${organizationId}`);
+        const losesManage =
+          (input.enabled === false || (input.permissions && !input.permissions.some((g) => g.permission === 'Manage API Keys'))) &&
+          current.permissions.some((g) => g.permission === 'Manage API Keys') &&
+          current.enabled;
+        if (losesManage && (await repo.countWithPermission(organizationId, 'Manage API Keys', id)) === 0) {
+          throw new ValidationError('This is the last enabled key with "Manage API Keys"; keep it or create another first', { code: 'last_admin_key' });
+        }
+        if (input.permissions) {
+          await this.checkDatasourceIds(trx, organizationId, input.permissions);
+          await repo.replacePermissions(id, input.permissions);
+        }
+        const { permissions: _replaced, ...patch } = apiKeyFields.prepareUpdate(input, current);
+        await repo.update(organizationId, id, patch);
+        return repo.get(organizationId, id);
+      }),
+    );
   }
 
   /**
@@ -184,15 +190,21 @@ export class ApiKeyService {
    * @throws NotFoundError; ValidationError for the last enabled key that can manage keys
    */
   async delete(organizationId: string, id: string): Promise<void> {
-    await this.changingKeys(() => withTransaction(this.deps.db, async (trx) => {
-      const repo = new ApiKeyRepository(trx);
-      const current = await repo.get(organizationId, id);
-      await lock(trx, `api_keys:${organizationId}`);
-      if (current.enabled && current.permissions.some((g) => g.permission === 'Manage API Keys') && (await repo.countWithPermission(organizationId, 'Manage API Keys', id)) === 0) {
-        throw new ValidationError('This is the last enabled key with "Manage API Keys"; create another first', { code: 'last_admin_key' });
-      }
-      await repo.delete(organizationId, id);
-    }));
+    await this.changingKeys(() =>
+      withTransaction(this.deps.db, async (trx) => {
+        const repo = new ApiKeyRepository(trx);
+        const current = await repo.get(organizationId, id);
+        await lock(trx, `api_keys:${organizationId}`);
+        if (
+          current.enabled &&
+          current.permissions.some((g) => g.permission === 'Manage API Keys') &&
+          (await repo.countWithPermission(organizationId, 'Manage API Keys', id)) === 0
+        ) {
+          throw new ValidationError('This is the last enabled key with "Manage API Keys"; create another first', { code: 'last_admin_key' });
+        }
+        await repo.delete(organizationId, id);
+      }),
+    );
   }
 
   /**
@@ -208,7 +220,7 @@ export class ApiKeyService {
     const repo = new ApiKeyRepository(this.deps.db);
     const existing = await repo.findBySecretHash(hashSecret(secret));
     if (existing) {
-      if (existing.organizationId !== organizationId) throw new ValidationError('SIGHTLINE_ADMIN_API_KEY is already the secret of another organization\'s key');
+      if (existing.organizationId !== organizationId) throw new ValidationError("SIGHTLINE_ADMIN_API_KEY is already the secret of another organization's key");
       return false;
     }
     const admin = (await repo.list(organizationId)).find((k) => k.name === 'Admin');

@@ -11,7 +11,10 @@ export interface AuthFailureLimit {
 }
 
 /** The defaults of `AUTH_FAILURE_LIMIT` and `AUTH_FAILURE_WINDOW_SECONDS`. */
-export const DEFAULT_AUTH_FAILURE_LIMIT: AuthFailureLimit = Object.freeze({ limit: CONFIG_DEFAULTS.authFailureLimit, windowSeconds: CONFIG_DEFAULTS.authFailureWindowSeconds });
+export const DEFAULT_AUTH_FAILURE_LIMIT: AuthFailureLimit = Object.freeze({
+  limit: CONFIG_DEFAULTS.authFailureLimit,
+  windowSeconds: CONFIG_DEFAULTS.authFailureWindowSeconds,
+});
 
 /** Characters of a presented secret that name its bucket (`sl_` and 9 random characters). */
 const KEY_PREFIX_LENGTH = 12;

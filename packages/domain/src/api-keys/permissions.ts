@@ -22,7 +22,12 @@ export type Permission = (typeof PERMISSIONS)[number];
 
 /** Permissions that may be limited to some datasources. */
 export const DATASOURCE_SCOPED_PERMISSIONS: readonly Permission[] = [
-  'View Datasources', 'Manage Datasources', 'View Dashboards', 'Manage Dashboards', 'View Alerts', 'Manage Alerts',
+  'View Datasources',
+  'Manage Datasources',
+  'View Dashboards',
+  'Manage Dashboards',
+  'View Alerts',
+  'Manage Alerts',
 ];
 
 const IMPLIED_BY: Record<Permission, Permission[]> = {

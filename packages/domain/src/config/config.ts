@@ -6,16 +6,38 @@ import { z } from 'zod';
  * filled in later from the data dir's secrets (`loadOrCreateRuntimeSecrets`, packages/runtime).
  */
 const port = (name: string, dflt: number) =>
-  z.coerce.number({ error: `${name} must be a port number` }).int(`${name} must be an integer`).min(0, `${name} must be 0-65535`).max(65535, `${name} must be 0-65535`).default(dflt);
+  z.coerce
+    .number({ error: `${name} must be a port number` })
+    .int(`${name} must be an integer`)
+    .min(0, `${name} must be 0-65535`)
+    .max(65535, `${name} must be 0-65535`)
+    .default(dflt);
 const positiveInt = (name: string, dflt: number, max = Number.MAX_SAFE_INTEGER) =>
-  z.coerce.number({ error: `${name} must be a number` }).int(`${name} must be an integer`).min(1, `${name} must be at least 1`).max(max, `${name} must be at most ${max}`).default(dflt);
-const optionalString = z.string().trim().optional().transform((v) => (v === '' ? undefined : v));
+  z.coerce
+    .number({ error: `${name} must be a number` })
+    .int(`${name} must be an integer`)
+    .min(1, `${name} must be at least 1`)
+    .max(max, `${name} must be at most ${max}`)
+    .default(dflt);
+const optionalString = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
 const bool = (dflt: boolean) =>
-  z.enum(['true', 'false', '1', '0', 'yes', 'no']).optional().transform((v) => (v === undefined ? dflt : ['true', '1', 'yes'].includes(v)));
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .optional()
+    .transform((v) => (v === undefined ? dflt : ['true', '1', 'yes'].includes(v)));
 
 export const ENV_SCHEMA = z.object({
   /** PostgreSQL for metadata, queue and result store. Unset: the all-in-one start runs an embedded PostgreSQL. */
-  DATABASE_URL: optionalString.pipe(z.string().regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// URL').optional()),
+  DATABASE_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// URL')
+      .optional(),
+  ),
   /** Port of the API server. */
   API_PORT: port('API_PORT', 8080),
   /** Port of the data server. */
@@ -29,7 +51,13 @@ export const ENV_SCHEMA = z.object({
   /** Folder for the embedded PostgreSQL, generated secrets and the mail outbox. */
   SIGHTLINE_DATA_DIR: z.string().min(1).default('./.sightline'),
   /** When set, the first organization's admin API key gets this secret (unattended starts). */
-  SIGHTLINE_ADMIN_API_KEY: optionalString.pipe(z.string().min(24, 'SIGHTLINE_ADMIN_API_KEY must be at least 24 characters').regex(/^[\x21-\x7e]+$/, 'SIGHTLINE_ADMIN_API_KEY must be printable ASCII without spaces').optional()),
+  SIGHTLINE_ADMIN_API_KEY: optionalString.pipe(
+    z
+      .string()
+      .min(24, 'SIGHTLINE_ADMIN_API_KEY must be at least 24 characters')
+      .regex(/^[\x21-\x7e]+$/, 'SIGHTLINE_ADMIN_API_KEY must be printable ASCII without spaces')
+      .optional(),
+  ),
   /** HMAC key that signs data access tokens (at least 32 characters). Required with DATABASE_URL. */
   SIGHTLINE_DATA_TOKEN_SECRET: optionalString.pipe(z.string().min(32, 'SIGHTLINE_DATA_TOKEN_SECRET must be at least 32 characters').optional()),
   /** Key that encrypts datasource credentials at rest: 32 bytes as 64 hex characters or base64. Required with DATABASE_URL. */
@@ -55,7 +83,12 @@ export const ENV_SCHEMA = z.object({
   /** Create the "Sample Data" datasource and its demo database. */
   SAMPLE_DATA: bool(true),
   /** SMTP server for outgoing mail (smtp:// or smtps://). Unset: mail goes to the outbox folder in the data dir. */
-  SMTP_URL: optionalString.pipe(z.string().regex(/^smtps?:\/\//, 'SMTP_URL must be an smtp:// or smtps:// URL').optional()),
+  SMTP_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^smtps?:\/\//, 'SMTP_URL must be an smtp:// or smtps:// URL')
+      .optional(),
+  ),
   /** Sender address of outgoing mail. */
   MAIL_FROM: z.string().default('Sightline <sightline@localhost>'),
   /** Failed API-key authentications one client address (and one key prefix) may have per window; more answer 429. */

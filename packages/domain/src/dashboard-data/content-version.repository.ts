@@ -76,7 +76,13 @@ export class ContentVersionRepository {
     for (const row of rows) {
       if (row.src === 'v') state.version = row.id;
       else if (row.src === 'r') state.results.set(row.data_key!, { executionId: row.id, dataTimestamp: new Date(row.t1!), completedAt: new Date(row.t2!) });
-      else state.executions.set(row.data_key!, { id: row.id, executionStatus: row.status!, createdAt: new Date(row.t1!), completedAt: row.t2 === null ? null : new Date(row.t2) });
+      else
+        state.executions.set(row.data_key!, {
+          id: row.id,
+          executionStatus: row.status!,
+          createdAt: new Date(row.t1!),
+          completedAt: row.t2 === null ? null : new Date(row.t2),
+        });
     }
     return state;
   }

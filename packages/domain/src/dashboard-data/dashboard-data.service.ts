@@ -170,7 +170,10 @@ export function resolveDashboardTimeZone(dashboard: Dashboard, organization: Org
       const allowed = config.allowedTimeZones ?? [];
       if (tz === undefined || tz === '') return allowed[0] ?? null;
       if (allowed.length && !allowed.includes(tz)) {
-        throw new ValidationError(`tz "${tz}" is not one of this dashboard's allowed time zones (${allowed.join(', ')})`, { source: { pointer: '/parameters/tz' }, code: 'time_zone_not_allowed' });
+        throw new ValidationError(`tz "${tz}" is not one of this dashboard's allowed time zones (${allowed.join(', ')})`, {
+          source: { pointer: '/parameters/tz' },
+          code: 'time_zone_not_allowed',
+        });
       }
       return tz;
     }
@@ -225,9 +228,17 @@ export class DashboardDataService {
    * @param dashboardOrId a dashboard id (loaded here, with everything its queries need) or a
    *   stand-in dashboard without id (a static drop-down asked for outside any dashboard)
    */
-  private async prepare(principal: Principal, dashboardOrId: Dashboard | string, request: InputParameters | undefined, only?: { reportId?: string; filterId?: string }): Promise<CompiledDashboard> {
+  private async prepare(
+    principal: Principal,
+    dashboardOrId: Dashboard | string,
+    request: InputParameters | undefined,
+    only?: { reportId?: string; filterId?: string },
+  ): Promise<CompiledDashboard> {
     const org = principal.organizationId;
-    const all = typeof dashboardOrId === 'string' && !only ? await this.compiledDashboard(org, dashboardOrId, request) : await this.compileTargets(org, dashboardOrId, request, only, this.deps.clock.now());
+    const all =
+      typeof dashboardOrId === 'string' && !only
+        ? await this.compiledDashboard(org, dashboardOrId, request)
+        : await this.compileTargets(org, dashboardOrId, request, only, this.deps.clock.now());
     return this.visibleTo(principal, all);
   }
 
@@ -242,7 +253,12 @@ export class DashboardDataService {
   }
 
   /** The cached compilation, if it was made under `version` (and, if it read "now", this second). */
-  private cachedCompilation(organizationId: string, dashboardId: string, request: InputParameters | undefined, version: string | undefined): CompiledDashboard | undefined {
+  private cachedCompilation(
+    organizationId: string,
+    dashboardId: string,
+    request: InputParameters | undefined,
+    version: string | undefined,
+  ): CompiledDashboard | undefined {
     const key = this.cacheKey(organizationId, dashboardId, request);
     const hit = this.compiledCache.get(key);
     if (!hit || version === undefined || hit.version !== version) return undefined;
@@ -257,7 +273,12 @@ export class DashboardDataService {
    * Compiles a whole dashboard and caches it under `version`, which must have been read before
    * the content is (a change committed in between then only makes the entry look older).
    */
-  private async compileAndCache(organizationId: string, dashboardId: string, request: InputParameters | undefined, version: string | undefined): Promise<CompiledDashboard> {
+  private async compileAndCache(
+    organizationId: string,
+    dashboardId: string,
+    request: InputParameters | undefined,
+    version: string | undefined,
+  ): Promise<CompiledDashboard> {
     const now = new WatchedDate(this.deps.clock.now().getTime());
     const transient = { failed: false };
     const value = await this.compileTargets(organizationId, dashboardId, request, undefined, now, transient);
@@ -282,7 +303,11 @@ export class DashboardDataService {
    * reason than not existing (such a result is not cached).
    */
   private async compileTargets(
-    org: string, dashboardOrId: Dashboard | string, request: InputParameters | undefined, only: { reportId?: string; filterId?: string } | undefined, now: Date,
+    org: string,
+    dashboardOrId: Dashboard | string,
+    request: InputParameters | undefined,
+    only: { reportId?: string; filterId?: string } | undefined,
+    now: Date,
     transient: { failed: boolean } = { failed: false },
   ): Promise<CompiledDashboard> {
     // One read of everything the dashboard's queries need (reports, the filters and snippets they use).
@@ -290,7 +315,13 @@ export class DashboardDataService {
       this.deps.organizations.get(org),
       typeof dashboardOrId === 'string'
         ? this.deps.dashboards.getContent(org, dashboardOrId)
-        : this.deps.sqlSnippets.listAll(org).then((snippets) => ({ dashboard: dashboardOrId, reports: [] as Report[], filters: [] as Filter[], filterDefinitions: [] as FilterDefinition[], snippets })),
+        : this.deps.sqlSnippets.listAll(org).then((snippets) => ({
+            dashboard: dashboardOrId,
+            reports: [] as Report[],
+            filters: [] as Filter[],
+            filterDefinitions: [] as FilterDefinition[],
+            snippets,
+          })),
     ]);
     const dashboard = content.dashboard;
     const reports = only?.filterId ? [] : content.reports;
@@ -306,10 +337,13 @@ export class DashboardDataService {
     const datasources = new Map<string, Datasource | undefined>();
     const datasource = async (id: string) => {
       if (!datasources.has(id)) {
-        datasources.set(id, await this.deps.datasources.getByIdUnchecked(org, id).catch((err: unknown) => {
-          if (!isAppError(err) || err.status !== 404) transient.failed = true;
-          return undefined;
-        }));
+        datasources.set(
+          id,
+          await this.deps.datasources.getByIdUnchecked(org, id).catch((err: unknown) => {
+            if (!isAppError(err) || err.status !== 404) transient.failed = true;
+            return undefined;
+          }),
+        );
       }
       return datasources.get(id);
     };
@@ -320,11 +354,27 @@ export class DashboardDataService {
         const dialect = dialectOf(ds.databaseType);
         if (!dialect) throw new ValidationError(`Database type "${ds.databaseType}" is not supported by this build`);
         const compiled = compileQuery({
-          sql, dialect, snippets: snippetDefs, filters: defs, parameters: params, dataTimeZone: ds.dataTimeZone,
-          dashboardTimeZone, now, builtins: { dashboardId: dashboard.id, dashboardName: dashboard.name },
+          sql,
+          dialect,
+          snippets: snippetDefs,
+          filters: defs,
+          parameters: params,
+          dataTimeZone: ds.dataTimeZone,
+          dashboardTimeZone,
+          now,
+          builtins: { dashboardId: dashboard.id, dashboardName: dashboard.name },
         });
         const timeZone = dashboardTimeZone ?? ds.dataTimeZone;
-        const dataKey = computeDataKey({ organizationId: org, kind: target.kind, ownerId: target.id, datasourceId: ds.id, sql: compiled.sql, values: compiled.values, timeZone, rQuery });
+        const dataKey = computeDataKey({
+          organizationId: org,
+          kind: target.kind,
+          ownerId: target.id,
+          datasourceId: ds.id,
+          sql: compiled.sql,
+          values: compiled.values,
+          timeZone,
+          rQuery,
+        });
         target.compiled = { datasource: ds, dataKey, sql: compiled.sql, values: compiled.values, timeZone, rQuery };
       } catch (err) {
         if (!isAppError(err)) throw err;
@@ -334,7 +384,13 @@ export class DashboardDataService {
     const targets: Target[] = [];
     for (const report of reports) {
       if (only?.reportId && report.id !== only.reportId) continue;
-      const target: Target = { kind: 'reports', id: report.id, datasourceId: report.datasourceId, updatedAt: report.updatedAt, rule: effectiveRule(dashboard, report, organization.timeZone) };
+      const target: Target = {
+        kind: 'reports',
+        id: report.id,
+        datasourceId: report.datasourceId,
+        updatedAt: report.updatedAt,
+        rule: effectiveRule(dashboard, report, organization.timeZone),
+      };
       if (!report.sqlQuery?.trim()) target.error = 'The report has no SQL query';
       else await compile(target, report.datasourceId, report.sqlQuery, compileParameters, report.rQueryEnabled ? report.rQuery : null, filterDefs);
       targets.push(target);
@@ -349,7 +405,14 @@ export class DashboardDataService {
       }
       const datasourceId = filter.datasourceId ?? undefined;
       if (!filter.sqlQuery?.trim() || !filter.datasourceId) {
-        targets.push({ kind: 'filters', id: filter.id, datasourceId, updatedAt: filter.updatedAt, rule: noRule, error: 'The drop-down has no SQL query or no datasource' });
+        targets.push({
+          kind: 'filters',
+          id: filter.id,
+          datasourceId,
+          updatedAt: filter.updatedAt,
+          rule: noRule,
+          error: 'The drop-down has no SQL query or no datasource',
+        });
         continue;
       }
       const isStatic = STATIC_DROPDOWNS.has(filter.controlType);
@@ -376,12 +439,17 @@ export class DashboardDataService {
       try {
         parseTimerange(parameters.timerange, now, zone);
       } catch (err) {
-        throw new ValidationError(isAppError(err) ? err.detail ?? err.title : 'Malformed timerange', { source: { pointer: '/parameters/timerange' }, code: 'invalid_timerange' });
+        throw new ValidationError(isAppError(err) ? (err.detail ?? err.title) : 'Malformed timerange', {
+          source: { pointer: '/parameters/timerange' },
+          code: 'invalid_timerange',
+        });
       }
     }
     const allowed = dashboard.filtersConfiguration?.aggregationOptions;
     if (parameters.aggregation && allowed?.length && !allowed.includes(parameters.aggregation)) {
-      throw new ValidationError(`aggregation "${parameters.aggregation}" is not offered by this dashboard (${allowed.join(', ')})`, { source: { pointer: '/parameters/aggregation' } });
+      throw new ValidationError(`aggregation "${parameters.aggregation}" is not offered by this dashboard (${allowed.join(', ')})`, {
+        source: { pointer: '/parameters/aggregation' },
+      });
     }
   }
 
@@ -396,9 +464,17 @@ export class DashboardDataService {
   private start(principal: Principal, target: Target, force: boolean): Promise<Execution> {
     const c = target.compiled!;
     return this.deps.executions.start({
-      organizationId: principal.organizationId, datasource: c.datasource, executionType: target.kind === 'reports' ? 'sql_query' : 'sql_filter',
-      priority: 'interactive', dataKey: c.dataKey, sqlText: c.sql, sqlValues: c.values, rQuery: c.rQuery, timeZone: c.timeZone,
-      options: target.kind === 'reports' ? { reportId: target.id } : { filterId: target.id }, force,
+      organizationId: principal.organizationId,
+      datasource: c.datasource,
+      executionType: target.kind === 'reports' ? 'sql_query' : 'sql_filter',
+      priority: 'interactive',
+      dataKey: c.dataKey,
+      sqlText: c.sql,
+      sqlValues: c.values,
+      rQuery: c.rQuery,
+      timeZone: c.timeZone,
+      options: target.kind === 'reports' ? { reportId: target.id } : { filterId: target.id },
+      force,
     });
   }
 
@@ -435,14 +511,21 @@ export class DashboardDataService {
         if (latest && !isFinished(latest.executionStatus)) continue;
         const result = results.get(key);
         if (result && isCurrent(result.dataTimestamp, target.rule, now)) continue;
-        const failedRecently = latest && latest.executionStatus !== 'success' && latest.completedAt && now.getTime() - latest.completedAt.getTime() < FAILED_RETRY_SECONDS * 1000;
+        const failedRecently =
+          latest && latest.executionStatus !== 'success' && latest.completedAt && now.getTime() - latest.completedAt.getTime() < FAILED_RETRY_SECONDS * 1000;
         if (failedRecently && (!result || latest.createdAt > result.completedAt)) continue;
         await this.start(principal, target, false);
         started = true;
       }
       if (started) ({ results, executions } = await this.pollState(org, keys));
     }
-    const status: DashboardStatus = { reports: {}, filters: {}, data_keys: {}, updated_at: dashboard.updatedAt.toISOString(), status_check_delay: DELAY_IDLE_SECONDS };
+    const status: DashboardStatus = {
+      reports: {},
+      filters: {},
+      data_keys: {},
+      updated_at: dashboard.updatedAt.toISOString(),
+      status_check_delay: DELAY_IDLE_SECONDS,
+    };
     for (const target of targets) {
       const map = target.kind === 'reports' ? status.reports : status.filters;
       const updatedAt = target.updatedAt.toISOString();
@@ -475,7 +558,14 @@ export class DashboardDataService {
     return { version, ...(await this.states(organizationId, keys)) };
   }
 
-  private keyStatus(principal: Principal, key: string, result: ResultState | undefined, latest: ExecutionState | undefined, rule: FreshnessRule, now: Date): DataKeyStatus {
+  private keyStatus(
+    principal: Principal,
+    key: string,
+    result: ResultState | undefined,
+    latest: ExecutionState | undefined,
+    rule: FreshnessRule,
+    now: Date,
+  ): DataKeyStatus {
     const running = latest !== undefined && !isFinished(latest.executionStatus);
     const entry: DataKeyStatus = {
       result_status: result ? 'success' : latest ? latest.executionStatus : 'no-data',
@@ -537,17 +627,32 @@ export class DashboardDataService {
         decimalSeparator: request.csv?.decimalSeparator ?? (org.csvDecimalSeparator as CsvOptions['decimalSeparator']),
         quoteStyle: request.csv?.quoteStyle ?? org.csvQuoteStyle,
       };
-      return { data_key: key, data_access_token: this.deps.tokens.sign({ organizationId: principal.organizationId, dataKey: key, kind: 'result', format: 'csv', csv }) };
+      return {
+        data_key: key,
+        data_access_token: this.deps.tokens.sign({ organizationId: principal.organizationId, dataKey: key, kind: 'result', format: 'csv', csv }),
+      };
     }
-    return { data_key: key, data_access_token: this.deps.tokens.sign({ organizationId: principal.organizationId, dataKey: key, kind: 'result', format: 'json' }) };
+    return {
+      data_key: key,
+      data_access_token: this.deps.tokens.sign({ organizationId: principal.organizationId, dataKey: key, kind: 'result', format: 'json' }),
+    };
   }
 
   private async filterTarget(principal: Principal, filter: Filter, dashboardId: string | undefined, parameters?: InputParameters): Promise<Target> {
     const dynamic = !STATIC_DROPDOWNS.has(filter.controlType);
     let dashboard: Dashboard | string;
     if (dashboardId) dashboard = dashboardId;
-    else if (dynamic) throw new ValidationError('A dynamic drop-down filter needs "dashboard_id" (and the dashboard\'s parameters)', { source: { pointer: '/dashboard_id' } });
-    else dashboard = { id: '', name: '', defaultParameters: null, timeZoneConfig: { type: 'disabled' }, dataRefreshRate: filter.dataRefreshRate ?? 1440, dataRefreshAnchorTime: null } as unknown as Dashboard;
+    else if (dynamic)
+      throw new ValidationError('A dynamic drop-down filter needs "dashboard_id" (and the dashboard\'s parameters)', { source: { pointer: '/dashboard_id' } });
+    else
+      dashboard = {
+        id: '',
+        name: '',
+        defaultParameters: null,
+        timeZoneConfig: { type: 'disabled' },
+        dataRefreshRate: filter.dataRefreshRate ?? 1440,
+        dataRefreshAnchorTime: null,
+      } as unknown as Dashboard;
     const { targets } = await this.prepare(principal, dashboard, parameters, { filterId: filter.id });
     const target = targets[0];
     if (!target) throw new NotFoundError(`Filter ${filter.id} not found`, { code: 'filter_not_found' });
@@ -582,7 +687,11 @@ export class DashboardDataService {
   }
 
   /** Refresh Drop-Down Filter Options (row 62): runs the filter's SQL; undefined (→ 204) for manual ones. */
-  async refreshFilterOptions(principal: Principal, filterId: string, input: { dashboardId?: string; parameters?: InputParameters }): Promise<Execution | undefined> {
+  async refreshFilterOptions(
+    principal: Principal,
+    filterId: string,
+    input: { dashboardId?: string; parameters?: InputParameters },
+  ): Promise<Execution | undefined> {
     const filter = await this.visibleFilter(principal, filterId);
     if (filter.controlType === 'dropdown_manual' || filter.controlType === 'dropdown_multi_manual') return undefined;
     if (!SQL_DROPDOWNS.has(filter.controlType)) throw new ValidationError(`Filter ${filterId} is not a drop-down filter`, { code: 'not_a_dropdown' });
@@ -597,7 +706,12 @@ export class DashboardDataService {
    * @throws ValidationError for request-level parameter errors (timerange, tz, aggregation)
    */
   async exportTargets(principal: Principal, dashboardId: string, request: InputParameters | undefined, only?: { reportId?: string }): Promise<ExportTargets> {
-    const { targets, organization, dashboard, reports } = await this.prepare(principal, dashboardId, request, only?.reportId ? { reportId: only.reportId } : undefined);
+    const { targets, organization, dashboard, reports } = await this.prepare(
+      principal,
+      dashboardId,
+      request,
+      only?.reportId ? { reportId: only.reportId } : undefined,
+    );
     const byId = new Map(reports.map((r) => [r.id, r]));
     const keys = [...new Set(targets.flatMap((t) => (t.compiled ? [t.compiled.dataKey] : [])))];
     const results = await this.deps.resultStore.findLatestMany(principal.organizationId, keys);
@@ -612,11 +726,19 @@ export class DashboardDataService {
         const report = t.kind === 'reports' ? byId.get(t.id) : undefined;
         if (!report) return [];
         const result = t.compiled ? results.get(t.compiled.dataKey) : undefined;
-        return [{
-          report, rule: t.rule, dataKey: t.compiled?.dataKey, error: t.error, result,
-          current: result !== undefined && isCurrent(result.dataTimestamp, t.rule, now),
-          query: t.compiled ? { datasource: t.compiled.datasource, sql: t.compiled.sql, values: t.compiled.values, timeZone: t.compiled.timeZone, rQuery: t.compiled.rQuery } : undefined,
-        }];
+        return [
+          {
+            report,
+            rule: t.rule,
+            dataKey: t.compiled?.dataKey,
+            error: t.error,
+            result,
+            current: result !== undefined && isCurrent(result.dataTimestamp, t.rule, now),
+            query: t.compiled
+              ? { datasource: t.compiled.datasource, sql: t.compiled.sql, values: t.compiled.values, timeZone: t.compiled.timeZone, rQuery: t.compiled.rQuery }
+              : undefined,
+          },
+        ];
       }),
     };
   }
@@ -627,11 +749,20 @@ export class DashboardDataService {
    */
   startExport(principal: Principal, target: ExportTarget, options: { priority?: 'interactive' | 'background'; force?: boolean } = {}): Promise<Execution> {
     const q = target.query;
-    if (!q || !target.dataKey) throw new ValidationError(`The report's query cannot run: ${target.error ?? 'it does not compile'}`, { code: 'report_query_invalid' });
+    if (!q || !target.dataKey)
+      throw new ValidationError(`The report's query cannot run: ${target.error ?? 'it does not compile'}`, { code: 'report_query_invalid' });
     return this.deps.executions.start({
-      organizationId: principal.organizationId, datasource: q.datasource, executionType: 'sql_query',
-      priority: options.priority ?? 'interactive', dataKey: target.dataKey, sqlText: q.sql, sqlValues: q.values, rQuery: q.rQuery, timeZone: q.timeZone,
-      options: { reportId: target.report.id }, force: options.force ?? false,
+      organizationId: principal.organizationId,
+      datasource: q.datasource,
+      executionType: 'sql_query',
+      priority: options.priority ?? 'interactive',
+      dataKey: target.dataKey,
+      sqlText: q.sql,
+      sqlValues: q.values,
+      rQuery: q.rQuery,
+      timeZone: q.timeZone,
+      options: { reportId: target.report.id },
+      force: options.force ?? false,
     });
   }
 

@@ -9,7 +9,14 @@
 /** Offset (ms) of `zone` from UTC at instant `at`. */
 function zoneOffsetMs(zone: string, at: Date): number {
   const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
+    timeZone: zone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
   }).formatToParts(at);
   const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
   const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
@@ -57,7 +64,11 @@ export interface FreshnessRule {
 }
 
 /** Combines the dashboard's rule with a report's or filter's own (the lower rate wins). */
-export function effectiveRule(dashboard: { dataRefreshRate: number; dataRefreshAnchorTime: string | null }, own: { dataRefreshRate: number | null; dataRefreshAnchorTime?: string | null }, organizationTimeZone: string): FreshnessRule {
+export function effectiveRule(
+  dashboard: { dataRefreshRate: number; dataRefreshAnchorTime: string | null },
+  own: { dataRefreshRate: number | null; dataRefreshAnchorTime?: string | null },
+  organizationTimeZone: string,
+): FreshnessRule {
   return {
     maxAgeMinutes: Math.min(dashboard.dataRefreshRate, own.dataRefreshRate ?? Number.POSITIVE_INFINITY),
     anchor: own.dataRefreshAnchorTime ?? dashboard.dataRefreshAnchorTime ?? null,

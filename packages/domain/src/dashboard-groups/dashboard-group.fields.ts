@@ -14,7 +14,10 @@ export const dashboardGroupFields = defineFields({
   name: f.text(z.string().min(1).max(500).refine(noNul, 'must not contain NUL characters')).required(),
   description: f.text(z.string().max(100_000).refine(noNul, 'must not contain NUL characters')).nullable(),
   /** Explicit position from Sort Dashboard Groups (0-based), or null (sorted by name after the ordered ones). */
-  sortPosition: f.integer(0, 2 ** 31 - 1).nullable().internal(),
+  sortPosition: f
+    .integer(0, 2 ** 31 - 1)
+    .nullable()
+    .internal(),
   /** Member dashboards by name (`dashboard_group_members`). */
   dashboardIds: f.refs('dashboards'),
   createdAt: f.createdAt(),

@@ -13,8 +13,13 @@ export class DashboardGroupRepository {
 
   private async hydrate(rows: DashboardGroupRow[]): Promise<DashboardGroup[]> {
     if (!rows.length) return [];
-    const members = await this.db('dashboard_group_members as m').join('dashboards as d', 'd.id', 'm.dashboard_id')
-      .whereIn('m.dashboard_group_id', rows.map((r) => r.id)).orderBy(['m.dashboard_group_id', 'd.name', 'd.id'])
+    const members = await this.db('dashboard_group_members as m')
+      .join('dashboards as d', 'd.id', 'm.dashboard_id')
+      .whereIn(
+        'm.dashboard_group_id',
+        rows.map((r) => r.id),
+      )
+      .orderBy(['m.dashboard_group_id', 'd.name', 'd.id'])
       .select<{ dashboard_group_id: string; dashboard_id: string }[]>('m.dashboard_group_id', 'm.dashboard_id');
     const byId = new Map<string, string[]>();
     for (const m of members) byId.set(m.dashboard_group_id, [...(byId.get(m.dashboard_group_id) ?? []), m.dashboard_id]);
@@ -23,14 +28,17 @@ export class DashboardGroupRepository {
 
   /** Every non-personal group: explicitly ordered ones first (by position), then by name ascending. */
   async list(organizationId: string): Promise<DashboardGroup[]> {
-    const rows = await this.visible(organizationId)
-      .orderByRaw('sort_position ASC NULLS LAST, lower(name) ASC, name ASC, id ASC');
+    const rows = await this.visible(organizationId).orderByRaw('sort_position ASC NULLS LAST, lower(name) ASC, name ASC, id ASC');
     return this.hydrate(rows);
   }
 
   async listByIds(organizationId: string, ids: readonly string[]): Promise<DashboardGroup[]> {
     if (!ids.length) return [];
-    return this.hydrate(await this.visible(organizationId).whereIn('id', [...ids]).orderByRaw('sort_position ASC NULLS LAST, lower(name) ASC, id ASC'));
+    return this.hydrate(
+      await this.visible(organizationId)
+        .whereIn('id', [...ids])
+        .orderByRaw('sort_position ASC NULLS LAST, lower(name) ASC, id ASC'),
+    );
   }
 
   async find(organizationId: string, id: string): Promise<DashboardGroup | undefined> {
@@ -48,7 +56,13 @@ export class DashboardGroupRepository {
   /** Ids among `ids` that are not visible groups of the organization. */
   async unknownIds(organizationId: string, ids: readonly string[]): Promise<string[]> {
     if (!ids.length) return [];
-    const found = new Set((await this.visible(organizationId).whereIn('id', [...ids]).select('id')).map((r) => r.id));
+    const found = new Set(
+      (
+        await this.visible(organizationId)
+          .whereIn('id', [...ids])
+          .select('id')
+      ).map((r) => r.id),
+    );
     return ids.filter((id) => !found.has(id));
   }
 
@@ -59,13 +73,17 @@ export class DashboardGroupRepository {
 
   /** Updates the row (members are written by `replaceMembers`). */
   async update(organizationId: string, id: string, patch: DashboardGroupPatch): Promise<void> {
-    await this.visible(organizationId).where({ id }).update({ ...dashboardGroupFields.toColumns(patch), updated_at: this.db.fn.now() });
+    await this.visible(organizationId)
+      .where({ id })
+      .update({ ...dashboardGroupFields.toColumns(patch), updated_at: this.db.fn.now() });
   }
 
   async replaceMembers(organizationId: string, groupId: string, dashboardIds: readonly string[]): Promise<void> {
     await this.db('dashboard_group_members').where({ organization_id: organizationId, dashboard_group_id: groupId }).delete();
     if (dashboardIds.length) {
-      await this.db('dashboard_group_members').insert(dashboardIds.map((d) => ({ organization_id: organizationId, dashboard_group_id: groupId, dashboard_id: d })));
+      await this.db('dashboard_group_members').insert(
+        dashboardIds.map((d) => ({ organization_id: organizationId, dashboard_group_id: groupId, dashboard_id: d })),
+      );
     }
   }
 

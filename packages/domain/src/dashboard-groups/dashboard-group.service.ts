@@ -41,9 +41,15 @@ export class DashboardGroupService {
     if (!ids?.length) return;
     const unknown = await new DashboardRepository(trx).unknownIds(organizationId, ids);
     if (unknown.length) {
-      throw new AppErrors(unknown.map((id) => new ValidationError(`Dashboard ${id} not found`, {
-        code: 'dashboard_not_found', source: { pointer: `/data/relationships/dashboards/data/${ids.indexOf(id)}` },
-      })));
+      throw new AppErrors(
+        unknown.map(
+          (id) =>
+            new ValidationError(`Dashboard ${id} not found`, {
+              code: 'dashboard_not_found',
+              source: { pointer: `/data/relationships/dashboards/data/${ids.indexOf(id)}` },
+            }),
+        ),
+      );
     }
   }
 
@@ -91,13 +97,22 @@ export class DashboardGroupService {
   async sort(principal: Principal, ids: readonly string[]): Promise<void> {
     principal.requireAny(DASHBOARD_MANAGE_PERMISSION);
     const repeated = ids.findIndex((id, i) => ids.indexOf(id) !== i);
-    if (repeated >= 0) throw new ValidationError(`Dashboard group ${ids[repeated]} is listed twice`, { source: { pointer: `/dashboard_group_ids/${repeated}` } });
+    if (repeated >= 0)
+      throw new ValidationError(`Dashboard group ${ids[repeated]} is listed twice`, { source: { pointer: `/dashboard_group_ids/${repeated}` } });
     await withTransaction(this.deps.db, async (trx) => {
       const repo = new DashboardGroupRepository(trx);
       await lock(trx, `dashboard_groups_sort:${principal.organizationId}`);
       const unknown = await repo.unknownIds(principal.organizationId, ids);
       if (unknown.length) {
-        throw new AppErrors(unknown.map((id) => new ValidationError(`Dashboard group ${id} not found`, { code: 'dashboard_group_not_found', source: { pointer: `/dashboard_group_ids/${ids.indexOf(id)}` } })));
+        throw new AppErrors(
+          unknown.map(
+            (id) =>
+              new ValidationError(`Dashboard group ${id} not found`, {
+                code: 'dashboard_group_not_found',
+                source: { pointer: `/dashboard_group_ids/${ids.indexOf(id)}` },
+              }),
+          ),
+        );
       }
       await repo.setOrder(principal.organizationId, ids);
     });

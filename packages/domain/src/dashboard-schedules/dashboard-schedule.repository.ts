@@ -1,7 +1,14 @@
 import type { Knex } from 'knex';
 import { NotFoundError } from '../errors.js';
 import { dashboardScheduleFields } from './dashboard-schedule.fields.js';
-import type { DashboardSchedule, DashboardSchedulePatch, DashboardScheduleRow, DashboardScheduleRun, NewDashboardSchedule, ScheduleRunStatus } from './dashboard-schedule.types.js';
+import type {
+  DashboardSchedule,
+  DashboardSchedulePatch,
+  DashboardScheduleRow,
+  DashboardScheduleRun,
+  NewDashboardSchedule,
+  ScheduleRunStatus,
+} from './dashboard-schedule.types.js';
 
 function toSchedule(row: DashboardScheduleRow): DashboardSchedule {
   return dashboardScheduleFields.fromRow(row);
@@ -48,7 +55,9 @@ export class DashboardScheduleRepository {
   constructor(private readonly db: Knex) {}
 
   async list(organizationId: string): Promise<DashboardSchedule[]> {
-    const rows: DashboardScheduleRow[] = await this.db('dashboard_schedules').where({ organization_id: organizationId }).orderBy([{ column: 'name' }, { column: 'id' }]);
+    const rows: DashboardScheduleRow[] = await this.db('dashboard_schedules')
+      .where({ organization_id: organizationId })
+      .orderBy([{ column: 'name' }, { column: 'id' }]);
     return rows.map(toSchedule);
   }
 
@@ -72,8 +81,10 @@ export class DashboardScheduleRepository {
   }
 
   async update(organizationId: string, id: string, patch: DashboardSchedulePatch): Promise<DashboardSchedule> {
-    const [row] = await this.db('dashboard_schedules').where({ organization_id: organizationId, id })
-      .update({ ...dashboardScheduleFields.toColumns(patch), updated_at: this.db.fn.now() }).returning('*');
+    const [row] = await this.db('dashboard_schedules')
+      .where({ organization_id: organizationId, id })
+      .update({ ...dashboardScheduleFields.toColumns(patch), updated_at: this.db.fn.now() })
+      .returning('*');
     if (!row) throw new NotFoundError(`Dashboard schedule ${id} not found`, { code: 'dashboard_schedule_not_found' });
     return toSchedule(row as DashboardScheduleRow);
   }
@@ -112,13 +123,21 @@ export class DashboardScheduleRepository {
 
   /** Sets `last_sent_at` (never moving it back). */
   async setLastSent(id: string, sentAt: Date): Promise<void> {
-    await this.db('dashboard_schedules').where({ id })
+    await this.db('dashboard_schedules')
+      .where({ id })
       .where((q) => q.whereNull('last_sent_at').orWhere('last_sent_at', '<', sentAt))
       .update({ last_sent_at: sentAt });
   }
 
   /** Inserts a run unless one with the same key exists. @returns the new run, or undefined for a duplicate */
-  async insertRun(run: { id: string; organization_id: string; dashboard_schedule_id: string; run_key: string; due_at: Date; created_at: Date }): Promise<DashboardScheduleRun | undefined> {
+  async insertRun(run: {
+    id: string;
+    organization_id: string;
+    dashboard_schedule_id: string;
+    run_key: string;
+    due_at: Date;
+    created_at: Date;
+  }): Promise<DashboardScheduleRun | undefined> {
     const rows: RunRow[] = await this.db('dashboard_schedule_runs')
       .insert({ ...run, updated_at: run.created_at })
       .onConflict(['dashboard_schedule_id', 'run_key'])
@@ -136,7 +155,9 @@ export class DashboardScheduleRepository {
 
   /** Runs of a schedule, oldest first (tests, operators). */
   async listRuns(organizationId: string, scheduleId: string): Promise<DashboardScheduleRun[]> {
-    const rows: RunRow[] = await this.db('dashboard_schedule_runs').where({ organization_id: organizationId, dashboard_schedule_id: scheduleId }).orderBy([{ column: 'due_at' }, { column: 'created_at' }]);
+    const rows: RunRow[] = await this.db('dashboard_schedule_runs')
+      .where({ organization_id: organizationId, dashboard_schedule_id: scheduleId })
+      .orderBy([{ column: 'due_at' }, { column: 'created_at' }]);
     return rows.map(toRun);
   }
 
@@ -149,8 +170,17 @@ export class DashboardScheduleRepository {
    * Moves a run from one status to another.
    * @returns false when it was not in one of `from` (another attempt got there first)
    */
-  async transitionRun(id: string, from: ScheduleRunStatus[], to: ScheduleRunStatus, changes: { mail_job_id?: string; error_message?: string | null; sent_at?: Date }, now: Date): Promise<boolean> {
-    const n = await this.db('dashboard_schedule_runs').where({ id }).whereIn('status', from).update({ status: to, ...changes, updated_at: now });
+  async transitionRun(
+    id: string,
+    from: ScheduleRunStatus[],
+    to: ScheduleRunStatus,
+    changes: { mail_job_id?: string; error_message?: string | null; sent_at?: Date },
+    now: Date,
+  ): Promise<boolean> {
+    const n = await this.db('dashboard_schedule_runs')
+      .where({ id })
+      .whereIn('status', from)
+      .update({ status: to, ...changes, updated_at: now });
     return n > 0;
   }
 

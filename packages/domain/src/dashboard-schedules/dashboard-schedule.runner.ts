@@ -116,7 +116,7 @@ export class DashboardScheduleRunner {
       const schedule = await this.repo().find(job.organizationId, run.dashboardScheduleId);
       if (!schedule) return await this.end(run.id, 'skipped', 'The schedule was deleted');
       const message = await this.compose(schedule, run.dueAt, run.id);
-      if (!message) return await this.end(run.id, 'skipped', 'The dashboard or report is gone, or out of the schedule\'s reach');
+      if (!message) return await this.end(run.id, 'skipped', "The dashboard or report is gone, or out of the schedule's reach");
       const enqueued = await withTransaction(this.deps.db, async (trx) => {
         const locked = await this.repo(trx).findRun(job.organizationId, run.id, { forUpdate: true });
         if (!locked || locked.status !== 'pending') return false;
@@ -138,7 +138,7 @@ export class DashboardScheduleRunner {
     } catch (err) {
       if (attempt >= (this.deps.maxAttempts ?? 5)) {
         log.error({ err }, 'dashboard schedule run failed; giving up');
-        return this.end(run.id, 'failed', isAppError(err) ? err.detail ?? err.title : 'Internal error');
+        return this.end(run.id, 'failed', isAppError(err) ? (err.detail ?? err.title) : 'Internal error');
       }
       log.warn({ err }, 'dashboard schedule run failed; the queue retries');
       throw err;
@@ -188,8 +188,15 @@ export class DashboardScheduleRunner {
       const renderer = this.deps.renderer;
       if (!renderer) throw new Error('This worker has no renderer for schedule attachments');
       const input: ScheduleRenderInput = {
-        organization, dashboard, target: report ? 'report' : 'dashboard', reports, parameters,
-        timeZone: organization.timeZone, pageWidth: schedule.pageWidth, generatedAt, baseName,
+        organization,
+        dashboard,
+        target: report ? 'report' : 'dashboard',
+        reports,
+        parameters,
+        timeZone: organization.timeZone,
+        pageWidth: schedule.pageWidth,
+        generatedAt,
+        baseName,
       };
       for (const format of formats) {
         const rendered = await renderer.render(input, format);
@@ -236,7 +243,12 @@ export class DashboardScheduleRunner {
    * concurrency, timeouts), waits until none of the target's queries runs (bounded), and returns
    * each report with its newest result under the parameters.
    */
-  private async collectData(principal: Principal, dashboard: Dashboard, report: Report | undefined, parameters: InputParameters): Promise<ScheduleReportData[]> {
+  private async collectData(
+    principal: Principal,
+    dashboard: Dashboard,
+    report: Report | undefined,
+    parameters: InputParameters,
+  ): Promise<ScheduleReportData[]> {
     const data = this.deps.dashboardData;
     let status = await data.pollStatus(principal, dashboard.id, { refreshData: !report, parameters });
     if (report) {

@@ -18,7 +18,12 @@ import { parseSchedule } from '../scheduling/schedule-grammar.js';
 import { DashboardScheduleRepository } from './dashboard-schedule.repository.js';
 import { dashboardScheduleFields } from './dashboard-schedule.fields.js';
 import type {
-  CreateDashboardScheduleInput, DashboardSchedule, DashboardSchedulePatch, DashboardScheduleRun, DashboardScheduleRunJob, UpdateDashboardScheduleInput,
+  CreateDashboardScheduleInput,
+  DashboardSchedule,
+  DashboardSchedulePatch,
+  DashboardScheduleRun,
+  DashboardScheduleRunJob,
+  UpdateDashboardScheduleInput,
 } from './dashboard-schedule.types.js';
 
 /** pg-boss queue of schedule runs (one job per run; the job id is the run id). */
@@ -89,7 +94,12 @@ export class DashboardScheduleService {
    * Resolves the target: the report wins over the dashboard (contract §4.8 rule 52).
    * @throws ValidationError (422) for an unknown dashboard or a report the key cannot manage
    */
-  private async resolveTarget(principal: Principal, db: Knex, dashboardId: string | null, reportId: string | null): Promise<{ dashboardId: string | null; reportId: string | null }> {
+  private async resolveTarget(
+    principal: Principal,
+    db: Knex,
+    dashboardId: string | null,
+    reportId: string | null,
+  ): Promise<{ dashboardId: string | null; reportId: string | null }> {
     if (reportId) {
       const report = await this.deps.reports.findById(principal.organizationId, reportId, db);
       if (!report || !principal.canUseDatasource(report.datasourceId, DASHBOARD_MANAGE_PERMISSION)) {
@@ -103,7 +113,10 @@ export class DashboardScheduleService {
       }
       return { dashboardId, reportId: null };
     }
-    throw new ValidationError('A dashboard schedule needs a "dashboard" or a "report" relationship', { code: 'schedule_target_required', source: { pointer: '/data/relationships' } });
+    throw new ValidationError('A dashboard schedule needs a "dashboard" or a "report" relationship', {
+      code: 'schedule_target_required',
+      source: { pointer: '/data/relationships' },
+    });
   }
 
   /**
@@ -202,7 +215,12 @@ export class DashboardScheduleService {
   /** Inserts a run and enqueues its job in the same transaction. @returns undefined when the key already ran */
   private async createRun(trx: Knex.Transaction, schedule: DashboardSchedule, runKey: string, dueAt: Date): Promise<DashboardScheduleRun | undefined> {
     const run = await this.repo(trx).insertRun({
-      id: newUuid(), organization_id: schedule.organizationId, dashboard_schedule_id: schedule.id, run_key: runKey, due_at: dueAt, created_at: this.deps.clock.now(),
+      id: newUuid(),
+      organization_id: schedule.organizationId,
+      dashboard_schedule_id: schedule.id,
+      run_key: runKey,
+      due_at: dueAt,
+      created_at: this.deps.clock.now(),
     });
     if (!run) return undefined;
     const job: DashboardScheduleRunJob = { organizationId: schedule.organizationId, runId: run.id };

@@ -32,13 +32,21 @@ function timeZoneConfigToJson(tz: TimeZoneConfig): TimeZoneConfigJson {
   };
 }
 
-type FiltersConfigurationJson = { apply_immediately?: boolean; aggregation_options?: AggregationOption[]; filter_sorting?: string[]; hidden_parameters?: string[] };
+type FiltersConfigurationJson = {
+  apply_immediately?: boolean;
+  aggregation_options?: AggregationOption[];
+  filter_sorting?: string[];
+  hidden_parameters?: string[];
+};
 
 /** `filters_configuration` as the API writes and shows it, read into `DashboardFiltersConfiguration`. */
 const filtersConfiguration = z
   .object({
     apply_immediately: z.boolean().optional(),
-    aggregation_options: z.array(z.enum(AGGREGATION_OPTIONS as readonly AggregationOption[] as [AggregationOption, ...AggregationOption[]])).max(10).optional(),
+    aggregation_options: z
+      .array(z.enum(AGGREGATION_OPTIONS as readonly AggregationOption[] as [AggregationOption, ...AggregationOption[]]))
+      .max(10)
+      .optional(),
     filter_sorting: z.array(nulFreeText(200)).max(1000).optional(),
     hidden_parameters: z.array(nulFreeText(200)).max(1000).optional(),
   })
@@ -64,7 +72,14 @@ function filtersConfigurationToJson(fc: DashboardFiltersConfiguration): FiltersC
 }
 
 /** One report's place in `layout` (shown; changed through Update Dashboard Layout). */
-const layoutItem = z.object({ type: z.literal('report'), id: z.string(), row: z.number().int(), column: z.number().int(), width: z.number().int(), height: z.number().int() });
+const layoutItem = z.object({
+  type: z.literal('report'),
+  id: z.string(),
+  row: z.number().int(),
+  column: z.number().int(),
+  width: z.number().int(),
+  height: z.number().int(),
+});
 
 /**
  * The `dashboards` resource (contract §3.4), one line per attribute: the domain type `Dashboard`, the
@@ -80,7 +95,9 @@ export const dashboardFields = defineFields({
   userId: f.text({ max: 64 }).nullable().internal(),
   name: f.text(nulFreeText(500).pipe(z.string().min(1, 'must not be empty'))).required(),
   description: f.text({ max: 100_000 }).nullable(),
-  timeZoneConfig: f.json(timeZoneConfig).dbDefault()
+  timeZoneConfig: f
+    .json(timeZoneConfig)
+    .dbDefault()
     .shownAs(timeZoneConfigToJson)
     .storedAs((tz) => JSON.stringify(timeZoneConfigToJson(tz)), timeZoneConfigFromJson),
   automaticUpdateEnabled: f.boolean().dbDefault(),
@@ -91,7 +108,13 @@ export const dashboardFields = defineFields({
   /** Shared with anyone (`shareMode` other than `none`); computed by the presenter. */
   published: f.boolean().column(false).readOnly().notInBackup(),
   /** Max age of cached results in minutes (reports/filters with a lower rate override it); at most one year. */
-  dataRefreshRate: f.value(z.number().finite().positive().max(525_600)).dbDefault().storedAs((minutes) => minutes, (column: number | string) => Number(column)),
+  dataRefreshRate: f
+    .value(z.number().finite().positive().max(525_600))
+    .dbDefault()
+    .storedAs(
+      (minutes) => minutes,
+      (column: number | string) => Number(column),
+    ),
   /** `HH:MM` in the organization's time zone, or null. */
   dataRefreshAnchorTime: f.value(timeOfDaySchema).nullable(),
   isLocked: f.boolean().dbDefault(),
@@ -102,7 +125,9 @@ export const dashboardFields = defineFields({
   layout: f.value(z.array(layoutItem)).column(false).readOnly().notInBackup(),
   floatingEnabled: f.boolean().dbDefault().readOnly(),
   colorScheme: f.enum(COLOR_SCHEMES).dbDefault(),
-  filtersConfiguration: f.json(filtersConfiguration).dbDefault()
+  filtersConfiguration: f
+    .json(filtersConfiguration)
+    .dbDefault()
     .shownAs(filtersConfigurationToJson)
     .storedAs((fc) => JSON.stringify(filtersConfigurationToJson(fc)), filtersConfigurationFromJson),
   /** Share Dashboard's mode (contract row 29); `published` shows whether it is other than `none`. */

@@ -12,10 +12,17 @@ export class DashboardRepository {
     const ids = rows.map((r) => r.id);
     // Joins drop links to groups that no longer exist (the table has no FK to user_groups; see the migration).
     const [shares, groups] = await Promise.all([
-      this.db('dashboard_user_groups as s').join('user_groups as g', 'g.id', 's.user_group_id')
-        .whereIn('s.dashboard_id', ids).orderBy(['s.dashboard_id', 'g.name', 'g.id']).select<{ dashboard_id: string; user_group_id: string }[]>('s.dashboard_id', 's.user_group_id'),
-      this.db('dashboard_group_members as m').join('dashboard_groups as g', 'g.id', 'm.dashboard_group_id')
-        .whereIn('m.dashboard_id', ids).whereNull('g.owner_user_id').orderBy(['m.dashboard_id', 'g.name', 'g.id']).select<{ dashboard_id: string; dashboard_group_id: string }[]>('m.dashboard_id', 'm.dashboard_group_id'),
+      this.db('dashboard_user_groups as s')
+        .join('user_groups as g', 'g.id', 's.user_group_id')
+        .whereIn('s.dashboard_id', ids)
+        .orderBy(['s.dashboard_id', 'g.name', 'g.id'])
+        .select<{ dashboard_id: string; user_group_id: string }[]>('s.dashboard_id', 's.user_group_id'),
+      this.db('dashboard_group_members as m')
+        .join('dashboard_groups as g', 'g.id', 'm.dashboard_group_id')
+        .whereIn('m.dashboard_id', ids)
+        .whereNull('g.owner_user_id')
+        .orderBy(['m.dashboard_id', 'g.name', 'g.id'])
+        .select<{ dashboard_id: string; dashboard_group_id: string }[]>('m.dashboard_id', 'm.dashboard_group_id'),
     ]);
     const shareMap = new Map<string, string[]>();
     for (const s of shares) shareMap.set(s.dashboard_id, [...(shareMap.get(s.dashboard_id) ?? []), s.user_group_id]);
@@ -31,13 +38,25 @@ export class DashboardRepository {
 
   async listByIds(organizationId: string, ids: readonly string[]): Promise<Dashboard[]> {
     if (!ids.length) return [];
-    return this.hydrate(await this.db<DashboardRow>('dashboards').where({ organization_id: organizationId }).whereIn('id', [...ids]).orderBy(['name', 'id']));
+    return this.hydrate(
+      await this.db<DashboardRow>('dashboards')
+        .where({ organization_id: organizationId })
+        .whereIn('id', [...ids])
+        .orderBy(['name', 'id']),
+    );
   }
 
   /** Ids among `ids` that are not dashboards of the organization. */
   async unknownIds(organizationId: string, ids: readonly string[]): Promise<string[]> {
     if (!ids.length) return [];
-    const found = new Set((await this.db('dashboards').where({ organization_id: organizationId }).whereIn('id', [...ids]).select<{ id: string }[]>('id')).map((r) => r.id));
+    const found = new Set(
+      (
+        await this.db('dashboards')
+          .where({ organization_id: organizationId })
+          .whereIn('id', [...ids])
+          .select<{ id: string }[]>('id')
+      ).map((r) => r.id),
+    );
     return ids.filter((id) => !found.has(id));
   }
 
@@ -66,7 +85,9 @@ export class DashboardRepository {
 
   /** Updates the row (touches `updated_at` even when `patch` is empty). @throws NotFoundError */
   async update(organizationId: string, id: string, patch: DashboardPatch): Promise<void> {
-    const n = await this.db('dashboards').where({ organization_id: organizationId, id }).update({ ...dashboardFields.toColumns(patch), updated_at: this.db.fn.now() });
+    const n = await this.db('dashboards')
+      .where({ organization_id: organizationId, id })
+      .update({ ...dashboardFields.toColumns(patch), updated_at: this.db.fn.now() });
     if (!n) throw new NotFoundError(`Dashboard ${id} not found`, { code: 'dashboard_not_found' });
   }
 
@@ -83,7 +104,9 @@ export class DashboardRepository {
   async replaceUserGroups(organizationId: string, dashboardId: string, userGroupIds: readonly string[]): Promise<void> {
     await this.db('dashboard_user_groups').where({ organization_id: organizationId, dashboard_id: dashboardId }).delete();
     if (userGroupIds.length) {
-      await this.db('dashboard_user_groups').insert(userGroupIds.map((g) => ({ organization_id: organizationId, dashboard_id: dashboardId, user_group_id: g })));
+      await this.db('dashboard_user_groups').insert(
+        userGroupIds.map((g) => ({ organization_id: organizationId, dashboard_id: dashboardId, user_group_id: g })),
+      );
     }
   }
 
@@ -92,13 +115,19 @@ export class DashboardRepository {
     if (!groupIds.length) return;
     await this.db('dashboard_group_members')
       .insert(groupIds.map((g) => ({ organization_id: organizationId, dashboard_group_id: g, dashboard_id: dashboardId })))
-      .onConflict(['dashboard_group_id', 'dashboard_id']).ignore();
+      .onConflict(['dashboard_group_id', 'dashboard_id'])
+      .ignore();
   }
 
   /** Ids of the locked dashboards among `ids`. */
   async lockedIds(organizationId: string, ids: readonly string[]): Promise<string[]> {
     if (!ids.length) return [];
-    return (await this.db('dashboards').where({ organization_id: organizationId, is_locked: true }).whereIn('id', [...ids]).select<{ id: string }[]>('id')).map((r) => r.id);
+    return (
+      await this.db('dashboards')
+        .where({ organization_id: organizationId, is_locked: true })
+        .whereIn('id', [...ids])
+        .select<{ id: string }[]>('id')
+    ).map((r) => r.id);
   }
 
   /** Every locked dashboard id of the organization. */

@@ -25,7 +25,15 @@ import type { RecordOf } from '../fields/index.js';
 import { dashboardFields } from './dashboard.fields.js';
 import { DashboardRepository } from './dashboard.repository.js';
 import { DASHBOARD_MANAGE_PERMISSION, DASHBOARD_VIEW_PERMISSIONS } from './dashboard.permissions.js';
-import { DASHBOARD_BACKUP_FORMAT_VERSION, type CreateDashboardInput, type Dashboard, type DashboardInput, type DashboardLayoutInput, type UpdateDashboardInput, type TimeZoneConfig } from './dashboard.types.js';
+import {
+  DASHBOARD_BACKUP_FORMAT_VERSION,
+  type CreateDashboardInput,
+  type Dashboard,
+  type DashboardInput,
+  type DashboardLayoutInput,
+  type UpdateDashboardInput,
+  type TimeZoneConfig,
+} from './dashboard.types.js';
 import { validateLayout } from './layout.js';
 
 export interface DashboardServiceDeps {
@@ -83,14 +91,17 @@ export function checkTimeZoneConfig(tz: TimeZoneConfig): void {
   const errors: AppError[] = [];
   const p = (m: string) => ({ pointer: `/data/attributes/time_zone_config/${m}` });
   if (tz.type === 'fixed') {
-    if (!tz.fixedTimeZone || !isValidTimeZone(tz.fixedTimeZone)) errors.push(new ValidationError('time_zone_config type fixed needs a valid IANA fixed_time_zone', { source: p('fixed_time_zone') }));
+    if (!tz.fixedTimeZone || !isValidTimeZone(tz.fixedTimeZone))
+      errors.push(new ValidationError('time_zone_config type fixed needs a valid IANA fixed_time_zone', { source: p('fixed_time_zone') }));
   } else if (tz.fixedTimeZone !== undefined) {
     errors.push(new ValidationError('fixed_time_zone is only for time_zone_config type fixed', { source: p('fixed_time_zone') }));
   }
   if (tz.allowedTimeZones !== undefined) {
-    if (tz.type !== 'input') errors.push(new ValidationError('allowed_time_zones is only for time_zone_config type input', { source: p('allowed_time_zones') }));
+    if (tz.type !== 'input')
+      errors.push(new ValidationError('allowed_time_zones is only for time_zone_config type input', { source: p('allowed_time_zones') }));
     tz.allowedTimeZones.forEach((z, i) => {
-      if (!isValidTimeZone(z)) errors.push(new ValidationError(`allowed_time_zones[${i}] is not a known IANA time zone`, { source: p(`allowed_time_zones/${i}`) }));
+      if (!isValidTimeZone(z))
+        errors.push(new ValidationError(`allowed_time_zones[${i}] is not a known IANA time zone`, { source: p(`allowed_time_zones/${i}`) }));
     });
   }
   if (errors.length) throw new AppErrors(errors);
@@ -180,11 +191,19 @@ export class DashboardService {
   async relationsOfMany(principal: Principal, dashboards: readonly Dashboard[]): Promise<DashboardRelations[]> {
     if (!dashboards.length) return [];
     const db = this.deps.db;
-    const all = await new ReportRepository(db).listByDashboards(principal.organizationId, dashboards.map((d) => d.id));
+    const all = await new ReportRepository(db).listByDashboards(
+      principal.organizationId,
+      dashboards.map((d) => d.id),
+    );
     const visible = all.filter((r) => principal.canUseDatasource(r.datasourceId, ...DASHBOARD_VIEW_PERMISSIONS));
     const [ctx, links] = await Promise.all([
       loadReferenceContext(db, principal.organizationId, { allFilters: dashboards.length > 1 }),
-      principal.has(DASHBOARD_MANAGE_PERMISSION) ? new SharingLinkRepository(db).listByDashboards(principal.organizationId, dashboards.map((d) => d.id)) : [],
+      principal.has(DASHBOARD_MANAGE_PERMISSION)
+        ? new SharingLinkRepository(db).listByDashboards(
+            principal.organizationId,
+            dashboards.map((d) => d.id),
+          )
+        : [],
     ]);
     const out: DashboardRelations[] = [];
     for (const dashboard of dashboards) {
@@ -193,8 +212,12 @@ export class DashboardService {
       out.push({
         reports,
         reportIds: reports.map((r) => r.id),
-        filterIds: refs.filters.filter((f) => f.datasourceId === null || principal.canUseDatasource(f.datasourceId, ...DASHBOARD_VIEW_PERMISSIONS)).map((f) => f.id),
-        sqlSnippetIds: refs.sqlSnippets.filter((s) => principal.canUseDatasource(s.datasourceId, ...DASHBOARD_VIEW_PERMISSIONS, 'Manage Datasources')).map((s) => s.id),
+        filterIds: refs.filters
+          .filter((f) => f.datasourceId === null || principal.canUseDatasource(f.datasourceId, ...DASHBOARD_VIEW_PERMISSIONS))
+          .map((f) => f.id),
+        sqlSnippetIds: refs.sqlSnippets
+          .filter((s) => principal.canUseDatasource(s.datasourceId, ...DASHBOARD_VIEW_PERMISSIONS, 'Manage Datasources'))
+          .map((s) => s.id),
         dashboardGroupIds: dashboard.dashboardGroupIds,
         userGroupIds: dashboard.userGroupIds,
         userId: dashboard.userId,
@@ -216,13 +239,17 @@ export class DashboardService {
   async create(principal: Principal, input: CreateDashboardInput): Promise<Dashboard> {
     principal.requireAny(DASHBOARD_MANAGE_PERMISSION);
     if (input.defaultParameters !== undefined) {
-      throw new ValidationError('default_parameters can only be set on existing dashboards (use Update Dashboard)', { source: attrPointer('default_parameters') });
+      throw new ValidationError('default_parameters can only be set on existing dashboards (use Update Dashboard)', {
+        source: attrPointer('default_parameters'),
+      });
     }
     this.check(input);
     const id = newId();
     return withTransaction(this.deps.db, async (trx) => {
       const repo = new DashboardRepository(trx);
-      await repo.insert({ ...dashboardFields.prepareCreate(input), id, organizationId: principal.organizationId }).catch((err: unknown) => { throw translatePgError(err); });
+      await repo.insert({ ...dashboardFields.prepareCreate(input), id, organizationId: principal.organizationId }).catch((err: unknown) => {
+        throw translatePgError(err);
+      });
       return repo.get(principal.organizationId, id);
     });
   }
@@ -241,7 +268,10 @@ export class DashboardService {
       const current = await repo.get(principal.organizationId, id);
       if (current.isLocked && input.isLocked !== false) throw dashboardLockedError(id);
       const patch = dashboardFields.prepareUpdate(input, complete(current));
-      if (Object.keys(patch).length) await repo.update(principal.organizationId, id, patch).catch((err: unknown) => { throw translatePgError(err); });
+      if (Object.keys(patch).length)
+        await repo.update(principal.organizationId, id, patch).catch((err: unknown) => {
+          throw translatePgError(err);
+        });
       return repo.get(principal.organizationId, id);
     });
   }
@@ -275,7 +305,10 @@ export class DashboardService {
       if ((await repo.get(principal.organizationId, id)).isLocked) throw dashboardLockedError(id);
       const reports = new ReportRepository(trx);
       const current = await reports.listByDashboard(principal.organizationId, id);
-      validateLayout(current.map((r) => r.id), input.layout);
+      validateLayout(
+        current.map((r) => r.id),
+        input.layout,
+      );
       for (const item of input.layout) {
         await reports.setPosition(principal.organizationId, item.id, { row: item.row, column: item.column, width: item.width, height: item.height });
       }
@@ -304,7 +337,13 @@ export class DashboardService {
       const copyId = newId();
       const copy = dashboardFields.copyOf(complete(source));
       await repo.insert({
-        ...copy, id: copyId, organizationId: principal.organizationId, userId: source.userId, name: `${source.name} (copy)`, isLocked: false, shareMode: 'none',
+        ...copy,
+        id: copyId,
+        organizationId: principal.organizationId,
+        userId: source.userId,
+        name: `${source.name} (copy)`,
+        isLocked: false,
+        shareMode: 'none',
       });
       const reportRepo = new ReportRepository(trx);
       for (const r of reports) {
@@ -333,9 +372,18 @@ export class DashboardService {
     const snippetIds = new Set(refs.sqlSnippets.map((s) => s.id));
     for (const f of refs.filters) f.sqlSnippetIds.forEach((s) => snippetIds.add(s));
     const snippets = await new SqlSnippetRepository(db).listByIds(principal.organizationId, [...snippetIds]);
-    const datasourceIds = [...new Set([...reports.map((r) => r.datasourceId), ...refs.filters.map((f) => f.datasourceId).filter((d): d is string => d !== null), ...snippets.map((s) => s.datasourceId)])];
+    const datasourceIds = [
+      ...new Set([
+        ...reports.map((r) => r.datasourceId),
+        ...refs.filters.map((f) => f.datasourceId).filter((d): d is string => d !== null),
+        ...snippets.map((s) => s.datasourceId),
+      ]),
+    ];
     const datasources = await datasourceSummaries(db, principal.organizationId, datasourceIds);
-    const parents = await new FilterRepository(db).listByIds(principal.organizationId, refs.filters.map((f) => f.parentFilterId).filter((p): p is string => p !== null && !refs.filters.some((f) => f.id === p)));
+    const parents = await new FilterRepository(db).listByIds(
+      principal.organizationId,
+      refs.filters.map((f) => f.parentFilterId).filter((p): p is string => p !== null && !refs.filters.some((f) => f.id === p)),
+    );
     return {
       format_version: DASHBOARD_BACKUP_FORMAT_VERSION,
       created_at: this.deps.clock.now().toISOString(),

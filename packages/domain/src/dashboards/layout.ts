@@ -27,10 +27,21 @@ export function overlaps(a: GridRect, b: GridRect): boolean {
 
 /** True when a rectangle lies on the grid (row ≥ 1, columns 1–12, sizes in range). */
 export function isOnGrid(r: GridRect): boolean {
-  return Number.isInteger(r.row) && Number.isInteger(r.column) && Number.isInteger(r.width) && Number.isInteger(r.height)
-    && r.row >= 1 && r.row <= MAX_GRID_ROW && r.column >= 1 && r.column <= GRID_COLUMNS
-    && r.width >= 1 && r.width <= GRID_COLUMNS && r.column + r.width - 1 <= GRID_COLUMNS
-    && r.height >= 1 && r.height <= MAX_GRID_HEIGHT;
+  return (
+    Number.isInteger(r.row) &&
+    Number.isInteger(r.column) &&
+    Number.isInteger(r.width) &&
+    Number.isInteger(r.height) &&
+    r.row >= 1 &&
+    r.row <= MAX_GRID_ROW &&
+    r.column >= 1 &&
+    r.column <= GRID_COLUMNS &&
+    r.width >= 1 &&
+    r.width <= GRID_COLUMNS &&
+    r.column + r.width - 1 <= GRID_COLUMNS &&
+    r.height >= 1 &&
+    r.height <= MAX_GRID_HEIGHT
+  );
 }
 
 /**
@@ -62,29 +73,52 @@ export function validateLayout(reportIds: readonly string[], items: readonly Lay
   items.forEach((item, i) => {
     const pointer = `/layout/${i}`;
     if (!known.has(item.id)) {
-      errors.push(new ValidationError(`Layout element ${i}: report ${item.id} is not on this dashboard`, { code: 'layout_unknown_report', source: { pointer: `${pointer}/id` } }));
+      errors.push(
+        new ValidationError(`Layout element ${i}: report ${item.id} is not on this dashboard`, {
+          code: 'layout_unknown_report',
+          source: { pointer: `${pointer}/id` },
+        }),
+      );
       return;
     }
     if (seen.has(item.id)) {
-      errors.push(new ValidationError(`Layout element ${i}: report ${item.id} is already placed by element ${seen.get(item.id)}`, { code: 'layout_duplicate_report', source: { pointer: `${pointer}/id` } }));
+      errors.push(
+        new ValidationError(`Layout element ${i}: report ${item.id} is already placed by element ${seen.get(item.id)}`, {
+          code: 'layout_duplicate_report',
+          source: { pointer: `${pointer}/id` },
+        }),
+      );
       return;
     }
     seen.set(item.id, i);
     if (!isOnGrid(item)) {
-      errors.push(new ValidationError(
-        `Layout element ${i} (report ${item.id}) is off the grid: row ≥ 1, column 1–${GRID_COLUMNS}, width 1–${GRID_COLUMNS} with column + width - 1 ≤ ${GRID_COLUMNS}, height ≥ 1`,
-        { code: 'layout_out_of_grid', source: { pointer } },
-      ));
+      errors.push(
+        new ValidationError(
+          `Layout element ${i} (report ${item.id}) is off the grid: row ≥ 1, column 1–${GRID_COLUMNS}, width 1–${GRID_COLUMNS} with column + width - 1 ≤ ${GRID_COLUMNS}, height ≥ 1`,
+          { code: 'layout_out_of_grid', source: { pointer } },
+        ),
+      );
     }
   });
   for (const id of reportIds) {
-    if (!seen.has(id)) errors.push(new ValidationError(`The layout has no element for report ${id}; it must place every report of the dashboard`, { code: 'layout_missing_report', source: { pointer: '/layout' } }));
+    if (!seen.has(id))
+      errors.push(
+        new ValidationError(`The layout has no element for report ${id}; it must place every report of the dashboard`, {
+          code: 'layout_missing_report',
+          source: { pointer: '/layout' },
+        }),
+      );
   }
   if (!errors.length) {
     for (let i = 0; i < items.length; i++) {
       for (let j = 0; j < i; j++) {
         if (overlaps(items[i]!, items[j]!)) {
-          errors.push(new ValidationError(`Layout element ${i} (report ${items[i]!.id}) overlaps element ${j} (report ${items[j]!.id})`, { code: 'layout_overlap', source: { pointer: `/layout/${i}` } }));
+          errors.push(
+            new ValidationError(`Layout element ${i} (report ${items[i]!.id}) overlaps element ${j} (report ${items[j]!.id})`, {
+              code: 'layout_overlap',
+              source: { pointer: `/layout/${i}` },
+            }),
+          );
           break;
         }
       }

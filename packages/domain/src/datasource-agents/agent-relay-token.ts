@@ -18,7 +18,10 @@ export interface RelayGrant {
 export class AgentRelayTokens {
   private readonly key: Buffer;
 
-  constructor(encryptionKey: Buffer, private readonly ttlSeconds = 60) {
+  constructor(
+    encryptionKey: Buffer,
+    private readonly ttlSeconds = 60,
+  ) {
     this.key = createHmac('sha256', encryptionKey).update('sightline datasource agent relay tokens v1').digest();
   }
 

@@ -23,7 +23,10 @@ type RelayNotice = { t: 'opened' } | { t: 'error'; message: string };
 class RelayStream extends Duplex {
   private lastError: string | undefined;
 
-  constructor(private readonly ws: WebSocket, private readonly agentName: string) {
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly agentName: string,
+  ) {
     super({ allowHalfOpen: false });
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (!isBinary) {
@@ -116,9 +119,11 @@ function openThroughRelay(route: AgentRoute, token: string): Promise<Duplex> {
     const timer = setTimeout(() => fail(`The datasource agent "${route.name}" did not open the session within ${OPEN_TIMEOUT_MS / 1000} s`), OPEN_TIMEOUT_MS);
     ws.on('unexpected-response', (_req, res) => {
       res.resume();
-      fail(res.statusCode === 409
-        ? `The datasource agent "${route.name}" is not connected`
-        : `The relay of datasource agent "${route.name}" refused the session (HTTP ${res.statusCode})`);
+      fail(
+        res.statusCode === 409
+          ? `The datasource agent "${route.name}" is not connected`
+          : `The relay of datasource agent "${route.name}" refused the session (HTTP ${res.statusCode})`,
+      );
     });
     ws.on('error', (err) => fail(`Could not reach the relay of datasource agent "${route.name}": ${err.message}`));
     ws.on('close', () => fail(failure ?? `The datasource agent "${route.name}" closed the session before it opened`));

@@ -1,7 +1,13 @@
 import type { Knex } from 'knex';
 import { NotFoundError } from '../errors.js';
 import { datasourceAgentFields } from './datasource-agent.fields.js';
-import { AGENT_STALE_AFTER_SECONDS, type DatasourceAgent, type DatasourceAgentPatch, type DatasourceAgentRow, type NewDatasourceAgent } from './datasource-agent.types.js';
+import {
+  AGENT_STALE_AFTER_SECONDS,
+  type DatasourceAgent,
+  type DatasourceAgentPatch,
+  type DatasourceAgentRow,
+  type NewDatasourceAgent,
+} from './datasource-agent.types.js';
 
 type Loaded = DatasourceAgentRow & { connected_now: boolean };
 
@@ -20,12 +26,21 @@ export class DatasourceAgentRepository {
 
   /** Rows with `connected` as of now: a connection whose relay stopped its heartbeat counts as gone. */
   private select(): Knex.QueryBuilder {
-    return this.db('datasource_agents').select('datasource_agents.*', this.db.raw('(connected AND last_seen_at > now() - make_interval(secs => ?)) AS connected_now', [AGENT_STALE_AFTER_SECONDS]));
+    return this.db('datasource_agents').select(
+      'datasource_agents.*',
+      this.db.raw('(connected AND last_seen_at > now() - make_interval(secs => ?)) AS connected_now', [AGENT_STALE_AFTER_SECONDS]),
+    );
   }
 
   private async hydrate(rows: Loaded[]): Promise<DatasourceAgent[]> {
     if (!rows.length) return [];
-    const links = await this.db('datasource_agent_links').whereIn('agent_id', rows.map((r) => r.id)).orderBy('datasource_id').select<{ agent_id: string; datasource_id: string }[]>('agent_id', 'datasource_id');
+    const links = await this.db('datasource_agent_links')
+      .whereIn(
+        'agent_id',
+        rows.map((r) => r.id),
+      )
+      .orderBy('datasource_id')
+      .select<{ agent_id: string; datasource_id: string }[]>('agent_id', 'datasource_id');
     const byAgent = new Map<string, string[]>();
     for (const l of links) byAgent.set(l.agent_id, [...(byAgent.get(l.agent_id) ?? []), l.datasource_id]);
     return rows.map((row) => ({
@@ -49,7 +64,12 @@ export class DatasourceAgentRepository {
 
   async listByIds(organizationId: string, ids: readonly string[]): Promise<DatasourceAgent[]> {
     if (!ids.length) return [];
-    return this.hydrate(await this.select().where({ organization_id: organizationId }).whereIn('id', [...ids]).orderBy(['name', 'id']));
+    return this.hydrate(
+      await this.select()
+        .where({ organization_id: organizationId })
+        .whereIn('id', [...ids])
+        .orderBy(['name', 'id']),
+    );
   }
 
   async find(organizationId: string, id: string): Promise<DatasourceAgent | undefined> {
@@ -72,7 +92,9 @@ export class DatasourceAgentRepository {
 
   /** @throws NotFoundError */
   async update(organizationId: string, id: string, patch: DatasourceAgentPatch): Promise<DatasourceAgent> {
-    const n = await this.db('datasource_agents').where({ organization_id: organizationId, id }).update({ ...datasourceAgentFields.toColumns(patch), updated_at: this.db.fn.now() });
+    const n = await this.db('datasource_agents')
+      .where({ organization_id: organizationId, id })
+      .update({ ...datasourceAgentFields.toColumns(patch), updated_at: this.db.fn.now() });
     if (!n) throw new NotFoundError(`Datasource agent ${id} not found`, { code: 'datasource_agent_not_found' });
     return this.get(organizationId, id);
   }
@@ -87,8 +109,13 @@ export class DatasourceAgentRepository {
    */
   async markConnected(id: string, connection: { connectionId: string; relayUrl: string; address: string | null; version: string | null }): Promise<boolean> {
     const n = await this.db('datasource_agents').where({ id, enabled: true }).update({
-      connected: true, connection_id: connection.connectionId, relay_url: connection.relayUrl, address: connection.address, version: connection.version,
-      active_queries: 0, last_seen_at: this.db.fn.now(),
+      connected: true,
+      connection_id: connection.connectionId,
+      relay_url: connection.relayUrl,
+      address: connection.address,
+      version: connection.version,
+      active_queries: 0,
+      last_seen_at: this.db.fn.now(),
     });
     return n > 0;
   }
@@ -98,14 +125,16 @@ export class DatasourceAgentRepository {
    * @returns false when the connection is no longer the agent's (disabled, deleted, replaced): the relay closes it
    */
   async heartbeat(id: string, connectionId: string, activeQueries: number): Promise<boolean> {
-    const n = await this.db('datasource_agents').where({ id, connection_id: connectionId, enabled: true })
+    const n = await this.db('datasource_agents')
+      .where({ id, connection_id: connectionId, enabled: true })
       .update({ last_seen_at: this.db.fn.now(), active_queries: activeQueries, connected: true });
     return n > 0;
   }
 
   /** Records the end of a connection (only if it is still the agent's current one). */
   async markDisconnected(id: string, connectionId: string): Promise<void> {
-    await this.db('datasource_agents').where({ id, connection_id: connectionId })
+    await this.db('datasource_agents')
+      .where({ id, connection_id: connectionId })
       .update({ connected: false, connection_id: null, relay_url: null, active_queries: 0 });
   }
 
@@ -114,24 +143,37 @@ export class DatasourceAgentRepository {
     const rows = await this.db('datasource_agents as a')
       .join('datasource_agent_links as l', 'l.agent_id', 'a.id')
       .where({ 'l.datasource_id': datasourceId, 'a.organization_id': organizationId, 'a.enabled': true, 'a.connected': true })
-      .whereNotNull('a.relay_url').whereNotNull('a.connection_id')
+      .whereNotNull('a.relay_url')
+      .whereNotNull('a.connection_id')
       .whereRaw('a.last_seen_at > now() - make_interval(secs => ?)', [AGENT_STALE_AFTER_SECONDS])
       .orderBy('a.last_seen_at', 'desc')
-      .select<Array<{ id: string; organization_id: string; name: string; relay_url: string; connection_id: string }>>('a.id', 'a.organization_id', 'a.name', 'a.relay_url', 'a.connection_id');
+      .select<Array<{ id: string; organization_id: string; name: string; relay_url: string; connection_id: string }>>(
+        'a.id',
+        'a.organization_id',
+        'a.name',
+        'a.relay_url',
+        'a.connection_id',
+      );
     return rows.map((r) => ({ agentId: r.id, organizationId: r.organization_id, name: r.name, relayUrl: r.relay_url, connectionId: r.connection_id }));
   }
 
   /** Names of the agents linked to a datasource (for error messages). */
   async namesForDatasource(datasourceId: string): Promise<Array<{ id: string; name: string; enabled: boolean }>> {
-    return this.db('datasource_agents as a').join('datasource_agent_links as l', 'l.agent_id', 'a.id')
-      .where({ 'l.datasource_id': datasourceId }).orderBy('a.name').select('a.id', 'a.name', 'a.enabled');
+    return this.db('datasource_agents as a')
+      .join('datasource_agent_links as l', 'l.agent_id', 'a.id')
+      .where({ 'l.datasource_id': datasourceId })
+      .orderBy('a.name')
+      .select('a.id', 'a.name', 'a.enabled');
   }
 
   /** Agent ids per datasource among `datasourceIds`. */
   async agentIdsByDatasource(datasourceIds: readonly string[]): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>();
     if (!datasourceIds.length) return out;
-    const links = await this.db('datasource_agent_links').whereIn('datasource_id', [...datasourceIds]).orderBy('agent_id').select<{ agent_id: string; datasource_id: string }[]>('agent_id', 'datasource_id');
+    const links = await this.db('datasource_agent_links')
+      .whereIn('datasource_id', [...datasourceIds])
+      .orderBy('agent_id')
+      .select<{ agent_id: string; datasource_id: string }[]>('agent_id', 'datasource_id');
     for (const l of links) out.set(l.datasource_id, [...(out.get(l.datasource_id) ?? []), l.agent_id]);
     return out;
   }
@@ -139,13 +181,17 @@ export class DatasourceAgentRepository {
   /** Makes `agentIds` the agents of a datasource. */
   async replaceLinks(datasourceId: string, agentIds: readonly string[]): Promise<void> {
     await this.db('datasource_agent_links').where({ datasource_id: datasourceId }).delete();
-    if (agentIds.length) await this.db('datasource_agent_links').insert([...new Set(agentIds)].map((agentId) => ({ datasource_id: datasourceId, agent_id: agentId })));
+    if (agentIds.length)
+      await this.db('datasource_agent_links').insert([...new Set(agentIds)].map((agentId) => ({ datasource_id: datasourceId, agent_id: agentId })));
   }
 
   /** The ids among `ids` that are not agents of the organization. */
   async unknownIds(organizationId: string, ids: readonly string[]): Promise<string[]> {
     if (!ids.length) return [];
-    const rows = await this.db('datasource_agents').where({ organization_id: organizationId }).whereIn('id', [...ids]).select<{ id: string }[]>('id');
+    const rows = await this.db('datasource_agents')
+      .where({ organization_id: organizationId })
+      .whereIn('id', [...ids])
+      .select<{ id: string }[]>('id');
     const known = new Set(rows.map((r) => r.id));
     return ids.filter((id) => !known.has(id));
   }

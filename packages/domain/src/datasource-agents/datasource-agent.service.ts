@@ -119,10 +119,11 @@ export class DatasourceAgentService {
   async delete(principal: Principal, id: string): Promise<void> {
     principal.requireAny('Manage Datasources');
     const current = await this.repo().get(principal.organizationId, id);
-    const inUse = () => new ValidationError(
-      `The datasource agent is used by ${current.datasourceIds.length === 1 ? 'datasource' : 'datasources'} ${current.datasourceIds.join(', ')}; change their connection first`,
-      { code: 'datasource_agent_in_use' },
-    );
+    const inUse = () =>
+      new ValidationError(
+        `The datasource agent is used by ${current.datasourceIds.length === 1 ? 'datasource' : 'datasources'} ${current.datasourceIds.join(', ')}; change their connection first`,
+        { code: 'datasource_agent_in_use' },
+      );
     if (current.datasourceIds.length) throw inUse();
     try {
       await this.repo().delete(principal.organizationId, id);

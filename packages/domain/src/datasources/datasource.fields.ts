@@ -46,13 +46,17 @@ export const datasourceFields = defineFields({
   sshTunnelUser: f.text({ max: 255 }).nullable(),
   dataTimeZone: f.value(z.string().refine(isValidTimeZone, 'must be an IANA time zone name such as "Europe/Berlin"')).default('UTC'),
   /** On by default for direct connections; always on for types that only connect over TLS. */
-  requireSsl: f.boolean()
+  requireSsl: f
+    .boolean()
     .default((d: SslSettings) => d.connectionMode === 'direct')
     .coerce((d: SslSettings) => (d.databaseType && ALWAYS_SSL.has(d.databaseType) ? true : undefined)),
   /** Always on for some types, and for Oracle/Presto whenever SSL is on. */
-  verifySsl: f.boolean()
+  verifySsl: f
+    .boolean()
     .default(false)
-    .coerce((d: SslSettings) => (d.databaseType && (ALWAYS_VERIFY.has(d.databaseType) || (VERIFY_WITH_SSL.has(d.databaseType) && d.requireSsl)) ? true : undefined)),
+    .coerce((d: SslSettings) =>
+      d.databaseType && (ALWAYS_VERIFY.has(d.databaseType) || (VERIFY_WITH_SSL.has(d.databaseType) && d.requireSsl)) ? true : undefined,
+    ),
   enabled: f.boolean().default(true),
   maxConcurrentExecutions: f.integer(1, 1000).default(20),
   /** Statement timeout of this datasource's queries; null = the deployment default. */
@@ -65,8 +69,12 @@ export const datasourceFields = defineFields({
   snowflakeIdentifier: f.text({ max: 255 }).nullable(),
   snowflakeRegion: f.text({ max: 100 }).nullable(),
   snowflakeWarehouse: f.text({ max: 255 }).nullable(),
-  bigqueryServiceKey: f.text(nulFreeText(20_000).refine(isJsonObjectText, 'must be the service key as a JSON string'))
-    .nullable().column('bigquery_service_key_enc').sealed().visibleTo('Manage Datasources'),
+  bigqueryServiceKey: f
+    .text(nulFreeText(20_000).refine(isJsonObjectText, 'must be the service key as a JSON string'))
+    .nullable()
+    .column('bigquery_service_key_enc')
+    .sealed()
+    .visibleTo('Manage Datasources'),
   createdAt: f.createdAt(),
   updatedAt: f.updatedAt(),
   schemaUpdatedAt: f.timestamp().nullable().readOnly(),

@@ -16,7 +16,10 @@ export interface DatasourceUsage {
 export class DatasourceRepository {
   private readonly sealer: Sealer;
 
-  constructor(private readonly db: Knex, encryptionKey: Buffer) {
+  constructor(
+    private readonly db: Knex,
+    encryptionKey: Buffer,
+  ) {
     this.sealer = sealerFor(encryptionKey);
   }
 
@@ -27,7 +30,13 @@ export class DatasourceRepository {
   /** Rows to datasources with their agents (`datasource_agent_links`). */
   private async hydrate(rows: DatasourceRow[]): Promise<Datasource[]> {
     if (!rows.length) return [];
-    const links = await this.db('datasource_agent_links').whereIn('datasource_id', rows.map((r) => r.id)).orderBy('agent_id').select<{ datasource_id: string; agent_id: string }[]>('datasource_id', 'agent_id');
+    const links = await this.db('datasource_agent_links')
+      .whereIn(
+        'datasource_id',
+        rows.map((r) => r.id),
+      )
+      .orderBy('agent_id')
+      .select<{ datasource_id: string; agent_id: string }[]>('datasource_id', 'agent_id');
     const byDatasource = new Map<string, string[]>();
     for (const l of links) byDatasource.set(l.datasource_id, [...(byDatasource.get(l.datasource_id) ?? []), l.agent_id]);
     return rows.map((r) => this.toDatasource(r, byDatasource.get(r.id) ?? []));
@@ -40,7 +49,9 @@ export class DatasourceRepository {
 
   /** Datasources of the organization within `scope`, sample data first, then by name. */
   async list(organizationId: string, scope: DatasourceScope): Promise<Datasource[]> {
-    const q = this.db<DatasourceRow>('datasources').where({ organization_id: organizationId }).orderBy([{ column: 'is_sample', order: 'desc' }, 'name', 'id']);
+    const q = this.db<DatasourceRow>('datasources')
+      .where({ organization_id: organizationId })
+      .orderBy([{ column: 'is_sample', order: 'desc' }, 'name', 'id']);
     if (scope !== 'all') q.whereIn('id', [...scope]);
     return this.hydrate(await q);
   }
@@ -48,15 +59,23 @@ export class DatasourceRepository {
   /** Datasources of the organization among `ids` (included resources). */
   async listByIds(organizationId: string, ids: readonly string[]): Promise<Datasource[]> {
     if (!ids.length) return [];
-    return this.hydrate(await this.db<DatasourceRow>('datasources').where({ organization_id: organizationId }).whereIn('id', [...ids]).orderBy(['name', 'id']));
+    return this.hydrate(
+      await this.db<DatasourceRow>('datasources')
+        .where({ organization_id: organizationId })
+        .whereIn('id', [...ids])
+        .orderBy(['name', 'id']),
+    );
   }
 
   /** One datasource with its agents, in one statement (every submit reads it). */
   async find(organizationId: string, id: string): Promise<Datasource | undefined> {
-    const row = await this.db<DatasourceRow>('datasources')
+    const row = (await this.db<DatasourceRow>('datasources')
       .where({ organization_id: organizationId, id })
-      .select('datasources.*', this.db.raw('ARRAY(SELECT l.agent_id FROM datasource_agent_links l WHERE l.datasource_id = datasources.id ORDER BY l.agent_id) AS agent_link_ids'))
-      .first() as (DatasourceRow & { agent_link_ids: string[] }) | undefined;
+      .select(
+        'datasources.*',
+        this.db.raw('ARRAY(SELECT l.agent_id FROM datasource_agent_links l WHERE l.datasource_id = datasources.id ORDER BY l.agent_id) AS agent_link_ids'),
+      )
+      .first()) as (DatasourceRow & { agent_link_ids: string[] }) | undefined;
     if (!row) return undefined;
     const { agent_link_ids: agentIds, ...rest } = row;
     return this.toDatasource(rest as DatasourceRow, agentIds);
@@ -84,7 +103,10 @@ export class DatasourceRepository {
   }
 
   /** Records what a connection learned about the database (server version, schema statistics). */
-  async setMetadata(id: string, metadata: Pick<DatasourcePatch, 'serverVersion' | 'defaultSchemaName' | 'schemaUpdatedAt' | 'totalRowCount' | 'totalRowCountExact'>): Promise<void> {
+  async setMetadata(
+    id: string,
+    metadata: Pick<DatasourcePatch, 'serverVersion' | 'defaultSchemaName' | 'schemaUpdatedAt' | 'totalRowCount' | 'totalRowCountExact'>,
+  ): Promise<void> {
     await this.db('datasources').where({ id }).update(datasourceFields.toColumns(metadata, this.sealer));
   }
 
@@ -102,12 +124,16 @@ export class DatasourceRepository {
       { kind: 'filter', table: 'filters', label: 'variable_name' },
       { kind: 'sql_snippet', table: 'sql_snippets', label: 'name' },
     ];
-    const found = await Promise.all(kinds.map(async (k) => {
-      const rows = await this.db(k.table).where({ organization_id: organizationId, datasource_id: id })
-        .select<Array<{ id: string; label: string | null; total: string }>>('id', `${k.label} as label`, this.db.raw('count(*) over () AS total'))
-        .orderBy('id').limit(limit);
-      return { kind: k.kind, total: rows.length ? Number(rows[0]!.total) : 0, items: rows.map((r) => ({ id: r.id, label: r.label })) };
-    }));
+    const found = await Promise.all(
+      kinds.map(async (k) => {
+        const rows = await this.db(k.table)
+          .where({ organization_id: organizationId, datasource_id: id })
+          .select<Array<{ id: string; label: string | null; total: string }>>('id', `${k.label} as label`, this.db.raw('count(*) over () AS total'))
+          .orderBy('id')
+          .limit(limit);
+        return { kind: k.kind, total: rows.length ? Number(rows[0]!.total) : 0, items: rows.map((r) => ({ id: r.id, label: r.label })) };
+      }),
+    );
     return found.filter((u) => u.total > 0);
   }
 

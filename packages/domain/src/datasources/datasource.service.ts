@@ -14,7 +14,20 @@ import { datasourceFields } from './datasource.fields.js';
 import type { ConnectionTestResult, CreateDatasourceInput, Datasource, UpdateDatasourceInput } from './datasource.types.js';
 
 /** The attributes that decide how a datasource is reached (a change closes its SSH tunnel). */
-const CONNECTION_FIELDS = ['connectionMode', 'host', 'port', 'username', 'password', 'database', 'sshTunnelHost', 'sshTunnelPort', 'sshTunnelUser', 'requireSsl', 'verifySsl', 'enabled'] as const;
+const CONNECTION_FIELDS = [
+  'connectionMode',
+  'host',
+  'port',
+  'username',
+  'password',
+  'database',
+  'sshTunnelHost',
+  'sshTunnelPort',
+  'sshTunnelUser',
+  'requireSsl',
+  'verifySsl',
+  'enabled',
+] as const;
 
 /** Permissions that make a datasource visible (contract rows 2 and 3). */
 export const DATASOURCE_VIEW_PERMISSIONS = ['View Datasources', 'Manage Datasources', 'Manage Dashboards', 'Manage Alerts'] as const;
@@ -66,7 +79,11 @@ export class DatasourceService {
    * datasource on every request).
    * @throws NotFoundError when it does not exist or is outside the key's scope
    */
-  async getVisibleShared(principal: Principal, id: string, permissions: readonly Parameters<Principal['has']>[0][] = DATASOURCE_VIEW_PERMISSIONS): Promise<Datasource> {
+  async getVisibleShared(
+    principal: Principal,
+    id: string,
+    permissions: readonly Parameters<Principal['has']>[0][] = DATASOURCE_VIEW_PERMISSIONS,
+  ): Promise<Datasource> {
     if (!principal.canUseDatasource(id, ...permissions)) throw new NotFoundError(`Datasource ${id} not found`, { code: 'datasource_not_found' });
     // the organization is part of the key: a lookup is only ever shared within one tenant
     const key = `${principal.organizationId}\u0000${id}`;
@@ -109,7 +126,11 @@ export class DatasourceService {
    * One datasource the key may see through any of `permissions` (default: the viewing ones).
    * @throws NotFoundError when it does not exist or is outside the key's scope
    */
-  async getVisible(principal: Principal, id: string, permissions: readonly Parameters<Principal['has']>[0][] = DATASOURCE_VIEW_PERMISSIONS): Promise<Datasource> {
+  async getVisible(
+    principal: Principal,
+    id: string,
+    permissions: readonly Parameters<Principal['has']>[0][] = DATASOURCE_VIEW_PERMISSIONS,
+  ): Promise<Datasource> {
     if (!principal.canUseDatasource(id, ...permissions)) throw new NotFoundError(`Datasource ${id} not found`, { code: 'datasource_not_found' });
     return this.repo().get(principal.organizationId, id);
   }
@@ -134,7 +155,9 @@ export class DatasourceService {
       if (!prepared.agentIds?.length) return ds;
       await this.deps.agents.setDatasourceAgents(trx, principal.organizationId, ds.id, ds.connectionMode, prepared.agentIds);
       return this.repo(trx).get(principal.organizationId, ds.id);
-    }).catch((err: unknown) => { throw translatePgError(err); });
+    }).catch((err: unknown) => {
+      throw translatePgError(err);
+    });
   }
 
   /** Datasources of the organization among `ids` that the key may see (included resources). */
@@ -153,21 +176,35 @@ export class DatasourceService {
     const current = await this.getVisible(principal, id);
     if (!principal.canUseDatasource(id, 'Manage Datasources')) throw new ForbiddenError('This API key cannot manage this datasource');
     if (current.isSample) {
-      const allowed = new Set<keyof UpdateDatasourceInput>(['name', 'enabled', 'maxConcurrentExecutions', 'queryTimeoutSeconds', 'updateSchemaNightly', 'updateSchemaRowCounts', 'dataTimeZone']);
+      const allowed = new Set<keyof UpdateDatasourceInput>([
+        'name',
+        'enabled',
+        'maxConcurrentExecutions',
+        'queryTimeoutSeconds',
+        'updateSchemaNightly',
+        'updateSchemaRowCounts',
+        'dataTimeZone',
+      ]);
       const locked = (Object.keys(input) as Array<keyof UpdateDatasourceInput>).filter((k) => !allowed.has(k) && input[k] !== undefined);
-      if (locked.length) throw new ValidationError(`The connection of the Sample Data datasource cannot be changed (${locked.join(', ')})`, { code: 'sample_datasource_locked' });
+      if (locked.length)
+        throw new ValidationError(`The connection of the Sample Data datasource cannot be changed (${locked.join(', ')})`, {
+          code: 'sample_datasource_locked',
+        });
     }
     const patch = datasourceFields.prepareUpdate(input, current);
     const mode = patch.connectionMode ?? current.connectionMode;
     // Agents belong to agent mode only: leaving it lets go of them (so they can be deleted).
     const agentIds = input.agentIds ?? (mode === 'agent' ? undefined : current.agentIds.length ? [] : undefined);
-    const updated = agentIds === undefined
-      ? await this.repo().update(principal.organizationId, id, patch)
-      : await withTransaction(this.deps.db, async (trx) => {
-        await this.repo(trx).update(principal.organizationId, id, patch);
-        await this.deps.agents.setDatasourceAgents(trx, principal.organizationId, id, mode, agentIds);
-        return this.repo(trx).get(principal.organizationId, id);
-      }).catch((err: unknown) => { throw translatePgError(err); });
+    const updated =
+      agentIds === undefined
+        ? await this.repo().update(principal.organizationId, id, patch)
+        : await withTransaction(this.deps.db, async (trx) => {
+            await this.repo(trx).update(principal.organizationId, id, patch);
+            await this.deps.agents.setDatasourceAgents(trx, principal.organizationId, id, mode, agentIds);
+            return this.repo(trx).get(principal.organizationId, id);
+          }).catch((err: unknown) => {
+            throw translatePgError(err);
+          });
     // sessions of the old settings end (other processes notice the changed settings on next use)
     await this.sessionPools.evict(id);
     if (input.sshTunnelHost !== undefined || input.sshTunnelPort !== undefined || input.sshTunnelUser !== undefined) {
@@ -176,7 +213,8 @@ export class DatasourceService {
     }
     // A change of how the database is reached ends the tunnel and its sessions; the next session
     // opens one with the new settings. (A rename or a new refresh rate leaves running queries alone.)
-    if (CONNECTION_FIELDS.some((field) => current[field] !== updated[field])) this.deps.sshTunnels?.closeDatasource(id, 'The datasource connection settings were changed');
+    if (CONNECTION_FIELDS.some((field) => current[field] !== updated[field]))
+      this.deps.sshTunnels?.closeDatasource(id, 'The datasource connection settings were changed');
     return updated;
   }
 
@@ -194,7 +232,10 @@ export class DatasourceService {
     await this.getVisible(principal, id);
     if (!principal.canUseDatasource(id, 'Manage Datasources')) throw new ForbiddenError('This API key cannot manage this datasource');
     const usages = await this.repo().usages(principal.organizationId, id);
-    if (usages.length) throw new ValidationError(`The datasource is used by ${describeUsages(usages)}; delete them or move them to another datasource first`, { code: 'datasource_in_use' });
+    if (usages.length)
+      throw new ValidationError(`The datasource is used by ${describeUsages(usages)}; delete them or move them to another datasource first`, {
+        code: 'datasource_in_use',
+      });
     try {
       await this.repo().delete(principal.organizationId, id);
       await this.sessionPools.evict(id);
@@ -215,9 +256,12 @@ export class DatasourceService {
   connectionSettings(ds: Datasource): ConnectionSettings {
     if (!ds.enabled) throw new ValidationError(`Datasource ${ds.id} is disabled`, { code: 'datasource_disabled' });
     // ssh_tunnel: through the datasource's SSH tunnel; agent: through a connected agent of the datasource (via its relay)
-    const transport = ds.connectionMode === 'ssh_tunnel' ? this.sshTransport(ds) : ds.connectionMode === 'agent' ? this.deps.agents.transportFor(ds) : undefined;
+    const transport =
+      ds.connectionMode === 'ssh_tunnel' ? this.sshTransport(ds) : ds.connectionMode === 'agent' ? this.deps.agents.transportFor(ds) : undefined;
     if (ds.connectionMode !== 'direct' && ds.connectionMode !== 'ssh_tunnel' && ds.connectionMode !== 'agent') {
-      throw new ValidationError(`Connection mode "${ds.connectionMode}" is not supported by this build yet; use "direct"`, { code: 'connection_mode_not_supported' });
+      throw new ValidationError(`Connection mode "${ds.connectionMode}" is not supported by this build yet; use "direct"`, {
+        code: 'connection_mode_not_supported',
+      });
     }
     return {
       ...(transport ? { transport } : {}),
@@ -240,9 +284,23 @@ export class DatasourceService {
   private sshTransport(ds: Datasource): ConnectionSettings['transport'] {
     const pool = this.deps.sshTunnels;
     if (!pool) throw new ValidationError('Connection mode "ssh_tunnel" is not available in this process', { code: 'connection_mode_not_supported' });
-    if (!ds.sshTunnelHost) throw new ValidationError('A datasource in connection_mode ssh_tunnel needs ssh_tunnel_host (the bastion host)', { code: 'ssh_tunnel_incomplete', source: { pointer: '/data/attributes/ssh_tunnel_host' } });
-    if (!ds.sshTunnelUser) throw new ValidationError('A datasource in connection_mode ssh_tunnel needs ssh_tunnel_user (the login on the bastion)', { code: 'ssh_tunnel_incomplete', source: { pointer: '/data/attributes/ssh_tunnel_user' } });
-    return pool.transportFor({ organizationId: ds.organizationId, datasourceId: ds.id, host: ds.sshTunnelHost, port: ds.sshTunnelPort ?? 22, username: ds.sshTunnelUser });
+    if (!ds.sshTunnelHost)
+      throw new ValidationError('A datasource in connection_mode ssh_tunnel needs ssh_tunnel_host (the bastion host)', {
+        code: 'ssh_tunnel_incomplete',
+        source: { pointer: '/data/attributes/ssh_tunnel_host' },
+      });
+    if (!ds.sshTunnelUser)
+      throw new ValidationError('A datasource in connection_mode ssh_tunnel needs ssh_tunnel_user (the login on the bastion)', {
+        code: 'ssh_tunnel_incomplete',
+        source: { pointer: '/data/attributes/ssh_tunnel_user' },
+      });
+    return pool.transportFor({
+      organizationId: ds.organizationId,
+      datasourceId: ds.id,
+      host: ds.sshTunnelHost,
+      port: ds.sshTunnelPort ?? 22,
+      username: ds.sshTunnelUser,
+    });
   }
 
   /** Effective statement timeout of a datasource in milliseconds. */
@@ -295,19 +353,36 @@ export class DatasourceService {
   async ensureSampleDatasource(db: Knex, organizationId: string): Promise<Datasource | undefined> {
     const sample = this.deps.sampleData;
     if (!sample) return undefined;
-    return this.changing(() => withTransaction(db, async (trx) => {
-      const repo = this.repo(trx);
-      const existing = await repo.findSample(organizationId);
-      if (existing) {
-        return repo.update(organizationId, existing.id, { host: sample.host, port: sample.port, database: sample.database, username: sample.username, password: sample.password });
-      }
-      const settings = datasourceFields.prepareCreate({
-        name: 'Sample Data', databaseType: 'postgres', connectionMode: 'direct', host: sample.host, port: sample.port,
-        database: sample.database, username: sample.username, password: sample.password, requireSsl: false, verifySsl: false,
-        dataTimeZone: 'UTC', maxConcurrentExecutions: 10,
-      });
-      return repo.insert({ ...settings, id: newId(), organizationId, isSample: true });
-    }));
+    return this.changing(() =>
+      withTransaction(db, async (trx) => {
+        const repo = this.repo(trx);
+        const existing = await repo.findSample(organizationId);
+        if (existing) {
+          return repo.update(organizationId, existing.id, {
+            host: sample.host,
+            port: sample.port,
+            database: sample.database,
+            username: sample.username,
+            password: sample.password,
+          });
+        }
+        const settings = datasourceFields.prepareCreate({
+          name: 'Sample Data',
+          databaseType: 'postgres',
+          connectionMode: 'direct',
+          host: sample.host,
+          port: sample.port,
+          database: sample.database,
+          username: sample.username,
+          password: sample.password,
+          requireSsl: false,
+          verifySsl: false,
+          dataTimeZone: 'UTC',
+          maxConcurrentExecutions: 10,
+        });
+        return repo.insert({ ...settings, id: newId(), organizationId, isSample: true });
+      }),
+    );
   }
 
   /** Ids among `ids` that are not datasources of the organization (API key permission checks). */

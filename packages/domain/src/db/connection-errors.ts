@@ -49,6 +49,9 @@ export function isConnectionFailure(err: unknown, depth = 0): boolean {
  */
 export function databaseUnavailable(cause: unknown): UnavailableError {
   return new UnavailableError('The database is not reachable at the moment; try again shortly', {
-    code: 'database_unavailable', cause, retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS, meta: { retry_after_seconds: DATABASE_RETRY_AFTER_SECONDS },
+    code: 'database_unavailable',
+    cause,
+    retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS,
+    meta: { retry_after_seconds: DATABASE_RETRY_AFTER_SECONDS },
   });
 }

@@ -34,7 +34,8 @@ function knexLog(logger: Logger): Knex.Config['log'] {
     warn: (message: unknown) => {
       const line = text(message);
       // connection trouble reaches the query that needed the connection, which reports it once
-      if (line.startsWith('Acquire connection error') || line.startsWith('Connection Error:')) log.debug({ detail: line.split('\n')[0] }, 'knex connection failure');
+      if (line.startsWith('Acquire connection error') || line.startsWith('Connection Error:'))
+        log.debug({ detail: line.split('\n')[0] }, 'knex connection failure');
       else log.warn(line);
     },
     error: (message: unknown) => log.error(text(message)),
@@ -84,10 +85,9 @@ export async function withTransaction<T>(db: Knex, fn: (trx: Knex.Transaction) =
  */
 export async function tryLockSlot(trx: Knex, key: string, slots: number): Promise<number | undefined> {
   if (!trx.isTransaction) throw new Error(`tryLockSlot("${key}") needs a transaction`);
-  const { rows } = await trx.raw(
-    'SELECT s FROM generate_series(0, ? - 1) AS s WHERE pg_try_advisory_xact_lock(hashtext(?), s) LIMIT 1',
-    [slots, key],
-  ) as { rows: Array<{ s: number }> };
+  const { rows } = (await trx.raw('SELECT s FROM generate_series(0, ? - 1) AS s WHERE pg_try_advisory_xact_lock(hashtext(?), s) LIMIT 1', [slots, key])) as {
+    rows: Array<{ s: number }>;
+  };
   return rows[0]?.s;
 }
 

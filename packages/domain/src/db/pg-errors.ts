@@ -1,7 +1,13 @@
 import { AppError, ConflictError, UnavailableError, ValidationError } from '../errors.js';
 import { databaseUnavailable, isConnectionFailure } from './connection-errors.js';
 
-interface PgLikeError { code?: string; constraint?: string; table?: string; detail?: string; message?: string }
+interface PgLikeError {
+  code?: string;
+  constraint?: string;
+  table?: string;
+  detail?: string;
+  message?: string;
+}
 
 /** `sql_snippets` → `SQL snippets`: a table name as words for an error message. */
 function tableWords(table: string): string {
@@ -23,10 +29,20 @@ export function translatePgError(err: unknown): unknown {
     // 23001: a row still referenced under ON DELETE RESTRICT (PostgreSQL 18 reports RESTRICT with
     // its own SQLSTATE; older servers say 23503). `table` is the referencing table.
     case '23001':
-      return new ValidationError(e.table ? `It is still used by ${tableWords(e.table)}; remove or change those first` : 'It is still used by another resource; remove or change that first', { code: 'in_use', cause: err });
+      return new ValidationError(
+        e.table
+          ? `It is still used by ${tableWords(e.table)}; remove or change those first`
+          : 'It is still used by another resource; remove or change that first',
+        { code: 'in_use', cause: err },
+      );
     // 23503: a referenced row is missing (insert/update), or a row is still referenced (delete).
     case '23503':
-      return new ValidationError(e.table ? `A related resource does not exist, or this one is still used by ${tableWords(e.table)}` : 'A related resource does not exist, or this one is still used by another', { code: 'in_use', cause: err });
+      return new ValidationError(
+        e.table
+          ? `A related resource does not exist, or this one is still used by ${tableWords(e.table)}`
+          : 'A related resource does not exist, or this one is still used by another',
+        { code: 'in_use', cause: err },
+      );
     case '23502':
     case '23514':
     case '22P02':

@@ -41,7 +41,14 @@ interface MysqlErrorLike {
 /** Error codes of a statement stopped by the server's own time limit. */
 const SERVER_TIMEOUT_CODES = new Set(['ER_STATEMENT_TIMEOUT', 'ER_QUERY_TIMEOUT']);
 const SERVER_TIMEOUT_ERRNOS = new Set([1969, 3024]);
-const CONNECTION_CODES = new Set(['ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_BAD_DB_ERROR', 'ER_CON_COUNT_ERROR', 'ER_HOST_NOT_PRIVILEGED', 'HANDSHAKE_NO_SSL_SUPPORT']);
+const CONNECTION_CODES = new Set([
+  'ER_ACCESS_DENIED_ERROR',
+  'ER_DBACCESS_DENIED_ERROR',
+  'ER_BAD_DB_ERROR',
+  'ER_CON_COUNT_ERROR',
+  'ER_HOST_NOT_PRIVILEGED',
+  'HANDSHAKE_NO_SSL_SUPPORT',
+]);
 
 interface SessionInfo {
   threadId: number;
@@ -51,7 +58,24 @@ interface SessionInfo {
 }
 
 /** Zones whose offset never changes: exact as a fixed offset on servers without time-zone tables. */
-const CONSTANT_UTC_ZONES = new Set(['UTC', 'Etc/UTC', 'Etc/UCT', 'UCT', 'Etc/Universal', 'Universal', 'Etc/Zulu', 'Zulu', 'GMT', 'Etc/GMT', 'Etc/GMT+0', 'Etc/GMT-0', 'Etc/GMT0', 'GMT0', 'Etc/Greenwich', 'Greenwich']);
+const CONSTANT_UTC_ZONES = new Set([
+  'UTC',
+  'Etc/UTC',
+  'Etc/UCT',
+  'UCT',
+  'Etc/Universal',
+  'Universal',
+  'Etc/Zulu',
+  'Zulu',
+  'GMT',
+  'Etc/GMT',
+  'Etc/GMT+0',
+  'Etc/GMT-0',
+  'Etc/GMT0',
+  'GMT0',
+  'Etc/Greenwich',
+  'Greenwich',
+]);
 
 /** The command that loads the time-zone tables of a MySQL/MariaDB server (as its administrator). */
 export const MYSQL_TIME_ZONE_TABLES_COMMAND = 'mysql_tzinfo_to_sql /usr/share/zoneinfo | mysql -u root mysql';
@@ -104,32 +128,40 @@ export class MysqlDriver implements Driver {
   private sessionPool(): SessionPool<mysql.Connection> | undefined {
     const p = this.pooling;
     if (!p) return undefined;
-    return p.pools.pool(p.key, settingsFingerprint(this.settings), () => new SessionPool<mysql.Connection>({
-      open: async () => {
-        const conn = await this.openSession();
-        try {
-          const [[mode]] = (await this.runSmall(conn, 'SELECT @@SESSION.sql_mode')) as [[string]];
-          initialSqlModes.set(conn, String(mode));
-        } catch (err) {
-          await endConnection(conn);
-          throw this.toQueryError(err);
-        }
-        return conn;
-      },
-      reset: async (conn) => {
-        await resetConnection(conn);
-        // The reset returns the character set and sql_mode to the server's defaults; a new session
-        // has the handshake's (utf8mb4, and IGNORE_SPACE from the client flags): restore those.
-        const mode = bindMysqlPlaceholders('?', [initialSqlModes.get(conn) ?? ''], { noBackslashEscapes: false, timeZone: 'UTC' });
-        await this.runSmall(conn, `SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci, SESSION sql_mode = ${mode}`);
-      },
-      destroy: async (conn) => {
-        if (brokenConnections.has(conn)) conn.destroy();
-        else await endConnection(conn);
-      },
-      alive: (conn) => !brokenConnections.has(conn),
-      hold: holdConnection,
-    }, { max: Math.max(1, p.max), idleTimeoutMs: p.pools.idleTimeoutMs, acquireTimeoutMs: this.connectTimeoutMs }));
+    return p.pools.pool(
+      p.key,
+      settingsFingerprint(this.settings),
+      () =>
+        new SessionPool<mysql.Connection>(
+          {
+            open: async () => {
+              const conn = await this.openSession();
+              try {
+                const [[mode]] = (await this.runSmall(conn, 'SELECT @@SESSION.sql_mode')) as [[string]];
+                initialSqlModes.set(conn, String(mode));
+              } catch (err) {
+                await endConnection(conn);
+                throw this.toQueryError(err);
+              }
+              return conn;
+            },
+            reset: async (conn) => {
+              await resetConnection(conn);
+              // The reset returns the character set and sql_mode to the server's defaults; a new session
+              // has the handshake's (utf8mb4, and IGNORE_SPACE from the client flags): restore those.
+              const mode = bindMysqlPlaceholders('?', [initialSqlModes.get(conn) ?? ''], { noBackslashEscapes: false, timeZone: 'UTC' });
+              await this.runSmall(conn, `SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci, SESSION sql_mode = ${mode}`);
+            },
+            destroy: async (conn) => {
+              if (brokenConnections.has(conn)) conn.destroy();
+              else await endConnection(conn);
+            },
+            alive: (conn) => !brokenConnections.has(conn),
+            hold: holdConnection,
+          },
+          { max: Math.max(1, p.max), idleTimeoutMs: p.pools.idleTimeoutMs, acquireTimeoutMs: this.connectTimeoutMs },
+        ),
+    );
   }
 
   private get connectTimeoutMs(): number {
@@ -193,7 +225,10 @@ export class MysqlDriver implements Driver {
     return withDeadline(opening, this.connectTimeoutMs + 1_000, () => new Error('timeout')).catch((err: unknown) => {
       const e = (err ?? {}) as MysqlErrorLike;
       const reason = this.redact(e.message ?? String(err));
-      const message = /timeout|ETIMEDOUT/i.test(reason) || e.code === 'ETIMEDOUT' ? `Could not connect to ${where} within ${this.connectTimeoutMs} ms` : `Could not connect to ${where}: ${reason}`;
+      const message =
+        /timeout|ETIMEDOUT/i.test(reason) || e.code === 'ETIMEDOUT'
+          ? `Could not connect to ${where} within ${this.connectTimeoutMs} ms`
+          : `Could not connect to ${where}: ${reason}`;
       throw new QueryError('connection_error', message, e.code ? { code: e.code, cause: err } : { cause: err });
     });
   }
@@ -231,7 +266,11 @@ export class MysqlDriver implements Driver {
       const [[utcKnown]] = (await this.runSmall(conn, "SELECT CONVERT_TZ('2000-01-01 00:00:00', '+00:00', 'UTC') IS NOT NULL")) as [[unknown]];
       if (Number(utcKnown)) throw err;
       if (!CONSTANT_UTC_ZONES.has(zone)) {
-        throw new QueryError('query_error', `The server has no time-zone tables, so it cannot use the data time zone "${zone}". Load them on the server (${MYSQL_TIME_ZONE_TABLES_COMMAND}), or set the datasource's data_time_zone to UTC`, { code: 'ER_UNKNOWN_TIME_ZONE' });
+        throw new QueryError(
+          'query_error',
+          `The server has no time-zone tables, so it cannot use the data time zone "${zone}". Load them on the server (${MYSQL_TIME_ZONE_TABLES_COMMAND}), or set the datasource's data_time_zone to UTC`,
+          { code: 'ER_UNKNOWN_TIME_ZONE' },
+        );
       }
       await this.runSmall(conn, "SET time_zone = '+00:00'");
     }
@@ -338,7 +377,15 @@ export class MysqlDriver implements Driver {
       );
       const schemas = new Map<string, Map<string, SchemaTableInfo>>();
       for (const row of rows) {
-        const [schemaName, tableName, tableType, tableRows, columnName, dataType, columnType] = row as [string, string, string, number | string | null, string | null, string | null, string | null];
+        const [schemaName, tableName, tableType, tableRows, columnName, dataType, columnType] = row as [
+          string,
+          string,
+          string,
+          number | string | null,
+          string | null,
+          string | null,
+          string | null,
+        ];
         let tables = schemas.get(schemaName);
         if (!tables) schemas.set(schemaName, (tables = new Map()));
         let table = tables.get(tableName);
@@ -348,7 +395,11 @@ export class MysqlDriver implements Driver {
           tables.set(tableName, table);
         }
         if (columnName !== null) {
-          table.columns.push({ name: columnName, db_type: columnType ?? dataType ?? 'unknown', data_type: mysqlCatalogDataType(dataType ?? '', columnType ?? '') });
+          table.columns.push({
+            name: columnName,
+            db_type: columnType ?? dataType ?? 'unknown',
+            data_type: mysqlCatalogDataType(dataType ?? '', columnType ?? ''),
+          });
         }
       }
       return {

@@ -89,16 +89,30 @@ function columnCsv(x: string, typeOid: number, serverMajor: number): ColumnCsv |
       return { text: `array_to_json(${x})`, kind: 'plain', raw };
     // Shortest digits without exponent where PostgreSQL and JS print a double alike; -0 prints 0.
     case 700: // float4 (exponent from 1e6 up)
-      return { text: `CASE WHEN ${x} = 0 THEN '0' ELSE ${x}::text END`, kind: 'number', fractional: true, exactWhen: `(${x} = 0 OR (abs(${x}) >= 1e-4 AND abs(${x}) < 1e6))`, raw };
+      return {
+        text: `CASE WHEN ${x} = 0 THEN '0' ELSE ${x}::text END`,
+        kind: 'number',
+        fractional: true,
+        exactWhen: `(${x} = 0 OR (abs(${x}) >= 1e-4 AND abs(${x}) < 1e6))`,
+        raw,
+      };
     case 701: // float8 (exponent from 1e15 up)
-      return { text: `CASE WHEN ${x} = 0 THEN '0' ELSE ${x}::text END`, kind: 'number', fractional: true, exactWhen: `(${x} = 0 OR (abs(${x}) >= 1e-4 AND abs(${x}) < 1e15))`, raw };
+      return {
+        text: `CASE WHEN ${x} = 0 THEN '0' ELSE ${x}::text END`,
+        kind: 'number',
+        fractional: true,
+        exactWhen: `(${x} = 0 OR (abs(${x}) >= 1e-4 AND abs(${x}) < 1e15))`,
+        raw,
+      };
     // At most 15 significant digits in 1e-6 ≤ |x| < 1e15: a double holds it and JS prints its
     // digits without trailing zeros (trim_scale, PostgreSQL 13+). Integer digits plus the display
     // scale bound the digits cheaply; a larger scale is measured.
     case 1700:
       if (serverMajor < 13) return undefined;
       return {
-        text: `CASE WHEN scale(${x}) = 0 THEN ${x}::text WHEN ${x} = 0 THEN '0' ELSE trim_scale(${x})::text END`, kind: 'number', fractional: true,
+        text: `CASE WHEN scale(${x}) = 0 THEN ${x}::text WHEN ${x} = 0 THEN '0' ELSE trim_scale(${x})::text END`,
+        kind: 'number',
+        fractional: true,
         exactWhen: `(${x} = 0 OR ((${x} >= 0.000001 OR ${x} <= -0.000001) AND CASE WHEN scale(${x}) <= 15 THEN ${x} < ${POWERS}[scale(${x}) + 1] AND ${x} > ${NEGATIVE_POWERS}[scale(${x}) + 1] ELSE ${x} < 1e15 AND ${x} > -1e15 AND length(trim_scale(abs(${x}))::text) <= 16 END))`,
         raw,
       };
@@ -108,8 +122,10 @@ function columnCsv(x: string, typeOid: number, serverMajor: number): ColumnCsv |
     // UTC ISO 8601 with Z (timestamptzToIso) for years 2–9998.
     case 1184:
       return {
-        text: `replace((${x} AT TIME ZONE 'UTC')::text, ' ', 'T') || 'Z'`, kind: 'plain',
-        exactWhen: `(${x} >= '0002-01-01 00:00:00+00' AND ${x} < '9999-01-01 00:00:00+00')`, raw,
+        text: `replace((${x} AT TIME ZONE 'UTC')::text, ' ', 'T') || 'Z'`,
+        kind: 'plain',
+        exactWhen: `(${x} >= '0002-01-01 00:00:00+00' AND ${x} < '9999-01-01 00:00:00+00')`,
+        raw,
       };
     default:
       return undefined;
@@ -138,7 +154,12 @@ function cellSql(column: ColumnCsv, format: CsvLineFormat): string {
  * in `format`, or undefined when a column has a type this path does not reproduce exactly (or there
  * are no columns). The header line is not part of it.
  */
-export function csvCopyPlan(select: string, fields: ReadonlyArray<Pick<pg.FieldDef, 'dataTypeID'>>, serverMajor: number, format: CsvLineFormat): CsvCopyPlan | undefined {
+export function csvCopyPlan(
+  select: string,
+  fields: ReadonlyArray<Pick<pg.FieldDef, 'dataTypeID'>>,
+  serverMajor: number,
+  format: CsvLineFormat,
+): CsvCopyPlan | undefined {
   if (fields.length === 0 || serverMajor < 12) return undefined;
   const cells: string[] = [];
   const exact: string[] = [];
@@ -173,7 +194,10 @@ export class CsvCopyDecoder {
   private rest: Buffer | null = null;
   private readonly parsers: Array<(text: string) => unknown>;
 
-  constructor(typeOids: readonly number[], private readonly separator: number) {
+  constructor(
+    typeOids: readonly number[],
+    private readonly separator: number,
+  ) {
     this.parsers = typeOids.map((oid) => postgresClientTypes.getTypeParser(oid));
   }
 

@@ -71,7 +71,10 @@ function columnJson(x: string, typeOid: number): { sql: string; fixup: JsonRowFi
     case 26: // oid
       return { sql: `COALESCE(${x}::text, 'null')`, fixup: null };
     case 20: // int8: a number when safe, else its text (bigIntToJson)
-      return { sql: `CASE WHEN ${x} IS NULL THEN 'null' WHEN ${x} BETWEEN -${SAFE_INTEGER} AND ${SAFE_INTEGER} THEN ${x}::text ELSE '"' || ${x}::text || '"' END`, fixup: null };
+      return {
+        sql: `CASE WHEN ${x} IS NULL THEN 'null' WHEN ${x} BETWEEN -${SAFE_INTEGER} AND ${SAFE_INTEGER} THEN ${x}::text ELSE '"' || ${x}::text || '"' END`,
+        fixup: null,
+      };
     case 16: // bool
       return { sql: `CASE WHEN ${x} THEN 'true' WHEN NOT ${x} THEN 'false' ELSE 'null' END`, fixup: null };
     // The type's output text as a JSON string (to_json of these types uses the output function).
@@ -106,9 +109,15 @@ function columnJson(x: string, typeOid: number): { sql: string; fixup: JsonRowFi
     // Plain decimal form in the range where PostgreSQL and JS print a double alike (shortest digits,
     // no exponent); -0 prints as 0 in JSON. Elsewhere the text, converted in JS (floatToJson).
     case 700: // float4 (exponent from 1e6 up)
-      return { sql: `CASE WHEN ${x} IS NULL THEN 'null' WHEN ${x} = 0 THEN '0' WHEN abs(${x}) >= 1e-4 AND abs(${x}) < 1e6 THEN ${x}::text ELSE to_json(${x}::text)::text END`, fixup: 'float' };
+      return {
+        sql: `CASE WHEN ${x} IS NULL THEN 'null' WHEN ${x} = 0 THEN '0' WHEN abs(${x}) >= 1e-4 AND abs(${x}) < 1e6 THEN ${x}::text ELSE to_json(${x}::text)::text END`,
+        fixup: 'float',
+      };
     case 701: // float8 (exponent from 1e15 up)
-      return { sql: `CASE WHEN ${x} IS NULL THEN 'null' WHEN ${x} = 0 THEN '0' WHEN abs(${x}) >= 1e-4 AND abs(${x}) < 1e15 THEN ${x}::text ELSE to_json(${x}::text)::text END`, fixup: 'float' };
+      return {
+        sql: `CASE WHEN ${x} IS NULL THEN 'null' WHEN ${x} = 0 THEN '0' WHEN abs(${x}) >= 1e-4 AND abs(${x}) < 1e15 THEN ${x}::text ELSE to_json(${x}::text)::text END`,
+        fixup: 'float',
+      };
     // At most 15 digits in 1e-6 ≤ |x| < 1e15: a double holds it and JS prints its digits without
     // trailing zeros (trim_scale). Elsewhere the text, converted in JS (decimalToJson).
     case 1700:
@@ -118,7 +127,10 @@ function columnJson(x: string, typeOid: number): { sql: string; fixup: JsonRowFi
       };
     // ISO 8601 without zone for years 1–9999; the text otherwise (naiveTimestampToIso).
     case 1114:
-      return { sql: `CASE WHEN ${x} IS NULL THEN 'null' WHEN ${x} >= '0001-01-01' AND ${x} < '10000-01-01' THEN '"' || overlay(${x}::text placing 'T' from 11 for 1) || '"' ELSE to_json(${x}::text)::text END`, fixup: 'timestamp' };
+      return {
+        sql: `CASE WHEN ${x} IS NULL THEN 'null' WHEN ${x} >= '0001-01-01' AND ${x} < '10000-01-01' THEN '"' || overlay(${x}::text placing 'T' from 11 for 1) || '"' ELSE to_json(${x}::text)::text END`,
+        fixup: 'timestamp',
+      };
     // UTC ISO 8601 with Z for years 2–9998 (AD in any zone); the session text otherwise (timestamptzToIso).
     case 1184:
       return {

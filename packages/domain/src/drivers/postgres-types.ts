@@ -1,16 +1,7 @@
 // PostgreSQL type OIDs → DataType and value parsers. Parsers are handed to each client through its
 // own `types` option: the global `pg.types` registry belongs to Sightline's knex pool.
 import type { DataType } from './driver.types.js';
-import {
-  bigIntToJson,
-  binaryToJson,
-  decimalToJson,
-  floatToJson,
-  naiveTimestampToIso,
-  pgArrayToJsonText,
-  rawJsonElement,
-  timestamptzToIso,
-} from './values.js';
+import { bigIntToJson, binaryToJson, decimalToJson, floatToJson, naiveTimestampToIso, pgArrayToJsonText, rawJsonElement, timestamptzToIso } from './values.js';
 
 type Parser = (text: string) => unknown;
 

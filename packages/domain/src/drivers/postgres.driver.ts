@@ -89,18 +89,26 @@ export class PostgresDriver implements Driver {
   private sessionPool(): SessionPool<pg.Client> | undefined {
     const p = this.pooling;
     if (!p || this.isRedshift) return undefined;
-    return p.pools.pool(p.key, settingsFingerprint(this.settings), () => new SessionPool<pg.Client>({
-      open: () => this.openSession(),
-      reset: async (client) => {
-        await client.query('DISCARD ALL');
-      },
-      destroy: async (client) => {
-        if (brokenClients.has(client)) (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
-        else await endClient(client);
-      },
-      alive: (client) => !brokenClients.has(client),
-      hold: holdClient,
-    }, { max: Math.max(1, p.max), idleTimeoutMs: p.pools.idleTimeoutMs, acquireTimeoutMs: this.connectTimeoutMs }));
+    return p.pools.pool(
+      p.key,
+      settingsFingerprint(this.settings),
+      () =>
+        new SessionPool<pg.Client>(
+          {
+            open: () => this.openSession(),
+            reset: async (client) => {
+              await client.query('DISCARD ALL');
+            },
+            destroy: async (client) => {
+              if (brokenClients.has(client)) (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+              else await endClient(client);
+            },
+            alive: (client) => !brokenClients.has(client),
+            hold: holdClient,
+          },
+          { max: Math.max(1, p.max), idleTimeoutMs: p.pools.idleTimeoutMs, acquireTimeoutMs: this.connectTimeoutMs },
+        ),
+    );
   }
 
   private get connectTimeoutMs(): number {
@@ -252,7 +260,12 @@ export class PostgresDriver implements Driver {
   }
 
   /** As `jsonCopyPlanOf`, for the database-encoded CSV lines (see postgres-csv-rows.ts). */
-  async csvCopyPlanOf(client: pg.Client, sql: string, values: unknown[], format: CsvLineFormat): Promise<(CsvCopyPlan & { fields: pg.FieldDef[] }) | undefined> {
+  async csvCopyPlanOf(
+    client: pg.Client,
+    sql: string,
+    values: unknown[],
+    format: CsvLineFormat,
+  ): Promise<(CsvCopyPlan & { fields: pg.FieldDef[] }) | undefined> {
     const described = await this.describeSelect(client, sql, values);
     const plan = described && csvCopyPlan(described.select, described.fields, this.serverMajor, format);
     return plan && { ...plan, fields: described.fields };
@@ -343,7 +356,11 @@ export class PostgresDriver implements Driver {
           tables.set(row.table_name, table);
         }
         if (row.column_name !== null) {
-          table.columns.push({ name: row.column_name, db_type: row.db_type ?? 'unknown', data_type: catalogDataType(row.type_oid, row.type_category, row.elem_oid) });
+          table.columns.push({
+            name: row.column_name,
+            db_type: row.db_type ?? 'unknown',
+            data_type: catalogDataType(row.type_oid, row.type_category, row.elem_oid),
+          });
         }
       }
       return {
@@ -405,7 +422,12 @@ class CursorSource implements RowSource {
   private firstError: unknown = null;
   private readonly described: Promise<void>;
 
-  constructor(client: pg.Client, sql: string, values: unknown[], private readonly batchSize: number) {
+  constructor(
+    client: pg.Client,
+    sql: string,
+    values: unknown[],
+    private readonly batchSize: number,
+  ) {
     const cursor = new DescribedCursor(sql, values, { rowMode: 'array', types });
     this.described = new Promise((resolve) => {
       cursor.onDescription = (fields) => {
@@ -485,7 +507,12 @@ class CopySource implements RowSource {
   /** True once the database sent any row (a later error is the statement's own). */
   sentRows = false;
 
-  constructor(client: pg.Client, private readonly plan: JsonCopyPlan, private readonly fields: ResultColumn[], private readonly batchSize: number) {
+  constructor(
+    client: pg.Client,
+    private readonly plan: JsonCopyPlan,
+    private readonly fields: ResultColumn[],
+    private readonly batchSize: number,
+  ) {
     this.stream = client.query(copyTo(plan.sql, { highWaterMark: COPY_HIGH_WATER_MARK }));
     this.stream.on('error', () => {}); // reported through the iterator
     this.chunks = this.stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
@@ -546,7 +573,12 @@ class CsvCopySource implements RowSource {
   private failed = false;
   sentRows = false;
 
-  constructor(client: pg.Client, plan: CsvCopyPlan, private readonly fields: ResultColumn[], private readonly batchSize: number) {
+  constructor(
+    client: pg.Client,
+    plan: CsvCopyPlan,
+    private readonly fields: ResultColumn[],
+    private readonly batchSize: number,
+  ) {
     this.decoder = new CsvCopyDecoder(plan.typeOids, plan.separator);
     this.stream = client.query(copyTo(plan.sql, { highWaterMark: COPY_HIGH_WATER_MARK }));
     this.stream.on('error', () => {}); // reported through the iterator
@@ -649,8 +681,14 @@ class PostgresRunningQuery extends StreamingQuery {
       return await current.batch();
     } catch (err) {
       const code = (err as PgErrorLike | null)?.code;
-      const fallback = (current instanceof CopySource || current instanceof CsvCopySource) && !current.sentRows && !this.stopped && !this.released
-        && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !NO_FALLBACK_CLASSES.has(code.slice(0, 2));
+      const fallback =
+        (current instanceof CopySource || current instanceof CsvCopySource) &&
+        !current.sentRows &&
+        !this.stopped &&
+        !this.released &&
+        typeof code === 'string' &&
+        /^[0-9A-Z]{5}$/.test(code) &&
+        !NO_FALLBACK_CLASSES.has(code.slice(0, 2));
       if (!fallback) throw err;
       this.source = this.cursorSource();
       return this.source.batch();

@@ -142,7 +142,10 @@ export class SessionPool<S> {
       waiter.resolve({ session: entry.session, reused: true });
       return;
     }
-    this.openNew().then((session) => waiter.resolve({ session, reused: false }), (err: Error) => waiter.reject(err));
+    this.openNew().then(
+      (session) => waiter.resolve({ session, reused: false }),
+      (err: Error) => waiter.reject(err),
+    );
   }
 
   /**
@@ -204,21 +207,35 @@ export class SessionPool<S> {
       w.reject(new QueryError('connection_error', 'The datasource changed while the query was waiting for a session; run it again'));
     }
     const idle = this.idle.splice(0);
-    await Promise.all(idle.map(async (e) => {
-      clearTimeout(e.timer);
-      await this.end(e.session);
-    }));
+    await Promise.all(
+      idle.map(async (e) => {
+        clearTimeout(e.timer);
+        await this.end(e.session);
+      }),
+    );
   }
 }
 
 /** Identifies the connection settings of a pool: a pool is replaced when they change. */
 export function settingsFingerprint(settings: ConnectionSettings): string {
-  return createHash('sha256').update(JSON.stringify([
-    settings.databaseType, settings.host, settings.port, settings.username, settings.password, settings.database,
-    settings.requireSsl, settings.verifySsl, settings.dataTimeZone, settings.connectTimeoutMs ?? null,
-    // direct TCP or the path of a transport (SSH tunnel, agent): sessions never cross paths
-    settings.transport ? (settings.transport.key ?? 'transport') : 'direct',
-  ])).digest('hex');
+  return createHash('sha256')
+    .update(
+      JSON.stringify([
+        settings.databaseType,
+        settings.host,
+        settings.port,
+        settings.username,
+        settings.password,
+        settings.database,
+        settings.requireSsl,
+        settings.verifySsl,
+        settings.dataTimeZone,
+        settings.connectTimeoutMs ?? null,
+        // direct TCP or the path of a transport (SSH tunnel, agent): sessions never cross paths
+        settings.transport ? (settings.transport.key ?? 'transport') : 'direct',
+      ]),
+    )
+    .digest('hex');
 }
 
 /** Options of the sessions pooled per datasource. */

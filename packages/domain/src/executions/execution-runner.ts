@@ -121,8 +121,11 @@ export class ExecutionRunner {
       if (!(await repo.transition(execution.id, 'starting', { backend_id: null, error_message: null }, ['running']))) return false;
       const jobId = newUuid();
       await repo.setJobId(execution.id, jobId);
-      await this.deps.queue.send(execution.priority === 'background' ? QUEUES.executionsBackground : QUEUES.executionsInteractive,
-        { executionId: execution.id, organizationId: execution.organizationId } satisfies ExecutionJob, { db: trx, id: jobId });
+      await this.deps.queue.send(
+        execution.priority === 'background' ? QUEUES.executionsBackground : QUEUES.executionsInteractive,
+        { executionId: execution.id, organizationId: execution.organizationId } satisfies ExecutionJob,
+        { db: trx, id: jobId },
+      );
       return true;
     });
     log.warn({ handed_back: moved }, 'handed the execution back to the queue');
@@ -191,7 +194,7 @@ export class ExecutionRunner {
       ds = await this.deps.datasources.getByIdUnchecked(execution.organizationId, execution.datasourceId);
       this.deps.datasources.connectionSettings(ds);
     } catch (err) {
-      await repo.transition(execution.id, 'query_error', { error_message: isAppError(err) ? err.detail ?? err.title : 'The datasource is not available' });
+      await repo.transition(execution.id, 'query_error', { error_message: isAppError(err) ? (err.detail ?? err.title) : 'The datasource is not available' });
       return;
     }
     const slot = await this.acquireSlot(ds, execution.priority);
@@ -225,7 +228,14 @@ export class ExecutionRunner {
     const repo = this.repo();
     const driver = this.deps.datasources.openDriver(ds);
     // the result is begun with its first chunk (for a small result: in the settling transaction)
-    const writer = new ResultWriter(this.deps.resultStore, execution.id, { executionId: execution.id, organizationId: execution.organizationId, dataKey: execution.dataKey, kind: 'rows', timeZone: execution.timeZone, retry: execution.attempts > 0 });
+    const writer = new ResultWriter(this.deps.resultStore, execution.id, {
+      executionId: execution.id,
+      organizationId: execution.organizationId,
+      dataKey: execution.dataKey,
+      kind: 'rows',
+      timeZone: execution.timeZone,
+      retry: execution.attempts > 0,
+    });
     let running: RunningQuery | undefined;
     let cancelled = false;
     let handingBack = false;
@@ -239,17 +249,25 @@ export class ExecutionRunner {
     });
     let heartbeatFailing = false;
     const beat = setInterval(() => {
-      repo.heartbeat(execution.id).then(async (cancelRequested) => {
-        if (cancelRequested && !cancelled) {
-          cancelled = true;
-          stopR.abort();
-          await running?.cancel();
-        }
-      }).then(() => { heartbeatFailing = false; }, (err: unknown) => {
-        // once per failure spell (a database outage would otherwise log four lines a second)
-        if (!heartbeatFailing) log.warn({ err }, 'heartbeat failed');
-        heartbeatFailing = true;
-      });
+      repo
+        .heartbeat(execution.id)
+        .then(async (cancelRequested) => {
+          if (cancelRequested && !cancelled) {
+            cancelled = true;
+            stopR.abort();
+            await running?.cancel();
+          }
+        })
+        .then(
+          () => {
+            heartbeatFailing = false;
+          },
+          (err: unknown) => {
+            // once per failure spell (a database outage would otherwise log four lines a second)
+            if (!heartbeatFailing) log.warn({ err }, 'heartbeat failed');
+            heartbeatFailing = true;
+          },
+        );
     }, this.deps.heartbeatMs ?? 250);
     let rOutput: ROutput | undefined;
     let markedRunning = false;
@@ -262,7 +280,8 @@ export class ExecutionRunner {
       // without R post-processing the rows go straight to the result writer, as JSON; the execution
       // becomes `running` with its datasource session id in one statement, before the SQL is sent
       running = await driver.query(execution.sqlText, execution.sqlValues, {
-        timeoutMs: this.deps.datasources.queryTimeoutMs(ds), jsonText: !execution.rQuery,
+        timeoutMs: this.deps.datasources.queryTimeoutMs(ds),
+        jsonText: !execution.rQuery,
         onSession: async (id) => {
           if (!(await repo.markRunning(execution.id, id))) throw new NotStartableError();
           markedRunning = true;
@@ -298,8 +317,12 @@ export class ExecutionRunner {
       }
       if (rowLimitReached && !rOutput) await running.cancel().catch(() => {});
       const backendId = running.backendId;
-      const success = (stored: { sqlColumns: number; sqlRows: number; sizeInBytes: number }): Partial<ExecutionRow> =>
-        ({ result_columns: stored.sqlColumns, result_rows: stored.sqlRows, result_size: stored.sizeInBytes, backend_id: backendId });
+      const success = (stored: { sqlColumns: number; sqlRows: number; sizeInBytes: number }): Partial<ExecutionRow> => ({
+        result_columns: stored.sqlColumns,
+        result_rows: stored.sqlRows,
+        result_size: stored.sizeInBytes,
+        backend_id: backendId,
+      });
       const inTransaction = this.deps.resultStore.inTransaction?.bind(this.deps.resultStore);
       let stored: StoredResult | undefined;
       if (inTransaction) {
@@ -371,17 +394,25 @@ export class ExecutionRunner {
     });
     let heartbeatFailing = false;
     const beat = setInterval(() => {
-      repo.heartbeat(execution.id).then(async (cancelRequested) => {
-        if (cancelRequested && !cancelled) {
-          cancelled = true;
-          stopR.abort();
-          await running?.cancel();
-        }
-      }).then(() => { heartbeatFailing = false; }, (err: unknown) => {
-        // once per failure spell (a database outage would otherwise log four lines a second)
-        if (!heartbeatFailing) log.warn({ err }, 'heartbeat failed');
-        heartbeatFailing = true;
-      });
+      repo
+        .heartbeat(execution.id)
+        .then(async (cancelRequested) => {
+          if (cancelRequested && !cancelled) {
+            cancelled = true;
+            stopR.abort();
+            await running?.cancel();
+          }
+        })
+        .then(
+          () => {
+            heartbeatFailing = false;
+          },
+          (err: unknown) => {
+            // once per failure spell (a database outage would otherwise log four lines a second)
+            if (!heartbeatFailing) log.warn({ err }, 'heartbeat failed');
+            heartbeatFailing = true;
+          },
+        );
     }, this.deps.heartbeatMs ?? 250);
     let rOutput: ROutput | undefined;
     try {
@@ -391,7 +422,12 @@ export class ExecutionRunner {
       }
       // R post-processing reads values: the sink's options (database-encoded CSV) only without it
       const sinkOptions = !execution.rQuery && sink.queryOptions ? await sink.queryOptions(execution) : {};
-      running = await driver.query(execution.sqlText, execution.sqlValues, { ...sinkOptions, timeoutMs: this.deps.datasources.queryTimeoutMs(ds), batchSize: 20_000, onSession: (id) => repo.recordSession(execution.id, id) });
+      running = await driver.query(execution.sqlText, execution.sqlValues, {
+        ...sinkOptions,
+        timeoutMs: this.deps.datasources.queryTimeoutMs(ds),
+        batchSize: 20_000,
+        onSession: (id) => repo.recordSession(execution.id, id),
+      });
       if (cancelled || handingBack) await running.cancel();
       let source: RunningQuery = running;
       if (execution.rQuery && rRuntime) {
@@ -402,7 +438,9 @@ export class ExecutionRunner {
         source = rOutputAsQuery(rOutput, running.backendId);
       }
       const written = await sink.write(execution, source);
-      const moved = await repo.transition(execution.id, 'success', { result_rows: written.rows, result_size: written.bytes, backend_id: running.backendId }, ['running']);
+      const moved = await repo.transition(execution.id, 'success', { result_rows: written.rows, result_size: written.bytes, backend_id: running.backendId }, [
+        'running',
+      ]);
       if (!moved) await sink.discard(execution);
       log.info({ rows: written.rows, bytes: written.bytes }, 'export query succeeded');
     } catch (err) {
@@ -431,20 +469,37 @@ export class ExecutionRunner {
 
   private async introspect(execution: Execution, ds: Datasource, log: Logger): Promise<void> {
     const driver = this.deps.datasources.openDriver(ds);
-    const beat = setInterval(() => void this.repo().heartbeat(execution.id).catch(() => {}), 1000);
+    const beat = setInterval(
+      () =>
+        void this.repo()
+          .heartbeat(execution.id)
+          .catch(() => {}),
+      1000,
+    );
     try {
       const info = await driver.introspect({ timeoutMs: this.deps.datasources.queryTimeoutMs(ds) });
       const prefix = execution.options.schemaKeyPrefix ?? execution.dataKey;
       const stored = await storeDocument(this.deps.resultStore, {
-        executionId: execution.id, organizationId: execution.organizationId, dataKey: prefix, timeZone: ds.dataTimeZone,
-        document: { schemas: info.schemas }, dataTimestamp: this.deps.clock.now(),
+        executionId: execution.id,
+        organizationId: execution.organizationId,
+        dataKey: prefix,
+        timeZone: ds.dataTimeZone,
+        document: { schemas: info.schemas },
+        dataTimestamp: this.deps.clock.now(),
       });
       const totalRows = info.schemas.flatMap((s) => s.tables).reduce((sum, t) => sum + (t.row_count ?? 0), 0);
-      await this.deps.datasources.recordSchemaRefresh(ds.id, { serverVersion: info.server_version, defaultSchemaName: info.default_schema_name, totalRowCount: totalRows });
-      await this.repo().transition(execution.id, 'success', { result_columns: 0, result_rows: info.schemas.length, result_size: stored.sizeInBytes }, ['running']);
+      await this.deps.datasources.recordSchemaRefresh(ds.id, {
+        serverVersion: info.server_version,
+        defaultSchemaName: info.default_schema_name,
+        totalRowCount: totalRows,
+      });
+      await this.repo().transition(execution.id, 'success', { result_columns: 0, result_rows: info.schemas.length, result_size: stored.sizeInBytes }, [
+        'running',
+      ]);
     } catch (err) {
       await this.deps.resultStore.discard(execution.id).catch(() => {});
-      const message = err instanceof QueryError || (isAppError(err) && err.status < 500) ? (err as Error).message : 'An internal error stopped the schema refresh';
+      const message =
+        err instanceof QueryError || (isAppError(err) && err.status < 500) ? (err as Error).message : 'An internal error stopped the schema refresh';
       if (!(err instanceof QueryError)) log.error({ err }, 'schema refresh failed');
       await this.settle(execution, err instanceof QueryError && err.kind === 'timed_out' ? 'timed_out' : 'query_error', message, log);
     } finally {

@@ -51,9 +51,18 @@ export class ExecutionStarter {
   start(row: NewExecutionRow, queueName: string): Promise<Execution> {
     return new Promise<Execution>((resolve, reject) => {
       const p: PendingStart = {
-        row, queueName, attempts: 0, done: false,
-        resolve: (e) => { p.done = true; resolve(e); },
-        reject: (err) => { p.done = true; reject(err); },
+        row,
+        queueName,
+        attempts: 0,
+        done: false,
+        resolve: (e) => {
+          p.done = true;
+          resolve(e);
+        },
+        reject: (err) => {
+          p.done = true;
+          reject(err);
+        },
       };
       this.pending.push(p);
       if (!this.writing) {

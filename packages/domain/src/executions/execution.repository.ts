@@ -49,7 +49,23 @@ export const EXECUTION_RETENTION_HOURS = 24;
 export class ExecutionRepository {
   constructor(private readonly db: Knex) {}
 
-  async insert(row: Omit<ExecutionRow, 'created_at' | 'updated_at' | 'started_at' | 'completed_at' | 'result_columns' | 'result_rows' | 'result_size' | 'error_message' | 'backend_id' | 'attempts' | 'cancel_requested_at' | 'heartbeat_at'>): Promise<Execution> {
+  async insert(
+    row: Omit<
+      ExecutionRow,
+      | 'created_at'
+      | 'updated_at'
+      | 'started_at'
+      | 'completed_at'
+      | 'result_columns'
+      | 'result_rows'
+      | 'result_size'
+      | 'error_message'
+      | 'backend_id'
+      | 'attempts'
+      | 'cancel_requested_at'
+      | 'heartbeat_at'
+    >,
+  ): Promise<Execution> {
     const [inserted] = await this.db('executions')
       .insert({ ...row, sql_values: JSON.stringify(row.sql_values), options: JSON.stringify(row.options) })
       .returning('*');
@@ -90,7 +106,9 @@ export class ExecutionRepository {
   async listUnfinishedByDataKeys(dataKeys: readonly string[]): Promise<Map<string, Execution>> {
     const out = new Map<string, Execution>();
     if (!dataKeys.length) return out;
-    const rows = await this.db<ExecutionRow>('executions').whereIn('data_key', [...dataKeys]).whereIn('execution_status', UNFINISHED_STATUSES);
+    const rows = await this.db<ExecutionRow>('executions')
+      .whereIn('data_key', [...dataKeys])
+      .whereIn('execution_status', UNFINISHED_STATUSES);
     for (const row of rows) out.set(row.data_key, toExecution(row));
     return out;
   }
@@ -155,13 +173,23 @@ export class ExecutionRepository {
    * Moves an unfinished execution to `status`; returns false when it had already finished (or is
    * not in one of `from`).
    */
-  async transition(id: string, status: ExecutionStatus, patch: Partial<ExecutionRow> = {}, from: readonly ExecutionStatus[] = UNFINISHED_STATUSES): Promise<boolean> {
+  async transition(
+    id: string,
+    status: ExecutionStatus,
+    patch: Partial<ExecutionRow> = {},
+    from: readonly ExecutionStatus[] = UNFINISHED_STATUSES,
+  ): Promise<boolean> {
     const finishing = !UNFINISHED_STATUSES.includes(status);
     const count = await this.db('executions')
       .where({ id })
       .whereIn('execution_status', from)
       // clock_timestamp(), not now(): inside a longer transaction (the worker's slot) now() is when it began
-      .update({ ...patch, execution_status: status, updated_at: this.db.raw('clock_timestamp()'), ...(finishing ? { completed_at: this.db.raw('clock_timestamp()') } : {}) });
+      .update({
+        ...patch,
+        execution_status: status,
+        updated_at: this.db.raw('clock_timestamp()'),
+        ...(finishing ? { completed_at: this.db.raw('clock_timestamp()') } : {}),
+      });
     return count > 0;
   }
 
@@ -185,7 +213,14 @@ export class ExecutionRepository {
     const moved = await this.db('executions')
       .where({ id })
       .whereIn('execution_status', ['starting', 'scheduled', 'waiting'])
-      .update({ execution_status: 'running', started_at: now, heartbeat_at: now, updated_at: now, attempts: this.db.raw('attempts + 1'), ...(sessionId === undefined ? {} : { backend_id: sessionId }) });
+      .update({
+        execution_status: 'running',
+        started_at: now,
+        heartbeat_at: now,
+        updated_at: now,
+        attempts: this.db.raw('attempts + 1'),
+        ...(sessionId === undefined ? {} : { backend_id: sessionId }),
+      });
     return moved > 0;
   }
 
@@ -212,16 +247,20 @@ export class ExecutionRepository {
       .andWhere('heartbeat_at', '<', this.db.raw('now() - make_interval(secs => ?)', [staleSeconds]))
       .forUpdate()
       .skipLocked();
-    const rows = await this.db('executions')
+    const rows = (await this.db('executions')
       .whereIn('id', stale)
       .andWhere('execution_status', 'running')
       .update({ execution_status: 'internal_error', error_message: message, completed_at: this.db.fn.now(), updated_at: this.db.fn.now() })
-      .returning(['id', 'organization_id', 'datasource_id', 'backend_id']) as Array<Pick<ExecutionRow, 'id' | 'organization_id' | 'datasource_id' | 'backend_id'>>;
+      .returning(['id', 'organization_id', 'datasource_id', 'backend_id'])) as Array<
+      Pick<ExecutionRow, 'id' | 'organization_id' | 'datasource_id' | 'backend_id'>
+    >;
     return rows.map((r) => ({ id: r.id, organizationId: r.organization_id, datasourceId: r.datasource_id, sessionId: r.backend_id }));
   }
 
   /** Deletes executions (and their results) older than the retention window. */
   async purge(): Promise<number> {
-    return this.db('executions').where('created_at', '<', this.db.raw(`now() - interval '${EXECUTION_RETENTION_HOURS} hours'`)).delete();
+    return this.db('executions')
+      .where('created_at', '<', this.db.raw(`now() - interval '${EXECUTION_RETENTION_HOURS} hours'`))
+      .delete();
   }
 }

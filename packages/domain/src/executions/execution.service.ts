@@ -124,10 +124,12 @@ export class ExecutionService {
     if (!dialect) throw new ValidationError(`Database type "${ds.databaseType}" is not supported by this build`, { code: 'database_type_not_supported' });
     const parameters = input.parameters ?? {};
     // plain SQL (no brackets) needs neither snippets nor filters: two statements fewer per submit
-    const [snippets, filters] = mayReferenceDefinitions(input.sqlQuery) ? await Promise.all([
-      this.deps.sqlSnippets.listAll(principal.organizationId),
-      this.deps.filterDefinitions?.(principal.organizationId) ?? Promise.resolve([]),
-    ]) : [[], []];
+    const [snippets, filters] = mayReferenceDefinitions(input.sqlQuery)
+      ? await Promise.all([
+          this.deps.sqlSnippets.listAll(principal.organizationId),
+          this.deps.filterDefinitions?.(principal.organizationId) ?? Promise.resolve([]),
+        ])
+      : [[], []];
     // Without a dashboard, a given `tz` acts as the dashboard time zone (param-language §7.7).
     const dashboardTimeZone = parameters.tz ?? null;
     const compiled = compileQuery({
@@ -142,12 +144,24 @@ export class ExecutionService {
     });
     const timeZone = dashboardTimeZone ?? ds.dataTimeZone;
     const dataKey = computeDataKey({
-      organizationId: principal.organizationId, kind: 'executions', datasourceId: ds.id,
-      sql: compiled.sql, values: compiled.values, timeZone, rQuery: input.rQuery ?? null,
+      organizationId: principal.organizationId,
+      kind: 'executions',
+      datasourceId: ds.id,
+      sql: compiled.sql,
+      values: compiled.values,
+      timeZone,
+      rQuery: input.rQuery ?? null,
     });
     return this.start({
-      organizationId: principal.organizationId, datasource: ds, executionType: 'sql_query', priority: 'interactive',
-      dataKey, sqlText: compiled.sql, sqlValues: compiled.values, rQuery: input.rQuery ?? null, timeZone,
+      organizationId: principal.organizationId,
+      datasource: ds,
+      executionType: 'sql_query',
+      priority: 'interactive',
+      dataKey,
+      sqlText: compiled.sql,
+      sqlValues: compiled.values,
+      rQuery: input.rQuery ?? null,
+      timeZone,
       reuseSeconds: input.reuseSeconds ?? 0,
     });
   }
@@ -189,8 +203,12 @@ export class ExecutionService {
     const ended = await repo.transition(id, 'cancelled', {}, ['starting', 'scheduled', 'waiting']);
     const jobId = execution.jobId;
     if (ended && jobId) {
-      const queueName = execution.executionStatus === 'waiting' ? QUEUES.executionsWaiting
-        : execution.priority === 'interactive' ? QUEUES.executionsInteractive : QUEUES.executionsBackground;
+      const queueName =
+        execution.executionStatus === 'waiting'
+          ? QUEUES.executionsWaiting
+          : execution.priority === 'interactive'
+            ? QUEUES.executionsInteractive
+            : QUEUES.executionsBackground;
       // The job would find the execution finished anyway; cancelling it just saves a worker the look.
       await this.deps.queue.cancel(queueName, jobId).catch(() => {});
     }
@@ -225,11 +243,18 @@ export class ExecutionService {
    */
   private startSchemaRefresh(organizationId: string, ds: Datasource, priority: ExecutionPriority): Promise<Execution> {
     this.deps.datasources.connectionSettings(ds);
-    if (!dialectOf(ds.databaseType)) throw new ValidationError(`Database type "${ds.databaseType}" is not supported by this build`, { code: 'database_type_not_supported' });
+    if (!dialectOf(ds.databaseType))
+      throw new ValidationError(`Database type "${ds.databaseType}" is not supported by this build`, { code: 'database_type_not_supported' });
     const prefix = schemaDataKey(organizationId, ds.id);
     return this.start({
-      organizationId, datasource: ds, executionType: 'almanach_query', priority,
-      dataKey: `${prefix}/refresh`, sqlText: '-- schema introspection', sqlValues: [], timeZone: ds.dataTimeZone,
+      organizationId,
+      datasource: ds,
+      executionType: 'almanach_query',
+      priority,
+      dataKey: `${prefix}/refresh`,
+      sqlText: '-- schema introspection',
+      sqlValues: [],
+      timeZone: ds.dataTimeZone,
       options: { schemaKeyPrefix: prefix },
     });
   }
@@ -247,6 +272,9 @@ export class ExecutionService {
     const full = await this.deps.resultStore.findLatest(principal.organizationId, schemaDataKey(principal.organizationId, ds.id));
     if (!full) await this.startSchemaRefresh(principal.organizationId, ds, 'interactive');
     const dataKey = schemaDataKey(principal.organizationId, ds.id, name);
-    return { data_key: dataKey, data_access_token: this.deps.tokens.sign({ organizationId: principal.organizationId, dataKey, kind: 'schema', format: 'json' }) };
+    return {
+      data_key: dataKey,
+      data_access_token: this.deps.tokens.sign({ organizationId: principal.organizationId, dataKey, kind: 'schema', format: 'json' }),
+    };
   }
 }

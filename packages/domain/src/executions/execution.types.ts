@@ -1,7 +1,6 @@
 /** The contract's execution statuses (§3.3). */
 export type ExecutionStatus =
-  | 'starting' | 'running' | 'waiting' | 'scheduled'
-  | 'cancelled' | 'success' | 'query_error' | 'timed_out' | 'internal_error' | 'internal_timeout';
+  'starting' | 'running' | 'waiting' | 'scheduled' | 'cancelled' | 'success' | 'query_error' | 'timed_out' | 'internal_error' | 'internal_timeout';
 
 /** The contract's execution types: ad hoc/report SQL, drop-down filter SQL, alert SQL, schema refresh, export. */
 export type ExecutionType = 'sql_query' | 'sql_filter' | 'sql_alert' | 'almanach_query' | 'export_query';

@@ -58,7 +58,10 @@ export class StaleWorkSweeper {
   start(): this {
     if (this.timer) return this;
     this.timer = setInterval(() => {
-      if (!this.running) this.running = this.tick().finally(() => { this.running = undefined; });
+      if (!this.running)
+        this.running = this.tick().finally(() => {
+          this.running = undefined;
+        });
     }, this.deps.intervalMs ?? 5_000);
     this.timer.unref();
     return this;
@@ -105,24 +108,29 @@ export class StaleWorkSweeper {
     const byDatasource = new Map<string, StaleExecution[]>();
     for (const e of executions) byDatasource.set(e.datasourceId, [...(byDatasource.get(e.datasourceId) ?? []), e]);
     let ended = 0;
-    await Promise.all([...byDatasource.values()].map(async (list) => {
-      const first = list[0]!;
-      try {
-        const ds = await this.deps.datasources.getByIdUnchecked(first.organizationId, first.datasourceId);
-        // a datasource disabled meanwhile still gets its orphaned queries ended
-        const driver = this.deps.datasources.openDriver({ ...ds, enabled: true });
+    await Promise.all(
+      [...byDatasource.values()].map(async (list) => {
+        const first = list[0]!;
         try {
-          for (const e of list) {
-            if (await driver.endSession(e.sessionId!)) ended++;
+          const ds = await this.deps.datasources.getByIdUnchecked(first.organizationId, first.datasourceId);
+          // a datasource disabled meanwhile still gets its orphaned queries ended
+          const driver = this.deps.datasources.openDriver({ ...ds, enabled: true });
+          try {
+            for (const e of list) {
+              if (await driver.endSession(e.sessionId!)) ended++;
+            }
+          } finally {
+            await driver.close().catch(() => {});
           }
-        } finally {
-          await driver.close().catch(() => {});
+        } catch (err) {
+          // an unreachable or deleted datasource: its orphaned queries end with their statement timeout
+          this.deps.logger.warn(
+            { err, datasource_id: first.datasourceId, execution_ids: list.map((e) => e.id) },
+            'could not end the queries of stopped executions',
+          );
         }
-      } catch (err) {
-        // an unreachable or deleted datasource: its orphaned queries end with their statement timeout
-        this.deps.logger.warn({ err, datasource_id: first.datasourceId, execution_ids: list.map((e) => e.id) }, 'could not end the queries of stopped executions');
-      }
-    }));
+      }),
+    );
     return ended;
   }
 }

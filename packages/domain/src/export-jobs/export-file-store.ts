@@ -65,13 +65,16 @@ export class PgExportFileStore {
     };
     const gzip = options.gzip ? createGzip({ level: 1, chunkSize: 256 * 1024 }) : undefined;
     gzip?.on('data', collect);
-    gzip?.on('error', (err) => { failure = err; });
+    gzip?.on('error', (err) => {
+      failure = err;
+    });
     const gzipEnded = gzip ? once(gzip, 'end') : Promise.resolve([]);
     gzipEnded.catch(() => {});
     return {
       write: async (data) => {
         if (failure) throw failure;
-        const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+        const buf =
+          typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
         if (!buf.length) return;
         size += buf.length;
         if (gzip) {
@@ -120,12 +123,19 @@ export class PgExportFileStore {
       .where('expires_at', '>', now)
       .first('file_name', 'content_type', 'content_encoding', 'file_size', 'chunk_count');
     if (!row) return undefined;
-    return { fileName: row.file_name, contentType: row.content_type, contentEncoding: row.content_encoding, size: Number(row.file_size), chunkCount: row.chunk_count };
+    return {
+      fileName: row.file_name,
+      contentType: row.content_type,
+      contentEncoding: row.content_encoding,
+      size: Number(row.file_size),
+      chunkCount: row.chunk_count,
+    };
   }
 
   /** Size and chunk count of what is stored for `exportJobId`. */
   async stat(exportJobId: string): Promise<{ size: number; chunkCount: number }> {
-    const row = await this.db('export_file_chunks').where({ export_job_id: exportJobId })
+    const row = await this.db('export_file_chunks')
+      .where({ export_job_id: exportJobId })
       .first(this.db.raw('coalesce(sum(octet_length(bytes)), 0)::bigint AS size'), this.db.raw('count(*)::int AS chunks'));
     return { size: Number(row?.size ?? 0), chunkCount: Number(row?.chunks ?? 0) };
   }

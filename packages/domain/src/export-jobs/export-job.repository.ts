@@ -79,9 +79,23 @@ export class ExportJobRepository {
   }
 
   /** The newest unexpired jobs of a target, kind and parameter set created after `since`, newest first. */
-  async listRecent(input: { organizationId: string; targetType: ExportTargetType; targetId: string; kind: ExportKind; parametersDigest: string; since: Date; now: Date }): Promise<ExportJob[]> {
+  async listRecent(input: {
+    organizationId: string;
+    targetType: ExportTargetType;
+    targetId: string;
+    kind: ExportKind;
+    parametersDigest: string;
+    since: Date;
+    now: Date;
+  }): Promise<ExportJob[]> {
     const rows = await this.db<ExportJobRow>('export_jobs')
-      .where({ organization_id: input.organizationId, target_type: input.targetType, target_id: input.targetId, kind: input.kind, parameters_digest: input.parametersDigest })
+      .where({
+        organization_id: input.organizationId,
+        target_type: input.targetType,
+        target_id: input.targetId,
+        kind: input.kind,
+        parameters_digest: input.parametersDigest,
+      })
       .where('created_at', '>=', input.since)
       .where('expires_at', '>', input.now)
       .orderBy('created_at', 'desc')
@@ -91,7 +105,10 @@ export class ExportJobRepository {
 
   /** started (or running, when pg-boss retries after a worker died) → running; false when cancelled or finished. */
   async markRunning(id: string): Promise<boolean> {
-    const n = await this.db('export_jobs').where({ id }).whereIn('job_status', ['started', 'running']).whereNull('cancel_requested_at')
+    const n = await this.db('export_jobs')
+      .where({ id })
+      .whereIn('job_status', ['started', 'running'])
+      .whereNull('cancel_requested_at')
       .update({ job_status: 'running', started_at: this.db.fn.now(), heartbeat_at: this.db.fn.now(), updated_at: this.db.fn.now() });
     return n > 0;
   }
@@ -112,42 +129,63 @@ export class ExportJobRepository {
       .andWhere(this.db.raw('coalesce(heartbeat_at, started_at, updated_at)'), '<', this.db.raw('now() - make_interval(secs => ?)', [staleSeconds]))
       .forUpdate()
       .skipLocked();
-    const rows = await this.db('export_jobs')
+    const rows = (await this.db('export_jobs')
       .whereIn('id', stale)
       .andWhere('job_status', 'running')
       .update({ job_status: 'error', error_message: message, completed_at: this.db.fn.now(), updated_at: this.db.fn.now() })
-      .returning(['id']) as Array<{ id: string }>;
+      .returning(['id'])) as Array<{ id: string }>;
     return rows.map((r) => r.id);
   }
 
   /** Remembers executions the job started (cancel stops them). */
   async addExecutionIds(id: string, executionIds: string[]): Promise<void> {
     if (!executionIds.length) return;
-    await this.db('export_jobs').where({ id }).update({
-      execution_ids: this.db.raw(`(SELECT coalesce(jsonb_agg(DISTINCT v), '[]'::jsonb) FROM jsonb_array_elements(execution_ids || ?::jsonb) v)`, [JSON.stringify(executionIds)]),
-      updated_at: this.db.fn.now(),
-    });
+    await this.db('export_jobs')
+      .where({ id })
+      .update({
+        execution_ids: this.db.raw(`(SELECT coalesce(jsonb_agg(DISTINCT v), '[]'::jsonb) FROM jsonb_array_elements(execution_ids || ?::jsonb) v)`, [
+          JSON.stringify(executionIds),
+        ]),
+        updated_at: this.db.fn.now(),
+      });
   }
 
   /** running → success with the stored file; false when the job was cancelled meanwhile. */
-  async markSuccess(id: string, file: { fileName: string; contentType: string; contentEncoding?: 'gzip' | null; fileSize: number; chunkCount: number; reportData: ExportReportData[] }): Promise<boolean> {
-    const n = await this.db('export_jobs').where({ id, job_status: 'running' }).whereNull('cancel_requested_at').update({
-      job_status: 'success', file_name: file.fileName, content_type: file.contentType, content_encoding: file.contentEncoding ?? null, file_size: file.fileSize, chunk_count: file.chunkCount,
-      report_data: JSON.stringify(file.reportData), completed_at: this.db.fn.now(), updated_at: this.db.fn.now(),
-    });
+  async markSuccess(
+    id: string,
+    file: { fileName: string; contentType: string; contentEncoding?: 'gzip' | null; fileSize: number; chunkCount: number; reportData: ExportReportData[] },
+  ): Promise<boolean> {
+    const n = await this.db('export_jobs')
+      .where({ id, job_status: 'running' })
+      .whereNull('cancel_requested_at')
+      .update({
+        job_status: 'success',
+        file_name: file.fileName,
+        content_type: file.contentType,
+        content_encoding: file.contentEncoding ?? null,
+        file_size: file.fileSize,
+        chunk_count: file.chunkCount,
+        report_data: JSON.stringify(file.reportData),
+        completed_at: this.db.fn.now(),
+        updated_at: this.db.fn.now(),
+      });
     return n > 0;
   }
 
   /** Ends an unfinished job as `error` with a message for a person. */
   async markError(id: string, message: string): Promise<boolean> {
-    const n = await this.db('export_jobs').where({ id }).whereIn('job_status', ['started', 'running'] satisfies ExportJobStatus[])
+    const n = await this.db('export_jobs')
+      .where({ id })
+      .whereIn('job_status', ['started', 'running'] satisfies ExportJobStatus[])
       .update({ job_status: 'error', error_message: message, completed_at: this.db.fn.now(), updated_at: this.db.fn.now() });
     return n > 0;
   }
 
   /** Records a cancel request on an unfinished job; the job when it was unfinished. */
   async requestCancel(organizationId: string, id: string): Promise<ExportJob | undefined> {
-    const [row] = await this.db('export_jobs').where({ id, organization_id: organizationId }).whereIn('job_status', ['started', 'running'])
+    const [row] = await this.db('export_jobs')
+      .where({ id, organization_id: organizationId })
+      .whereIn('job_status', ['started', 'running'])
       .update({ cancel_requested_at: this.db.raw('coalesce(cancel_requested_at, now())'), updated_at: this.db.fn.now() })
       .returning('*');
     return row ? toExportJob(row as ExportJobRow) : undefined;

@@ -25,9 +25,19 @@ const gunzip = promisify(gunzipCallback);
 /** One report as a picture shows it (the renderer's `RenderReportItem`). */
 export interface PictureReportItem {
   report: {
-    id: string; name: string; description: string | null; chartConfiguration: Record<string, unknown>; displayNameAsTitle: boolean;
-    attribution: string | null; noDataMessage: string | null; row: number; column: number; width: number; height: number;
-    defaultPageWidth: number; defaultPageHeight: number;
+    id: string;
+    name: string;
+    description: string | null;
+    chartConfiguration: Record<string, unknown>;
+    displayNameAsTitle: boolean;
+    attribution: string | null;
+    noDataMessage: string | null;
+    row: number;
+    column: number;
+    width: number;
+    height: number;
+    defaultPageWidth: number;
+    defaultPageHeight: number;
   };
   result: { fields: ResultField[]; rows: unknown[][]; totalRows: number; dataTimestamp: Date; timeZone: string } | null;
   error: string | null;
@@ -36,17 +46,25 @@ export interface PictureReportItem {
 /** A picture to render (the renderer's `RenderTask`). */
 export type PictureTask =
   | {
-    kind: 'dashboard';
-    dashboard: { name: string; description: string | null; colorScheme: string; timeZone: string; parameters: ExportJob['parameters']; pageWidth: number; reports: PictureReportItem[] };
-    format: 'png' | 'pdf';
-    options: { theme: 'light' | 'dark' };
-  }
+      kind: 'dashboard';
+      dashboard: {
+        name: string;
+        description: string | null;
+        colorScheme: string;
+        timeZone: string;
+        parameters: ExportJob['parameters'];
+        pageWidth: number;
+        reports: PictureReportItem[];
+      };
+      format: 'png' | 'pdf';
+      options: { theme: 'light' | 'dark' };
+    }
   | {
-    kind: 'report';
-    report: PictureReportItem & { timeZone: string; colorScheme: string; parameters: ExportJob['parameters']; width?: number };
-    format: 'png' | 'pdf';
-    options: { theme: 'light' | 'dark' };
-  };
+      kind: 'report';
+      report: PictureReportItem & { timeZone: string; colorScheme: string; parameters: ExportJob['parameters']; width?: number };
+      format: 'png' | 'pdf';
+      options: { theme: 'light' | 'dark' };
+    };
 
 /** One sheet of an Excel export (the renderer's `ExcelSheet`). */
 export interface ExcelSheetInput {
@@ -95,7 +113,12 @@ class ExportCancelled extends Error {}
 
 /** Safe file name from a dashboard or report name (Content-Disposition adds the UTF-8 form). */
 export function exportFileName(name: string, extension: string): string {
-  const base = name.replace(/[\u0000-\u001f\u007f/\\:*?"<>|]+/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 120) || 'export';
+  const base =
+    name
+      .replace(/[\u0000-\u001f\u007f/\\:*?"<>|]+/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim()
+      .slice(0, 120) || 'export';
   return `${base}.${extension}`;
 }
 
@@ -149,11 +172,11 @@ export class ExportJobRunner {
     const queue = this.deps.queue;
     const moved = queue
       ? await withTransaction(this.deps.db, async (trx) => {
-        const n = await trx('export_jobs').where({ id: job.id, job_status: 'running' }).update({ job_status: 'started', updated_at: trx.fn.now() });
-        if (!n) return false;
-        await queue.send(QUEUES.exports, { exportJobId: job.id, organizationId: job.organizationId } satisfies ExportJobMessage, { db: trx });
-        return true;
-      })
+          const n = await trx('export_jobs').where({ id: job.id, job_status: 'running' }).update({ job_status: 'started', updated_at: trx.fn.now() });
+          if (!n) return false;
+          await queue.send(QUEUES.exports, { exportJobId: job.id, organizationId: job.organizationId } satisfies ExportJobMessage, { db: trx });
+          return true;
+        })
       : false;
     if (!moved) await this.repo().markError(job.id, EXPORT_SHUTDOWN_MESSAGE);
     log.warn({ handed_back: moved }, 'worker shutting down: handed the export job back to the queue');
@@ -177,7 +200,12 @@ export class ExportJobRunner {
     });
     const started: string[] = [];
     const poll = setInterval(() => {
-      repo.isCancelRequested(job.id).then((yes) => { if (yes) abort.abort(); }).catch((err: unknown) => log.warn({ err }, 'cancel check failed'));
+      repo
+        .isCancelRequested(job.id)
+        .then((yes) => {
+          if (yes) abort.abort();
+        })
+        .catch((err: unknown) => log.warn({ err }, 'cancel check failed'));
     }, this.deps.pollMs ?? 100);
     // liveness: without it the stale sweep (any process) ends the job as the work of a dead worker
     const beat = setInterval(() => {
@@ -224,7 +252,8 @@ export class ExportJobRunner {
       for (const id of ids) {
         if (ended.has(id)) continue;
         const execution = await this.deps.executions.findById(organizationId, id);
-        if (!execution || isFinished(execution.executionStatus)) ended.set(id, execution ?? ({ id, executionStatus: 'internal_error', errorMessage: 'The execution has expired' } as Execution));
+        if (!execution || isFinished(execution.executionStatus))
+          ended.set(id, execution ?? ({ id, executionStatus: 'internal_error', errorMessage: 'The execution has expired' } as Execution));
       }
       if (ended.size < ids.length) await sleep(this.deps.pollMs ?? 100, signal);
     }
@@ -262,7 +291,11 @@ export class ExportJobRunner {
       if (!error && ran && ran.executionStatus !== 'success') error = ran.errorMessage ?? `The query ended as ${ran.executionStatus}`;
       const result = !error && t.result ? await this.sample(t.result, maxRows) : null;
       items.push({ report: pictureReport(t.report), result, error });
-      reportData.push({ report_id: t.report.id, data_key: t.dataKey ?? null, data_timestamp: !error && t.result ? t.result.dataTimestamp.toISOString() : null });
+      reportData.push({
+        report_id: t.report.id,
+        data_key: t.dataKey ?? null,
+        data_timestamp: !error && t.result ? t.result.dataTimestamp.toISOString() : null,
+      });
     }
     const name = job.targetType === 'dashboard' ? targets.dashboard.name : (targets.targets[0]?.report.name ?? 'report');
     if (job.kind === 'excel') {
@@ -271,22 +304,44 @@ export class ExportJobRunner {
     }
     const theme = job.kind === 'dark_pdf' || job.kind === 'dark_png' ? 'dark' : 'light';
     const format = job.kind === 'pdf' || job.kind === 'dark_pdf' ? 'pdf' : 'png';
-    const task: PictureTask = job.targetType === 'dashboard'
-      ? {
-        kind: 'dashboard', format, options: { theme },
-        dashboard: {
-          name: targets.dashboard.name, description: targets.dashboard.description, colorScheme: targets.dashboard.colorScheme, timeZone: targets.timeZone,
-          parameters: targets.parameters, pageWidth: job.pageWidth ?? targets.dashboard.defaultPageWidth, reports: items,
-        },
-      }
-      : {
-        kind: 'report', format, options: { theme },
-        report: { ...items[0]!, timeZone: targets.timeZone, colorScheme: targets.dashboard.colorScheme, parameters: targets.parameters, ...(job.pageWidth ? { width: job.pageWidth } : {}) },
-      };
+    const task: PictureTask =
+      job.targetType === 'dashboard'
+        ? {
+            kind: 'dashboard',
+            format,
+            options: { theme },
+            dashboard: {
+              name: targets.dashboard.name,
+              description: targets.dashboard.description,
+              colorScheme: targets.dashboard.colorScheme,
+              timeZone: targets.timeZone,
+              parameters: targets.parameters,
+              pageWidth: job.pageWidth ?? targets.dashboard.defaultPageWidth,
+              reports: items,
+            },
+          }
+        : {
+            kind: 'report',
+            format,
+            options: { theme },
+            report: {
+              ...items[0]!,
+              timeZone: targets.timeZone,
+              colorScheme: targets.dashboard.colorScheme,
+              parameters: targets.parameters,
+              ...(job.pageWidth ? { width: job.pageWidth } : {}),
+            },
+          };
     const file = await this.deps.renderer.renderPicture(task, { signal, timeoutMs: this.deps.renderTimeoutMs ?? 120_000 });
     if (signal.aborted) throw new ExportCancelled();
     const stored = await this.deps.files.put(job.id, file.bytes);
-    const done = await this.repo().markSuccess(job.id, { fileName: exportFileName(name, file.extension), contentType: file.contentType, fileSize: stored.size, chunkCount: stored.chunkCount, reportData });
+    const done = await this.repo().markSuccess(job.id, {
+      fileName: exportFileName(name, file.extension),
+      contentType: file.contentType,
+      fileSize: stored.size,
+      chunkCount: stored.chunkCount,
+      reportData,
+    });
     if (!done) throw new ExportCancelled();
   }
 
@@ -314,8 +369,11 @@ export class ExportJobRunner {
       await pump;
       const stored = await writer.end();
       const done = await this.repo().markSuccess(job.id, {
-        fileName: exportFileName(name, 'xlsx'), contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-        fileSize: stored.size, chunkCount: stored.chunkCount, reportData,
+        fileName: exportFileName(name, 'xlsx'),
+        contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+        fileSize: stored.size,
+        chunkCount: stored.chunkCount,
+        reportData,
       });
       if (!done) throw new ExportCancelled();
     } catch (err) {
@@ -331,9 +389,16 @@ export class ExportJobRunner {
     const target = targets.targets[0];
     if (!target?.query) throw new ValidationError(`The report's query cannot run: ${target?.error ?? 'it does not compile'}`);
     const execution = await this.deps.executions.start({
-      organizationId: job.organizationId, datasource: target.query.datasource, executionType: 'export_query', priority: 'interactive',
-      dataKey: `${job.organizationId}/exports/${job.id}`, sqlText: target.query.sql, sqlValues: target.query.values, rQuery: target.query.rQuery,
-      timeZone: target.query.timeZone, options: { reportId: target.report.id, exportJobId: job.id },
+      organizationId: job.organizationId,
+      datasource: target.query.datasource,
+      executionType: 'export_query',
+      priority: 'interactive',
+      dataKey: `${job.organizationId}/exports/${job.id}`,
+      sqlText: target.query.sql,
+      sqlValues: target.query.values,
+      rQuery: target.query.rQuery,
+      timeZone: target.query.timeZone,
+      options: { reportId: target.report.id, exportJobId: job.id },
     });
     started.push(execution.id);
     await this.repo().addExecutionIds(job.id, started);
@@ -345,7 +410,11 @@ export class ExportJobRunner {
     const stat = await this.deps.files.stat(job.id);
     const done = await this.repo().markSuccess(job.id, {
       // the sink stores CSV gzip-compressed; the execution counted the file's own bytes
-      fileName: exportFileName(target.report.name, 'csv'), contentType: 'text/csv; charset=utf-8', contentEncoding: 'gzip', fileSize: ended.resultSize ?? 0, chunkCount: stat.chunkCount,
+      fileName: exportFileName(target.report.name, 'csv'),
+      contentType: 'text/csv; charset=utf-8',
+      contentEncoding: 'gzip',
+      fileSize: ended.resultSize ?? 0,
+      chunkCount: stat.chunkCount,
       reportData: [{ report_id: target.report.id, data_key: null, data_timestamp: null }],
     });
     if (!done) throw new ExportCancelled();
@@ -357,9 +426,19 @@ async function* emptyRows(): AsyncIterable<unknown[]> {}
 /** A report's settings as a picture shows them (exports and schedule mails). */
 export function pictureReport(r: Report): PictureReportItem['report'] {
   return {
-    id: r.id, name: r.name, description: r.description, chartConfiguration: r.chartConfiguration, displayNameAsTitle: r.displayNameAsTitle,
-    attribution: r.attribution, noDataMessage: r.noDataMessage, row: r.row, column: r.column, width: r.width, height: r.height,
-    defaultPageWidth: r.defaultPageWidth, defaultPageHeight: r.defaultPageHeight,
+    id: r.id,
+    name: r.name,
+    description: r.description,
+    chartConfiguration: r.chartConfiguration,
+    displayNameAsTitle: r.displayNameAsTitle,
+    attribution: r.attribution,
+    noDataMessage: r.noDataMessage,
+    row: r.row,
+    column: r.column,
+    width: r.width,
+    height: r.height,
+    defaultPageWidth: r.defaultPageWidth,
+    defaultPageHeight: r.defaultPageHeight,
   };
 }
 

@@ -17,8 +17,14 @@ import type { ReportService } from '../reports/report.service.js';
 import type { DataTokens } from '../tokens/data-token.js';
 import { ExportJobRepository } from './export-job.repository.js';
 import {
-  CSV_EXPORT_INTERVAL_MINUTES, EXPORT_RETENTION_HOURS, EXPORT_URL_TTL_SECONDS,
-  type ExportJob, type ExportJobMessage, type ExportJobStatusDocument, type ExportKind, type ExportTargetType,
+  CSV_EXPORT_INTERVAL_MINUTES,
+  EXPORT_RETENTION_HOURS,
+  EXPORT_URL_TTL_SECONDS,
+  type ExportJob,
+  type ExportJobMessage,
+  type ExportJobStatusDocument,
+  type ExportKind,
+  type ExportTargetType,
 } from './export-job.types.js';
 
 export interface ExportJobServiceDeps {
@@ -45,14 +51,18 @@ export interface ExportRequest {
 function canonical(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
 }
 
 /** Digest of the merged parameters and the page width (the reuse rules compare it). */
 export function exportParametersDigest(parameters: InputParameters, pageWidth: number | null): string {
   const filters = [...(parameters.filters ?? [])].sort((a, b) => (a.variable_name < b.variable_name ? -1 : a.variable_name > b.variable_name ? 1 : 0));
-  return createHash('sha256').update(canonical({ p: { ...parameters, filters: filters.length ? filters : undefined }, w: pageWidth })).digest('hex');
+  return createHash('sha256')
+    .update(canonical({ p: { ...parameters, filters: filters.length ? filters : undefined }, w: pageWidth }))
+    .digest('hex');
 }
 
 /**
@@ -90,7 +100,9 @@ export class ExportJobService {
     principal.requireAny(...DASHBOARD_VIEW_PERMISSIONS);
     const report = await this.deps.reports.get(principal, reportId);
     if (kind === 'csv' && !report.unlimitedCsvExportEnabled) {
-      throw new ValidationError(`Unlimited CSV export is not enabled for report ${reportId} (unlimited_csv_export_enabled is false)`, { code: 'unlimited_csv_export_disabled' });
+      throw new ValidationError(`Unlimited CSV export is not enabled for report ${reportId} (unlimited_csv_export_enabled is false)`, {
+        code: 'unlimited_csv_export_disabled',
+      });
     }
     const targets = await this.deps.dashboardData.exportTargets(principal, report.dashboardId, request.parameters, { reportId });
     if (kind !== 'csv') return this.startOrReusePicture(principal, 'report', reportId, kind, targets, request.pageWidth ?? null);
@@ -99,26 +111,57 @@ export class ExportJobService {
     const digest = exportParametersDigest(targets.parameters, null);
     const now = this.deps.clock.now();
     const recent = await this.repo().listRecent({
-      organizationId: principal.organizationId, targetType: 'report', targetId: reportId, kind: 'csv', parametersDigest: digest,
-      since: new Date(now.getTime() - CSV_EXPORT_INTERVAL_MINUTES * 60_000), now,
+      organizationId: principal.organizationId,
+      targetType: 'report',
+      targetId: reportId,
+      kind: 'csv',
+      parametersDigest: digest,
+      since: new Date(now.getTime() - CSV_EXPORT_INTERVAL_MINUTES * 60_000),
+      now,
     });
     const reusable = recent.find((j) => j.jobStatus !== 'error');
     if (reusable) return reusable;
-    return this.create(principal.organizationId, principal.apiKeyId, principal.grants, { targetType: 'report', targetId: reportId, kind: 'csv', parameters: targets.parameters, digest, pageWidth: null });
+    return this.create(principal.organizationId, principal.apiKeyId, principal.grants, {
+      targetType: 'report',
+      targetId: reportId,
+      kind: 'csv',
+      parameters: targets.parameters,
+      digest,
+      pageWidth: null,
+    });
   }
 
-  private async startOrReusePicture(principal: Principal, targetType: ExportTargetType, targetId: string, kind: ExportKind, targets: ExportTargets, pageWidth: number | null): Promise<ExportJob> {
+  private async startOrReusePicture(
+    principal: Principal,
+    targetType: ExportTargetType,
+    targetId: string,
+    kind: ExportKind,
+    targets: ExportTargets,
+    pageWidth: number | null,
+  ): Promise<ExportJob> {
     const digest = exportParametersDigest(targets.parameters, pageWidth);
     const now = this.deps.clock.now();
     const recent = await this.repo().listRecent({
-      organizationId: principal.organizationId, targetType, targetId, kind, parametersDigest: digest,
-      since: new Date(now.getTime() - EXPORT_RETENTION_HOURS * 3600_000), now,
+      organizationId: principal.organizationId,
+      targetType,
+      targetId,
+      kind,
+      parametersDigest: digest,
+      since: new Date(now.getTime() - EXPORT_RETENTION_HOURS * 3600_000),
+      now,
     });
     for (const job of recent) {
       if ((job.jobStatus === 'started' || job.jobStatus === 'running') && !job.cancelRequestedAt) return job;
       if (job.jobStatus === 'success' && this.stillCurrent(job, targets, now)) return job;
     }
-    return this.create(principal.organizationId, principal.apiKeyId, principal.grants, { targetType, targetId, kind, parameters: targets.parameters, digest, pageWidth });
+    return this.create(principal.organizationId, principal.apiKeyId, principal.grants, {
+      targetType,
+      targetId,
+      kind,
+      parameters: targets.parameters,
+      digest,
+      pageWidth,
+    });
   }
 
   /** The job showed the same reports, from the same queries, with data still current now. */
@@ -127,17 +170,32 @@ export class ExportJobService {
     const shown = new Map(job.reportData.map((d) => [d.report_id, d]));
     return targets.targets.every((t) => {
       const d = shown.get(t.report.id);
-      return d !== undefined && d.data_key !== null && d.data_key === t.dataKey && d.data_timestamp !== null && isCurrent(new Date(d.data_timestamp), t.rule, now);
+      return (
+        d !== undefined && d.data_key !== null && d.data_key === t.dataKey && d.data_timestamp !== null && isCurrent(new Date(d.data_timestamp), t.rule, now)
+      );
     });
   }
 
-  private async create(organizationId: string, apiKeyId: string | null, grants: Principal['grants'], input: { targetType: ExportTargetType; targetId: string; kind: ExportKind; parameters: InputParameters; digest: string; pageWidth: number | null }): Promise<ExportJob> {
+  private async create(
+    organizationId: string,
+    apiKeyId: string | null,
+    grants: Principal['grants'],
+    input: { targetType: ExportTargetType; targetId: string; kind: ExportKind; parameters: InputParameters; digest: string; pageWidth: number | null },
+  ): Promise<ExportJob> {
     const now = this.deps.clock.now();
     return withTransaction(this.deps.db, async (trx) => {
       const job = await this.repo(trx).insert({
-        id: newUuid(), organization_id: organizationId, target_type: input.targetType, target_id: input.targetId, kind: input.kind,
-        parameters: JSON.stringify(input.parameters), parameters_digest: input.digest, page_width: input.pageWidth,
-        api_key_id: apiKeyId, grants: JSON.stringify(grants), expires_at: new Date(now.getTime() + EXPORT_RETENTION_HOURS * 3600_000),
+        id: newUuid(),
+        organization_id: organizationId,
+        target_type: input.targetType,
+        target_id: input.targetId,
+        kind: input.kind,
+        parameters: JSON.stringify(input.parameters),
+        parameters_digest: input.digest,
+        page_width: input.pageWidth,
+        api_key_id: apiKeyId,
+        grants: JSON.stringify(grants),
+        expires_at: new Date(now.getTime() + EXPORT_RETENTION_HOURS * 3600_000),
       });
       const message: ExportJobMessage = { exportJobId: job.id, organizationId };
       // enqueued in the same transaction: no job without its row, no row without its job
@@ -150,8 +208,16 @@ export class ExportJobService {
    * An export for a schedule or an alert (no API key): organization-wide permissions, no reuse.
    * The worker runs it like any other; `ExportJobRunner.run` can also be called directly.
    */
-  async createSystemExport(input: { organizationId: string; targetType: ExportTargetType; targetId: string; kind: ExportKind; parameters?: InputParameters; pageWidth?: number }): Promise<ExportJob> {
-    if (input.kind === 'csv' && input.targetType !== 'report') throw new ValidationError('A CSV export is made of one report', { code: 'csv_export_needs_report' });
+  async createSystemExport(input: {
+    organizationId: string;
+    targetType: ExportTargetType;
+    targetId: string;
+    kind: ExportKind;
+    parameters?: InputParameters;
+    pageWidth?: number;
+  }): Promise<ExportJob> {
+    if (input.kind === 'csv' && input.targetType !== 'report')
+      throw new ValidationError('A CSV export is made of one report', { code: 'csv_export_needs_report' });
     const principal = new Principal(input.organizationId, 'system', ALL_PERMISSIONS);
     let dashboardId = input.targetId;
     let reportId: string | undefined;
@@ -162,7 +228,12 @@ export class ExportJobService {
     const targets = await this.deps.dashboardData.exportTargets(principal, dashboardId, input.parameters, reportId ? { reportId } : undefined);
     const pageWidth = input.pageWidth ?? null;
     return this.create(input.organizationId, null, ALL_PERMISSIONS, {
-      targetType: input.targetType, targetId: input.targetId, kind: input.kind, parameters: targets.parameters, digest: exportParametersDigest(targets.parameters, pageWidth), pageWidth,
+      targetType: input.targetType,
+      targetId: input.targetId,
+      kind: input.kind,
+      parameters: targets.parameters,
+      digest: exportParametersDigest(targets.parameters, pageWidth),
+      pageWidth,
     });
   }
 

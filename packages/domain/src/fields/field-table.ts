@@ -7,9 +7,7 @@ import type { Field, FieldSpec } from './field.js';
 export type FieldMap = Record<string, Field<any>>;
 
 /** `dataRefreshRate` → `data_refresh_rate` (type level). */
-export type SnakeCase<S extends string> = S extends `${infer H}${infer R}`
-  ? `${H extends Lowercase<H> ? H : `_${Lowercase<H>}`}${SnakeCase<R>}`
-  : S;
+export type SnakeCase<S extends string> = S extends `${infer H}${infer R}` ? `${H extends Lowercase<H> ? H : `_${Lowercase<H>}`}${SnakeCase<R>}` : S;
 
 /** `dataRefreshRate` → `data_refresh_rate`. */
 export function snakeCase(key: string): string {
@@ -57,7 +55,9 @@ export type FieldUpdateAttributes<F extends FieldMap> = Simplify<Pick<FieldUpdat
 export type FieldUpdateRelationships<F extends FieldMap> = Simplify<Omit<FieldUpdateInput<F>, AttributeKeys<F>>>;
 /** What a repository inserts: every stored field, except those the database fills. */
 export type FieldNewRecord<F extends FieldMap> = Simplify<
-  { [K in StoredKeys<F> & KeysWhere<F, { dbDefault: false }> & keyof F]: Value<F, K> } & { [K in StoredKeys<F> & KeysWhere<F, { dbDefault: true }> & keyof F]?: Value<F, K> }
+  { [K in StoredKeys<F> & KeysWhere<F, { dbDefault: false }> & keyof F]: Value<F, K> } & {
+    [K in StoredKeys<F> & KeysWhere<F, { dbDefault: true }> & keyof F]?: Value<F, K>;
+  }
 >;
 /** What a repository update may change: stored fields that are not immutable. */
 export type FieldPatch<F extends FieldMap> = { -readonly [K in StoredKeys<F> & KeysWhere<F, { immutable: false }> & keyof F]?: Value<F, K> };
@@ -166,7 +166,9 @@ export class FieldTable<F extends FieldMap> {
     if (ids.length !== 1) throw new Error(`A field table needs exactly one f.id() field, not ${ids.length}`);
     this.idKey = ids[0]!.key;
     this.attributes = this.entries.flatMap((e) => (e.attribute ? [e.attribute] : []));
-    this.relationships = Object.fromEntries(this.entries.flatMap((e) => (e.relationship ? [[e.relationship.name, { type: e.relationship.type, many: e.relationship.many }]] : [])));
+    this.relationships = Object.fromEntries(
+      this.entries.flatMap((e) => (e.relationship ? [[e.relationship.name, { type: e.relationship.type, many: e.relationship.many }]] : [])),
+    );
     const names = [...this.attributes, ...Object.keys(this.relationships)];
     const duplicate = names.find((n, i) => names.indexOf(n) !== i);
     if (duplicate) throw new Error(`Field table names "${duplicate}" twice`);
@@ -324,7 +326,9 @@ export class FieldTable<F extends FieldMap> {
       if (!e.relationship || !isWritable(mode)) continue;
       const value = relationships[e.relationship.name];
       if ((value === null && !e.spec.nullable) || (value === undefined && mode === 'required')) {
-        throw new ValidationError(`The "${e.relationship.name}" relationship is required`, { source: { pointer: `/data/relationships/${e.relationship.name}` } });
+        throw new ValidationError(`The "${e.relationship.name}" relationship is required`, {
+          source: { pointer: `/data/relationships/${e.relationship.name}` },
+        });
       }
       if (value !== undefined) out[e.key] = Array.isArray(value) ? [...value] : value;
     }
@@ -342,7 +346,10 @@ export class FieldTable<F extends FieldMap> {
       const sent = attributes[e.attribute];
       const value = source[e.key];
       if (sent !== undefined && sent !== (value === null ? null : e.spec.codec.toJson(value))) {
-        throw new ValidationError(`"${e.attribute}" ${e.spec.unchangedHint}`, { code: 'read_only_attribute', source: { pointer: `/data/attributes/${e.attribute}` } });
+        throw new ValidationError(`"${e.attribute}" ${e.spec.unchangedHint}`, {
+          code: 'read_only_attribute',
+          source: { pointer: `/data/attributes/${e.attribute}` },
+        });
       }
     }
   }

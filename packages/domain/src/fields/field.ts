@@ -264,7 +264,9 @@ export class Field<T extends FieldTypes = FieldTypes> {
    * column value is JSON text; `fromColumn` reads what the driver returns).
    */
   storedAs(toColumn: (value: Exclude<T['value'], null>) => unknown, fromColumn: (column: never) => Exclude<T['value'], null>): Field<T> {
-    return this.with({ codec: { ...this.spec.codec, toColumn: toColumn as (value: unknown) => unknown, fromColumn: fromColumn as (value: unknown) => unknown } });
+    return this.with({
+      codec: { ...this.spec.codec, toColumn: toColumn as (value: unknown) => unknown, fromColumn: fromColumn as (value: unknown) => unknown },
+    });
   }
 
   /** Left out of backups and copies (Duplicate). */
@@ -299,7 +301,10 @@ const JSON_CODEC: FieldCodec = {
   fromColumn: (v) => v,
 };
 
-type ServerSet<Immutable extends boolean> = With<PlainField<Date>, { create: 'ignored'; update: 'ignored'; dbDefault: true; immutable: Immutable; backup: false }>;
+type ServerSet<Immutable extends boolean> = With<
+  PlainField<Date>,
+  { create: 'ignored'; update: 'ignored'; dbDefault: true; immutable: Immutable; backup: false }
+>;
 
 /**
  * Field kinds. Each takes the zod schema of an API input value (or builds it) and infers the domain
@@ -328,7 +333,10 @@ export const f = {
   },
   /** A point in time: a `Date` in the domain, ISO 8601 text in JSON. */
   timestamp() {
-    return make<PlainField<Date>>(z.iso.datetime({ offset: true }).transform((s) => new Date(s)), { codec: TIMESTAMP });
+    return make<PlainField<Date>>(
+      z.iso.datetime({ offset: true }).transform((s) => new Date(s)),
+      { codec: TIMESTAMP },
+    );
   },
   /** A JSON document (jsonb column). */
   json<S extends z.ZodType>(schema: S) {
@@ -336,29 +344,56 @@ export const f = {
   },
   /** The resource id: column `id`, the JSON:API `id` (not an attribute), set once by the service. */
   id() {
-    return make<With<PlainField<string>, { api: false; create: 'none'; update: 'none'; immutable: true }>>(z.string(), { api: false, create: 'none', update: 'none', immutable: true, isId: true });
+    return make<With<PlainField<string>, { api: false; create: 'none'; update: 'none'; immutable: true }>>(z.string(), {
+      api: false,
+      create: 'none',
+      update: 'none',
+      immutable: true,
+      isId: true,
+    });
   },
   /** The owning organization (`organization_id`): never shown, never changes, not in backups. */
   tenant() {
-    return make<With<PlainField<string>, { api: false; create: 'none'; update: 'none'; immutable: true; backup: false }>>(z.string(), { api: false, create: 'none', update: 'none', immutable: true, backup: false });
+    return make<With<PlainField<string>, { api: false; create: 'none'; update: 'none'; immutable: true; backup: false }>>(z.string(), {
+      api: false,
+      create: 'none',
+      update: 'none',
+      immutable: true,
+      backup: false,
+    });
   },
   /**
    * A to-one relationship stored as a foreign key column (key `<name>Id`): required on create,
    * optional on update, read from and shown as JSON:API relationship linkage.
    */
   ref(type: string, name?: string) {
-    return make<With<PlainField<string>, { api: false; create: 'required' }>>(z.string(), { api: false, create: 'required', relationship: { type, many: false, name } });
+    return make<With<PlainField<string>, { api: false; create: 'required' }>>(z.string(), {
+      api: false,
+      create: 'required',
+      relationship: { type, many: false, name },
+    });
   },
   /**
    * A to-many relationship (key `<name>Ids`) that the repository loads from and writes to a join table
    * (no column): optional on create and update, shown as linkage, backed up as `<name>_ids`.
    */
   refs(type: string, name?: string) {
-    return make<With<PlainField<string[]>, { api: false; column: false }>>(z.array(z.string()), { api: false, column: false, relationship: { type, many: true, name } });
+    return make<With<PlainField<string[]>, { api: false; column: false }>>(z.array(z.string()), {
+      api: false,
+      column: false,
+      relationship: { type, many: true, name },
+    });
   },
   /** `created_at`: set by the database, read-only in the API, not in backups. */
   createdAt() {
-    return make<ServerSet<true>>(z.iso.datetime({ offset: true }), { codec: TIMESTAMP, create: 'ignored', update: 'ignored', dbDefault: true, immutable: true, backup: false });
+    return make<ServerSet<true>>(z.iso.datetime({ offset: true }), {
+      codec: TIMESTAMP,
+      create: 'ignored',
+      update: 'ignored',
+      dbDefault: true,
+      immutable: true,
+      backup: false,
+    });
   },
   /** `updated_at`: set by the database and by every repository update, read-only in the API, not in backups. */
   updatedAt() {

@@ -16,7 +16,15 @@ export const filterFields = defineFields({
   organizationId: f.tenant(),
   displayName: f.text({ max: 500 }).nullable(),
   /** Name used in SQL (`{col=variable_name}`); unique per organization, case-sensitive. */
-  variableName: f.text(z.string().min(1).max(100).regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, "_" or "-"')).required(),
+  variableName: f
+    .text(
+      z
+        .string()
+        .min(1)
+        .max(100)
+        .regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, "_" or "-"'),
+    )
+    .required(),
   controlType: f.enum(FILTER_CONTROL_TYPES).required(),
   valueType: f.enum(FILTER_VALUE_TYPES).required(),
   /** Manual drop-down option values (null for other types); read through Get Drop-Down Filter Options. */
@@ -39,7 +47,9 @@ export const filterFields = defineFields({
   afterRangeEnabled: f.boolean().default(true),
   fromToRangeEnabled: f.boolean().default(true),
   /** `date_time_aggregation` only. */
-  allowedAggregations: f.json(z.array(z.enum(AGGREGATION_OPTIONS as readonly AggregationOption[] as [AggregationOption, ...AggregationOption[]])).max(10)).nullable(),
+  allowedAggregations: f
+    .json(z.array(z.enum(AGGREGATION_OPTIONS as readonly AggregationOption[] as [AggregationOption, ...AggregationOption[]])).max(10))
+    .nullable(),
   /** SQL drop-downs: last successful options query / last error (set by the read path). */
   lastQuerySuccess: f.timestamp().nullable().readOnly().notInBackup(),
   lastQueryErrorMessage: f.text({ max: 100_000 }).nullable().readOnly().notInBackup(),

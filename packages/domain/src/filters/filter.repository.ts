@@ -9,7 +9,12 @@ export class FilterRepository {
 
   private async hydrate(rows: FilterRow[]): Promise<Filter[]> {
     if (!rows.length) return [];
-    const links = await this.db('filter_sql_snippets').whereIn('filter_id', rows.map((r) => r.id)).orderBy(['filter_id', 'sql_snippet_id'])
+    const links = await this.db('filter_sql_snippets')
+      .whereIn(
+        'filter_id',
+        rows.map((r) => r.id),
+      )
+      .orderBy(['filter_id', 'sql_snippet_id'])
       .select<{ filter_id: string; sql_snippet_id: string }[]>('filter_id', 'sql_snippet_id');
     const byId = new Map<string, string[]>();
     for (const l of links) byId.set(l.filter_id, [...(byId.get(l.filter_id) ?? []), l.sql_snippet_id]);
@@ -23,12 +28,22 @@ export class FilterRepository {
 
   async listByIds(organizationId: string, ids: readonly string[]): Promise<Filter[]> {
     if (!ids.length) return [];
-    return this.hydrate(await this.db<FilterRow>('filters').where({ organization_id: organizationId }).whereIn('id', [...ids]).orderBy(['variable_name', 'id']));
+    return this.hydrate(
+      await this.db<FilterRow>('filters')
+        .where({ organization_id: organizationId })
+        .whereIn('id', [...ids])
+        .orderBy(['variable_name', 'id']),
+    );
   }
 
   async listByVariableNames(organizationId: string, names: readonly string[]): Promise<Filter[]> {
     if (!names.length) return [];
-    return this.hydrate(await this.db<FilterRow>('filters').where({ organization_id: organizationId }).whereIn('variable_name', [...names]).orderBy(['variable_name', 'id']));
+    return this.hydrate(
+      await this.db<FilterRow>('filters')
+        .where({ organization_id: organizationId })
+        .whereIn('variable_name', [...names])
+        .orderBy(['variable_name', 'id']),
+    );
   }
 
   async find(organizationId: string, id: string): Promise<Filter | undefined> {
@@ -55,19 +70,21 @@ export class FilterRepository {
 
   /** Updates the row (snippet links are written by `replaceSnippets`). */
   async update(organizationId: string, id: string, patch: FilterPatch): Promise<void> {
-    await this.db('filters').where({ organization_id: organizationId, id }).update({ ...filterFields.toColumns(patch), updated_at: this.db.fn.now() });
+    await this.db('filters')
+      .where({ organization_id: organizationId, id })
+      .update({ ...filterFields.toColumns(patch), updated_at: this.db.fn.now() });
   }
 
   async replaceSnippets(organizationId: string, filterId: string, snippetIds: readonly string[]): Promise<void> {
     await this.db('filter_sql_snippets').where({ organization_id: organizationId, filter_id: filterId }).delete();
-    if (snippetIds.length) await this.db('filter_sql_snippets').insert(snippetIds.map((s) => ({ organization_id: organizationId, filter_id: filterId, sql_snippet_id: s })));
+    if (snippetIds.length)
+      await this.db('filter_sql_snippets').insert(snippetIds.map((s) => ({ organization_id: organizationId, filter_id: filterId, sql_snippet_id: s })));
   }
 
   /** Records the outcome of a SQL drop-down's options query (read path). */
   async recordQueryOutcome(organizationId: string, id: string, outcome: { success: Date } | { errorMessage: string }): Promise<void> {
-    const patch = 'success' in outcome
-      ? { last_query_success: outcome.success, last_query_error_message: null }
-      : { last_query_error_message: outcome.errorMessage };
+    const patch =
+      'success' in outcome ? { last_query_success: outcome.success, last_query_error_message: null } : { last_query_error_message: outcome.errorMessage };
     await this.db('filters').where({ organization_id: organizationId, id }).update(patch);
   }
 

@@ -92,18 +92,34 @@ export function checkFilter(f: FilterContent): void {
   if (!FILTER_VARIABLE_NAME.test(f.variableName)) {
     errors.push(new ValidationError('variable_name must be 1–100 letters, digits, "_" or "-"', { source: attr('variable_name') }));
   } else if (isReserved(f.variableName)) {
-    errors.push(new ValidationError(`variable_name "${f.variableName}" is reserved (built-in filters ${RESERVED_VARIABLE_NAMES.join(', ')})`, { code: 'reserved_variable_name', source: attr('variable_name') }));
+    errors.push(
+      new ValidationError(`variable_name "${f.variableName}" is reserved (built-in filters ${RESERVED_VARIABLE_NAMES.join(', ')})`, {
+        code: 'reserved_variable_name',
+        source: attr('variable_name'),
+      }),
+    );
   }
   if (!VALUE_TYPES_BY_CONTROL[c].includes(f.valueType)) {
-    errors.push(new ValidationError(`control_type ${c} needs value_type ${VALUE_TYPES_BY_CONTROL[c].join(' or ')}, not ${f.valueType}`, { code: 'value_type_mismatch', source: attr('value_type') }));
+    errors.push(
+      new ValidationError(`control_type ${c} needs value_type ${VALUE_TYPES_BY_CONTROL[c].join(' or ')}, not ${f.valueType}`, {
+        code: 'value_type_mismatch',
+        source: attr('value_type'),
+      }),
+    );
   }
   if (isSqlDropdown(c)) {
     if (!f.sqlQuery || !f.sqlQuery.trim()) errors.push(new ValidationError(`A ${c} filter needs a sql_query`, { source: attr('sql_query') }));
     if (!f.datasourceId) errors.push(new ValidationError(`A ${c} filter needs a datasource relationship`, { source: rel('datasource') }));
   } else {
-    if (f.sqlQuery !== null) errors.push(new ValidationError(`sql_query is only for SQL drop-downs (dropdown, dropdown_multi, dropdown_dynamic, dropdown_multi_dynamic), not ${c}`, { source: attr('sql_query') }));
+    if (f.sqlQuery !== null)
+      errors.push(
+        new ValidationError(`sql_query is only for SQL drop-downs (dropdown, dropdown_multi, dropdown_dynamic, dropdown_multi_dynamic), not ${c}`, {
+          source: attr('sql_query'),
+        }),
+      );
     if (f.datasourceId !== null) errors.push(new ValidationError(`Only SQL drop-downs have a datasource, not ${c}`, { source: rel('datasource') }));
-    if (f.dataRefreshRate !== null) errors.push(new ValidationError(`data_refresh_rate is only for SQL drop-downs, not ${c}`, { source: attr('data_refresh_rate') }));
+    if (f.dataRefreshRate !== null)
+      errors.push(new ValidationError(`data_refresh_rate is only for SQL drop-downs, not ${c}`, { source: attr('data_refresh_rate') }));
   }
   if (f.parentFilterId !== null && !isStaticSqlDropdown(c)) {
     errors.push(new ValidationError(`parent_filter is only for static SQL drop-downs (dropdown, dropdown_multi), not ${c}`, { source: rel('parent_filter') }));
@@ -111,7 +127,8 @@ export function checkFilter(f: FilterContent): void {
   if (isManualDropdown(c)) {
     const values = f.values ?? [];
     const names = f.valueNames ?? [];
-    if (names.length > values.length) errors.push(new ValidationError(`value_names has ${names.length} labels for ${values.length} values`, { source: attr('value_names') }));
+    if (names.length > values.length)
+      errors.push(new ValidationError(`value_names has ${names.length} labels for ${values.length} values`, { source: attr('value_names') }));
     if (new Set(values).size !== values.length) errors.push(new ValidationError('values must not contain duplicates', { source: attr('values') }));
     if (values.length) {
       try {
@@ -121,14 +138,21 @@ export function checkFilter(f: FilterContent): void {
       }
     }
   } else {
-    if (f.values !== null) errors.push(new ValidationError(`values are only for manual drop-downs (dropdown_manual, dropdown_multi_manual), not ${c}`, { source: attr('values') }));
+    if (f.values !== null)
+      errors.push(new ValidationError(`values are only for manual drop-downs (dropdown_manual, dropdown_multi_manual), not ${c}`, { source: attr('values') }));
     if (f.valueNames !== null) errors.push(new ValidationError(`value_names are only for manual drop-downs, not ${c}`, { source: attr('value_names') }));
   }
-  if (f.dropdownValidate && !isDropdown(c)) errors.push(new ValidationError(`dropdown_validate is only for drop-downs, not ${c}`, { source: attr('dropdown_validate') }));
+  if (f.dropdownValidate && !isDropdown(c))
+    errors.push(new ValidationError(`dropdown_validate is only for drop-downs, not ${c}`, { source: attr('dropdown_validate') }));
   if (f.allowedAggregations !== null) {
-    if (c !== 'date_time_aggregation') errors.push(new ValidationError(`allowed_aggregations is only for date_time_aggregation filters, not ${c}`, { source: attr('allowed_aggregations') }));
-    else if (!f.allowedAggregations.length) errors.push(new ValidationError('allowed_aggregations must list at least one option (or be null for all but all_time)', { source: attr('allowed_aggregations') }));
-    else if (new Set(f.allowedAggregations).size !== f.allowedAggregations.length) errors.push(new ValidationError('allowed_aggregations must not contain duplicates', { source: attr('allowed_aggregations') }));
+    if (c !== 'date_time_aggregation')
+      errors.push(new ValidationError(`allowed_aggregations is only for date_time_aggregation filters, not ${c}`, { source: attr('allowed_aggregations') }));
+    else if (!f.allowedAggregations.length)
+      errors.push(
+        new ValidationError('allowed_aggregations must list at least one option (or be null for all but all_time)', { source: attr('allowed_aggregations') }),
+      );
+    else if (new Set(f.allowedAggregations).size !== f.allowedAggregations.length)
+      errors.push(new ValidationError('allowed_aggregations must not contain duplicates', { source: attr('allowed_aggregations') }));
   }
   if (!errors.length && f.defaultValues !== null && f.defaultValues.length) {
     try {
@@ -141,7 +165,23 @@ export function checkFilter(f: FilterContent): void {
 }
 
 /** Runs the query compiler on a parameter of the filter with `selected` as its input: the same checks a request would get. */
-function compileDefaults(f: Pick<Filter, 'variableName' | 'controlType' | 'valueType' | 'required' | 'allowedAggregations' | 'relativeRangeEnabled' | 'beforeRangeEnabled' | 'afterRangeEnabled' | 'fromToRangeEnabled' | 'dropdownValidate' | 'values'>, selected: ReadonlyArray<string | number | boolean | null>): void {
+function compileDefaults(
+  f: Pick<
+    Filter,
+    | 'variableName'
+    | 'controlType'
+    | 'valueType'
+    | 'required'
+    | 'allowedAggregations'
+    | 'relativeRangeEnabled'
+    | 'beforeRangeEnabled'
+    | 'afterRangeEnabled'
+    | 'fromToRangeEnabled'
+    | 'dropdownValidate'
+    | 'values'
+  >,
+  selected: ReadonlyArray<string | number | boolean | null>,
+): void {
   const name = f.variableName;
   const definition: FilterDefinition = {
     variableName: name,

@@ -99,7 +99,11 @@ export class FilterService {
     if (!locked.length) return;
     const reports = await new ReportRepository(trx).listByDashboards(organizationId, locked);
     for (const dashboardId of locked) {
-      const refs = await collectDashboardReferences(trx, organizationId, reports.filter((r) => r.dashboardId === dashboardId));
+      const refs = await collectDashboardReferences(
+        trx,
+        organizationId,
+        reports.filter((r) => r.dashboardId === dashboardId),
+      );
       const hit = variableNames.find((v) => refs.variables.includes(v));
       if (hit !== undefined) {
         throw new ValidationError(`Filter "${hit}" is used by locked dashboard ${dashboardId}; unlock it first`, { code: 'dashboard_locked' });
@@ -111,7 +115,10 @@ export class FilterService {
     if (f.datasourceId !== null && datasourceChanged) {
       const inaccessible = !principal.canUseDatasource(f.datasourceId, DASHBOARD_MANAGE_PERMISSION);
       if (inaccessible || (await this.deps.datasources.unknownIds(trx, principal.organizationId, [f.datasourceId])).length) {
-        throw new ValidationError(`Datasource ${f.datasourceId} not found`, { code: 'datasource_not_found', source: { pointer: '/data/relationships/datasource' } });
+        throw new ValidationError(`Datasource ${f.datasourceId} not found`, {
+          code: 'datasource_not_found',
+          source: { pointer: '/data/relationships/datasource' },
+        });
       }
     }
     if (f.parentFilterId !== null) {
@@ -119,7 +126,8 @@ export class FilterService {
       if (f.parentFilterId === id) throw new ValidationError('A filter cannot be its own parent', { source: pointer });
       const repo = new FilterRepository(trx);
       const parent = await repo.find(principal.organizationId, f.parentFilterId);
-      if (!parent || !this.visible(principal, parent)) throw new ValidationError(`Filter ${f.parentFilterId} not found`, { code: 'filter_not_found', source: pointer });
+      if (!parent || !this.visible(principal, parent))
+        throw new ValidationError(`Filter ${f.parentFilterId} not found`, { code: 'filter_not_found', source: pointer });
       // walk up the chain: the new link must not close a cycle
       const seen = new Set<string>([id]);
       let cursor: Filter | undefined = parent;
@@ -137,10 +145,19 @@ export class FilterService {
     if (explicit) {
       const known = new Set(all.map((s) => s.id));
       const unknown = explicit.filter((s) => !known.has(s));
-      if (unknown.length) throw new ValidationError(`Unknown SQL snippet(s): ${unknown.join(', ')}`, { code: 'sql_snippet_not_found', source: { pointer: '/data/relationships/sql_snippets' } });
+      if (unknown.length)
+        throw new ValidationError(`Unknown SQL snippet(s): ${unknown.join(', ')}`, {
+          code: 'sql_snippet_not_found',
+          source: { pointer: '/data/relationships/sql_snippets' },
+        });
       return explicit;
     }
-    const names = new Set(findSqlReferences(sqlQuery, all.map((s) => ({ name: s.name, text: s.text, params: s.params }))).snippetNames);
+    const names = new Set(
+      findSqlReferences(
+        sqlQuery,
+        all.map((s) => ({ name: s.name, text: s.text, params: s.params })),
+      ).snippetNames,
+    );
     return all.filter((s) => names.has(s.name)).map((s) => s.id);
   }
 
@@ -148,7 +165,10 @@ export class FilterService {
     await lock(trx, `filters:${organizationId}`);
     const other = await new FilterRepository(trx).findByVariableName(organizationId, variableName);
     if (other && other.id !== selfId) {
-      throw new ConflictError(`A filter with variable_name "${variableName}" already exists`, { code: 'variable_name_taken', source: { pointer: '/data/attributes/variable_name' } });
+      throw new ConflictError(`A filter with variable_name "${variableName}" already exists`, {
+        code: 'variable_name_taken',
+        source: { pointer: '/data/attributes/variable_name' },
+      });
     }
   }
 
@@ -166,7 +186,9 @@ export class FilterService {
       await this.assertUniqueName(trx, principal.organizationId, f.variableName, id);
       await this.assertNotUsedByLockedDashboard(trx, principal.organizationId, [f.variableName]);
       const repo = new FilterRepository(trx);
-      await repo.insert({ ...f, id, organizationId: principal.organizationId }).catch((err: unknown) => { throw translatePgError(err); });
+      await repo.insert({ ...f, id, organizationId: principal.organizationId }).catch((err: unknown) => {
+        throw translatePgError(err);
+      });
       await repo.replaceSnippets(principal.organizationId, id, await this.snippetIds(trx, principal.organizationId, f.sqlQuery, sqlSnippetIds));
       return repo.get(principal.organizationId, id);
     });
@@ -193,7 +215,9 @@ export class FilterService {
       if (f.variableName !== current.variableName) await this.assertUniqueName(trx, principal.organizationId, f.variableName, id);
       await this.assertNotUsedByLockedDashboard(trx, principal.organizationId, [...new Set([current.variableName, f.variableName])]);
       const repo = new FilterRepository(trx);
-      await repo.update(principal.organizationId, id, patch).catch((err: unknown) => { throw translatePgError(err); });
+      await repo.update(principal.organizationId, id, patch).catch((err: unknown) => {
+        throw translatePgError(err);
+      });
       if (sqlSnippetIds !== undefined || f.sqlQuery !== current.sqlQuery) {
         await repo.replaceSnippets(principal.organizationId, id, await this.snippetIds(trx, principal.organizationId, f.sqlQuery, sqlSnippetIds));
       }

@@ -4,8 +4,23 @@ import type { filterFields } from './filter.fields.js';
 
 /** Every control type of the contract (§3.8). */
 export const FILTER_CONTROL_TYPES: readonly FilterControlType[] = [
-  'input', 'input_multi', 'checkbox', 'checkbox_two_way', 'date_time', 'date_time_range', 'date', 'date_range', 'time', 'time_range',
-  'date_time_aggregation', 'dropdown', 'dropdown_multi', 'dropdown_dynamic', 'dropdown_multi_dynamic', 'dropdown_manual', 'dropdown_multi_manual',
+  'input',
+  'input_multi',
+  'checkbox',
+  'checkbox_two_way',
+  'date_time',
+  'date_time_range',
+  'date',
+  'date_range',
+  'time',
+  'time_range',
+  'date_time_aggregation',
+  'dropdown',
+  'dropdown_multi',
+  'dropdown_dynamic',
+  'dropdown_multi_dynamic',
+  'dropdown_manual',
+  'dropdown_multi_manual',
 ];
 /** Every value type of the contract (§3.8). */
 export const FILTER_VALUE_TYPES: readonly FilterValueType[] = ['TEXT', 'NUMBER', 'BOOLEAN', 'DATE', 'TIME', 'DATE_TIME'];

@@ -18,7 +18,10 @@ export function parseEmailList(text: string | null | undefined, attribute: strin
   const pointer = `/data/attributes/${attribute}`;
   const items = text.split(',').map((s) => s.trim());
   if (items.length > MAX_LIST_ADDRESSES) {
-    throw new ValidationError(`${attribute} lists ${items.length} addresses; at most ${MAX_LIST_ADDRESSES} are allowed`, { code: 'invalid_email', source: { pointer } });
+    throw new ValidationError(`${attribute} lists ${items.length} addresses; at most ${MAX_LIST_ADDRESSES} are allowed`, {
+      code: 'invalid_email',
+      source: { pointer },
+    });
   }
   const out: string[] = [];
   items.forEach((item, i) => {

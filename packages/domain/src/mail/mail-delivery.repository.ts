@@ -25,7 +25,9 @@ export class MailDeliveryRepository {
 
   /** Marks `key` as handed to SMTP. @returns false when it already was */
   async markSent(key: string, messageId: string, now: Date): Promise<boolean> {
-    const n = await this.db('mail_deliveries').where({ idempotency_key: key }).whereNot({ status: 'sent' })
+    const n = await this.db('mail_deliveries')
+      .where({ idempotency_key: key })
+      .whereNot({ status: 'sent' })
       .update({ status: 'sent', message_id: messageId.slice(0, 998), sent_at: now, updated_at: now });
     return n > 0;
   }
@@ -39,7 +41,13 @@ export class MailDeliveryRepository {
   /** Stores a file of a message about to be queued. @returns its id */
   async storeAttachment(organizationId: string, file: Omit<MailFile, 'contentId'>): Promise<string> {
     const id = newUuid();
-    await this.db('mail_attachments').insert({ id, organization_id: organizationId, filename: file.filename, content_type: file.contentType, content: file.content });
+    await this.db('mail_attachments').insert({
+      id,
+      organization_id: organizationId,
+      filename: file.filename,
+      content_type: file.contentType,
+      content: file.content,
+    });
     return id;
   }
 
@@ -50,7 +58,11 @@ export class MailDeliveryRepository {
   async loadAttachments(refs: readonly MailAttachmentRef[]): Promise<MailFile[]> {
     if (!refs.length) return [];
     const rows: Array<{ id: string; filename: string; content_type: string; content: Buffer }> = await this.db('mail_attachments')
-      .whereIn('id', refs.map((r) => r.id)).select('id', 'filename', 'content_type', 'content');
+      .whereIn(
+        'id',
+        refs.map((r) => r.id),
+      )
+      .select('id', 'filename', 'content_type', 'content');
     const byId = new Map(rows.map((r) => [r.id, r]));
     return refs.map((ref) => {
       const row = byId.get(ref.id);

@@ -54,7 +54,10 @@ export const mailJobSchema = z
      */
     idempotencyKey: z.string().min(1).max(200).optional(),
     /** Told once the message was handed to SMTP (needs `idempotencyKey`), e.g. to set `last_sent_at`. */
-    onDelivered: z.object({ type: z.string().min(1).max(64), id: z.string().min(1).max(64) }).strict().optional(),
+    onDelivered: z
+      .object({ type: z.string().min(1).max(64), id: z.string().min(1).max(64) })
+      .strict()
+      .optional(),
     message: z
       .object({
         to: z.array(z.email().max(254)).max(50),
@@ -63,7 +66,20 @@ export const mailJobSchema = z
         subject: z.string().min(1).max(998),
         text: z.string().max(1_000_000),
         html: z.string().max(2_000_000).optional(),
-        attachments: z.array(z.object({ id: z.uuid(), cid: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/).optional() }).strict()).max(20).optional(),
+        attachments: z
+          .array(
+            z
+              .object({
+                id: z.uuid(),
+                cid: z
+                  .string()
+                  .regex(/^[A-Za-z0-9._-]{1,100}$/)
+                  .optional(),
+              })
+              .strict(),
+          )
+          .max(20)
+          .optional(),
       })
       .strict()
       .refine((m) => m.to.length + (m.cc?.length ?? 0) + (m.bcc?.length ?? 0) > 0, 'the message needs at least one recipient'),

@@ -29,7 +29,13 @@ function mailOptions(from: string, message: OutgoingMail) {
     text: message.text,
     html: message.html,
     messageId: message.messageId,
-    attachments: message.attachments?.map((a) => ({ filename: a.filename, content: a.content, contentType: a.contentType, cid: a.contentId, contentDisposition: a.contentId ? 'inline' as const : 'attachment' as const })),
+    attachments: message.attachments?.map((a) => ({
+      filename: a.filename,
+      content: a.content,
+      contentType: a.contentType,
+      cid: a.contentId,
+      contentDisposition: a.contentId ? ('inline' as const) : ('attachment' as const),
+    })),
   };
 }
 

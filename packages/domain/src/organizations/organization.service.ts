@@ -29,7 +29,11 @@ export class OrganizationService {
     if (!trimmed || trimmed.length > 200) throw new ValidationError('An organization name of 1-200 characters is required');
     return withTransaction(this.deps.db, async (trx) => {
       const organization = await new OrganizationRepository(trx).create({ id: newId(), name: trimmed, timeZone: options.timeZone });
-      const adminKey = await new ApiKeyService({ db: trx }).create(organization.id, { name: 'Admin', permissions: ALL_PERMISSIONS, secret: options.adminSecret });
+      const adminKey = await new ApiKeyService({ db: trx }).create(organization.id, {
+        name: 'Admin',
+        permissions: ALL_PERMISSIONS,
+        secret: options.adminSecret,
+      });
       for (const provision of this.deps.provisioners ?? []) await provision(trx, organization);
       return { organization, adminKey };
     });

@@ -133,4 +133,3 @@ export function compileQuery(input: CompileInput): CompiledQuery {
   const sql = renderSegment(0, text.length);
   return { sql, values: binder.values, snippetNames: expansion.snippetNames, variables };
 }
-

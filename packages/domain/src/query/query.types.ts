@@ -7,17 +7,7 @@
 export type SqlDialect = 'postgres' | 'mysql';
 
 /** Date-time aggregation options (built-in `aggregation` and custom `date_time_aggregation` filters). */
-export type AggregationOption =
-  | 'second'
-  | 'minute'
-  | 'hour'
-  | 'day'
-  | 'week'
-  | 'week_sunday'
-  | 'month'
-  | 'quarter'
-  | 'year'
-  | 'all_time';
+export type AggregationOption = 'second' | 'minute' | 'hour' | 'day' | 'week' | 'week_sunday' | 'month' | 'quarter' | 'year' | 'all_time';
 
 /** Every aggregation option, finest first. `all_time` is only accepted where explicitly allowed. */
 export const AGGREGATION_OPTIONS: readonly AggregationOption[] = Object.freeze([

@@ -214,11 +214,7 @@ interface RangeConfigFlags {
 }
 
 /** Splits a custom range filter input into its two sides or a relative encoding. */
-function splitRangeInput(
-  values: RawValue[],
-  ctx: ValueContext,
-  expect: string,
-): { rel: RelativeRange } | { start: RawValue; end: RawValue } | null {
+function splitRangeInput(values: RawValue[], ctx: ValueContext, expect: string): { rel: RelativeRange } | { start: RawValue; end: RawValue } | null {
   const fail = (m: string): never => {
     throw new QueryCompileError(`Filter '${ctx.variable}': ${m}`, ctx.location ?? null, { variable: ctx.variable });
   };

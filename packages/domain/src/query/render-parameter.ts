@@ -40,7 +40,8 @@ export function renderParameter(p: ParsedParameter, v: ResolvedVariable, lhsSql:
         if (p.selector) fail(`${what} has no '.${p.selector}' selector; .next/.previous are for range filters`);
         return renderListCondition(v, e, rc);
       }
-      if (v.kind === 'instant_range' || v.kind === 'day_range' || v.kind === 'time_range') return renderRangeCondition(v, e, p.selector as 'next' | 'previous' | undefined, rc);
+      if (v.kind === 'instant_range' || v.kind === 'day_range' || v.kind === 'time_range')
+        return renderRangeCondition(v, e, p.selector as 'next' | 'previous' | undefined, rc);
       return fail(`${what} cannot be used as a condition {expr=${v.name}}; use a transformation {expr:${v.name}}`);
     }
     case 'transformation': {
@@ -119,14 +120,7 @@ function renderTimeRange(r: TimeOfDayRange | null, e: string, rc: RenderContext)
   return `(${e} >= ${t(r.start)} OR ${e} < ${t(r.endExclusive!)})`;
 }
 
-function renderValueSelector(
-  v: ResolvedVariable,
-  selector: string,
-  bare: boolean,
-  rc: RenderContext,
-  fail: (m: string) => never,
-  what: string,
-): string {
+function renderValueSelector(v: ResolvedVariable, selector: string, bare: boolean, rc: RenderContext, fail: (m: string) => never, what: string): string {
   const dataZone = rc.zones.dataZone;
   const notFor = (): never => fail(`${what} has no '.${selector}' value`);
   switch (v.kind) {
@@ -135,7 +129,10 @@ function renderValueSelector(
       if (simple && selector !== 'value' && selector !== 'selected') notFor();
       switch (selector) {
         case 'value':
-          if (v.multi) fail(`${bare ? `{${v.name}} means {${v.name}.value}, which ` : '.value '}is only available for single-select filters; ${what} is multi-select (use .values, .min, .max or .count)`);
+          if (v.multi)
+            fail(
+              `${bare ? `{${v.name}} means {${v.name}.value}, which ` : '.value '}is only available for single-select filters; ${what} is multi-select (use .values, .min, .max or .count)`,
+            );
           return v.values.length === 0 ? 'NULL' : bindTyped(rc.binder, v.valueType, v.values[0]!, 'value', dataZone);
         case 'selected':
           return v.values.length > 0 || v.hasNull ? 'TRUE' : 'FALSE';

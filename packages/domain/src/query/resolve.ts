@@ -89,7 +89,9 @@ export function buildResolveContext(input: CompileInput, operatingZone: string, 
   const params = input.parameters ?? {};
   if (!Number.isFinite(input.now.valueOf())) throw new QueryCompileError('now must be a valid date');
   const timerange =
-    params.timerange === undefined || params.timerange === null ? { start: null, endExclusive: null } : parseTimerange(params.timerange, input.now, operatingZone);
+    params.timerange === undefined || params.timerange === null
+      ? { start: null, endExclusive: null }
+      : parseTimerange(params.timerange, input.now, operatingZone);
   const aggregation = chooseAggregation(params.aggregation, input.allowedAggregations, 'aggregation', null);
   const definitions = new Map<string, FilterDefinition>();
   for (const def of input.filters ?? []) definitions.set(def.variableName, def);
@@ -99,14 +101,21 @@ export function buildResolveContext(input: CompileInput, operatingZone: string, 
     if (!f || typeof f.variable_name !== 'string' || !Array.isArray(f.selected_values)) {
       throw new QueryCompileError('every parameters.filters item needs a variable_name string and a selected_values array');
     }
-    if (inputs.has(f.variable_name)) throw new QueryCompileError(`Filter '${f.variable_name}' is given more than once in parameters.filters`, null, { variable: f.variable_name });
+    if (inputs.has(f.variable_name))
+      throw new QueryCompileError(`Filter '${f.variable_name}' is given more than once in parameters.filters`, null, { variable: f.variable_name });
     inputs.set(f.variable_name, f);
   }
   // `now` is read (getTime) only when a relative range needs it: callers that cache compiled
   // queries watch those reads to know whether the output depends on the current second.
   let nowS: number | undefined;
   return {
-    input, operatingZone, dashboardZone, timerange, aggregation, definitions, inputs,
+    input,
+    operatingZone,
+    dashboardZone,
+    timerange,
+    aggregation,
+    definitions,
+    inputs,
     get nowS() {
       return (nowS ??= Math.floor(input.now.getTime() / 1000));
     },
@@ -246,9 +255,10 @@ function resolveList(
   if (def?.validValues) {
     const valid = new Set(def.validValues.map((v) => (valueType === 'NUMBER' ? tryCanonicalNumber(v, vctx) : v)));
     for (const v of values) {
-      if (!valid.has(String(displayValue(valueType, v)))) fail(`${JSON.stringify(String(displayValue(valueType, v)).slice(0, 40))} is not one of the filter's options`);
+      if (!valid.has(String(displayValue(valueType, v))))
+        fail(`${JSON.stringify(String(displayValue(valueType, v)).slice(0, 40))} is not one of the filter's options`);
     }
-    if (hasNull) fail('null is not one of the filter\'s options');
+    if (hasNull) fail("null is not one of the filter's options");
   }
   return { kind: 'list', name, control, valueType, multi, values, hasNull };
 }

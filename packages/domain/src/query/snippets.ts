@@ -41,13 +41,7 @@ interface SnippetRef {
  * Parses a snippet reference at `text[i] === '['` if its name is a built-in or one of `known`.
  * Returns null when the bracket group is not a snippet reference (it is then left untouched).
  */
-export function parseSnippetRef(
-  text: string,
-  i: number,
-  known: (name: string) => boolean,
-  dialect: SqlDialect,
-  brackets?: BracketIndex,
-): SnippetRef | null {
+export function parseSnippetRef(text: string, i: number, known: (name: string) => boolean, dialect: SqlDialect, brackets?: BracketIndex): SnippetRef | null {
   SNIPPET_REF_HEAD.lastIndex = i;
   const m = SNIPPET_REF_HEAD.exec(text);
   if (!m) return null;
@@ -140,11 +134,9 @@ export function expandSnippetsWithMap(sql: string, snippets: SnippetDefinition[]
         throw new QueryCompileError(`Snippet cycle: ${[...stack, ref.name].join(' -> ')}`, where, { snippetChain: [...stack, ref.name] });
       }
       if (depth + 1 > MAX_SNIPPET_DEPTH) {
-        throw new QueryCompileError(
-          `Snippets are nested deeper than ${MAX_SNIPPET_DEPTH} levels: ${[...stack, ref.name].join(' -> ')}`,
-          where,
-          { snippetChain: [...stack, ref.name] },
-        );
+        throw new QueryCompileError(`Snippets are nested deeper than ${MAX_SNIPPET_DEPTH} levels: ${[...stack, ref.name].join(' -> ')}`, where, {
+          snippetChain: [...stack, ref.name],
+        });
       }
       const def = byName.get(ref.name)!;
       const body = applySnippetArguments(def, ref.args, where);
@@ -199,11 +191,7 @@ export function expandSnippetsWithMap(sql: string, snippets: SnippetDefinition[]
  * @returns the expanded SQL and the transitive closure of used snippet names (first use first)
  * @throws QueryCompileError on a cycle, nesting deeper than 10, or invalid snippet arguments
  */
-export function expandSnippets(
-  sql: string,
-  snippets: SnippetDefinition[],
-  dialect: SqlDialect = 'postgres',
-): { sql: string; snippetNames: string[] } {
+export function expandSnippets(sql: string, snippets: SnippetDefinition[], dialect: SqlDialect = 'postgres'): { sql: string; snippetNames: string[] } {
   const { sql: out, snippetNames } = expandSnippetsWithMap(sql, snippets, dialect);
   return { sql: out, snippetNames };
 }

@@ -40,8 +40,7 @@ export function skipNonCode(text: string, i: number, dialect: SqlDialect, option
   switch (ch) {
     case "'": {
       const prev = text[i - 1];
-      const backslashes =
-        mysqlBackslashes || (dialect !== 'mysql' && (prev === 'E' || prev === 'e') && !isIdentChar(text[i - 2]));
+      const backslashes = mysqlBackslashes || (dialect !== 'mysql' && (prev === 'E' || prev === 'e') && !isIdentChar(text[i - 2]));
       return skipQuoted(text, i, "'", backslashes);
     }
     case '"':

@@ -104,9 +104,11 @@ export async function ensureQueues(boss: PgBoss): Promise<void> {
     if (existing.has(name)) continue;
     // heartbeats let pg-boss retry a job whose worker died within ~10-20 s; notify wakes idle workers at once
     const notify = name !== QUEUES.executionsWaiting;
-    await boss.createQueue(name, { retryLimit: 1, retryDelay: 1, heartbeatSeconds: 10, expireInSeconds: 6 * 3600, notify, deleteAfterSeconds: 86_400 }).catch((err: unknown) => {
-      if (!/already exists/i.test(String((err as Error).message))) throw err;
-    });
+    await boss
+      .createQueue(name, { retryLimit: 1, retryDelay: 1, heartbeatSeconds: 10, expireInSeconds: 6 * 3600, notify, deleteAfterSeconds: 86_400 })
+      .catch((err: unknown) => {
+        if (!/already exists/i.test(String((err as Error).message))) throw err;
+      });
   }
 }
 
@@ -155,24 +157,33 @@ export interface EagerWorkOptions {
  * id and wakes it (`notifyWorker`) when the job is done: a worker that just ran a job fetches again
  * immediately; one whose fetch found nothing sleeps until the next insert's NOTIFY (or the poll).
  */
-export async function workEagerly<T extends object>(boss: PgBoss, name: string, options: EagerWorkOptions, handler: (job: Job<T>) => Promise<void>): Promise<void> {
+export async function workEagerly<T extends object>(
+  boss: PgBoss,
+  name: string,
+  options: EagerWorkOptions,
+  handler: (job: Job<T>) => Promise<void>,
+): Promise<void> {
   for (let i = 0; i < Math.max(1, options.slots); i++) {
     let workerId: string | undefined;
     let wakePending = false;
-    workerId = await boss.work<T>(name, {
-      batchSize: 1,
-      localConcurrency: 1,
-      pollingIntervalSeconds: options.pollingIntervalSeconds,
-      notifyPollingIntervalSeconds: Math.max(options.pollingIntervalSeconds, options.notifyPollingIntervalSeconds ?? 5),
-    }, async (jobs) => {
-      try {
-        for (const job of jobs) await handler(job);
-      } finally {
-        // wakes the worker as soon as pg-boss has settled this job: it skips its poll delay
-        if (workerId) boss.notifyWorker(workerId);
-        else wakePending = true;
-      }
-    });
+    workerId = await boss.work<T>(
+      name,
+      {
+        batchSize: 1,
+        localConcurrency: 1,
+        pollingIntervalSeconds: options.pollingIntervalSeconds,
+        notifyPollingIntervalSeconds: Math.max(options.pollingIntervalSeconds, options.notifyPollingIntervalSeconds ?? 5),
+      },
+      async (jobs) => {
+        try {
+          for (const job of jobs) await handler(job);
+        } finally {
+          // wakes the worker as soon as pg-boss has settled this job: it skips its poll delay
+          if (workerId) boss.notifyWorker(workerId);
+          else wakePending = true;
+        }
+      },
+    );
     if (wakePending) boss.notifyWorker(workerId);
   }
 }

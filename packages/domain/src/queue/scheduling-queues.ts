@@ -44,7 +44,13 @@ export async function ensureSchedulingQueues(boss: PgBoss): Promise<void> {
   await ensureQueue(boss, SCHEDULING_QUEUES.tick, { retryLimit: 0, expireInSeconds: 300, deleteAfterSeconds: 3600 });
   for (const name of [SCHEDULING_QUEUES.dashboardScheduleRuns, SCHEDULING_QUEUES.sqlAlertRuns]) {
     await ensureQueue(boss, name, {
-      retryLimit: 5, retryDelay: 10, retryBackoff: true, retryDelayMax: 3600, heartbeatSeconds: 10, expireInSeconds: 4 * 3600, deleteAfterSeconds: 7 * 86_400,
+      retryLimit: 5,
+      retryDelay: 10,
+      retryBackoff: true,
+      retryDelayMax: 3600,
+      heartbeatSeconds: 10,
+      expireInSeconds: 4 * 3600,
+      deleteAfterSeconds: 7 * 86_400,
     });
   }
 }

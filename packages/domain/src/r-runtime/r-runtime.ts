@@ -76,7 +76,11 @@ function which(name: string): string | undefined {
 function detectIsolation(): RNetworkIsolation {
   if (process.platform !== 'linux' || !which('unshare')) return 'none';
   const works = (command: string[]) => spawnSync(command[0]!, command.slice(1), { stdio: 'ignore', timeout: 5_000 }).status === 0;
-  if (process.getuid?.() === 0 && which('setpriv') && works(['unshare', ...NAMESPACES, '--', 'setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', 'true'])) {
+  if (
+    process.getuid?.() === 0 &&
+    which('setpriv') &&
+    works(['unshare', ...NAMESPACES, '--', 'setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', 'true'])
+  ) {
     return 'separate-user';
   }
   if (works(['unshare', '-r', ...NAMESPACES, 'true'])) return 'user-namespace';
@@ -274,7 +278,17 @@ export class RRuntime {
     // R (as nobody) writes its results into the working directory.
     if (this.isolation === 'separate-user') await chown(dir, NOBODY, NOBODY);
     // The limits are set by a shell right before exec: they hold for R and everything it starts.
-    const args = ['-c', 'ulimit -v "$1" && ulimit -t "$2" && shift 2 && exec "$@"', 'sh', String(memoryKb), String(cpuSeconds), ...isolation, this.rscriptPath!, '--vanilla', 'run.R'];
+    const args = [
+      '-c',
+      'ulimit -v "$1" && ulimit -t "$2" && shift 2 && exec "$@"',
+      'sh',
+      String(memoryKb),
+      String(cpuSeconds),
+      ...isolation,
+      this.rscriptPath!,
+      '--vanilla',
+      'run.R',
+    ];
     const child = spawn('/bin/sh', args, {
       cwd: dir,
       detached: true, // its own process group: a timeout or cancel kills R and anything it started
@@ -308,7 +322,8 @@ export class RRuntime {
     if (code === 0) return;
     const errorText = await readFile(path.join(dir, 'error.txt'), 'utf8').catch(() => '');
     if (code === 3 && errorText.trim()) throw new QueryError('query_error', `R error: ${errorText.trim()}`);
-    if (exitSignal === 'SIGXCPU' || exitSignal === 'SIGKILL') throw new QueryError('query_error', `R post-processing was stopped by its resource limits (${exitSignal})`);
+    if (exitSignal === 'SIGXCPU' || exitSignal === 'SIGKILL')
+      throw new QueryError('query_error', `R post-processing was stopped by its resource limits (${exitSignal})`);
     const detail = lastLines(stderr) || (exitSignal ? `killed by ${exitSignal}` : `exit status ${code}`);
     throw new QueryError('query_error', `R post-processing failed: ${detail}`);
   }

@@ -33,10 +33,7 @@ export interface ReferenceContext {
  * once too (for many dashboards), else looked up by name on demand (one dashboard).
  */
 export async function loadReferenceContext(db: Knex, organizationId: string, options: { allFilters?: boolean } = {}): Promise<ReferenceContext> {
-  const [snippets, databaseTypes] = await Promise.all([
-    new SqlSnippetRepository(db).list(organizationId),
-    datasourceTypesById(db, organizationId),
-  ]);
+  const [snippets, databaseTypes] = await Promise.all([new SqlSnippetRepository(db).list(organizationId), datasourceTypesById(db, organizationId)]);
   const repo = new FilterRepository(db);
   if (options.allFilters) {
     const byName = new Map((await repo.list(organizationId)).map((f) => [f.variableName, f]));
@@ -49,7 +46,8 @@ export async function loadReferenceContext(db: Knex, organizationId: string, opt
 export async function deriveDashboardReferences(reports: readonly Report[], ctx: ReferenceContext): Promise<DashboardReferences> {
   if (!reports.length) return { variables: [], filters: [], sqlSnippets: [] };
   const definitions: SnippetDefinition[] = ctx.snippets.map((s) => ({ name: s.name, text: s.text, params: s.params }));
-  const dialect = (datasourceId: string | null) => (datasourceId ? dialectOf((ctx.databaseTypes.get(datasourceId) ?? 'postgres') as DatabaseType) : undefined) ?? 'postgres';
+  const dialect = (datasourceId: string | null) =>
+    (datasourceId ? dialectOf((ctx.databaseTypes.get(datasourceId) ?? 'postgres') as DatabaseType) : undefined) ?? 'postgres';
   const variables = new Set<string>();
   const snippetNames = new Set<string>();
   for (const r of reports) {

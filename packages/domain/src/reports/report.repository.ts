@@ -29,13 +29,21 @@ export class ReportRepository {
   /** Reports of several dashboards. */
   async listByDashboards(organizationId: string, dashboardIds: readonly string[]): Promise<Report[]> {
     if (!dashboardIds.length) return [];
-    const rows = await this.db<ReportRow>('reports').where({ organization_id: organizationId }).whereIn('dashboard_id', [...dashboardIds]).orderBy(['dashboard_id', 'row', 'column', 'id']);
+    const rows = await this.db<ReportRow>('reports')
+      .where({ organization_id: organizationId })
+      .whereIn('dashboard_id', [...dashboardIds])
+      .orderBy(['dashboard_id', 'row', 'column', 'id']);
     return rows.map(toReport);
   }
 
   async listByIds(organizationId: string, ids: readonly string[]): Promise<Report[]> {
     if (!ids.length) return [];
-    return (await this.db<ReportRow>('reports').where({ organization_id: organizationId }).whereIn('id', [...ids]).orderBy(['row', 'column', 'id'])).map(toReport);
+    return (
+      await this.db<ReportRow>('reports')
+        .where({ organization_id: organizationId })
+        .whereIn('id', [...ids])
+        .orderBy(['row', 'column', 'id'])
+    ).map(toReport);
   }
 
   async find(organizationId: string, id: string): Promise<Report | undefined> {
@@ -56,19 +64,26 @@ export class ReportRepository {
   }
 
   async update(organizationId: string, id: string, patch: ReportPatch): Promise<Report> {
-    const [row] = await this.db('reports').where({ organization_id: organizationId, id }).update({ ...reportFields.toColumns(patch), updated_at: this.db.fn.now() }).returning('*');
+    const [row] = await this.db('reports')
+      .where({ organization_id: organizationId, id })
+      .update({ ...reportFields.toColumns(patch), updated_at: this.db.fn.now() })
+      .returning('*');
     if (!row) throw new NotFoundError(`Report ${id} not found`, { code: 'report_not_found' });
     return toReport(row as ReportRow);
   }
 
   /** Sets the grid position of one report (layout updates). */
   async setPosition(organizationId: string, id: string, rect: { row: number; column: number; width: number; height: number }): Promise<void> {
-    await this.db('reports').where({ organization_id: organizationId, id }).update({ ...reportFields.toColumns(rect), updated_at: this.db.fn.now() });
+    await this.db('reports')
+      .where({ organization_id: organizationId, id })
+      .update({ ...reportFields.toColumns(rect), updated_at: this.db.fn.now() });
   }
 
   /** Records (or clears) the last query error of a report. */
   async setQueryError(organizationId: string, id: string, message: string | null): Promise<void> {
-    await this.db('reports').where({ organization_id: organizationId, id }).update(reportFields.toColumns({ queryError: message }));
+    await this.db('reports')
+      .where({ organization_id: organizationId, id })
+      .update(reportFields.toColumns({ queryError: message }));
   }
 
   async delete(organizationId: string, id: string): Promise<boolean> {
@@ -83,7 +98,15 @@ export async function datasourceTypesById(db: Knex, organizationId: string): Pro
 }
 
 /** Id, name and type of datasources (backups name what they point at; never credentials). */
-export async function datasourceSummaries(db: Knex, organizationId: string, ids: readonly string[]): Promise<Array<{ id: string; name: string; database_type: string }>> {
+export async function datasourceSummaries(
+  db: Knex,
+  organizationId: string,
+  ids: readonly string[],
+): Promise<Array<{ id: string; name: string; database_type: string }>> {
   if (!ids.length) return [];
-  return db('datasources').where({ organization_id: organizationId }).whereIn('id', [...new Set(ids)]).orderBy('id').select<{ id: string; name: string; database_type: string }[]>('id', 'name', 'database_type');
+  return db('datasources')
+    .where({ organization_id: organizationId })
+    .whereIn('id', [...new Set(ids)])
+    .orderBy('id')
+    .select<{ id: string; name: string; database_type: string }[]>('id', 'name', 'database_type');
 }

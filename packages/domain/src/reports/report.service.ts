@@ -43,7 +43,8 @@ export class ReportService {
   async get(principal: Principal, id: string): Promise<Report> {
     principal.requireAny(...DASHBOARD_VIEW_PERMISSIONS);
     const report = await new ReportRepository(this.deps.db).get(principal.organizationId, id);
-    if (!principal.canUseDatasource(report.datasourceId, ...DASHBOARD_VIEW_PERMISSIONS)) throw new NotFoundError(`Report ${id} not found`, { code: 'report_not_found' });
+    if (!principal.canUseDatasource(report.datasourceId, ...DASHBOARD_VIEW_PERMISSIONS))
+      throw new NotFoundError(`Report ${id} not found`, { code: 'report_not_found' });
     return report;
   }
 
@@ -81,7 +82,10 @@ export class ReportService {
 
   private async checkDatasourceExists(db: Knex, organizationId: string, datasourceId: string): Promise<void> {
     if ((await this.deps.datasources.unknownIds(db, organizationId, [datasourceId])).length) {
-      throw new ValidationError(`Datasource ${datasourceId} not found`, { code: 'datasource_not_found', source: { pointer: '/data/relationships/datasource' } });
+      throw new ValidationError(`Datasource ${datasourceId} not found`, {
+        code: 'datasource_not_found',
+        source: { pointer: '/data/relationships/datasource' },
+      });
     }
   }
 
@@ -110,8 +114,11 @@ export class ReportService {
       const repo = new ReportRepository(trx);
       const report = reportFields.prepareCreate(input);
       const pos = findFreePosition(await repo.listByDashboard(principal.organizationId, input.dashboardId), report.width, report.height);
-      const created = await repo.insert({ ...report, id: newId(), organizationId: principal.organizationId, row: pos.row, column: pos.column })
-        .catch((err: unknown) => { throw translatePgError(err); });
+      const created = await repo
+        .insert({ ...report, id: newId(), organizationId: principal.organizationId, row: pos.row, column: pos.column })
+        .catch((err: unknown) => {
+          throw translatePgError(err);
+        });
       await new DashboardRepository(trx).touch(principal.organizationId, input.dashboardId);
       return created;
     });
@@ -125,7 +132,8 @@ export class ReportService {
   async update(principal: Principal, id: string, input: UpdateReportInput): Promise<Report> {
     principal.requireAny(DASHBOARD_MANAGE_PERMISSION);
     const current = await this.get(principal, id);
-    if (!principal.canUseDatasource(current.datasourceId, DASHBOARD_MANAGE_PERMISSION)) throw new ForbiddenError('This API key cannot change reports of this datasource');
+    if (!principal.canUseDatasource(current.datasourceId, DASHBOARD_MANAGE_PERMISSION))
+      throw new ForbiddenError('This API key cannot change reports of this datasource');
     if (input.datasourceId !== undefined) this.requireDatasourceAccess(principal, input.datasourceId);
     return withTransaction(this.deps.db, async (trx) => {
       if (input.datasourceId !== undefined) await this.checkDatasourceExists(trx, principal.organizationId, input.datasourceId);
@@ -138,7 +146,9 @@ export class ReportService {
         Object.assign(patch, { row: pos.row, column: pos.column });
         await new DashboardRepository(trx).touch(principal.organizationId, input.dashboardId);
       }
-      const updated = await repo.update(principal.organizationId, id, patch).catch((err: unknown) => { throw translatePgError(err); });
+      const updated = await repo.update(principal.organizationId, id, patch).catch((err: unknown) => {
+        throw translatePgError(err);
+      });
       await new DashboardRepository(trx).touch(principal.organizationId, current.dashboardId);
       return updated;
     });
@@ -148,7 +158,8 @@ export class ReportService {
   async delete(principal: Principal, id: string): Promise<void> {
     principal.requireAny(DASHBOARD_MANAGE_PERMISSION);
     const current = await this.get(principal, id);
-    if (!principal.canUseDatasource(current.datasourceId, DASHBOARD_MANAGE_PERMISSION)) throw new ForbiddenError('This API key cannot delete reports of this datasource');
+    if (!principal.canUseDatasource(current.datasourceId, DASHBOARD_MANAGE_PERMISSION))
+      throw new ForbiddenError('This API key cannot delete reports of this datasource');
     await withTransaction(this.deps.db, async (trx) => {
       await this.lockDashboard(trx, principal.organizationId, current.dashboardId);
       await new ReportRepository(trx).delete(principal.organizationId, id);
@@ -164,7 +175,8 @@ export class ReportService {
   async duplicate(principal: Principal, id: string): Promise<Report> {
     principal.requireAny(DASHBOARD_MANAGE_PERMISSION);
     const current = await this.get(principal, id);
-    if (!principal.canUseDatasource(current.datasourceId, DASHBOARD_MANAGE_PERMISSION)) throw new ForbiddenError('This API key cannot copy reports of this datasource');
+    if (!principal.canUseDatasource(current.datasourceId, DASHBOARD_MANAGE_PERMISSION))
+      throw new ForbiddenError('This API key cannot copy reports of this datasource');
     return withTransaction(this.deps.db, async (trx) => {
       await this.lockDashboard(trx, principal.organizationId, current.dashboardId);
       const repo = new ReportRepository(trx);

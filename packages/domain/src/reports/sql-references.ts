@@ -22,7 +22,13 @@ function scan(text: string, from: number, to: number, dialect: SqlDialect, out: 
     if (text[i] === '{') {
       let p: ReturnType<typeof parseParameterAt>;
       try {
-        p = parseParameterAt(text, i, dialect, () => false, (offset) => ({ position: { offset, line: 1, column: offset + 1 } }));
+        p = parseParameterAt(
+          text,
+          i,
+          dialect,
+          () => false,
+          (offset) => ({ position: { offset, line: 1, column: offset + 1 } }),
+        );
       } catch {
         p = null;
       }

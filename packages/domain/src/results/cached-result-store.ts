@@ -42,7 +42,10 @@ export class CachedResultStore implements ResultStore {
   private readonly maxResultBytes: number;
   private readonly maxTotalBytes: number;
 
-  constructor(private readonly inner: ResultStore, options: CachedResultStoreOptions = {}) {
+  constructor(
+    private readonly inner: ResultStore,
+    options: CachedResultStoreOptions = {},
+  ) {
     this.maxResultBytes = options.maxResultBytes ?? 256 * 1024;
     this.maxTotalBytes = options.maxTotalBytes ?? 32 * 1024 * 1024;
   }
@@ -162,7 +165,8 @@ export class CachedResultStore implements ResultStore {
     const result = await this.inner.findLatest(organizationId, dataKey);
     if (!result || !this.listening || result.storedBytes > this.maxResultBytes) return result;
     const chunks: StoredChunk[] = [];
-    for await (const chunk of this.inner.readChunks(result.executionId, 0, Math.max(0, result.chunkCount - 1))) chunks.push({ ...chunk, bytes: Buffer.from(chunk.bytes) });
+    for await (const chunk of this.inner.readChunks(result.executionId, 0, Math.max(0, result.chunkCount - 1)))
+      chunks.push({ ...chunk, bytes: Buffer.from(chunk.bytes) });
     // a change notified meanwhile may concern this key: answer, but keep nothing
     if (this.generation === generation && chunks.length === result.chunkCount) {
       this.add(key, { result, chunks, bodies: new Map(), bytes: chunks.reduce((n, c) => n + c.bytes.length, 0) + 1024 });

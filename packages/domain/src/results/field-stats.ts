@@ -86,8 +86,17 @@ export function hllKey(key: unknown): string {
 
 /** `created_at` → `Created At`, `totalRevenue` → `Total Revenue`. */
 export function humanName(name: string): string {
-  const words = name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[_\-.]+/g, ' ').trim().split(/\s+/);
-  return words.filter(Boolean).map((w) => w[0]!.toUpperCase() + w.slice(1)).join(' ') || name;
+  const words = name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/[_\-.]+/g, ' ')
+    .trim()
+    .split(/\s+/);
+  return (
+    words
+      .filter(Boolean)
+      .map((w) => w[0]!.toUpperCase() + w.slice(1))
+      .join(' ') || name
+  );
 }
 
 function compare(a: number | string | boolean, b: number | string | boolean, numeric: boolean): number {

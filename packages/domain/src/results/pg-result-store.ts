@@ -144,7 +144,10 @@ export interface PgResultStoreOptions {
 export class PgResultStore implements ResultStore {
   private readonly prefetch: PrefetchBudget;
 
-  constructor(private readonly db: Knex, options: PgResultStoreOptions = {}) {
+  constructor(
+    private readonly db: Knex,
+    options: PgResultStoreOptions = {},
+  ) {
     this.prefetch = new PrefetchBudget(options.prefetchBudgetBytes ?? DEFAULT_PREFETCH_BUDGET_BYTES);
   }
 
@@ -152,7 +155,14 @@ export class PgResultStore implements ResultStore {
     return new PgResultStore(trx, { prefetchBudgetBytes: 0 });
   }
 
-  async begin(input: { executionId: string; organizationId: string; dataKey: string; kind: 'rows' | 'document'; timeZone: string; retry?: boolean }): Promise<void> {
+  async begin(input: {
+    executionId: string;
+    organizationId: string;
+    dataKey: string;
+    kind: 'rows' | 'document';
+    timeZone: string;
+    retry?: boolean;
+  }): Promise<void> {
     await this.db('results')
       .insert({ execution_id: input.executionId, organization_id: input.organizationId, data_key: input.dataKey, kind: input.kind, time_zone: input.timeZone })
       .onConflict('execution_id')
@@ -163,7 +173,12 @@ export class PgResultStore implements ResultStore {
 
   async appendChunk(executionId: string, chunk: StoredChunk, rawBytes: number): Promise<void> {
     await this.db('result_chunks').insert({
-      execution_id: executionId, seq: chunk.seq, first_row: chunk.firstRow, row_count: chunk.rowCount, raw_bytes: rawBytes, bytes: chunk.bytes,
+      execution_id: executionId,
+      seq: chunk.seq,
+      first_row: chunk.firstRow,
+      row_count: chunk.rowCount,
+      raw_bytes: rawBytes,
+      bytes: chunk.bytes,
     });
   }
 
@@ -189,9 +204,20 @@ export class PgResultStore implements ResultStore {
 
   async storeWhole(begin: Parameters<ResultStore['begin']>[0], chunk: (StoredChunk & { rawBytes: number }) | null, f: ResultFinish): Promise<StoredResult> {
     const result = {
-      execution_id: begin.executionId, organization_id: begin.organizationId, data_key: begin.dataKey, kind: begin.kind, time_zone: begin.timeZone,
-      complete: true, fields: JSON.stringify(f.fields), sql_rows: f.sqlRows, sql_columns: f.sqlColumns, size_in_bytes: f.sizeInBytes,
-      row_limit_reached: f.rowLimitReached, data_timestamp: f.dataTimestamp, chunk_count: chunk ? 1 : 0, stored_bytes: chunk ? chunk.bytes.length : 0,
+      execution_id: begin.executionId,
+      organization_id: begin.organizationId,
+      data_key: begin.dataKey,
+      kind: begin.kind,
+      time_zone: begin.timeZone,
+      complete: true,
+      fields: JSON.stringify(f.fields),
+      sql_rows: f.sqlRows,
+      sql_columns: f.sqlColumns,
+      size_in_bytes: f.sizeInBytes,
+      row_limit_reached: f.rowLimitReached,
+      data_timestamp: f.dataTimestamp,
+      chunk_count: chunk ? 1 : 0,
+      stored_bytes: chunk ? chunk.bytes.length : 0,
     };
     const columns = Object.keys(result);
     // the result row and its chunk in one statement (the chunk's foreign key is checked at its end);
@@ -210,7 +236,7 @@ export class PgResultStore implements ResultStore {
       withs.push('d AS (DELETE FROM result_chunks WHERE execution_id = ? AND seq >= ?)');
       bindings.push(begin.executionId, chunk ? 1 : 0);
     }
-    const { rows } = await this.db.raw(`WITH ${withs.join(', ')} SELECT * FROM r`, bindings as Knex.RawBinding[]) as { rows: ResultRow[] };
+    const { rows } = (await this.db.raw(`WITH ${withs.join(', ')} SELECT * FROM r`, bindings as Knex.RawBinding[])) as { rows: ResultRow[] };
     return toStored(rows[0]!);
   }
 

@@ -100,7 +100,8 @@ export class ResultWriter {
       const row = batch[r]!;
       for (let i = 0; i < stats.length; i++) {
         let value = row[i];
-        if (value !== null && typeof value !== 'string' && typeof value !== 'boolean' && !(typeof value === 'number' && Number.isFinite(value))) row[i] = value = toResultCell(value);
+        if (value !== null && typeof value !== 'string' && typeof value !== 'boolean' && !(typeof value === 'number' && Number.isFinite(value)))
+          row[i] = value = toResultCell(value);
         stats[i]!.add(value);
       }
       const json = texts ? texts[r]! : JSON.stringify(row);
@@ -177,9 +178,26 @@ export class ResultWriter {
 }
 
 /** Stores one JSON document (e.g. a datasource schema) as a single-chunk `document` result. */
-export async function storeDocument(store: ResultStore, input: { executionId: string; organizationId: string; dataKey: string; timeZone: string; document: unknown; dataTimestamp: Date }): Promise<StoredResult> {
-  await store.begin({ executionId: input.executionId, organizationId: input.organizationId, dataKey: input.dataKey, kind: 'document', timeZone: input.timeZone, retry: true });
+export async function storeDocument(
+  store: ResultStore,
+  input: { executionId: string; organizationId: string; dataKey: string; timeZone: string; document: unknown; dataTimestamp: Date },
+): Promise<StoredResult> {
+  await store.begin({
+    executionId: input.executionId,
+    organizationId: input.organizationId,
+    dataKey: input.dataKey,
+    kind: 'document',
+    timeZone: input.timeZone,
+    retry: true,
+  });
   const text = JSON.stringify(input.document);
   await store.appendChunk(input.executionId, { seq: 0, firstRow: 0, rowCount: 0, bytes: await gzip(text) }, Buffer.byteLength(text));
-  return store.finish(input.executionId, { fields: [], sqlRows: 0, sqlColumns: 0, sizeInBytes: Buffer.byteLength(text), rowLimitReached: false, dataTimestamp: input.dataTimestamp });
+  return store.finish(input.executionId, {
+    fields: [],
+    sqlRows: 0,
+    sqlColumns: 0,
+    sizeInBytes: Buffer.byteLength(text),
+    rowLimitReached: false,
+    dataTimestamp: input.dataTimestamp,
+  });
 }

@@ -18,14 +18,18 @@ export type AlertAttachmentFormat = (typeof ALERT_ATTACHMENT_FORMATS)[number];
 export function parseAttachAs<T extends string>(text: string | null | undefined, allowed: readonly T[]): T[] {
   if (text === null || text === undefined || text.trim() === '') return [];
   const out: T[] = [];
-  text.split(',').map((s) => s.trim()).forEach((item, i) => {
-    if (!(allowed as readonly string[]).includes(item)) {
-      const shown = JSON.stringify(item.length > 40 ? `${item.slice(0, 40)}…` : item);
-      throw new ValidationError(`attach_as: ${shown} (item ${i + 1}) is not a format; use a comma-separated list of ${allowed.join(', ')}`, {
-        code: 'invalid_attach_as', source: { pointer: '/data/attributes/attach_as' },
-      });
-    }
-    if (!out.includes(item as T)) out.push(item as T);
-  });
+  text
+    .split(',')
+    .map((s) => s.trim())
+    .forEach((item, i) => {
+      if (!(allowed as readonly string[]).includes(item)) {
+        const shown = JSON.stringify(item.length > 40 ? `${item.slice(0, 40)}…` : item);
+        throw new ValidationError(`attach_as: ${shown} (item ${i + 1}) is not a format; use a comma-separated list of ${allowed.join(', ')}`, {
+          code: 'invalid_attach_as',
+          source: { pointer: '/data/attributes/attach_as' },
+        });
+      }
+      if (!out.includes(item as T)) out.push(item as T);
+    });
   return out;
 }

@@ -16,10 +16,16 @@ export const inputParametersSchema = z
     tz: z.string().max(100).optional(),
     filters: z
       .array(
-        z.object({
-          variable_name: z.string().min(1).max(200).regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, "_" or "-"'),
-          selected_values: z.array(selectedValue).max(10_000),
-        }).strict(),
+        z
+          .object({
+            variable_name: z
+              .string()
+              .min(1)
+              .max(200)
+              .regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, "_" or "-"'),
+            selected_values: z.array(selectedValue).max(10_000),
+          })
+          .strict(),
       )
       .max(500)
       .optional(),
@@ -42,17 +48,31 @@ function refineWith(text: string, ctx: z.RefinementCtx, check: (text: string) =>
  * @param minOne at least one address (a schedule's `emails`)
  */
 export function emailListSchema(attribute: string, minOne = false) {
-  return z.string().max(20_000).superRefine((text, ctx) => {
-    refineWith(text, ctx, (t) => {
-      if (parseEmailList(t, attribute).length === 0 && minOne) throw new ValidationError('needs at least one address');
-    }, `${attribute}: `);
-  });
+  return z
+    .string()
+    .max(20_000)
+    .superRefine((text, ctx) => {
+      refineWith(
+        text,
+        ctx,
+        (t) => {
+          if (parseEmailList(t, attribute).length === 0 && minOne) throw new ValidationError('needs at least one address');
+        },
+        `${attribute}: `,
+      );
+    });
 }
 
 /** A dashboard schedule's `schedule` (§4.8 grammar), as written; the message points at the wrong part. */
-export const scheduleSchema = z.string().max(MAX_SCHEDULE_LENGTH).superRefine((text, ctx) => refineWith(text, ctx, (t) => parseSchedule(t)));
+export const scheduleSchema = z
+  .string()
+  .max(MAX_SCHEDULE_LENGTH)
+  .superRefine((text, ctx) => refineWith(text, ctx, (t) => parseSchedule(t)));
 
 /** A comma-separated subset of `formats` (blank = none), as written. */
 export function attachAsSchema(formats: readonly string[]) {
-  return z.string().max(500).superRefine((text, ctx) => refineWith(text, ctx, (t) => parseAttachAs(t, formats), 'attach_as: '));
+  return z
+    .string()
+    .max(500)
+    .superRefine((text, ctx) => refineWith(text, ctx, (t) => parseAttachAs(t, formats), 'attach_as: '));
 }

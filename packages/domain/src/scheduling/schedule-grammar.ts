@@ -117,7 +117,8 @@ function parseDays(target: GrammarErrorTarget, whole: string, text: string, part
   const out = new Set<number>();
   splitList(target, whole, text, part, `day of ${kind}`).forEach((item, i) => {
     const n = INTEGER.test(item) ? Number(item) : NaN;
-    if (!Number.isInteger(n) || n < min || n > max) fail(target, whole, `day of ${kind} ${quote(item)} (${position(part, i + 1)}) must be a whole number from ${range}`, part);
+    if (!Number.isInteger(n) || n < min || n > max)
+      fail(target, whole, `day of ${kind} ${quote(item)} (${position(part, i + 1)}) must be a whole number from ${range}`, part);
     out.add(n);
   });
   return [...out].sort((a, b) => a - b);
@@ -142,10 +143,16 @@ export function parseSchedule(text: string, target: GrammarErrorTarget = { attri
   const expectParts = (n: number, shape: string) => {
     // "weekly;06:00": the days were left out, not the times
     if (n === 3 && parts.length === 2 && /[:apm]/i.test(parts[1]!)) {
-      fail(target, whole, `part 2 ${quote(parts[1]!)} should be the days of the ${kind === 'weekly' ? 'week' : 'month'}, followed by ";" and the times: ${shape}`, 2);
+      fail(
+        target,
+        whole,
+        `part 2 ${quote(parts[1]!)} should be the days of the ${kind === 'weekly' ? 'week' : 'month'}, followed by ";" and the times: ${shape}`,
+        2,
+      );
     }
     if (parts.length < n) fail(target, whole, `"${kind}" needs ${n - 1} part${n > 2 ? 's' : ''} after it separated by ";": ${shape}`, parts.length + 1);
-    if (parts.length > n) fail(target, whole, `"${kind}" takes ${n - 1} part${n > 2 ? 's' : ''} after it (${shape}); part ${n + 1} ${quote(parts[n]!)} is one too many`, n + 1);
+    if (parts.length > n)
+      fail(target, whole, `"${kind}" takes ${n - 1} part${n > 2 ? 's' : ''} after it (${shape}); part ${n + 1} ${quote(parts[n]!)} is one too many`, n + 1);
   };
   switch (kind) {
     case 'disabled':

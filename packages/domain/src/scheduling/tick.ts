@@ -12,7 +12,10 @@ export const SCHEDULING_TICK_QUEUE = SCHEDULING_QUEUES.tick;
  * Safe to run any number of times, concurrently, in any number of processes.
  * @returns runs created
  */
-export async function runSchedulingTick(deps: { clock: Clock; dashboardSchedules: DashboardScheduleService; sqlAlerts: SqlAlertService }, now: Date = deps.clock.now()): Promise<{ dashboardSchedules: number; sqlAlerts: number }> {
+export async function runSchedulingTick(
+  deps: { clock: Clock; dashboardSchedules: DashboardScheduleService; sqlAlerts: SqlAlertService },
+  now: Date = deps.clock.now(),
+): Promise<{ dashboardSchedules: number; sqlAlerts: number }> {
   const [dashboardSchedules, sqlAlerts] = await Promise.all([deps.dashboardSchedules.enqueueDue(now), deps.sqlAlerts.enqueueDue(now)]);
   return { dashboardSchedules, sqlAlerts };
 }

@@ -24,7 +24,13 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
   let f = formatters.get(timeZone);
   if (!f) {
     f = new Intl.DateTimeFormat('en-US', {
-      timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric',
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
     });
     formatters.set(timeZone, f);
   }
@@ -37,7 +43,13 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
  */
 export function toLocal(instant: Date, timeZone: string): LocalDateTime {
   if (timeZone === 'UTC') {
-    return { year: instant.getUTCFullYear(), month: instant.getUTCMonth() + 1, day: instant.getUTCDate(), hour: instant.getUTCHours(), minute: instant.getUTCMinutes() };
+    return {
+      year: instant.getUTCFullYear(),
+      month: instant.getUTCMonth() + 1,
+      day: instant.getUTCDate(),
+      hour: instant.getUTCHours(),
+      minute: instant.getUTCMinutes(),
+    };
   }
   const out: LocalDateTime = { year: 0, month: 0, day: 0, hour: 0, minute: 0 };
   for (const p of formatterFor(timeZone).formatToParts(instant)) {

@@ -14,7 +14,12 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 function isScalar(v: unknown): v is FilterScalar {
-  return v === null || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)) || (typeof v === 'string' && v.length <= MAX_TEXT && !v.includes('\u0000'));
+  return (
+    v === null ||
+    typeof v === 'boolean' ||
+    (typeof v === 'number' && Number.isFinite(v)) ||
+    (typeof v === 'string' && v.length <= MAX_TEXT && !v.includes('\u0000'))
+  );
 }
 
 /**
@@ -25,7 +30,10 @@ function isScalar(v: unknown): v is FilterScalar {
  * @throws AppErrors (422) listing every problem
  */
 export function parseFixedParameters(raw: unknown, pointer: string, now: Date): FixedParameters {
-  if (!isObject(raw)) throw new ValidationError('fixed_parameters must be an object of filter name → list of values ("aggregation" and "timerange" as single values)', { source: { pointer } });
+  if (!isObject(raw))
+    throw new ValidationError('fixed_parameters must be an object of filter name → list of values ("aggregation" and "timerange" as single values)', {
+      source: { pointer },
+    });
   const errors: AppError[] = [];
   // null prototype: a variable named "__proto__" or "constructor" is just a name here
   const out: FixedParameters = { filters: Object.create(null) as Record<string, FilterScalar[]> };
@@ -51,9 +59,17 @@ export function parseFixedParameters(raw: unknown, pointer: string, now: Date): 
     } else if (name === 'tz') {
       errors.push(new ValidationError('fixed_parameters cannot fix "tz"', { source: { pointer: at } }));
     } else if (!VARIABLE_NAME.test(name)) {
-      errors.push(new ValidationError(`fixed_parameters: "${name.slice(0, 50)}" is not a filter variable name (letters, digits, "_" or "-")`, { source: { pointer: at } }));
+      errors.push(
+        new ValidationError(`fixed_parameters: "${name.slice(0, 50)}" is not a filter variable name (letters, digits, "_" or "-")`, {
+          source: { pointer: at },
+        }),
+      );
     } else if (!Array.isArray(value) || value.length > MAX_VALUES || !value.every(isScalar)) {
-      errors.push(new ValidationError(`fixed_parameters.${name} must be a list of at most ${MAX_VALUES} strings, numbers, booleans or nulls`, { source: { pointer: at } }));
+      errors.push(
+        new ValidationError(`fixed_parameters.${name} must be a list of at most ${MAX_VALUES} strings, numbers, booleans or nulls`, {
+          source: { pointer: at },
+        }),
+      );
     } else {
       out.filters[name] = [...value];
     }

@@ -22,9 +22,15 @@ import type { FixedParameters, SharingLink } from './sharing-link.types.js';
 
 /** Why a shared page or a viewer request is refused; `code` picks the page's wording. */
 export type SharedRefusalCode =
-  | 'link_not_found' | 'link_disabled' | 'link_expired'
-  | 'sharing_secret_required' | 'sharing_secret_invalid' | 'sharing_secret_expired'
-  | 'password_required' | 'password_incorrect' | 'too_many_attempts'
+  | 'link_not_found'
+  | 'link_disabled'
+  | 'link_expired'
+  | 'sharing_secret_required'
+  | 'sharing_secret_invalid'
+  | 'sharing_secret_expired'
+  | 'password_required'
+  | 'password_incorrect'
+  | 'too_many_attempts'
   | 'viewer_session_ended';
 
 /** A refusal of the shared page or of a viewer request (never says more than the code does). */
@@ -32,8 +38,17 @@ export class SharedLinkRefusal extends AppError {
   /** Origins that may frame the refusal page (the link's, once the link is known). */
   embedOrigins: readonly string[] = [];
 
-  constructor(status: number, readonly refusal: SharedRefusalCode, detail: string) {
-    super(status, refusal, status === 404 ? 'Not Found' : status === 410 ? 'Gone' : status === 429 ? 'Too Many Requests' : status === 401 ? 'Unauthorized' : 'Forbidden', { detail });
+  constructor(
+    status: number,
+    readonly refusal: SharedRefusalCode,
+    detail: string,
+  ) {
+    super(
+      status,
+      refusal,
+      status === 404 ? 'Not Found' : status === 410 ? 'Gone' : status === 429 ? 'Too Many Requests' : status === 401 ? 'Unauthorized' : 'Forbidden',
+      { detail },
+    );
   }
 }
 
@@ -80,7 +95,10 @@ export interface SharedDashboardServiceDeps {
 
 /** Digest binding a viewer session to the link's current token and password (either changing ends it). */
 function linkDigest(row: LinkForViewer): string {
-  return createHash('sha256').update(`${row.link.sharingToken}\u0000${row.passwordHash ?? ''}`).digest('base64url').slice(0, 22);
+  return createHash('sha256')
+    .update(`${row.link.sharingToken}\u0000${row.passwordHash ?? ''}`)
+    .digest('base64url')
+    .slice(0, 22);
 }
 
 /**
@@ -99,9 +117,18 @@ export class SharedDashboardService {
   }
 
   /** Verifies the sharing secret against the organization's secret; returns its fixed parameters and the secret version. */
-  private async checkSecret(link: SharingLink, sharingSecret: string | undefined, now: Date): Promise<{ fixed: FixedParameters | null; version: number | null }> {
+  private async checkSecret(
+    link: SharingLink,
+    sharingSecret: string | undefined,
+    now: Date,
+  ): Promise<{ fixed: FixedParameters | null; version: number | null }> {
     if (sharingSecret === undefined || sharingSecret === '') {
-      if (link.requiresSecret) throw new SharedLinkRefusal(401, 'sharing_secret_required', 'This sharing link only opens with a sharing secret (sharingSecret) from the embedding application');
+      if (link.requiresSecret)
+        throw new SharedLinkRefusal(
+          401,
+          'sharing_secret_required',
+          'This sharing link only opens with a sharing secret (sharingSecret) from the embedding application',
+        );
       return { fixed: null, version: null };
     }
     const secret = await this.deps.links.findSecretValue(link.organizationId);
@@ -110,11 +137,14 @@ export class SharedDashboardService {
     try {
       claims = verifySharingSecret(sharingSecret, secret.secret, now);
     } catch (err) {
-      if (err instanceof SharingSecretError && err.problem === 'expired') throw new SharedLinkRefusal(401, 'sharing_secret_expired', 'The sharing secret has expired; the embedding application must sign a new one');
-      if (err instanceof SharingSecretError && err.problem === 'missing_exp') throw new SharedLinkRefusal(401, 'sharing_secret_invalid', 'The sharing secret has no "exp" claim');
+      if (err instanceof SharingSecretError && err.problem === 'expired')
+        throw new SharedLinkRefusal(401, 'sharing_secret_expired', 'The sharing secret has expired; the embedding application must sign a new one');
+      if (err instanceof SharingSecretError && err.problem === 'missing_exp')
+        throw new SharedLinkRefusal(401, 'sharing_secret_invalid', 'The sharing secret has no "exp" claim');
       throw new SharedLinkRefusal(401, 'sharing_secret_invalid', 'The sharing secret is not valid');
     }
-    if (claims.sharingToken !== link.sharingToken) throw new SharedLinkRefusal(401, 'sharing_secret_invalid', 'The sharing secret was signed for another sharing link');
+    if (claims.sharingToken !== link.sharingToken)
+      throw new SharedLinkRefusal(401, 'sharing_secret_invalid', 'The sharing secret was signed for another sharing link');
     if (claims.fixedParameters === undefined || claims.fixedParameters === null) return { fixed: null, version: secret.version };
     try {
       return { fixed: parseFixedParameters(claims.fixedParameters, '/fixed_parameters', now), version: secret.version };
@@ -181,16 +211,26 @@ export class SharedDashboardService {
     if (freeDefaults.length) defaultParameters.filters = freeDefaults;
 
     const grant: ViewerGrant = {
-      organizationId: org, dashboardId: link.dashboardId, linkId: link.id, tokenDigest: linkDigest(row),
-      secretVersion: secret.version, fixedParameters: secret.fixed ? fixedParametersToWire(secret.fixed) : {},
+      organizationId: org,
+      dashboardId: link.dashboardId,
+      linkId: link.id,
+      tokenDigest: linkDigest(row),
+      secretVersion: secret.version,
+      fixedParameters: secret.fixed ? fixedParametersToWire(secret.fixed) : {},
     };
     const viewer = this.deps.viewerTokens.sign(grant, now, link.expiresAt);
     await repo.touchViewed(link.id, now);
     return {
-      link, dashboard, reports, filters, fixed, defaultParameters,
+      link,
+      dashboard,
+      reports,
+      filters,
+      fixed,
+      defaultParameters,
       timerangeControl: refs.variables.includes('timerange') && fixed.timerange === undefined && !hidden.has('timerange'),
       aggregationControl: refs.variables.includes('aggregation') && fixed.aggregation === undefined && !hidden.has('aggregation'),
-      viewerToken: viewer.token, viewerTokenExpiresAt: viewer.expiresAt,
+      viewerToken: viewer.token,
+      viewerTokenExpiresAt: viewer.expiresAt,
     };
   }
 
@@ -209,7 +249,8 @@ export class SharedDashboardService {
     this.checkLinkState(row.link, now);
     if (linkDigest(row) !== grant.tokenDigest) throw ended('The sharing link was changed (new token or password); open it again');
     if (row.link.requiresSecret && grant.secretVersion === null) throw ended('The sharing link now requires a sharing secret; open it again');
-    if (grant.secretVersion !== null && grant.secretVersion !== row.secretVersion) throw ended('The organization\'s sharing secret was rotated; open the link again');
+    if (grant.secretVersion !== null && grant.secretVersion !== row.secretVersion)
+      throw ended("The organization's sharing secret was rotated; open the link again");
     let secretFixed: FixedParameters | null = null;
     if (Object.keys(grant.fixedParameters).length) secretFixed = parseFixedParameters(grant.fixedParameters, '/fixed_parameters', now);
     return { grant, link: row.link, fixed: combineFixedParameters(row.link.fixedParameters, secretFixed), expiresAt };
@@ -221,7 +262,10 @@ export class SharedDashboardService {
    * viewer token when half its life is gone.
    * @throws what Poll Dashboard Status throws (ValidationError for bad parameters, NotFoundError)
    */
-  async pollStatus(session: ViewerSession, input: { refreshData: boolean; parameters?: InputParameters }): Promise<{ status: DashboardStatus; renewed?: { token: string; expiresAt: Date } }> {
+  async pollStatus(
+    session: ViewerSession,
+    input: { refreshData: boolean; parameters?: InputParameters },
+  ): Promise<{ status: DashboardStatus; renewed?: { token: string; expiresAt: Date } }> {
     const { grant, fixed } = session;
     const principal = new Principal(grant.organizationId, `viewer:${grant.linkId}`, [{ permission: 'View Dashboards', datasourceIds: null }]);
     const parameters = applyFixedParameters(input.parameters, fixed);
@@ -231,7 +275,8 @@ export class SharedDashboardService {
       const fixedFilters = await new FilterRepository(this.deps.db).listByVariableNames(grant.organizationId, fixedNames);
       for (const f of fixedFilters) delete status.filters[f.id];
       const used = new Set<string>();
-      for (const entry of [...Object.values(status.reports), ...Object.values(status.filters)]) if ('data_key' in entry && entry.data_key) used.add(entry.data_key);
+      for (const entry of [...Object.values(status.reports), ...Object.values(status.filters)])
+        if ('data_key' in entry && entry.data_key) used.add(entry.data_key);
       for (const key of Object.keys(status.data_keys)) if (!used.has(key)) delete status.data_keys[key];
     }
     const now = this.deps.clock.now();

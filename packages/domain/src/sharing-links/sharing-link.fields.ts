@@ -20,14 +20,20 @@ export function parseEmbedOrigin(text: string): string | undefined {
   return origin.length <= 300 && EMBED_ORIGIN.test(origin) ? origin : undefined;
 }
 
-const origin = z.string().max(300).transform((value, ctx) => {
-  const parsed = parseEmbedOrigin(value);
-  if (parsed === undefined) {
-    ctx.addIssue({ code: 'custom', message: 'must be an origin such as "https://app.example.com" (scheme, host, optional port; "*." allowed before the host)' });
-    return z.NEVER;
-  }
-  return parsed;
-});
+const origin = z
+  .string()
+  .max(300)
+  .transform((value, ctx) => {
+    const parsed = parseEmbedOrigin(value);
+    if (parsed === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be an origin such as "https://app.example.com" (scheme, host, optional port; "*." allowed before the host)',
+      });
+      return z.NEVER;
+    }
+    return parsed;
+  });
 
 /** `fixed_parameters` as written: checked (every problem a 422 with its pointer) and read into the domain shape. */
 const fixedParameters = z.unknown().transform((raw) => parseFixedParameters(raw, '/data/attributes/fixed_parameters', new Date()));
@@ -59,7 +65,9 @@ export const sharingLinkFields = defineFields({
   requiresSecret: f.boolean().default(false),
   expiresAt: f.timestamp().nullable(),
   /** Filters, `aggregation` and `timerange` the page pins (a viewer can never override them). */
-  fixedParameters: f.json(fixedParameters).nullable()
+  fixedParameters: f
+    .json(fixedParameters)
+    .nullable()
     .shownAs(fixedParametersToWire)
     .storedAs((fixed) => JSON.stringify(fixedParametersToWire(fixed)), fixedFromColumn),
   enabled: f.boolean().default(true),

@@ -46,14 +46,17 @@ export class SharingLinkService {
     }
     const reports = await new ReportRepository(trx).listByDashboard(principal.organizationId, dashboardId);
     const blocked = reports.find((r) => !principal.canUseDatasource(r.datasourceId, DASHBOARD_MANAGE_PERMISSION));
-    if (blocked) throw new ForbiddenError(`This API key cannot share dashboard ${dashboardId}: it cannot use datasource ${blocked.datasourceId} of report ${blocked.id}`);
+    if (blocked)
+      throw new ForbiddenError(`This API key cannot share dashboard ${dashboardId}: it cannot use datasource ${blocked.datasourceId} of report ${blocked.id}`);
   }
 
   /** The hash to store for a password change: undefined = unchanged, null = remove. */
   private async passwordHash(password: string | null | undefined): Promise<string | null | undefined> {
     if (password === undefined || password === null) return password;
     if (password.length < SHARING_PASSWORD_LENGTH.min || password.length > SHARING_PASSWORD_LENGTH.max) {
-      throw new ValidationError(`password must have ${SHARING_PASSWORD_LENGTH.min} to ${SHARING_PASSWORD_LENGTH.max} characters`, { source: { pointer: '/data/attributes/password' } });
+      throw new ValidationError(`password must have ${SHARING_PASSWORD_LENGTH.min} to ${SHARING_PASSWORD_LENGTH.max} characters`, {
+        source: { pointer: '/data/attributes/password' },
+      });
     }
     return hashPassword(password);
   }
@@ -85,7 +88,13 @@ export class SharingLinkService {
     const passwordHash = await this.passwordHash(password);
     return withTransaction(this.deps.db, async (trx) => {
       await this.requireDashboardShareable(principal, trx, link.dashboardId);
-      return new SharingLinkRepository(trx).insert({ ...link, id: newId(), organizationId: principal.organizationId, sharingToken: randomUUID(), passwordHash });
+      return new SharingLinkRepository(trx).insert({
+        ...link,
+        id: newId(),
+        organizationId: principal.organizationId,
+        sharingToken: randomUUID(),
+        passwordHash,
+      });
     });
   }
 
@@ -101,7 +110,9 @@ export class SharingLinkService {
       const repo = new SharingLinkRepository(trx);
       const current = await repo.get(principal.organizationId, id);
       if (dashboardId !== undefined && dashboardId !== current.dashboardId) {
-        throw new ValidationError('The dashboard of a sharing link cannot change; create a new link for the other dashboard', { source: { pointer: '/data/relationships/dashboard' } });
+        throw new ValidationError('The dashboard of a sharing link cannot change; create a new link for the other dashboard', {
+          source: { pointer: '/data/relationships/dashboard' },
+        });
       }
       await this.requireDashboardShareable(principal, trx, current.dashboardId);
       return repo.update(principal.organizationId, id, { ...patch, passwordHash }, this.deps.clock.now());
@@ -138,8 +149,9 @@ export class SharingLinkService {
   async getSecret(principal: Principal): Promise<SharingSecret> {
     requireSharingSecretAdmin(principal);
     const repo = new SharingLinkRepository(this.deps.db);
-    const row = (await repo.findSecret(principal.organizationId))
-      ?? (await repo.insertSecretIfMissing(principal.organizationId, encryptSecret(randomSecret(32), this.deps.encryptionKey)));
+    const row =
+      (await repo.findSecret(principal.organizationId)) ??
+      (await repo.insertSecretIfMissing(principal.organizationId, encryptSecret(randomSecret(32), this.deps.encryptionKey)));
     return this.toSecret(row);
   }
 
@@ -149,7 +161,11 @@ export class SharingLinkService {
    */
   async rotateSecret(principal: Principal): Promise<SharingSecret> {
     requireSharingSecretAdmin(principal);
-    const row = await new SharingLinkRepository(this.deps.db).rotateSecret(principal.organizationId, encryptSecret(randomSecret(32), this.deps.encryptionKey), this.deps.clock.now());
+    const row = await new SharingLinkRepository(this.deps.db).rotateSecret(
+      principal.organizationId,
+      encryptSecret(randomSecret(32), this.deps.encryptionKey),
+      this.deps.clock.now(),
+    );
     return this.toSecret(row);
   }
 

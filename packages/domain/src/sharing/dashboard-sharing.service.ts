@@ -70,7 +70,8 @@ export class DashboardSharingService {
       const resolved: UserGroupRecord[] = [];
       input.userGroupIds.forEach((id, i) => {
         const group = id === 'all_users' || id === 'all_analysts' ? builtIn(id) : byId.get(id);
-        if (!group) errors.push(new ValidationError(`User group ${id} not found`, { source: { pointer: `/user_group_ids/${i}` }, code: 'user_group_not_found' }));
+        if (!group)
+          errors.push(new ValidationError(`User group ${id} not found`, { source: { pointer: `/user_group_ids/${i}` }, code: 'user_group_not_found' }));
         else if (!resolved.includes(group)) resolved.push(group);
       });
       if (errors.length) throw new AppErrors(errors);
@@ -78,12 +79,20 @@ export class DashboardSharingService {
         throw new ValidationError(`user_group_ids only apply to share_mode "custom" (got "${input.shareMode}")`, { source: { pointer: '/user_group_ids' } });
       }
       const target: UserGroupRecord[] =
-        input.shareMode === 'all_users' ? [builtIn('all_users')!]
-          : input.shareMode === 'all_analysts' ? [builtIn('all_analysts')!]
-            : input.shareMode === 'custom' ? resolved : [];
+        input.shareMode === 'all_users'
+          ? [builtIn('all_users')!]
+          : input.shareMode === 'all_analysts'
+            ? [builtIn('all_analysts')!]
+            : input.shareMode === 'custom'
+              ? resolved
+              : [];
       const before = allGroups.filter((g) => dashboard.userGroupIds.includes(g.id));
       await dashboards.update(org, dashboardId, { shareMode: input.shareMode === 'custom' && !target.length ? 'none' : input.shareMode });
-      await dashboards.replaceUserGroups(org, dashboardId, target.map((g) => g.id));
+      await dashboards.replaceUserGroups(
+        org,
+        dashboardId,
+        target.map((g) => g.id),
+      );
       if (!input.notifyNewUsers) return { notified: 0 };
 
       const users = await new UserRepository(trx).list(org);
@@ -97,12 +106,17 @@ export class DashboardSharingService {
         if (!now.has(user.id) || had.has(user.id)) continue;
         const greeting = user.firstname ? `Hello ${user.firstname},` : 'Hello,';
         // Thumbnails are not rendered by this build, so include_thumbnail adds nothing to the mail.
-        await this.deps.mail.enqueue(trx, 'dashboard_shared', {
-          to: [user.email],
-          subject: `A dashboard was shared with you: ${dashboard.name}`,
-          text: `${greeting}\n\nThe dashboard "${dashboard.name}" is now shared with you.\n\n${link}\n`,
-          html: `<p>${escapeHtml(greeting)}</p><p>The dashboard <strong>${escapeHtml(dashboard.name)}</strong> is now shared with you.</p><p><a href="${escapeHtml(link)}">${escapeHtml(link)}</a></p>`,
-        }, org);
+        await this.deps.mail.enqueue(
+          trx,
+          'dashboard_shared',
+          {
+            to: [user.email],
+            subject: `A dashboard was shared with you: ${dashboard.name}`,
+            text: `${greeting}\n\nThe dashboard "${dashboard.name}" is now shared with you.\n\n${link}\n`,
+            html: `<p>${escapeHtml(greeting)}</p><p>The dashboard <strong>${escapeHtml(dashboard.name)}</strong> is now shared with you.</p><p><a href="${escapeHtml(link)}">${escapeHtml(link)}</a></p>`,
+          },
+          org,
+        );
         notified++;
       }
       return { notified };

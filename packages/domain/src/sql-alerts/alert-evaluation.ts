@@ -56,7 +56,7 @@ export function numericValue(value: unknown): number | undefined {
 function describe(value: unknown): string {
   if (value === undefined) return 'no value';
   if (value === null) return 'NULL';
-  const text = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  const text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
   return text.length > 100 ? `${text.slice(0, 100)}…` : text;
 }
 
@@ -76,16 +76,26 @@ export function evaluateTrigger(condition: TriggerCondition, triggerValue: numbe
         return { status: 'alert_error', errorMessage: `trigger_value is required for the ${condition} condition` };
       }
       if (outcome.rowCount === 0) {
-        return { status: 'alert_error', errorMessage: `The query returned no rows; ${condition} compares the first column of the first row with ${triggerValue}` };
+        return {
+          status: 'alert_error',
+          errorMessage: `The query returned no rows; ${condition} compares the first column of the first row with ${triggerValue}`,
+        };
       }
       const value = numericValue(outcome.firstValue);
       if (value === undefined) {
-        return { status: 'alert_error', errorMessage: `The first column of the first row is ${describe(outcome.firstValue)}, not a number; ${condition} needs a numeric result` };
+        return {
+          status: 'alert_error',
+          errorMessage: `The first column of the first row is ${describe(outcome.firstValue)}, not a number; ${condition} needs a numeric result`,
+        };
       }
-      const hit = condition === 'greater_than' ? value > triggerValue
-        : condition === 'lower_than' ? value < triggerValue
-          : condition === 'equal' ? value === triggerValue
-            : value !== triggerValue;
+      const hit =
+        condition === 'greater_than'
+          ? value > triggerValue
+          : condition === 'lower_than'
+            ? value < triggerValue
+            : condition === 'equal'
+              ? value === triggerValue
+              : value !== triggerValue;
       return { status: hit ? 'alert_triggered' : 'ok', errorMessage: null };
     }
   }

@@ -23,7 +23,11 @@ export function encodeResultCursor(alertId: string, seq: bigint | number | strin
  * @throws BadRequestError (400, parameter `cursor`) for anything else
  */
 export function decodeResultCursor(alertId: string, cursor: string): bigint {
-  const invalid = () => new BadRequestError('cursor is not a cursor returned by List SQL Alert Results for this alert', { code: 'invalid_cursor', source: { parameter: 'cursor' } });
+  const invalid = () =>
+    new BadRequestError('cursor is not a cursor returned by List SQL Alert Results for this alert', {
+      code: 'invalid_cursor',
+      source: { parameter: 'cursor' },
+    });
   if (cursor.length === 0 || cursor.length > 200 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid();
   const m = SHAPE.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   // canonical form only: base64 ignores stray trailing bits, a cursor must be exactly what was issued

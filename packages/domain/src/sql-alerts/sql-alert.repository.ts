@@ -80,7 +80,9 @@ export class SqlAlertRepository {
 
   /** Alerts on datasources within `scope`, by name. */
   async list(organizationId: string, scope: DatasourceScope): Promise<SqlAlert[]> {
-    const q = this.db('sql_alerts').where({ organization_id: organizationId }).orderBy([{ column: 'name' }, { column: 'id' }]);
+    const q = this.db('sql_alerts')
+      .where({ organization_id: organizationId })
+      .orderBy([{ column: 'name' }, { column: 'id' }]);
     if (scope !== 'all') q.whereIn('datasource_id', [...scope]);
     const rows: SqlAlertRow[] = await q;
     return rows.map(toAlert);
@@ -104,8 +106,10 @@ export class SqlAlertRepository {
    */
   async update(organizationId: string, id: string, patch: SqlAlertPatch, options: { touch?: boolean } = {}): Promise<SqlAlert> {
     const columns = sqlAlertFields.toColumns(patch);
-    const [row] = await this.db('sql_alerts').where({ organization_id: organizationId, id })
-      .update(options.touch === false ? columns : { ...columns, updated_at: this.db.fn.now() }).returning('*');
+    const [row] = await this.db('sql_alerts')
+      .where({ organization_id: organizationId, id })
+      .update(options.touch === false ? columns : { ...columns, updated_at: this.db.fn.now() })
+      .returning('*');
     if (!row) throw new NotFoundError(`SQL alert ${id} not found`, { code: 'sql_alert_not_found' });
     return toAlert(row as SqlAlertRow);
   }
@@ -138,7 +142,16 @@ export class SqlAlertRepository {
   }
 
   /** Inserts a run unless its key exists. @returns the new run, or undefined for a duplicate */
-  async insertRun(run: { id: string; organization_id: string; sql_alert_id: string; run_key: string; due_at: Date | null; execution_id?: string | null; status: AlertRunStatus; created_at: Date }): Promise<SqlAlertRun | undefined> {
+  async insertRun(run: {
+    id: string;
+    organization_id: string;
+    sql_alert_id: string;
+    run_key: string;
+    due_at: Date | null;
+    execution_id?: string | null;
+    status: AlertRunStatus;
+    created_at: Date;
+  }): Promise<SqlAlertRun | undefined> {
     const rows: RunRow[] = await this.db('sql_alert_runs')
       .insert({ ...run, updated_at: run.created_at })
       .onConflict(['sql_alert_id', 'run_key'])
@@ -164,15 +177,26 @@ export class SqlAlertRepository {
   async previousResults(alertId: string): Promise<{ previous?: SqlAlertResultStatus; lastEvaluated?: 'ok' | 'alert_triggered' }> {
     const [previous, lastEvaluated] = await Promise.all([
       this.db('sql_alert_runs').where({ sql_alert_id: alertId }).whereNotNull('result_seq').orderBy('result_seq', 'desc').first('result_status'),
-      this.db('sql_alert_runs').where({ sql_alert_id: alertId }).whereIn('result_status', ['ok', 'alert_triggered']).orderBy('result_seq', 'desc').first('result_status'),
+      this.db('sql_alert_runs')
+        .where({ sql_alert_id: alertId })
+        .whereIn('result_status', ['ok', 'alert_triggered'])
+        .orderBy('result_seq', 'desc')
+        .first('result_status'),
     ]);
     return { previous: previous?.result_status, lastEvaluated: lastEvaluated?.result_status };
   }
 
   /** Writes the evaluation and gives the run the next position in the results. */
   async evaluateRun(id: string, evaluation: RunEvaluation): Promise<SqlAlertRun> {
-    const [row] = await this.db('sql_alert_runs').where({ id })
-      .update({ ...evaluation, first_value: JSON.stringify(evaluation.first_value ?? null), status: 'evaluated', result_seq: this.db.raw("nextval('sql_alert_result_seq')"), updated_at: evaluation.evaluated_at })
+    const [row] = await this.db('sql_alert_runs')
+      .where({ id })
+      .update({
+        ...evaluation,
+        first_value: JSON.stringify(evaluation.first_value ?? null),
+        status: 'evaluated',
+        result_seq: this.db.raw("nextval('sql_alert_result_seq')"),
+        updated_at: evaluation.evaluated_at,
+      })
       .returning('*');
     return toRun(row as RunRow);
   }
@@ -186,15 +210,23 @@ export class SqlAlertRepository {
    * @returns `limit + 1` rows at most (the extra one says there are more)
    */
   async listResults(alertId: string, since: Date, beforeSeq: bigint | undefined, limit: number): Promise<SqlAlertRun[]> {
-    const q = this.db('sql_alert_runs').where({ sql_alert_id: alertId }).whereNotNull('result_seq').where('evaluated_at', '>=', since)
-      .orderBy('result_seq', 'desc').limit(limit + 1);
+    const q = this.db('sql_alert_runs')
+      .where({ sql_alert_id: alertId })
+      .whereNotNull('result_seq')
+      .where('evaluated_at', '>=', since)
+      .orderBy('result_seq', 'desc')
+      .limit(limit + 1);
     if (beforeSeq !== undefined) q.where('result_seq', '<', beforeSeq.toString());
     const rows: RunRow[] = await q;
     return rows.map(toRun);
   }
 
   async countResults(alertId: string, since: Date): Promise<number> {
-    const row = await this.db('sql_alert_runs').where({ sql_alert_id: alertId }).whereNotNull('result_seq').where('evaluated_at', '>=', since).count<{ count: string | number }[]>('* as count');
+    const row = await this.db('sql_alert_runs')
+      .where({ sql_alert_id: alertId })
+      .whereNotNull('result_seq')
+      .where('evaluated_at', '>=', since)
+      .count<{ count: string | number }[]>('* as count');
     return Number(row[0]?.count ?? 0);
   }
 

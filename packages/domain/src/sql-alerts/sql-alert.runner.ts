@@ -122,7 +122,11 @@ export class SqlAlertRunner {
     }
     if (execution.executionStatus !== 'success') {
       const status = statusOfFailedExecution(execution.executionStatus);
-      return this.evaluate(alert, run, execution, { status, errorMessage: null, queryError: execution.errorMessage ?? `The query ended with status ${execution.executionStatus}` });
+      return this.evaluate(alert, run, execution, {
+        status,
+        errorMessage: null,
+        queryError: execution.errorMessage ?? `The query ended with status ${execution.executionStatus}`,
+      });
     }
     const stored = await this.deps.resultStore.findByExecution(alert.organizationId, execution.id);
     if (!stored) {
@@ -151,7 +155,9 @@ export class SqlAlertRunner {
    * the alert's status attributes current.
    */
   private async evaluate(
-    alert: SqlAlert, run: SqlAlertRun, execution: Execution | undefined,
+    alert: SqlAlert,
+    run: SqlAlertRun,
+    execution: Execution | undefined,
     outcome: { status: SqlAlertResultStatus; errorMessage: string | null; queryError: string | null; firstValue?: unknown; rowCount?: number },
   ): Promise<SqlAlertRun> {
     const now = this.deps.clock.now();
@@ -177,14 +183,19 @@ export class SqlAlertRunner {
         evaluated_at: now,
       });
       const succeeded = execution?.executionStatus === 'success';
-      await repo.update(alert.organizationId, alert.id, {
-        lastResultStatus: outcome.status,
-        lastErrorMessage: outcome.status === 'alert_error' ? outcome.errorMessage : null,
-        lastQueryRun: execution ? execution.startedAt ?? execution.createdAt : now,
-        ...(succeeded ? { lastQuerySuccess: execution!.completedAt ?? now, lastQueryErrorMessage: null } : {}),
-        ...(outcome.queryError && outcome.status !== 'cancelled' ? { lastQueryErrorMessage: outcome.queryError } : {}),
-        ...(current.runningExecutionId && (!execution || current.runningExecutionId === execution.id) ? { runningExecutionId: null } : {}),
-      }, { touch: false });
+      await repo.update(
+        alert.organizationId,
+        alert.id,
+        {
+          lastResultStatus: outcome.status,
+          lastErrorMessage: outcome.status === 'alert_error' ? outcome.errorMessage : null,
+          lastQueryRun: execution ? (execution.startedAt ?? execution.createdAt) : now,
+          ...(succeeded ? { lastQuerySuccess: execution!.completedAt ?? now, lastQueryErrorMessage: null } : {}),
+          ...(outcome.queryError && outcome.status !== 'cancelled' ? { lastQueryErrorMessage: outcome.queryError } : {}),
+          ...(current.runningExecutionId && (!execution || current.runningExecutionId === execution.id) ? { runningExecutionId: null } : {}),
+        },
+        { touch: false },
+      );
       return evaluated;
     });
   }
@@ -204,13 +215,20 @@ export class SqlAlertRunner {
         files.push(await this.deps.renderer.render({ result: stored, format, baseName: slugify(alert.name), organization }));
       }
     }
-    const message = this.compose(alert, run, organization, files.map((f) => (f.note ? `${f.filename} (${f.note})` : f.filename)));
+    const message = this.compose(
+      alert,
+      run,
+      organization,
+      files.map((f) => (f.note ? `${f.filename} (${f.note})` : f.filename)),
+    );
     await withTransaction(this.deps.db, async (trx) => {
       const locked = await this.repo(trx).findRun(run.organizationId, run.id, { forUpdate: true });
       if (!locked || locked.mailJobId) return;
       const attachments = [];
       for (const { note: _note, ...file } of files) attachments.push({ id: await this.deps.mail.storeAttachment(trx, run.organizationId, file) });
-      const mailJobId = await this.deps.mail.enqueue(trx, 'sql_alert', { ...message, attachments }, run.organizationId, { idempotencyKey: `sql_alert_run:${run.id}` });
+      const mailJobId = await this.deps.mail.enqueue(trx, 'sql_alert', { ...message, attachments }, run.organizationId, {
+        idempotencyKey: `sql_alert_run:${run.id}`,
+      });
       await this.repo(trx).setRunMailJob(run.id, mailJobId, this.deps.clock.now());
     });
     log.info({ audience: run.mailAudience, reason: run.mailReason }, 'alert mail enqueued');
@@ -232,10 +250,13 @@ export class SqlAlertRunner {
     if (attached.length) lines.push(`Attached: ${attached.join(', ')}`);
     lines.push('', `Sent by the Sightline alert "${alert.name}" (${this.deps.apiBaseUrl}/sql_alerts/${alert.id}).`);
     const text = lines.join('\n');
-    const html = ['<!doctype html><html><body>', ...lines.map((l) => (l === '' ? '<br>' : `<p style="margin:0">${escapeHtml(l)}</p>`)), '</body></html>'].join('\n');
-    const audience = run.mailAudience === 'errors'
-      ? { to: parseEmailList(alert.errorEmails, 'error_emails') }
-      : { to: parseEmailList(alert.emails, 'emails'), cc: parseEmailList(alert.ccEmails, 'cc_emails'), bcc: parseEmailList(alert.bccEmails, 'bcc_emails') };
+    const html = ['<!doctype html><html><body>', ...lines.map((l) => (l === '' ? '<br>' : `<p style="margin:0">${escapeHtml(l)}</p>`)), '</body></html>'].join(
+      '\n',
+    );
+    const audience =
+      run.mailAudience === 'errors'
+        ? { to: parseEmailList(alert.errorEmails, 'error_emails') }
+        : { to: parseEmailList(alert.emails, 'emails'), cc: parseEmailList(alert.ccEmails, 'cc_emails'), bcc: parseEmailList(alert.bccEmails, 'bcc_emails') };
     return { ...audience, subject: subject.slice(0, 998), text, html };
   }
 }

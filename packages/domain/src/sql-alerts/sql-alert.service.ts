@@ -88,15 +88,27 @@ export class SqlAlertService {
   private async checkDatasource(principal: Principal, datasourceId: string): Promise<void> {
     const unknown = await this.deps.datasources.unknownIds(this.deps.db, principal.organizationId, [datasourceId]);
     if (unknown.length || !principal.canUseDatasource(datasourceId, ALERT_MANAGE_PERMISSION)) {
-      throw new ValidationError(`Datasource ${datasourceId} not found`, { code: 'datasource_not_found', source: { pointer: '/data/relationships/datasource' } });
+      throw new ValidationError(`Datasource ${datasourceId} not found`, {
+        code: 'datasource_not_found',
+        source: { pointer: '/data/relationships/datasource' },
+      });
     }
   }
 
   /** Checks the rules of §3.10 on the merged values; returns the next due time. */
-  private validate(a: Pick<SqlAlert, 'runSchedule' | 'runAt' | 'runEvery' | 'triggerCondition' | 'triggerValue' | 'emails' | 'ccEmails' | 'bccEmails' | 'errorEmails' | 'attachAs'>, timeZone: string): Date | null {
+  private validate(
+    a: Pick<
+      SqlAlert,
+      'runSchedule' | 'runAt' | 'runEvery' | 'triggerCondition' | 'triggerValue' | 'emails' | 'ccEmails' | 'bccEmails' | 'errorEmails' | 'attachAs'
+    >,
+    timeZone: string,
+  ): Date | null {
     const recurrence = parseRunSchedule({ runSchedule: a.runSchedule, runAt: a.runAt, runEvery: a.runEvery });
     if (COMPARISON_CONDITIONS.includes(a.triggerCondition) && (a.triggerValue === null || !Number.isFinite(a.triggerValue))) {
-      throw new ValidationError(`trigger_value is required for trigger_condition "${a.triggerCondition}"`, { code: 'trigger_value_required', source: { pointer: '/data/attributes/trigger_value' } });
+      throw new ValidationError(`trigger_value is required for trigger_condition "${a.triggerCondition}"`, {
+        code: 'trigger_value_required',
+        source: { pointer: '/data/attributes/trigger_value' },
+      });
     }
     parseEmailList(a.emails, 'emails');
     parseEmailList(a.ccEmails, 'cc_emails');
@@ -160,12 +172,33 @@ export class SqlAlertService {
     if (!dialect) throw new ValidationError(`Database type "${ds.databaseType}" is not supported by this build`, { code: 'database_type_not_supported' });
     const [snippets, filters] = await Promise.all([this.deps.sqlSnippets.listAll(org), this.deps.filters.listAll(org)]);
     const compiled = compileQuery({
-      sql: alert.sqlQuery, dialect, snippets: snippets.map((s) => ({ name: s.name, text: s.text, params: s.params })), filters,
-      parameters: {}, dataTimeZone: ds.dataTimeZone, dashboardTimeZone: null, now: this.deps.clock.now(),
+      sql: alert.sqlQuery,
+      dialect,
+      snippets: snippets.map((s) => ({ name: s.name, text: s.text, params: s.params })),
+      filters,
+      parameters: {},
+      dataTimeZone: ds.dataTimeZone,
+      dashboardTimeZone: null,
+      now: this.deps.clock.now(),
     });
-    const dataKey = computeDataKey({ organizationId: org, kind: 'alerts', ownerId: alert.id, datasourceId: ds.id, sql: compiled.sql, values: compiled.values, timeZone: ds.dataTimeZone });
+    const dataKey = computeDataKey({
+      organizationId: org,
+      kind: 'alerts',
+      ownerId: alert.id,
+      datasourceId: ds.id,
+      sql: compiled.sql,
+      values: compiled.values,
+      timeZone: ds.dataTimeZone,
+    });
     return this.deps.executions.start({
-      organizationId: org, datasource: ds, executionType: 'sql_alert', priority, dataKey, sqlText: compiled.sql, sqlValues: compiled.values, timeZone: ds.dataTimeZone,
+      organizationId: org,
+      datasource: ds,
+      executionType: 'sql_alert',
+      priority,
+      dataKey,
+      sqlText: compiled.sql,
+      sqlValues: compiled.values,
+      timeZone: ds.dataTimeZone,
     });
   }
 
@@ -182,8 +215,14 @@ export class SqlAlertService {
     await withTransaction(this.deps.db, async (trx) => {
       const now = this.deps.clock.now();
       const run = await this.repo(trx).insertRun({
-        id: newUuid(), organization_id: alert.organizationId, sql_alert_id: alert.id, run_key: `run:${newUuid()}`, due_at: null,
-        execution_id: execution.id, status: 'running', created_at: now,
+        id: newUuid(),
+        organization_id: alert.organizationId,
+        sql_alert_id: alert.id,
+        run_key: `run:${newUuid()}`,
+        due_at: null,
+        execution_id: execution.id,
+        status: 'running',
+        created_at: now,
       });
       await this.repo(trx).update(alert.organizationId, alert.id, { runningExecutionId: execution.id }, { touch: false });
       const job: SqlAlertRunJob = { organizationId: alert.organizationId, runId: run!.id };
@@ -202,10 +241,7 @@ export class SqlAlertService {
     const alert = await this.getVisible(principal, id, ALERT_VIEW_PERMISSIONS);
     const beforeSeq = options.cursor === undefined ? undefined : decodeResultCursor(alert.id, options.cursor);
     const since = new Date(this.deps.clock.now().getTime() - ALERT_RESULT_RETENTION_DAYS * 86_400_000);
-    const [rows, count] = await Promise.all([
-      this.repo().listResults(alert.id, since, beforeSeq, options.limit),
-      this.repo().countResults(alert.id, since),
-    ]);
+    const [rows, count] = await Promise.all([this.repo().listResults(alert.id, since, beforeSeq, options.limit), this.repo().countResults(alert.id, since)]);
     const page = rows.slice(0, options.limit);
     const details = principal.has('Include SQL Details');
     const last = page[page.length - 1];
@@ -234,7 +270,13 @@ export class SqlAlertService {
       storedDueAt: (alert) => alert.nextRunAt,
       createRun: async (trx, alert, runKey, dueAt) => {
         const run = await this.repo(trx).insertRun({
-          id: newUuid(), organization_id: alert.organizationId, sql_alert_id: alert.id, run_key: runKey, due_at: dueAt, status: 'pending', created_at: this.deps.clock.now(),
+          id: newUuid(),
+          organization_id: alert.organizationId,
+          sql_alert_id: alert.id,
+          run_key: runKey,
+          due_at: dueAt,
+          status: 'pending',
+          created_at: this.deps.clock.now(),
         });
         if (!run) return false;
         const job: SqlAlertRunJob = { organizationId: alert.organizationId, runId: run.id };

@@ -13,7 +13,15 @@ export const sqlSnippetFields = defineFields({
   organizationId: f.tenant(),
   name: f.text(z.string().max(200).regex(SNIPPET_NAME, 'must be letters, digits and "_" (not starting with a digit)')).required(),
   description: f.text({ max: 10_000 }).nullable(),
-  text: f.text(z.string().min(1).max(1_000_000).refine((s) => !s.includes('\u0000'), 'must not contain NUL characters')).required(),
+  text: f
+    .text(
+      z
+        .string()
+        .min(1)
+        .max(1_000_000)
+        .refine((s) => !s.includes('\u0000'), 'must not contain NUL characters'),
+    )
+    .required(),
   params: f.text(nulFreeText(10_000)).nullable(),
   datasourceId: f.ref('datasources'),
   /** Snippets this one references (direct; `sql_snippet_references`); derived from `text` unless given. */

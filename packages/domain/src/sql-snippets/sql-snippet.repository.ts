@@ -11,7 +11,10 @@ export class SqlSnippetRepository {
   private async hydrate(rows: SqlSnippetRow[]): Promise<SqlSnippet[]> {
     if (!rows.length) return [];
     const refs = await this.db('sql_snippet_references')
-      .whereIn('sql_snippet_id', rows.map((r) => r.id))
+      .whereIn(
+        'sql_snippet_id',
+        rows.map((r) => r.id),
+      )
       .orderBy('referenced_snippet_id')
       .select<{ sql_snippet_id: string; referenced_snippet_id: string }[]>('*');
     const byId = new Map<string, string[]>();
@@ -49,7 +52,9 @@ export class SqlSnippetRepository {
 
   /** Updates the row (references are written by `replaceReferences`). */
   async update(organizationId: string, id: string, patch: SqlSnippetPatch): Promise<void> {
-    await this.db('sql_snippets').where({ organization_id: organizationId, id }).update({ ...sqlSnippetFields.toColumns(patch), updated_at: this.db.fn.now() });
+    await this.db('sql_snippets')
+      .where({ organization_id: organizationId, id })
+      .update({ ...sqlSnippetFields.toColumns(patch), updated_at: this.db.fn.now() });
   }
 
   async replaceReferences(id: string, referencedIds: string[]): Promise<void> {

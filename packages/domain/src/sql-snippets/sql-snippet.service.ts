@@ -42,7 +42,8 @@ export class SqlSnippetService {
   async get(principal: Principal, id: string): Promise<SqlSnippet> {
     principal.requireAny(...SNIPPET_VIEW_PERMISSIONS);
     const snippet = await new SqlSnippetRepository(this.deps.db).get(principal.organizationId, id);
-    if (!principal.canUseDatasource(snippet.datasourceId, ...SNIPPET_VIEW_PERMISSIONS)) throw new NotFoundError(`SQL snippet ${id} not found`, { code: 'sql_snippet_not_found' });
+    if (!principal.canUseDatasource(snippet.datasourceId, ...SNIPPET_VIEW_PERMISSIONS))
+      throw new NotFoundError(`SQL snippet ${id} not found`, { code: 'sql_snippet_not_found' });
     return snippet;
   }
 
@@ -52,7 +53,10 @@ export class SqlSnippetService {
 
   private requireDatasource(principal: Principal, datasourceId: string, permissions: Permission[]): void {
     if (!principal.canUseDatasource(datasourceId, ...permissions)) {
-      throw new ValidationError(`Datasource ${datasourceId} not found`, { source: { pointer: '/data/relationships/datasource' }, code: 'datasource_not_found' });
+      throw new ValidationError(`Datasource ${datasourceId} not found`, {
+        source: { pointer: '/data/relationships/datasource' },
+        code: 'datasource_not_found',
+      });
     }
   }
 
@@ -64,12 +68,16 @@ export class SqlSnippetService {
     if (explicit) {
       const known = new Set(all.map((s) => s.id));
       const unknown = explicit.filter((id) => !known.has(id));
-      if (unknown.length) throw new ValidationError(`Unknown SQL snippet(s): ${unknown.join(', ')}`, { source: { pointer: '/data/relationships/sql_snippets' } });
+      if (unknown.length)
+        throw new ValidationError(`Unknown SQL snippet(s): ${unknown.join(', ')}`, { source: { pointer: '/data/relationships/sql_snippets' } });
       refs = explicit;
     } else {
-      refs = referencedSnippetNames(self.text).map((n) => byName.get(n)?.id).filter((id): id is string => id !== undefined);
+      refs = referencedSnippetNames(self.text)
+        .map((n) => byName.get(n)?.id)
+        .filter((id): id is string => id !== undefined);
     }
-    if (refs.includes(self.id)) throw new ValidationError(`Snippet "${self.name}" references itself`, { code: 'snippet_cycle', source: { pointer: '/data/attributes/text' } });
+    if (refs.includes(self.id))
+      throw new ValidationError(`Snippet "${self.name}" references itself`, { code: 'snippet_cycle', source: { pointer: '/data/attributes/text' } });
     // Cycle check on the text graph (what expansion follows), with this snippet's new text.
     const texts = new Map(all.map((s) => [s.name, s.text]));
     texts.delete(all.find((s) => s.id === self.id)?.name ?? '');
@@ -78,7 +86,11 @@ export class SqlSnippetService {
     const done = new Set<string>();
     const visit = (name: string, path: string[]): void => {
       if (done.has(name)) return;
-      if (visiting.has(name)) throw new ValidationError(`SQL snippets reference each other in a cycle: ${[...path, name].join(' → ')}`, { code: 'snippet_cycle', source: { pointer: '/data/attributes/text' } });
+      if (visiting.has(name))
+        throw new ValidationError(`SQL snippets reference each other in a cycle: ${[...path, name].join(' → ')}`, {
+          code: 'snippet_cycle',
+          source: { pointer: '/data/attributes/text' },
+        });
       visiting.add(name);
       for (const ref of referencedSnippetNames(texts.get(name) ?? '')) if (texts.has(ref)) visit(ref, [...path, name]);
       visiting.delete(name);
@@ -97,7 +109,10 @@ export class SqlSnippetService {
     this.requireDatasource(principal, input.datasourceId, SNIPPET_WRITE_PERMISSIONS);
     return withTransaction(this.deps.db, async (trx) => {
       await this.deps.datasources.getVisible(principal, input.datasourceId, SNIPPET_WRITE_PERMISSIONS).catch(() => {
-        throw new ValidationError(`Datasource ${input.datasourceId} not found`, { source: { pointer: '/data/relationships/datasource' }, code: 'datasource_not_found' });
+        throw new ValidationError(`Datasource ${input.datasourceId} not found`, {
+          source: { pointer: '/data/relationships/datasource' },
+          code: 'datasource_not_found',
+        });
       });
       const repo = new SqlSnippetRepository(trx);
       const id = newId();
@@ -119,13 +134,18 @@ export class SqlSnippetService {
   async update(principal: Principal, id: string, input: UpdateSqlSnippetInput): Promise<SqlSnippet> {
     principal.requireAny(...SNIPPET_WRITE_PERMISSIONS);
     const current = await this.get(principal, id);
-    if (!principal.canUseDatasource(current.datasourceId, ...SNIPPET_WRITE_PERMISSIONS)) throw new ForbiddenError('This API key cannot change snippets of this datasource');
+    if (!principal.canUseDatasource(current.datasourceId, ...SNIPPET_WRITE_PERMISSIONS))
+      throw new ForbiddenError('This API key cannot change snippets of this datasource');
     if (input.datasourceId) this.requireDatasource(principal, input.datasourceId, SNIPPET_WRITE_PERMISSIONS);
     return withTransaction(this.deps.db, async (trx) => {
       const repo = new SqlSnippetRepository(trx);
       if (input.datasourceId) {
         const unknown = await this.deps.datasources.unknownIds(trx, principal.organizationId, [input.datasourceId]);
-        if (unknown.length) throw new ValidationError(`Datasource ${input.datasourceId} not found`, { source: { pointer: '/data/relationships/datasource' }, code: 'datasource_not_found' });
+        if (unknown.length)
+          throw new ValidationError(`Datasource ${input.datasourceId} not found`, {
+            source: { pointer: '/data/relationships/datasource' },
+            code: 'datasource_not_found',
+          });
       }
       await lock(trx, `sql_snippets:${principal.organizationId}`);
       const name = input.name ?? current.name;
@@ -133,9 +153,10 @@ export class SqlSnippetService {
         throw new ConflictError(`A SQL snippet named "${name}" already exists`, { source: { pointer: '/data/attributes/name' } });
       }
       const text = input.text ?? current.text;
-      const refs = input.text !== undefined || input.sqlSnippetIds !== undefined || name !== current.name
-        ? await this.resolveReferences(trx, principal.organizationId, { id, name, text }, input.sqlSnippetIds)
-        : undefined;
+      const refs =
+        input.text !== undefined || input.sqlSnippetIds !== undefined || name !== current.name
+          ? await this.resolveReferences(trx, principal.organizationId, { id, name, text }, input.sqlSnippetIds)
+          : undefined;
       await repo.update(principal.organizationId, id, sqlSnippetFields.prepareUpdate(input, current));
       if (refs) await repo.replaceReferences(id, refs);
       return repo.get(principal.organizationId, id);

@@ -81,6 +81,12 @@ export class SshKeyService {
   async publicKey(principal: Principal): Promise<SshPublicKey> {
     principal.requireAny('Manage Datasources');
     const pair = await this.keyPair(principal.organizationId);
-    return { organizationId: principal.organizationId, keyType: pair.keyType, publicKey: pair.publicKey, fingerprint: pair.fingerprint, createdAt: pair.createdAt };
+    return {
+      organizationId: principal.organizationId,
+      keyType: pair.keyType,
+      publicKey: pair.publicKey,
+      fingerprint: pair.fingerprint,
+      createdAt: pair.createdAt,
+    };
   }
 }

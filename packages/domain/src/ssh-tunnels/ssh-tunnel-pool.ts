@@ -110,7 +110,7 @@ class Tunnel {
           if (!pinned || pinned.fingerprint === presented) return true;
           this.hostKeyProblem =
             `The SSH host key of ${this.where} changed: the datasource expects ${pinned.fingerprint} but the server presented ${presented}. ` +
-            'If the bastion\'s key was replaced on purpose, save the datasource\'s ssh_tunnel_host again to trust the new key.';
+            "If the bastion's key was replaced on purpose, save the datasource's ssh_tunnel_host again to trust the new key.";
           return false;
         },
       });
@@ -131,7 +131,9 @@ class Tunnel {
       );
     }
     if (err.level === 'client-timeout') {
-      return new QueryError('connection_error', `${prefix}: no SSH handshake within ${this.deps.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS} ms`, { cause: err });
+      return new QueryError('connection_error', `${prefix}: no SSH handshake within ${this.deps.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS} ms`, {
+        cause: err,
+      });
     }
     return new QueryError('connection_error', `${prefix}: ${err.message}`, err.code ? { cause: err, code: err.code } : { cause: err });
   }

@@ -53,7 +53,10 @@ export class DataTokens {
   private memo = new Map<string, string>();
   private memoSecond = 0;
 
-  constructor(secret: string, private readonly ttlSeconds: number) {
+  constructor(
+    secret: string,
+    private readonly ttlSeconds: number,
+  ) {
     this.secret = createSecretKey(Buffer.from(secret, 'utf8'));
   }
 
@@ -85,7 +88,8 @@ export class DataTokens {
    *   ForbiddenError (403) for a valid token issued for another data key or another kind of data
    */
   verify(authorization: string | undefined, dataKey: string, kind: DataTokenKind): DataTokenGrant {
-    if (!authorization) throw new UnauthenticatedError('Missing Authorization header; send "Authorization: Data <token>"', { source: { header: 'Authorization' } });
+    if (!authorization)
+      throw new UnauthenticatedError('Missing Authorization header; send "Authorization: Data <token>"', { source: { header: 'Authorization' } });
     const match = /^Data[ ]+([A-Za-z0-9_.-]{1,4096})$/.exec(authorization.trim());
     if (!match) throw new UnauthenticatedError('Malformed Authorization header; expected "Data <token>"', { source: { header: 'Authorization' } });
     let claims: Partial<Claims>;
@@ -93,21 +97,35 @@ export class DataTokens {
       claims = jwt.verify(match[1]!, this.secret, { algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE }) as Partial<Claims>;
     } catch (err) {
       const expired = (err as Error).name === 'TokenExpiredError';
-      throw new UnauthenticatedError(expired ? 'The data access token has expired; request a new one from the API server' : 'Invalid data access token', { source: { header: 'Authorization' } });
+      throw new UnauthenticatedError(expired ? 'The data access token has expired; request a new one from the API server' : 'Invalid data access token', {
+        source: { header: 'Authorization' },
+      });
     }
     // Every token this server issues has all of these; a token without them was not made by it.
     if (
-      typeof claims.org !== 'string' || typeof claims.dk !== 'string' || !Number.isInteger(claims.iat) || !Number.isInteger(claims.exp) ||
+      typeof claims.org !== 'string' ||
+      typeof claims.dk !== 'string' ||
+      !Number.isInteger(claims.iat) ||
+      !Number.isInteger(claims.exp) ||
       !KINDS.includes(claims.kind as DataTokenKind)
     ) {
       throw new UnauthenticatedError('Invalid data access token', { source: { header: 'Authorization' } });
     }
     if (claims.dk !== dataKey) throw new ForbiddenError('The data access token was issued for another data key');
     if (claims.kind !== kind) {
-      throw new ForbiddenError(claims.kind === 'schema' ? 'This data access token is for schema data: fetch it from /schemas/<data key>' : 'This data access token is for result data: fetch it from /results/<data key>');
+      throw new ForbiddenError(
+        claims.kind === 'schema'
+          ? 'This data access token is for schema data: fetch it from /schemas/<data key>'
+          : 'This data access token is for result data: fetch it from /results/<data key>',
+      );
     }
     const grant: DataTokenGrant = { organizationId: claims.org, dataKey: claims.dk, kind: claims.kind!, format: claims.fmt === 'csv' ? 'csv' : 'json' };
-    if (claims.csv) grant.csv = { columnSeparator: claims.csv[0] as CsvOptions['columnSeparator'], decimalSeparator: claims.csv[1] as CsvOptions['decimalSeparator'], quoteStyle: claims.csv[2] as CsvOptions['quoteStyle'] };
+    if (claims.csv)
+      grant.csv = {
+        columnSeparator: claims.csv[0] as CsvOptions['columnSeparator'],
+        decimalSeparator: claims.csv[1] as CsvOptions['decimalSeparator'],
+        quoteStyle: claims.csv[2] as CsvOptions['quoteStyle'],
+      };
     return grant;
   }
 
@@ -127,15 +145,19 @@ export class DataTokens {
    *   ForbiddenError (403) for a token of another export job
    */
   verifyExportFile(token: string | undefined, exportJobId: string): ExportFileGrant {
-    if (!token || !/^[A-Za-z0-9_.-]{1,4096}$/.test(token)) throw new UnauthenticatedError('Missing or malformed file token; request a new file URL with Get Export Job', { source: { parameter: 'token' } });
+    if (!token || !/^[A-Za-z0-9_.-]{1,4096}$/.test(token))
+      throw new UnauthenticatedError('Missing or malformed file token; request a new file URL with Get Export Job', { source: { parameter: 'token' } });
     let claims: Partial<ExportClaims>;
     try {
       claims = jwt.verify(token, this.secret, { algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE }) as Partial<ExportClaims>;
     } catch (err) {
       const expired = (err as Error).name === 'TokenExpiredError';
-      throw new UnauthenticatedError(expired ? 'The file URL has expired; request a new one with Get Export Job' : 'Invalid file token', { source: { parameter: 'token' } });
+      throw new UnauthenticatedError(expired ? 'The file URL has expired; request a new one with Get Export Job' : 'Invalid file token', {
+        source: { parameter: 'token' },
+      });
     }
-    if (claims.kind !== 'export' || typeof claims.org !== 'string' || typeof claims.dk !== 'string') throw new UnauthenticatedError('Invalid file token', { source: { parameter: 'token' } });
+    if (claims.kind !== 'export' || typeof claims.org !== 'string' || typeof claims.dk !== 'string')
+      throw new UnauthenticatedError('Invalid file token', { source: { parameter: 'token' } });
     if (claims.dk !== `exports/${exportJobId}`) throw new ForbiddenError('The file token was issued for another export job');
     return { organizationId: claims.org, exportJobId };
   }

@@ -91,7 +91,10 @@ export class ViewerTokens {
    * @param secret the deployment's data token secret (a separate key is derived from it)
    * @param ttlSeconds lifetime of one viewer token; the page renews it while it polls
    */
-  constructor(secret: string, readonly ttlSeconds: number) {
+  constructor(
+    secret: string,
+    readonly ttlSeconds: number,
+  ) {
     this.key = createSecretKey(createHmac('sha256', secret).update('sightline viewer tokens v1').digest());
   }
 
@@ -103,7 +106,13 @@ export class ViewerTokens {
     let exp = Math.floor(now.getTime() / 1000) + this.ttlSeconds;
     if (notAfter) exp = Math.min(exp, Math.floor(notAfter.getTime() / 1000));
     const claims: ViewerClaims = {
-      org: grant.organizationId, dsh: grant.dashboardId, lnk: grant.linkId, ltd: grant.tokenDigest, sv: grant.secretVersion, fp: grant.fixedParameters, exp,
+      org: grant.organizationId,
+      dsh: grant.dashboardId,
+      lnk: grant.linkId,
+      ltd: grant.tokenDigest,
+      sv: grant.secretVersion,
+      fp: grant.fixedParameters,
+      exp,
     };
     const token = jwt.sign(claims, this.key, { algorithm: 'HS256', issuer: ISSUER, audience: AUDIENCE });
     return { token, expiresAt: new Date(exp * 1000) };
@@ -115,24 +124,44 @@ export class ViewerTokens {
    * @throws UnauthenticatedError (401) for a missing, malformed, forged or expired token
    */
   verify(authorization: string | undefined, now: Date): { grant: ViewerGrant; expiresAt: Date } {
-    if (!authorization) throw new UnauthenticatedError('Missing Authorization header; send "Authorization: Viewer <token>"', { source: { header: 'Authorization' } });
+    if (!authorization)
+      throw new UnauthenticatedError('Missing Authorization header; send "Authorization: Viewer <token>"', { source: { header: 'Authorization' } });
     const match = VIEWER_SCHEME.exec(authorization.trim());
     if (!match) throw new UnauthenticatedError('Malformed Authorization header; expected "Viewer <token>"', { source: { header: 'Authorization' } });
     let claims: ViewerClaims;
     try {
       claims = jwt.verify(match[1]!, this.key, {
-        algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE, clockTimestamp: Math.floor(now.getTime() / 1000),
+        algorithms: ['HS256'],
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        clockTimestamp: Math.floor(now.getTime() / 1000),
       }) as unknown as ViewerClaims;
     } catch (err) {
       const expired = (err as Error).name === 'TokenExpiredError';
-      throw new UnauthenticatedError(expired ? 'The viewer token has expired; open the shared link again' : 'Invalid viewer token', { source: { header: 'Authorization' } });
+      throw new UnauthenticatedError(expired ? 'The viewer token has expired; open the shared link again' : 'Invalid viewer token', {
+        source: { header: 'Authorization' },
+      });
     }
-    if (typeof claims.org !== 'string' || typeof claims.dsh !== 'string' || typeof claims.lnk !== 'string' || typeof claims.ltd !== 'string'
-      || typeof claims.fp !== 'object' || claims.fp === null || (claims.sv !== null && typeof claims.sv !== 'number')) {
+    if (
+      typeof claims.org !== 'string' ||
+      typeof claims.dsh !== 'string' ||
+      typeof claims.lnk !== 'string' ||
+      typeof claims.ltd !== 'string' ||
+      typeof claims.fp !== 'object' ||
+      claims.fp === null ||
+      (claims.sv !== null && typeof claims.sv !== 'number')
+    ) {
       throw new UnauthenticatedError('Invalid viewer token', { source: { header: 'Authorization' } });
     }
     return {
-      grant: { organizationId: claims.org, dashboardId: claims.dsh, linkId: claims.lnk, tokenDigest: claims.ltd, secretVersion: claims.sv, fixedParameters: claims.fp },
+      grant: {
+        organizationId: claims.org,
+        dashboardId: claims.dsh,
+        linkId: claims.lnk,
+        tokenDigest: claims.ltd,
+        secretVersion: claims.sv,
+        fixedParameters: claims.fp,
+      },
       expiresAt: new Date(claims.exp * 1000),
     };
   }

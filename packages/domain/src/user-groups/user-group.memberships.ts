@@ -16,11 +16,20 @@ export function isBuiltInMember(behavior: BuiltInBehavior, user: { role: UserRol
 export async function attachUserGroups(db: Knex, organizationId: string, users: readonly UserRecord[]): Promise<User[]> {
   if (!users.length) return [];
   const repo = new UserGroupRepository(db);
-  const [builtIns, stored] = await Promise.all([repo.listBuiltIn(organizationId), repo.groupIdsByUser(organizationId, users.map((u) => u.id))]);
+  const [builtIns, stored] = await Promise.all([
+    repo.listBuiltIn(organizationId),
+    repo.groupIdsByUser(
+      organizationId,
+      users.map((u) => u.id),
+    ),
+  ]);
   return users.map((u) => ({
     ...u,
     userGroupIds: [
-      ...builtIns.filter((g) => isBuiltInMember(g.builtInBehavior!, u)).sort((a, b) => (a.builtInBehavior! < b.builtInBehavior! ? 1 : -1)).map((g) => g.id),
+      ...builtIns
+        .filter((g) => isBuiltInMember(g.builtInBehavior!, u))
+        .sort((a, b) => (a.builtInBehavior! < b.builtInBehavior! ? 1 : -1))
+        .map((g) => g.id),
       ...(stored.get(u.id) ?? []),
     ],
   }));
@@ -35,7 +44,11 @@ export async function attachUserGroups(db: Knex, organizationId: string, users: 
  *   for a built-in group the user cannot be a member of
  */
 export async function customGroupIdsFor(
-  db: Knex, organizationId: string, groupIds: readonly string[], user: { role: UserRole; deactivatedAt: Date | null }, pointer: string,
+  db: Knex,
+  organizationId: string,
+  groupIds: readonly string[],
+  user: { role: UserRole; deactivatedAt: Date | null },
+  pointer: string,
 ): Promise<string[]> {
   const unique = [...new Set(groupIds)];
   const rows = await new UserGroupRepository(db).listByIds(organizationId, unique.filter(isResourceId));
@@ -48,7 +61,9 @@ export async function customGroupIdsFor(
     if (!row) errors.push(new NotFoundError(`User group ${id} not found`, { code: 'user_group_not_found', source }));
     else if (row.builtInBehavior === null) custom.push(id);
     else if (!isBuiltInMember(row.builtInBehavior, user)) {
-      errors.push(new ValidationError(`"${row.name}" is a built-in group whose membership is automatic; this user is not a member`, { code: 'built_in_group', source }));
+      errors.push(
+        new ValidationError(`"${row.name}" is a built-in group whose membership is automatic; this user is not a member`, { code: 'built_in_group', source }),
+      );
     }
   }
   if (errors.length) throw new AppErrors(errors);

@@ -11,15 +11,16 @@ export class UserGroupRepository {
 
   /** Built-in groups first, then by name. */
   async list(organizationId: string): Promise<UserGroupRecord[]> {
-    const rows = await this.db<UserGroupRow>('user_groups')
-      .where({ organization_id: organizationId })
-      .orderByRaw('built_in_behavior IS NULL, lower(name), id');
+    const rows = await this.db<UserGroupRow>('user_groups').where({ organization_id: organizationId }).orderByRaw('built_in_behavior IS NULL, lower(name), id');
     return rows.map(toRecord);
   }
 
   async listByIds(organizationId: string, ids: readonly string[]): Promise<UserGroupRecord[]> {
     if (!ids.length) return [];
-    const rows = await this.db<UserGroupRow>('user_groups').where({ organization_id: organizationId }).whereIn('id', [...ids]).orderByRaw('built_in_behavior IS NULL, lower(name), id');
+    const rows = await this.db<UserGroupRow>('user_groups')
+      .where({ organization_id: organizationId })
+      .whereIn('id', [...ids])
+      .orderByRaw('built_in_behavior IS NULL, lower(name), id');
     return rows.map(toRecord);
   }
 
@@ -104,14 +105,18 @@ export class UserGroupRepository {
   async replaceMembersOfGroup(organizationId: string, groupId: string, userIds: readonly string[]): Promise<void> {
     await this.db('user_group_members').where({ organization_id: organizationId, user_group_id: groupId }).delete();
     if (userIds.length) {
-      await this.db('user_group_members').insert([...new Set(userIds)].map((userId) => ({ organization_id: organizationId, user_group_id: groupId, user_id: userId })));
+      await this.db('user_group_members').insert(
+        [...new Set(userIds)].map((userId) => ({ organization_id: organizationId, user_group_id: groupId, user_id: userId })),
+      );
     }
   }
 
   async replaceGroupsOfUser(organizationId: string, userId: string, groupIds: readonly string[]): Promise<void> {
     await this.db('user_group_members').where({ organization_id: organizationId, user_id: userId }).delete();
     if (groupIds.length) {
-      await this.db('user_group_members').insert([...new Set(groupIds)].map((groupId) => ({ organization_id: organizationId, user_group_id: groupId, user_id: userId })));
+      await this.db('user_group_members').insert(
+        [...new Set(groupIds)].map((groupId) => ({ organization_id: organizationId, user_group_id: groupId, user_id: userId })),
+      );
     }
   }
 
@@ -132,7 +137,10 @@ export class UserGroupRepository {
   /** The ids among `ids` that are dashboards of the organization. */
   async existingDashboardIds(organizationId: string, ids: readonly string[]): Promise<Set<string>> {
     if (!ids.length) return new Set();
-    const rows = await this.db('dashboards').where({ organization_id: organizationId }).whereIn('id', [...ids]).select<{ id: string }[]>('id');
+    const rows = await this.db('dashboards')
+      .where({ organization_id: organizationId })
+      .whereIn('id', [...ids])
+      .select<{ id: string }[]>('id');
     return new Set(rows.map((r) => r.id));
   }
 
@@ -141,11 +149,18 @@ export class UserGroupRepository {
    * `custom`; `custom` dashboards left without any group become `none`.
    */
   async replaceDashboardsOfGroup(organizationId: string, groupId: string, dashboardIds: readonly string[]): Promise<void> {
-    const before = (await this.db('dashboard_user_groups').where({ organization_id: organizationId, user_group_id: groupId }).select<{ dashboard_id: string }[]>('dashboard_id')).map((r) => r.dashboard_id);
+    const before = (
+      await this.db('dashboard_user_groups')
+        .where({ organization_id: organizationId, user_group_id: groupId })
+        .select<{ dashboard_id: string }[]>('dashboard_id')
+    ).map((r) => r.dashboard_id);
     await this.db('dashboard_user_groups').where({ organization_id: organizationId, user_group_id: groupId }).delete();
     if (dashboardIds.length) {
       await this.db('dashboard_user_groups').insert(dashboardIds.map((d) => ({ organization_id: organizationId, dashboard_id: d, user_group_id: groupId })));
-      await this.db('dashboards').where({ organization_id: organizationId, share_mode: 'none' }).whereIn('id', [...dashboardIds]).update({ share_mode: 'custom', updated_at: this.db.fn.now() });
+      await this.db('dashboards')
+        .where({ organization_id: organizationId, share_mode: 'none' })
+        .whereIn('id', [...dashboardIds])
+        .update({ share_mode: 'custom', updated_at: this.db.fn.now() });
     }
     await this.unshareOrphans(organizationId, before);
   }

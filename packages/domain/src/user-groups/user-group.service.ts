@@ -37,8 +37,14 @@ export class UserGroupService {
     if (!rows.length) return [];
     const repo = new UserGroupRepository(db);
     const [stored, dashboards] = await Promise.all([
-      repo.memberIdsByGroup(organizationId, rows.filter((r) => !r.builtInBehavior).map((r) => r.id)),
-      repo.dashboardIdsByGroup(organizationId, rows.map((r) => r.id)),
+      repo.memberIdsByGroup(
+        organizationId,
+        rows.filter((r) => !r.builtInBehavior).map((r) => r.id),
+      ),
+      repo.dashboardIdsByGroup(
+        organizationId,
+        rows.map((r) => r.id),
+      ),
     ]);
     const needsUsers = rows.some((r) => r.builtInBehavior);
     const users: UserRecord[] = needsUsers ? await new UserRepository(db).list(organizationId) : [];
@@ -71,13 +77,17 @@ export class UserGroupService {
     if (input.userIds?.length) {
       const found = new Set((await new UserRepository(db).listByIds(organizationId, input.userIds.filter(isResourceId))).map((u) => u.id));
       input.userIds.forEach((id, i) => {
-        if (!found.has(id)) errors.push(new NotFoundError(`User ${id} not found`, { code: 'user_not_found', source: { pointer: `/data/relationships/users/data/${i}` } }));
+        if (!found.has(id))
+          errors.push(new NotFoundError(`User ${id} not found`, { code: 'user_not_found', source: { pointer: `/data/relationships/users/data/${i}` } }));
       });
     }
     if (input.dashboardIds?.length) {
       const found = await new UserGroupRepository(db).existingDashboardIds(organizationId, input.dashboardIds.filter(isResourceId));
       input.dashboardIds.forEach((id, i) => {
-        if (!found.has(id)) errors.push(new NotFoundError(`Dashboard ${id} not found`, { code: 'dashboard_not_found', source: { pointer: `/data/relationships/dashboards/data/${i}` } }));
+        if (!found.has(id))
+          errors.push(
+            new NotFoundError(`Dashboard ${id} not found`, { code: 'dashboard_not_found', source: { pointer: `/data/relationships/dashboards/data/${i}` } }),
+          );
       });
     }
     if (errors.length) throw new AppErrors(errors);
@@ -85,7 +95,8 @@ export class UserGroupService {
 
   private conflictOnName<T>(name: string | undefined, work: () => Promise<T>): Promise<T> {
     return work().catch((err: unknown) => {
-      if (isUniqueViolation(err)) throw new ConflictError(`A user group named "${name}" already exists`, { code: 'user_group_name_taken', source: { pointer: '/data/attributes/name' } });
+      if (isUniqueViolation(err))
+        throw new ConflictError(`A user group named "${name}" already exists`, { code: 'user_group_name_taken', source: { pointer: '/data/attributes/name' } });
       throw err;
     });
   }

@@ -2,7 +2,10 @@ import type { MailMessage } from '../mail/mail.types.js';
 
 /** The invitation e-mail: who invited, the single-use link, when it expires, how to accept it. */
 export function invitationMail(input: { email: string; organizationName: string; acceptUrl: string; expiresAt: Date }): MailMessage {
-  const expires = input.expiresAt.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  const expires = input.expiresAt
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC');
   const text = [
     `Hello,`,
     ``,

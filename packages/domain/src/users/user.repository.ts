@@ -21,7 +21,11 @@ export class UserRepository {
   /** The users of `ids` that exist in the organization (any order). */
   async listByIds(organizationId: string, ids: readonly string[]): Promise<UserRecord[]> {
     if (!ids.length) return [];
-    const rows = await this.db<UserRow>('users').where({ organization_id: organizationId }).whereIn('id', [...ids]).orderBy('created_at').orderBy('id');
+    const rows = await this.db<UserRow>('users')
+      .where({ organization_id: organizationId })
+      .whereIn('id', [...ids])
+      .orderBy('created_at')
+      .orderBy('id');
     return rows.map(toUserRecord);
   }
 

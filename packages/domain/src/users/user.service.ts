@@ -12,7 +12,15 @@ import { invitationMail } from './invitation.mail.js';
 import { hashPassword } from './password.js';
 import { InvitationRepository, UserRepository } from './user.repository.js';
 import type { UserRecord } from './user.types.js';
-import { takesAnalystSeat, type AcceptInvitationInput, type InvitationRow, type InviteUserInput, type UpdateUserInput, type User, type UserRole } from './user.types.js';
+import {
+  takesAnalystSeat,
+  type AcceptInvitationInput,
+  type InvitationRow,
+  type InviteUserInput,
+  type UpdateUserInput,
+  type User,
+  type UserRole,
+} from './user.types.js';
 
 /** Default lifetime of an invitation link: 7 days. */
 export const DEFAULT_INVITATION_TTL_HOURS = 7 * 24;
@@ -108,10 +116,17 @@ export class UserService {
   private async updateIn(trx: Knex.Transaction, organizationId: string, id: string, input: UpdateUserInput): Promise<User> {
     const user = await this.lockedUser(trx, organizationId, id);
     this.rejectAdmin(user, 'updated');
-    if (input.role === 'admin') throw new ValidationError('must be "analyst" or "viewer" (admins cannot be assigned through the API)', { source: { pointer: '/data/attributes/role' } });
+    if (input.role === 'admin')
+      throw new ValidationError('must be "analyst" or "viewer" (admins cannot be assigned through the API)', { source: { pointer: '/data/attributes/role' } });
     const role = input.role ?? user.role;
     if (input.userGroupIds) {
-      const custom = await customGroupIdsFor(trx, organizationId, input.userGroupIds, { role, deactivatedAt: user.deactivatedAt }, '/data/relationships/user_groups/data');
+      const custom = await customGroupIdsFor(
+        trx,
+        organizationId,
+        input.userGroupIds,
+        { role, deactivatedAt: user.deactivatedAt },
+        '/data/relationships/user_groups/data',
+      );
       await new UserGroupRepository(trx).replaceGroupsOfUser(organizationId, id, custom);
     }
     if (role !== user.role) {
@@ -150,10 +165,14 @@ export class UserService {
         return;
       }
       if (user.role === 'admin' && role === undefined) {
-        throw new ValidationError('Admin users can only be re-activated through the API as viewer or analyst: pass "role"', { code: 'admin_user', source: { pointer: '/role' } });
+        throw new ValidationError('Admin users can only be re-activated through the API as viewer or analyst: pass "role"', {
+          code: 'admin_user',
+          source: { pointer: '/role' },
+        });
       }
       const newRole: UserRole = role ?? user.role;
-      if (takesAnalystSeat(newRole)) await this.requireFreeSeat(trx, organizationId, 'The user cannot be re-activated as analyst; pass "role": "viewer" or free a seat');
+      if (takesAnalystSeat(newRole))
+        await this.requireFreeSeat(trx, organizationId, 'The user cannot be re-activated as analyst; pass "role": "viewer" or free a seat');
       await repo.update(organizationId, id, { deactivatedAt: null, role: newRole });
     });
   }
@@ -163,9 +182,20 @@ export class UserService {
     const now = this.clock.now();
     const token = randomSecret(32);
     const expiresAt = new Date(now.getTime() + (this.deps.invitationTtlHours ?? DEFAULT_INVITATION_TTL_HOURS) * 3_600_000);
-    await new InvitationRepository(trx).insert({ id: newId(), organization_id: organizationId, user_id: user.id, token_hash: hashSecret(token), expires_at: expiresAt });
+    await new InvitationRepository(trx).insert({
+      id: newId(),
+      organization_id: organizationId,
+      user_id: user.id,
+      token_hash: hashSecret(token),
+      expires_at: expiresAt,
+    });
     const organization = await new OrganizationRepository(trx).get(organizationId);
-    await this.deps.mail.enqueue(trx, 'invitation', invitationMail({ email: user.email, organizationName: organization.name, acceptUrl: this.acceptUrl(token), expiresAt }), organizationId);
+    await this.deps.mail.enqueue(
+      trx,
+      'invitation',
+      invitationMail({ email: user.email, organizationName: organization.name, acceptUrl: this.acceptUrl(token), expiresAt }),
+      organizationId,
+    );
   }
 
   /**
@@ -178,7 +208,8 @@ export class UserService {
   async invite(organizationId: string, input: InviteUserInput): Promise<User> {
     const role = input.role ?? 'viewer';
     const email = input.email.trim();
-    const conflict = () => new ConflictError(`A user with the e-mail address ${email} already exists in this organization`, { code: 'email_taken', source: { pointer: '/email' } });
+    const conflict = () =>
+      new ConflictError(`A user with the e-mail address ${email} already exists in this organization`, { code: 'email_taken', source: { pointer: '/email' } });
     try {
       return await withTransaction(this.deps.db, async (trx) => {
         if (!this.deps.mail.canSend) throw new UnavailableError('Outgoing mail is not available in this process (no job queue); invitations cannot be sent');
@@ -188,7 +219,12 @@ export class UserService {
         if (input.invitedByUserId !== undefined) await repo.get(organizationId, input.invitedByUserId);
         if (takesAnalystSeat(role)) await this.requireFreeSeat(trx, organizationId, `The user cannot be invited as ${role}`);
         const user = await repo.insert({
-          id: newId(), organizationId, email, role, invitedByUserId: input.invitedByUserId ?? null, invitationCreatedAt: this.clock.now(),
+          id: newId(),
+          organizationId,
+          email,
+          role,
+          invitedByUserId: input.invitedByUserId ?? null,
+          invitationCreatedAt: this.clock.now(),
         });
         if (custom.length) await new UserGroupRepository(trx).replaceGroupsOfUser(organizationId, user.id, custom);
         await this.issueInvitation(trx, organizationId, user);
@@ -243,8 +279,10 @@ export class UserService {
     const invitation = await new InvitationRepository(db).findByTokenHash(hashSecret(token), lock);
     if (!invitation) throw unknown();
     if (invitation.used_at) throw new InvitationGoneError('invitation_used', 'This invitation was already accepted; the link works only once');
-    if (invitation.revoked_at) throw new InvitationGoneError('invitation_replaced', 'A newer invitation replaced this one; use the link from the latest e-mail');
-    if (invitation.expires_at.getTime() <= this.clock.now().getTime()) throw new InvitationGoneError('invitation_expired', 'This invitation has expired; ask an administrator to resend it');
+    if (invitation.revoked_at)
+      throw new InvitationGoneError('invitation_replaced', 'A newer invitation replaced this one; use the link from the latest e-mail');
+    if (invitation.expires_at.getTime() <= this.clock.now().getTime())
+      throw new InvitationGoneError('invitation_expired', 'This invitation has expired; ask an administrator to resend it');
     return invitation;
   }
 
@@ -268,10 +306,15 @@ export class UserService {
       const invitation = await this.openInvitation(trx, token, true);
       const now = this.clock.now();
       const user = await new UserRepository(trx).getForUpdate(invitation.organization_id, invitation.user_id);
-      if (user.deactivatedAt) throw new ValidationError('This user account is deactivated; ask an administrator to activate it first', { code: 'user_deactivated' });
-      if (!(await invitations.markUsed(invitation.id, now))) throw new InvitationGoneError('invitation_used', 'This invitation was already accepted; the link works only once');
+      if (user.deactivatedAt)
+        throw new ValidationError('This user account is deactivated; ask an administrator to activate it first', { code: 'user_deactivated' });
+      if (!(await invitations.markUsed(invitation.id, now)))
+        throw new InvitationGoneError('invitation_used', 'This invitation was already accepted; the link works only once');
       await new UserRepository(trx).update(invitation.organization_id, user.id, {
-        firstname: input.firstname, lastname: input.lastname, passwordHash, invitationAcceptedAt: now,
+        firstname: input.firstname,
+        lastname: input.lastname,
+        passwordHash,
+        invitationAcceptedAt: now,
       });
       return this.load(trx, invitation.organization_id, user.id);
     });

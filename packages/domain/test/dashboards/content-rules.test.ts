@@ -43,8 +43,12 @@ describe('grid', () => {
   it('validates complete layouts', () => {
     expect(errorsOf(() => validateLayout(['a', 'b'], [item('a', 1, 1, 6, 2), item('b', 1, 7, 6, 2)]))).toEqual([]);
     expect(errorsOf(() => validateLayout(['a', 'b'], [item('a', 1, 1, 6, 2)]))).toEqual([{ pointer: '/layout', code: 'layout_missing_report' }]);
-    expect(errorsOf(() => validateLayout(['a', 'b'], [item('a', 1, 1, 6, 2), item('b', 2, 6, 6, 2)]))).toEqual([{ pointer: '/layout/1', code: 'layout_overlap' }]);
-    expect(errorsOf(() => validateLayout(['a'], [item('a', 1, 1, 6, 2), item('x', 5, 1, 1, 1)]))).toEqual([{ pointer: '/layout/1/id', code: 'layout_unknown_report' }]);
+    expect(errorsOf(() => validateLayout(['a', 'b'], [item('a', 1, 1, 6, 2), item('b', 2, 6, 6, 2)]))).toEqual([
+      { pointer: '/layout/1', code: 'layout_overlap' },
+    ]);
+    expect(errorsOf(() => validateLayout(['a'], [item('a', 1, 1, 6, 2), item('x', 5, 1, 1, 1)]))).toEqual([
+      { pointer: '/layout/1/id', code: 'layout_unknown_report' },
+    ]);
     expect(errorsOf(() => validateLayout(['a'], [item('a', 1, 8, 6, 2)]))).toEqual([{ pointer: '/layout/0', code: 'layout_out_of_grid' }]);
     expect(errorsOf(() => validateLayout([], []))).toEqual([]);
   });
@@ -61,18 +65,30 @@ describe('time of day', () => {
 
 describe('SQL references', () => {
   it('lists variables of every parameter form, skipping strings and comments', () => {
-    const refs = findSqlReferences("SELECT {[a::date]:agg_f}, {b.count}, {x} FROM t WHERE {c=cond_f.next} AND {[lower({d=inner_f})]=outer_f} AND '{s=string_f}' -- {c=comment_f}\n /* {c=block_f} */", []);
+    const refs = findSqlReferences(
+      "SELECT {[a::date]:agg_f}, {b.count}, {x} FROM t WHERE {c=cond_f.next} AND {[lower({d=inner_f})]=outer_f} AND '{s=string_f}' -- {c=comment_f}\n /* {c=block_f} */",
+      [],
+    );
     expect(refs.variables.sort()).toEqual(['agg_f', 'b', 'cond_f', 'inner_f', 'outer_f', 'x'].sort());
   });
 
   it('expands snippets first and reports their closure', () => {
-    const refs = findSqlReferences('SELECT 1 WHERE [outer_s]', [{ name: 'outer_s', text: '[inner_s] AND {y=from_snippet}' }, { name: 'inner_s', text: '{z=deep}' }, { name: 'unused', text: '{u=unused_v}' }]);
+    const refs = findSqlReferences('SELECT 1 WHERE [outer_s]', [
+      { name: 'outer_s', text: '[inner_s] AND {y=from_snippet}' },
+      { name: 'inner_s', text: '{z=deep}' },
+      { name: 'unused', text: '{u=unused_v}' },
+    ]);
     expect(refs.variables.sort()).toEqual(['deep', 'from_snippet']);
     expect(refs.snippetNames.sort()).toEqual(['inner_s', 'outer_s']);
   });
 
   it('tolerates SQL the compiler would reject', () => {
-    expect(findSqlReferences('[a] {x=v}', [{ name: 'a', text: '[b]' }, { name: 'b', text: '[a]' }]).variables).toEqual(['v']);
+    expect(
+      findSqlReferences('[a] {x=v}', [
+        { name: 'a', text: '[b]' },
+        { name: 'b', text: '[a]' },
+      ]).variables,
+    ).toEqual(['v']);
     expect(findSqlReferences(null, []).variables).toEqual([]);
     expect(findSqlReferences('{ unterminated', []).variables).toEqual([]);
   });
@@ -80,18 +96,51 @@ describe('SQL references', () => {
 
 describe('filter rules', () => {
   const base = {
-    displayName: null, values: null, valueNames: null, sqlQuery: null, datasourceId: null, parentFilterId: null, dataRefreshRate: null,
-    defaultValues: null, required: false, dropdownValidate: false, relativeRangeEnabled: true, beforeRangeEnabled: true, afterRangeEnabled: true,
-    fromToRangeEnabled: true, allowedAggregations: null,
+    displayName: null,
+    values: null,
+    valueNames: null,
+    sqlQuery: null,
+    datasourceId: null,
+    parentFilterId: null,
+    dataRefreshRate: null,
+    defaultValues: null,
+    required: false,
+    dropdownValidate: false,
+    relativeRangeEnabled: true,
+    beforeRangeEnabled: true,
+    afterRangeEnabled: true,
+    fromToRangeEnabled: true,
+    allowedAggregations: null,
   } as const;
 
   it('checks control/value types, reserved names and defaults', () => {
     expect(errorsOf(() => checkFilter({ ...base, variableName: 'ok', controlType: 'date_time_range', valueType: 'DATE_TIME' }))).toEqual([]);
-    expect(errorsOf(() => checkFilter({ ...base, variableName: 'ok', controlType: 'date_time_range', valueType: 'DATE' }))[0]?.pointer).toBe('/data/attributes/value_type');
-    expect(errorsOf(() => checkFilter({ ...base, variableName: 'aggregation', controlType: 'input', valueType: 'TEXT' }))[0]?.code).toBe('reserved_variable_name');
+    expect(errorsOf(() => checkFilter({ ...base, variableName: 'ok', controlType: 'date_time_range', valueType: 'DATE' }))[0]?.pointer).toBe(
+      '/data/attributes/value_type',
+    );
+    expect(errorsOf(() => checkFilter({ ...base, variableName: 'aggregation', controlType: 'input', valueType: 'TEXT' }))[0]?.code).toBe(
+      'reserved_variable_name',
+    );
     expect(errorsOf(() => checkFilter({ ...base, variableName: 'Month', controlType: 'input', valueType: 'TEXT' }))[0]?.code).toBe('reserved_variable_name');
-    expect(errorsOf(() => checkFilter({ ...base, variableName: 'ok', controlType: 'date_time_aggregation', valueType: 'TEXT', allowedAggregations: ['all_time'], defaultValues: ['all_time'] }))).toEqual([]);
-    expect(errorsOf(() => checkFilter({ ...base, variableName: 'ok', controlType: 'date_time_aggregation', valueType: 'TEXT', defaultValues: ['all_time'] }))[0]?.pointer).toBe('/data/attributes/default_values');
-    expect(errorsOf(() => checkFilter({ ...base, variableName: 'ok', controlType: 'dropdown_manual', valueType: 'DATE', values: ['2024-01-01', 'soon'] }))[0]?.pointer).toBe('/data/attributes/values');
+    expect(
+      errorsOf(() =>
+        checkFilter({
+          ...base,
+          variableName: 'ok',
+          controlType: 'date_time_aggregation',
+          valueType: 'TEXT',
+          allowedAggregations: ['all_time'],
+          defaultValues: ['all_time'],
+        }),
+      ),
+    ).toEqual([]);
+    expect(
+      errorsOf(() => checkFilter({ ...base, variableName: 'ok', controlType: 'date_time_aggregation', valueType: 'TEXT', defaultValues: ['all_time'] }))[0]
+        ?.pointer,
+    ).toBe('/data/attributes/default_values');
+    expect(
+      errorsOf(() => checkFilter({ ...base, variableName: 'ok', controlType: 'dropdown_manual', valueType: 'DATE', values: ['2024-01-01', 'soon'] }))[0]
+        ?.pointer,
+    ).toBe('/data/attributes/values');
   });
 });

@@ -26,7 +26,16 @@ describe('agent protocol frames', () => {
 
   it('accepts only well-formed open targets', () => {
     expect(decodeOpenTarget(Buffer.from('{"host":"db.internal","port":5432}'))).toEqual({ host: 'db.internal', port: 5432 });
-    for (const bad of ['', 'nope', '{"host":"","port":5432}', '{"host":"h","port":0}', '{"host":"h","port":70000}', '{"host":"h","port":"5432"}', '{"port":1}', `{"host":"${'h'.repeat(300)}","port":1}`]) {
+    for (const bad of [
+      '',
+      'nope',
+      '{"host":"","port":5432}',
+      '{"host":"h","port":0}',
+      '{"host":"h","port":70000}',
+      '{"host":"h","port":"5432"}',
+      '{"port":1}',
+      `{"host":"${'h'.repeat(300)}","port":1}`,
+    ]) {
       expect([bad, decodeOpenTarget(Buffer.from(bad))]).toEqual([bad, undefined]);
     }
   });
@@ -58,8 +67,20 @@ describe('relay tokens', () => {
 describe('pooled sessions and transports', () => {
   it('a datasource switched between direct, tunnel and agent gets a new session pool', async () => {
     const { settingsFingerprint } = await import('../../src/drivers/session-pool.js');
-    const base = { databaseType: 'postgres' as const, host: 'db', port: 5432, username: 'u', password: 'p', database: 'd', requireSsl: false, verifySsl: false, dataTimeZone: 'UTC' };
-    const open = async () => { throw new Error('not used'); };
+    const base = {
+      databaseType: 'postgres' as const,
+      host: 'db',
+      port: 5432,
+      username: 'u',
+      password: 'p',
+      database: 'd',
+      requireSsl: false,
+      verifySsl: false,
+      dataTimeZone: 'UTC',
+    };
+    const open = async () => {
+      throw new Error('not used');
+    };
     const direct = settingsFingerprint(base);
     const agent = settingsFingerprint({ ...base, transport: { open, key: 'agent:ds1' } });
     const tunnel = settingsFingerprint({ ...base, transport: { open, key: 'ssh:bastion:22' } });

@@ -7,7 +7,8 @@ import { allRows, closedPort, drain, rejectionOf, silentServer, sleep } from './
 const HOST = '127.0.0.1';
 const PORT = 3306;
 const dbName = `sl_drv_${randomBytes(5).toString('hex')}`;
-const DIGITS = '(SELECT 0 n UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9)';
+const DIGITS =
+  '(SELECT 0 n UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9)';
 
 function settings(overrides: Partial<ConnectionSettings> = {}): ConnectionSettings {
   return {
@@ -105,7 +106,9 @@ describe('mysql/mariadb driver', () => {
     expect(batches).toHaveLength(100);
     expect(Math.max(...batches)).toBe(2000);
     expect(peakHeapGrowth).toBeLessThan(16 * 1024 * 1024);
-    console.log(`mariadb: streamed 200000 rows (512-char payload) in ${seconds.toFixed(2)} s = ${Math.round(200_000 / seconds)} rows/s, peak live heap growth ${(peakHeapGrowth / 1048576).toFixed(1)} MB`);
+    console.log(
+      `mariadb: streamed 200000 rows (512-char payload) in ${seconds.toFixed(2)} s = ${Math.round(200_000 / seconds)} rows/s, peak live heap growth ${(peakHeapGrowth / 1048576).toFixed(1)} MB`,
+    );
   });
 
   it('converts every common type to exact JSON-safe values', async () => {
@@ -160,7 +163,11 @@ describe('mysql/mariadb driver', () => {
 
   it('runs every query in the data time zone (NOW(), TIMESTAMP columns)', async () => {
     const tokyo = createDriver(settings({ dataTimeZone: 'Asia/Tokyo' }));
-    const [row] = await allRows(await tokyo.query(`SELECT @@session.time_zone, NOW(), UTC_TIMESTAMP(), CONVERT_TZ('2024-01-01 12:00:00', '+00:00', @@session.time_zone)`, [], { timeoutMs: 5000 }));
+    const [row] = await allRows(
+      await tokyo.query(`SELECT @@session.time_zone, NOW(), UTC_TIMESTAMP(), CONVERT_TZ('2024-01-01 12:00:00', '+00:00', @@session.time_zone)`, [], {
+        timeoutMs: 5000,
+      }),
+    );
     const [zone, now, utcNow, converted] = row as string[];
     expect(zone).toBe('Asia/Tokyo');
     expect(Math.round((Date.parse(`${now}Z`) - Date.parse(`${utcNow}Z`)) / 1000)).toBe(9 * 3600);
@@ -183,7 +190,10 @@ describe('mysql/mariadb driver', () => {
   });
 
   it('times out a slowly consumed stream (wall-clock limit across batches)', async () => {
-    const query = await driver.query(`SELECT a.n FROM ${DIGITS} a, ${DIGITS} b, ${DIGITS} c, ${DIGITS} d, ${DIGITS} e, ${DIGITS} f`, [], { timeoutMs: 700, batchSize: 100 });
+    const query = await driver.query(`SELECT a.n FROM ${DIGITS} a, ${DIGITS} b, ${DIGITS} c, ${DIGITS} d, ${DIGITS} e, ${DIGITS} f`, [], {
+      timeoutMs: 700,
+      batchSize: 100,
+    });
     const err = await rejectionOf(drain(query, () => sleep(100)));
     expect(err.kind).toBe('timed_out');
     expect(await waitUntilGone(query.backendId)).toBeNull();
@@ -202,7 +212,10 @@ describe('mysql/mariadb driver', () => {
   });
 
   it('a cancel while the stream is paused stops the statement too', async () => {
-    const query = await driver.query(`SELECT a.n FROM ${DIGITS} a, ${DIGITS} b, ${DIGITS} c, ${DIGITS} d, ${DIGITS} e, ${DIGITS} f, ${DIGITS} g`, [], { timeoutMs: 60_000, batchSize: 10 });
+    const query = await driver.query(`SELECT a.n FROM ${DIGITS} a, ${DIGITS} b, ${DIGITS} c, ${DIGITS} d, ${DIGITS} e, ${DIGITS} f, ${DIGITS} g`, [], {
+      timeoutMs: 60_000,
+      batchSize: 10,
+    });
     const iterator = query.rows()[Symbol.asyncIterator]();
     expect((await iterator.next()).value).toHaveLength(10);
     await sleep(200);

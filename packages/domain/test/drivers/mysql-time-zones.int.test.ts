@@ -16,8 +16,16 @@ afterAll(async () => {
 });
 
 const settings = (dataTimeZone: string): ConnectionSettings => ({
-  databaseType: 'mariadb', host: '127.0.0.1', port: server.port, username: 'root', password: null, database: null,
-  requireSsl: false, verifySsl: false, dataTimeZone, connectTimeoutMs: 10_000,
+  databaseType: 'mariadb',
+  host: '127.0.0.1',
+  port: server.port,
+  username: 'root',
+  password: null,
+  database: null,
+  requireSsl: false,
+  verifySsl: false,
+  dataTimeZone,
+  connectTimeoutMs: 10_000,
 });
 
 const sessionZone = async (zone: string) => {

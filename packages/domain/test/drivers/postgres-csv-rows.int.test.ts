@@ -76,7 +76,10 @@ interface Exported {
 async function exportCsv(d: Driver, sql: string, format: CsvFormat, viaDatabase: boolean, values: unknown[] = [], batchSize = 3): Promise<Exported> {
   const query = await d.query(sql, values, { timeoutMs: 60_000, batchSize, ...(viaDatabase ? { csv: format } : {}) });
   const columns = await query.columns();
-  const encoder = new CsvRowEncoder(columns.map((c) => ({ name: c.name, data_type: c.dataType })), format);
+  const encoder = new CsvRowEncoder(
+    columns.map((c) => ({ name: c.name, data_type: c.dataType })),
+    format,
+  );
   const parts: Buffer[] = [Buffer.from(encoder.header())];
   let rows = 0;
   let encodedRows = 0;
@@ -126,8 +129,9 @@ describe('database-encoded CSV lines (COPY … FORMAT csv)', () => {
                         E'multi\\r\\nline' AS ml, 0.25::float8 AS f, 9007199254740993::int8 AS big,
                         timestamptz '2024-01-02 03:04:05+02' AS tz, timestamp '2024-01-02 03:04:05.5' AS ts, date '2024-02-29' AS d,
                         'ab '::char(4) AS ch, '\\x0001ff'::bytea AS bin, ARRAY['a', NULL]::text[] AS arr`;
-    const expected = 'a,b;s;n;e;num;t;q;ml;f;big;tz;ts;d;ch;bin;arr\r\n'
-      + `1;x,y;;;1,5;true;"q""uote";"multi\r\nline";0,25;9007199254740993;2024-01-02T01:04:05Z;2024-01-02T03:04:05.5;2024-02-29;ab  ;AAH/;"[""a"",null]"\r\n`;
+    const expected =
+      'a,b;s;n;e;num;t;q;ml;f;big;tz;ts;d;ch;bin;arr\r\n' +
+      `1;x,y;;;1,5;true;"q""uote";"multi\r\nline";0,25;9007199254740993;2024-01-02T01:04:05Z;2024-01-02T03:04:05.5;2024-02-29;ab  ;AAH/;"[""a"",null]"\r\n`;
     const format: CsvFormat = { columnSeparator: ';', decimalSeparator: ',', quoteStyle: 'necessary' };
     const viaCopy = await exportCsv(driver, sql, format, true);
     expect(viaCopy.encodedRows).toBe(1);
@@ -206,7 +210,11 @@ describe('database-encoded CSV lines (COPY … FORMAT csv)', () => {
   });
 
   it('cancels a running COPY in the database', async () => {
-    const query = await driver.query('SELECT g, length(pg_sleep(0.01)::text) AS s FROM generate_series(1, 100000) g', [], { timeoutMs: 60_000, batchSize: 10, csv: FORMATS[0]! });
+    const query = await driver.query('SELECT g, length(pg_sleep(0.01)::text) AS s FROM generate_series(1, 100000) g', [], {
+      timeoutMs: 60_000,
+      batchSize: 10,
+      csv: FORMATS[0]!,
+    });
     const pid = query.backendId;
     const iterator = query.rows()[Symbol.asyncIterator]();
     const first = await iterator.next();
@@ -224,9 +232,11 @@ describe('database-encoded CSV lines (COPY … FORMAT csv)', () => {
 
   it('times out a COPY like any statement', async () => {
     const query = await driver.query('SELECT g, length(pg_sleep(0.01)::text) AS s FROM generate_series(1, 100000) g', [], { timeoutMs: 300, csv: FORMATS[0]! });
-    const err = await rejectionOf((async () => {
-      for await (const batch of query.rows()) void batch;
-    })());
+    const err = await rejectionOf(
+      (async () => {
+        for await (const batch of query.rows()) void batch;
+      })(),
+    );
     expect((err as { kind?: string }).kind).toBe('timed_out');
   });
 });

@@ -108,7 +108,10 @@ describe('postgres driver', () => {
 
   it('streams 200k rows in batches with bounded memory', async () => {
     const started = Date.now();
-    const query = await driver.query(`SELECT g, repeat(md5(g::text), 16) AS payload FROM generate_series(1, 200000) g`, [], { timeoutMs: 60_000, batchSize: 2000 });
+    const query = await driver.query(`SELECT g, repeat(md5(g::text), 16) AS payload FROM generate_series(1, 200000) g`, [], {
+      timeoutMs: 60_000,
+      batchSize: 2000,
+    });
     expect(await query.columns()).toEqual([
       { name: 'g', dbType: 'int4', dataType: 'Integer' },
       { name: 'payload', dbType: 'text', dataType: 'String' },
@@ -124,7 +127,9 @@ describe('postgres driver', () => {
     expect(Math.max(...batches)).toBe(2000);
     // The whole result is ~110 MB of strings; a streaming reader keeps only a few batches alive.
     expect(peakHeapGrowth).toBeLessThan(16 * 1024 * 1024);
-    console.log(`postgres: streamed 200000 rows (512-char payload) in ${seconds.toFixed(2)} s = ${Math.round(200_000 / seconds)} rows/s, peak live heap growth ${(peakHeapGrowth / 1048576).toFixed(1)} MB`);
+    console.log(
+      `postgres: streamed 200000 rows (512-char payload) in ${seconds.toFixed(2)} s = ${Math.round(200_000 / seconds)} rows/s, peak live heap growth ${(peakHeapGrowth / 1048576).toFixed(1)} MB`,
+    );
   });
 
   it('converts every common type to exact JSON-safe values', async () => {
@@ -198,7 +203,7 @@ describe('postgres driver', () => {
     const before = pg.types.getTypeParser(1114);
     await allRows(await driver.query('SELECT now()::timestamp', [], { timeoutMs: 5000 }));
     expect(pg.types.getTypeParser(1114)).toBe(before);
-    const plain = await observer.query('SELECT TIMESTAMP \'2024-01-02 03:04:05\' AS ts');
+    const plain = await observer.query("SELECT TIMESTAMP '2024-01-02 03:04:05' AS ts");
     expect(plain.rows[0].ts).toBeInstanceOf(Date);
   });
 

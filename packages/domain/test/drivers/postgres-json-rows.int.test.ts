@@ -102,7 +102,11 @@ describe('database-encoded rows (COPY of JSON rows)', () => {
   it('gives the values the database returns (checked against its own text output)', async () => {
     const { rows, encodedRows } = await collect(driver, TYPES_SQL, true);
     expect(encodedRows).toBe(rows.length);
-    const direct = await observer.query({ text: `SET TimeZone = 'UTC'; ${TYPES_SQL}`, rowMode: 'array', types: { getTypeParser: () => (text: string) => text } } as pg.QueryConfig) as unknown as pg.QueryResult[];
+    const direct = (await observer.query({
+      text: `SET TimeZone = 'UTC'; ${TYPES_SQL}`,
+      rowMode: 'array',
+      types: { getTypeParser: () => (text: string) => text },
+    } as pg.QueryConfig)) as unknown as pg.QueryResult[];
     const raw = direct[1]!.rows as string[][];
     const names = direct[1]!.fields.map((f) => f.name);
     const col = (name: string) => names.indexOf(name);
@@ -182,7 +186,11 @@ describe('database-encoded rows (COPY of JSON rows)', () => {
   });
 
   it('cancels a running COPY in the database and reuses nothing of it', async () => {
-    const query = await driver.query('SELECT g, length(pg_sleep(0.01)::text) AS s FROM generate_series(1, 100000) g', [], { timeoutMs: 60_000, batchSize: 10, jsonText: true });
+    const query = await driver.query('SELECT g, length(pg_sleep(0.01)::text) AS s FROM generate_series(1, 100000) g', [], {
+      timeoutMs: 60_000,
+      batchSize: 10,
+      jsonText: true,
+    });
     const pid = query.backendId;
     const iterator = query.rows()[Symbol.asyncIterator]();
     const first = await iterator.next();
@@ -200,9 +208,11 @@ describe('database-encoded rows (COPY of JSON rows)', () => {
 
   it('times out a COPY like any statement', async () => {
     const query = await driver.query('SELECT g, length(pg_sleep(0.01)::text) AS s FROM generate_series(1, 100000) g', [], { timeoutMs: 300, jsonText: true });
-    const err = await rejectionOf((async () => {
-      for await (const batch of query.rows()) void batch;
-    })());
+    const err = await rejectionOf(
+      (async () => {
+        for await (const batch of query.rows()) void batch;
+      })(),
+    );
     expect((err as { kind?: string }).kind).toBe('timed_out');
   });
 

@@ -27,13 +27,27 @@ export async function startPrivateMariaDb(): Promise<PrivateMariaDb> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sightline-mariadb-'));
   const datadir = path.join(dir, 'data');
   const user = asRoot ? ['--user=root'] : [];
-  await execFileAsync('mariadb-install-db', ['--no-defaults', `--datadir=${datadir}`, '--skip-test-db', '--auth-root-authentication-method=normal', ...user], { timeout: 120_000 });
+  await execFileAsync('mariadb-install-db', ['--no-defaults', `--datadir=${datadir}`, '--skip-test-db', '--auth-root-authentication-method=normal', ...user], {
+    timeout: 120_000,
+  });
   const port = await closedPort();
-  const child: ChildProcess = spawn('mariadbd', [
-    '--no-defaults', `--datadir=${datadir}`, `--socket=${path.join(dir, 'mysqld.sock')}`, `--pid-file=${path.join(dir, 'mysqld.pid')}`,
-    `--port=${port}`, '--bind-address=127.0.0.1', '--skip-grant-tables', '--skip-log-bin', '--innodb-buffer-pool-size=16M',
-    `--log-error=${path.join(dir, 'error.log')}`, ...user,
-  ], { stdio: 'ignore' });
+  const child: ChildProcess = spawn(
+    'mariadbd',
+    [
+      '--no-defaults',
+      `--datadir=${datadir}`,
+      `--socket=${path.join(dir, 'mysqld.sock')}`,
+      `--pid-file=${path.join(dir, 'mysqld.pid')}`,
+      `--port=${port}`,
+      '--bind-address=127.0.0.1',
+      '--skip-grant-tables',
+      '--skip-log-bin',
+      '--innodb-buffer-pool-size=16M',
+      `--log-error=${path.join(dir, 'error.log')}`,
+      ...user,
+    ],
+    { stdio: 'ignore' },
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const connect = () => mysql.createConnection({ host: '127.0.0.1', port, user: 'root' });
   const deadline = Date.now() + 60_000;
@@ -42,7 +56,13 @@ export async function startPrivateMariaDb(): Promise<PrivateMariaDb> {
       await (await connect()).end();
       break;
     } catch (err) {
-      const log = (() => { try { return readFileSync(path.join(dir, 'error.log'), 'utf8'); } catch { return ''; } })();
+      const log = (() => {
+        try {
+          return readFileSync(path.join(dir, 'error.log'), 'utf8');
+        } catch {
+          return '';
+        }
+      })();
       if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the private mariadbd did not start: ${String(err)}\n${log}`, { cause: err });
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -52,7 +72,11 @@ export async function startPrivateMariaDb(): Promise<PrivateMariaDb> {
     client: connect,
     loadTimeZoneTables: async () => {
       // the command of .ci/run, pointed at this server
-      await execFileAsync('bash', ['-o', 'pipefail', '-c', `mysql_tzinfo_to_sql /usr/share/zoneinfo 2>/dev/null | mysql -h 127.0.0.1 -P ${port} -u root mysql`], { timeout: 120_000 });
+      await execFileAsync(
+        'bash',
+        ['-o', 'pipefail', '-c', `mysql_tzinfo_to_sql /usr/share/zoneinfo 2>/dev/null | mysql -h 127.0.0.1 -P ${port} -u root mysql`],
+        { timeout: 120_000 },
+      );
     },
     stop: async () => {
       if (child.exitCode === null) {

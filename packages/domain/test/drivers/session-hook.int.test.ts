@@ -9,11 +9,28 @@ import { drain, pgAdminUrl, rejectionOf } from './support.js';
 const admin = pgAdminUrl();
 const settingsOf: Record<'postgres' | 'mariadb', ConnectionSettings> = {
   postgres: {
-    databaseType: 'postgres', host: admin.hostname, port: Number(admin.port || 5432), username: decodeURIComponent(admin.username) || 'postgres',
-    password: admin.password ? decodeURIComponent(admin.password) : null, database: 'postgres', requireSsl: false, verifySsl: false, dataTimeZone: 'UTC', connectTimeoutMs: 3000,
+    databaseType: 'postgres',
+    host: admin.hostname,
+    port: Number(admin.port || 5432),
+    username: decodeURIComponent(admin.username) || 'postgres',
+    password: admin.password ? decodeURIComponent(admin.password) : null,
+    database: 'postgres',
+    requireSsl: false,
+    verifySsl: false,
+    dataTimeZone: 'UTC',
+    connectTimeoutMs: 3000,
   },
   mariadb: {
-    databaseType: 'mariadb', host: '127.0.0.1', port: 3306, username: 'root', password: null, database: 'test', requireSsl: false, verifySsl: false, dataTimeZone: 'UTC', connectTimeoutMs: 3000,
+    databaseType: 'mariadb',
+    host: '127.0.0.1',
+    port: 3306,
+    username: 'root',
+    password: null,
+    database: 'test',
+    requireSsl: false,
+    verifySsl: false,
+    dataTimeZone: 'UTC',
+    connectTimeoutMs: 3000,
   },
 };
 const SLEEP = { postgres: 'SELECT pg_sleep(60) AS slept', mariadb: 'SELECT SLEEP(60) AS slept' };
@@ -27,8 +44,10 @@ async function statementOf(kind: 'postgres' | 'mariadb', id: number): Promise<st
     const { rows } = await pgObserver.query<{ state: string; query: string }>('SELECT state, query FROM pg_stat_activity WHERE pid = $1', [id]);
     return rows[0] ? (rows[0].state === 'active' ? rows[0].query : '') : null;
   }
-  const [rows] = await mariaObserver.query('SELECT COMMAND, INFO FROM information_schema.PROCESSLIST WHERE ID = ?', [id]) as unknown as [Array<{ COMMAND: string; INFO: string | null }>];
-  return rows[0] ? rows[0].INFO ?? '' : null;
+  const [rows] = (await mariaObserver.query('SELECT COMMAND, INFO FROM information_schema.PROCESSLIST WHERE ID = ?', [id])) as unknown as [
+    Array<{ COMMAND: string; INFO: string | null }>,
+  ];
+  return rows[0] ? (rows[0].INFO ?? '') : null;
 }
 
 async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
@@ -59,14 +78,26 @@ describe.each(['postgres', 'mariadb'] as const)('%s', (kind) => {
     try {
       running = await driver.query(SLEEP[kind], [], {
         timeoutMs: 60_000,
-        onSession: async (id) => { seen.push({ id, statement: await statementOf(kind, id) }); },
+        onSession: async (id) => {
+          seen.push({ id, statement: await statementOf(kind, id) });
+        },
       });
       expect(seen).toEqual([{ id: running.backendId, statement: '' }]);
-      expect(await until(() => statementOf(kind, running!.backendId), (s) => Boolean(s && /sleep/i.test(s)))).toMatch(/sleep/i);
+      expect(
+        await until(
+          () => statementOf(kind, running!.backendId),
+          (s) => Boolean(s && /sleep/i.test(s)),
+        ),
+      ).toMatch(/sleep/i);
       const other = createDriver(settingsOf[kind]);
       try {
         expect(await other.endSession(running.backendId)).toBe(true);
-        expect(await until(() => statementOf(kind, running!.backendId), (s) => s === null)).toBeNull();
+        expect(
+          await until(
+            () => statementOf(kind, running!.backendId),
+            (s) => s === null,
+          ),
+        ).toBeNull();
         expect(await other.endSession(running.backendId)).toBe(false);
       } finally {
         await other.close();
@@ -84,10 +115,23 @@ describe.each(['postgres', 'mariadb'] as const)('%s', (kind) => {
     let sessionId = 0;
     const failure = new Error('metadata database down');
     try {
-      const err = await rejectionOf(driver.query(SLEEP[kind], [], { timeoutMs: 60_000, onSession: async (id) => { sessionId = id; throw failure; } }));
+      const err = await rejectionOf(
+        driver.query(SLEEP[kind], [], {
+          timeoutMs: 60_000,
+          onSession: async (id) => {
+            sessionId = id;
+            throw failure;
+          },
+        }),
+      );
       expect(err).toBe(failure);
       expect(sessionId).toBeGreaterThan(0);
-      expect(await until(() => statementOf(kind, sessionId), (s) => s === null)).toBeNull();
+      expect(
+        await until(
+          () => statementOf(kind, sessionId),
+          (s) => s === null,
+        ),
+      ).toBeNull();
     } finally {
       await driver.close();
     }

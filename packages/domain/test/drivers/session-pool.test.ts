@@ -50,7 +50,15 @@ describe('SessionPool', () => {
   it('hands a session still being reset to the next acquire rather than opening another (one waiter per reset)', async () => {
     const { hooks, opened } = fakeHooks();
     let finishReset: () => void = () => {};
-    const slowReset: SessionPoolHooks<Fake> = { ...hooks, reset: (s) => new Promise<void>((resolve) => { finishReset = () => { void hooks.reset(s).then(resolve); }; }) };
+    const slowReset: SessionPoolHooks<Fake> = {
+      ...hooks,
+      reset: (s) =>
+        new Promise<void>((resolve) => {
+          finishReset = () => {
+            void hooks.reset(s).then(resolve);
+          };
+        }),
+    };
     const pool = new SessionPool(slowReset, { max: 3, idleTimeoutMs: 10_000, acquireTimeoutMs: 1_000 });
     const a = await pool.acquire();
     const released = pool.release(a.session, true);

@@ -45,7 +45,10 @@ const collectGarbage = vm.runInNewContext('gc') as () => void;
  * Drains a query, returning the row count, the batch sizes and the peak growth of LIVE heap while
  * streaming (sampled after a forced GC every 10 batches).
  */
-export async function drain(query: RunningQuery, onBatch?: (rows: unknown[][]) => unknown): Promise<{ rowCount: number; batches: number[]; peakHeapGrowth: number }> {
+export async function drain(
+  query: RunningQuery,
+  onBatch?: (rows: unknown[][]) => unknown,
+): Promise<{ rowCount: number; batches: number[]; peakHeapGrowth: number }> {
   collectGarbage();
   const start = process.memoryUsage().heapUsed;
   let peak = 0;

@@ -5,7 +5,15 @@ import { settingsFingerprint } from '../../src/drivers/session-pool.js';
 import { TransportSocket } from '../../src/drivers/transport.js';
 
 const base: ConnectionSettings = {
-  databaseType: 'postgres', host: '127.0.0.1', port: 5432, username: 'u', password: null, database: 'd', requireSsl: false, verifySsl: false, dataTimeZone: 'UTC',
+  databaseType: 'postgres',
+  host: '127.0.0.1',
+  port: 5432,
+  username: 'u',
+  password: null,
+  database: 'd',
+  requireSsl: false,
+  verifySsl: false,
+  dataTimeZone: 'UTC',
 };
 const open = () => Promise.resolve(new PassThrough());
 

@@ -47,8 +47,13 @@ describe('connection parameters', () => {
       expect(ssl({ requireSsl: true, verifySsl: true })).toEqual({ rejectUnauthorized: true });
       expect(ssl({ requireSsl: false, verifySsl: true })).toBe(false);
       expect(config.database).toBe('u');
-      await expect(createDriver({ ...settings, databaseType: 'postgres', host: null }).testConnection()).rejects.toMatchObject({ kind: 'connection_error', message: 'The datasource has no host' });
-      await expect(createDriver({ ...settings, databaseType: 'postgres', username: null }).testConnection()).rejects.toMatchObject({ kind: 'connection_error' });
+      await expect(createDriver({ ...settings, databaseType: 'postgres', host: null }).testConnection()).rejects.toMatchObject({
+        kind: 'connection_error',
+        message: 'The datasource has no host',
+      });
+      await expect(createDriver({ ...settings, databaseType: 'postgres', username: null }).testConnection()).rejects.toMatchObject({
+        kind: 'connection_error',
+      });
       await expect(createDriver({ ...settings, databaseType: 'mysql', host: null }).testConnection()).rejects.toMatchObject({ kind: 'connection_error' });
     } finally {
       process.env = saved;
@@ -116,7 +121,9 @@ describe('value conversion', () => {
     expect(redactSecret('key !x! and a!x!b', '!x!')).toBe('key *** and a***b');
     expect(redactSecret('pw=hunter2;host=h', 'hunter2')).toBe('pw=***;host=h');
     // The password inside a connection string is masked whatever it is, and nothing else changes.
-    expect(redactSecret('could not parse postgres://alice:e@db.example.com:5432/sales', 'e')).toBe('could not parse postgres://alice:***@db.example.com:5432/sales');
+    expect(redactSecret('could not parse postgres://alice:e@db.example.com:5432/sales', 'e')).toBe(
+      'could not parse postgres://alice:***@db.example.com:5432/sales',
+    );
     expect(redactSecret('mysql://bob:open%20sesame@h/x failed', 'open sesame')).toBe('mysql://bob:***@h/x failed');
     expect(redactSecret('Zürich ü-secret-ü done', 'ü-secret-ü')).toBe('Zürich *** done');
   });
@@ -126,7 +133,7 @@ describe('mysql placeholder binding', () => {
   const ctx = { noBackslashEscapes: false, timeZone: 'Europe/Berlin' };
 
   it('binds values outside literals, identifiers and comments', () => {
-    const sql = "SELECT '?', `a?`, \"b?\" -- c?\n, ? /* ? */, ? # ?\n FROM t WHERE x IN (?)";
+    const sql = 'SELECT \'?\', `a?`, "b?" -- c?\n, ? /* ? */, ? # ?\n FROM t WHERE x IN (?)';
     expect(bindMysqlPlaceholders(sql, [1, "it's", ['a', null, true]], ctx)).toBe(
       "SELECT '?', `a?`, \"b?\" -- c?\n, 1 /* ? */, 'it''s' # ?\n FROM t WHERE x IN ('a', NULL, TRUE)",
     );

@@ -2,8 +2,21 @@
 // a real pg-boss: many starts at once, distinct and identical keys, one that cannot be written.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
-  ALL_PERMISSIONS, Principal, QUEUES, computeDataKey, createDomainServices, createJobQueue, createLogger, ensureQueues, startQueue, stopQueue,
-  type Datasource, type DomainServices, type Execution, type PgBoss, type StartExecutionInput,
+  ALL_PERMISSIONS,
+  Principal,
+  QUEUES,
+  computeDataKey,
+  createDomainServices,
+  createJobQueue,
+  createLogger,
+  ensureQueues,
+  startQueue,
+  stopQueue,
+  type Datasource,
+  type DomainServices,
+  type Execution,
+  type PgBoss,
+  type StartExecutionInput,
 } from '@sightline/domain';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database.js';
 
@@ -21,8 +34,16 @@ beforeAll(async () => {
   organizationId = (await services.organizations.create('Starts')).organization.id;
   const principal = new Principal(organizationId, 'test', ALL_PERMISSIONS);
   datasource = await services.datasources.create(principal, {
-    name: 'starts', databaseType: 'postgres', connectionMode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres', password: null,
-    database: 'postgres', requireSsl: false, maxConcurrentExecutions: 4,
+    name: 'starts',
+    databaseType: 'postgres',
+    connectionMode: 'direct',
+    host: '127.0.0.1',
+    port: 5432,
+    username: 'postgres',
+    password: null,
+    database: 'postgres',
+    requireSsl: false,
+    maxConcurrentExecutions: 4,
   } as never);
 });
 afterAll(async () => {
@@ -31,7 +52,13 @@ afterAll(async () => {
 });
 
 const input = (sql: string, ds: Datasource = datasource): StartExecutionInput => ({
-  organizationId, datasource: ds, executionType: 'sql_query', priority: 'interactive', sqlText: sql, sqlValues: [], timeZone: 'UTC',
+  organizationId,
+  datasource: ds,
+  executionType: 'sql_query',
+  priority: 'interactive',
+  sqlText: sql,
+  sqlValues: [],
+  timeZone: 'UTC',
   dataKey: computeDataKey({ organizationId, kind: 'executions', datasourceId: ds.id, sql, values: [], timeZone: 'UTC', rQuery: null }),
 });
 
@@ -46,7 +73,10 @@ describe('starting executions together', () => {
     };
     database.db.on('query', onQuery);
     // all asked for in one tick: they go in one batch, one insert statement
-    const started = await Promise.all([...distinct.map((d) => services.executions.start(d)), ...Array.from({ length: 30 }, () => services.executions.start(same))]);
+    const started = await Promise.all([
+      ...distinct.map((d) => services.executions.start(d)),
+      ...Array.from({ length: 30 }, () => services.executions.start(same)),
+    ]);
     database.db.off('query', onQuery);
     expect(inserts).toBe(1);
     const distinctIds = new Set(started.slice(0, 30).map((e) => e.id));

@@ -15,9 +15,19 @@ const fields = defineFields({
   /** Shown, never accepted on writes. */
   email: f.text({ max: 50 }).outputOnly(),
   /** JSON form `{ name, scope }`, domain form `{ permission, scope }`, not stored in the row. */
-  grants: f.value(grants).column(false).default([]).shownAs((list) => list.map((g) => ({ name: g.permission, scope: g.scope }))),
+  grants: f
+    .value(grants)
+    .column(false)
+    .default([])
+    .shownAs((list) => list.map((g) => ({ name: g.permission, scope: g.scope }))),
   /** Column holds `{ n }`, domain holds a number. */
-  size: f.value(z.number().int()).default(1).storedAs((n) => JSON.stringify({ n }), (column: { n: number }) => column.n),
+  size: f
+    .value(z.number().int())
+    .default(1)
+    .storedAs(
+      (n) => JSON.stringify({ n }),
+      (column: { n: number }) => column.n,
+    ),
   /** Not shown, but backed up. */
   options: f.json(z.array(z.string())).nullable().writeOnly({ backup: true }),
   /** Not in the API, but backed up. */
@@ -28,8 +38,16 @@ const fields = defineFields({
 type Thing = RecordOf<typeof fields>;
 
 const thing: Thing = {
-  id: 't1', organizationId: 'o1', title: 'A', email: 'a@example.com', grants: [{ permission: 'read', scope: null }], size: 3,
-  options: ['x'], mode: 'on', secret: 's', createdAt: new Date('2026-01-02T03:04:05Z'),
+  id: 't1',
+  organizationId: 'o1',
+  title: 'A',
+  email: 'a@example.com',
+  grants: [{ permission: 'read', scope: null }],
+  size: 3,
+  options: ['x'],
+  mode: 'on',
+  secret: 's',
+  createdAt: new Date('2026-01-02T03:04:05Z'),
 };
 
 describe('field properties', () => {
@@ -51,7 +69,19 @@ describe('field properties', () => {
 
   it('storedAs: the column form differs from the domain form both ways', () => {
     expect(fields.toColumns({ size: 3 })).toEqual({ size: '{"n":3}' });
-    expect(fields.fromRow({ id: 't1', organization_id: 'o1', title: 'A', email: 'e', size: { n: 4 } as never, options: null, mode: 'on', secret: null, created_at: new Date() }).size).toBe(4);
+    expect(
+      fields.fromRow({
+        id: 't1',
+        organization_id: 'o1',
+        title: 'A',
+        email: 'e',
+        size: { n: 4 } as never,
+        options: null,
+        mode: 'on',
+        secret: null,
+        created_at: new Date(),
+      }).size,
+    ).toBe(4);
   });
 
   it('writeOnly({ backup: true }) and internal({ backup: true }) keep the value in backups and copies only', () => {

@@ -3,7 +3,15 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  MAIL_SEND_QUEUE, MailService, ValidationError, createLogger, createMailer, handleMailJob, invitationMail, type Knex, type MailQueue,
+  MAIL_SEND_QUEUE,
+  MailService,
+  ValidationError,
+  createLogger,
+  createMailer,
+  handleMailJob,
+  invitationMail,
+  type Knex,
+  type MailQueue,
 } from '@sightline/domain';
 import { startTestSmtpServer, type TestSmtpServer } from '../../../../test/support/smtp-server.js';
 
@@ -75,7 +83,14 @@ describe('createMailer', () => {
 describe('mail jobs', () => {
   it('handleMailJob delivers a valid payload and reports an invalid one instead of throwing', async () => {
     const delivered: unknown[] = [];
-    const mailer = { destination: 'memory', deliver: async (m: unknown) => { delivered.push(m); return 'id-1'; }, close: () => {} };
+    const mailer = {
+      destination: 'memory',
+      deliver: async (m: unknown) => {
+        delivered.push(m);
+        return 'id-1';
+      },
+      close: () => {},
+    };
     expect(await handleMailJob(mailer, { kind: 'test', message }, logger)).toEqual({ status: 'delivered', id: 'id-1' });
     expect(delivered).toEqual([message]);
     const invalid = await handleMailJob(mailer, { kind: 'test', message: { to: ['not an address'], subject: 's', text: 't' } }, logger);
@@ -86,7 +101,12 @@ describe('mail jobs', () => {
 
   it('MailService.enqueue checks the payload and sends it on mail.send within the given transaction', async () => {
     const sent: Array<{ name: string; data: object; db: Knex }> = [];
-    const queue: MailQueue = { send: async (name, data, { db }) => { sent.push({ name, data, db }); return 'job-1'; } };
+    const queue: MailQueue = {
+      send: async (name, data, { db }) => {
+        sent.push({ name, data, db });
+        return 'job-1';
+      },
+    };
     const service = new MailService({ queue });
     expect(service.canSend).toBe(true);
     const trx = {} as Knex.Transaction;
@@ -97,7 +117,12 @@ describe('mail jobs', () => {
   });
 
   it('invitationMail names the organization, the link and its expiry', () => {
-    const mail = invitationMail({ email: 'ada@example.com', organizationName: 'Acme', acceptUrl: 'https://x.test/invitations/T/accept', expiresAt: new Date('2026-12-01T10:00:00.123Z') });
+    const mail = invitationMail({
+      email: 'ada@example.com',
+      organizationName: 'Acme',
+      acceptUrl: 'https://x.test/invitations/T/accept',
+      expiresAt: new Date('2026-12-01T10:00:00.123Z'),
+    });
     expect(mail.to).toEqual(['ada@example.com']);
     expect(mail.subject).toBe('You are invited to Acme on Sightline');
     expect(mail.text).toContain('https://x.test/invitations/T/accept');

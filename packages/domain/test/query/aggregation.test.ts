@@ -76,7 +76,9 @@ describe('built-in aggregation', () => {
     expect(compileError(() => compile('SELECT 1', { parameters: { aggregation: 'week' }, allowedAggregations: ['day', 'month'] })).detail).toBe(
       "aggregation: 'week' is not allowed (allowed: day, month)",
     );
-    expect(compileError(() => compile('SELECT 1', { parameters: { aggregation: 'fortnight' as never } })).detail).toMatch(/"fortnight" is not an aggregation option/);
+    expect(compileError(() => compile('SELECT 1', { parameters: { aggregation: 'fortnight' as never } })).detail).toMatch(
+      /"fortnight" is not an aggregation option/,
+    );
     // default falls back to the first allowed option when day is not allowed
     expect(compile('{x:aggregation}', { allowedAggregations: ['month', 'year'] }).sql).toBe("DATE_TRUNC('month', (x)::timestamp)::date");
     expect(compile('SELECT {aggregation.value}, {aggregation}', { parameters: { aggregation: 'week' } }).sql).toBe("SELECT 'week', 'week'");
@@ -119,7 +121,7 @@ describe('tz transform and zones', () => {
   });
   it('invalid zones are 422s', () => {
     expect(compileError(() => compile('SELECT 1', { parameters: { tz: 'Mars/Olympus' } })).detail).toBe(
-      "tz must be an IANA time zone name such as 'Europe/Berlin', got \"Mars/Olympus\"",
+      'tz must be an IANA time zone name such as \'Europe/Berlin\', got "Mars/Olympus"',
     );
     expect(compileError(() => compile('SELECT 1', { parameters: { tz: 'europe/berlin' } })).status).toBe(422);
     expect(compileError(() => compile('SELECT 1', { dataTimeZone: 'Nowhere' })).detail).toMatch(/^data time zone must be/);

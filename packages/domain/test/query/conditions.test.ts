@@ -46,14 +46,18 @@ describe('list filters (input, dropdown, ad hoc)', () => {
       sql: '((amount) = CAST(? AS DECIMAL(65,30)))',
       values: ['7'],
     });
-    expect(compileError(() => compile('{a=n}', { filters, parameters: { filters: [sel('n', 'abc')] } })).detail).toMatch(/Filter 'n': "abc" is not a NUMBER \(at line 1, column 1\)/);
+    expect(compileError(() => compile('{a=n}', { filters, parameters: { filters: [sel('n', 'abc')] } })).detail).toMatch(
+      /Filter 'n': "abc" is not a NUMBER \(at line 1, column 1\)/,
+    );
     expect(compileError(() => compileMy('{a=n}', { filters, parameters: { filters: [sel('n', '1e40')] } })).detail).toMatch(/out of the supported range/);
   });
 
   it('single-select filters reject several values; dropdown validValues are enforced', () => {
     const filters = [def('s', 'dropdown', 'TEXT', { validValues: ['x', 'y'] })];
     expect(compileError(() => compile('{a=s}', { filters, parameters: { filters: [sel('s', 'x', 'y')] } })).detail).toMatch(/accepts one value, got 2/);
-    expect(compileError(() => compile('{a=s}', { filters, parameters: { filters: [sel('s', 'z')] } })).detail).toMatch(/"z" is not one of the filter's options/);
+    expect(compileError(() => compile('{a=s}', { filters, parameters: { filters: [sel('s', 'z')] } })).detail).toMatch(
+      /"z" is not one of the filter's options/,
+    );
     expect(compile('{a=s}', { filters, parameters: { filters: [sel('s', 'y')] } }).values).toEqual(['y']);
   });
 
@@ -81,7 +85,10 @@ describe('list filters (input, dropdown, ad hoc)', () => {
       sql: 'SELECT $1::text, $2::text, $3::text, $4::text',
       values: ['9', '100', 'a', 'c'],
     });
-    expect(compile('WHERE x IN ({t.values}) OR y IN ({g.values})', p)).toMatchObject({ sql: 'WHERE x IN ($1, $2, $3) OR y IN (NULL)', values: ['b', 'a', 'c'] });
+    expect(compile('WHERE x IN ({t.values}) OR y IN ({g.values})', p)).toMatchObject({
+      sql: 'WHERE x IN ($1, $2, $3) OR y IN (NULL)',
+      values: ['b', 'a', 'c'],
+    });
     expect(compile('SELECT {one.value}, {one}', p)).toMatchObject({ sql: 'SELECT $1::text, $2::text', values: ['x', 'x'] });
     expect(compileMy('SELECT {one.value}, {g.min}', p)).toMatchObject({ sql: 'SELECT ?, NULL', values: ['x'] });
     const n = compile('SELECT {n.min}, {n.max}', { filters: [def('n', 'input_multi', 'NUMBER')], parameters: { filters: [sel('n', 5, -2.5, 30)] } });
@@ -98,14 +105,20 @@ describe('checkbox and Yes/No/All', () => {
     expect(compile('{enabled=cb}', { filters })).toMatchObject({ sql: '((enabled) = $1::boolean)', values: [false] });
     expect(compile('{enabled=cb}', { filters, parameters: { filters: [sel('cb', true)] } })).toMatchObject({ values: [true] });
     expect(compileMy('{enabled=cb}', { filters, parameters: { filters: [sel('cb', 'true')] } })).toMatchObject({ sql: '((enabled) = ?)', values: [1] });
-    expect(compile('SELECT {cb.value}', { filters, parameters: { filters: [sel('cb', false)] } })).toMatchObject({ sql: 'SELECT $1::boolean', values: [false] });
+    expect(compile('SELECT {cb.value}', { filters, parameters: { filters: [sel('cb', false)] } })).toMatchObject({
+      sql: 'SELECT $1::boolean',
+      values: [false],
+    });
     expect(compileError(() => compile('{e=cb}', { filters, parameters: { filters: [sel('cb', 'yes')] } })).detail).toMatch(/not a BOOLEAN/);
     expect(compileError(() => compile('{e=cb}', { filters, parameters: { filters: [sel('cb', null)] } })).detail).toMatch(/not null/);
   });
   it('Yes/No/All: All ≡ no selection → (1=1), .value NULL', () => {
     expect(compile('{enabled=yn}', { filters }).sql).toBe('(1=1)');
     expect(compile('SELECT {yn.value}', { filters }).sql).toBe('SELECT NULL');
-    expect(compile('{enabled=yn}', { filters, parameters: { filters: [sel('yn', false)] } })).toMatchObject({ sql: '((enabled) = $1::boolean)', values: [false] });
+    expect(compile('{enabled=yn}', { filters, parameters: { filters: [sel('yn', false)] } })).toMatchObject({
+      sql: '((enabled) = $1::boolean)',
+      values: [false],
+    });
     expect(compileMy('{enabled=yn}', { filters, parameters: { filters: [sel('yn', true)] } })).toMatchObject({ sql: '((enabled) = ?)', values: [1] });
     expect(compileError(() => compile('SELECT {yn.count}', { filters })).detail).toMatch(/has no '\.count' value/);
   });
@@ -114,14 +127,23 @@ describe('checkbox and Yes/No/All', () => {
 describe('single date, time and date-time filters', () => {
   const filters = [def('d', 'date', 'DATE'), def('t', 'time', 'TIME'), def('dt', 'date_time', 'DATE_TIME')];
   it('date', () => {
-    expect(compile('{d_col=d}', { filters, parameters: { filters: [sel('d', '2023-04-12')] } })).toMatchObject({ sql: '((d_col) = $1::date)', values: ['2023-04-12'] });
+    expect(compile('{d_col=d}', { filters, parameters: { filters: [sel('d', '2023-04-12')] } })).toMatchObject({
+      sql: '((d_col) = $1::date)',
+      values: ['2023-04-12'],
+    });
     expect(compileMy('{d_col=d}', { filters, parameters: { filters: [sel('d', '2023-04-12')] } }).sql).toBe('((d_col) = CAST(? AS DATE))');
     expect(compile('{d_col=d}', { filters }).sql).toBe('(1=1)');
     expect(compileError(() => compile('{c=d}', { filters, parameters: { filters: [sel('d', '2023-02-30')] } })).detail).toMatch(/is not a DATE/);
   });
   it('time: HH:MM accepted, canonical HH:MM:SS; .selected / .value', () => {
-    expect(compile('{log_time=t}', { filters, parameters: { filters: [sel('t', '13:45')] } })).toMatchObject({ sql: '((log_time) = $1::time)', values: ['13:45:00'] });
-    expect(compileMy('{log_time=t}', { filters, parameters: { filters: [sel('t', '13:45:31')] } })).toMatchObject({ sql: '((log_time) = CAST(? AS TIME))', values: ['13:45:31'] });
+    expect(compile('{log_time=t}', { filters, parameters: { filters: [sel('t', '13:45')] } })).toMatchObject({
+      sql: '((log_time) = $1::time)',
+      values: ['13:45:00'],
+    });
+    expect(compileMy('{log_time=t}', { filters, parameters: { filters: [sel('t', '13:45:31')] } })).toMatchObject({
+      sql: '((log_time) = CAST(? AS TIME))',
+      values: ['13:45:31'],
+    });
     expect(compile('CASE WHEN {t.selected} = TRUE THEN {starttime=t} ELSE x END', { filters }).sql).toBe('CASE WHEN FALSE = TRUE THEN (1=1) ELSE x END');
     expect(compile('SELECT {t.value}', { filters }).sql).toBe('SELECT NULL');
     expect(compileError(() => compile('{c=t}', { filters, parameters: { filters: [sel('t', '24:00:00')] } })).detail).toMatch(/is not a TIME/);
@@ -130,7 +152,10 @@ describe('single date, time and date-time filters', () => {
     const p = { filters, parameters: { filters: [sel('dt', '2023-04-12T10:00:00')] } };
     expect(compile('{ts=dt}', p)).toMatchObject({ sql: '((ts) = $1)', values: ['2023-04-12T10:00:00'] });
     expect(compile('{ts=dt}', { ...p, dashboardTimeZone: 'Europe/Berlin' }).values).toEqual(['2023-04-12T08:00:00']);
-    expect(compileMy('SELECT {dt.value}', { filters, parameters: { filters: [sel('dt', 1681293600)] } })).toMatchObject({ sql: 'SELECT CAST(? AS DATETIME)', values: ['2023-04-12 10:00:00'] });
+    expect(compileMy('SELECT {dt.value}', { filters, parameters: { filters: [sel('dt', 1681293600)] } })).toMatchObject({
+      sql: 'SELECT CAST(? AS DATETIME)',
+      values: ['2023-04-12 10:00:00'],
+    });
     expect(compile('SELECT {dt.value}', { filters, parameters: { filters: [sel('dt', '1681293600')] } })).toMatchObject({ sql: 'SELECT $1::timestamp' });
   });
 });
@@ -138,7 +163,7 @@ describe('single date, time and date-time filters', () => {
 describe('parameter syntax', () => {
   it('bracket form copies the expression verbatim in parentheses, simplified form takes qualified/quoted names', () => {
     const p = { parameters: { filters: [sel('f', 'a')] } };
-    expect(compile('{[lower(t.name) || \'x]\']=f}', p).sql).toBe("((lower(t.name) || 'x]') = $1)");
+    expect(compile("{[lower(t.name) || 'x]']=f}", p).sql).toBe("((lower(t.name) || 'x]') = $1)");
     expect(compile('{ t.name = f }', p).sql).toBe('((t.name) = $1)');
     expect(compile('{"My Table"."Col"=f}', p).sql).toBe('(("My Table"."Col") = $1)');
     expect(compileMy('{`t`.`c`=f}', p).sql).toBe('((`t`.`c`) = ?)');
@@ -150,7 +175,7 @@ describe('parameter syntax', () => {
       "SELECT '{x=f}', '{1,2}'::int[], \"{x=f}\", $tag${x=f}$tag$, $${x=f}$$, E'\\'{x=f}'",
       '-- {x=f}',
       '/* {x=f} /* nested {x=f} */ still {x=f} */',
-      "FROM t WHERE {x=f} AND j = '{\"a\": {\"b\": 1}}'::jsonb",
+      'FROM t WHERE {x=f} AND j = \'{"a": {"b": 1}}\'::jsonb',
     ].join('\n');
     const r = compile(sql, { parameters: { filters: [sel('f', 'v')] } });
     expect(r.sql).toBe(sql.replace('WHERE {x=f}', 'WHERE ((x) = $1)'));
@@ -163,7 +188,9 @@ describe('parameter syntax', () => {
     const e = compileError(() => compile('SELECT\n  {x::date:aggregation}'));
     expect(e.status).toBe(422);
     expect(e.code).toBe('query_compile_error');
-    expect(e.detail).toBe('Invalid parameter {x::date:aggregation}: without brackets the left-hand side must be just a column name; write {[x::date]:aggregation} (at line 2, column 3)');
+    expect(e.detail).toBe(
+      'Invalid parameter {x::date:aggregation}: without brackets the left-hand side must be just a column name; write {[x::date]:aggregation} (at line 2, column 3)',
+    );
     expect(e.meta).toMatchObject({ position: { offset: 9, line: 2, column: 3 } });
   });
 

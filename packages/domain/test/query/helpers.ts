@@ -29,7 +29,12 @@ export function sel(variable_name: string, ...selected_values: Array<string | nu
 }
 
 /** Filter definition shorthand. */
-export function def(variableName: string, controlType: FilterDefinition['controlType'], valueType: FilterDefinition['valueType'] = 'TEXT', extra: Partial<FilterDefinition> = {}): FilterDefinition {
+export function def(
+  variableName: string,
+  controlType: FilterDefinition['controlType'],
+  valueType: FilterDefinition['valueType'] = 'TEXT',
+  extra: Partial<FilterDefinition> = {},
+): FilterDefinition {
   return { variableName, controlType, valueType, ...extra };
 }
 

@@ -28,7 +28,7 @@ const PAYLOADS: string[] = [
   "1' UNION SELECT version() --",
   "' UNION SELECT NULL, NULL --",
   '/* comment */',
-  "*/ OR 1=1 /*",
+  '*/ OR 1=1 /*',
   '-- comment',
   '# comment',
   '$1',
@@ -56,9 +56,9 @@ const PAYLOADS: string[] = [
   'case',
   "x' AND SLEEP(5) --",
   "x'; SELECT pg_sleep(5); --",
-  "0x27 OR 1=1",
-  "CHAR(39)",
-  `'${"a".repeat(5000)}`,
+  '0x27 OR 1=1',
+  'CHAR(39)',
+  `'${'a'.repeat(5000)}`,
   "'".repeat(3000),
   '\\'.repeat(3001),
   'z'.repeat(100_000),
@@ -104,7 +104,9 @@ async function count(dialect: SqlDialect, sql: string, values: unknown[]): Promi
   // The MySQL datasource driver binds client-side (escaped literals): the same statement through that
   // path must give the same answer, in both backslash modes.
   for (const noBackslashEscapes of [false, true]) {
-    await my.query(`SET SESSION sql_mode = ${noBackslashEscapes ? "CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')" : "REPLACE(@@sql_mode, 'NO_BACKSLASH_ESCAPES', '')"}`);
+    await my.query(
+      `SET SESSION sql_mode = ${noBackslashEscapes ? "CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')" : "REPLACE(@@sql_mode, 'NO_BACKSLASH_ESCAPES', '')"}`,
+    );
     try {
       const [literalRows] = await my.query<mysql.RowDataPacket[]>(bindMysqlPlaceholders(sql, values, { noBackslashEscapes, timeZone: 'UTC' }));
       expect(Number(literalRows[0]!.n)).toBe(n);
@@ -163,7 +165,11 @@ describe.each(['postgres', 'mysql'] as const)('%s', (dialect) => {
     const filters = [def('n', 'input_multi', 'NUMBER')];
     for (const v of NUMBER_OK) {
       const q = compile(`SELECT COUNT(*) AS n FROM ${table} WHERE {amount=n}`, { dialect, filters, parameters: { filters: [sel('n', v)] } });
-      const direct = await count(dialect, `SELECT COUNT(*) AS n FROM ${table} WHERE amount = ${dialect === 'postgres' ? '$1::numeric' : 'CAST(? AS DECIMAL(65,30))'}`, [String(Number(v))]);
+      const direct = await count(
+        dialect,
+        `SELECT COUNT(*) AS n FROM ${table} WHERE amount = ${dialect === 'postgres' ? '$1::numeric' : 'CAST(? AS DECIMAL(65,30))'}`,
+        [String(Number(v))],
+      );
       expect({ v, n: await count(dialect, q.sql, q.values) }).toEqual({ v, n: direct });
     }
     for (const v of [...NUMBER_BAD, ...PAYLOADS.filter((p) => !/^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/.test(p))]) {

@@ -74,8 +74,14 @@ describe('built-in timerange filter', () => {
   });
 
   it('one-sided and unbounded', () => {
-    expect(compile('{created_at=timerange}', { parameters: { timerange: '~1679917838' } })).toMatchObject({ sql: '((created_at) < $1)', values: ['2023-03-27T11:50:39'] });
-    expect(compile('{created_at=timerange}', { parameters: { timerange: '1679917838~' } })).toMatchObject({ sql: '((created_at) >= $1)', values: ['2023-03-27T11:50:38'] });
+    expect(compile('{created_at=timerange}', { parameters: { timerange: '~1679917838' } })).toMatchObject({
+      sql: '((created_at) < $1)',
+      values: ['2023-03-27T11:50:39'],
+    });
+    expect(compile('{created_at=timerange}', { parameters: { timerange: '1679917838~' } })).toMatchObject({
+      sql: '((created_at) >= $1)',
+      values: ['2023-03-27T11:50:38'],
+    });
     expect(compile('{created_at=timerange}', { parameters: { timerange: '~' } }).sql).toBe('(1=1)');
     expect(compile('{created_at=timerange}').sql).toBe('(1=1)');
   });
@@ -123,17 +129,27 @@ describe('date_time_range', () => {
     expect(a).toMatchObject({ sql: '((log_timestamp) >= $1 AND (log_timestamp) < $2)', values: ['2023-04-12T00:00:00', '2023-04-13T00:00:00'] });
     const b = compile('{ts=r}', { filters, parameters: { filters: [sel('r', 1681257600, null)] } });
     expect(b).toMatchObject({ sql: '((ts) >= $1)', values: ['2023-04-12T00:00:00'] });
-    const c = compile('{ts=r}', { filters, dashboardTimeZone: 'Europe/Berlin', parameters: { filters: [sel('r', '2023-04-12T00:00:00~2023-04-12T23:59:59')] } });
+    const c = compile('{ts=r}', {
+      filters,
+      dashboardTimeZone: 'Europe/Berlin',
+      parameters: { filters: [sel('r', '2023-04-12T00:00:00~2023-04-12T23:59:59')] },
+    });
     expect(c.values).toEqual(['2023-04-11T22:00:00', '2023-04-12T22:00:00']);
     expect(compile('{ts=r}', { filters, parameters: { filters: [sel('r', 'previous_day')] } }).values).toEqual(['2023-03-21T00:00:00', '2023-03-22T00:00:00']);
     expect(compile('{ts=r}', { filters, parameters: { filters: [sel('r', '~')] } }).sql).toBe('(1=1)');
   });
   it('configuration flags and malformed input → 422', () => {
-    const strict = [def('r', 'date_time_range', 'DATE_TIME', { relativeRangeEnabled: false, beforeRangeEnabled: false, afterRangeEnabled: false, fromToRangeEnabled: false })];
-    expect(compileError(() => compile('{t=r}', { filters: strict, parameters: { filters: [sel('r', '7_day')] } })).detail).toMatch(/relative ranges are not enabled/);
+    const strict = [
+      def('r', 'date_time_range', 'DATE_TIME', { relativeRangeEnabled: false, beforeRangeEnabled: false, afterRangeEnabled: false, fromToRangeEnabled: false }),
+    ];
+    expect(compileError(() => compile('{t=r}', { filters: strict, parameters: { filters: [sel('r', '7_day')] } })).detail).toMatch(
+      /relative ranges are not enabled/,
+    );
     expect(compileError(() => compile('{t=r}', { filters: strict, parameters: { filters: [sel('r', '~1')] } })).detail).toMatch(/without a start/);
     expect(compileError(() => compile('{t=r}', { filters: strict, parameters: { filters: [sel('r', '1~')] } })).detail).toMatch(/without an end/);
-    expect(compileError(() => compile('{t=r}', { filters: strict, parameters: { filters: [sel('r', '1~2')] } })).detail).toMatch(/from–to ranges are not enabled/);
+    expect(compileError(() => compile('{t=r}', { filters: strict, parameters: { filters: [sel('r', '1~2')] } })).detail).toMatch(
+      /from–to ranges are not enabled/,
+    );
     expect(compileError(() => compile('{t=r}', { filters, parameters: { filters: [sel('r', 'a', 'b', 'c')] } })).detail).toMatch(/at most two values/);
     expect(compileError(() => compile('{t=r}', { filters, parameters: { filters: [sel('r', '2023-13-01T00:00:00~')] } })).detail).toMatch(/is not a DATE_TIME/);
     expect(compileError(() => compile('{t=r}', { filters, parameters: { filters: [sel('r', '10~5')] } })).detail).toMatch(/start is after end/);
@@ -145,14 +161,22 @@ describe('date_range', () => {
   it('renders date bounds with end + 1 day, exclusive', () => {
     const p = { filters, parameters: { filters: [sel('d', '2023-04-12~2023-04-14')] } };
     expect(compile('{log_date=d}', p)).toMatchObject({ sql: '((log_date) >= $1::date AND (log_date) < $2::date)', values: ['2023-04-12', '2023-04-15'] });
-    expect(compileMy('{log_date=d}', p)).toMatchObject({ sql: '((log_date) >= CAST(? AS DATE) AND (log_date) < CAST(? AS DATE))', values: ['2023-04-12', '2023-04-15'] });
-    expect(compile('{x=d}', { filters, parameters: { filters: [sel('d', null, '2023-12-31')] } })).toMatchObject({ sql: '((x) < $1::date)', values: ['2024-01-01'] });
+    expect(compileMy('{log_date=d}', p)).toMatchObject({
+      sql: '((log_date) >= CAST(? AS DATE) AND (log_date) < CAST(? AS DATE))',
+      values: ['2023-04-12', '2023-04-15'],
+    });
+    expect(compile('{x=d}', { filters, parameters: { filters: [sel('d', null, '2023-12-31')] } })).toMatchObject({
+      sql: '((x) < $1::date)',
+      values: ['2024-01-01'],
+    });
     expect(compile('SELECT {d.start}, {d.end}', p)).toMatchObject({ sql: 'SELECT $1::date, $2::date', values: ['2023-04-12', '2023-04-14'] });
   });
   it('relative ranges resolve in the operating zone; units below a day are rejected', () => {
     expect(compile('{x=d}', { filters, parameters: { filters: [sel('d', '7_full_day')] } }).values).toEqual(['2023-03-16', '2023-03-23']);
     const lateNow = new Date('2023-03-22T23:30:00Z');
-    expect(compile('{x=d}', { filters, now: lateNow, dashboardTimeZone: 'Europe/Berlin', parameters: { filters: [sel('d', 'thisfull_day')] } }).values).toEqual(['2023-03-23', '2023-03-24']);
+    expect(compile('{x=d}', { filters, now: lateNow, dashboardTimeZone: 'Europe/Berlin', parameters: { filters: [sel('d', 'thisfull_day')] } }).values).toEqual(
+      ['2023-03-23', '2023-03-24'],
+    );
     expect(compile('{x=d}', { filters, parameters: { filters: [sel('d', 'this_month')] } }).values).toEqual(['2023-03-01', '2023-03-23']);
     expect(compileError(() => compile('{x=d}', { filters, parameters: { filters: [sel('d', '3_hour')] } })).detail).toMatch(/day or coarser/);
   });
@@ -184,7 +208,10 @@ describe('time_range', () => {
   it('relative ranges (minute/hour) in the operating zone, crossing midnight', () => {
     expect(run(['thisfull_hour']).values).toEqual(['12:00:00', '13:00:00']);
     expect(run(['3_hour']).values).toEqual(['09:34:56', '12:34:57']);
-    expect(run(['3_hour'], '{x=t}', { now: new Date('2023-03-22T01:00:00Z') })).toMatchObject({ sql: '((x) >= $1::time OR (x) < $2::time)', values: ['22:00:00', '01:00:01'] });
+    expect(run(['3_hour'], '{x=t}', { now: new Date('2023-03-22T01:00:00Z') })).toMatchObject({
+      sql: '((x) >= $1::time OR (x) < $2::time)',
+      values: ['22:00:00', '01:00:01'],
+    });
     expect(run(['thisfull_hour'], '{x=t}', { dashboardTimeZone: 'Asia/Kolkata' }).values).toEqual(['18:00:00', '19:00:00']);
     expect(run(['24_hour']).sql).toBe('(1=1)');
     expect(compileError(() => run(['1_day'])).detail).toMatch(/minute and hour/);

@@ -14,9 +14,78 @@ function rng(seed: number): () => number {
   };
 }
 
-const TOKENS = ['{', '}', '[', ']', '(', ')', "'", '"', '`', '$', '$$', '--', '#', '/*', '*/', '=', ':', '.', '?', '$1', ' ', '\n', ',', '\\', 'E',
-  'x', 'f', 'g', 'timerange', 'aggregation', 'tz', 'week', 'next', 'previous', 'value', 'values', 'count', 'start', 'end', 'snip', 'CLUVIO_USER_EMAIL', 'dr', 'tr', 'cb', '~', '7_full_day'];
-const VALUES: Array<string | number | boolean | null> = [null, true, false, 0, -1, 1.5, 1e300, '', 'a', '1e5', '2023-01-01', '2023-01-01~2023-01-31', '13:00~12:00', '~', '1~', 'this_hour', '999999_day', '12:00:00', '2023-02-29', '1681250400', '{x}', "'"];
+const TOKENS = [
+  '{',
+  '}',
+  '[',
+  ']',
+  '(',
+  ')',
+  "'",
+  '"',
+  '`',
+  '$',
+  '$$',
+  '--',
+  '#',
+  '/*',
+  '*/',
+  '=',
+  ':',
+  '.',
+  '?',
+  '$1',
+  ' ',
+  '\n',
+  ',',
+  '\\',
+  'E',
+  'x',
+  'f',
+  'g',
+  'timerange',
+  'aggregation',
+  'tz',
+  'week',
+  'next',
+  'previous',
+  'value',
+  'values',
+  'count',
+  'start',
+  'end',
+  'snip',
+  'CLUVIO_USER_EMAIL',
+  'dr',
+  'tr',
+  'cb',
+  '~',
+  '7_full_day',
+];
+const VALUES: Array<string | number | boolean | null> = [
+  null,
+  true,
+  false,
+  0,
+  -1,
+  1.5,
+  1e300,
+  '',
+  'a',
+  '1e5',
+  '2023-01-01',
+  '2023-01-01~2023-01-31',
+  '13:00~12:00',
+  '~',
+  '1~',
+  'this_hour',
+  '999999_day',
+  '12:00:00',
+  '2023-02-29',
+  '1681250400',
+  '{x}',
+  "'",
+];
 
 function check(fn: () => unknown): void {
   try {
@@ -28,8 +97,17 @@ function check(fn: () => unknown): void {
 }
 
 describe('robustness', () => {
-  const filters = [def('dr', 'date_range', 'DATE'), def('tr', 'time_range', 'TIME'), def('cb', 'checkbox', 'BOOLEAN'), def('g', 'dropdown', 'NUMBER'), def('dt', 'date_time_range', 'DATE_TIME')];
-  const snippets = [{ name: 'snip', text: '{x=f} [snip2]' }, { name: 'snip2', text: '${a} {[y]:aggregation}', params: 'a=1' }];
+  const filters = [
+    def('dr', 'date_range', 'DATE'),
+    def('tr', 'time_range', 'TIME'),
+    def('cb', 'checkbox', 'BOOLEAN'),
+    def('g', 'dropdown', 'NUMBER'),
+    def('dt', 'date_time_range', 'DATE_TIME'),
+  ];
+  const snippets = [
+    { name: 'snip', text: '{x=f} [snip2]' },
+    { name: 'snip2', text: '${a} {[y]:aggregation}', params: 'a=1' },
+  ];
 
   it.each(['postgres', 'mysql'] as const)('random token soup (%s)', (dialect: SqlDialect) => {
     const r = rng(dialect === 'postgres' ? 1 : 2);
@@ -59,13 +137,25 @@ describe('robustness', () => {
       const text = Array.from({ length: Math.floor(r() * 20) }, () => alphabet[Math.floor(r() * alphabet.length)]).join('');
       check(() => parseTimerange(text, NOW, 'Pacific/Chatham'));
     }
-    for (const t of ['999999_year', '999999_full_week', '99999_full_quarter', '-99999999999999~', '253402300799~', '~253402300800']) check(() => parseTimerange(t, NOW, 'UTC'));
+    for (const t of ['999999_year', '999999_full_week', '99999_full_quarter', '-99999999999999~', '253402300799~', '~253402300800'])
+      check(() => parseTimerange(t, NOW, 'UTC'));
   });
 
   it('non-scalar and odd-typed inputs are 422s, not crashes', () => {
     const odd: unknown[] = [{}, [], [1], undefined, NaN, Infinity, Symbol.iterator.toString(), 10n.toString()];
     for (const v of odd) {
-      check(() => compile('{x=f} {[y]=dr} {z=cb}', { filters, parameters: { filters: [{ variable_name: 'f', selected_values: [v as never] }, { variable_name: 'dr', selected_values: [v as never, v as never] }, { variable_name: 'cb', selected_values: [v as never] }] } }));
+      check(() =>
+        compile('{x=f} {[y]=dr} {z=cb}', {
+          filters,
+          parameters: {
+            filters: [
+              { variable_name: 'f', selected_values: [v as never] },
+              { variable_name: 'dr', selected_values: [v as never, v as never] },
+              { variable_name: 'cb', selected_values: [v as never] },
+            ],
+          },
+        }),
+      );
     }
     check(() => compile('SELECT 1', { parameters: { filters: 'x' as never } }));
     check(() => compile('SELECT 1', { parameters: { filters: [null as never] } }));

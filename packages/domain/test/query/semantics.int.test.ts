@@ -1,7 +1,14 @@
 // Executes compiled queries on the real PostgreSQL and MariaDB to prove the rendered SQL means what
 // the spec says: inclusive timerange bounds, bucket boundaries, zone day boundaries, NULL, multi-select.
 import type mysql from 'mysql2/promise';
-import { AGGREGATION_OPTIONS, assertMysqlTimeZoneProbe, mysqlTimeZoneProbeSql, type CompileInput, type CompiledQuery, type SqlDialect } from '../../src/query/index.js';
+import {
+  AGGREGATION_OPTIONS,
+  assertMysqlTimeZoneProbe,
+  mysqlTimeZoneProbeSql,
+  type CompileInput,
+  type CompiledQuery,
+  type SqlDialect,
+} from '../../src/query/index.js';
 import { compile, def, sel } from './helpers.js';
 import { ensureMariadbTimeZones, openMariadb, openPgScratch, scratchName, type PgScratch } from './support/databases.js';
 
@@ -29,9 +36,19 @@ const ROWS: Array<[number, string, string, string | null, string | null, boolean
 
 beforeAll(async () => {
   pgs = await openPgScratch('UTC');
-  await pgs.client.query(`CREATE TABLE events (id int PRIMARY KEY, ts timestamp(6), tstz timestamptz, ts_text text, d date, t time, name text, amount numeric, flag boolean)`);
+  await pgs.client.query(
+    `CREATE TABLE events (id int PRIMARY KEY, ts timestamp(6), tstz timestamptz, ts_text text, d date, t time, name text, amount numeric, flag boolean)`,
+  );
   for (const [id, ts, t, name, amount, flag] of ROWS) {
-    await pgs.client.query('INSERT INTO events VALUES ($1, $2::text::timestamp, $2::text::timestamptz, $3, $2::text::date, $4, $5, $6, $7)', [id, ts, ts.replace(' ', 'T'), t, name, amount, flag]);
+    await pgs.client.query('INSERT INTO events VALUES ($1, $2::text::timestamp, $2::text::timestamptz, $3, $2::text::date, $4, $5, $6, $7)', [
+      id,
+      ts,
+      ts.replace(' ', 'T'),
+      t,
+      name,
+      amount,
+      flag,
+    ]);
   }
   if (!(await ensureMariadbTimeZones())) throw new Error('MariaDB time zone tables are missing and could not be loaded');
   my = await openMariadb('UTC');
@@ -169,7 +186,13 @@ describe.each(['postgres', 'mysql'] as const)('%s', (dialect) => {
         '[CLUVIO_USER_EMAIL] IS NULL AS anon, {none.value} IS NULL AS nv, {aggregation.value} AS agg, {tr.start} AS ts, {dr.end} AS de',
       {
         dialect,
-        filters: [def('one', 'input'), def('nums', 'input_multi', 'NUMBER'), def('none', 'input'), def('tr', 'time_range', 'TIME'), def('dr', 'date_range', 'DATE')],
+        filters: [
+          def('one', 'input'),
+          def('nums', 'input_multi', 'NUMBER'),
+          def('none', 'input'),
+          def('tr', 'time_range', 'TIME'),
+          def('dr', 'date_range', 'DATE'),
+        ],
         parameters: {
           timerange: '1678924800~1679529599',
           aggregation: 'week',
@@ -178,7 +201,11 @@ describe.each(['postgres', 'mysql'] as const)('%s', (dialect) => {
       },
     );
     const [row] = await run(dialect, q);
-    const norm = (v: unknown) => String(v).replace('T', ' ').replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '');
+    const norm = (v: unknown) =>
+      String(v)
+        .replace('T', ' ')
+        .replace(/(\.\d*?)0+$/, '$1')
+        .replace(/\.$/, '');
     expect({
       v: row!.v,
       mn: norm(row!.mn),
@@ -207,7 +234,12 @@ describe.each(['postgres', 'mysql'] as const)('%s', (dialect) => {
   });
 
   it('checkbox, Yes/No/All, date range and time range (wrap rules)', async () => {
-    const filters = [def('cb', 'checkbox', 'BOOLEAN'), def('yn', 'checkbox_two_way', 'BOOLEAN'), def('dr', 'date_range', 'DATE'), def('tr', 'time_range', 'TIME')];
+    const filters = [
+      def('cb', 'checkbox', 'BOOLEAN'),
+      def('yn', 'checkbox_two_way', 'BOOLEAN'),
+      def('dr', 'date_range', 'DATE'),
+      def('tr', 'time_range', 'TIME'),
+    ];
     const p = (name: string, ...v: Array<string | boolean | null>) => ({ filters, parameters: { filters: [sel(name, ...v)] } });
     expect(await ids(dialect, '{flag=cb}', p('cb'))).toEqual([2, 5, 7, 9]);
     expect(await ids(dialect, '{flag=yn}', p('yn', true))).toEqual([1, 4, 6, 8, 10, 11, 12, 13, 14]);

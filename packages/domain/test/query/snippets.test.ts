@@ -26,14 +26,23 @@ describe('expandSnippets', () => {
     const chain = (n: number): SnippetDefinition[] => Array.from({ length: n }, (_, i) => ({ name: `s${i + 1}`, text: i + 1 < n ? `[s${i + 2}]` : 'end' }));
     expect(expandSnippets('[s1]', chain(10)).sql).toBe('end');
     const e = compileError(() => expandSnippets('SELECT\n [s1]', chain(11)));
-    expect(e.detail).toBe("Snippets are nested deeper than 10 levels: s1 -> s2 -> s3 -> s4 -> s5 -> s6 -> s7 -> s8 -> s9 -> s10 -> s11 (in snippet 's1' referenced at line 2, column 2)");
+    expect(e.detail).toBe(
+      "Snippets are nested deeper than 10 levels: s1 -> s2 -> s3 -> s4 -> s5 -> s6 -> s7 -> s8 -> s9 -> s10 -> s11 (in snippet 's1' referenced at line 2, column 2)",
+    );
   });
 
   it('rejects cycles with the chain and the position of the top-level reference', () => {
-    const e = compileError(() => expandSnippets('SELECT [a]', [{ name: 'a', text: '[b]' }, { name: 'b', text: '[a]' }]));
+    const e = compileError(() =>
+      expandSnippets('SELECT [a]', [
+        { name: 'a', text: '[b]' },
+        { name: 'b', text: '[a]' },
+      ]),
+    );
     expect(e.detail).toBe("Snippet cycle: a -> b -> a (in snippet 'a' referenced at line 1, column 8)");
     expect(e.meta).toMatchObject({ position: { line: 1, column: 8 }, snippet: 'a', snippetChain: ['a', 'b', 'a'] });
-    expect(compileError(() => expandSnippets('[self]', [{ name: 'self', text: 'x [self]' }])).detail).toMatch(/Snippet cycle: self -> self \(in snippet 'self' referenced at line 1, column 1\)/);
+    expect(compileError(() => expandSnippets('[self]', [{ name: 'self', text: 'x [self]' }])).detail).toMatch(
+      /Snippet cycle: self -> self \(in snippet 'self' referenced at line 1, column 1\)/,
+    );
   });
 
   it('parameters: positional, named, defaults, missing, too many', () => {
@@ -70,23 +79,45 @@ describe('snippets inside compileQuery', () => {
   });
 
   it('built-in snippets become bind parameters (NULL when unknown)', () => {
-    const builtins = { userEmail: "o'hara@example.com", userFirstname: 'John', userLastname: 'Doe', userRole: 'viewer', dashboardName: 'Sample Dashboard', dashboardId: '69wx-3kz9-3opj' };
-    const sql = 'SELECT [CLUVIO_USER_EMAIL], [CLUVIO_USER_FIRSTNAME], [CLUVIO_USER_LASTNAME], [CLUVIO_USER_ROLE], [CLUVIO_DASHBOARD_NAME], [CLUVIO_DASHBOARD_ID]';
+    const builtins = {
+      userEmail: "o'hara@example.com",
+      userFirstname: 'John',
+      userLastname: 'Doe',
+      userRole: 'viewer',
+      dashboardName: 'Sample Dashboard',
+      dashboardId: '69wx-3kz9-3opj',
+    };
+    const sql =
+      'SELECT [CLUVIO_USER_EMAIL], [CLUVIO_USER_FIRSTNAME], [CLUVIO_USER_LASTNAME], [CLUVIO_USER_ROLE], [CLUVIO_DASHBOARD_NAME], [CLUVIO_DASHBOARD_ID]';
     expect(compile(sql, { builtins })).toMatchObject({
       sql: 'SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text',
       values: ["o'hara@example.com", 'John', 'Doe', 'viewer', 'Sample Dashboard', '69wx-3kz9-3opj'],
     });
-    expect(compileMy('SELECT [CLUVIO_USER_EMAIL] FROM t WHERE x = [ CLUVIO_DASHBOARD_ID ]')).toMatchObject({ sql: 'SELECT ? FROM t WHERE x = ?', values: [null, null] });
+    expect(compileMy('SELECT [CLUVIO_USER_EMAIL] FROM t WHERE x = [ CLUVIO_DASHBOARD_ID ]')).toMatchObject({
+      sql: 'SELECT ? FROM t WHERE x = ?',
+      values: [null, null],
+    });
     expect(compile("SELECT '[CLUVIO_USER_EMAIL]'").values).toEqual([]);
     expect(compileError(() => compile('SELECT [CLUVIO_USER_EMAIL(1)]')).detail).toMatch(/takes no arguments/);
     // a snippet can use a built-in
-    expect(compile('[me]', { snippets: [{ name: 'me', text: 'owner = [CLUVIO_USER_EMAIL]' }], builtins })).toMatchObject({ sql: 'owner = $1::text', snippetNames: ['me'] });
+    expect(compile('[me]', { snippets: [{ name: 'me', text: 'owner = [CLUVIO_USER_EMAIL]' }], builtins })).toMatchObject({
+      sql: 'owner = $1::text',
+      snippetNames: ['me'],
+    });
   });
 });
 
 describe('limits', () => {
   it('exponential snippet expansion is stopped with a clear error', () => {
-    const snippets = Array.from({ length: 10 }, (_, i) => ({ name: `s${i}`, text: i < 9 ? Array(10).fill(`[s${i + 1}]`).join(' ') : 'x' }));
+    const snippets = Array.from({ length: 10 }, (_, i) => ({
+      name: `s${i}`,
+      text:
+        i < 9
+          ? Array(10)
+              .fill(`[s${i + 1}]`)
+              .join(' ')
+          : 'x',
+    }));
     expect(compileError(() => expandSnippets('SELECT [s0]', snippets)).detail).toMatch(/longer than 2000000 characters after snippet expansion/);
   });
   // A scan that went quadratic on these 80,000 characters would run into the test timeout; the time

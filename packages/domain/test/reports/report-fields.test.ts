@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { reportFields, type Report } from '../../src/reports/index.js';
 
-type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 type Flat<T> = { [K in keyof T]: T[K] };
 function assertType<_T extends true>(): void {}
 
@@ -19,7 +19,14 @@ describe('reportFields', () => {
     const now = new Date();
     const report: Report = {
       ...reportFields.prepareCreate({ name: 'R', dashboardId: 'd', datasourceId: 's' }),
-      id: 'r', organizationId: 'o', chartConfiguration: { type: 'bar' }, queryError: 'boom', row: 1, column: 1, createdAt: now, updatedAt: now,
+      id: 'r',
+      organizationId: 'o',
+      chartConfiguration: { type: 'bar' },
+      queryError: 'boom',
+      row: 1,
+      column: 1,
+      createdAt: now,
+      updatedAt: now,
     };
     const backup = reportFields.toBackup(report);
     expect(only(Object.keys(backup), BACKUP)).toEqual(BACKUP);
@@ -29,23 +36,90 @@ describe('reportFields', () => {
 });
 
 type ReportBefore = {
-  id: string; organizationId: string; dashboardId: string; datasourceId: string; name: string; description: string | null;
-  sqlQuery: string | null; rQuery: string | null; rQueryEnabled: boolean; dataRefreshRate: number | null; dataRefreshAnchorTime: string | null;
-  chartConfiguration: Record<string, unknown>; downloadActionsEnabled: boolean; dataDownloadEnabled: boolean; maximizeActionEnabled: boolean;
-  refreshEnabled: boolean; unusedFiltersWarningEnabled: boolean; unlimitedCsvExportEnabled: boolean; defaultPageWidth: number;
-  defaultPageHeight: number; displayNameAsTitle: boolean; attribution: string | null; noDataMessage: string | null; queryError: string | null;
-  row: number; column: number; width: number; height: number; createdAt: Date; updatedAt: Date;
+  id: string;
+  organizationId: string;
+  dashboardId: string;
+  datasourceId: string;
+  name: string;
+  description: string | null;
+  sqlQuery: string | null;
+  rQuery: string | null;
+  rQueryEnabled: boolean;
+  dataRefreshRate: number | null;
+  dataRefreshAnchorTime: string | null;
+  chartConfiguration: Record<string, unknown>;
+  downloadActionsEnabled: boolean;
+  dataDownloadEnabled: boolean;
+  maximizeActionEnabled: boolean;
+  refreshEnabled: boolean;
+  unusedFiltersWarningEnabled: boolean;
+  unlimitedCsvExportEnabled: boolean;
+  defaultPageWidth: number;
+  defaultPageHeight: number;
+  displayNameAsTitle: boolean;
+  attribution: string | null;
+  noDataMessage: string | null;
+  queryError: string | null;
+  row: number;
+  column: number;
+  width: number;
+  height: number;
+  createdAt: Date;
+  updatedAt: Date;
 };
 
 const ATTRIBUTES = [
-  'name', 'description', 'sql_query', 'r_query', 'r_query_enabled', 'data_refresh_rate', 'data_refresh_anchor_time', 'chart_configuration',
-  'download_actions_enabled', 'data_download_enabled', 'maximize_action_enabled', 'refresh_enabled', 'unused_filters_warning_enabled',
-  'unlimited_csv_export_enabled', 'default_page_width', 'default_page_height', 'display_name_as_title', 'attribution', 'no_data_message',
-  'query_error', 'created_at', 'updated_at', 'row', 'column', 'width', 'height',
+  'name',
+  'description',
+  'sql_query',
+  'r_query',
+  'r_query_enabled',
+  'data_refresh_rate',
+  'data_refresh_anchor_time',
+  'chart_configuration',
+  'download_actions_enabled',
+  'data_download_enabled',
+  'maximize_action_enabled',
+  'refresh_enabled',
+  'unused_filters_warning_enabled',
+  'unlimited_csv_export_enabled',
+  'default_page_width',
+  'default_page_height',
+  'display_name_as_title',
+  'attribution',
+  'no_data_message',
+  'query_error',
+  'created_at',
+  'updated_at',
+  'row',
+  'column',
+  'width',
+  'height',
 ];
 const BACKUP = [
-  'id', 'datasource_id', 'name', 'description', 'sql_query', 'r_query', 'r_query_enabled', 'data_refresh_rate', 'data_refresh_anchor_time',
-  'chart_configuration', 'download_actions_enabled', 'data_download_enabled', 'maximize_action_enabled', 'refresh_enabled',
-  'unused_filters_warning_enabled', 'unlimited_csv_export_enabled', 'default_page_width', 'default_page_height', 'display_name_as_title',
-  'attribution', 'no_data_message', 'row', 'column', 'width', 'height',
+  'id',
+  'datasource_id',
+  'name',
+  'description',
+  'sql_query',
+  'r_query',
+  'r_query_enabled',
+  'data_refresh_rate',
+  'data_refresh_anchor_time',
+  'chart_configuration',
+  'download_actions_enabled',
+  'data_download_enabled',
+  'maximize_action_enabled',
+  'refresh_enabled',
+  'unused_filters_warning_enabled',
+  'unlimited_csv_export_enabled',
+  'default_page_width',
+  'default_page_height',
+  'display_name_as_title',
+  'attribution',
+  'no_data_message',
+  'row',
+  'column',
+  'width',
+  'height',
 ];

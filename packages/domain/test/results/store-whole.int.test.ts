@@ -4,7 +4,14 @@
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
-  ALL_PERMISSIONS, ExecutionRepository, PgResultStore, Principal, ResultWriter, createDomainServices, newUuid, type Datasource,
+  ALL_PERMISSIONS,
+  ExecutionRepository,
+  PgResultStore,
+  Principal,
+  ResultWriter,
+  createDomainServices,
+  newUuid,
+  type Datasource,
 } from '@sightline/domain';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database.js';
 
@@ -18,8 +25,16 @@ beforeAll(async () => {
   const services = createDomainServices({ db: database.db, encryptionKey: Buffer.alloc(32, 7) });
   organizationId = (await services.organizations.create('Whole results')).organization.id;
   datasource = await services.datasources.create(new Principal(organizationId, 'test', ALL_PERMISSIONS), {
-    name: 'whole', databaseType: 'postgres', connectionMode: 'direct', host: '127.0.0.1', port: 5432, username: 'postgres', password: null,
-    database: 'postgres', requireSsl: false, maxConcurrentExecutions: 4,
+    name: 'whole',
+    databaseType: 'postgres',
+    connectionMode: 'direct',
+    host: '127.0.0.1',
+    port: 5432,
+    username: 'postgres',
+    password: null,
+    database: 'postgres',
+    requireSsl: false,
+    maxConcurrentExecutions: 4,
   } as never);
   store = new PgResultStore(database.db);
 });
@@ -30,15 +45,29 @@ afterAll(async () => {
 async function newExecution(): Promise<string> {
   const id = newUuid();
   await new ExecutionRepository(database.db).insert({
-    id, organization_id: organizationId, datasource_id: datasource.id, execution_type: 'sql_query', execution_status: 'running', priority: 'interactive',
-    data_key: `whole-${id}`, sql_text: 'SELECT 1', sql_values: [], r_query: null, time_zone: 'UTC', options: {}, job_id: null,
+    id,
+    organization_id: organizationId,
+    datasource_id: datasource.id,
+    execution_type: 'sql_query',
+    execution_status: 'running',
+    priority: 'interactive',
+    data_key: `whole-${id}`,
+    sql_text: 'SELECT 1',
+    sql_values: [],
+    r_query: null,
+    time_zone: 'UTC',
+    options: {},
+    job_id: null,
   });
   return id;
 }
 
 async function write(executionId: string, rows: unknown[][], retry: boolean) {
   const writer = new ResultWriter(store, executionId, { executionId, organizationId, dataKey: `whole-${executionId}`, kind: 'rows', timeZone: 'UTC', retry });
-  writer.setColumns([{ name: 'n', dbType: 'int4', dataType: 'Integer' }, { name: 's', dbType: 'text', dataType: 'String' }]);
+  writer.setColumns([
+    { name: 'n', dbType: 'int4', dataType: 'Integer' },
+    { name: 's', dbType: 'text', dataType: 'String' },
+  ]);
   if (rows.length) await writer.write(rows);
   return writer.finish({ rowLimitReached: false, dataTimestamp: new Date('2026-12-01T00:00:00Z') });
 }
@@ -52,7 +81,14 @@ async function storedText(executionId: string): Promise<string[]> {
 describe('a result of one chunk, stored in one statement', () => {
   it('is complete and readable like any result', async () => {
     const id = await newExecution();
-    const stored = await write(id, [[1, 'a'], [2, 'b']], false);
+    const stored = await write(
+      id,
+      [
+        [1, 'a'],
+        [2, 'b'],
+      ],
+      false,
+    );
     expect(stored).toMatchObject({ executionId: id, sqlRows: 2, sqlColumns: 2, chunkCount: 1, sizeInBytes: '[1,"a"],[2,"b"]'.length + 2 });
     expect(await store.findByExecution(organizationId, id)).toEqual(stored);
     expect(await storedText(id)).toEqual(['[1,"a"],[2,"b"]']);

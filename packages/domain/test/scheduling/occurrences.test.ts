@@ -1,5 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
-import { fromLocal, lastOccurrenceAtOrBefore, nextOccurrence, occurrencesBetween, parseRunSchedule, parseSchedule, toLocal, type Recurrence } from '../../src/scheduling/index.js';
+import {
+  fromLocal,
+  lastOccurrenceAtOrBefore,
+  nextOccurrence,
+  occurrencesBetween,
+  parseRunSchedule,
+  parseSchedule,
+  toLocal,
+  type Recurrence,
+} from '../../src/scheduling/index.js';
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 const at = (text: string) => new Date(text);
@@ -80,10 +89,14 @@ describe('next due time around DST', () => {
 
   it('America/New_York spring forward and fall back (12-hour times)', () => {
     expect(occurrencesBetween(parseSchedule('daily;2:30am'), at('2026-03-07T00:00Z'), at('2026-03-10T00:00Z'), 'America/New_York').map(iso)).toEqual([
-      '2026-03-07T07:30:00.000Z', '2026-03-08T07:00:00.000Z', '2026-03-09T06:30:00.000Z',
+      '2026-03-07T07:30:00.000Z',
+      '2026-03-08T07:00:00.000Z',
+      '2026-03-09T06:30:00.000Z',
     ]);
     expect(occurrencesBetween(parseSchedule('daily;1:30am'), at('2026-10-31T00:00Z'), at('2026-11-03T00:00Z'), 'America/New_York').map(iso)).toEqual([
-      '2026-10-31T05:30:00.000Z', '2026-11-01T05:30:00.000Z', '2026-11-02T06:30:00.000Z',
+      '2026-10-31T05:30:00.000Z',
+      '2026-11-01T05:30:00.000Z',
+      '2026-11-02T06:30:00.000Z',
     ]);
   });
 
@@ -95,13 +108,19 @@ describe('next due time around DST', () => {
   it('a minute-by-minute replay with an injected clock fires once per due time across both transitions', () => {
     const rec = parseSchedule('daily;02:30');
     expect(replay(rec, 'Europe/Berlin', '2026-03-28T00:00Z', '2026-03-30T12:00Z')).toEqual([
-      '2026-03-28T01:30:00.000Z', '2026-03-29T01:00:00.000Z', '2026-03-30T00:30:00.000Z',
+      '2026-03-28T01:30:00.000Z',
+      '2026-03-29T01:00:00.000Z',
+      '2026-03-30T00:30:00.000Z',
     ]);
     expect(replay(rec, 'Europe/Berlin', '2026-10-24T00:00Z', '2026-10-26T12:00Z')).toEqual([
-      '2026-10-24T00:30:00.000Z', '2026-10-25T00:30:00.000Z', '2026-10-26T01:30:00.000Z',
+      '2026-10-24T00:30:00.000Z',
+      '2026-10-25T00:30:00.000Z',
+      '2026-10-26T01:30:00.000Z',
     ]);
     expect(replay(parseSchedule('daily;1:30am'), 'America/New_York', '2026-10-31T00:00Z', '2026-11-02T12:00Z')).toEqual([
-      '2026-10-31T05:30:00.000Z', '2026-11-01T05:30:00.000Z', '2026-11-02T06:30:00.000Z',
+      '2026-10-31T05:30:00.000Z',
+      '2026-11-01T05:30:00.000Z',
+      '2026-11-02T06:30:00.000Z',
     ]);
   });
 
@@ -109,7 +128,8 @@ describe('next due time around DST', () => {
     const rec = parseSchedule('daily;06:00,18:00');
     // down from Monday 05:00 to Wednesday 07:00 UTC: four due times missed → one catch-up run
     expect(replay(rec, 'UTC', '2026-03-01T00:00Z', '2026-03-04T20:00Z', ['2026-03-02T05:00Z', '2026-03-04T07:00Z'])).toEqual([
-      '2026-03-01T06:00:00.000Z', '2026-03-01T18:00:00.000Z',
+      '2026-03-01T06:00:00.000Z',
+      '2026-03-01T18:00:00.000Z',
       '2026-03-04T06:00:00.000Z', // the catch-up (stands for 03-02 06:00 … 03-04 06:00)
       '2026-03-04T18:00:00.000Z',
     ]);
@@ -120,14 +140,19 @@ describe('weekly, monthly and every', () => {
   it('weekly counts 0 as Monday', () => {
     // 2026-03-02 is a Monday
     expect(occurrencesBetween(parseSchedule('weekly;0,2,4;06:00'), at('2026-03-01T00:00Z'), at('2026-03-09T00:00Z'), 'UTC').map(iso)).toEqual([
-      '2026-03-02T06:00:00.000Z', '2026-03-04T06:00:00.000Z', '2026-03-06T06:00:00.000Z',
+      '2026-03-02T06:00:00.000Z',
+      '2026-03-04T06:00:00.000Z',
+      '2026-03-06T06:00:00.000Z',
     ]);
     expect(iso(nextOccurrence(parseSchedule('weekly;6;23:00'), at('2026-03-01T00:00Z'), 'Asia/Tokyo'))).toBe('2026-03-01T14:00:00.000Z');
   });
 
   it('monthly: days past the end of a month mean its last day, once', () => {
     expect(occurrencesBetween(parseSchedule('monthly;30,31;12:00'), at('2026-01-31T13:00Z'), at('2026-05-01T00:00Z'), 'UTC').map(iso)).toEqual([
-      '2026-02-28T12:00:00.000Z', '2026-03-30T12:00:00.000Z', '2026-03-31T12:00:00.000Z', '2026-04-30T12:00:00.000Z',
+      '2026-02-28T12:00:00.000Z',
+      '2026-03-30T12:00:00.000Z',
+      '2026-03-31T12:00:00.000Z',
+      '2026-04-30T12:00:00.000Z',
     ]);
     expect(iso(nextOccurrence(parseSchedule('monthly;1,15;06:00'), at('2026-03-15T04:59Z'), 'Europe/Berlin'))).toBe('2026-03-15T05:00:00.000Z');
   });

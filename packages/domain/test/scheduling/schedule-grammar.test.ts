@@ -1,6 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import { ValidationError } from '../../src/errors.js';
-import { ALERT_ATTACHMENT_FORMATS, SCHEDULE_ATTACHMENT_FORMATS, parseAttachAs, parseRunSchedule, parseSchedule, parseTimeOfDay, type Recurrence } from '../../src/scheduling/index.js';
+import {
+  ALERT_ATTACHMENT_FORMATS,
+  SCHEDULE_ATTACHMENT_FORMATS,
+  parseAttachAs,
+  parseRunSchedule,
+  parseSchedule,
+  parseTimeOfDay,
+  type Recurrence,
+} from '../../src/scheduling/index.js';
 import { parseEmailList } from '../../src/mail/email-list.js';
 
 const t = (hour: number, minute: number) => ({ hour, minute });
@@ -93,8 +101,15 @@ describe('dashboard schedule grammar (§4.8)', () => {
 
 describe('time of day', () => {
   it.each([
-    ['0:00', t(0, 0)], ['00:00', t(0, 0)], ['7:05', t(7, 5)], ['12:00', t(12, 0)], ['1:00am', t(1, 0)], ['1:00pm', t(13, 0)],
-    ['12am', t(0, 0)], ['12pm', t(12, 0)], ['11:59 PM', t(23, 59)],
+    ['0:00', t(0, 0)],
+    ['00:00', t(0, 0)],
+    ['7:05', t(7, 5)],
+    ['12:00', t(12, 0)],
+    ['1:00am', t(1, 0)],
+    ['1:00pm', t(13, 0)],
+    ['12am', t(0, 0)],
+    ['12pm', t(12, 0)],
+    ['11:59 PM', t(23, 59)],
   ])('%s', (text, expected) => expect(parseTimeOfDay(text)).toEqual(expected));
   it.each(['', '1', '100:00', '1:0', '1:000', '12:00xm', 'am', '-1:00', '1:00 am pm'])('refuses %j', (text) => {
     expect(parseTimeOfDay(text)).toHaveProperty('error');
@@ -116,7 +131,11 @@ describe('SQL alert run_schedule (§4.9)', () => {
   it.each([
     [{ runSchedule: 'at' as const, runAt: null, runEvery: null }, '/data/attributes/run_at', /run_at is required when run_schedule is "at"/],
     [{ runSchedule: 'at' as const, runAt: ' ', runEvery: 5 }, '/data/attributes/run_at', /run_at is required/],
-    [{ runSchedule: 'at' as const, runAt: '06:00,25:00', runEvery: null }, '/data/attributes/run_at', /Invalid run_at "06:00,25:00": time of day "25:00" \(item 2\)/],
+    [
+      { runSchedule: 'at' as const, runAt: '06:00,25:00', runEvery: null },
+      '/data/attributes/run_at',
+      /Invalid run_at "06:00,25:00": time of day "25:00" \(item 2\)/,
+    ],
     [{ runSchedule: 'at' as const, runAt: '06:00,', runEvery: null }, '/data/attributes/run_at', /item 2 is empty/],
     [{ runSchedule: 'every' as const, runAt: null, runEvery: null }, '/data/attributes/run_every', /run_every is required when run_schedule is "every"/],
     [{ runSchedule: 'every' as const, runAt: '06:00', runEvery: 0 }, '/data/attributes/run_every', /from 1 to 44640/],

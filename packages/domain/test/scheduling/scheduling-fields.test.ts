@@ -8,7 +8,22 @@ const issues = (result: { success: boolean; error?: { issues: Array<{ path: Prop
 describe('dashboardScheduleFields', () => {
   it('has the contract attributes and relationships; internal state stays out of the API', () => {
     expect(dashboardScheduleFields.relationships).toEqual({ dashboard: { type: 'dashboards', many: false }, report: { type: 'reports', many: false } });
-    for (const name of ['name', 'emails', 'attach_as', 'schedule', 'cc_emails', 'bcc_emails', 'subject_text', 'body_text', 'send_via', 'page_width', 'parameters', 'last_sent_at', 'created_at', 'updated_at']) {
+    for (const name of [
+      'name',
+      'emails',
+      'attach_as',
+      'schedule',
+      'cc_emails',
+      'bcc_emails',
+      'subject_text',
+      'body_text',
+      'send_via',
+      'page_width',
+      'parameters',
+      'last_sent_at',
+      'created_at',
+      'updated_at',
+    ]) {
       expect(dashboardScheduleFields.attributes).toContain(name);
     }
     expect(dashboardScheduleFields.attributes).not.toContain('next_due_at');
@@ -21,7 +36,9 @@ describe('dashboardScheduleFields', () => {
     expect(issues(dashboardScheduleFields.createSchema.safeParse({ ...base, schedule: 'monthly;1,32;06:00' }))).toEqual([
       'schedule: Invalid schedule "monthly;1,32;06:00": day of month "32" (part 2, item 2) must be a whole number from 1 to 31',
     ]);
-    expect(issues(dashboardScheduleFields.createSchema.safeParse({ ...base, emails: 'a@example.com,b@' }))).toEqual(['emails: "b@" (address 2) is not a valid e-mail address']);
+    expect(issues(dashboardScheduleFields.createSchema.safeParse({ ...base, emails: 'a@example.com,b@' }))).toEqual([
+      'emails: "b@" (address 2) is not a valid e-mail address',
+    ]);
     expect(issues(dashboardScheduleFields.createSchema.safeParse({ ...base, emails: '' }))).toEqual(['emails: needs at least one address']);
     expect(issues(dashboardScheduleFields.createSchema.safeParse({ ...base, attach_as: 'csv,gif' }))).toEqual([
       'attach_as: "gif" (item 2) is not a format; use a comma-separated list of excel, csv, png, dark_png, inline_png, dark_inline_png, pdf, dark_pdf',
@@ -40,15 +57,30 @@ describe('sqlAlertFields', () => {
   it('has the contract attributes; status attributes are read-only', () => {
     expect(sqlAlertFields.relationships).toEqual({ datasource: { type: 'datasources', many: false } });
     expect(sqlAlertFields.attributes).not.toContain('next_run_at');
-    const parsed = sqlAlertFields.createSchema.parse({ name: 'a', sql_query: 'SELECT 1', run_schedule: 'disabled', email_condition: 'all', last_result_status: 'ok', running_execution_id: 'x' });
+    const parsed = sqlAlertFields.createSchema.parse({
+      name: 'a',
+      sql_query: 'SELECT 1',
+      run_schedule: 'disabled',
+      email_condition: 'all',
+      last_result_status: 'ok',
+      running_execution_id: 'x',
+    });
     expect(parsed).toEqual({ name: 'a', sqlQuery: 'SELECT 1', runSchedule: 'disabled', emailCondition: 'all' });
-    expect(sqlAlertFields.prepareCreate({ ...parsed, datasourceId: 'd' })).toMatchObject({ triggerCondition: 'has_results', triggerValue: null, attachAs: null });
+    expect(sqlAlertFields.prepareCreate({ ...parsed, datasourceId: 'd' })).toMatchObject({
+      triggerCondition: 'has_results',
+      triggerValue: null,
+      attachAs: null,
+    });
   });
 
   it('refuses unknown enums, pictures as attachments and bad addresses', () => {
     const base = { name: 'a', sql_query: 'SELECT 1', run_schedule: 'disabled', email_condition: 'all' };
-    expect(issues(sqlAlertFields.createSchema.safeParse({ ...base, attach_as: 'png' }))).toEqual(['attach_as: "png" (item 1) is not a format; use a comma-separated list of csv, excel']);
-    expect(issues(sqlAlertFields.createSchema.safeParse({ ...base, error_emails: 'x' }))).toEqual(['error_emails: "x" (address 1) is not a valid e-mail address']);
+    expect(issues(sqlAlertFields.createSchema.safeParse({ ...base, attach_as: 'png' }))).toEqual([
+      'attach_as: "png" (item 1) is not a format; use a comma-separated list of csv, excel',
+    ]);
+    expect(issues(sqlAlertFields.createSchema.safeParse({ ...base, error_emails: 'x' }))).toEqual([
+      'error_emails: "x" (address 1) is not a valid e-mail address',
+    ]);
     expect(sqlAlertFields.createSchema.safeParse({ ...base, run_schedule: 'hourly' }).success).toBe(false);
     expect(sqlAlertFields.createSchema.safeParse({ ...base, trigger_value: Number.NaN }).success).toBe(false);
     expect(sqlAlertFields.createSchema.safeParse({ ...base, run_every: 0 }).success).toBe(false);

@@ -1,7 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import {
-  decideAlertMail, evaluateTrigger, numericValue, statusOfFailedExecution,
-  type EmailCondition, type SqlAlertResultStatus, type TriggerCondition,
+  decideAlertMail,
+  evaluateTrigger,
+  numericValue,
+  statusOfFailedExecution,
+  type EmailCondition,
+  type SqlAlertResultStatus,
+  type TriggerCondition,
 } from '../../src/sql-alerts/alert-evaluation.js';
 import { decodeResultCursor, encodeResultCursor, parseResultsLimit } from '../../src/sql-alerts/result-cursor.js';
 import { BadRequestError } from '../../src/errors.js';
@@ -45,7 +50,9 @@ describe('trigger conditions (first column of the first row)', () => {
   });
 
   it('says what the value was', () => {
-    expect(evaluateTrigger('greater_than', 10, rows(1, 'ten')).errorMessage).toBe('The first column of the first row is "ten", not a number; greater_than needs a numeric result');
+    expect(evaluateTrigger('greater_than', 10, rows(1, 'ten')).errorMessage).toBe(
+      'The first column of the first row is "ten", not a number; greater_than needs a numeric result',
+    );
     expect(evaluateTrigger('equal', 1, rows(0)).errorMessage).toMatch(/returned no rows/);
   });
 
@@ -84,15 +91,25 @@ describe('email conditions', () => {
   }
 
   it('triggered: every run whose condition holds', () => {
-    expect(sequence('triggered', ['alert_triggered', 'alert_triggered', 'ok', 'alert_triggered'])).toEqual(['regular:triggered', 'regular:triggered', '-', 'regular:triggered']);
+    expect(sequence('triggered', ['alert_triggered', 'alert_triggered', 'ok', 'alert_triggered'])).toEqual([
+      'regular:triggered',
+      'regular:triggered',
+      '-',
+      'regular:triggered',
+    ]);
   });
 
   it('changed: only when the evaluation flips (three runs)', () => {
     expect(sequence('changed', ['alert_triggered', 'alert_triggered', 'ok'])).toEqual(['regular:triggered', '-', 'regular:resolved']);
     expect(sequence('changed', ['ok', 'ok', 'alert_triggered'])).toEqual(['-', '-', 'regular:triggered']);
     // an error in between is no state: triggered → error → triggered does not mail twice
-    expect(sequence('changed', ['alert_triggered', 'query_error', 'alert_triggered', 'query_error', 'query_error'], both))
-      .toEqual(['regular:triggered', 'errors:error', '-', 'errors:error', '-']);
+    expect(sequence('changed', ['alert_triggered', 'query_error', 'alert_triggered', 'query_error', 'query_error'], both)).toEqual([
+      'regular:triggered',
+      'errors:error',
+      '-',
+      'errors:error',
+      '-',
+    ]);
   });
 
   it('all: every evaluated run, the condition only picks the subject', () => {
@@ -100,7 +117,12 @@ describe('email conditions', () => {
   });
 
   it('errors go to error_emails instead of the regular recipients when set', () => {
-    expect(sequence('triggered', ['query_error', 'alert_error', 'internal_error', 'internal_timeout'], both)).toEqual(['errors:error', 'errors:error', 'errors:error', 'errors:error']);
+    expect(sequence('triggered', ['query_error', 'alert_error', 'internal_error', 'internal_timeout'], both)).toEqual([
+      'errors:error',
+      'errors:error',
+      'errors:error',
+      'errors:error',
+    ]);
     expect(sequence('triggered', ['query_error'], regularOnly)).toEqual(['regular:error']);
     expect(sequence('all', ['query_error'], { hasRegular: false, hasErrorEmails: false })).toEqual(['-']);
     expect(sequence('all', ['cancelled'], both)).toEqual(['-']);
@@ -118,7 +140,14 @@ describe('result cursor', () => {
     expect(decodeResultCursor('abcd-efgh-ijkl', c)).toBe(123n);
     expect(() => decodeResultCursor('zzzz-efgh-ijkl', c)).toThrow(BadRequestError);
   });
-  it.each(['', 'x', '!!!!', Buffer.from('r1.abcd-efgh-ijkl.-4').toString('base64url'), Buffer.from("r1.abcd-efgh-ijkl.1'; drop").toString('base64url'), 'a'.repeat(300)])('refuses %j', (c) => {
+  it.each([
+    '',
+    'x',
+    '!!!!',
+    Buffer.from('r1.abcd-efgh-ijkl.-4').toString('base64url'),
+    Buffer.from("r1.abcd-efgh-ijkl.1'; drop").toString('base64url'),
+    'a'.repeat(300),
+  ])('refuses %j', (c) => {
     expect(() => decodeResultCursor('abcd-efgh-ijkl', c)).toThrow(BadRequestError);
   });
   it('limit: 1 to 1000, default 100', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { sqlSnippetFields, type SqlSnippet } from '../../src/sql-snippets/index.js';
 
-type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 type Flat<T> = { [K in keyof T]: T[K] };
 function assertType<_T extends true>(): void {}
 
@@ -14,7 +14,18 @@ describe('sqlSnippetFields', () => {
     expect(only(sqlSnippetFields.attributes, attributes)).toEqual(attributes);
     expect(sqlSnippetFields.relationships).toEqual({ datasource: { type: 'datasources', many: false }, sql_snippets: { type: 'sql_snippets', many: true } });
     const now = new Date();
-    const snippet: SqlSnippet = { id: 's', organizationId: 'o', datasourceId: 'd', name: 'n', description: null, text: 't', params: null, sqlSnippetIds: ['r'], createdAt: now, updatedAt: now };
+    const snippet: SqlSnippet = {
+      id: 's',
+      organizationId: 'o',
+      datasourceId: 'd',
+      name: 'n',
+      description: null,
+      text: 't',
+      params: null,
+      sqlSnippetIds: ['r'],
+      createdAt: now,
+      updatedAt: now,
+    };
     const backup = ['id', 'name', 'description', 'text', 'params', 'datasource_id', 'sql_snippet_ids'];
     expect(only(Object.keys(sqlSnippetFields.toBackup(snippet)), backup)).toEqual(backup);
     expect(sqlSnippetFields.toBackup(snippet)).toMatchObject({ datasource_id: 'd', sql_snippet_ids: ['r'] });
@@ -22,6 +33,14 @@ describe('sqlSnippetFields', () => {
 });
 
 type SqlSnippetBefore = {
-  id: string; organizationId: string; datasourceId: string; name: string; description: string | null; text: string; params: string | null;
-  sqlSnippetIds: string[]; createdAt: Date; updatedAt: Date;
+  id: string;
+  organizationId: string;
+  datasourceId: string;
+  name: string;
+  description: string | null;
+  text: string;
+  params: string | null;
+  sqlSnippetIds: string[];
+  createdAt: Date;
+  updatedAt: Date;
 };

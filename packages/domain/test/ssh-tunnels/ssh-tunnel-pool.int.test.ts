@@ -14,9 +14,24 @@ beforeAll(async () => {
   t = await createApiTestContext();
   sshd = await startSshd();
   sshd.authorize((await t.services.sshKeys.keyPair(t.organization.id)).publicKey);
-  const res = await t.api.post('/datasources').set('Authorization', auth(t.adminSecret)).send({
-    data: { attributes: { name: 'tunnelled', database_type: 'postgres', connection_mode: 'ssh_tunnel', host: '127.0.0.1', port: 5432, username: 'postgres', ssh_tunnel_host: '127.0.0.1', ssh_tunnel_port: sshd.port, ssh_tunnel_user: sshd.user } },
-  });
+  const res = await t.api
+    .post('/datasources')
+    .set('Authorization', auth(t.adminSecret))
+    .send({
+      data: {
+        attributes: {
+          name: 'tunnelled',
+          database_type: 'postgres',
+          connection_mode: 'ssh_tunnel',
+          host: '127.0.0.1',
+          port: 5432,
+          username: 'postgres',
+          ssh_tunnel_host: '127.0.0.1',
+          ssh_tunnel_port: sshd.port,
+          ssh_tunnel_user: sshd.user,
+        },
+      },
+    });
   expect(res.status).toBe(201);
   datasourceId = res.body.data.id;
 });
@@ -38,7 +53,15 @@ describe('SshTunnelPool', () => {
   it('shares one tunnel between concurrent sessions and closes it when idle', async () => {
     const pool = new SshTunnelPool({ db: t.database.db, keys: t.services.sshKeys, idleMs: 300 });
     const settings: ConnectionSettings = {
-      databaseType: 'postgres', host: '127.0.0.1', port: 5432, username: 'postgres', password: null, database: 'postgres', requireSsl: false, verifySsl: false, dataTimeZone: 'UTC',
+      databaseType: 'postgres',
+      host: '127.0.0.1',
+      port: 5432,
+      username: 'postgres',
+      password: null,
+      database: 'postgres',
+      requireSsl: false,
+      verifySsl: false,
+      dataTimeZone: 'UTC',
       transport: pool.transportFor({ organizationId: t.organization.id, datasourceId, host: '127.0.0.1', port: sshd.port, username: sshd.user }),
     };
     const driver = createDriver(settings);
@@ -58,7 +81,9 @@ describe('SshTunnelPool', () => {
     const ds = await t.services.datasources.getByIdUnchecked(t.organization.id, datasourceId);
     await createDriver(t.services.datasources.connectionSettings(ds)).testConnection();
     expect(t.services.sshTunnels.size).toBe(1);
-    const res = await t.api.patch(`/datasources/${datasourceId}`).set('Authorization', auth(t.adminSecret))
+    const res = await t.api
+      .patch(`/datasources/${datasourceId}`)
+      .set('Authorization', auth(t.adminSecret))
       .send({ data: { type: 'datasources', id: datasourceId, attributes: { database: 'postgres' } } });
     expect(res.status).toBe(200);
     expect(t.services.sshTunnels.size).toBe(0);

@@ -12,9 +12,7 @@ export type RenderTask =
   | { kind: 'report'; report: ReportRenderInput; format: PictureFormat; options?: PictureOptions };
 
 /** What a worker posts back. */
-export type RenderTaskResult =
-  | { ok: true; file: Omit<RenderedFile, 'bytes'> & { bytes: Uint8Array } }
-  | { ok: false; message: string };
+export type RenderTaskResult = { ok: true; file: Omit<RenderedFile, 'bytes'> & { bytes: Uint8Array } } | { ok: false; message: string };
 
 /** Why a render did not produce a file. */
 export class RenderError extends Error {
@@ -142,7 +140,10 @@ export class RenderPool {
         this.release(thread, reusable);
         fn();
       };
-      const timer = setTimeout(() => finish(false, () => reject(new RenderError(`Rendering took longer than ${Math.round(timeoutMs / 1000)} s and was stopped`, 'timeout'))), timeoutMs);
+      const timer = setTimeout(
+        () => finish(false, () => reject(new RenderError(`Rendering took longer than ${Math.round(timeoutMs / 1000)} s and was stopped`, 'timeout'))),
+        timeoutMs,
+      );
       const onAbort = () => finish(false, () => reject(new RenderError('The export was cancelled', 'cancelled')));
       const onMessage = (m: { id?: number; result?: RenderTaskResult }) => {
         if (m.id !== id || !m.result) return;
@@ -160,7 +161,9 @@ export class RenderPool {
       thread.worker.once('error', onError);
       thread.worker.once('exit', onExit);
       thread.ready.then(
-        () => { if (!settled) thread.worker.postMessage({ id, task }); },
+        () => {
+          if (!settled) thread.worker.postMessage({ id, task });
+        },
         (err: Error) => finish(false, () => reject(new RenderError(`Rendering failed: ${err.message}`, 'failed'))),
       );
     });
@@ -169,7 +172,12 @@ export class RenderPool {
   /** Ends every idle thread (busy ones end with their task). */
   async close(): Promise<void> {
     const threads = this.idle.splice(0);
-    await Promise.all(threads.map((t) => { clearTimeout(t.idleTimer); return t.worker.terminate(); }));
+    await Promise.all(
+      threads.map((t) => {
+        clearTimeout(t.idleTimer);
+        return t.worker.terminate();
+      }),
+    );
   }
 }
 

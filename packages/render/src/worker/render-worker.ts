@@ -7,9 +7,8 @@ import { renderDashboard, renderReport } from '../render.js';
 import type { RenderTask, RenderTaskResult } from './render-task.js';
 
 async function run(task: RenderTask): Promise<RenderTaskResult> {
-  const file = task.kind === 'dashboard'
-    ? await renderDashboard(task.dashboard, task.format, task.options)
-    : await renderReport(task.report, task.format, task.options);
+  const file =
+    task.kind === 'dashboard' ? await renderDashboard(task.dashboard, task.format, task.options) : await renderReport(task.report, task.format, task.options);
   // a fresh copy that owns its memory, so it can be transferred
   return { ok: true, file: { ...file, bytes: new Uint8Array(file.bytes) } };
 }
@@ -17,7 +16,8 @@ async function run(task: RenderTask): Promise<RenderTaskResult> {
 parentPort!.on('message', (message: { id: number; task: RenderTask }) => {
   run(message.task).then(
     (result) => parentPort!.postMessage({ id: message.id, result }, result.ok ? [result.file.bytes.buffer as ArrayBuffer] : []),
-    (err: unknown) => parentPort!.postMessage({ id: message.id, result: { ok: false, message: err instanceof Error ? err.message : String(err) } satisfies RenderTaskResult }),
+    (err: unknown) =>
+      parentPort!.postMessage({ id: message.id, result: { ok: false, message: err instanceof Error ? err.message : String(err) } satisfies RenderTaskResult }),
   );
 });
 parentPort!.postMessage({ ready: true });

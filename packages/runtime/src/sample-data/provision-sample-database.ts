@@ -118,7 +118,9 @@ export async function provisionSampleDatabase(adminUrl: string, options: Provisi
     // 2. The reader role: login only, no attributes, no memberships; its password is (re)set.
     // Only a superuser may even mention SUPERUSER/REPLICATION/BYPASSRLS; a role made by anyone else
     // cannot have them (and an existing privileged role was refused above).
-    const attributes = self.rolsuper ? 'LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT' : 'LOGIN NOCREATEDB NOCREATEROLE NOINHERIT';
+    const attributes = self.rolsuper
+      ? 'LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT'
+      : 'LOGIN NOCREATEDB NOCREATEROLE NOINHERIT';
     if (!foundRole) {
       try {
         await admin.query(`CREATE ROLE ${role} WITH ${attributes} PASSWORD ${password}`);

@@ -37,16 +37,17 @@ function seedOf(name: string): number {
  * `pg_temp.rnd('name', n)` is a deterministic uniform number in [0, 1) for the row number `n`;
  * the seed name is replaced by its FNV-1a number before the statements run.
  */
-export const SAMPLE_DATA_STATEMENTS: readonly string[] = ([
-  `SET LOCAL synchronous_commit = off`,
-  `SET LOCAL TimeZone = 'UTC'`,
-  // hashint8extended (PostgreSQL ≥ 11) is a 64-bit hash; its low 53 bits make a uniform double.
-  `CREATE FUNCTION pg_temp.rnd(seed bigint, n bigint) RETURNS double precision LANGUAGE sql IMMUTABLE AS
+export const SAMPLE_DATA_STATEMENTS: readonly string[] = (
+  [
+    `SET LOCAL synchronous_commit = off`,
+    `SET LOCAL TimeZone = 'UTC'`,
+    // hashint8extended (PostgreSQL ≥ 11) is a 64-bit hash; its low 53 bits make a uniform double.
+    `CREATE FUNCTION pg_temp.rnd(seed bigint, n bigint) RETURNS double precision LANGUAGE sql IMMUTABLE AS
      $$ SELECT (hashint8extended(n, seed) & 9007199254740991)::float8 / 9007199254740992.0::float8 $$`,
-  `CREATE FUNCTION pg_temp.pick(items text[], r double precision) RETURNS text LANGUAGE sql IMMUTABLE AS
+    `CREATE FUNCTION pg_temp.pick(items text[], r double precision) RETURNS text LANGUAGE sql IMMUTABLE AS
      $$ SELECT items[1 + floor(r * array_length(items, 1))::int] $$`,
 
-  `CREATE TABLE products (
+    `CREATE TABLE products (
      id integer NOT NULL,
      name text NOT NULL,
      category text NOT NULL,
@@ -55,7 +56,7 @@ export const SAMPLE_DATA_STATEMENTS: readonly string[] = ([
      launched_on date NOT NULL,
      is_active boolean NOT NULL
    )`,
-  `INSERT INTO products
+    `INSERT INTO products
    SELECT g,
           pg_temp.pick(ARRAY['Classic','Deluxe','Eco','Mini','Pro','Smart','Ultra','Vintage','Nordic','Café','Über','Zen'], pg_temp.rnd('p.adj', g))
             || ' ' || noun.name || ' ' || to_char(g, 'FM000'),
@@ -71,7 +72,7 @@ export const SAMPLE_DATA_STATEMENTS: readonly string[] = ([
          FROM (SELECT 1 + floor(pg_temp.rnd('p.noun', g) * 12)::int AS i) k
      ) noun`,
 
-  `CREATE TABLE customers (
+    `CREATE TABLE customers (
      id integer NOT NULL,
      first_name text NOT NULL,
      last_name text NOT NULL,
@@ -85,7 +86,7 @@ export const SAMPLE_DATA_STATEMENTS: readonly string[] = ([
      notes text,
      signed_up_at timestamptz NOT NULL
    )`,
-  `INSERT INTO customers
+    `INSERT INTO customers
    SELECT g,
           pg_temp.pick(ARRAY['Emma','Liam','José','Zoë','Björn','François','Łukasz','Ayşe','Søren','Chloé','Renée','Jürgen','María','Mei','Hiroshi','Olga','Noah','Ava','Lucas','Amélie','健太','さくら','Siobhán','Nikolai'], pg_temp.rnd('c.first', g)),
           pg_temp.pick(ARRAY['Müller','García','Dubois','Nowak','Smith','Johnson','Rossi','Silva','Yılmaz','Kowalski','Jensen','Sato','田中','O''Brien','Nguyen','Kim','Schmidt','Fernández','Ødegaard','Brown','Łęcka','Çelik'], pg_temp.rnd('c.last', g)),
@@ -107,8 +108,8 @@ export const SAMPLE_DATA_STATEMENTS: readonly string[] = ([
          FROM (SELECT 1 + floor(pow(pg_temp.rnd('c.city', g), 1.3) * 20)::int AS i) k
      ) place`,
 
-  // Order lines first (1–5 per order, popular products more often); orders then sum their lines.
-  `CREATE TABLE order_items (
+    // Order lines first (1–5 per order, popular products more often); orders then sum their lines.
+    `CREATE TABLE order_items (
      id integer NOT NULL,
      order_id integer NOT NULL,
      product_id integer NOT NULL,
@@ -116,7 +117,7 @@ export const SAMPLE_DATA_STATEMENTS: readonly string[] = ([
      unit_price numeric(10,2) NOT NULL,
      discount numeric(4,2) NOT NULL
    )`,
-  `INSERT INTO order_items
+    `INSERT INTO order_items
    SELECT row_number() OVER (ORDER BY o, l), o, p.id,
           1 + floor(pow(pg_temp.rnd('i.qty', o * 8 + l), 3) * 4)::int,
           p.price,
@@ -125,7 +126,7 @@ export const SAMPLE_DATA_STATEMENTS: readonly string[] = ([
      CROSS JOIN LATERAL generate_series(1, 1 + floor(pow(pg_temp.rnd('o.lines', o), 1.6) * 5)::int) l
      JOIN products p ON p.id = 1 + floor(pow(pg_temp.rnd('i.product', o * 8 + l), 2) * ${C.products})::int`,
 
-  `CREATE TABLE orders (
+    `CREATE TABLE orders (
      id integer NOT NULL,
      customer_id integer NOT NULL,
      ordered_at timestamptz NOT NULL,
@@ -138,8 +139,8 @@ export const SAMPLE_DATA_STATEMENTS: readonly string[] = ([
      total_amount numeric(12,2) NOT NULL,
      shipped_at timestamptz
    )`,
-  // Orders grow over time: the age in days is 1095 * (1 - sqrt(r)), so recent days are busier.
-  `INSERT INTO orders
+    // Orders grow over time: the age in days is 1095 * (1 - sqrt(r)), so recent days are busier.
+    `INSERT INTO orders
    SELECT o,
           1 + floor(pow(pg_temp.rnd('o.customer', o), 1.5) * ${C.customers})::int,
           t.ordered_at,
@@ -162,7 +163,7 @@ export const SAMPLE_DATA_STATEMENTS: readonly string[] = ([
               CASE WHEN pg_temp.rnd('o.freeship', o) < 0.3 THEN 0 ELSE round((3.90 + pg_temp.rnd('o.shipcost', o) * 11)::numeric, 2) END AS shipping
      ) t`,
 
-  `CREATE TABLE events (
+    `CREATE TABLE events (
      id bigint NOT NULL,
      occurred_at timestamptz NOT NULL,
      customer_id integer,
@@ -173,7 +174,7 @@ export const SAMPLE_DATA_STATEMENTS: readonly string[] = ([
      country_code char(2),
      properties jsonb NOT NULL
    )`,
-  `INSERT INTO events
+    `INSERT INTO events
    SELECT e,
           ${ANCHOR} - make_interval(secs => (1 - sqrt(pg_temp.rnd('e.age', e))) * 1095 * 86400),
           CASE WHEN pg_temp.rnd('e.anon', e) < 0.3 THEN NULL ELSE 1 + floor(pow(pg_temp.rnd('e.customer', e), 1.5) * ${C.customers})::int END,
@@ -199,21 +200,22 @@ export const SAMPLE_DATA_STATEMENTS: readonly string[] = ([
                    ELSE 'signup' END AS event_type
      ) k`,
 
-  `ALTER TABLE products ADD PRIMARY KEY (id)`,
-  `ALTER TABLE customers ADD PRIMARY KEY (id)`,
-  `ALTER TABLE orders ADD PRIMARY KEY (id), ADD FOREIGN KEY (customer_id) REFERENCES customers (id)`,
-  `ALTER TABLE order_items ADD PRIMARY KEY (id), ADD FOREIGN KEY (order_id) REFERENCES orders (id), ADD FOREIGN KEY (product_id) REFERENCES products (id)`,
-  `ALTER TABLE events ADD PRIMARY KEY (id), ADD FOREIGN KEY (customer_id) REFERENCES customers (id)`,
-  `CREATE INDEX ON orders (customer_id)`,
-  `CREATE INDEX ON orders (ordered_at)`,
-  `CREATE INDEX ON order_items (order_id)`,
-  `CREATE INDEX ON events (occurred_at)`,
-  `CREATE VIEW daily_revenue AS
+    `ALTER TABLE products ADD PRIMARY KEY (id)`,
+    `ALTER TABLE customers ADD PRIMARY KEY (id)`,
+    `ALTER TABLE orders ADD PRIMARY KEY (id), ADD FOREIGN KEY (customer_id) REFERENCES customers (id)`,
+    `ALTER TABLE order_items ADD PRIMARY KEY (id), ADD FOREIGN KEY (order_id) REFERENCES orders (id), ADD FOREIGN KEY (product_id) REFERENCES products (id)`,
+    `ALTER TABLE events ADD PRIMARY KEY (id), ADD FOREIGN KEY (customer_id) REFERENCES customers (id)`,
+    `CREATE INDEX ON orders (customer_id)`,
+    `CREATE INDEX ON orders (ordered_at)`,
+    `CREATE INDEX ON order_items (order_id)`,
+    `CREATE INDEX ON events (occurred_at)`,
+    `CREATE VIEW daily_revenue AS
      SELECT (ordered_at AT TIME ZONE 'UTC')::date AS day, count(*) AS orders, sum(total_amount) AS revenue
        FROM orders WHERE status <> 'cancelled' GROUP BY 1`,
-  `COMMENT ON TABLE orders IS 'Demo shop orders; totals are the sum of their order_items plus shipping'`,
+    `COMMENT ON TABLE orders IS 'Demo shop orders; totals are the sum of their order_items plus shipping'`,
 
-  `CREATE TABLE sample_info (key text PRIMARY KEY, value text NOT NULL)`,
-  `INSERT INTO sample_info VALUES ('version', '${SAMPLE_DATA_VERSION}'), ('anchor', '${SAMPLE_ANCHOR}'),
+    `CREATE TABLE sample_info (key text PRIMARY KEY, value text NOT NULL)`,
+    `INSERT INTO sample_info VALUES ('version', '${SAMPLE_DATA_VERSION}'), ('anchor', '${SAMPLE_ANCHOR}'),
      ('description', 'Sightline sample data: a fictional online shop (customers, products, orders, order_items, events)')`,
-] as string[]).map((sql) => sql.replace(/pg_temp\.rnd\('([^']+)',/g, (_, name: string) => `pg_temp.rnd(${seedOf(name)},`));
+  ] as string[]
+).map((sql) => sql.replace(/pg_temp\.rnd\('([^']+)',/g, (_, name: string) => `pg_temp.rnd(${seedOf(name)},`));

@@ -21,7 +21,11 @@ export function registerDashboardDataRoutes(router: ApiRouter, deps: DashboardDa
 
   router.post('/dashboards/:id/status', async (ctx) => {
     const input = await body(ctx, pollStatusBody, true);
-    sendJson(ctx, 200, await deps.dashboardData.pollStatus(ctx.state.principal, ctx.params.id!, { refreshData: input.refresh_data, parameters: params(input.parameters) }));
+    sendJson(
+      ctx,
+      200,
+      await deps.dashboardData.pollStatus(ctx.state.principal, ctx.params.id!, { refreshData: input.refresh_data, parameters: params(input.parameters) }),
+    );
   });
 
   router.post('/dashboards/:id/refresh', async (ctx) => {
@@ -49,12 +53,19 @@ export function registerDashboardDataRoutes(router: ApiRouter, deps: DashboardDa
 
   router.post('/filters/:id/options', async (ctx) => {
     const input = await body(ctx, filterOptionsBody, false);
-    sendJson(ctx, 200, await deps.dashboardData.filterOptions(ctx.state.principal, ctx.params.id!, { dashboardId: input.dashboard_id, parameters: params(input.parameters) }));
+    sendJson(
+      ctx,
+      200,
+      await deps.dashboardData.filterOptions(ctx.state.principal, ctx.params.id!, { dashboardId: input.dashboard_id, parameters: params(input.parameters) }),
+    );
   });
 
   router.post('/filters/:id/refresh_options', async (ctx) => {
     const input = await body(ctx, filterOptionsBody, false);
-    const execution = await deps.dashboardData.refreshFilterOptions(ctx.state.principal, ctx.params.id!, { dashboardId: input.dashboard_id, parameters: params(input.parameters) });
+    const execution = await deps.dashboardData.refreshFilterOptions(ctx.state.principal, ctx.params.id!, {
+      dashboardId: input.dashboard_id,
+      parameters: params(input.parameters),
+    });
     if (execution) sendJson(ctx, 200, { execution_id: execution.id });
     else sendNoContent(ctx);
   });

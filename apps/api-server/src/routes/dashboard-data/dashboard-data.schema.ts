@@ -19,6 +19,4 @@ export const reportDataBody = z
   .strict();
 
 /** Drop-down options bodies (rows 61, 62). */
-export const filterOptionsBody = z
-  .object({ dashboard_id: z.string().min(1).max(64).optional(), parameters: inputParametersSchema.optional() })
-  .strict();
+export const filterOptionsBody = z.object({ dashboard_id: z.string().min(1).max(64).optional(), parameters: inputParametersSchema.optional() }).strict();

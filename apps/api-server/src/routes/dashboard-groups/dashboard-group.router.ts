@@ -1,8 +1,5 @@
 import { dashboardGroupFields, type DashboardGroup, type DashboardGroupService, type DashboardService } from '@sightline/domain';
-import {
-  checkQueryParameters, parseInclude, parseResourceDocument, readInput, serialize, validate,
-  type IncludedSet,
-} from '@sightline/jsonapi';
+import { checkQueryParameters, parseInclude, parseResourceDocument, readInput, serialize, validate, type IncludedSet } from '@sightline/jsonapi';
 import { readJsonBody, sendJsonApi, sendNoContent } from '@sightline/http';
 import type { ApiContext, ApiRouter } from '../../context.js';
 import { checkLinkageIds, pathId } from '../dashboards/ids.js';

@@ -1,10 +1,5 @@
-import {
-  dashboardScheduleFields, type DashboardSchedule, type DashboardScheduleService, type DashboardService, type ReportService,
-} from '@sightline/domain';
-import {
-  checkQueryParameters, parseInclude, parseResourceDocument, readInput, serialize,
-  type IncludedSet,
-} from '@sightline/jsonapi';
+import { dashboardScheduleFields, type DashboardSchedule, type DashboardScheduleService, type DashboardService, type ReportService } from '@sightline/domain';
+import { checkQueryParameters, parseInclude, parseResourceDocument, readInput, serialize, type IncludedSet } from '@sightline/jsonapi';
 import { readJsonBody, sendJsonApi, sendNoContent } from '@sightline/http';
 import type { ApiContext, ApiRouter } from '../../context.js';
 import { dashboardOmissions, dashboardResource } from '../../resources/dashboard.resource.js';
@@ -30,7 +25,11 @@ export function registerDashboardScheduleRoutes(router: ApiRouter, deps: Dashboa
     const included: IncludedSet[] = [];
     if (include.has('dashboard')) {
       const d = schedule.dashboardId ? await deps.dashboards.findById(principal.organizationId, schedule.dashboardId) : undefined;
-      included.push({ definition: dashboardResource, records: d ? await presentDashboardsFor(deps.dashboards, principal, [d]) : [], omitRelationships: dashboardOmissions(principal) });
+      included.push({
+        definition: dashboardResource,
+        records: d ? await presentDashboardsFor(deps.dashboards, principal, [d]) : [],
+        omitRelationships: dashboardOmissions(principal),
+      });
     }
     if (include.has('report')) {
       const r = schedule.reportId ? await deps.reports.get(principal, schedule.reportId).catch(() => undefined) : undefined;

@@ -1,15 +1,37 @@
 import {
-  ForbiddenError, dashboardFields, type Dashboard, type DashboardGroupService, type DashboardService, type FilterService, type Principal,
-  type SharingLinkService, type SqlSnippetService, type UserGroupService, type UserService,
+  ForbiddenError,
+  dashboardFields,
+  type Dashboard,
+  type DashboardGroupService,
+  type DashboardService,
+  type FilterService,
+  type Principal,
+  type SharingLinkService,
+  type SqlSnippetService,
+  type UserGroupService,
+  type UserService,
 } from '@sightline/domain';
 import {
-  checkQueryParameters, parseInclude, parseResourceDocument, readInput, serialize, validate,
-  type IncludedSet, type ResourceRecord,
+  checkQueryParameters,
+  parseInclude,
+  parseResourceDocument,
+  readInput,
+  serialize,
+  validate,
+  type IncludedSet,
+  type ResourceRecord,
 } from '@sightline/jsonapi';
 import { readJsonBody, sendJson, sendJsonApi, sendNoContent } from '@sightline/http';
 import type { ApiContext, ApiRouter } from '../../context.js';
 import { checkLinkageIds, pathId } from './ids.js';
-import { canSeeDashboardUsers, canSeeSharingLinks, dashboardOmissions, dashboardResource, dashboardSharingLinkResource, presentDashboard } from '../../resources/dashboard.resource.js';
+import {
+  canSeeDashboardUsers,
+  canSeeSharingLinks,
+  dashboardOmissions,
+  dashboardResource,
+  dashboardSharingLinkResource,
+  presentDashboard,
+} from '../../resources/dashboard.resource.js';
 import { presentDashboardSharingLink } from '../../resources/dashboard-sharing-link.resource.js';
 import { dashboardGroupResource, presentDashboardGroup } from '../../resources/dashboard-group.resource.js';
 import { filterResource, presentFilter } from '../../resources/filter.resource.js';
@@ -50,27 +72,49 @@ export function registerDashboardRoutes(router: ApiRouter, deps: DashboardRouteD
     const included: IncludedSet[] = [];
     // permission checks first, so a forbidden include fails before any work
     if ((include.has('user') || include.has('user_groups')) && !canSeeDashboardUsers(principal)) {
-      throw new ForbiddenError('include=user and include=user_groups require the "View Users", "Manage Users" or "Manage Dashboards" permission', { source: { parameter: 'include' } });
+      throw new ForbiddenError('include=user and include=user_groups require the "View Users", "Manage Users" or "Manage Dashboards" permission', {
+        source: { parameter: 'include' },
+      });
     }
     if (include.has('dashboard_sharing_links') && !canSeeSharingLinks(principal)) {
       throw new ForbiddenError('include=dashboard_sharing_links requires the "Manage Dashboards" permission', { source: { parameter: 'include' } });
     }
     if (include.has('reports')) included.push({ definition: reportResource, records: relations.reports.map(presentReport) });
-    if (include.has('filters')) included.push({ definition: filterResource, records: (await deps.filters.listVisibleByIds(principal, relations.filterIds)).map(presentFilter) });
-    if (include.has('sql_snippets')) included.push({ definition: sqlSnippetResource, records: (await deps.sqlSnippets.listByIds(principal.organizationId, relations.sqlSnippetIds)).map(presentSqlSnippet) });
-    if (include.has('dashboard_groups')) included.push({ definition: dashboardGroupResource, records: (await deps.dashboardGroups.listByIds(principal.organizationId, relations.dashboardGroupIds)).map(presentDashboardGroup) });
+    if (include.has('filters'))
+      included.push({ definition: filterResource, records: (await deps.filters.listVisibleByIds(principal, relations.filterIds)).map(presentFilter) });
+    if (include.has('sql_snippets'))
+      included.push({
+        definition: sqlSnippetResource,
+        records: (await deps.sqlSnippets.listByIds(principal.organizationId, relations.sqlSnippetIds)).map(presentSqlSnippet),
+      });
+    if (include.has('dashboard_groups'))
+      included.push({
+        definition: dashboardGroupResource,
+        records: (await deps.dashboardGroups.listByIds(principal.organizationId, relations.dashboardGroupIds)).map(presentDashboardGroup),
+      });
     if (include.has('dashboard_sharing_links')) {
-      included.push({ definition: dashboardSharingLinkResource, records: (await deps.sharingLinks.listByDashboards(principal.organizationId, [d.id])).map(presentDashboardSharingLink) });
+      included.push({
+        definition: dashboardSharingLinkResource,
+        records: (await deps.sharingLinks.listByDashboards(principal.organizationId, [d.id])).map(presentDashboardSharingLink),
+      });
     }
     if (include.has('user')) {
       const owner = relations.userId ? await deps.users.listByIds(principal.organizationId, [relations.userId]) : [];
       included.push({ definition: userResource, records: owner.map((u) => presentUser(u, principal)) });
     }
-    if (include.has('user_groups')) included.push({ definition: userGroupResource, records: (await deps.userGroups.listByIds(principal.organizationId, relations.userGroupIds)).map(presentUserGroup) });
-    sendJsonApi(ctx, status, serialize(dashboardResource, presentDashboard(d, relations), {
-      omitRelationships: dashboardOmissions(principal),
-      included: include.size ? included : undefined,
-    }));
+    if (include.has('user_groups'))
+      included.push({
+        definition: userGroupResource,
+        records: (await deps.userGroups.listByIds(principal.organizationId, relations.userGroupIds)).map(presentUserGroup),
+      });
+    sendJsonApi(
+      ctx,
+      status,
+      serialize(dashboardResource, presentDashboard(d, relations), {
+        omitRelationships: dashboardOmissions(principal),
+        included: include.size ? included : undefined,
+      }),
+    );
   };
 
   router.get('/dashboards', async (ctx) => {

@@ -22,7 +22,9 @@ export function checkLinkageIds(doc: ParsedResourceDocument): void {
     const ids = Array.isArray(value) ? value : value === null ? [] : [value];
     ids.forEach((id, i) => {
       if (!isStorableId(id)) {
-        throw new ValidationError(`Relationship "${name}" names an id that does not exist`, { source: { pointer: `/data/relationships/${name}/data${Array.isArray(value) ? `/${i}` : ''}` } });
+        throw new ValidationError(`Relationship "${name}" names an id that does not exist`, {
+          source: { pointer: `/data/relationships/${name}/data${Array.isArray(value) ? `/${i}` : ''}` },
+        });
       }
     });
   }

@@ -1,9 +1,12 @@
 import {
-  DATASOURCE_AGENT_VIEW_PERMISSIONS, datasourceAgentFields, type DatasourceAgent, type DatasourceAgentService, type DatasourceService, type Principal,
+  DATASOURCE_AGENT_VIEW_PERMISSIONS,
+  datasourceAgentFields,
+  type DatasourceAgent,
+  type DatasourceAgentService,
+  type DatasourceService,
+  type Principal,
 } from '@sightline/domain';
-import {
-  checkQueryParameters, parseInclude, parseResourceDocument, readInput, serialize, type IncludedSet,
-} from '@sightline/jsonapi';
+import { checkQueryParameters, parseInclude, parseResourceDocument, readInput, serialize, type IncludedSet } from '@sightline/jsonapi';
 import { readJsonBody, sendJsonApi, sendNoContent } from '@sightline/http';
 import type { ApiContext, ApiRouter } from '../../context.js';
 import { datasourceAgentResource, presentDatasourceAgent } from '../../resources/datasource-agent.resource.js';
@@ -27,14 +30,26 @@ export function registerDatasourceAgentRoutes(router: ApiRouter, deps: Datasourc
   async function includedDatasources(principal: Principal, agents: DatasourceAgent[]): Promise<IncludedSet[]> {
     const ids = [...new Set(agents.flatMap((a) => a.datasourceIds))];
     const list = await deps.datasources.listVisibleByIds(principal, ids);
-    return list.map((ds) => ({ definition: datasourceResource, records: [presentDatasource(ds, principal)], omitAttributes: datasourceOmissions(principal, ds.id) }));
+    return list.map((ds) => ({
+      definition: datasourceResource,
+      records: [presentDatasource(ds, principal)],
+      omitAttributes: datasourceOmissions(principal, ds.id),
+    }));
   }
 
   router.get('/datasource_agents', async (ctx) => {
     const include = includeDatasources(ctx);
     const principal = ctx.state.principal;
     const agents = await deps.datasourceAgents.list(principal);
-    sendJsonApi(ctx, 200, serialize(datasourceAgentResource, agents.map((a) => presentDatasourceAgent(a, principal)), include ? { included: await includedDatasources(principal, agents) } : {}));
+    sendJsonApi(
+      ctx,
+      200,
+      serialize(
+        datasourceAgentResource,
+        agents.map((a) => presentDatasourceAgent(a, principal)),
+        include ? { included: await includedDatasources(principal, agents) } : {},
+      ),
+    );
   });
 
   router.post('/datasource_agents', async (ctx) => {
@@ -50,7 +65,11 @@ export function registerDatasourceAgentRoutes(router: ApiRouter, deps: Datasourc
     const include = includeDatasources(ctx);
     const principal = ctx.state.principal;
     const agent = await deps.datasourceAgents.get(principal, ctx.params.id!);
-    sendJsonApi(ctx, 200, serialize(datasourceAgentResource, presentDatasourceAgent(agent, principal), include ? { included: await includedDatasources(principal, [agent]) } : {}));
+    sendJsonApi(
+      ctx,
+      200,
+      serialize(datasourceAgentResource, presentDatasourceAgent(agent, principal), include ? { included: await includedDatasources(principal, [agent]) } : {}),
+    );
   });
 
   router.patch('/datasource_agents/:id', async (ctx) => {

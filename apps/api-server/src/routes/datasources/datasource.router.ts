@@ -1,7 +1,5 @@
 import { datasourceFields, type DatasourceAgentService, type DatasourceService } from '@sightline/domain';
-import {
-  checkQueryParameters, parseInclude, parseResourceDocument, readInput, serialize,
-} from '@sightline/jsonapi';
+import { checkQueryParameters, parseInclude, parseResourceDocument, readInput, serialize } from '@sightline/jsonapi';
 import { readJsonBody, sendJson, sendJsonApi, sendNoContent } from '@sightline/http';
 import type { ApiContext, ApiRouter } from '../../context.js';
 import { datasourceResource, presentDatasource } from '../../resources/datasource.resource.js';
@@ -24,8 +22,22 @@ export function registerDatasourceRoutes(router: ApiRouter, deps: DatasourceRout
   router.get('/datasources', async (ctx) => {
     const agents = includeAgents(ctx);
     const list = await deps.datasources.list(ctx.state.principal);
-    const included = agents ? await includedAgents(deps.datasourceAgents, ctx.state.principal, list.flatMap((d) => d.agentIds)) : undefined;
-    sendJsonApi(ctx, 200, serialize(datasourceResource, list.map((d) => presentDatasource(d, ctx.state.principal)), included ? { included } : {}));
+    const included = agents
+      ? await includedAgents(
+          deps.datasourceAgents,
+          ctx.state.principal,
+          list.flatMap((d) => d.agentIds),
+        )
+      : undefined;
+    sendJsonApi(
+      ctx,
+      200,
+      serialize(
+        datasourceResource,
+        list.map((d) => presentDatasource(d, ctx.state.principal)),
+        included ? { included } : {},
+      ),
+    );
   });
 
   router.post('/datasources', async (ctx) => {

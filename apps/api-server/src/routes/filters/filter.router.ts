@@ -1,8 +1,5 @@
 import { filterFields, type DatasourceService, type Filter, type FilterService, type SqlSnippetService } from '@sightline/domain';
-import {
-  checkQueryParameters, parseInclude, parseResourceDocument, readInput, serialize,
-  type IncludedSet,
-} from '@sightline/jsonapi';
+import { checkQueryParameters, parseInclude, parseResourceDocument, readInput, serialize, type IncludedSet } from '@sightline/jsonapi';
 import { readJsonBody, sendJsonApi, sendNoContent } from '@sightline/http';
 import type { ApiContext, ApiRouter } from '../../context.js';
 import { checkLinkageIds, pathId } from '../dashboards/ids.js';
@@ -29,9 +26,16 @@ export function registerFilterRoutes(router: ApiRouter, deps: FilterRouteDeps): 
       requireDatasourceInclude(principal);
       included.push(await includedDatasource(deps.datasources, principal, filter.datasourceId));
     }
-    if (include.has('sql_snippets')) included.push({ definition: sqlSnippetResource, records: (await deps.sqlSnippets.listByIds(principal.organizationId, filter.sqlSnippetIds)).map(presentSqlSnippet) });
+    if (include.has('sql_snippets'))
+      included.push({
+        definition: sqlSnippetResource,
+        records: (await deps.sqlSnippets.listByIds(principal.organizationId, filter.sqlSnippetIds)).map(presentSqlSnippet),
+      });
     if (include.has('parent_filter')) {
-      included.push({ definition: filterResource, records: (filter.parentFilterId ? await filters.listVisibleByIds(principal, [filter.parentFilterId]) : []).map(presentFilter) });
+      included.push({
+        definition: filterResource,
+        records: (filter.parentFilterId ? await filters.listVisibleByIds(principal, [filter.parentFilterId]) : []).map(presentFilter),
+      });
     }
     sendJsonApi(ctx, status, serialize(filterResource, presentFilter(filter), { included: include.size ? included : undefined }));
   };

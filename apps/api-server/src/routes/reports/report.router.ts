@@ -1,10 +1,13 @@
 import {
-  ForbiddenError, reportFields, type DashboardService, type DatasourceService, type Principal, type Report, type ReportService,
+  ForbiddenError,
+  reportFields,
+  type DashboardService,
+  type DatasourceService,
+  type Principal,
+  type Report,
+  type ReportService,
 } from '@sightline/domain';
-import {
-  checkQueryParameters, parseInclude, parseResourceDocument, readInput, serialize, validate,
-  type IncludedSet,
-} from '@sightline/jsonapi';
+import { checkQueryParameters, parseInclude, parseResourceDocument, readInput, serialize, validate, type IncludedSet } from '@sightline/jsonapi';
 import { readJsonBody, sendJsonApi, sendNoContent } from '@sightline/http';
 import type { ApiContext, ApiRouter } from '../../context.js';
 import { checkLinkageIds, pathId } from '../dashboards/ids.js';
@@ -23,13 +26,17 @@ export interface ReportRouteDeps {
 /** Who may `include=datasource` on reports and filters (contract §1.3). */
 export function requireDatasourceInclude(principal: Principal): void {
   if (!principal.hasAny('View Datasources', 'Manage Datasources', 'Manage Dashboards')) {
-    throw new ForbiddenError('include=datasource requires the "View Datasources", "Manage Datasources" or "Manage Dashboards" permission', { source: { parameter: 'include' } });
+    throw new ForbiddenError('include=datasource requires the "View Datasources", "Manage Datasources" or "Manage Dashboards" permission', {
+      source: { parameter: 'include' },
+    });
   }
 }
 
 /** The datasource as an included record, if the key can see it. */
 export async function includedDatasource(datasources: DatasourceService, principal: Principal, id: string | null): Promise<IncludedSet> {
-  const ds = id ? await datasources.getVisible(principal, id, ['View Datasources', 'Manage Datasources', 'View Dashboards', 'Manage Dashboards']).catch(() => undefined) : undefined;
+  const ds = id
+    ? await datasources.getVisible(principal, id, ['View Datasources', 'Manage Datasources', 'View Dashboards', 'Manage Dashboards']).catch(() => undefined)
+    : undefined;
   return { definition: datasourceResource, records: ds ? [presentDatasource(ds, principal)] : [], omitAttributes: datasourceOmissions(principal, ds?.id) };
 }
 
@@ -44,7 +51,11 @@ export function registerReportRoutes(router: ApiRouter, deps: ReportRouteDeps): 
     if (include.has('datasource')) requireDatasourceInclude(principal);
     if (include.has('dashboard')) {
       const d = await deps.dashboards.getByIdUnchecked(principal.organizationId, report.dashboardId);
-      included.push({ definition: dashboardResource, records: await presentDashboardsFor(deps.dashboards, principal, [d]), omitRelationships: dashboardOmissions(principal) });
+      included.push({
+        definition: dashboardResource,
+        records: await presentDashboardsFor(deps.dashboards, principal, [d]),
+        omitRelationships: dashboardOmissions(principal),
+      });
     }
     if (include.has('datasource')) included.push(await includedDatasource(deps.datasources, principal, report.datasourceId));
     sendJsonApi(ctx, status, serialize(reportResource, presentReport(report), { included: include.size ? included : undefined }));
@@ -77,7 +88,10 @@ export function registerReportRoutes(router: ApiRouter, deps: ReportRouteDeps): 
     checkLinkageIds(doc);
     const attributes = validate(reportFields.updateSchema, doc.attributes);
     reportFields.assertUnchanged(doc.attributes, await reports.get(ctx.state.principal, pathId(ctx, 'Report')));
-    const report = await reports.update(ctx.state.principal, pathId(ctx, 'Report'), { ...attributes, ...reportFields.readRelationships(doc.relationships, 'update') });
+    const report = await reports.update(ctx.state.principal, pathId(ctx, 'Report'), {
+      ...attributes,
+      ...reportFields.readRelationships(doc.relationships, 'update'),
+    });
     await respond(ctx, 200, report);
   });
 

@@ -1,7 +1,15 @@
 import type { Context } from 'koa';
 import {
-  BadRequestError, NotFoundError, SharedLinkRefusal, UnavailableError, isAppError, parseFixedParameters,
-  type FilterScalar, type InputParameters, type Logger, type SharedDashboardService,
+  BadRequestError,
+  NotFoundError,
+  SharedLinkRefusal,
+  UnavailableError,
+  isAppError,
+  parseFixedParameters,
+  type FilterScalar,
+  type InputParameters,
+  type Logger,
+  type SharedDashboardService,
 } from '@sightline/domain';
 import { checkQueryParameters, validate } from '@sightline/jsonapi';
 import { PayloadTooLargeError, UnsupportedMediaTypeError, readJsonBody, sendJson } from '@sightline/http';
@@ -36,12 +44,24 @@ const FORM_LIMIT = 8 * 1024;
 
 /** Page wording of each refusal; the HTTP status of the plain error page. */
 const NOTICES: Record<string, { status: number; title: string; message: string }> = {
-  link_not_found: { status: 404, title: 'Link not found', message: 'This shared dashboard link does not exist. It may have been deleted or replaced by a new one.' },
+  link_not_found: {
+    status: 404,
+    title: 'Link not found',
+    message: 'This shared dashboard link does not exist. It may have been deleted or replaced by a new one.',
+  },
   link_disabled: { status: 403, title: 'Link disabled', message: 'This shared dashboard link has been disabled by its owner.' },
   link_expired: { status: 410, title: 'Link expired', message: 'This shared dashboard link has expired.' },
   sharing_secret_required: { status: 403, title: 'Not available', message: 'This dashboard can only be opened from the application it is embedded in.' },
-  sharing_secret_invalid: { status: 403, title: 'Not available', message: 'The link\'s signature is not valid. Open the dashboard again from the application it is embedded in.' },
-  sharing_secret_expired: { status: 403, title: 'Link expired', message: 'This signed link has expired. Open the dashboard again from the application it is embedded in.' },
+  sharing_secret_invalid: {
+    status: 403,
+    title: 'Not available',
+    message: "The link's signature is not valid. Open the dashboard again from the application it is embedded in.",
+  },
+  sharing_secret_expired: {
+    status: 403,
+    title: 'Link expired',
+    message: 'This signed link has expired. Open the dashboard again from the application it is embedded in.',
+  },
   password_required: { status: 401, title: 'Password required', message: 'This shared dashboard is protected by a password.' },
   password_incorrect: { status: 401, title: 'Password required', message: 'This shared dashboard is protected by a password.' },
   too_many_attempts: { status: 429, title: 'Too many attempts', message: 'Too many wrong passwords. Try again in a few minutes.' },
@@ -54,7 +74,11 @@ function single(ctx: Context, name: string): string | undefined {
 }
 
 /** The URL's page parameters: the link's credentials and (Cluvio's "parameters in URLs") an initial selection. */
-function pageQuery(ctx: Context): { sharingToken?: string; sharingSecret?: string; url: { timerange?: string; aggregation?: string; tz?: string; filters?: Record<string, FilterScalar[]> } } {
+function pageQuery(ctx: Context): {
+  sharingToken?: string;
+  sharingSecret?: string;
+  url: { timerange?: string; aggregation?: string; tz?: string; filters?: Record<string, FilterScalar[]> };
+} {
   // other parameters (an embedding host's own) are ignored, but none may be repeated
   for (const name of PAGE_PARAMETERS) single(ctx, name);
   const text = (name: string, max: number) => {
@@ -63,7 +87,9 @@ function pageQuery(ctx: Context): { sharingToken?: string; sharingSecret?: strin
     return value;
   };
   const url: { timerange?: string; aggregation?: string; tz?: string; filters?: Record<string, FilterScalar[]> } = {
-    timerange: text('timerange', 200), aggregation: text('aggregation', 50), tz: text('tz', 100),
+    timerange: text('timerange', 200),
+    aggregation: text('aggregation', 50),
+    tz: text('tz', 100),
   };
   const filters = text('filters', 64 * 1024);
   if (filters !== undefined) {
@@ -76,7 +102,9 @@ function pageQuery(ctx: Context): { sharingToken?: string; sharingSecret?: strin
     try {
       url.filters = parseFixedParameters(parsed, '/filters', new Date()).filters;
     } catch (err) {
-      throw new BadRequestError(`Query parameter "filters": ${isAppError(err) ? err.detail ?? err.title : 'malformed'}`, { source: { parameter: 'filters' } });
+      throw new BadRequestError(`Query parameter "filters": ${isAppError(err) ? (err.detail ?? err.title) : 'malformed'}`, {
+        source: { parameter: 'filters' },
+      });
     }
   }
   return { sharingToken: text('sharingToken', 100), sharingSecret: text('sharingSecret', 8 * 1024), url };
@@ -146,7 +174,12 @@ export function registerSharedDashboardRoutes(router: ApiRouter, deps: SharedDas
       if (err instanceof SharedLinkRefusal) {
         const notice = NOTICES[err.refusal] ?? NOTICES.link_not_found!;
         const form = err.refusal === 'password_required' || err.refusal === 'password_incorrect';
-        const rendered = renderNotice({ title: notice.title, message: notice.message, passwordForm: form, error: err.refusal === 'password_incorrect' ? 'The password is not correct.' : undefined });
+        const rendered = renderNotice({
+          title: notice.title,
+          message: notice.message,
+          passwordForm: form,
+          error: err.refusal === 'password_incorrect' ? 'The password is not correct.' : undefined,
+        });
         sendPage(ctx, notice.status, rendered, { frameAncestors: err.embedOrigins, scripts: false });
         return;
       }
@@ -165,7 +198,10 @@ export function registerSharedDashboardRoutes(router: ApiRouter, deps: SharedDas
       form = await readForm(ctx);
     } catch (err) {
       const status = isAppError(err) ? err.status : 400;
-      sendPage(ctx, status, renderNotice({ title: 'Bad request', message: isAppError(err) ? (err.detail ?? err.title) : 'Malformed form' }), { frameAncestors: [], scripts: false });
+      sendPage(ctx, status, renderNotice({ title: 'Bad request', message: isAppError(err) ? (err.detail ?? err.title) : 'Malformed form' }), {
+        frameAncestors: [],
+        scripts: false,
+      });
       return;
     }
     await page(ctx, form.get('password') ?? undefined);
@@ -177,7 +213,10 @@ export function registerSharedDashboardRoutes(router: ApiRouter, deps: SharedDas
     checkQueryParameters(ctx.query, []);
     const session = await deps.sharedDashboards.authenticate(ctx.get('authorization') || undefined, ctx.params.id!);
     const input = validate(pollStatusBody, (await readJsonBody(ctx, { limit: deps.maxBodyBytes, mediaType: 'json', required: true })) ?? {}, '');
-    const { status, renewed } = await deps.sharedDashboards.pollStatus(session, { refreshData: input.refresh_data, parameters: input.parameters as InputParameters | undefined });
+    const { status, renewed } = await deps.sharedDashboards.pollStatus(session, {
+      refreshData: input.refresh_data,
+      parameters: input.parameters as InputParameters | undefined,
+    });
     if (renewed) ctx.set(VIEWER_TOKEN_HEADER, renewed.token);
     ctx.set('Cache-Control', 'no-store');
     sendJson(ctx, 200, status);

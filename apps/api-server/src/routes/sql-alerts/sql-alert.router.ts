@@ -1,10 +1,13 @@
 import {
-  BadRequestError, ForbiddenError, parseResultsLimit, sqlAlertFields, type DatasourceService, type SqlAlert, type SqlAlertService,
+  BadRequestError,
+  ForbiddenError,
+  parseResultsLimit,
+  sqlAlertFields,
+  type DatasourceService,
+  type SqlAlert,
+  type SqlAlertService,
 } from '@sightline/domain';
-import {
-  checkQueryParameters, parseInclude, parseResourceDocument, readInput, serialize,
-  type IncludedSet,
-} from '@sightline/jsonapi';
+import { checkQueryParameters, parseInclude, parseResourceDocument, readInput, serialize, type IncludedSet } from '@sightline/jsonapi';
 import { readJsonBody, sendJson, sendJsonApi, sendNoContent } from '@sightline/http';
 import type { ApiContext, ApiRouter } from '../../context.js';
 import { datasourceOmissions, datasourceResource, presentDatasource } from '../../resources/datasource.resource.js';
@@ -35,10 +38,18 @@ export function registerSqlAlertRoutes(router: ApiRouter, deps: SqlAlertRouteDep
     if (include.has('datasource')) {
       // contract §1.3: "requires View Datasources, Manage Datasources or Manage Alerts permission"
       if (!principal.hasAny('View Datasources', 'Manage Datasources', 'Manage Alerts')) {
-        throw new ForbiddenError('include=datasource requires the "View Datasources", "Manage Datasources" or "Manage Alerts" permission', { source: { parameter: 'include' } });
+        throw new ForbiddenError('include=datasource requires the "View Datasources", "Manage Datasources" or "Manage Alerts" permission', {
+          source: { parameter: 'include' },
+        });
       }
-      const ds = await deps.datasources.getVisible(principal, alert.datasourceId, ['View Datasources', 'Manage Datasources', 'View Alerts', 'Manage Alerts']).catch(() => undefined);
-      included.push({ definition: datasourceResource, records: ds ? [presentDatasource(ds, principal)] : [], omitAttributes: datasourceOmissions(principal, ds?.id) });
+      const ds = await deps.datasources
+        .getVisible(principal, alert.datasourceId, ['View Datasources', 'Manage Datasources', 'View Alerts', 'Manage Alerts'])
+        .catch(() => undefined);
+      included.push({
+        definition: datasourceResource,
+        records: ds ? [presentDatasource(ds, principal)] : [],
+        omitAttributes: datasourceOmissions(principal, ds?.id),
+      });
     }
     sendJsonApi(ctx, status, serialize(sqlAlertResource, presentSqlAlert(alert), { included: include.size ? included : undefined }));
   };

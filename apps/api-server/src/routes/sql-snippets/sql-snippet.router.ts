@@ -1,8 +1,5 @@
 import { sqlSnippetFields, type DatasourceService, type Principal, type SqlSnippet, type SqlSnippetService } from '@sightline/domain';
-import {
-  checkQueryParameters, parseInclude, parseResourceDocument, readInput, serialize,
-  type IncludedSet,
-} from '@sightline/jsonapi';
+import { checkQueryParameters, parseInclude, parseResourceDocument, readInput, serialize, type IncludedSet } from '@sightline/jsonapi';
 import { readJsonBody, sendJsonApi, sendNoContent } from '@sightline/http';
 import type { ApiContext, ApiRouter } from '../../context.js';
 import { datasourceResource, datasourceOmissions, presentDatasource } from '../../resources/datasource.resource.js';

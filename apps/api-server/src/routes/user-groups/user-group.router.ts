@@ -1,8 +1,5 @@
 import { userGroupFields, type DashboardService, type UserGroup, type UserGroupService, type UserService } from '@sightline/domain';
-import {
-  checkQueryParameters, parseInclude, parseResourceDocument, readInput, serialize,
-  type IncludedSet,
-} from '@sightline/jsonapi';
+import { checkQueryParameters, parseInclude, parseResourceDocument, readInput, serialize, type IncludedSet } from '@sightline/jsonapi';
 import { readJsonBody, sendJsonApi, sendNoContent } from '@sightline/http';
 import type { ApiContext, ApiRouter } from '../../context.js';
 import { dashboardOmissions, dashboardResource } from '../../resources/dashboard.resource.js';
@@ -26,11 +23,18 @@ export function registerUserGroupRoutes(router: ApiRouter, deps: UserGroupRouteD
     const principal = ctx.state.principal;
     const included: IncludedSet[] = [];
     if (include.has('users')) {
-      included.push({ definition: userResource, records: (await users.listByIds(principal.organizationId, group.userIds)).map((u) => presentUser(u, principal)) });
+      included.push({
+        definition: userResource,
+        records: (await users.listByIds(principal.organizationId, group.userIds)).map((u) => presentUser(u, principal)),
+      });
     }
     if (include.has('dashboards')) {
       const shared = await deps.dashboards.listByIds(principal.organizationId, group.dashboardIds);
-      included.push({ definition: dashboardResource, records: await presentDashboardsFor(deps.dashboards, principal, shared), omitRelationships: dashboardOmissions(principal) });
+      included.push({
+        definition: dashboardResource,
+        records: await presentDashboardsFor(deps.dashboards, principal, shared),
+        omitRelationships: dashboardOmissions(principal),
+      });
     }
     sendJsonApi(ctx, status, serialize(userGroupResource, presentUserGroup(group), { included: include.size ? included : undefined }));
   };

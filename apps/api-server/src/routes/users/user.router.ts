@@ -1,8 +1,5 @@
 import { userFields, ValidationError, type UserGroupService, type UserService, type User } from '@sightline/domain';
-import {
-  checkQueryParameters, parseInclude, parseResourceDocument, readInput, serialize, validate,
-  type IncludedSet,
-} from '@sightline/jsonapi';
+import { checkQueryParameters, parseInclude, parseResourceDocument, readInput, serialize, validate, type IncludedSet } from '@sightline/jsonapi';
 import { readJsonBody, sendJsonApi, sendNoContent } from '@sightline/http';
 import type { ApiContext, ApiRouter } from '../../context.js';
 import { presentUser, userResource } from '../../resources/user.resource.js';
@@ -26,7 +23,8 @@ export function registerUserRoutes(router: ApiRouter, deps: UserRouteDeps): void
     const principal = ctx.state.principal;
     const org = principal.organizationId;
     const included: IncludedSet[] = [];
-    if (include.has('user_groups')) included.push({ definition: userGroupResource, records: (await userGroups.listByIds(org, user.userGroupIds)).map(presentUserGroup) });
+    if (include.has('user_groups'))
+      included.push({ definition: userGroupResource, records: (await userGroups.listByIds(org, user.userGroupIds)).map(presentUserGroup) });
     if (include.has('invited_by_user') && user.invitedByUserId) {
       included.push({ definition: userResource, records: (await users.listByIds(org, [user.invitedByUserId])).map((u) => presentUser(u, principal)) });
     } else if (include.has('invited_by_user')) {
@@ -46,7 +44,15 @@ export function registerUserRoutes(router: ApiRouter, deps: UserRouteDeps): void
       const ids = [...new Set(list.flatMap((u) => u.userGroupIds))];
       included.push({ definition: userGroupResource, records: (await userGroups.listByIds(principal.organizationId, ids)).map(presentUserGroup) });
     }
-    sendJsonApi(ctx, 200, serialize(userResource, list.map((u) => presentUser(u, principal)), { included: include.size ? included : undefined }));
+    sendJsonApi(
+      ctx,
+      200,
+      serialize(
+        userResource,
+        list.map((u) => presentUser(u, principal)),
+        { included: include.size ? included : undefined },
+      ),
+    );
   });
 
   // Before `/users/:id` routes of the same method so "invite" is never taken for an id.

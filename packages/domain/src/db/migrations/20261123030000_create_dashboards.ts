@@ -105,7 +105,9 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
     t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
   });
-  await knex.raw(`ALTER TABLE reports ADD CONSTRAINT reports_layout_check CHECK ("row" >= 1 AND "column" BETWEEN 1 AND 12 AND width BETWEEN 1 AND 12 AND "column" + width - 1 <= 12 AND height >= 1)`);
+  await knex.raw(
+    `ALTER TABLE reports ADD CONSTRAINT reports_layout_check CHECK ("row" >= 1 AND "column" BETWEEN 1 AND 12 AND width BETWEEN 1 AND 12 AND "column" + width - 1 <= 12 AND height >= 1)`,
+  );
   await knex.raw(`ALTER TABLE reports ADD CONSTRAINT reports_anchor_time_check CHECK (data_refresh_anchor_time ~ '^([01][0-9]|2[0-3]):[0-5][0-9]$')`);
   await knex.raw('ALTER TABLE reports ADD CONSTRAINT reports_refresh_rate_check CHECK (data_refresh_rate > 0)');
 

@@ -14,7 +14,9 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(`ALTER TABLE user_groups ADD CONSTRAINT user_groups_built_in_behavior_check CHECK (built_in_behavior IN ('all_users', 'all_analysts'))`);
   await knex.raw('CREATE UNIQUE INDEX user_groups_organization_name_unique ON user_groups (organization_id, lower(name))');
   // At most one built-in group of each kind per organization.
-  await knex.raw('CREATE UNIQUE INDEX user_groups_organization_built_in_unique ON user_groups (organization_id, built_in_behavior) WHERE built_in_behavior IS NOT NULL');
+  await knex.raw(
+    'CREATE UNIQUE INDEX user_groups_organization_built_in_unique ON user_groups (organization_id, built_in_behavior) WHERE built_in_behavior IS NOT NULL',
+  );
 
   // Stored memberships of custom groups only; built-in groups compute theirs.
   await knex.schema.createTable('user_group_members', (t) => {

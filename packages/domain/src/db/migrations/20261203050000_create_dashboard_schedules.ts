@@ -51,7 +51,9 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
     t.unique(['dashboard_schedule_id', 'run_key']);
   });
-  await knex.raw(`ALTER TABLE dashboard_schedule_runs ADD CONSTRAINT dashboard_schedule_runs_status_check CHECK (status IN ('pending','mailed','sent','skipped','failed'))`);
+  await knex.raw(
+    `ALTER TABLE dashboard_schedule_runs ADD CONSTRAINT dashboard_schedule_runs_status_check CHECK (status IN ('pending','mailed','sent','skipped','failed'))`,
+  );
   await knex.raw('CREATE INDEX dashboard_schedule_runs_created ON dashboard_schedule_runs (created_at)');
 }
 

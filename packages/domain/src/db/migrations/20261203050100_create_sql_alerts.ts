@@ -35,7 +35,9 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
   });
   await knex.raw(`ALTER TABLE sql_alerts ADD CONSTRAINT sql_alerts_run_schedule_check CHECK (run_schedule IN ('disabled','at','every'))`);
-  await knex.raw(`ALTER TABLE sql_alerts ADD CONSTRAINT sql_alerts_trigger_condition_check CHECK (trigger_condition IN ('has_results','no_results','greater_than','lower_than','equal','not_equal'))`);
+  await knex.raw(
+    `ALTER TABLE sql_alerts ADD CONSTRAINT sql_alerts_trigger_condition_check CHECK (trigger_condition IN ('has_results','no_results','greater_than','lower_than','equal','not_equal'))`,
+  );
   await knex.raw(`ALTER TABLE sql_alerts ADD CONSTRAINT sql_alerts_email_condition_check CHECK (email_condition IN ('triggered','changed','all'))`);
   await knex.raw('CREATE INDEX sql_alerts_next_run ON sql_alerts (next_run_at) WHERE next_run_at IS NOT NULL');
   await knex.raw('CREATE SEQUENCE sql_alert_result_seq');

@@ -43,8 +43,11 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(`CREATE CONSTRAINT TRIGGER content_version_bump AFTER UPDATE ON organizations DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION content_version_bump('id')`);
   for (const table of TABLES) {
-    await knex.raw(`CREATE CONSTRAINT TRIGGER content_version_bump AFTER INSERT OR UPDATE OR DELETE ON ?? DEFERRABLE INITIALLY DEFERRED
-      FOR EACH ROW EXECUTE FUNCTION content_version_bump('organization_id')`, [table]);
+    await knex.raw(
+      `CREATE CONSTRAINT TRIGGER content_version_bump AFTER INSERT OR UPDATE OR DELETE ON ?? DEFERRABLE INITIALLY DEFERRED
+      FOR EACH ROW EXECUTE FUNCTION content_version_bump('organization_id')`,
+      [table],
+    );
   }
 }
 

@@ -22,7 +22,10 @@ import * as m20261204040000 from './20261204040000_create_datasource_agents.js';
 import * as m1500 from './20261204050000_create_content_versions.js';
 import * as m1501 from './20261204050100_notify_result_changes.js';
 
-interface Migration { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> }
+interface Migration {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
 
 /**
  * Every migration in order. A static list (instead of a directory scan) works the same under tsx,
