@@ -7,26 +7,11 @@ import pg from 'pg';
 import { CsvRowEncoder, type CsvFormat } from '@sightline/render/csv';
 import { createDriver, csvPiecesOf, type ConnectionSettings, type Driver } from '../../src/drivers/index.js';
 import { TYPES_SQL } from './encoded-types.js';
-import { pgAdminUrl, rejectionOf, sleep } from './support.js';
+import { onPgAdmin, pgDatabaseUrl, pgTestSettings, rejectionOf, sleep } from './support.js';
 
-const admin = pgAdminUrl();
 const dbName = `sl_csvrows_${randomBytes(5).toString('hex')}`;
 
-function settings(overrides: Partial<ConnectionSettings> = {}): ConnectionSettings {
-  return {
-    databaseType: 'postgres',
-    host: admin.hostname,
-    port: Number(admin.port || 5432),
-    username: decodeURIComponent(admin.username) || 'postgres',
-    password: admin.password ? decodeURIComponent(admin.password) : null,
-    database: dbName,
-    requireSsl: false,
-    verifySsl: false,
-    dataTimeZone: 'UTC',
-    connectTimeoutMs: 15_000,
-    ...overrides,
-  };
-}
+const settings = (overrides: Partial<ConnectionSettings> = {}): ConnectionSettings => pgTestSettings(dbName, overrides);
 
 const FORMATS: CsvFormat[] = [
   { columnSeparator: ',', decimalSeparator: '.', quoteStyle: 'necessary' },
@@ -41,13 +26,8 @@ let driver: Driver;
 let observer: pg.Client;
 
 beforeAll(async () => {
-  const a = new pg.Client({ connectionString: admin.toString() });
-  await a.connect();
-  await a.query(`CREATE DATABASE ${dbName}`);
-  await a.end();
-  const u = new URL(admin.toString());
-  u.pathname = `/${dbName}`;
-  observer = new pg.Client({ connectionString: u.toString() });
+  await onPgAdmin(`CREATE DATABASE ${dbName}`);
+  observer = new pg.Client({ connectionString: pgDatabaseUrl(dbName) });
   await observer.connect();
   await observer.query(`CREATE TYPE mood AS ENUM ('ok', 'sad'); CREATE TABLE t (id int, m mood); INSERT INTO t VALUES (1, 'ok'), (2, 'sad')`);
   driver = createDriver(settings());
@@ -56,10 +36,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await driver.close();
   await observer.end();
-  const a = new pg.Client({ connectionString: admin.toString() });
-  await a.connect();
-  await a.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await a.end();
+  await onPgAdmin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
 });
 
 interface Exported {

@@ -2,26 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { QueryError, createDriver, type ConnectionSettings, type Driver } from '../../src/drivers/index.js';
-import { allRows, closedPort, drain, pgAdminUrl, rejectionOf, silentServer, sleep } from './support.js';
+import { allRows, closedPort, drain, onPgAdmin, pgDatabaseUrl, pgTestSettings, rejectionOf, silentServer, sleep } from './support.js';
 
-const admin = pgAdminUrl();
 const dbName = `sl_drv_${randomBytes(5).toString('hex')}`;
 
-function settings(overrides: Partial<ConnectionSettings> = {}): ConnectionSettings {
-  return {
-    databaseType: 'postgres',
-    host: admin.hostname,
-    port: Number(admin.port || 5432),
-    username: decodeURIComponent(admin.username) || 'postgres',
-    password: admin.password ? decodeURIComponent(admin.password) : null,
-    database: dbName,
-    requireSsl: false,
-    verifySsl: false,
-    dataTimeZone: 'UTC',
-    connectTimeoutMs: 15_000, // generous: a loaded machine may take seconds to accept a connection
-    ...overrides,
-  };
-}
+const settings = (overrides: Partial<ConnectionSettings> = {}): ConnectionSettings => pgTestSettings(dbName, overrides);
 
 let observer: pg.Client;
 let driver: Driver;
@@ -68,13 +53,8 @@ async function sessionEnds(pid: number, ms = 20_000): Promise<boolean> {
 }
 
 beforeAll(async () => {
-  const a = new pg.Client({ connectionString: admin.toString() });
-  await a.connect();
-  await a.query(`CREATE DATABASE ${dbName}`);
-  await a.end();
-  const u = new URL(admin.toString());
-  u.pathname = `/${dbName}`;
-  observer = new pg.Client({ connectionString: u.toString() });
+  await onPgAdmin(`CREATE DATABASE ${dbName}`);
+  observer = new pg.Client({ connectionString: pgDatabaseUrl(dbName) });
   await observer.connect();
   await observer.query(`
     CREATE SCHEMA shop;
@@ -94,10 +74,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await driver.close();
   await observer.end();
-  const a = new pg.Client({ connectionString: admin.toString() });
-  await a.connect();
-  await a.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await a.end();
+  await onPgAdmin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
 });
 
 describe('postgres driver', () => {

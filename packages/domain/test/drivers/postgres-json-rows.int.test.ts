@@ -7,38 +7,18 @@ import pg from 'pg';
 import { createDriver, rowJsonOf, type ConnectionSettings, type Driver, type RunningQuery } from '../../src/drivers/index.js';
 import { wrappableSelect } from '../../src/drivers/postgres-json-rows.js';
 import { TYPES_SQL } from './encoded-types.js';
-import { pgAdminUrl, rejectionOf, sleep } from './support.js';
+import { onPgAdmin, pgDatabaseUrl, pgTestSettings, rejectionOf, sleep } from './support.js';
 
-const admin = pgAdminUrl();
 const dbName = `sl_jsonrows_${randomBytes(5).toString('hex')}`;
 
-function settings(overrides: Partial<ConnectionSettings> = {}): ConnectionSettings {
-  return {
-    databaseType: 'postgres',
-    host: admin.hostname,
-    port: Number(admin.port || 5432),
-    username: decodeURIComponent(admin.username) || 'postgres',
-    password: admin.password ? decodeURIComponent(admin.password) : null,
-    database: dbName,
-    requireSsl: false,
-    verifySsl: false,
-    dataTimeZone: 'UTC',
-    connectTimeoutMs: 15_000,
-    ...overrides,
-  };
-}
+const settings = (overrides: Partial<ConnectionSettings> = {}): ConnectionSettings => pgTestSettings(dbName, overrides);
 
 let driver: Driver;
 let observer: pg.Client;
 
 beforeAll(async () => {
-  const a = new pg.Client({ connectionString: admin.toString() });
-  await a.connect();
-  await a.query(`CREATE DATABASE ${dbName}`);
-  await a.end();
-  const u = new URL(admin.toString());
-  u.pathname = `/${dbName}`;
-  observer = new pg.Client({ connectionString: u.toString() });
+  await onPgAdmin(`CREATE DATABASE ${dbName}`);
+  observer = new pg.Client({ connectionString: pgDatabaseUrl(dbName) });
   await observer.connect();
   await observer.query(`CREATE TYPE mood AS ENUM ('ok', 'sad'); CREATE TABLE t (id int, m mood); INSERT INTO t VALUES (1, 'ok'), (2, 'sad')`);
   driver = createDriver(settings());
@@ -47,10 +27,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await driver.close();
   await observer.end();
-  const a = new pg.Client({ connectionString: admin.toString() });
-  await a.connect();
-  await a.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await a.end();
+  await onPgAdmin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
 });
 
 interface Collected {

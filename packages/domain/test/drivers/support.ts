@@ -2,7 +2,8 @@
 import net from 'node:net';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import type { RunningQuery } from '../../src/drivers/index.js';
+import pg from 'pg';
+import type { ConnectionSettings, RunningQuery } from '../../src/drivers/index.js';
 
 /** The PostgreSQL of the test run (test/global-setup.ts), else the local default. */
 export function pgAdminUrl(): URL {
@@ -84,3 +85,39 @@ export async function allRows(query: RunningQuery): Promise<unknown[][]> {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Settings of a driver for `database` on the test PostgreSQL (a generous connect timeout: a loaded machine may take seconds). */
+export function pgTestSettings(database: string, overrides: Partial<ConnectionSettings> = {}): ConnectionSettings {
+  const admin = pgAdminUrl();
+  return {
+    databaseType: 'postgres',
+    host: admin.hostname,
+    port: Number(admin.port || 5432),
+    username: decodeURIComponent(admin.username) || 'postgres',
+    password: admin.password ? decodeURIComponent(admin.password) : null,
+    database,
+    requireSsl: false,
+    verifySsl: false,
+    dataTimeZone: 'UTC',
+    connectTimeoutMs: 15_000,
+    ...overrides,
+  };
+}
+
+/** Runs one statement on the test server's maintenance database (CREATE/DROP DATABASE). */
+export async function onPgAdmin(sql: string): Promise<void> {
+  const a = new pg.Client({ connectionString: pgAdminUrl().toString() });
+  await a.connect();
+  try {
+    await a.query(sql);
+  } finally {
+    await a.end();
+  }
+}
+
+/** The connection URL of `database` on the test server. */
+export function pgDatabaseUrl(database: string): string {
+  const u = pgAdminUrl();
+  u.pathname = `/${database}`;
+  return u.toString();
+}
